@@ -1,0 +1,240 @@
+//! Request and response bodies of Till's HTTP API. Requests reject unknown fields.
+
+use crate::card::CardSummary;
+use crate::error::ApiError;
+use crate::money::{Currency, Money, MoneyError};
+use crate::payment::PaymentStatus;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    pub name: String,
+    pub quantity: u32,
+    /// Price of one unit, in minor units of the session's currency.
+    pub unit_amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCheckoutSession {
+    pub amount: i64,
+    pub currency: Currency,
+    #[serde(default)]
+    pub line_items: Vec<LineItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_reference: Option<String>,
+}
+
+const MAX_LINE_ITEMS: usize = 100;
+const MAX_TEXT: usize = 200;
+
+impl CreateCheckoutSession {
+    /// Checks the amount and that the cart adds up to it; returns the payable total.
+    pub fn validate(&self) -> Result<Money, ApiError> {
+        let total = Money::payable(self.amount, self.currency).map_err(|e| {
+            ApiError::invalid_request("amount_invalid", e.to_string()).with_param("amount")
+        })?;
+        if self.line_items.len() > MAX_LINE_ITEMS {
+            return Err(ApiError::invalid_request(
+                "line_items_invalid",
+                format!("At most {MAX_LINE_ITEMS} line items are allowed."),
+            )
+            .with_param("line_items"));
+        }
+        if !self.line_items.is_empty() {
+            let mut sum = Money {
+                amount: 0,
+                currency: self.currency,
+            };
+            for item in &self.line_items {
+                if item.name.trim().is_empty() || item.name.len() > MAX_TEXT {
+                    return Err(ApiError::invalid_request(
+                        "line_items_invalid",
+                        "Every line item needs a name of at most 200 characters.",
+                    )
+                    .with_param("line_items"));
+                }
+                let line = Money::payable(item.unit_amount, self.currency)
+                    .map_err(|e| line_item_error(&e))?
+                    .amount
+                    .checked_mul(i64::from(item.quantity))
+                    .filter(|a| *a > 0)
+                    .ok_or_else(|| line_item_error(&MoneyError::NotPositive))?;
+                sum = sum
+                    .checked_add(Money {
+                        amount: line,
+                        currency: self.currency,
+                    })
+                    .map_err(|e| line_item_error(&e))?;
+            }
+            if sum.amount != total.amount {
+                return Err(ApiError::invalid_request(
+                    "amount_mismatch",
+                    "The amount must equal the sum of the line items.",
+                )
+                .with_param("amount"));
+            }
+        }
+        if let Some(url) = &self.return_url {
+            let scheme_ok = url.split_once("://").is_some_and(|(scheme, rest)| {
+                !rest.is_empty()
+                    && scheme
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'.' || b == b'-')
+                    && !scheme.eq_ignore_ascii_case("javascript")
+            });
+            if !scheme_ok || url.len() > 2048 {
+                return Err(ApiError::invalid_request(
+                    "return_url_invalid",
+                    "return_url must be an absolute URL.",
+                )
+                .with_param("return_url"));
+            }
+        }
+        if self
+            .merchant_reference
+            .as_ref()
+            .is_some_and(|r| r.len() > MAX_TEXT)
+        {
+            return Err(ApiError::invalid_request(
+                "merchant_reference_invalid",
+                "merchant_reference must be at most 200 characters.",
+            )
+            .with_param("merchant_reference"));
+        }
+        Ok(total)
+    }
+}
+
+fn line_item_error(e: &MoneyError) -> ApiError {
+    ApiError::invalid_request("line_items_invalid", format!("Invalid line item: {e}."))
+        .with_param("line_items")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Open,
+    Complete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSession {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub line_items: Vec<LineItem>,
+    pub status: SessionStatus,
+    /// Present only in the response to the merchant's create call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_reference: Option<String>,
+    pub merchant_name: String,
+    #[serde(default)]
+    pub payment: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub checkout_session: String,
+    pub client_secret: String,
+    /// The card as a compact JWE (`ECDH-ES` + `A256GCM`) made for a key from `GET /v1/keys`.
+    pub encrypted_card: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: String,
+    pub object: String,
+    pub card: CardSummary,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmCheckoutSession {
+    pub client_secret: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: PaymentStatus,
+    pub checkout_session: String,
+    pub card: CardSummary,
+    #[serde(default)]
+    pub failure_code: Option<String>,
+    #[serde(default)]
+    pub failure_message: Option<String>,
+    pub created: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(amount: i64, items: Vec<LineItem>) -> CreateCheckoutSession {
+        CreateCheckoutSession {
+            amount,
+            currency: Currency::parse("USD").unwrap(),
+            line_items: items,
+            return_url: None,
+            merchant_reference: None,
+        }
+    }
+
+    fn item(unit_amount: i64, quantity: u32) -> LineItem {
+        LineItem {
+            name: "Mug".into(),
+            quantity,
+            unit_amount,
+        }
+    }
+
+    #[test]
+    fn cart_must_add_up() {
+        assert!(session(3000, vec![item(1000, 2), item(1000, 1)])
+            .validate()
+            .is_ok());
+        let err = session(2999, vec![item(1000, 3)]).validate().unwrap_err();
+        assert_eq!(err.error.code, "amount_mismatch");
+        let err = session(0, vec![item(0, 1)]).validate().unwrap_err();
+        assert_eq!(err.error.code, "amount_invalid");
+        let err = session(1000, vec![item(1000, 0)]).validate().unwrap_err();
+        assert_eq!(err.error.code, "line_items_invalid");
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_currency_are_rejected() {
+        let unknown = r#"{"amount":100,"currency":"USD","colour":"red"}"#;
+        assert!(serde_json::from_str::<CreateCheckoutSession>(unknown).is_err());
+        let bad_currency = r#"{"amount":100,"currency":"XXX"}"#;
+        assert!(serde_json::from_str::<CreateCheckoutSession>(bad_currency).is_err());
+        let fractional = r#"{"amount":10.5,"currency":"USD"}"#;
+        assert!(serde_json::from_str::<CreateCheckoutSession>(fractional).is_err());
+    }
+
+    #[test]
+    fn return_url_must_be_absolute_and_not_script() {
+        let mut s = session(100, vec![]);
+        s.return_url = Some("myapp://checkout/done".into());
+        assert!(s.validate().is_ok());
+        s.return_url = Some("javascript://alert(1)".into());
+        assert!(s.validate().is_err());
+        s.return_url = Some("/relative".into());
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! Card number, expiry and CVC rules shared by the widget (as the customer types) and the edge
+//! (which never trusts the widget).
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Brand {
+    Visa,
+    Mastercard,
+    Amex,
+    Discover,
+    Jcb,
+    Unionpay,
+}
+
+impl Brand {
+    /// Brand by issuer identification number (leading digits); `None` until enough digits are typed.
+    pub fn detect(digits: &str) -> Option<Brand> {
+        let prefix = |n: usize| -> Option<u32> { digits.get(..n)?.parse().ok() };
+        let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
+        if digits.starts_with('4') {
+            Some(Brand::Visa)
+        } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
+            Some(Brand::Mastercard)
+        } else if in_range(2, 34, 34) || in_range(2, 37, 37) {
+            Some(Brand::Amex)
+        } else if in_range(4, 3528, 3589) {
+            Some(Brand::Jcb)
+        } else if in_range(4, 6011, 6011) || in_range(3, 644, 649) || in_range(2, 65, 65) {
+            Some(Brand::Discover)
+        } else if in_range(2, 62, 62) || in_range(2, 81, 81) {
+            Some(Brand::Unionpay)
+        } else {
+            None
+        }
+    }
+
+    pub fn valid_lengths(self) -> &'static [usize] {
+        match self {
+            Brand::Visa => &[13, 16, 19],
+            Brand::Mastercard => &[16],
+            Brand::Amex => &[15],
+            Brand::Discover | Brand::Jcb => &[16, 17, 18, 19],
+            Brand::Unionpay => &[16, 17, 18, 19],
+        }
+    }
+
+    pub fn max_length(self) -> usize {
+        self.valid_lengths().iter().copied().max().unwrap_or(19)
+    }
+
+    pub fn cvc_length(self) -> usize {
+        match self {
+            Brand::Amex => 4,
+            _ => 3,
+        }
+    }
+
+    /// Digit groups as printed on the card: 4-6-5 for Amex, fours otherwise.
+    pub fn groups(self) -> &'static [usize] {
+        match self {
+            Brand::Amex => &[4, 6, 5],
+            _ => &[4, 4, 4, 4, 3],
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Brand::Visa => "Visa",
+            Brand::Mastercard => "Mastercard",
+            Brand::Amex => "American Express",
+            Brand::Discover => "Discover",
+            Brand::Jcb => "JCB",
+            Brand::Unionpay => "UnionPay",
+        }
+    }
+}
+
+/// Luhn (mod 10) check over ASCII digits; false for anything else.
+pub fn luhn_valid(digits: &str) -> bool {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Keeps only digits, capped at the brand's longest number.
+pub fn digits_only(input: &str) -> String {
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    let max = Brand::detect(&digits).map_or(19, Brand::max_length);
+    digits.chars().take(max).collect()
+}
+
+/// Groups digits for display as the customer types: `4242 4242 4242 4242`, `3782 822463 10005`.
+pub fn format_number(input: &str) -> String {
+    let digits = digits_only(input);
+    let groups = Brand::detect(&digits).map_or(Brand::Visa.groups(), Brand::groups);
+    let mut out = String::with_capacity(digits.len() + 4);
+    let mut rest = digits.as_str();
+    for &size in groups {
+        if rest.is_empty() {
+            break;
+        }
+        let (head, tail) = rest.split_at(size.min(rest.len()));
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Formats expiry input as `MM/YY` while typing.
+pub fn format_expiry(input: &str) -> String {
+    let digits: String = input.chars().filter(char::is_ascii_digit).take(4).collect();
+    // A lone first digit above 1 can only be a month like 05.
+    let digits = match digits.as_bytes().first() {
+        Some(b'2'..=b'9') => format!("0{digits}").chars().take(4).collect(),
+        _ => digits,
+    };
+    if digits.len() > 2 {
+        format!("{}/{}", &digits[..2], &digits[2..])
+    } else {
+        digits
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardError {
+    IncompleteNumber,
+    InvalidNumber,
+    UnsupportedBrand,
+    IncompleteExpiry,
+    InvalidExpiry,
+    ExpiredCard,
+    IncompleteCvc,
+    InvalidCvc,
+    MissingName,
+}
+
+impl CardError {
+    pub fn code(self) -> &'static str {
+        match self {
+            CardError::IncompleteNumber => "incomplete_number",
+            CardError::InvalidNumber => "invalid_number",
+            CardError::UnsupportedBrand => "unsupported_brand",
+            CardError::IncompleteExpiry => "incomplete_expiry",
+            CardError::InvalidExpiry => "invalid_expiry",
+            CardError::ExpiredCard => "expired_card",
+            CardError::IncompleteCvc => "incomplete_cvc",
+            CardError::InvalidCvc => "invalid_cvc",
+            CardError::MissingName => "missing_name",
+        }
+    }
+
+    /// The form field the error belongs to (also the API `param`).
+    pub fn field(self) -> &'static str {
+        match self {
+            CardError::IncompleteNumber | CardError::InvalidNumber | CardError::UnsupportedBrand => {
+                "number"
+            }
+            CardError::IncompleteExpiry | CardError::InvalidExpiry | CardError::ExpiredCard => {
+                "expiry"
+            }
+            CardError::IncompleteCvc | CardError::InvalidCvc => "cvc",
+            CardError::MissingName => "name",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            CardError::IncompleteNumber => "Your card number is incomplete.",
+            CardError::InvalidNumber => "Your card number is invalid.",
+            CardError::UnsupportedBrand => "This card brand is not accepted.",
+            CardError::IncompleteExpiry => "Your card's expiry date is incomplete.",
+            CardError::InvalidExpiry => "Your card's expiry month is invalid.",
+            CardError::ExpiredCard => "Your card has expired.",
+            CardError::IncompleteCvc => "Your card's security code is incomplete.",
+            CardError::InvalidCvc => "Your card's security code is invalid.",
+            CardError::MissingName => "Enter the name on the card.",
+        }
+    }
+}
+
+impl fmt::Display for CardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// The current month, supplied by the caller (no clock in the core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct YearMonth {
+    pub year: u16,
+    pub month: u8,
+}
+
+pub fn validate_number(input: &str) -> Result<Brand, CardError> {
+    let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(if digits.is_empty() {
+            CardError::IncompleteNumber
+        } else {
+            CardError::InvalidNumber
+        });
+    }
+    let brand = Brand::detect(&digits).ok_or(CardError::UnsupportedBrand)?;
+    let lengths = brand.valid_lengths();
+    if digits.len() < lengths[0] {
+        return Err(CardError::IncompleteNumber);
+    }
+    if !lengths.contains(&digits.len()) || !luhn_valid(&digits) {
+        return Err(CardError::InvalidNumber);
+    }
+    Ok(brand)
+}
+
+/// Checks a month/year pair: the card is valid through the end of its expiry month.
+pub fn validate_expiry(month: u8, year: u16, now: YearMonth) -> Result<(), CardError> {
+    if !(1..=12).contains(&month) {
+        return Err(CardError::InvalidExpiry);
+    }
+    if (YearMonth { year, month }) < now {
+        return Err(CardError::ExpiredCard);
+    }
+    if year > now.year + 50 {
+        return Err(CardError::InvalidExpiry);
+    }
+    Ok(())
+}
+
+/// Parses the widget's `MM/YY` text into (month, four-digit year).
+pub fn parse_expiry(text: &str) -> Result<(u8, u16), CardError> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 4 {
+        return Err(CardError::IncompleteExpiry);
+    }
+    if digits.len() > 4 {
+        return Err(CardError::InvalidExpiry);
+    }
+    let month: u8 = digits[..2].parse().map_err(|_| CardError::InvalidExpiry)?;
+    let year: u16 = digits[2..].parse().map_err(|_| CardError::InvalidExpiry)?;
+    Ok((month, 2000 + year))
+}
+
+pub fn validate_cvc(cvc: &str, brand: Brand) -> Result<(), CardError> {
+    if !cvc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CardError::InvalidCvc);
+    }
+    match cvc.len().cmp(&brand.cvc_length()) {
+        std::cmp::Ordering::Less => Err(CardError::IncompleteCvc),
+        std::cmp::Ordering::Greater => Err(CardError::InvalidCvc),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+/// The card as encrypted in the browser and decrypted at the edge. Every field is redacted in logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardDetails {
+    pub number: Secret<String>,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub cvc: Secret<String>,
+    pub name: String,
+}
+
+/// What may be shown about a card: brand, last four digits and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSummary {
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
+impl CardDetails {
+    /// Validates every field; returns the first problem found, in form order.
+    pub fn validate(&self, now: YearMonth) -> Result<CardSummary, CardError> {
+        let brand = validate_number(self.number.expose())?;
+        validate_expiry(self.exp_month, self.exp_year, now)?;
+        validate_cvc(self.cvc.expose(), brand)?;
+        if self.name.trim().is_empty() {
+            return Err(CardError::MissingName);
+        }
+        let number = self.number.expose();
+        Ok(CardSummary {
+            brand,
+            last4: number[number.len() - 4..].to_string(),
+            exp_month: self.exp_month,
+            exp_year: self.exp_year,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOW: YearMonth = YearMonth {
+        year: 2026,
+        month: 11,
+    };
+
+    #[test]
+    fn brands_by_iin() {
+        let cases = [
+            ("4242424242424242", Brand::Visa),
+            ("5555555555554444", Brand::Mastercard),
+            ("2223003122003222", Brand::Mastercard),
+            ("2720990000000007", Brand::Mastercard),
+            ("378282246310005", Brand::Amex),
+            ("340000000000009", Brand::Amex),
+            ("6011111111111117", Brand::Discover),
+            ("6445644564456445", Brand::Discover),
+            ("3566002020360505", Brand::Jcb),
+            ("6200000000000005", Brand::Unionpay),
+        ];
+        for (number, brand) in cases {
+            assert_eq!(Brand::detect(number), Some(brand), "{number}");
+            assert_eq!(validate_number(number), Ok(brand), "{number}");
+        }
+        assert_eq!(Brand::detect("2220000000000000"), None);
+        assert_eq!(Brand::detect("2721000000000000"), None);
+        assert_eq!(Brand::detect("9999"), None);
+    }
+
+    #[test]
+    fn number_errors() {
+        assert_eq!(validate_number(""), Err(CardError::IncompleteNumber));
+        assert_eq!(validate_number("4242 4242"), Err(CardError::IncompleteNumber));
+        assert_eq!(validate_number("4242424242424241"), Err(CardError::InvalidNumber));
+        assert_eq!(validate_number("4242-4242"), Err(CardError::InvalidNumber));
+        assert_eq!(validate_number("9999999999999995"), Err(CardError::UnsupportedBrand));
+        assert_eq!(validate_number("4242 4242 4242 4242"), Ok(Brand::Visa));
+    }
+
+    #[test]
+    fn formatting_groups_digits_by_brand() {
+        assert_eq!(format_number("4242424242424242"), "4242 4242 4242 4242");
+        assert_eq!(format_number("42424"), "4242 4");
+        assert_eq!(format_number("378282246310005"), "3782 822463 10005");
+        assert_eq!(format_number("3782822463100059999"), "3782 822463 10005");
+        assert_eq!(format_number("4242-abc"), "4242");
+        assert_eq!(format_number(""), "");
+    }
+
+    #[test]
+    fn expiry_formatting_and_parsing() {
+        assert_eq!(format_expiry("1"), "1");
+        assert_eq!(format_expiry("5"), "05");
+        assert_eq!(format_expiry("123"), "12/3");
+        assert_eq!(format_expiry("12/34"), "12/34");
+        assert_eq!(parse_expiry("12/34"), Ok((12, 2034)));
+        assert_eq!(parse_expiry("12/3"), Err(CardError::IncompleteExpiry));
+    }
+
+    #[test]
+    fn expiry_rules() {
+        assert_eq!(validate_expiry(11, 2026, NOW), Ok(()));
+        assert_eq!(validate_expiry(10, 2026, NOW), Err(CardError::ExpiredCard));
+        assert_eq!(validate_expiry(13, 2030, NOW), Err(CardError::InvalidExpiry));
+        assert_eq!(validate_expiry(0, 2030, NOW), Err(CardError::InvalidExpiry));
+        assert_eq!(validate_expiry(1, 2099, NOW), Err(CardError::InvalidExpiry));
+    }
+
+    #[test]
+    fn cvc_length_by_brand() {
+        assert_eq!(validate_cvc("123", Brand::Visa), Ok(()));
+        assert_eq!(validate_cvc("1234", Brand::Visa), Err(CardError::InvalidCvc));
+        assert_eq!(validate_cvc("123", Brand::Amex), Err(CardError::IncompleteCvc));
+        assert_eq!(validate_cvc("1234", Brand::Amex), Ok(()));
+        assert_eq!(validate_cvc("12a", Brand::Visa), Err(CardError::InvalidCvc));
+    }
+
+    #[test]
+    fn card_details_summary_and_redaction() {
+        let card = CardDetails {
+            number: Secret::new("4242424242424242".into()),
+            exp_month: 12,
+            exp_year: 2030,
+            cvc: Secret::new("123".into()),
+            name: "Ada Lovelace".into(),
+        };
+        let summary = card.validate(NOW).unwrap();
+        assert_eq!(summary.last4, "4242");
+        assert_eq!(summary.brand, Brand::Visa);
+        let debug = format!("{card:?}");
+        assert!(!debug.contains("4242424242424242") && !debug.contains("123"));
+        let nameless = CardDetails {
+            name: " ".into(),
+            ..card
+        };
+        assert_eq!(nameless.validate(NOW), Err(CardError::MissingName));
+    }
+
+    /// Appends the Luhn check digit to a payload.
+    fn with_check_digit(payload: &str) -> String {
+        (0..10)
+            .map(|d| format!("{payload}{d}"))
+            .find(|n| luhn_valid(n))
+            .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn exactly_one_check_digit_is_valid(payload in "[0-9]{12,18}") {
+            let valid: Vec<u32> = (0..10).filter(|d| luhn_valid(&format!("{payload}{d}"))).collect();
+            prop_assert_eq!(valid.len(), 1);
+        }
+
+        #[test]
+        fn any_single_digit_change_breaks_luhn(payload in "[0-9]{15}", pos in 0usize..16, delta in 1u8..10) {
+            let number = with_check_digit(&payload);
+            let mut bytes = number.into_bytes();
+            bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
+            prop_assert!(!luhn_valid(std::str::from_utf8(&bytes).unwrap()));
+        }
+
+        #[test]
+        fn formatting_keeps_digits_in_order(input in "[0-9 a-z-]{0,30}") {
+            let formatted = format_number(&input);
+            prop_assert_eq!(formatted.replace(' ', ""), digits_only(&input));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Till's domain core, compiled by the widget (wasm), the edge (wasm) and natively for tests.
+//!
+//! Nothing here does I/O: callers pass in the clock, randomness and storage results.
+
+pub mod api;
+pub mod api_keys;
+pub mod card;
+pub mod error;
+pub mod ids;
+pub mod jwe;
+pub mod money;
+pub mod payment;
+pub mod secret;
