@@ -218,6 +218,18 @@ pub struct YearMonth {
     pub month: u8,
 }
 
+impl YearMonth {
+    /// The UTC month containing a Unix time (out-of-range times clamp to the epoch).
+    pub fn from_unix_seconds(seconds: i64) -> YearMonth {
+        let date = time::OffsetDateTime::from_unix_timestamp(seconds)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        YearMonth {
+            year: u16::try_from(date.year()).unwrap_or(1970),
+            month: u8::from(date.month()),
+        }
+    }
+}
+
 pub fn validate_number(input: &str) -> Result<Brand, CardError> {
     let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -387,6 +399,18 @@ mod tests {
         assert_eq!(validate_expiry(13, 2030, NOW), Err(CardError::InvalidExpiry));
         assert_eq!(validate_expiry(0, 2030, NOW), Err(CardError::InvalidExpiry));
         assert_eq!(validate_expiry(1, 2099, NOW), Err(CardError::InvalidExpiry));
+    }
+
+    #[test]
+    fn month_from_unix_time() {
+        assert_eq!(
+            YearMonth::from_unix_seconds(1_795_000_000),
+            YearMonth {
+                year: 2026,
+                month: 11
+            }
+        );
+        assert_eq!(YearMonth::from_unix_seconds(0).year, 1970);
     }
 
     #[test]

@@ -1,0 +1,216 @@
+//! The demo shop: a merchant with a small cart. Its server side creates the checkout session with
+//! the merchant's secret key; its page mounts the Till widget in an iframe on the edge's origin.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::Router;
+use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem};
+use till_core::money::{Currency, Money};
+
+#[derive(Clone)]
+pub struct Shop {
+    pub edge_url: String,
+    pub secret_key: String,
+    pub publishable_key: String,
+    pub http: reqwest::Client,
+}
+
+struct Product {
+    name: &'static str,
+    unit_amount: i64,
+    quantity: u32,
+}
+
+const CART: [Product; 3] = [
+    Product {
+        name: "Till enamel mug",
+        unit_amount: 1800,
+        quantity: 1,
+    },
+    Product {
+        name: "Edge sticker pack",
+        unit_amount: 450,
+        quantity: 2,
+    },
+    Product {
+        name: "Checkout tee",
+        unit_amount: 2500,
+        quantity: 1,
+    },
+];
+
+fn usd() -> Currency {
+    Currency::parse("USD").expect("USD is in the currency table")
+}
+
+fn line_items() -> Vec<LineItem> {
+    CART.iter()
+        .map(|p| LineItem {
+            name: p.name.to_string(),
+            quantity: p.quantity,
+            unit_amount: p.unit_amount,
+        })
+        .collect()
+}
+
+fn cart_total() -> i64 {
+    CART.iter()
+        .map(|p| p.unit_amount * i64::from(p.quantity))
+        .sum()
+}
+
+fn price(amount: i64) -> String {
+    format!(
+        "${}",
+        Money {
+            amount,
+            currency: usd()
+        }
+        .to_decimal_string()
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+impl Shop {
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(cart_page))
+            .route("/checkout", post(checkout_page))
+            .with_state(self)
+    }
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{title} · Edge Goods (Till demo shop)</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }}
+h1 {{ font-size: 1.5rem; }}
+table {{ width: 100%; border-collapse: collapse; margin-bottom: 1.5rem; }}
+td, th {{ padding: .5rem 0; border-bottom: 1px solid #e5e5e5; text-align: left; }}
+td.amount, th.amount {{ text-align: right; }}
+button {{ font: inherit; padding: .75rem 1.5rem; border: 0; border-radius: .5rem; background: #1d4ed8; color: white; cursor: pointer; }}
+iframe {{ width: 100%; height: 36rem; border: 0; }}
+.note {{ color: #555; font-size: .875rem; }}
+</style></head>
+<body>{body}</body></html>"#
+    ))
+}
+
+fn cart_table() -> String {
+    let rows: String = CART
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td>× {}</td><td class=\"amount\">{}</td></tr>",
+                escape(p.name),
+                p.quantity,
+                price(p.unit_amount * i64::from(p.quantity))
+            )
+        })
+        .collect();
+    format!(
+        "<table><tr><th>Item</th><th>Qty</th><th class=\"amount\">Price</th></tr>{rows}\
+         <tr><th>Total</th><th></th><th class=\"amount\" id=\"total\">{}</th></tr></table>",
+        price(cart_total())
+    )
+}
+
+async fn cart_page() -> Html<String> {
+    page(
+        "Cart",
+        &format!(
+            "<h1>Your cart</h1>{}<form method=\"post\" action=\"/checkout\">\
+             <button id=\"checkout\" type=\"submit\">Check out</button></form>\
+             <p class=\"note\">Demo shop for Till. Use test card 4242 4242 4242 4242, any future expiry, any CVC.</p>",
+            cart_table()
+        ),
+    )
+}
+
+async fn checkout_page(State(shop): State<Shop>) -> Result<Html<String>, (StatusCode, Html<String>)> {
+    let request = CreateCheckoutSession {
+        amount: cart_total(),
+        currency: usd(),
+        line_items: line_items(),
+        return_url: None,
+        merchant_reference: Some(format!("order-{}", uuid::Uuid::new_v4().simple())),
+    };
+    let failed = |what: &str| {
+        eprintln!("shop: could not create a checkout session: {what}");
+        (
+            StatusCode::BAD_GATEWAY,
+            page(
+                "Checkout unavailable",
+                "<h1>Checkout is unavailable</h1><p>Please try again in a moment.</p>",
+            ),
+        )
+    };
+    let response = shop
+        .http
+        .post(format!("{}/v1/checkout_sessions", shop.edge_url))
+        .bearer_auth(&shop.secret_key)
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| failed(&e.to_string()))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(failed(&format!("{status} {body}")));
+    }
+    let session: CheckoutSession = response
+        .json()
+        .await
+        .map_err(|e| failed(&e.to_string()))?;
+    let client_secret = session.client_secret.ok_or_else(|| failed("no client secret"))?;
+    let widget_url = format!(
+        "{}/#key={}&secret={}",
+        shop.edge_url,
+        escape(&shop.publishable_key),
+        escape(&client_secret)
+    );
+    Ok(page(
+        "Checkout",
+        &format!(
+            "<h1>Checkout</h1>{}<iframe id=\"till-checkout\" title=\"Secure card payment\" src=\"{widget_url}\"></iframe>",
+            cart_table()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cart_adds_up_and_validates() {
+        let request = CreateCheckoutSession {
+            amount: cart_total(),
+            currency: usd(),
+            line_items: line_items(),
+            return_url: None,
+            merchant_reference: None,
+        };
+        assert_eq!(request.validate().unwrap().amount, 5200);
+        assert_eq!(price(5200), "$52.00");
+    }
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+}
