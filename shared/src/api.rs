@@ -31,6 +31,26 @@ pub struct CreateCheckoutSession {
 const MAX_LINE_ITEMS: usize = 100;
 const MAX_TEXT: usize = 200;
 
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Open => "open",
+            SessionStatus::Processing => "processing",
+            SessionStatus::Complete => "complete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            SessionStatus::Open,
+            SessionStatus::Processing,
+            SessionStatus::Complete,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 impl CreateCheckoutSession {
     /// Checks the amount and that the cart adds up to it; returns the payable total.
     pub fn validate(&self) -> Result<Money, ApiError> {
@@ -117,7 +137,11 @@ fn line_item_error(e: &MoneyError) -> ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
+    /// Waiting for the customer to pay.
     Open,
+    /// A payment is at the gateway; no other payment may start.
+    Processing,
+    /// Paid.
     Complete,
 }
 

@@ -5,7 +5,10 @@
 pub mod api;
 pub mod api_keys;
 pub mod card;
+#[cfg(feature = "crypto")]
+pub mod crypto;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod jwe;
 pub mod money;

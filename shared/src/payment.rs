@@ -98,6 +98,19 @@ impl PaymentStatus {
     }
 }
 
+/// The customer-facing reason for a gateway decline code (shown by the widget, stored on the payment).
+pub fn decline_message(code: &str) -> &'static str {
+    match code {
+        "card_declined" => "Your card was declined.",
+        "insufficient_funds" => "Your card has insufficient funds.",
+        "expired_card" => "Your card has expired.",
+        "incorrect_cvc" => "Your card's security code is incorrect.",
+        "processing_error" => "An error occurred while processing your card. Try again in a little bit.",
+        "invalid_number" => "Your card number is invalid.",
+        _ => "Your card was declined.",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::PaymentStatus::*;
@@ -145,6 +158,12 @@ mod tests {
             assert!(terminal.is_terminal());
             assert!(ALL_STATUSES.iter().all(|&to| !terminal.can_move_to(to)));
         }
+    }
+
+    #[test]
+    fn decline_messages_never_echo_the_code_blindly() {
+        assert_eq!(decline_message("insufficient_funds"), "Your card has insufficient funds.");
+        assert_eq!(decline_message("<script>"), "Your card was declined.");
     }
 
     #[test]

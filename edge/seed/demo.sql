@@ -1,0 +1,7 @@
+-- The demo merchant, for local development and tests only (never applied in production).
+-- Keys (documented in the README): sk_test_till_demo_merchant_secret and
+-- pk_test_till_demo_merchant_publishable, stored as SHA-256 hashes.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_demo', 'Edge Goods', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('11f353ca3aaf8aef5f3b38a26c8da9bb3f9738126cc0d1f09cc24e12800be269', 'mer_demo', 'secret', 0),
+    ('df3cbdcb2c9e3fd5fdd919b881194725a98c1ec1cf144b59e3dfde227c12528a', 'mer_demo', 'publishable', 0);

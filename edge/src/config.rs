@@ -1,0 +1,93 @@
+//! Secrets and settings from the Worker environment. Missing or malformed secrets are a 500 with
+//! a log line naming the secret, never its value.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use till_core::crypto::{CardKey, PrivateJwk};
+use till_core::error::ApiError;
+use till_core::secret::Secret;
+use worker::Env;
+
+fn secret(env: &Env, name: &str) -> Result<String, ApiError> {
+    env.secret(name).map(|s| s.to_string()).map_err(|_| {
+        worker::console_error!("configuration: secret {name} is not set");
+        ApiError::internal()
+    })
+}
+
+fn misconfigured(name: &str) -> ApiError {
+    worker::console_error!("configuration: secret {name} is malformed");
+    ApiError::internal()
+}
+
+/// `CARD_ENCRYPTION_KEYS`: a JSON array of private P-256 JWKs. The first is current (widgets
+/// encrypt to it); the others still decrypt while they are being retired.
+pub fn card_keys(env: &Env) -> Result<Vec<CardKey>, ApiError> {
+    const NAME: &str = "CARD_ENCRYPTION_KEYS";
+    let jwks: Vec<PrivateJwk> =
+        serde_json::from_str(&secret(env, NAME)?).map_err(|_| misconfigured(NAME))?;
+    let keys: Vec<CardKey> = jwks
+        .iter()
+        .map(CardKey::from_jwk)
+        .collect::<Result<_, _>>()
+        .map_err(|_| misconfigured(NAME))?;
+    if keys.is_empty() {
+        return Err(misconfigured(NAME));
+    }
+    Ok(keys)
+}
+
+/// One AES-256 key for the vault, with the version stored beside every record it seals.
+pub struct VaultKey {
+    pub version: String,
+    pub key: Secret<[u8; 32]>,
+}
+
+#[derive(Deserialize)]
+struct VaultKeyEntry {
+    version: String,
+    key: String,
+}
+
+/// `VAULT_KEYS`: a JSON array of `{"version", "key"}` (key: 32 bytes, base64). The first seals
+/// new records; all of them open the records they sealed.
+pub fn vault_keys(env: &Env) -> Result<Vec<VaultKey>, ApiError> {
+    const NAME: &str = "VAULT_KEYS";
+    let entries: Vec<VaultKeyEntry> =
+        serde_json::from_str(&secret(env, NAME)?).map_err(|_| misconfigured(NAME))?;
+    let keys: Vec<VaultKey> = entries
+        .into_iter()
+        .map(|entry| {
+            let bytes: [u8; 32] = STANDARD
+                .decode(entry.key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| misconfigured(NAME))?;
+            Ok(VaultKey {
+                version: entry.version,
+                key: Secret::new(bytes),
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    if keys.is_empty() {
+        return Err(misconfigured(NAME));
+    }
+    Ok(keys)
+}
+
+pub struct GatewaySettings {
+    pub url: String,
+    pub api_key: Secret<String>,
+}
+
+pub fn gateway(env: &Env) -> Result<GatewaySettings, ApiError> {
+    let url = env.var("GATEWAY_URL").map(|v| v.to_string()).map_err(|_| {
+        worker::console_error!("configuration: var GATEWAY_URL is not set");
+        ApiError::internal()
+    })?;
+    Ok(GatewaySettings {
+        url,
+        api_key: Secret::new(secret(env, "GATEWAY_API_KEY")?),
+    })
+}

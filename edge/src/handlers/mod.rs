@@ -1,0 +1,48 @@
+//! One module per resource. Each handler authenticates, parses, applies core rules, stores.
+
+pub mod confirm;
+pub mod keys;
+pub mod payments;
+pub mod sessions;
+pub mod tokens;
+
+use crate::auth::Caller;
+use crate::store::{self, SessionRow};
+use till_core::api_keys::{hash_secret, KeyKind};
+use till_core::error::ApiError;
+use till_core::ids::{self, IdKind};
+use worker::Env;
+
+/// Loads a session the caller may see: any of its merchant's with the secret key; with the
+/// publishable key only when the client secret matches.
+pub async fn accessible_session(
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+    client_secret: Option<&str>,
+) -> Result<SessionRow, ApiError> {
+    let missing = || ApiError::not_found("checkout session").with_param("checkout_session");
+    if !ids::is_valid(IdKind::CheckoutSession, id) {
+        return Err(missing());
+    }
+    let session = store::session(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(missing)?;
+    if caller.key_kind == KeyKind::Publishable {
+        let given = client_secret.ok_or_else(|| {
+            ApiError::invalid_request(
+                "client_secret_missing",
+                "Publishable keys must send the session's client_secret.",
+            )
+            .with_param("client_secret")
+        })?;
+        if hash_secret(given) != session.client_secret_hash {
+            return Err(ApiError::invalid_request(
+                "client_secret_invalid",
+                "The client_secret does not match this checkout session.",
+            )
+            .with_param("client_secret"));
+        }
+    }
+    Ok(session)
+}

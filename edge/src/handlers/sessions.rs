@@ -1,0 +1,69 @@
+//! Checkout sessions: created by the merchant's server, read by the widget.
+
+use super::accessible_session;
+use crate::auth::authenticate;
+use crate::http::{body_value, json, parse, query_param, ApiResult};
+use crate::store::{self, SessionRow};
+use crate::{clock, random};
+use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem, SessionStatus};
+use till_core::api_keys::hash_secret;
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use till_core::money::Currency;
+use worker::{Env, Request};
+
+pub fn view(row: &SessionRow, merchant_name: &str, client_secret: Option<String>) -> Result<CheckoutSession, ApiError> {
+    let corrupt = |what: &str| {
+        worker::console_error!("session {}: stored {what} is invalid", row.id);
+        ApiError::internal()
+    };
+    let line_items: Vec<LineItem> = serde_json::from_str(&row.line_items).map_err(|_| corrupt("line_items"))?;
+    Ok(CheckoutSession {
+        id: row.id.clone(),
+        object: "checkout_session".into(),
+        amount: row.amount,
+        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
+        line_items,
+        status: SessionStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        client_secret,
+        return_url: row.return_url.clone(),
+        merchant_reference: row.merchant_reference.clone(),
+        merchant_name: merchant_name.to_string(),
+        payment: row.payment_id.clone(),
+        created: row.created,
+    })
+}
+
+/// `POST /v1/checkout_sessions` (secret key).
+pub async fn create(mut req: Request, env: &Env) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let request: CreateCheckoutSession = parse(body_value(&mut req).await?)?;
+    let total = request.validate()?;
+    let id = random::id(IdKind::CheckoutSession)?;
+    let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
+    let row = SessionRow {
+        id,
+        merchant_id: caller.merchant_id.clone(),
+        client_secret_hash: hash_secret(&client_secret),
+        amount: total.amount,
+        currency: total.currency.code().to_string(),
+        line_items: serde_json::to_string(&request.line_items).map_err(|_| ApiError::internal())?,
+        return_url: request.return_url,
+        merchant_reference: request.merchant_reference,
+        status: SessionStatus::Open.as_str().into(),
+        payment_id: None,
+        created: clock::now_seconds(),
+    };
+    store::insert_session(env, &row).await?;
+    json(200, &view(&row, &caller.merchant_name, Some(client_secret))?)
+}
+
+/// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`).
+pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    let secret = query_param(&req, "client_secret");
+    let row = accessible_session(env, &caller, id, secret.as_deref()).await?;
+    json(200, &view(&row, &caller.merchant_name, None)?)
+}
+

@@ -1,0 +1,68 @@
+//! `POST /v1/tokens`: decrypt the widget's JWE, validate the card, vault it, return a token.
+
+use super::accessible_session;
+use crate::auth::authenticate;
+use crate::http::{body_value, json, parse, ApiResult};
+use crate::vault::{Vault, VaultedCard};
+use crate::{clock, config, random};
+use till_core::api::{CreateToken, SessionStatus, Token};
+use till_core::card::CardDetails;
+use till_core::crypto::{self, CryptoError};
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use worker::{Env, Request};
+
+fn invalid_ciphertext(message: &str) -> ApiError {
+    ApiError::invalid_request("encrypted_card_invalid", message).with_param("encrypted_card")
+}
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    let request: CreateToken = parse(body_value(&mut req).await?)?;
+    let session = accessible_session(env, &caller, &request.checkout_session, Some(&request.client_secret)).await?;
+    if session.status == SessionStatus::Complete.as_str() {
+        return Err(ApiError::new(
+            409,
+            till_core::error::ErrorType::InvalidRequestError,
+            "checkout_session_complete",
+            "This checkout session has already been paid.",
+        ));
+    }
+
+    let keys = config::card_keys(env)?;
+    let decrypted = crypto::decrypt(&keys, &request.encrypted_card).map_err(|e| match e {
+        CryptoError::UnknownKey => ApiError::invalid_request(
+            "encryption_key_unknown",
+            "encrypted_card was made for a key Till no longer has. Fetch /v1/keys and encrypt again.",
+        )
+        .with_param("encrypted_card"),
+        other => invalid_ciphertext(&format!("{other}.")),
+    })?;
+    if decrypted.header.cs != session.id {
+        return Err(invalid_ciphertext("encrypted_card was made for another checkout session."));
+    }
+    let card: CardDetails = serde_json::from_slice(&decrypted.plaintext)
+        .map_err(|_| invalid_ciphertext("The decrypted card does not have the expected fields."))?;
+    let summary = card.validate(clock::this_month()).map_err(ApiError::card)?;
+
+    let token = random::id(IdKind::Token)?;
+    let vaulted = VaultedCard {
+        checkout_session: session.id.clone(),
+        number: card.number.clone(),
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+        name: card.name.clone(),
+        brand: summary.brand,
+        last4: summary.last4.clone(),
+    };
+    Vault::open(env)?.store(&token, &card, &vaulted).await?;
+    json(
+        200,
+        &Token {
+            id: token,
+            object: "token".into(),
+            card: summary,
+            created: clock::now_seconds(),
+        },
+    )
+}

@@ -1,0 +1,43 @@
+//! Till's edge: the payment API as a Cloudflare Worker. Handlers are thin; the rules live in
+//! `till-core`, storage and the gateway sit behind the small modules below.
+
+mod auth;
+mod clock;
+mod config;
+mod gateway;
+mod handlers;
+mod http;
+mod random;
+mod store;
+mod vault;
+
+use worker::{event, Context, Env, Request, Response, Router};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Router::new()
+        .get("/v1/keys", |_, ctx| http::reply(handlers::keys::list(&ctx.env)))
+        .post_async("/v1/checkout_sessions", |req, ctx| async move {
+            http::reply(handlers::sessions::create(req, &ctx.env).await)
+        })
+        .get_async("/v1/checkout_sessions/:id", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::sessions::retrieve(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/checkout_sessions/:id/confirm", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::confirm::confirm(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/tokens", |req, ctx| async move {
+            http::reply(handlers::tokens::create(req, &ctx.env).await)
+        })
+        .get_async("/v1/payments/:id", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::payments::retrieve(req, &ctx.env, &id).await)
+        })
+        .or_else_any_method("/v1/*rest", |_, _| {
+            http::reply(Err(till_core::error::ApiError::not_found("endpoint")))
+        })
+        .run(req, env)
+        .await
+}

@@ -1,0 +1,132 @@
+//! The card vault in KV: every record sealed with AES-256-GCM under a versioned key, the CVC in a
+//! separate short-lived record that is deleted once the gateway has answered.
+
+use crate::config::VaultKey;
+use crate::random;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use till_core::card::{Brand, CardDetails};
+use till_core::crypto;
+use till_core::error::ApiError;
+use till_core::secret::Secret;
+use worker::kv::KvStore;
+use worker::Env;
+
+/// Unused tokens expire after an hour.
+const CARD_TTL_SECONDS: u64 = 60 * 60;
+/// PCI DSS: the CVC lives only until authorization, and at most 15 minutes.
+const CVC_TTL_SECONDS: u64 = 15 * 60;
+
+/// What a token stands for, inside the sealed record.
+#[derive(Serialize, Deserialize)]
+pub struct VaultedCard {
+    pub checkout_session: String,
+    pub number: Secret<String>,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub name: String,
+    pub brand: Brand,
+    pub last4: String,
+}
+
+/// A stored record: the key version and the sealed bytes; nothing readable without the key.
+#[derive(Serialize, Deserialize)]
+struct SealedRecord {
+    v: String,
+    data: String,
+}
+
+pub struct Vault {
+    kv: KvStore,
+    keys: Vec<VaultKey>,
+}
+
+fn kv_error(what: &str, error: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("vault {what}: {error}");
+    ApiError::internal()
+}
+
+fn card_key(token: &str) -> String {
+    format!("card:{token}")
+}
+
+fn cvc_key(token: &str) -> String {
+    format!("cvc:{token}")
+}
+
+impl Vault {
+    pub fn open(env: &Env) -> Result<Self, ApiError> {
+        Ok(Vault {
+            kv: env.kv("VAULT").map_err(|e| kv_error("binding", e))?,
+            keys: crate::config::vault_keys(env)?,
+        })
+    }
+
+    async fn put_sealed(&self, name: &str, plaintext: &[u8], ttl: u64) -> Result<(), ApiError> {
+        let current = &self.keys[0];
+        let sealed = crypto::seal(current.key.expose(), random::bytes()?, plaintext, name.as_bytes());
+        let record = SealedRecord {
+            v: current.version.clone(),
+            data: STANDARD.encode(sealed),
+        };
+        let text = serde_json::to_string(&record).map_err(|e| kv_error("encode", e))?;
+        self.kv
+            .put(name, text)
+            .map_err(|e| kv_error("put", e))?
+            .expiration_ttl(ttl)
+            .execute()
+            .await
+            .map_err(|e| kv_error("put", e))
+    }
+
+    async fn get_sealed(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(text) = self.kv.get(name).text().await.map_err(|e| kv_error("get", e))? else {
+            return Ok(None);
+        };
+        let record: SealedRecord = serde_json::from_str(&text).map_err(|e| kv_error("decode", e))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.version == record.v)
+            .ok_or_else(|| kv_error("open", format!("no vault key version {}", record.v)))?;
+        let sealed = STANDARD.decode(record.data).map_err(|e| kv_error("decode", e))?;
+        crypto::open(key.key.expose(), &sealed, name.as_bytes())
+            .map(Some)
+            .map_err(|e| kv_error("open", e))
+    }
+
+    pub async fn store(&self, token: &str, card: &CardDetails, vaulted: &VaultedCard) -> Result<(), ApiError> {
+        let record = serde_json::to_vec(vaulted).map_err(|e| kv_error("encode", e))?;
+        self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS).await?;
+        self.put_sealed(&cvc_key(token), card.cvc.expose().as_bytes(), CVC_TTL_SECONDS)
+            .await
+    }
+
+    /// The card and, while it is still kept, its CVC.
+    pub async fn card(&self, token: &str) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
+        let Some(record) = self.get_sealed(&card_key(token)).await? else {
+            return Ok(None);
+        };
+        let card: VaultedCard = serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
+        let cvc = self
+            .get_sealed(&cvc_key(token))
+            .await?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(Secret::new);
+        Ok(Some((card, cvc)))
+    }
+
+    /// Deletes the token's records: tokens are single use and the CVC must not outlive
+    /// authorization.
+    pub async fn forget(&self, token: &str) -> Result<(), ApiError> {
+        self.kv
+            .delete(&cvc_key(token))
+            .await
+            .map_err(|e| kv_error("delete", e))?;
+        self.kv
+            .delete(&card_key(token))
+            .await
+            .map_err(|e| kv_error("delete", e))
+    }
+}

@@ -1,0 +1,149 @@
+//! `Idempotency-Key` rules (IETF draft + Stripe's behaviour): which keys are valid, the request
+//! fingerprint, and what a stored record means for a new request with the same key.
+
+use crate::error::{ApiError, ErrorType};
+use sha2::{Digest, Sha256};
+
+pub const HEADER: &str = "Idempotency-Key";
+pub const MAX_KEY_LEN: usize = 255;
+
+/// Checks the header value: present, 1..=255 printable ASCII characters.
+pub fn validate_key(value: Option<&str>) -> Result<&str, ApiError> {
+    let key = value.ok_or_else(|| {
+        ApiError::invalid_request(
+            "idempotency_key_missing",
+            "This request moves money: send an Idempotency-Key header.",
+        )
+    })?;
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    {
+        return Err(ApiError::invalid_request(
+            "idempotency_key_invalid",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.",
+        ));
+    }
+    Ok(key)
+}
+
+/// SHA-256 over method, path and the canonical JSON body (keys sorted, no whitespace), hex.
+pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String {
+    // serde_json's default map is ordered by key, so `to_string` is canonical.
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body.to_string().as_bytes());
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key the gateway sees: derived from merchant and client key so that a retry after an edge
+/// crash is deduplicated by the gateway as well, and keys never collide across merchants.
+pub fn gateway_key(merchant_id: &str, endpoint: &str, key: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [merchant_id, endpoint, key] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("till_{hex}")
+}
+
+/// What was stored under a key before this request arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    InFlight { fingerprint: String },
+    Done { fingerprint: String, status: u16, body: String },
+}
+
+/// What to do with a request whose key already has a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Replay { status: u16, body: String },
+    Reject(ApiError),
+}
+
+pub fn decide(stored: Stored, fingerprint: &str) -> Decision {
+    let (Stored::InFlight { fingerprint: first } | Stored::Done { fingerprint: first, .. }) = &stored;
+    if first != fingerprint {
+        return Decision::Reject(ApiError::new(
+            422,
+            ErrorType::IdempotencyError,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
+        ));
+    }
+    match stored {
+        Stored::InFlight { .. } => Decision::Reject(ApiError::new(
+            409,
+            ErrorType::IdempotencyError,
+            "idempotency_request_in_progress",
+            "A request with this Idempotency-Key is still being processed. Retry shortly.",
+        )),
+        Stored::Done { status, body, .. } => Decision::Replay { status, body },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_validation() {
+        assert_eq!(
+            validate_key(None).unwrap_err().error.code,
+            "idempotency_key_missing"
+        );
+        for bad in ["", "has space", &"k".repeat(256), "tab\t", "ключ"] {
+            assert_eq!(
+                validate_key(Some(bad)).unwrap_err().error.code,
+                "idempotency_key_invalid",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(validate_key(Some(&"k".repeat(255))).unwrap().len(), 255);
+    }
+
+    #[test]
+    fn fingerprint_ignores_key_order_but_not_values() {
+        let a = fingerprint("POST", "/v1/x", &json!({"a": 1, "b": 2}));
+        let b = fingerprint("POST", "/v1/x", &json!({"b": 2, "a": 1}));
+        let c = fingerprint("POST", "/v1/x", &json!({"a": 1, "b": 3}));
+        let d = fingerprint("POST", "/v1/y", &json!({"a": 1, "b": 2}));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+    }
+
+    #[test]
+    fn gateway_keys_differ_by_merchant() {
+        assert_ne!(gateway_key("m1", "confirm", "k"), gateway_key("m2", "confirm", "k"));
+        assert_ne!(gateway_key("m1", "confirmk", ""), gateway_key("m1", "confirm", "k"));
+        assert_eq!(gateway_key("m1", "confirm", "k"), gateway_key("m1", "confirm", "k"));
+    }
+
+    #[test]
+    fn decisions() {
+        let done = Stored::Done {
+            fingerprint: "f".into(),
+            status: 200,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            decide(done.clone(), "f"),
+            Decision::Replay {
+                status: 200,
+                body: "{}".into()
+            }
+        );
+        let Decision::Reject(e) = decide(done, "g") else {
+            panic!("different fingerprint must be rejected")
+        };
+        assert_eq!(e.status, 422);
+        let Decision::Reject(e) = decide(Stored::InFlight { fingerprint: "f".into() }, "f") else {
+            panic!("in-flight must be rejected")
+        };
+        assert_eq!(e.status, 409);
+    }
+}
