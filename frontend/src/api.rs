@@ -1,0 +1,109 @@
+//! The edge's API as the widget uses it. Errors keep the API's `code` and `param` so the form can
+//! put them next to the right field.
+
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment, Token};
+use till_core::error::ApiError;
+use till_core::jwe::Jwks;
+
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// The edge answered with an API error.
+    Api { status: u16, code: String, message: String, param: Option<String> },
+    /// No answer: offline, or the connection dropped.
+    Network,
+}
+
+impl CallError {
+    pub fn message(&self) -> String {
+        match self {
+            CallError::Api { message, .. } => message.clone(),
+            CallError::Network => "We could not reach the payment service. Check your connection and try again.".into(),
+        }
+    }
+}
+
+pub struct Edge {
+    pub publishable_key: String,
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
+    let status = response.status();
+    if (200..300).contains(&status) {
+        return response.json::<T>().await.map_err(|_| CallError::Network);
+    }
+    match response.json::<ApiError>().await {
+        Ok(error) => Err(CallError::Api {
+            status,
+            code: error.error.code,
+            message: error.error.message,
+            param: error.error.param,
+        }),
+        Err(_) => Err(CallError::Api {
+            status,
+            code: "unexpected_response".into(),
+            message: "The payment service answered unexpectedly. Try again.".into(),
+            param: None,
+        }),
+    }
+}
+
+impl Edge {
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.publishable_key)
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, CallError> {
+        let mut request = Request::post(path).header("Authorization", &self.auth());
+        if let Some(key) = idempotency_key {
+            request = request.header(till_core::idempotency::HEADER, key);
+        }
+        let response = request
+            .json(body)
+            .map_err(|_| CallError::Network)?
+            .send()
+            .await
+            .map_err(|_| CallError::Network)?;
+        decode(response).await
+    }
+
+    pub async fn session(&self, id: &str, client_secret: &str) -> Result<CheckoutSession, CallError> {
+        let response = Request::get(&format!("/v1/checkout_sessions/{id}"))
+            .query([("client_secret", client_secret)])
+            .header("Authorization", &self.auth())
+            .send()
+            .await
+            .map_err(|_| CallError::Network)?;
+        decode(response).await
+    }
+
+    pub async fn keys(&self) -> Result<Jwks, CallError> {
+        let response = Request::get("/v1/keys").send().await.map_err(|_| CallError::Network)?;
+        decode(response).await
+    }
+
+    pub async fn tokenize(&self, body: &CreateToken) -> Result<Token, CallError> {
+        self.post("/v1/tokens", body, None).await
+    }
+
+    pub async fn confirm(
+        &self,
+        session_id: &str,
+        body: &ConfirmCheckoutSession,
+        idempotency_key: &str,
+    ) -> Result<Payment, CallError> {
+        self.post(
+            &format!("/v1/checkout_sessions/{session_id}/confirm"),
+            body,
+            Some(idempotency_key),
+        )
+        .await
+    }
+}

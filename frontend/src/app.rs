@@ -1,0 +1,80 @@
+//! The widget's top level: load the session, show the form, then the receipt.
+
+use crate::api::Edge;
+use crate::card_form::CardForm;
+use crate::launch::{self, Launch};
+use crate::locale::{browser_locale, format_amount};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::api::{CheckoutSession, Payment, SessionStatus};
+use till_core::money::Money;
+
+#[derive(Clone)]
+pub enum Stage {
+    Loading,
+    Unavailable(String),
+    Ready(CheckoutSession),
+    Paid(CheckoutSession, Payment),
+}
+
+pub fn amount_text(session: &CheckoutSession) -> String {
+    format_amount(
+        &Money {
+            amount: session.amount,
+            currency: session.currency,
+        },
+        &browser_locale(),
+    )
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let stage = RwSignal::new(Stage::Loading);
+    match launch::current() {
+        None => stage.set(Stage::Unavailable(
+            "This checkout link is incomplete. Return to the shop and start checkout again.".into(),
+        )),
+        Some(launch) => spawn_local(load(launch, stage)),
+    }
+
+    view! {
+        <main class="till">
+            {move || match stage.get() {
+                Stage::Loading => view! { <p class="status" aria-live="polite">"Loading secure checkout…"</p> }.into_any(),
+                Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
+                Stage::Ready(session) => view! { <CardForm session=session stage=stage /> }.into_any(),
+                Stage::Paid(session, payment) => view! { <Receipt session=session payment=payment /> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+async fn load(launch: Launch, stage: RwSignal<Stage>) {
+    let edge = Edge {
+        publishable_key: launch.publishable_key.clone(),
+    };
+    stage.set(match edge.session(&launch.session_id, &launch.client_secret).await {
+        Ok(session) if session.status == SessionStatus::Complete => {
+            Stage::Unavailable("This order has already been paid.".into())
+        }
+        Ok(session) => Stage::Ready(session),
+        Err(error) => Stage::Unavailable(error.message()),
+    });
+}
+
+#[component]
+fn Receipt(session: CheckoutSession, payment: Payment) -> impl IntoView {
+    let amount = amount_text(&session);
+    let card = format!("{} •••• {}", payment.card.brand.display_name(), payment.card.last4);
+    view! {
+        <section class="receipt" role="status" aria-live="polite">
+            <h1>"Payment successful"</h1>
+            <p class="amount">{amount}</p>
+            <dl>
+                <dt>"Paid to"</dt><dd>{session.merchant_name}</dd>
+                <dt>"Card"</dt><dd>{card}</dd>
+                <dt>"Payment"</dt><dd class="payment-id">{payment.id}</dd>
+            </dl>
+        </section>
+    }
+}

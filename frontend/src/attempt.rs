@@ -1,0 +1,43 @@
+//! One payment attempt = one `Idempotency-Key` and one token, kept in `sessionStorage` so that a
+//! reload finishes the same attempt instead of starting a second charge. Editing the card starts
+//! a new attempt. Nothing about the card itself is stored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub idempotency_key: String,
+    pub token: String,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+fn slot(session_id: &str) -> String {
+    format!("till:attempt:{session_id}")
+}
+
+pub fn load(session_id: &str) -> Option<Attempt> {
+    let text = storage()?.get_item(&slot(session_id)).ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn save(session_id: &str, attempt: &Attempt) {
+    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(attempt)) {
+        // Storage can be full or disabled; the attempt then only survives in memory.
+        let _ = storage.set_item(&slot(session_id), &text);
+    }
+}
+
+pub fn clear(session_id: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(&slot(session_id));
+    }
+}
+
+/// A fresh random idempotency key (UUIDv4 from the browser's CSPRNG).
+pub fn new_key() -> Option<String> {
+    let crypto = web_sys::window()?.crypto().ok()?;
+    Some(crypto.random_uuid())
+}

@@ -1,0 +1,27 @@
+//! Amounts in the customer's locale via `Intl.NumberFormat`, fed an exact decimal string (no float).
+
+use till_core::money::Money;
+use wasm_bindgen::JsValue;
+
+pub fn browser_locale() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en-US".into())
+}
+
+pub fn format_amount(money: &Money, locale: &str) -> String {
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into());
+    let fallback = money.to_string();
+    if set("style", "currency").is_err() || set("currency", money.currency.code()).is_err() {
+        return fallback;
+    }
+    let locales = js_sys::Array::of1(&JsValue::from_str(locale));
+    let formatter = js_sys::Intl::NumberFormat::new(&locales, &options);
+    let format = formatter.format();
+    format
+        .call1(&JsValue::NULL, &JsValue::from_str(&money.to_decimal_string()))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or(fallback)
+}

@@ -1,0 +1,14 @@
+//! Till's checkout widget. It runs on Till's origin (inside the merchant's iframe, or as a page),
+//! encrypts the card in the browser and talks only to the edge.
+
+mod api;
+mod app;
+mod attempt;
+mod card_form;
+mod encrypt;
+mod launch;
+mod locale;
+
+fn main() {
+    leptos::mount::mount_to_body(app::App);
+}
