@@ -43,7 +43,11 @@ pub enum GatewayError {
 #[allow(async_fn_in_trait)]
 pub trait Connector {
     /// Authorizes once per `idempotency_key`: the gateway returns the first answer to repeats.
-    async fn authorize(&self, request: &Authorization, idempotency_key: &str) -> Result<Outcome, GatewayError>;
+    async fn authorize(
+        &self,
+        request: &Authorization,
+        idempotency_key: &str,
+    ) -> Result<Outcome, GatewayError>;
 }
 
 pub struct SandboxConnector {
@@ -64,15 +68,27 @@ struct SandboxAuthorization {
 }
 
 impl Connector for SandboxConnector {
-    async fn authorize(&self, request: &Authorization, idempotency_key: &str) -> Result<Outcome, GatewayError> {
+    async fn authorize(
+        &self,
+        request: &Authorization,
+        idempotency_key: &str,
+    ) -> Result<Outcome, GatewayError> {
         let unavailable = |e: worker::Error| GatewayError::Unavailable(e.to_string());
-        let body = serde_json::to_string(request).map_err(|e| GatewayError::Rejected(e.to_string()))?;
+        let body =
+            serde_json::to_string(request).map_err(|e| GatewayError::Rejected(e.to_string()))?;
         let headers = Headers::new();
-        headers.set("Content-Type", "application/json").map_err(unavailable)?;
         headers
-            .set("Authorization", &format!("Bearer {}", self.settings.api_key.expose()))
+            .set("Content-Type", "application/json")
             .map_err(unavailable)?;
-        headers.set("Idempotency-Key", idempotency_key).map_err(unavailable)?;
+        headers
+            .set(
+                "Authorization",
+                &format!("Bearer {}", self.settings.api_key.expose()),
+            )
+            .map_err(unavailable)?;
+        headers
+            .set("Idempotency-Key", idempotency_key)
+            .map_err(unavailable)?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_headers(headers)
@@ -82,7 +98,9 @@ impl Connector for SandboxConnector {
         let mut response = Fetch::Request(request).send().await.map_err(unavailable)?;
         let status = response.status_code();
         if status >= 500 {
-            return Err(GatewayError::Unavailable(format!("gateway status {status}")));
+            return Err(GatewayError::Unavailable(format!(
+                "gateway status {status}"
+            )));
         }
         if !(200..300).contains(&status) {
             return Err(GatewayError::Rejected(format!("gateway status {status}")));
@@ -92,7 +110,9 @@ impl Connector for SandboxConnector {
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         match (answer.status.as_str(), answer.decline_code) {
-            ("captured", _) => Ok(Outcome::Captured { reference: answer.id }),
+            ("captured", _) => Ok(Outcome::Captured {
+                reference: answer.id,
+            }),
             ("declined", code) => Ok(Outcome::Declined {
                 reference: answer.id,
                 code: code.unwrap_or_else(|| "card_declined".into()),

@@ -65,7 +65,10 @@ pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError
             "Send the body as JSON with `Content-Type: application/json`.",
         ));
     }
-    let bytes = req.bytes().await.map_err(|_| ApiError::invalid_body("unreadable body"))?;
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::invalid_body("unreadable body"))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::invalid_body("the body is too large"));
     }

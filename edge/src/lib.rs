@@ -16,7 +16,9 @@ use worker::{event, Context, Env, Request, Response, Router};
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Router::new()
-        .get("/v1/keys", |_, ctx| http::reply(handlers::keys::list(&ctx.env)))
+        .get("/v1/keys", |_, ctx| {
+            http::reply(handlers::keys::list(&ctx.env))
+        })
         .post_async("/v1/checkout_sessions", |req, ctx| async move {
             http::reply(handlers::sessions::create(req, &ctx.env).await)
         })

@@ -68,7 +68,10 @@ pub struct MerchantKey {
     pub kind: String,
 }
 
-pub async fn merchant_by_key_hash(env: &Env, key_hash: &str) -> Result<Option<MerchantKey>, ApiError> {
+pub async fn merchant_by_key_hash(
+    env: &Env,
+    key_hash: &str,
+) -> Result<Option<MerchantKey>, ApiError> {
     first(
         env,
         "SELECT m.id AS merchant_id, m.name AS merchant_name, k.kind AS kind \
@@ -116,7 +119,11 @@ pub async fn insert_session(env: &Env, s: &SessionRow) -> Result<(), ApiError> {
     .map(|_| ())
 }
 
-pub async fn session(env: &Env, merchant_id: &str, id: &str) -> Result<Option<SessionRow>, ApiError> {
+pub async fn session(
+    env: &Env,
+    merchant_id: &str,
+    id: &str,
+) -> Result<Option<SessionRow>, ApiError> {
     first(
         env,
         "SELECT * FROM checkout_sessions WHERE id = ?1 AND merchant_id = ?2",
@@ -139,14 +146,21 @@ pub async fn claim_session(env: &Env, id: &str, payment_id: &str) -> Result<bool
 }
 
 /// After the gateway's answer: `complete` on success, back to `open` on a decline.
-pub async fn settle_session(env: &Env, id: &str, payment_id: &str, paid: bool) -> Result<(), ApiError> {
+pub async fn settle_session(
+    env: &Env,
+    id: &str,
+    payment_id: &str,
+    paid: bool,
+) -> Result<(), ApiError> {
     let sql = if paid {
         "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
     } else {
         "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
          WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
     };
-    execute(env, sql, &[text(id), text(payment_id)]).await.map(|_| ())
+    execute(env, sql, &[text(id), text(payment_id)])
+        .await
+        .map(|_| ())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,7 +210,11 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
     Ok(changed == 1)
 }
 
-pub async fn payment(env: &Env, merchant_id: &str, id: &str) -> Result<Option<PaymentRow>, ApiError> {
+pub async fn payment(
+    env: &Env,
+    merchant_id: &str,
+    id: &str,
+) -> Result<Option<PaymentRow>, ApiError> {
     first(
         env,
         "SELECT * FROM payments WHERE id = ?1 AND merchant_id = ?2",
@@ -266,7 +284,11 @@ pub async fn begin_idempotent(
     fingerprint: &str,
     now: i64,
 ) -> Result<Begin, ApiError> {
-    let params = [text(scope.merchant_id), text(scope.endpoint), text(scope.key)];
+    let params = [
+        text(scope.merchant_id),
+        text(scope.endpoint),
+        text(scope.key),
+    ];
     let inserted = execute(
         env,
         "INSERT OR IGNORE INTO idempotency_records (merchant_id, endpoint, idempotency_key, \
@@ -291,16 +313,18 @@ pub async fn begin_idempotent(
     )
     .await?
     .ok_or_else(ApiError::internal)?;
-    Ok(Begin::Existing(match (row.state.as_str(), row.response_status, row.response_body) {
-        ("done", Some(status), Some(body)) => Stored::Done {
-            fingerprint: row.fingerprint,
-            status: u16::try_from(status).unwrap_or(500),
-            body,
+    Ok(Begin::Existing(
+        match (row.state.as_str(), row.response_status, row.response_body) {
+            ("done", Some(status), Some(body)) => Stored::Done {
+                fingerprint: row.fingerprint,
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            },
+            _ => Stored::InFlight {
+                fingerprint: row.fingerprint,
+            },
         },
-        _ => Stored::InFlight {
-            fingerprint: row.fingerprint,
-        },
-    }))
+    ))
 }
 
 pub async fn complete_idempotent(
@@ -332,7 +356,11 @@ pub async fn release_idempotent(env: &Env, scope: &IdempotencyScope<'_>) -> Resu
         env,
         "DELETE FROM idempotency_records WHERE merchant_id = ?1 AND endpoint = ?2 \
          AND idempotency_key = ?3 AND state = 'in_flight'",
-        &[text(scope.merchant_id), text(scope.endpoint), text(scope.key)],
+        &[
+            text(scope.merchant_id),
+            text(scope.endpoint),
+            text(scope.key),
+        ],
     )
     .await
     .map(|_| ())

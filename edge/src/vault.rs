@@ -65,7 +65,12 @@ impl Vault {
 
     async fn put_sealed(&self, name: &str, plaintext: &[u8], ttl: u64) -> Result<(), ApiError> {
         let current = &self.keys[0];
-        let sealed = crypto::seal(current.key.expose(), random::bytes()?, plaintext, name.as_bytes());
+        let sealed = crypto::seal(
+            current.key.expose(),
+            random::bytes()?,
+            plaintext,
+            name.as_bytes(),
+        );
         let record = SealedRecord {
             v: current.version.clone(),
             data: STANDARD.encode(sealed),
@@ -81,34 +86,57 @@ impl Vault {
     }
 
     async fn get_sealed(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        let Some(text) = self.kv.get(name).text().await.map_err(|e| kv_error("get", e))? else {
+        let Some(text) = self
+            .kv
+            .get(name)
+            .text()
+            .await
+            .map_err(|e| kv_error("get", e))?
+        else {
             return Ok(None);
         };
-        let record: SealedRecord = serde_json::from_str(&text).map_err(|e| kv_error("decode", e))?;
+        let record: SealedRecord =
+            serde_json::from_str(&text).map_err(|e| kv_error("decode", e))?;
         let key = self
             .keys
             .iter()
             .find(|k| k.version == record.v)
             .ok_or_else(|| kv_error("open", format!("no vault key version {}", record.v)))?;
-        let sealed = STANDARD.decode(record.data).map_err(|e| kv_error("decode", e))?;
+        let sealed = STANDARD
+            .decode(record.data)
+            .map_err(|e| kv_error("decode", e))?;
         crypto::open(key.key.expose(), &sealed, name.as_bytes())
             .map(Some)
             .map_err(|e| kv_error("open", e))
     }
 
-    pub async fn store(&self, token: &str, card: &CardDetails, vaulted: &VaultedCard) -> Result<(), ApiError> {
+    pub async fn store(
+        &self,
+        token: &str,
+        card: &CardDetails,
+        vaulted: &VaultedCard,
+    ) -> Result<(), ApiError> {
         let record = serde_json::to_vec(vaulted).map_err(|e| kv_error("encode", e))?;
-        self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS).await?;
-        self.put_sealed(&cvc_key(token), card.cvc.expose().as_bytes(), CVC_TTL_SECONDS)
-            .await
+        self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS)
+            .await?;
+        self.put_sealed(
+            &cvc_key(token),
+            card.cvc.expose().as_bytes(),
+            CVC_TTL_SECONDS,
+        )
+        .await
     }
 
     /// The card and, while it is still kept, its CVC.
-    pub async fn card(&self, token: &str) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
+    pub async fn card(
+        &self,
+        token: &str,
+    ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
         let Some(record) = self.get_sealed(&card_key(token)).await? else {
             return Ok(None);
         };
-        let card: VaultedCard = serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
+        let card: VaultedCard =
+            serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
         let cvc = self
             .get_sealed(&cvc_key(token))
             .await?

@@ -11,7 +11,12 @@ use till_core::jwe::Jwks;
 #[derive(Debug, Clone)]
 pub enum CallError {
     /// The edge answered with an API error.
-    Api { status: u16, code: String, message: String, param: Option<String> },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        param: Option<String>,
+    },
     /// No answer: offline, or the connection dropped.
     Network,
 }
@@ -20,7 +25,10 @@ impl CallError {
     pub fn message(&self) -> String {
         match self {
             CallError::Api { message, .. } => message.clone(),
-            CallError::Network => "We could not reach the payment service. Check your connection and try again.".into(),
+            CallError::Network => {
+                "We could not reach the payment service. Check your connection and try again."
+                    .into()
+            }
         }
     }
 }
@@ -74,7 +82,11 @@ impl Edge {
         decode(response).await
     }
 
-    pub async fn session(&self, id: &str, client_secret: &str) -> Result<CheckoutSession, CallError> {
+    pub async fn session(
+        &self,
+        id: &str,
+        client_secret: &str,
+    ) -> Result<CheckoutSession, CallError> {
         let response = Request::get(&format!("/v1/checkout_sessions/{id}"))
             .query([("client_secret", client_secret)])
             .header("Authorization", &self.auth())
@@ -85,7 +97,10 @@ impl Edge {
     }
 
     pub async fn keys(&self) -> Result<Jwks, CallError> {
-        let response = Request::get("/v1/keys").send().await.map_err(|_| CallError::Network)?;
+        let response = Request::get("/v1/keys")
+            .send()
+            .await
+            .map_err(|_| CallError::Network)?;
         decode(response).await
     }
 

@@ -53,19 +53,28 @@ async fn load(launch: Launch, stage: RwSignal<Stage>) {
     let edge = Edge {
         publishable_key: launch.publishable_key.clone(),
     };
-    stage.set(match edge.session(&launch.session_id, &launch.client_secret).await {
-        Ok(session) if session.status == SessionStatus::Complete => {
-            Stage::Unavailable("This order has already been paid.".into())
-        }
-        Ok(session) => Stage::Ready(session),
-        Err(error) => Stage::Unavailable(error.message()),
-    });
+    stage.set(
+        match edge
+            .session(&launch.session_id, &launch.client_secret)
+            .await
+        {
+            Ok(session) if session.status == SessionStatus::Complete => {
+                Stage::Unavailable("This order has already been paid.".into())
+            }
+            Ok(session) => Stage::Ready(session),
+            Err(error) => Stage::Unavailable(error.message()),
+        },
+    );
 }
 
 #[component]
 fn Receipt(session: CheckoutSession, payment: Payment) -> impl IntoView {
     let amount = amount_text(&session);
-    let card = format!("{} •••• {}", payment.card.brand.display_name(), payment.card.last4);
+    let card = format!(
+        "{} •••• {}",
+        payment.card.brand.display_name(),
+        payment.card.last4
+    );
     view! {
         <section class="receipt" role="status" aria-live="polite">
             <h1>"Payment successful"</h1>

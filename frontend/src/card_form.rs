@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
 use till_core::card::{
-    self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry, validate_number, Brand,
-    CardDetails, CardError, YearMonth,
+    self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
+    validate_number, Brand, CardDetails, CardError, YearMonth,
 };
 use till_core::payment::PaymentStatus;
 use till_core::secret::Secret;
@@ -65,7 +65,8 @@ impl Fields {
     }
 
     fn check_cvc(&self) -> Result<(), CardError> {
-        let brand = Brand::detect(&card::digits_only(&self.number.value.get_untracked())).unwrap_or(Brand::Visa);
+        let brand = Brand::detect(&card::digits_only(&self.number.value.get_untracked()))
+            .unwrap_or(Brand::Visa);
         validate_cvc(&self.cvc.value.get_untracked(), brand)
     }
 
@@ -78,7 +79,9 @@ impl Fields {
     }
 
     fn show<T>(field: Field, result: Result<T, CardError>) -> Option<T> {
-        field.error.set(result.as_ref().err().map(|e| e.message().to_string()));
+        field
+            .error
+            .set(result.as_ref().err().map(|e| e.message().to_string()));
         result.ok()
     }
 
@@ -167,19 +170,28 @@ impl Checkout {
             if round > 0 {
                 sleep(400 * 2i32.pow(round.min(4))).await;
             }
-            match self.edge.confirm(&self.session.id, &body, &attempt.idempotency_key).await {
-                Ok(payment) if payment.status == PaymentStatus::Succeeded => return PayResult::Paid(payment),
+            match self
+                .edge
+                .confirm(&self.session.id, &body, &attempt.idempotency_key)
+                .await
+            {
+                Ok(payment) if payment.status == PaymentStatus::Succeeded => {
+                    return PayResult::Paid(payment)
+                }
                 Ok(payment) => {
                     return PayResult::Declined(
-                        payment.failure_message.unwrap_or_else(|| "Your card was declined.".into()),
+                        payment
+                            .failure_message
+                            .unwrap_or_else(|| "Your card was declined.".into()),
                     )
                 }
                 Err(CallError::Network) => last = CallError::Network.message(),
-                Err(CallError::Api { status, code, message, .. })
-                    if status >= 500 || code == "idempotency_request_in_progress" =>
-                {
-                    last = message
-                }
+                Err(CallError::Api {
+                    status,
+                    code,
+                    message,
+                    ..
+                }) if status >= 500 || code == "idempotency_request_in_progress" => last = message,
                 Err(other) => return PayResult::Failed(other),
             }
         }
@@ -223,7 +235,9 @@ pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoVi
                 attempt::clear(&session_id);
                 form_error.set(Some(message));
             }
-            PayResult::Pending(message) => form_error.set(Some(format!("{message} Press Pay to try again."))),
+            PayResult::Pending(message) => {
+                form_error.set(Some(format!("{message} Press Pay to try again.")))
+            }
             PayResult::Failed(error) => {
                 attempt::clear(&session_id);
                 form_error.set(Some(error.message()));
@@ -233,7 +247,9 @@ pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoVi
     };
 
     // A reload in the middle of a payment finishes the same attempt.
-    if let (Some(saved), Some(checkout)) = (session_id.with_value(|id| attempt::load(id)), checkout()) {
+    if let (Some(saved), Some(checkout)) =
+        (session_id.with_value(|id| attempt::load(id)), checkout())
+    {
         paying.set(true);
         spawn_local(finish(checkout, saved));
     }
@@ -259,15 +275,24 @@ pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoVi
                 None => match checkout.tokenize(&card).await {
                     Ok(token) => {
                         let Some(idempotency_key) = attempt::new_key() else {
-                            form_error.set(Some("Your browser cannot make a secure payment key.".into()));
+                            form_error.set(Some(
+                                "Your browser cannot make a secure payment key.".into(),
+                            ));
                             paying.set(false);
                             return;
                         };
-                        let fresh = Attempt { idempotency_key, token };
+                        let fresh = Attempt {
+                            idempotency_key,
+                            token,
+                        };
                         attempt::save(&session_id, &fresh);
                         fresh
                     }
-                    Err(CallError::Api { message, param: Some(param), .. }) if fields.by_param(&param).is_some() => {
+                    Err(CallError::Api {
+                        message,
+                        param: Some(param),
+                        ..
+                    }) if fields.by_param(&param).is_some() => {
                         if let Some(field) = fields.by_param(&param) {
                             field.error.set(Some(message));
                         }

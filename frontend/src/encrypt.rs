@@ -54,18 +54,17 @@ async fn resolve<T: JsCast>(promise: Result<js_sys::Promise, JsValue>) -> Result
 }
 
 /// Encrypts `plaintext` (the card as JSON) to `recipient`, bound to `session_id`.
-pub async fn encrypt_card(recipient: &EcPublicJwk, session_id: &str, plaintext: &[u8]) -> Result<String, EncryptError> {
+pub async fn encrypt_card(
+    recipient: &EcPublicJwk,
+    session_id: &str,
+    plaintext: &[u8],
+) -> Result<String, EncryptError> {
     let (crypto, subtle) = subtle()?;
     let kid = recipient
         .kid
         .clone()
         .ok_or_else(|| EncryptError("the edge key has no kid".into()))?;
-    let ecdh = || {
-        object(&[
-            ("name", "ECDH".into()),
-            ("namedCurve", "P-256".into()),
-        ])
-    };
+    let ecdh = || object(&[("name", "ECDH".into()), ("namedCurve", "P-256".into())]);
 
     let recipient_jwk = object(&[
         ("kty", "EC".into()),
@@ -82,12 +81,14 @@ pub async fn encrypt_card(recipient: &EcPublicJwk, session_id: &str, plaintext: 
     ))
     .await?;
 
-    let pair: Object = resolve(subtle.generate_key_with_object(&ecdh()?, true, &usages(&["deriveBits"]))).await?;
+    let pair: Object =
+        resolve(subtle.generate_key_with_object(&ecdh()?, true, &usages(&["deriveBits"]))).await?;
     let ephemeral_private: CryptoKey = Reflect::get(&pair, &"privateKey".into())?.dyn_into()?;
     let ephemeral_public: CryptoKey = Reflect::get(&pair, &"publicKey".into())?.dyn_into()?;
 
     let derive = object(&[("name", "ECDH".into()), ("public", recipient_key.into())])?;
-    let shared: ArrayBuffer = resolve(subtle.derive_bits_with_object(&derive, &ephemeral_private, 256)).await?;
+    let shared: ArrayBuffer =
+        resolve(subtle.derive_bits_with_object(&derive, &ephemeral_private, 256)).await?;
     let content_key = concat_kdf(&Uint8Array::new(&shared).to_vec(), ENC, 256);
 
     let exported: Object = resolve(subtle.export_key("jwk", &ephemeral_public)).await?;

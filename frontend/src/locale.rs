@@ -20,7 +20,10 @@ pub fn format_amount(money: &Money, locale: &str) -> String {
     let formatter = js_sys::Intl::NumberFormat::new(&locales, &options);
     let format = formatter.format();
     format
-        .call1(&JsValue::NULL, &JsValue::from_str(&money.to_decimal_string()))
+        .call1(
+            &JsValue::NULL,
+            &JsValue::from_str(&money.to_decimal_string()),
+        )
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or(fallback)

@@ -2,8 +2,9 @@
 //!
 //! `POST /v1/authorizations` (Bearer key, `Idempotency-Key` required) authorizes and captures;
 //! the same key always returns the first answer and never charges twice.
-//! `GET /v1/authorizations/{id}` and `GET /v1/authorizations?idempotency_key=..` look one up;
-//! `GET /v1/stats` counts charges for tests.
+//! `GET /v1/authorizations/{id}` and `GET /v1/authorizations/by_idempotency_key/{key}` look one
+//! up; `GET /v1/authorizations?reference=pay_..` lists those made for one Till payment (tests
+//! count charges with it); `GET /v1/stats` counts all charges and declines.
 
 use crate::test_cards::{outcome_for, Outcome};
 use axum::extract::{Path, Query, State};
@@ -78,11 +79,12 @@ impl Gateway {
 
     pub fn router(self) -> Router {
         Router::new()
-            .route(
-                "/v1/authorizations",
-                post(authorize).get(find_by_idempotency_key),
-            )
+            .route("/v1/authorizations", post(authorize).get(list_by_reference))
             .route("/v1/authorizations/{id}", get(find_by_id))
+            .route(
+                "/v1/authorizations/by_idempotency_key/{key}",
+                get(find_by_idempotency_key),
+            )
             .route("/v1/stats", get(stats))
             .with_state(self)
     }
@@ -205,14 +207,31 @@ async fn find_by_id(
 }
 
 #[derive(Deserialize)]
-struct ByKey {
-    idempotency_key: String,
+struct ByReference {
+    reference: String,
+}
+
+async fn list_by_reference(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Query(query): Query<ByReference>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let ledger = gateway.ledger();
+    let data: Vec<&Authorization> = ledger
+        .by_id
+        .values()
+        .filter(|a| a.reference == query.reference)
+        .collect();
+    (StatusCode::OK, Json(serde_json::json!({ "data": data })))
 }
 
 async fn find_by_idempotency_key(
     State(gateway): State<Gateway>,
     headers: HeaderMap,
-    Query(query): Query<ByKey>,
+    Path(key): Path<String>,
 ) -> Reply {
     if let Err(reply) = gateway.authenticated(&headers) {
         return reply;
@@ -220,7 +239,7 @@ async fn find_by_idempotency_key(
     let ledger = gateway.ledger();
     match ledger
         .by_idempotency_key
-        .get(&query.idempotency_key)
+        .get(&key)
         .and_then(|id| ledger.by_id.get(id))
     {
         Some(found) => to_reply(StatusCode::OK, found),
@@ -267,8 +286,20 @@ mod tests {
     async fn same_idempotency_key_charges_once() {
         let gateway = Gateway::new("gw_test");
         let app = gateway.clone().router();
-        let first = json(app.clone().oneshot(charge("k1", "4242424242424242")).await.unwrap()).await;
-        let again = json(app.clone().oneshot(charge("k1", "4242424242424242")).await.unwrap()).await;
+        let first = json(
+            app.clone()
+                .oneshot(charge("k1", "4242424242424242"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let again = json(
+            app.clone()
+                .oneshot(charge("k1", "4242424242424242"))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(first, again);
         assert_eq!(first["status"], "captured");
         assert_eq!(gateway.ledger().charges, 1);

@@ -141,7 +141,9 @@ async fn cart_page() -> Html<String> {
     )
 }
 
-async fn checkout_page(State(shop): State<Shop>) -> Result<Html<String>, (StatusCode, Html<String>)> {
+async fn checkout_page(
+    State(shop): State<Shop>,
+) -> Result<Html<String>, (StatusCode, Html<String>)> {
     let request = CreateCheckoutSession {
         amount: cart_total(),
         currency: usd(),
@@ -172,11 +174,10 @@ async fn checkout_page(State(shop): State<Shop>) -> Result<Html<String>, (Status
         let body = response.text().await.unwrap_or_default();
         return Err(failed(&format!("{status} {body}")));
     }
-    let session: CheckoutSession = response
-        .json()
-        .await
-        .map_err(|e| failed(&e.to_string()))?;
-    let client_secret = session.client_secret.ok_or_else(|| failed("no client secret"))?;
+    let session: CheckoutSession = response.json().await.map_err(|e| failed(&e.to_string()))?;
+    let client_secret = session
+        .client_secret
+        .ok_or_else(|| failed("no client secret"))?;
     let widget_url = format!(
         "{}/#key={}&secret={}",
         shop.edge_url,

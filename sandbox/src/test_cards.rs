@@ -52,7 +52,14 @@ mod tests {
             number: Secret::new(number.into()),
             exp_month: 12,
             exp_year: 2030,
-            cvc: Secret::new(if number.starts_with('3') { "1234" } else { "123" }.into()),
+            cvc: Secret::new(
+                if number.starts_with('3') {
+                    "1234"
+                } else {
+                    "123"
+                }
+                .into(),
+            ),
             name: "Ada Lovelace".into(),
         }
     }
@@ -69,10 +76,16 @@ mod tests {
         assert_eq!(outcome_for(&expired, NOW), Outcome::Decline("expired_card"));
         let mut short_cvc = card("4242424242424242");
         short_cvc.cvc = Secret::new("12".into());
-        assert_eq!(outcome_for(&short_cvc, NOW), Outcome::Decline("incorrect_cvc"));
+        assert_eq!(
+            outcome_for(&short_cvc, NOW),
+            Outcome::Decline("incorrect_cvc")
+        );
         let mut nameless = card("4242424242424242");
         nameless.name = String::new();
-        assert_eq!(outcome_for(&nameless, NOW), Outcome::Decline("invalid_name"));
+        assert_eq!(
+            outcome_for(&nameless, NOW),
+            Outcome::Decline("invalid_name")
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn key_kinds_by_prefix() {
         assert_eq!(KeyKind::of("sk_test_abcdefghijkl"), Some(KeyKind::Secret));
-        assert_eq!(KeyKind::of("pk_test_abcdefghijkl"), Some(KeyKind::Publishable));
+        assert_eq!(
+            KeyKind::of("pk_test_abcdefghijkl"),
+            Some(KeyKind::Publishable)
+        );
         assert_eq!(KeyKind::of("sk_live_abcdefghijkl"), None);
         assert_eq!(KeyKind::of("sk_test_"), None);
         assert_eq!(KeyKind::of("sk_test_abc'; DROP TABLE"), None);

@@ -20,7 +20,8 @@ impl Brand {
     /// Brand by issuer identification number (leading digits); `None` until enough digits are typed.
     pub fn detect(digits: &str) -> Option<Brand> {
         let prefix = |n: usize| -> Option<u32> { digits.get(..n)?.parse().ok() };
-        let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
+        let in_range =
+            |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
         if digits.starts_with('4') {
             Some(Brand::Visa)
         } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
@@ -179,9 +180,9 @@ impl CardError {
     /// The form field the error belongs to (also the API `param`).
     pub fn field(self) -> &'static str {
         match self {
-            CardError::IncompleteNumber | CardError::InvalidNumber | CardError::UnsupportedBrand => {
-                "number"
-            }
+            CardError::IncompleteNumber
+            | CardError::InvalidNumber
+            | CardError::UnsupportedBrand => "number",
             CardError::IncompleteExpiry | CardError::InvalidExpiry | CardError::ExpiredCard => {
                 "expiry"
             }
@@ -365,10 +366,19 @@ mod tests {
     #[test]
     fn number_errors() {
         assert_eq!(validate_number(""), Err(CardError::IncompleteNumber));
-        assert_eq!(validate_number("4242 4242"), Err(CardError::IncompleteNumber));
-        assert_eq!(validate_number("4242424242424241"), Err(CardError::InvalidNumber));
+        assert_eq!(
+            validate_number("4242 4242"),
+            Err(CardError::IncompleteNumber)
+        );
+        assert_eq!(
+            validate_number("4242424242424241"),
+            Err(CardError::InvalidNumber)
+        );
         assert_eq!(validate_number("4242-4242"), Err(CardError::InvalidNumber));
-        assert_eq!(validate_number("9999999999999995"), Err(CardError::UnsupportedBrand));
+        assert_eq!(
+            validate_number("9999999999999995"),
+            Err(CardError::UnsupportedBrand)
+        );
         assert_eq!(validate_number("4242 4242 4242 4242"), Ok(Brand::Visa));
     }
 
@@ -396,7 +406,10 @@ mod tests {
     fn expiry_rules() {
         assert_eq!(validate_expiry(11, 2026, NOW), Ok(()));
         assert_eq!(validate_expiry(10, 2026, NOW), Err(CardError::ExpiredCard));
-        assert_eq!(validate_expiry(13, 2030, NOW), Err(CardError::InvalidExpiry));
+        assert_eq!(
+            validate_expiry(13, 2030, NOW),
+            Err(CardError::InvalidExpiry)
+        );
         assert_eq!(validate_expiry(0, 2030, NOW), Err(CardError::InvalidExpiry));
         assert_eq!(validate_expiry(1, 2099, NOW), Err(CardError::InvalidExpiry));
     }
@@ -416,8 +429,14 @@ mod tests {
     #[test]
     fn cvc_length_by_brand() {
         assert_eq!(validate_cvc("123", Brand::Visa), Ok(()));
-        assert_eq!(validate_cvc("1234", Brand::Visa), Err(CardError::InvalidCvc));
-        assert_eq!(validate_cvc("123", Brand::Amex), Err(CardError::IncompleteCvc));
+        assert_eq!(
+            validate_cvc("1234", Brand::Visa),
+            Err(CardError::InvalidCvc)
+        );
+        assert_eq!(
+            validate_cvc("123", Brand::Amex),
+            Err(CardError::IncompleteCvc)
+        );
         assert_eq!(validate_cvc("1234", Brand::Amex), Ok(()));
         assert_eq!(validate_cvc("12a", Brand::Visa), Err(CardError::InvalidCvc));
     }

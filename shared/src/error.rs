@@ -56,7 +56,10 @@ impl ApiError {
     /// A body that is not JSON or does not match the endpoint's schema. The parser's text is kept
     /// short and never includes the offending value.
     pub fn invalid_body(detail: &str) -> Self {
-        Self::invalid_request("parameter_invalid", format!("Invalid request body: {detail}"))
+        Self::invalid_request(
+            "parameter_invalid",
+            format!("Invalid request body: {detail}"),
+        )
     }
 
     pub fn missing_key() -> Self {
@@ -105,7 +108,8 @@ impl ApiError {
     }
 
     pub fn card(error: CardError) -> Self {
-        Self::new(402, ErrorType::CardError, error.code(), error.message()).with_param(error.field())
+        Self::new(402, ErrorType::CardError, error.code(), error.message())
+            .with_param(error.field())
     }
 
     pub fn internal() -> Self {
@@ -129,7 +133,11 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.error.code, self.error.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status, self.error.code, self.error.message
+        )
     }
 }
 

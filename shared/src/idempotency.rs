@@ -34,7 +34,11 @@ pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
     hasher.update(body.to_string().as_bytes());
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The key the gateway sees: derived from merchant and client key so that a retry after an edge
@@ -45,15 +49,25 @@ pub fn gateway_key(merchant_id: &str, endpoint: &str, key: &str) -> String {
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("till_{hex}")
 }
 
 /// What was stored under a key before this request arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
-    InFlight { fingerprint: String },
-    Done { fingerprint: String, status: u16, body: String },
+    InFlight {
+        fingerprint: String,
+    },
+    Done {
+        fingerprint: String,
+        status: u16,
+        body: String,
+    },
 }
 
 /// What to do with a request whose key already has a record.
@@ -64,7 +78,10 @@ pub enum Decision {
 }
 
 pub fn decide(stored: Stored, fingerprint: &str) -> Decision {
-    let (Stored::InFlight { fingerprint: first } | Stored::Done { fingerprint: first, .. }) = &stored;
+    let (Stored::InFlight { fingerprint: first }
+    | Stored::Done {
+        fingerprint: first, ..
+    }) = &stored;
     if first != fingerprint {
         return Decision::Reject(ApiError::new(
             422,
@@ -118,9 +135,18 @@ mod tests {
 
     #[test]
     fn gateway_keys_differ_by_merchant() {
-        assert_ne!(gateway_key("m1", "confirm", "k"), gateway_key("m2", "confirm", "k"));
-        assert_ne!(gateway_key("m1", "confirmk", ""), gateway_key("m1", "confirm", "k"));
-        assert_eq!(gateway_key("m1", "confirm", "k"), gateway_key("m1", "confirm", "k"));
+        assert_ne!(
+            gateway_key("m1", "confirm", "k"),
+            gateway_key("m2", "confirm", "k")
+        );
+        assert_ne!(
+            gateway_key("m1", "confirmk", ""),
+            gateway_key("m1", "confirm", "k")
+        );
+        assert_eq!(
+            gateway_key("m1", "confirm", "k"),
+            gateway_key("m1", "confirm", "k")
+        );
     }
 
     #[test]
@@ -141,7 +167,12 @@ mod tests {
             panic!("different fingerprint must be rejected")
         };
         assert_eq!(e.status, 422);
-        let Decision::Reject(e) = decide(Stored::InFlight { fingerprint: "f".into() }, "f") else {
+        let Decision::Reject(e) = decide(
+            Stored::InFlight {
+                fingerprint: "f".into(),
+            },
+            "f",
+        ) else {
             panic!("in-flight must be rejected")
         };
         assert_eq!(e.status, 409);

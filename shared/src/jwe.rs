@@ -71,7 +71,9 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 pub fn unb64(text: &str) -> Result<Vec<u8>, JweError> {
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| JweError::Malformed)
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| JweError::Malformed)
 }
 
 /// Largest JWE accepted: a card is well under 1 KB of plaintext.
@@ -136,7 +138,9 @@ pub fn encode_header(kid: &str, epk: EcPublicJwk, session: &str) -> String {
         cs: session.into(),
     };
     // Serializing plain strings cannot fail.
-    b64(serde_json::to_string(&header).unwrap_or_default().as_bytes())
+    b64(serde_json::to_string(&header)
+        .unwrap_or_default()
+        .as_bytes())
 }
 
 /// Concat KDF (NIST SP 800-56A, RFC 7518 §4.6.2) for direct key agreement: the content key

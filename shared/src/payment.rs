@@ -105,7 +105,9 @@ pub fn decline_message(code: &str) -> &'static str {
         "insufficient_funds" => "Your card has insufficient funds.",
         "expired_card" => "Your card has expired.",
         "incorrect_cvc" => "Your card's security code is incorrect.",
-        "processing_error" => "An error occurred while processing your card. Try again in a little bit.",
+        "processing_error" => {
+            "An error occurred while processing your card. Try again in a little bit."
+        }
         "invalid_number" => "Your card number is invalid.",
         _ => "Your card was declined.",
     }
@@ -162,7 +164,10 @@ mod tests {
 
     #[test]
     fn decline_messages_never_echo_the_code_blindly() {
-        assert_eq!(decline_message("insufficient_funds"), "Your card has insufficient funds.");
+        assert_eq!(
+            decline_message("insufficient_funds"),
+            "Your card has insufficient funds."
+        );
         assert_eq!(decline_message("<script>"), "Your card was declined.");
     }
 

@@ -8,7 +8,9 @@
 use super::accessible_session;
 use super::payments::view;
 use crate::auth::{authenticate, Caller};
-use crate::gateway::{Authorization, Connector, GatewayCard, GatewayError, Outcome, SandboxConnector};
+use crate::gateway::{
+    Authorization, Connector, GatewayCard, GatewayError, Outcome, SandboxConnector,
+};
 use crate::http::{body_value, header, parse, raw_json, ApiResult};
 use crate::store::{self, Begin, IdempotencyScope, PaymentRow, SessionRow};
 use crate::vault::Vault;
@@ -36,7 +38,8 @@ pub async fn confirm(mut req: worker::Request, env: &worker::Env, session_id: &s
     let body = body_value(&mut req).await?;
     let fingerprint = idempotency::fingerprint("POST", &path, &body);
     let request: ConfirmCheckoutSession = parse(body)?;
-    let session = accessible_session(env, &caller, session_id, Some(&request.client_secret)).await?;
+    let session =
+        accessible_session(env, &caller, session_id, Some(&request.client_secret)).await?;
 
     let scope = IdempotencyScope {
         merchant_id: &caller.merchant_id,
@@ -90,9 +93,16 @@ fn invalid_token() -> ApiError {
     .with_param("token")
 }
 
-async fn pay(env: &worker::Env, caller: &Caller, session: &SessionRow, token: &str, key: &str) -> Result<Ended, ApiError> {
+async fn pay(
+    env: &worker::Env,
+    caller: &Caller,
+    session: &SessionRow,
+    token: &str,
+    key: &str,
+) -> Result<Ended, ApiError> {
     // A retry of a payment whose gateway answer was lost resumes that payment.
-    let mut payment = match store::payment_by_idempotency_key(env, &caller.merchant_id, key).await? {
+    let mut payment = match store::payment_by_idempotency_key(env, &caller.merchant_id, key).await?
+    {
         Some(existing) if existing.status != PaymentStatus::Processing.as_str() => {
             return Ok(Ended::Stored(existing));
         }
@@ -132,7 +142,10 @@ async fn pay(env: &worker::Env, caller: &Caller, session: &SessionRow, token: &s
             return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
         }
         Err(GatewayError::Rejected(reason)) => {
-            worker::console_error!("payment {}: gateway rejected the request: {reason}", payment.id);
+            worker::console_error!(
+                "payment {}: gateway rejected the request: {reason}",
+                payment.id
+            );
             Outcome::Declined {
                 reference: String::new(),
                 code: "processing_error".into(),
@@ -155,7 +168,13 @@ async fn pay(env: &worker::Env, caller: &Caller, session: &SessionRow, token: &s
     payment.failure_code = failure;
     payment.updated = clock::now_seconds();
     store::record_outcome(env, &payment, from.as_str()).await?;
-    store::settle_session(env, &session.id, &payment.id, next == PaymentStatus::Succeeded).await?;
+    store::settle_session(
+        env,
+        &session.id,
+        &payment.id,
+        next == PaymentStatus::Succeeded,
+    )
+    .await?;
     vault.forget(token).await?;
     worker::console_log!("payment {} {}", payment.id, payment.status);
     Ok(Ended::Stored(payment))

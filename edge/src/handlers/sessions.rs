@@ -12,12 +12,17 @@ use till_core::ids::IdKind;
 use till_core::money::Currency;
 use worker::{Env, Request};
 
-pub fn view(row: &SessionRow, merchant_name: &str, client_secret: Option<String>) -> Result<CheckoutSession, ApiError> {
+pub fn view(
+    row: &SessionRow,
+    merchant_name: &str,
+    client_secret: Option<String>,
+) -> Result<CheckoutSession, ApiError> {
     let corrupt = |what: &str| {
         worker::console_error!("session {}: stored {what} is invalid", row.id);
         ApiError::internal()
     };
-    let line_items: Vec<LineItem> = serde_json::from_str(&row.line_items).map_err(|_| corrupt("line_items"))?;
+    let line_items: Vec<LineItem> =
+        serde_json::from_str(&row.line_items).map_err(|_| corrupt("line_items"))?;
     Ok(CheckoutSession {
         id: row.id.clone(),
         object: "checkout_session".into(),
@@ -56,7 +61,10 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         created: clock::now_seconds(),
     };
     store::insert_session(env, &row).await?;
-    json(200, &view(&row, &caller.merchant_name, Some(client_secret))?)
+    json(
+        200,
+        &view(&row, &caller.merchant_name, Some(client_secret))?,
+    )
 }
 
 /// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`).
@@ -66,4 +74,3 @@ pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
     let row = accessible_session(env, &caller, id, secret.as_deref()).await?;
     json(200, &view(&row, &caller.merchant_name, None)?)
 }
-

@@ -19,7 +19,13 @@ fn invalid_ciphertext(message: &str) -> ApiError {
 pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let caller = authenticate(&req, env).await?;
     let request: CreateToken = parse(body_value(&mut req).await?)?;
-    let session = accessible_session(env, &caller, &request.checkout_session, Some(&request.client_secret)).await?;
+    let session = accessible_session(
+        env,
+        &caller,
+        &request.checkout_session,
+        Some(&request.client_secret),
+    )
+    .await?;
     if session.status == SessionStatus::Complete.as_str() {
         return Err(ApiError::new(
             409,
@@ -39,7 +45,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         other => invalid_ciphertext(&format!("{other}.")),
     })?;
     if decrypted.header.cs != session.id {
-        return Err(invalid_ciphertext("encrypted_card was made for another checkout session."));
+        return Err(invalid_ciphertext(
+            "encrypted_card was made for another checkout session.",
+        ));
     }
     let card: CardDetails = serde_json::from_slice(&decrypted.plaintext)
         .map_err(|_| invalid_ciphertext("The decrypted card does not have the expected fields."))?;

@@ -1,0 +1,64 @@
+//! Headless Chromium through ChromeDriver, with the flags this machine needs.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub async fn open() -> Client {
+    let profile = std::env::temp_dir().join(format!("till-chromium-{}", crate::new_key()));
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let capabilities = match capabilities {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&crate::setting("TILL_CHROMEDRIVER_URL"))
+        .await
+        .expect("chromedriver session")
+}
+
+/// Waits for an element, up to 20 s.
+pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Waits until an element's text contains `needle`; returns the text.
+pub async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..80 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("{css} never contained {needle:?}; last text: {last:?}")
+}
+
+/// Saves a screenshot under the test artifacts folder (target/till/test/screenshots).
+pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let dir = PathBuf::from(crate::setting("TILL_ARTIFACTS")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let path = dir.join(format!("{name}.png"));
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(&path, png).expect("write screenshot");
+    path
+}

@@ -1,0 +1,227 @@
+//! Helpers for Till's end-to-end tests. `cargo xtask test` starts the stack and passes its
+//! addresses in `TILL_*` variables; run alone, the tests stop at once and say so.
+
+pub mod browser;
+
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use till_core::jwe::Jwks;
+
+/// The demo merchant seeded by `edge/seed/demo.sql` (local only).
+pub const SECRET_KEY: &str = "sk_test_till_demo_merchant_secret";
+pub const PUBLISHABLE_KEY: &str = "pk_test_till_demo_merchant_publishable";
+/// The sandbox gateway's key (sandbox/src/main.rs).
+pub const GATEWAY_KEY: &str = "gw_test_till_sandbox_key";
+
+pub fn setting(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`")
+    })
+}
+
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    getrandom::getrandom(&mut out).expect("OS randomness");
+    out
+}
+
+pub fn new_key() -> String {
+    format!("test-{}", hex(&random::<16>()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A card as the widget encrypts it.
+pub fn card(number: &str) -> Value {
+    let cvc = if number.starts_with("34") || number.starts_with("37") {
+        "1234"
+    } else {
+        "123"
+    };
+    json!({ "number": number, "exp_month": 12, "exp_year": 2034, "cvc": cvc, "name": "Ada Lovelace" })
+}
+
+/// An HTTP client for the edge and the sandbox.
+pub struct Till {
+    pub http: Client,
+    pub edge: String,
+    pub gateway: String,
+}
+
+pub struct Session {
+    pub id: String,
+    pub client_secret: String,
+    pub body: Value,
+}
+
+impl Default for Till {
+    fn default() -> Self {
+        Till {
+            http: Client::new(),
+            edge: setting("TILL_EDGE_URL"),
+            gateway: setting("TILL_GATEWAY_URL"),
+        }
+    }
+}
+
+pub async fn json_of(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, value)
+}
+
+impl Till {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.edge)
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        json_of(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(key)
+                .json(body)
+                .send()
+                .await
+                .expect("edge reachable"),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        json_of(
+            self.http
+                .get(self.url(path))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("edge reachable"),
+        )
+        .await
+    }
+
+    pub async fn create_session(&self, amount: i64) -> Session {
+        let (status, body) = self
+            .post(
+                "/v1/checkout_sessions",
+                SECRET_KEY,
+                &json!({
+                    "amount": amount,
+                    "currency": "USD",
+                    "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "create session: {body}");
+        Session {
+            id: body["id"].as_str().expect("id").to_string(),
+            client_secret: body["client_secret"]
+                .as_str()
+                .expect("client_secret")
+                .to_string(),
+            body,
+        }
+    }
+
+    pub async fn jwks(&self) -> Jwks {
+        let (status, body) = json_of(
+            self.http
+                .get(self.url("/v1/keys"))
+                .send()
+                .await
+                .expect("edge"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        serde_json::from_value(body).expect("JWKS")
+    }
+
+    /// Encrypts a card to the edge's current key for `session_id`, as the widget does.
+    pub async fn encrypt(&self, session_id: &str, card: &Value) -> String {
+        let jwks = self.jwks().await;
+        let plaintext = serde_json::to_vec(card).expect("card JSON");
+        loop {
+            // Retry in the negligible case the random bytes are not a valid P-256 scalar.
+            if let Ok(jwe) = till_core::crypto::encrypt(
+                &jwks.keys[0],
+                session_id,
+                &plaintext,
+                random(),
+                random(),
+            ) {
+                return jwe;
+            }
+        }
+    }
+
+    pub async fn tokenize(&self, session: &Session, card: &Value) -> (u16, Value) {
+        let encrypted_card = self.encrypt(&session.id, card).await;
+        self.post(
+            "/v1/tokens",
+            PUBLISHABLE_KEY,
+            &json!({
+                "checkout_session": session.id,
+                "client_secret": session.client_secret,
+                "encrypted_card": encrypted_card,
+            }),
+        )
+        .await
+    }
+
+    pub async fn token(&self, session: &Session, number: &str) -> String {
+        let (status, body) = self.tokenize(session, &card(number)).await;
+        assert_eq!(status, 200, "tokenize: {body}");
+        body["id"].as_str().expect("token id").to_string()
+    }
+
+    /// Confirms with an explicit idempotency key; returns status, replay header and body.
+    pub async fn confirm(
+        &self,
+        session: &Session,
+        token: &str,
+        idempotency_key: &str,
+    ) -> (u16, bool, Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+            .bearer_auth(PUBLISHABLE_KEY)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&json!({ "client_secret": session.client_secret, "token": token }))
+            .send()
+            .await
+            .expect("edge reachable");
+        let replayed = response
+            .headers()
+            .get("Idempotent-Replayed")
+            .is_some_and(|v| v == "true");
+        let (status, body) = json_of(response).await;
+        (status, replayed, body)
+    }
+
+    pub async fn session_state(&self, session: &Session) -> Value {
+        let (status, body) = self
+            .get(&format!("/v1/checkout_sessions/{}", session.id), SECRET_KEY)
+            .await;
+        assert_eq!(status, 200);
+        body
+    }
+
+    /// Authorizations the sandbox gateway holds for one Till payment.
+    pub async fn gateway_authorizations(&self, payment_id: &str) -> Vec<Value> {
+        let response = self
+            .http
+            .get(format!("{}/v1/authorizations", self.gateway))
+            .query(&[("reference", payment_id)])
+            .bearer_auth(GATEWAY_KEY)
+            .send()
+            .await
+            .expect("sandbox reachable");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, 200);
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+}

@@ -1,0 +1,326 @@
+//! The payment API over HTTP: the edge under `wrangler dev` against the sandbox gateway.
+
+use serde_json::json;
+use till_e2e::{card, new_key, Till, PUBLISHABLE_KEY, SECRET_KEY};
+
+#[tokio::test]
+async fn keys_are_published_as_a_jwks() {
+    let jwks = Till::default().jwks().await;
+    let key = &jwks.keys[0];
+    assert_eq!((key.kty.as_str(), key.crv.as_str()), ("EC", "P-256"));
+    assert_eq!(key.alg.as_deref(), Some("ECDH-ES"));
+    assert!(key.kid.is_some());
+}
+
+#[tokio::test]
+async fn a_card_payment_succeeds_once_and_replays() {
+    let till = Till::default();
+    let session = till.create_session(5200).await;
+    assert_eq!(session.body["status"], "open");
+    let token = till.token(&session, "4242424242424242").await;
+    let key = new_key();
+
+    let (status, replayed, payment) = till.confirm(&session, &token, &key).await;
+    assert_eq!(status, 200, "{payment}");
+    assert!(!replayed);
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(payment["amount"], 5200);
+    assert_eq!(payment["currency"], "USD");
+    assert_eq!(payment["card"]["brand"], "visa");
+    assert_eq!(payment["card"]["last4"], "4242");
+    let payment_id = payment["id"].as_str().unwrap();
+    assert!(payment_id.starts_with("pay_"));
+
+    // The same request again: the stored answer, flagged as a replay, and no second charge.
+    let (status, replayed, again) = till.confirm(&session, &token, &key).await;
+    assert_eq!((status, replayed), (200, true));
+    assert_eq!(again, payment);
+    let charges = till.gateway_authorizations(payment_id).await;
+    assert_eq!(charges.len(), 1, "exactly one charge at the gateway");
+    assert_eq!(charges[0]["status"], "captured");
+    assert_eq!(charges[0]["amount"], 5200);
+
+    let (status, fetched) = till
+        .get(&format!("/v1/payments/{payment_id}"), SECRET_KEY)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(fetched, payment);
+    let state = till.session_state(&session).await;
+    assert_eq!(state["status"], "complete");
+    assert_eq!(state["payment"], payment_id);
+    assert!(
+        state.get("client_secret").is_none(),
+        "the secret is shown only at creation"
+    );
+
+    // A paid session takes no other payment.
+    let (status, _, body) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "checkout_session_unavailable");
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_and_the_customer_can_pay_with_another() {
+    let till = Till::default();
+    let session = till.create_session(1999).await;
+    for (number, code) in [
+        ("4000000000000002", "card_declined"),
+        ("4000000000009995", "insufficient_funds"),
+    ] {
+        let token = till.token(&session, number).await;
+        let (status, _, payment) = till.confirm(&session, &token, &new_key()).await;
+        assert_eq!(status, 200, "{payment}");
+        assert_eq!(payment["status"], "failed");
+        assert_eq!(payment["failure_code"], code);
+        assert!(payment["failure_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your card"));
+        assert_eq!(till.session_state(&session).await["status"], "open");
+        // A declined token is used up.
+        let (status, _, body) = till.confirm(&session, &token, &new_key()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "token_invalid");
+    }
+    let token = till.token(&session, "5555555555554444").await;
+    let (status, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 200);
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(payment["card"]["brand"], "mastercard");
+}
+
+#[tokio::test]
+async fn same_idempotency_key_with_another_body_is_refused() {
+    let till = Till::default();
+    let session = till.create_session(1000).await;
+    let first = till.token(&session, "4000000000000002").await;
+    let key = new_key();
+    let (status, _, _) = till.confirm(&session, &first, &key).await;
+    assert_eq!(status, 200);
+    let second = till.token(&session, "4242424242424242").await;
+    let (status, _, body) = till.confirm(&session, &second, &key).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(till.session_state(&session).await["status"], "open");
+}
+
+#[tokio::test]
+async fn confirm_requires_a_valid_idempotency_key() {
+    let till = Till::default();
+    let session = till.create_session(1000).await;
+    let token = till.token(&session, "4242424242424242").await;
+    let url = till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id));
+    let body = json!({ "client_secret": session.client_secret, "token": token });
+    let missing = till
+        .http
+        .post(&url)
+        .bearer_auth(PUBLISHABLE_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = till_e2e::json_of(missing).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("idempotency_key_missing"))
+    );
+    let (status, _, error) = till.confirm(&session, &token, &"k".repeat(256)).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("idempotency_key_invalid"))
+    );
+    // Nothing happened: the session is still open and the token still pays.
+    assert_eq!(till.session_state(&session).await["status"], "open");
+    let (status, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(
+        (status, payment["status"].as_str()),
+        (200, Some("succeeded"))
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_typed_errors_and_change_nothing() {
+    let till = Till::default();
+    let session = till.create_session(1000).await;
+    let create = till.url("/v1/checkout_sessions");
+
+    let malformed = till
+        .http
+        .post(&create)
+        .bearer_auth(SECRET_KEY)
+        .header("Content-Type", "application/json")
+        .body("{\"amount\": 10")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = till_e2e::json_of(malformed).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("parameter_invalid"))
+    );
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            SECRET_KEY,
+            &json!({ "amount": 100, "currency": "USD", "colour": "red" }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field `colour`"));
+
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            SECRET_KEY,
+            &json!({ "amount": 10.5, "currency": "USD" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("parameter_invalid"))
+    );
+
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            "sk_test_not_a_real_key_000",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("api_key_invalid"))
+    );
+    let no_key = till
+        .http
+        .post(&create)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = till_e2e::json_of(no_key).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("api_key_missing"))
+    );
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            PUBLISHABLE_KEY,
+            &json!({ "amount": 100, "currency": "USD" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("secret_key_required"))
+    );
+
+    // Card problems are card errors naming the field, and no token is made.
+    let (status, body) = till.tokenize(&session, &card("4242424242424241")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (402, Some("invalid_number"))
+    );
+    assert_eq!(body["error"]["param"], "number");
+    let mut expired = card("4242424242424242");
+    expired["exp_year"] = json!(2020);
+    let (status, body) = till.tokenize(&session, &expired).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (402, Some("expired_card"))
+    );
+    assert_eq!(body["error"]["param"], "expiry");
+    let text = body.to_string();
+    assert!(
+        !text.contains("4242424242424242") && !text.contains("\"123\""),
+        "errors never echo card data"
+    );
+
+    // A card encrypted for another session is refused.
+    let other = till.create_session(1000).await;
+    let foreign = till.encrypt(&other.id, &card("4242424242424242")).await;
+    let (status, body) = till
+        .post(
+            "/v1/tokens",
+            PUBLISHABLE_KEY,
+            &json!({ "checkout_session": session.id, "client_secret": session.client_secret, "encrypted_card": foreign }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("encrypted_card_invalid"))
+    );
+
+    // The wrong client secret sees nothing.
+    let (status, body) = till
+        .get(
+            &format!(
+                "/v1/checkout_sessions/{}?client_secret={}",
+                session.id, other.client_secret
+            ),
+            PUBLISHABLE_KEY,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("client_secret_invalid"))
+    );
+
+    // Unknown tokens and payments.
+    let (status, _, body) = till
+        .confirm(&session, "tok_00000000000040008000000000000000", &new_key())
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("token_invalid"))
+    );
+    let (status, body) = till
+        .get(
+            "/v1/payments/pay_00000000000040008000000000000000",
+            SECRET_KEY,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+
+    let state = till.session_state(&session).await;
+    assert_eq!(state["status"], "open");
+    assert_eq!(state["payment"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn publishable_key_reads_its_session_with_the_client_secret() {
+    let till = Till::default();
+    let session = till.create_session(4200).await;
+    let (status, body) = till
+        .get(
+            &format!(
+                "/v1/checkout_sessions/{}?client_secret={}",
+                session.id, session.client_secret
+            ),
+            PUBLISHABLE_KEY,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["amount"], 4200);
+    assert_eq!(body["merchant_name"], "Edge Goods");
+    let (status, body) = till
+        .get(
+            &format!("/v1/checkout_sessions/{}", session.id),
+            PUBLISHABLE_KEY,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("client_secret_missing"))
+    );
+    let (status, _) = till.get("/v1/nothing/here", SECRET_KEY).await;
+    assert_eq!(status, 404);
+}

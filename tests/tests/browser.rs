@@ -1,0 +1,140 @@
+//! The real widget in headless Chromium: the demo shop, its iframe, the edge and the sandbox.
+
+use fantoccini::Locator;
+use till_e2e::browser::{open, screenshot, wait_for, wait_for_text};
+use till_e2e::{setting, Till};
+
+/// Opens the demo shop, checks out, and enters the widget's iframe.
+async fn checkout(client: &fantoccini::Client) {
+    client
+        .goto(&setting("TILL_SHOP_URL"))
+        .await
+        .expect("shop page");
+    wait_for(client, "#checkout")
+        .await
+        .click()
+        .await
+        .expect("check out");
+    let frame = wait_for(client, "#till-checkout").await;
+    frame.enter_frame().await.expect("enter the widget iframe");
+    wait_for(client, "#card-number").await;
+}
+
+async fn fill(client: &fantoccini::Client, number: &str) {
+    for (css, text) in [
+        ("#card-number", number),
+        ("#card-expiry", "1234"),
+        ("#card-cvc", "123"),
+        ("#card-name", "Ada Lovelace"),
+    ] {
+        client
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .send_keys(text)
+            .await
+            .expect(css);
+    }
+}
+
+async fn payment_id_shown(client: &fantoccini::Client) -> String {
+    client
+        .find(Locator::Css(".payment-id"))
+        .await
+        .expect("payment id")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
+    let client = open().await;
+    checkout(&client).await;
+    fill(&client, "4242424242424242").await;
+    let number = client.find(Locator::Css("#card-number")).await.unwrap();
+    assert_eq!(
+        number.prop("value").await.unwrap().as_deref(),
+        Some("4242 4242 4242 4242")
+    );
+    assert_eq!(wait_for_text(&client, ".brand", "Visa").await, "Visa");
+    let expiry = client.find(Locator::Css("#card-expiry")).await.unwrap();
+    assert_eq!(
+        expiry.prop("value").await.unwrap().as_deref(),
+        Some("12/34")
+    );
+    let pay = client.find(Locator::Css("#pay")).await.unwrap();
+    assert_eq!(pay.text().await.unwrap(), "Pay $52.00");
+    pay.click().await.unwrap();
+
+    let receipt = wait_for_text(&client, ".receipt", "Payment successful").await;
+    assert!(receipt.contains("$52.00"), "{receipt}");
+    assert!(receipt.contains("Visa •••• 4242"), "{receipt}");
+    assert!(receipt.contains("Edge Goods"), "{receipt}");
+    let payment_id = payment_id_shown(&client).await;
+    client.enter_parent_frame().await.unwrap();
+    screenshot(&client, "receipt").await;
+
+    let till = Till::default();
+    let (status, payment) = till
+        .get(&format!("/v1/payments/{payment_id}"), till_e2e::SECRET_KEY)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(payment["amount"], 5200);
+    assert_eq!(till.gateway_authorizations(&payment_id).await.len(), 1);
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn declined_card_shows_the_reason_and_inline_errors_guide_the_customer() {
+    let client = open().await;
+    checkout(&client).await;
+
+    // Pay with an empty form: every field says what is wrong, and nothing is sent.
+    client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#card-number-error", "incomplete").await;
+    let number = client.find(Locator::Css("#card-number")).await.unwrap();
+    assert_eq!(
+        number.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    wait_for_text(&client, "#card-name-error", "name on the card").await;
+    // A number failing the Luhn check is caught as typed.
+    number.send_keys("4242424242424241").await.unwrap();
+    client
+        .find(Locator::Css("#card-expiry"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#card-number-error", "invalid").await;
+    number.clear().await.unwrap();
+
+    fill(&client, "4000000000000002").await;
+    client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = wait_for_text(&client, "#form-error", "declined").await;
+    assert_eq!(error, "Your card was declined.");
+    let pay = client.find(Locator::Css("#pay")).await.unwrap();
+    assert_eq!(
+        pay.attr("disabled").await.unwrap(),
+        None,
+        "Pay is enabled again after a decline"
+    );
+    client.enter_parent_frame().await.unwrap();
+    screenshot(&client, "declined").await;
+    client.close().await.unwrap();
+}

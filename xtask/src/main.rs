@@ -1,0 +1,205 @@
+//! `cargo xtask <command>`:
+//! - `setup`: install the pinned tools that are missing (wasm32 target, wasm-bindgen-cli, trunk,
+//!   worker-build, npm packages).
+//! - `dev`: setup, build, start the sandbox gateway, the demo shop and `wrangler dev`.
+//! - `test`: setup, formatting and lints, unit tests, then the end-to-end tests (HTTP API and
+//!   headless Chromium) against a freshly started stack.
+//! - `bench`: the widget's shipped bytes, raw, gzip and brotli.
+
+mod bench;
+mod secrets;
+mod stack;
+mod tools;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A command line with a readable echo.
+pub struct Cmd(Command);
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Cmd(Command::new(program))
+    }
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.0.arg(arg);
+        self
+    }
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Self {
+        self.0.args(args);
+        self
+    }
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.0.env(key, value);
+        self
+    }
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.0.current_dir(dir);
+        self
+    }
+    pub fn into_inner(self) -> Command {
+        self.0
+    }
+}
+
+pub fn run(cmd: Cmd) -> Result<(), String> {
+    let mut command = cmd.into_inner();
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let status = command.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn node_bin() -> PathBuf {
+    root().join("node_modules/.bin")
+}
+
+/// PATH with the npm tools (binaryen 132's wasm-opt) first.
+fn path_with_node_bin() -> std::ffi::OsString {
+    let mut paths = vec![node_bin()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+fn which(tool: &str) -> Result<PathBuf, String> {
+    std::env::split_paths(&path_with_node_bin())
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{tool} is not installed; run `cargo xtask setup`"))
+}
+
+/// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
+fn build() -> Result<(), String> {
+    run(Cmd::new("trunk")
+        .args(["build", "--release"])
+        .env("PATH", path_with_node_bin())
+        .dir(root()))?;
+    run(Cmd::new("worker-build")
+        .arg("--release")
+        .env("WASM_BINDGEN_BIN", which("wasm-bindgen")?)
+        .env("WASM_OPT_BIN", node_bin().join("wasm-opt"))
+        .env(
+            "ESBUILD_BIN",
+            root().join("node_modules/@esbuild/linux-x64/bin/esbuild"),
+        )
+        .dir(root().join("edge")))?;
+    run(Cmd::new("cargo")
+        .args(["build", "--package", "till-sandbox"])
+        .dir(root()))
+}
+
+fn lint() -> Result<(), String> {
+    run(Cmd::new("cargo")
+        .args(["fmt", "--all", "--check"])
+        .dir(root()))?;
+    run(Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "till-edge",
+            "--exclude",
+            "till-widget",
+        ])
+        .args(["--all-targets", "--", "-D", "warnings"])
+        .dir(root()))?;
+    run(Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--package",
+            "till-edge",
+            "--package",
+            "till-widget",
+        ])
+        .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+        .dir(root()))
+}
+
+fn unit_tests() -> Result<(), String> {
+    run(Cmd::new("cargo")
+        .args(["test", "--package", "till-core", "--all-features"])
+        .dir(root()))?;
+    run(Cmd::new("cargo")
+        .args(["test", "--package", "till-sandbox", "--package", "xtask"])
+        .dir(root()))
+}
+
+fn test() -> Result<(), String> {
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    lint()?;
+    unit_tests()?;
+    build()?;
+    // Build the end-to-end tests before the stack starts, so compile time is not spent with it up.
+    run(Cmd::new("cargo")
+        .args(["test", "--package", "till-e2e", "--no-run"])
+        .dir(root()))?;
+    secrets::ensure_dev_vars()?;
+    let stack = stack::Stack::start(stack::Ports::TEST, true)?;
+    let result = run(Cmd::new("cargo")
+        .args(["test", "--package", "till-e2e", "--", "--test-threads=4"])
+        .env("TILL_EDGE_URL", stack.edge_url())
+        .env("TILL_GATEWAY_URL", stack.gateway_url())
+        .env("TILL_SHOP_URL", stack.shop_url())
+        .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
+        .env("TILL_ARTIFACTS", stack.artifacts())
+        .dir(root()));
+    let logs = stack.stop();
+    if result.is_err() {
+        eprintln!(
+            "xtask: end-to-end tests failed; service logs are in {}",
+            logs.display()
+        );
+    }
+    result
+}
+
+fn dev() -> Result<(), String> {
+    tools::ensure_build_tools()?;
+    build()?;
+    secrets::ensure_dev_vars()?;
+    let stack = stack::Stack::start(stack::Ports::DEV, false)?;
+    println!();
+    println!("Till is running:");
+    println!("  demo shop      {}", stack.shop_url());
+    println!("  edge (API)     {}", stack.edge_url());
+    println!("  sandbox        {}", stack.gateway_url());
+    println!("  logs           {}", stack.artifacts().display());
+    println!(
+        "Open the demo shop, check out, and pay with 4242 4242 4242 4242. Ctrl-C stops everything."
+    );
+    stack.wait_for_interrupt();
+    Ok(())
+}
+
+fn main() {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let result = match command.as_str() {
+        "setup" => tools::ensure_build_tools(),
+        "build" => tools::ensure_build_tools().and_then(|()| build()),
+        "dev" => dev(),
+        "test" => test(),
+        "bench" => tools::ensure_build_tools()
+            .and_then(|()| build())
+            .and_then(|()| bench::print_sizes()),
+        _ => Err("usage: cargo xtask <setup|build|dev|test|bench>".into()),
+    };
+    if let Err(error) = result {
+        eprintln!("xtask: {error}");
+        std::process::exit(1);
+    }
+}

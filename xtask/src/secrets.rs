@@ -1,0 +1,65 @@
+//! Local secrets for `wrangler dev` (edge/.dev.vars, git-ignored): fresh random keys, made once.
+
+use crate::root;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use till_core::crypto::CardKey;
+
+/// Must match the sandbox's default gateway key (sandbox/src/main.rs).
+const SANDBOX_GATEWAY_KEY: &str = "gw_test_till_sandbox_key";
+
+fn random<const N: usize>() -> Result<[u8; N], String> {
+    let mut out = [0u8; N];
+    getrandom::getrandom(&mut out).map_err(|e| format!("random: {e}"))?;
+    Ok(out)
+}
+
+fn card_key(kid: &str) -> Result<CardKey, String> {
+    // A random 32-byte string is a valid P-256 scalar except with negligible probability.
+    loop {
+        if let Ok(key) = CardKey::from_secret_bytes(kid, random()?) {
+            return Ok(key);
+        }
+    }
+}
+
+/// The `.dev.vars` contents: secrets in the formats the edge's config reads.
+pub fn dev_vars() -> Result<String, String> {
+    let card_keys = serde_json::to_string(&[card_key("local-1")?.to_private_jwk()])
+        .map_err(|e| e.to_string())?;
+    let vault_keys =
+        serde_json::json!([{ "version": "v1", "key": STANDARD.encode(random::<32>()?) }]);
+    Ok(format!(
+        "CARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\n"
+    ))
+}
+
+pub fn ensure_dev_vars() -> Result<(), String> {
+    let path = root().join("edge/.dev.vars");
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::write(&path, dev_vars()?).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: wrote fresh local secrets to {}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_vars_hold_usable_keys() {
+        let vars = dev_vars().unwrap();
+        let line = vars
+            .lines()
+            .find(|l| l.starts_with("CARD_ENCRYPTION_KEYS="))
+            .unwrap();
+        let json = line
+            .trim_start_matches("CARD_ENCRYPTION_KEYS=")
+            .trim_matches('\'');
+        let jwks: Vec<till_core::crypto::PrivateJwk> = serde_json::from_str(json).unwrap();
+        assert!(CardKey::from_jwk(&jwks[0]).is_ok());
+        assert_ne!(dev_vars().unwrap(), vars, "keys must be fresh each time");
+    }
+}

@@ -1,0 +1,262 @@
+//! The local stack: sandbox gateway + demo shop, `wrangler dev` with local KV/D1, and (for tests)
+//! ChromeDriver. Started in order, checked for readiness, stopped with SIGINT then SIGKILL.
+
+use crate::{node_bin, root, run, Cmd};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy)]
+pub struct Ports {
+    edge: u16,
+    gateway: u16,
+    shop: u16,
+    chromedriver: u16,
+    name: &'static str,
+}
+
+impl Ports {
+    pub const DEV: Ports = Ports {
+        edge: 8787,
+        gateway: 8790,
+        shop: 8791,
+        chromedriver: 0,
+        name: "dev",
+    };
+    /// Tests use other ports, so they run while `cargo xtask dev` is up.
+    pub const TEST: Ports = Ports {
+        edge: 18787,
+        gateway: 18790,
+        shop: 18791,
+        chromedriver: 19515,
+        name: "test",
+    };
+}
+
+struct Service {
+    name: &'static str,
+    child: Child,
+}
+
+pub struct Stack {
+    ports: Ports,
+    artifacts: PathBuf,
+    services: Vec<Service>,
+    /// Tests run each service in its own process group so that stopping reaches grandchildren
+    /// (wrangler's workerd); `dev` keeps them in the terminal's group so Ctrl-C stops them all.
+    own_groups: bool,
+}
+
+fn log_file(dir: &Path, name: &str) -> Result<(File, File), String> {
+    let path = dir.join(format!("{name}.log"));
+    let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let copy = file.try_clone().map_err(|e| e.to_string())?;
+    Ok((file, copy))
+}
+
+/// GETs `path` on 127.0.0.1:`port`; true on a 2xx answer.
+fn responds(port: u16, path: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 2")
+}
+
+fn wrangler() -> Cmd {
+    Cmd::new(node_bin().join("wrangler"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("CI", "true")
+        .dir(root())
+}
+
+impl Stack {
+    pub fn start(ports: Ports, with_browser: bool) -> Result<Stack, String> {
+        let artifacts = root().join("target/till").join(ports.name);
+        let state = artifacts.join("state");
+        // Every start begins with empty KV, D1 and Durable Object state.
+        let _ = std::fs::remove_dir_all(&artifacts);
+        std::fs::create_dir_all(&state).map_err(|e| format!("{}: {e}", state.display()))?;
+        let persist = state.to_string_lossy().to_string();
+        let config = "edge/wrangler.toml";
+
+        run(wrangler().args([
+            "d1",
+            "migrations",
+            "apply",
+            "DB",
+            "--local",
+            "--persist-to",
+            &persist,
+            "-c",
+            config,
+        ]))?;
+        run(wrangler().args([
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--persist-to",
+            &persist,
+            "-c",
+            config,
+            "--file",
+            "edge/seed/demo.sql",
+        ]))?;
+
+        let mut stack = Stack {
+            ports,
+            artifacts,
+            services: Vec::new(),
+            own_groups: with_browser,
+        };
+        let sandbox = Cmd::new(root().join("target/debug/till-sandbox"))
+            .env(
+                "SANDBOX_GATEWAY_ADDR",
+                format!("127.0.0.1:{}", ports.gateway),
+            )
+            .env("SANDBOX_SHOP_ADDR", format!("127.0.0.1:{}", ports.shop))
+            .env("TILL_EDGE_URL", stack.edge_url());
+        stack.spawn("sandbox", sandbox)?;
+        let edge = wrangler().args([
+            "dev",
+            "-c",
+            config,
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &ports.edge.to_string(),
+            "--persist-to",
+            &persist,
+            "--var",
+            &format!("GATEWAY_URL:{}", stack.gateway_url()),
+            "--show-interactive-dev-session=false",
+        ]);
+        stack.spawn("edge", edge)?;
+        if with_browser {
+            let driver =
+                Cmd::new("/usr/bin/chromedriver").arg(format!("--port={}", ports.chromedriver));
+            stack.spawn("chromedriver", driver)?;
+        }
+
+        stack.wait_until("sandbox gateway", ports.gateway, "/v1/stats")?;
+        stack.wait_until("demo shop", ports.shop, "/")?;
+        stack.wait_until("edge", ports.edge, "/v1/keys")?;
+        if with_browser {
+            stack.wait_until("chromedriver", ports.chromedriver, "/status")?;
+        }
+        Ok(stack)
+    }
+
+    fn spawn(&mut self, name: &'static str, cmd: Cmd) -> Result<(), String> {
+        let (stdout, stderr) = log_file(&self.artifacts, name)?;
+        let mut command: Command = cmd.into_inner();
+        command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+        if self.own_groups {
+            command.process_group(0);
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| format!("starting {name}: {e}"))?;
+        self.services.push(Service { name, child });
+        Ok(())
+    }
+
+    fn wait_until(&mut self, what: &str, port: u16, path: &str) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            if responds(port, path) {
+                return Ok(());
+            }
+            for service in &mut self.services {
+                if let Ok(Some(status)) = service.child.try_wait() {
+                    return Err(format!(
+                        "{} exited with {status}; see {}",
+                        service.name,
+                        self.artifacts
+                            .join(format!("{}.log", service.name))
+                            .display()
+                    ));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!(
+            "{what} did not answer on port {port} within 90 s; logs in {}",
+            self.artifacts.display()
+        ))
+    }
+
+    pub fn edge_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.edge)
+    }
+    pub fn gateway_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.gateway)
+    }
+    pub fn shop_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.shop)
+    }
+    pub fn chromedriver_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.chromedriver)
+    }
+    pub fn artifacts(&self) -> PathBuf {
+        self.artifacts.clone()
+    }
+
+    /// Blocks until a service exits (Ctrl-C reaches them all through the terminal).
+    pub fn wait_for_interrupt(mut self) {
+        loop {
+            if self
+                .services
+                .iter_mut()
+                .any(|s| matches!(s.child.try_wait(), Ok(Some(_))))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        self.shutdown();
+    }
+
+    /// Stops every service; returns the folder with their logs.
+    pub fn stop(mut self) -> PathBuf {
+        self.shutdown();
+        self.artifacts.clone()
+    }
+
+    fn shutdown(&mut self) {
+        for service in self.services.iter_mut().rev() {
+            let pid = service.child.id().to_string();
+            let target = if self.own_groups {
+                format!("-{pid}")
+            } else {
+                pid
+            };
+            let _ = Command::new("kill").args(["-INT", "--", &target]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && matches!(service.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
+            let _ = service.child.wait();
+        }
+        self.services.clear();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

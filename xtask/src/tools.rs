@@ -1,0 +1,95 @@
+//! Pinned tools, installed only when missing or at another version.
+
+use crate::{root, run, Cmd};
+use std::process::Command;
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+
+/// The first line a tool prints for `--version`, or `None` when it is not installed.
+fn version_of(tool: &str) -> Option<String> {
+    let output = Command::new(tool).arg("--version").output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+fn cargo_install(krate: &str, version: &str, locked: bool) -> Result<(), String> {
+    let mut cmd = Cmd::new("cargo").args(["install", krate, "--version", version]);
+    if locked {
+        cmd = cmd.arg("--locked");
+    }
+    run(cmd)
+}
+
+/// Everything the build needs; each step is skipped when already in place.
+pub fn ensure_build_tools() -> Result<(), String> {
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup: {e}"))?;
+    if !String::from_utf8_lossy(&targets.stdout).contains("wasm32-unknown-unknown") {
+        run(Cmd::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    let bindgen = locked_wasm_bindgen_version()?;
+    if version_of("wasm-bindgen").is_none_or(|v| v != format!("wasm-bindgen {bindgen}")) {
+        // Its own lockfile names a crate the registry lacks, so no --locked (see TOOLCHAIN.md).
+        cargo_install("wasm-bindgen-cli", &bindgen, false)?;
+    }
+    if version_of("trunk").is_none_or(|v| v != format!("trunk {TRUNK_VERSION}")) {
+        cargo_install("trunk", TRUNK_VERSION, true)?;
+    }
+    if version_of("worker-build").is_none_or(|v| !v.ends_with(WORKER_BUILD_VERSION)) {
+        cargo_install("worker-build", WORKER_BUILD_VERSION, true)?;
+    }
+
+    let node_modules = root().join("node_modules");
+    let lock = root().join("package-lock.json");
+    let installed = node_modules.join(".package-lock.json");
+    let stale = match (std::fs::metadata(&lock), std::fs::metadata(&installed)) {
+        (Ok(lock), Ok(installed)) => lock.modified().ok() > installed.modified().ok(),
+        _ => true,
+    };
+    if stale || !node_modules.join(".bin/wrangler").exists() {
+        run(Cmd::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .dir(root()))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium and ChromeDriver for the browser tests.
+pub fn ensure_browser() -> Result<(), String> {
+    if std::path::Path::new("/usr/bin/chromium").exists()
+        && std::path::Path::new("/usr/bin/chromedriver").exists()
+    {
+        return Ok(());
+    }
+    run(Cmd::new("apt-get").arg("update"))?;
+    run(Cmd::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
