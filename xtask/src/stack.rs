@@ -243,12 +243,18 @@ impl Stack {
             } else {
                 pid
             };
-            let _ = Command::new("kill").args(["-INT", "--", &target]).status();
+            let signal = |name: &str| {
+                let _ = Command::new("kill")
+                    .args([name, "--", &target])
+                    .stderr(Stdio::null())
+                    .status();
+            };
+            signal("-INT");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline && matches!(service.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(100));
             }
-            let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
+            signal("-KILL");
             let _ = service.child.wait();
         }
         self.services.clear();
