@@ -20,6 +20,7 @@ CREATE TABLE checkout_sessions (
     client_secret_hash TEXT NOT NULL,
     amount INTEGER NOT NULL CHECK (amount > 0),
     currency TEXT NOT NULL,
+    capture_method TEXT NOT NULL CHECK (capture_method IN ('automatic', 'manual')),
     line_items TEXT NOT NULL,
     return_url TEXT,
     merchant_reference TEXT,
@@ -35,7 +36,15 @@ CREATE TABLE payments (
     idempotency_key TEXT NOT NULL,
     amount INTEGER NOT NULL CHECK (amount > 0),
     currency TEXT NOT NULL,
+    capture_method TEXT NOT NULL,
     status TEXT NOT NULL,
+    amount_captured INTEGER NOT NULL DEFAULT 0,
+    -- Refunds reserve their amount here before the gateway is asked, so two refunds can never
+    -- together exceed the capture.
+    amount_refunded INTEGER NOT NULL DEFAULT 0 CHECK (amount_refunded <= amount_captured),
+    challenge_attempts_remaining INTEGER,
+    -- The key the gateway knows this authorization by: recovery asks for its status.
+    gateway_idempotency_key TEXT NOT NULL,
     card_brand TEXT NOT NULL,
     card_last4 TEXT NOT NULL,
     card_exp_month INTEGER NOT NULL,
@@ -49,15 +58,19 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_by_session ON payments (checkout_session_id);
 
--- Idempotency records: the row's insertion decides "first or duplicate".
-CREATE TABLE idempotency_records (
-    merchant_id TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
+CREATE TABLE refunds (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    payment_id TEXT NOT NULL REFERENCES payments(id),
     idempotency_key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
-    response_status INTEGER,
-    response_body TEXT,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    reason TEXT,
+    gateway_reference TEXT,
+    failure_code TEXT,
     created INTEGER NOT NULL,
-    PRIMARY KEY (merchant_id, endpoint, idempotency_key)
+    updated INTEGER NOT NULL,
+    UNIQUE (merchant_id, idempotency_key)
 );
+CREATE INDEX refunds_by_payment ON refunds (payment_id);

@@ -79,6 +79,8 @@ pub fn vault_keys(env: &Env) -> Result<Vec<VaultKey>, ApiError> {
 pub struct GatewaySettings {
     pub url: String,
     pub api_key: Secret<String>,
+    /// A call without an answer by then counts as unavailable.
+    pub timeout_ms: u64,
 }
 
 pub fn gateway(env: &Env) -> Result<GatewaySettings, ApiError> {
@@ -86,8 +88,14 @@ pub fn gateway(env: &Env) -> Result<GatewaySettings, ApiError> {
         worker::console_error!("configuration: var GATEWAY_URL is not set");
         ApiError::internal()
     })?;
+    let timeout_ms = env
+        .var("GATEWAY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(5000);
     Ok(GatewaySettings {
         url,
         api_key: Secret::new(secret(env, "GATEWAY_API_KEY")?),
+        timeout_ms,
     })
 }

@@ -1,11 +1,17 @@
-//! Connectors to payment gateways. Each gateway implements [`Connector`]; the sandbox connector
-//! speaks the sandbox's HTTP dialect exactly as it would to a real gateway.
+//! Connectors to payment gateways. Each gateway implements [`Connector`] and translates its
+//! dialect into [`GatewayState`]; the sandbox connector speaks the sandbox's HTTP dialect exactly
+//! as it would to a real gateway. Every call carries an idempotency key, so repeating a call
+//! never repeats its effect.
 
 use crate::config::GatewaySettings;
+use futures_util::future::{select, Either};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use till_core::payment::GatewayState;
 use till_core::secret::Secret;
 use worker::wasm_bindgen::JsValue;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 #[derive(Serialize)]
 pub struct GatewayCard {
@@ -16,38 +22,58 @@ pub struct GatewayCard {
     pub name: String,
 }
 
-/// An authorization with automatic capture.
 #[derive(Serialize)]
 pub struct Authorization {
     pub amount: i64,
     pub currency: String,
     /// Till's payment id, so the gateway's records can be matched to ours.
     pub reference: String,
+    /// Capture with the authorization (`automatic`) or later (`manual`).
+    pub capture: bool,
     pub card: GatewayCard,
 }
 
+/// The gateway's view of one authorization.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Captured { reference: String },
-    Declined { reference: String, code: String },
+pub struct GatewayPayment {
+    pub reference: String,
+    pub state: GatewayState,
 }
 
 #[derive(Debug)]
 pub enum GatewayError {
-    /// No answer (network error, timeout, 5xx): the charge may or may not have happened.
+    /// No answer (network error, timeout, 5xx): the call may or may not have taken effect.
     Unavailable(String),
-    /// The gateway refused the request itself; a bug or misconfiguration on our side.
-    Rejected(String),
+    /// The gateway refused the request: it had no effect.
+    Rejected { status: u16, code: String },
 }
 
 #[allow(async_fn_in_trait)]
 pub trait Connector {
-    /// Authorizes once per `idempotency_key`: the gateway returns the first answer to repeats.
     async fn authorize(
         &self,
         request: &Authorization,
-        idempotency_key: &str,
-    ) -> Result<Outcome, GatewayError>;
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError>;
+    /// The authorization made with `key`, if the gateway has one: how recovery learns what a
+    /// request that died did, without authorizing again.
+    async fn find(&self, key: &str) -> Result<Option<GatewayPayment>, GatewayError>;
+    async fn challenge(
+        &self,
+        reference: &str,
+        otp: &str,
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError>;
+    async fn capture(
+        &self,
+        reference: &str,
+        amount: i64,
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError>;
+    async fn void(&self, reference: &str, key: &str) -> Result<GatewayPayment, GatewayError>;
+    /// Refunds `amount`; returns the gateway's refund id.
+    async fn refund(&self, reference: &str, amount: i64, key: &str)
+        -> Result<String, GatewayError>;
 }
 
 pub struct SandboxConnector {
@@ -65,59 +91,223 @@ struct SandboxAuthorization {
     id: String,
     status: String,
     decline_code: Option<String>,
+    amount_captured: i64,
+    challenge: Option<SandboxChallenge>,
 }
 
-impl Connector for SandboxConnector {
-    async fn authorize(
+#[derive(Deserialize)]
+struct SandboxChallenge {
+    attempts_remaining: u8,
+}
+
+#[derive(Deserialize)]
+struct SandboxRefund {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct SandboxError {
+    error: SandboxErrorBody,
+}
+
+#[derive(Deserialize)]
+struct SandboxErrorBody {
+    code: String,
+}
+
+impl TryFrom<SandboxAuthorization> for GatewayPayment {
+    type Error = GatewayError;
+    fn try_from(answer: SandboxAuthorization) -> Result<Self, GatewayError> {
+        let state = match answer.status.as_str() {
+            "requires_action" => GatewayState::RequiresAction {
+                attempts_remaining: answer.challenge.map_or(0, |c| c.attempts_remaining),
+            },
+            "authorized" => GatewayState::Authorized,
+            "captured" => GatewayState::Captured {
+                amount: answer.amount_captured,
+            },
+            "declined" => GatewayState::Declined {
+                code: answer
+                    .decline_code
+                    .unwrap_or_else(|| "card_declined".into()),
+            },
+            "voided" => GatewayState::Voided,
+            other => {
+                return Err(GatewayError::Unavailable(format!(
+                    "unknown gateway status {other}"
+                )))
+            }
+        };
+        Ok(GatewayPayment {
+            reference: answer.id,
+            state,
+        })
+    }
+}
+
+impl SandboxConnector {
+    /// One HTTP call with a deadline. `None` means 404.
+    async fn call<T: DeserializeOwned>(
         &self,
-        request: &Authorization,
-        idempotency_key: &str,
-    ) -> Result<Outcome, GatewayError> {
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Option<T>, GatewayError> {
         let unavailable = |e: worker::Error| GatewayError::Unavailable(e.to_string());
-        let body =
-            serde_json::to_string(request).map_err(|e| GatewayError::Rejected(e.to_string()))?;
         let headers = Headers::new();
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(unavailable)?;
         headers
             .set(
                 "Authorization",
                 &format!("Bearer {}", self.settings.api_key.expose()),
             )
             .map_err(unavailable)?;
-        headers
-            .set("Idempotency-Key", idempotency_key)
-            .map_err(unavailable)?;
+        if let Some(key) = key {
+            headers.set("Idempotency-Key", key).map_err(unavailable)?;
+        }
+        if body.is_some() {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(unavailable)?;
+        }
         let mut init = RequestInit::new();
-        init.with_method(Method::Post)
+        init.with_method(method)
             .with_headers(headers)
-            .with_body(Some(JsValue::from_str(&body)));
-        let url = format!("{}/v1/authorizations", self.settings.url);
+            .with_body(body.map(|b| JsValue::from_str(&b)));
+        let url = format!("{}{path}", self.settings.url);
         let request = Request::new_with_init(&url, &init).map_err(unavailable)?;
-        let mut response = Fetch::Request(request).send().await.map_err(unavailable)?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Fetch::Request(request);
+        let sent = Box::pin(fetch.send_with_signal(&signal));
+        let deadline = Delay::from(Duration::from_millis(self.settings.timeout_ms));
+        let mut response = match select(sent, deadline).await {
+            Either::Left((result, _)) => result.map_err(unavailable)?,
+            Either::Right(((), _)) => {
+                controller.abort();
+                return Err(GatewayError::Unavailable(format!(
+                    "no answer within {} ms",
+                    self.settings.timeout_ms
+                )));
+            }
+        };
         let status = response.status_code();
+        if status == 404 {
+            return Ok(None);
+        }
         if status >= 500 {
             return Err(GatewayError::Unavailable(format!(
                 "gateway status {status}"
             )));
         }
         if !(200..300).contains(&status) {
-            return Err(GatewayError::Rejected(format!("gateway status {status}")));
+            let code = response
+                .json::<SandboxError>()
+                .await
+                .map(|e| e.error.code)
+                .unwrap_or_else(|_| "unknown".into());
+            return Err(GatewayError::Rejected { status, code });
         }
-        let answer: SandboxAuthorization = response
-            .json()
+        response
+            .json::<T>()
             .await
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        match (answer.status.as_str(), answer.decline_code) {
-            ("captured", _) => Ok(Outcome::Captured {
-                reference: answer.id,
-            }),
-            ("declined", code) => Ok(Outcome::Declined {
-                reference: answer.id,
-                code: code.unwrap_or_else(|| "card_declined".into()),
-            }),
-            (other, _) => Err(GatewayError::Rejected(format!("unknown status {other}"))),
+            .map(Some)
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))
+    }
+
+    async fn payment(
+        &self,
+        path: &str,
+        key: &str,
+        body: String,
+    ) -> Result<GatewayPayment, GatewayError> {
+        self.call::<SandboxAuthorization>(Method::Post, path, Some(key), Some(body))
+            .await?
+            .ok_or(GatewayError::Rejected {
+                status: 404,
+                code: "not_found".into(),
+            })?
+            .try_into()
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<String, GatewayError> {
+    serde_json::to_string(value).map_err(|e| GatewayError::Unavailable(e.to_string()))
+}
+
+impl Connector for SandboxConnector {
+    async fn authorize(
+        &self,
+        request: &Authorization,
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError> {
+        self.payment("/v1/authorizations", key, encode(request)?)
+            .await
+    }
+
+    async fn find(&self, key: &str) -> Result<Option<GatewayPayment>, GatewayError> {
+        let path = format!("/v1/authorizations/by_idempotency_key/{key}");
+        match self
+            .call::<SandboxAuthorization>(Method::Get, &path, None, None)
+            .await?
+        {
+            Some(found) => Ok(Some(found.try_into()?)),
+            None => Ok(None),
         }
+    }
+
+    async fn challenge(
+        &self,
+        reference: &str,
+        otp: &str,
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError> {
+        let body = encode(&serde_json::json!({ "otp": otp }))?;
+        self.payment(
+            &format!("/v1/authorizations/{reference}/challenge"),
+            key,
+            body,
+        )
+        .await
+    }
+
+    async fn capture(
+        &self,
+        reference: &str,
+        amount: i64,
+        key: &str,
+    ) -> Result<GatewayPayment, GatewayError> {
+        let body = encode(&serde_json::json!({ "amount": amount }))?;
+        self.payment(
+            &format!("/v1/authorizations/{reference}/capture"),
+            key,
+            body,
+        )
+        .await
+    }
+
+    async fn void(&self, reference: &str, key: &str) -> Result<GatewayPayment, GatewayError> {
+        self.payment(
+            &format!("/v1/authorizations/{reference}/void"),
+            key,
+            "{}".into(),
+        )
+        .await
+    }
+
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        key: &str,
+    ) -> Result<String, GatewayError> {
+        let body = encode(&serde_json::json!({ "authorization": reference, "amount": amount }))?;
+        self.call::<SandboxRefund>(Method::Post, "/v1/refunds", Some(key), Some(body))
+            .await?
+            .map(|r| r.id)
+            .ok_or(GatewayError::Rejected {
+                status: 404,
+                code: "not_found".into(),
+            })
     }
 }

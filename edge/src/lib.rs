@@ -7,6 +7,7 @@ mod config;
 mod gateway;
 mod handlers;
 mod http;
+mod idempotency;
 mod random;
 mod store;
 mod vault;
@@ -36,6 +37,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .get_async("/v1/payments/:id", |req, ctx| async move {
             let id = ctx.param("id").cloned().unwrap_or_default();
             http::reply(handlers::payments::retrieve(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/payments/:id/challenge", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::payments::challenge(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/payments/:id/capture", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::payments::capture(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/payments/:id/cancel", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::payments::cancel(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/refunds", |req, ctx| async move {
+            http::reply(handlers::refunds::create(req, &ctx.env).await)
         })
         .or_else_any_method("/v1/*rest", |_, _| {
             http::reply(Err(till_core::error::ApiError::not_found("endpoint")))

@@ -3,7 +3,6 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use till_core::error::ApiError;
-use till_core::idempotency::Stored;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -88,6 +87,7 @@ pub struct SessionRow {
     pub client_secret_hash: String,
     pub amount: i64,
     pub currency: String,
+    pub capture_method: String,
     pub line_items: String,
     pub return_url: Option<String>,
     pub merchant_reference: Option<String>,
@@ -100,8 +100,8 @@ pub async fn insert_session(env: &Env, s: &SessionRow) -> Result<(), ApiError> {
     execute(
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
-         line_items, return_url, merchant_reference, status, payment_id, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10)",
+         line_items, return_url, merchant_reference, status, payment_id, created, capture_method) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -113,6 +113,7 @@ pub async fn insert_session(env: &Env, s: &SessionRow) -> Result<(), ApiError> {
             opt_text(s.merchant_reference.as_deref()),
             text(&s.status),
             int(s.created),
+            text(&s.capture_method),
         ],
     )
     .await
@@ -145,18 +146,31 @@ pub async fn claim_session(env: &Env, id: &str, payment_id: &str) -> Result<bool
     Ok(changed == 1)
 }
 
-/// After the gateway's answer: `complete` on success, back to `open` on a decline.
+/// What a payment's new status means for its session.
+pub enum SessionOutcome {
+    /// Paid (or authorized for later capture): the session is complete.
+    Paid,
+    /// Nothing was taken: the session is open for another attempt.
+    Reopen,
+    /// Still being decided (a challenge): the session stays reserved.
+    Keep,
+}
+
 pub async fn settle_session(
     env: &Env,
     id: &str,
     payment_id: &str,
-    paid: bool,
+    outcome: SessionOutcome,
 ) -> Result<(), ApiError> {
-    let sql = if paid {
-        "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
-    } else {
-        "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
-         WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
+    let sql = match outcome {
+        SessionOutcome::Paid => {
+            "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
+        }
+        SessionOutcome::Reopen => {
+            "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
+             WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
+        }
+        SessionOutcome::Keep => return Ok(()),
     };
     execute(env, sql, &[text(id), text(payment_id)])
         .await
@@ -171,7 +185,12 @@ pub struct PaymentRow {
     pub idempotency_key: String,
     pub amount: i64,
     pub currency: String,
+    pub capture_method: String,
     pub status: String,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub challenge_attempts_remaining: Option<i64>,
+    pub gateway_idempotency_key: String,
     pub card_brand: String,
     pub card_last4: String,
     pub card_exp_month: i64,
@@ -189,8 +208,9 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
         env,
         "INSERT OR IGNORE INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
-         gateway_reference, failure_code, failure_message, created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12)",
+         gateway_reference, failure_code, failure_message, created, updated, capture_method, \
+         gateway_idempotency_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14)",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -204,6 +224,8 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
             int(p.card_exp_month),
             int(p.card_exp_year),
             int(p.created),
+            text(&p.capture_method),
+            text(&p.gateway_idempotency_key),
         ],
     )
     .await?;
@@ -236,13 +258,14 @@ pub async fn payment_by_idempotency_key(
     .await
 }
 
-/// Records the gateway's answer; only a payment still in `from` moves (the state machine has
-/// already approved `from -> p.status`).
-pub async fn record_outcome(env: &Env, p: &PaymentRow, from: &str) -> Result<bool, ApiError> {
+/// Writes a payment's new state; only a payment still in `from` moves (the state machine has
+/// already approved `from -> p.status`). False when another request moved it first.
+pub async fn update_payment(env: &Env, p: &PaymentRow, from: &str) -> Result<bool, ApiError> {
     let changed = execute(
         env,
         "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
-         failure_message = ?5, updated = ?6 WHERE id = ?1 AND status = ?7",
+         failure_message = ?5, updated = ?6, amount_captured = ?8, \
+         challenge_attempts_remaining = ?9 WHERE id = ?1 AND status = ?7",
         &[
             text(&p.id),
             text(&p.status),
@@ -251,115 +274,101 @@ pub async fn record_outcome(env: &Env, p: &PaymentRow, from: &str) -> Result<boo
             opt_text(p.failure_message.as_deref()),
             int(p.updated),
             text(from),
+            int(p.amount_captured),
+            p.challenge_attempts_remaining.map_or(JsValue::NULL, int),
         ],
     )
     .await?;
     Ok(changed == 1)
 }
 
-/// The scope of an idempotency record.
-pub struct IdempotencyScope<'a> {
-    pub merchant_id: &'a str,
-    pub endpoint: &'a str,
-    pub key: &'a str,
-}
-
-pub enum Begin {
-    /// This request is the first with the key: it owns the record until it completes it.
-    First,
-    Existing(Stored),
-}
-
-#[derive(Deserialize)]
-struct IdempotencyRow {
-    fingerprint: String,
-    state: String,
-    response_status: Option<i64>,
-    response_body: Option<String>,
-}
-
-pub async fn begin_idempotent(
-    env: &Env,
-    scope: &IdempotencyScope<'_>,
-    fingerprint: &str,
-    now: i64,
-) -> Result<Begin, ApiError> {
-    let params = [
-        text(scope.merchant_id),
-        text(scope.endpoint),
-        text(scope.key),
-    ];
-    let inserted = execute(
+/// Reserves `amount` of a payment's captured money for a refund; false when that would refund
+/// more than was captured. One statement, so concurrent refunds cannot both pass.
+pub async fn reserve_refund(env: &Env, payment_id: &str, amount: i64) -> Result<bool, ApiError> {
+    let changed = execute(
         env,
-        "INSERT OR IGNORE INTO idempotency_records (merchant_id, endpoint, idempotency_key, \
-         fingerprint, state, created) VALUES (?1, ?2, ?3, ?4, 'in_flight', ?5)",
-        &[
-            params[0].clone(),
-            params[1].clone(),
-            params[2].clone(),
-            text(fingerprint),
-            int(now),
-        ],
+        "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
+         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured",
+        &[text(payment_id), int(amount)],
     )
     .await?;
-    if inserted == 1 {
-        return Ok(Begin::First);
-    }
-    let row: IdempotencyRow = first(
-        env,
-        "SELECT fingerprint, state, response_status, response_body FROM idempotency_records \
-         WHERE merchant_id = ?1 AND endpoint = ?2 AND idempotency_key = ?3",
-        &params,
-    )
-    .await?
-    .ok_or_else(ApiError::internal)?;
-    Ok(Begin::Existing(
-        match (row.state.as_str(), row.response_status, row.response_body) {
-            ("done", Some(status), Some(body)) => Stored::Done {
-                fingerprint: row.fingerprint,
-                status: u16::try_from(status).unwrap_or(500),
-                body,
-            },
-            _ => Stored::InFlight {
-                fingerprint: row.fingerprint,
-            },
-        },
-    ))
+    Ok(changed == 1)
 }
 
-pub async fn complete_idempotent(
-    env: &Env,
-    scope: &IdempotencyScope<'_>,
-    status: u16,
-    body: &str,
-) -> Result<(), ApiError> {
+/// Gives back a reservation whose refund the gateway refused.
+pub async fn release_refund(env: &Env, payment_id: &str, amount: i64) -> Result<(), ApiError> {
     execute(
         env,
-        "UPDATE idempotency_records SET state = 'done', response_status = ?4, response_body = ?5 \
-         WHERE merchant_id = ?1 AND endpoint = ?2 AND idempotency_key = ?3",
+        "UPDATE payments SET amount_refunded = amount_refunded - ?2 WHERE id = ?1",
+        &[text(payment_id), int(amount)],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefundRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub payment_id: String,
+    pub idempotency_key: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub async fn insert_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO refunds (id, merchant_id, payment_id, idempotency_key, amount, currency, \
+         status, reason, gateway_reference, failure_code, created, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9)",
         &[
-            text(scope.merchant_id),
-            text(scope.endpoint),
-            text(scope.key),
-            int(i64::from(status)),
-            text(body),
+            text(&r.id),
+            text(&r.merchant_id),
+            text(&r.payment_id),
+            text(&r.idempotency_key),
+            int(r.amount),
+            text(&r.currency),
+            text(&r.status),
+            opt_text(r.reason.as_deref()),
+            int(r.created),
         ],
     )
     .await
     .map(|_| ())
 }
 
-/// Forgets an in-flight record whose request ended without a stored outcome (validation
-/// failures, or a gateway that did not answer), so the client can retry with the same key.
-pub async fn release_idempotent(env: &Env, scope: &IdempotencyScope<'_>) -> Result<(), ApiError> {
+pub async fn refund_by_idempotency_key(
+    env: &Env,
+    merchant_id: &str,
+    key: &str,
+) -> Result<Option<RefundRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM refunds WHERE merchant_id = ?1 AND idempotency_key = ?2",
+        &[text(merchant_id), text(key)],
+    )
+    .await
+}
+
+/// Settles a pending refund.
+pub async fn update_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
     execute(
         env,
-        "DELETE FROM idempotency_records WHERE merchant_id = ?1 AND endpoint = ?2 \
-         AND idempotency_key = ?3 AND state = 'in_flight'",
+        "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5 \
+         WHERE id = ?1 AND status = 'pending'",
         &[
-            text(scope.merchant_id),
-            text(scope.endpoint),
-            text(scope.key),
+            text(&r.id),
+            text(&r.status),
+            opt_text(r.gateway_reference.as_deref()),
+            opt_text(r.failure_code.as_deref()),
+            int(r.updated),
         ],
     )
     .await

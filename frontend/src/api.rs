@@ -4,7 +4,9 @@
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment, Token};
+use till_core::api::{
+    CheckoutSession, CompleteChallenge, ConfirmCheckoutSession, CreateToken, Payment, Token,
+};
 use till_core::error::ApiError;
 use till_core::jwe::Jwks;
 
@@ -120,5 +122,14 @@ impl Edge {
             Some(idempotency_key),
         )
         .await
+    }
+
+    pub async fn challenge(
+        &self,
+        payment_id: &str,
+        body: &CompleteChallenge,
+    ) -> Result<Payment, CallError> {
+        self.post(&format!("/v1/payments/{payment_id}/challenge"), body, None)
+            .await
     }
 }

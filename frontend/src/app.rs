@@ -2,6 +2,7 @@
 
 use crate::api::Edge;
 use crate::card_form::CardForm;
+use crate::challenge::OtpChallenge;
 use crate::launch::{self, Launch};
 use crate::locale::{browser_locale, format_amount};
 use leptos::prelude::*;
@@ -13,8 +14,21 @@ use till_core::money::Money;
 pub enum Stage {
     Loading,
     Unavailable(String),
-    Ready(CheckoutSession),
+    /// The form, with the reason the last attempt failed, if any.
+    Ready(CheckoutSession, Option<String>),
+    /// The issuer asks for a one-time code (3-D Secure).
+    Challenge(CheckoutSession, Payment),
     Paid(CheckoutSession, Payment),
+}
+
+/// Waits `ms` milliseconds (between retries).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 pub fn amount_text(session: &CheckoutSession) -> String {
@@ -42,7 +56,8 @@ pub fn App() -> impl IntoView {
             {move || match stage.get() {
                 Stage::Loading => view! { <p class="status" aria-live="polite">"Loading secure checkout…"</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
-                Stage::Ready(session) => view! { <CardForm session=session stage=stage /> }.into_any(),
+                Stage::Ready(session, notice) => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
+                Stage::Challenge(session, payment) => view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any(),
                 Stage::Paid(session, payment) => view! { <Receipt session=session payment=payment /> }.into_any(),
             }}
         </main>
@@ -61,7 +76,7 @@ async fn load(launch: Launch, stage: RwSignal<Stage>) {
             Ok(session) if session.status == SessionStatus::Complete => {
                 Stage::Unavailable("This order has already been paid.".into())
             }
-            Ok(session) => Stage::Ready(session),
+            Ok(session) => Stage::Ready(session, None),
             Err(error) => Stage::Unavailable(error.message()),
         },
     );

@@ -1,6 +1,7 @@
 //! The card form: formats and validates as the customer types, encrypts on Pay, confirms once.
 
 use crate::api::{CallError, Edge};
+use crate::app::sleep;
 use crate::app::{amount_text, Stage};
 use crate::attempt::{self, Attempt};
 use crate::encrypt::encrypt_card;
@@ -112,15 +113,6 @@ impl Fields {
     }
 }
 
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// Everything one Pay press needs, owned so it can move into the async task.
 struct Checkout {
     edge: Edge,
@@ -130,6 +122,7 @@ struct Checkout {
 
 enum PayResult {
     Paid(Payment),
+    Challenge(Payment),
     Declined(String),
     /// Retry later with the same attempt.
     Pending(String),
@@ -175,8 +168,16 @@ impl Checkout {
                 .confirm(&self.session.id, &body, &attempt.idempotency_key)
                 .await
             {
-                Ok(payment) if payment.status == PaymentStatus::Succeeded => {
+                Ok(payment)
+                    if matches!(
+                        payment.status,
+                        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture
+                    ) =>
+                {
                     return PayResult::Paid(payment)
+                }
+                Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
+                    return PayResult::Challenge(payment)
                 }
                 Ok(payment) => {
                     return PayResult::Declined(
@@ -200,7 +201,11 @@ impl Checkout {
 }
 
 #[component]
-pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoView {
+pub fn CardForm(
+    session: CheckoutSession,
+    notice: Option<String>,
+    stage: RwSignal<Stage>,
+) -> impl IntoView {
     let fields = Fields {
         number: Field::new(),
         expiry: Field::new(),
@@ -208,7 +213,7 @@ pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoVi
         name: Field::new(),
     };
     let paying = RwSignal::new(false);
-    let form_error = RwSignal::new(None::<String>);
+    let form_error = RwSignal::new(notice);
     let session_id = StoredValue::new(session.id.clone());
     let amount = amount_text(&session);
     let pay_label = format!("Pay {amount}");
@@ -231,6 +236,8 @@ pub fn CardForm(session: CheckoutSession, stage: RwSignal<Stage>) -> impl IntoVi
                 attempt::clear(&session_id);
                 stage.set(Stage::Paid(checkout.session, payment));
             }
+            // The attempt stays saved: a reload replays it and shows the challenge again.
+            PayResult::Challenge(payment) => stage.set(Stage::Challenge(checkout.session, payment)),
             PayResult::Declined(message) => {
                 attempt::clear(&session_id);
                 form_error.set(Some(message));

@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod attempt;
 mod card_form;
+mod challenge;
 mod encrypt;
 mod launch;
 mod locale;

@@ -1,10 +1,16 @@
-//! The gateway dialect the edge's sandbox connector speaks.
+//! The gateway dialect the edge's sandbox connector speaks. Every POST needs a Bearer key and an
+//! `Idempotency-Key`; the same key always returns the first answer and never acts twice.
 //!
-//! `POST /v1/authorizations` (Bearer key, `Idempotency-Key` required) authorizes and captures;
-//! the same key always returns the first answer and never charges twice.
-//! `GET /v1/authorizations/{id}` and `GET /v1/authorizations/by_idempotency_key/{key}` look one
-//! up; `GET /v1/authorizations?reference=pay_..` lists those made for one Till payment (tests
-//! count charges with it); `GET /v1/stats` counts all charges and declines.
+//! - `POST /v1/authorizations` `{amount, currency, reference, capture, card}`: authorize, and
+//!   capture too when `capture` is true. Challenge cards answer `requires_action`.
+//! - `POST /v1/authorizations/{id}/challenge` `{otp}`: `123456` passes; three wrong codes decline.
+//! - `POST /v1/authorizations/{id}/capture` `{amount?}`, `POST /v1/authorizations/{id}/void`.
+//! - `POST /v1/refunds` `{authorization, amount}`.
+//! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
+//!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
+//! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?}`: tests make
+//!   authorizations of one amount slow, fail with 503, or charge and never answer in time.
+//! - `GET /v1/stats`: charges and declines so far.
 
 use crate::test_cards::{outcome_for, Outcome};
 use axum::extract::{Path, Query, State};
@@ -14,8 +20,15 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use till_core::card::YearMonth;
 use till_core::secret::Secret;
+
+/// The one-time code that passes every sandbox challenge.
+pub const CHALLENGE_OTP: &str = "123456";
+const CHALLENGE_ATTEMPTS: u8 = 3;
+/// How long a "dropped" answer is held back: far beyond any client timeout.
+const DROPPED_RESPONSE_DELAY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +36,13 @@ pub struct AuthorizationRequest {
     pub amount: i64,
     pub currency: String,
     pub reference: String,
+    #[serde(default = "yes")]
+    pub capture: bool,
     pub card: GatewayCard,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,14 +61,55 @@ pub struct Authorization {
     pub status: &'static str,
     pub decline_code: Option<&'static str>,
     pub amount: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
     pub currency: String,
     pub reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Challenge>,
+    /// Whether to capture once a challenge passes.
+    #[serde(skip)]
+    capture: bool,
+    /// The test-card outcome once a challenge passes.
+    #[serde(skip)]
+    after_challenge: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Challenge {
+    pub attempts_remaining: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayRefund {
+    pub id: String,
+    pub status: &'static str,
+    pub authorization: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub amount: i64,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub fail_times: u32,
+    #[serde(default)]
+    pub drop_response: bool,
 }
 
 #[derive(Default)]
 struct Ledger {
-    by_id: HashMap<String, Authorization>,
-    by_idempotency_key: HashMap<String, String>,
+    authorizations: HashMap<String, Authorization>,
+    refunds: HashMap<String, GatewayRefund>,
+    /// (endpoint, idempotency key) -> the first answer.
+    answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
+    /// Authorization id by the idempotency key that created it.
+    by_key: HashMap<String, String>,
+    faults: HashMap<i64, Fault>,
     charges: u64,
     declines: u64,
 }
@@ -69,6 +129,22 @@ fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     )
 }
 
+fn value<T: Serialize>(item: &T) -> serde_json::Value {
+    serde_json::to_value(item).unwrap_or_default()
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// This month in UTC, from the system clock.
+fn current_month() -> YearMonth {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    YearMonth::from_unix_seconds(seconds)
+}
+
 impl Gateway {
     pub fn new(api_key: &str) -> Self {
         Gateway {
@@ -81,10 +157,15 @@ impl Gateway {
         Router::new()
             .route("/v1/authorizations", post(authorize).get(list_by_reference))
             .route("/v1/authorizations/{id}", get(find_by_id))
+            .route("/v1/authorizations/{id}/challenge", post(challenge))
+            .route("/v1/authorizations/{id}/capture", post(capture))
+            .route("/v1/authorizations/{id}/void", post(void))
             .route(
                 "/v1/authorizations/by_idempotency_key/{key}",
                 get(find_by_idempotency_key),
             )
+            .route("/v1/refunds", post(refund))
+            .route("/v1/control/faults", post(add_fault))
             .route("/v1/stats", get(stats))
             .with_state(self)
     }
@@ -111,19 +192,68 @@ impl Gateway {
     }
 }
 
-/// This month in UTC, from the system clock.
-fn current_month() -> YearMonth {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    YearMonth::from_unix_seconds(seconds)
+fn idempotency_key(headers: &HeaderMap) -> Result<String, Reply> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .map(String::from)
+        .ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_missing",
+                "Idempotency-Key header required",
+            )
+        })
 }
 
-fn to_reply(status: StatusCode, authorization: &Authorization) -> Reply {
-    (
-        status,
-        Json(serde_json::to_value(authorization).unwrap_or_default()),
-    )
+/// Runs `act` once per (endpoint, key); repeats get the stored answer.
+fn once(
+    gateway: &Gateway,
+    endpoint: &str,
+    key: String,
+    act: impl FnOnce(&mut Ledger) -> Reply,
+) -> Reply {
+    let mut ledger = gateway.ledger();
+    let slot = (endpoint.to_string(), key);
+    if let Some((status, body)) = ledger.answers.get(&slot) {
+        return (*status, Json(body.clone()));
+    }
+    let (status, Json(body)) = act(&mut ledger);
+    if status.is_success() || status.is_client_error() {
+        ledger.answers.insert(slot, (status, body.clone()));
+    }
+    (status, Json(body))
+}
+
+/// Settles an authorization by its test-card outcome (after any challenge).
+fn settle(ledger: &mut Ledger, authorization: &mut Authorization, outcome: Outcome) {
+    match outcome {
+        Outcome::Approve => {
+            ledger.charges += 1;
+            if authorization.capture {
+                authorization.status = "captured";
+                authorization.amount_captured = authorization.amount;
+            } else {
+                authorization.status = "authorized";
+            }
+        }
+        Outcome::Decline(code) => {
+            ledger.declines += 1;
+            authorization.status = "declined";
+            authorization.decline_code = Some(code);
+        }
+        Outcome::Challenge(_) => {
+            authorization.status = "requires_action";
+            authorization.challenge = Some(Challenge {
+                attempts_remaining: CHALLENGE_ATTEMPTS,
+            });
+        }
+    }
+    authorization.after_challenge = match outcome {
+        Outcome::Challenge(after) => Some(*after),
+        _ => None,
+    };
 }
 
 async fn authorize(
@@ -134,62 +264,242 @@ async fn authorize(
     if let Err(reply) = gateway.authenticated(&headers) {
         return reply;
     }
-    let Some(key) = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-    else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "idempotency_key_missing",
-            "Idempotency-Key header required",
-        );
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(reply) => return reply,
     };
     let Ok(Json(request)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
-    let mut ledger = gateway.ledger();
-    if let Some(existing) = ledger
-        .by_idempotency_key
-        .get(key)
-        .and_then(|id| ledger.by_id.get(id))
-    {
-        return to_reply(StatusCode::OK, existing);
-    }
-    let outcome = outcome_for(&request.card, current_month());
-    let authorization = Authorization {
-        id: format!("gwp_{}", uuid::Uuid::new_v4().simple()),
-        status: match outcome {
-            Outcome::Approve => "captured",
-            Outcome::Decline(_) => "declined",
-        },
-        decline_code: match outcome {
-            Outcome::Approve => None,
-            Outcome::Decline(code) => Some(code),
-        },
-        amount: request.amount,
-        currency: request.currency,
-        reference: request.reference,
+    let fault = {
+        let mut ledger = gateway.ledger();
+        let fault = ledger.faults.get(&request.amount).cloned();
+        if let Some(f) = ledger.faults.get_mut(&request.amount) {
+            f.fail_times = f.fail_times.saturating_sub(1);
+        }
+        fault.unwrap_or_default()
     };
-    match outcome {
-        Outcome::Approve => ledger.charges += 1,
-        Outcome::Decline(_) => ledger.declines += 1,
+    if fault.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
     }
-    println!(
-        "gateway: {} {} {} {} ref={}",
-        authorization.id,
-        authorization.status,
-        authorization.amount,
-        authorization.currency,
-        authorization.reference
-    );
-    ledger
-        .by_idempotency_key
-        .insert(key.to_string(), authorization.id.clone());
-    ledger
-        .by_id
-        .insert(authorization.id.clone(), authorization.clone());
-    to_reply(StatusCode::CREATED, &authorization)
+    if fault.fail_times > 0 {
+        println!("gateway: injected 503 for amount {}", request.amount);
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected failure",
+        );
+    }
+    let reply = once(&gateway, "authorize", key.clone(), |ledger| {
+        let mut authorization = Authorization {
+            id: new_id("gwp_"),
+            status: "declined",
+            decline_code: None,
+            amount: request.amount,
+            amount_captured: 0,
+            amount_refunded: 0,
+            currency: request.currency,
+            reference: request.reference,
+            challenge: None,
+            capture: request.capture,
+            after_challenge: None,
+        };
+        settle(
+            ledger,
+            &mut authorization,
+            outcome_for(&request.card, current_month()),
+        );
+        println!(
+            "gateway: {} {} {} {} ref={}",
+            authorization.id,
+            authorization.status,
+            authorization.amount,
+            authorization.currency,
+            authorization.reference
+        );
+        ledger.by_key.insert(key, authorization.id.clone());
+        let reply = (StatusCode::CREATED, Json(value(&authorization)));
+        ledger
+            .authorizations
+            .insert(authorization.id.clone(), authorization);
+        reply
+    });
+    if fault.drop_response {
+        println!(
+            "gateway: holding back the answer for amount {}",
+            request.amount
+        );
+        tokio::time::sleep(DROPPED_RESPONSE_DELAY).await;
+    }
+    reply
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChallengeAnswer {
+    otp: String,
+}
+
+async fn challenge(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<ChallengeAnswer>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    let Ok(Json(answer)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
+    };
+    once(&gateway, "challenge", key, |ledger| {
+        let Some(mut authorization) = ledger.authorizations.get(&id).cloned() else {
+            return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
+        };
+        let Some(pending) = authorization.challenge.clone() else {
+            return error(StatusCode::CONFLICT, "no_challenge", "no challenge pending");
+        };
+        if answer.otp == CHALLENGE_OTP {
+            authorization.challenge = None;
+            let after = authorization.after_challenge.unwrap_or(Outcome::Approve);
+            settle(ledger, &mut authorization, after);
+        } else if pending.attempts_remaining > 1 {
+            authorization.challenge = Some(Challenge {
+                attempts_remaining: pending.attempts_remaining - 1,
+            });
+        } else {
+            authorization.challenge = None;
+            settle(
+                ledger,
+                &mut authorization,
+                Outcome::Decline("authentication_failed"),
+            );
+        }
+        let reply = (StatusCode::OK, Json(value(&authorization)));
+        ledger.authorizations.insert(id.clone(), authorization);
+        reply
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CaptureRequest {
+    #[serde(default)]
+    amount: Option<i64>,
+}
+
+async fn capture(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<CaptureRequest>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    let Ok(Json(request)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
+    };
+    once(&gateway, "capture", key, |ledger| {
+        let Some(authorization) = ledger.authorizations.get_mut(&id) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
+        };
+        if authorization.status != "authorized" {
+            return error(StatusCode::CONFLICT, "invalid_state", "not capturable");
+        }
+        let amount = request.amount.unwrap_or(authorization.amount);
+        if amount <= 0 || amount > authorization.amount {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "amount_invalid",
+                "bad capture amount",
+            );
+        }
+        authorization.status = "captured";
+        authorization.amount_captured = amount;
+        (StatusCode::OK, Json(value(&*authorization)))
+    })
+}
+
+async fn void(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    once(&gateway, "void", key, |ledger| {
+        let Some(authorization) = ledger.authorizations.get_mut(&id) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
+        };
+        if !matches!(authorization.status, "authorized" | "requires_action") {
+            return error(StatusCode::CONFLICT, "invalid_state", "not voidable");
+        }
+        authorization.status = "voided";
+        authorization.challenge = None;
+        (StatusCode::OK, Json(value(&*authorization)))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundRequest {
+    authorization: String,
+    amount: i64,
+}
+
+async fn refund(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Result<Json<RefundRequest>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    let Ok(Json(request)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
+    };
+    once(&gateway, "refund", key, |ledger| {
+        let Some(authorization) = ledger.authorizations.get_mut(&request.authorization) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
+        };
+        let remaining = authorization.amount_captured - authorization.amount_refunded;
+        if request.amount <= 0 || request.amount > remaining {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "amount_invalid",
+                "refund exceeds what remains captured",
+            );
+        }
+        authorization.amount_refunded += request.amount;
+        let refund = GatewayRefund {
+            id: new_id("gwr_"),
+            status: "succeeded",
+            authorization: authorization.id.clone(),
+            amount: request.amount,
+            currency: authorization.currency.clone(),
+        };
+        println!(
+            "gateway: refund {} {} of {}",
+            refund.id, refund.amount, refund.authorization
+        );
+        let reply = (StatusCode::CREATED, Json(value(&refund)));
+        ledger.refunds.insert(refund.id.clone(), refund);
+        reply
+    })
 }
 
 async fn find_by_id(
@@ -200,8 +510,8 @@ async fn find_by_id(
     if let Err(reply) = gateway.authenticated(&headers) {
         return reply;
     }
-    match gateway.ledger().by_id.get(&id) {
-        Some(found) => to_reply(StatusCode::OK, found),
+    match gateway.ledger().authorizations.get(&id) {
+        Some(found) => (StatusCode::OK, Json(value(found))),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such authorization"),
     }
 }
@@ -221,7 +531,7 @@ async fn list_by_reference(
     }
     let ledger = gateway.ledger();
     let data: Vec<&Authorization> = ledger
-        .by_id
+        .authorizations
         .values()
         .filter(|a| a.reference == query.reference)
         .collect();
@@ -238,13 +548,29 @@ async fn find_by_idempotency_key(
     }
     let ledger = gateway.ledger();
     match ledger
-        .by_idempotency_key
+        .by_key
         .get(&key)
-        .and_then(|id| ledger.by_id.get(id))
+        .and_then(|id| ledger.authorizations.get(id))
     {
-        Some(found) => to_reply(StatusCode::OK, found),
+        Some(found) => (StatusCode::OK, Json(value(found))),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such authorization"),
     }
+}
+
+async fn add_fault(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let Ok(Json(fault)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
+    };
+    println!("gateway: fault for amount {}: {fault:?}", fault.amount);
+    gateway.ledger().faults.insert(fault.amount, fault);
+    (StatusCode::OK, Json(serde_json::json!({ "ok": true })))
 }
 
 async fn stats(State(gateway): State<Gateway>) -> Reply {
@@ -262,12 +588,8 @@ mod tests {
     use axum::http::Request;
     use tower::ServiceExt;
 
-    fn charge(key: &str, number: &str) -> Request<Body> {
-        let body = serde_json::json!({
-            "amount": 1000, "currency": "USD", "reference": "pay_1",
-            "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123", "name": "A"}
-        });
-        Request::post("/v1/authorizations")
+    fn post(path: &str, key: &str, body: serde_json::Value) -> Request<Body> {
+        Request::post(path)
             .header("authorization", "Bearer gw_test")
             .header("idempotency-key", key)
             .header("content-type", "application/json")
@@ -275,43 +597,143 @@ mod tests {
             .unwrap()
     }
 
-    async fn json(response: axum::response::Response) -> serde_json::Value {
+    fn charge(key: &str, number: &str, capture: bool) -> Request<Body> {
+        post(
+            "/v1/authorizations",
+            key,
+            serde_json::json!({
+                "amount": 1000, "currency": "USD", "reference": "pay_1", "capture": capture,
+                "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123", "name": "A"}
+            }),
+        )
+    }
+
+    async fn send(app: &Router, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+        (status, serde_json::from_slice(&bytes).unwrap())
     }
 
     #[tokio::test]
     async fn same_idempotency_key_charges_once() {
         let gateway = Gateway::new("gw_test");
         let app = gateway.clone().router();
-        let first = json(
-            app.clone()
-                .oneshot(charge("k1", "4242424242424242"))
-                .await
-                .unwrap(),
-        )
-        .await;
-        let again = json(
-            app.clone()
-                .oneshot(charge("k1", "4242424242424242"))
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, first) = send(&app, charge("k1", "4242424242424242", true)).await;
+        let (_, again) = send(&app, charge("k1", "4242424242424242", true)).await;
         assert_eq!(first, again);
         assert_eq!(first["status"], "captured");
         assert_eq!(gateway.ledger().charges, 1);
-        let declined = json(app.oneshot(charge("k2", "4000000000000002")).await.unwrap()).await;
+        let (_, declined) = send(&app, charge("k2", "4000000000000002", true)).await;
         assert_eq!(declined["decline_code"], "card_declined");
         assert_eq!(gateway.ledger().charges, 1);
     }
 
     #[tokio::test]
+    async fn challenge_passes_with_the_code_and_fails_after_three_wrong_ones() {
+        let app = Gateway::new("gw_test").router();
+        let (_, pending) = send(&app, charge("c1", "4000002760003184", true)).await;
+        assert_eq!(pending["status"], "requires_action");
+        let path = format!(
+            "/v1/authorizations/{}/challenge",
+            pending["id"].as_str().unwrap()
+        );
+        let (_, wrong) = send(
+            &app,
+            post(&path, "o1", serde_json::json!({"otp": "000000"})),
+        )
+        .await;
+        assert_eq!(wrong["challenge"]["attempts_remaining"], 2);
+        let (_, passed) = send(
+            &app,
+            post(&path, "o2", serde_json::json!({"otp": CHALLENGE_OTP})),
+        )
+        .await;
+        assert_eq!(passed["status"], "captured");
+
+        let (_, pending) = send(&app, charge("c2", "4000000000003220", true)).await;
+        let path = format!(
+            "/v1/authorizations/{}/challenge",
+            pending["id"].as_str().unwrap()
+        );
+        for n in 0..3 {
+            send(
+                &app,
+                post(
+                    &path,
+                    &format!("w{n}"),
+                    serde_json::json!({"otp": "999999"}),
+                ),
+            )
+            .await;
+        }
+        let (_, after) = send(
+            &app,
+            post(&path, "w9", serde_json::json!({"otp": CHALLENGE_OTP})),
+        )
+        .await;
+        assert_eq!(after["error"]["code"], "no_challenge");
+
+        let (_, pending) = send(&app, charge("c3", "4000008400001629", true)).await;
+        let path = format!(
+            "/v1/authorizations/{}/challenge",
+            pending["id"].as_str().unwrap()
+        );
+        let (_, declined) = send(
+            &app,
+            post(&path, "o3", serde_json::json!({"otp": CHALLENGE_OTP})),
+        )
+        .await;
+        assert_eq!(declined["decline_code"], "card_declined");
+    }
+
+    #[tokio::test]
+    async fn capture_refund_and_void_keep_amounts_in_bounds() {
+        let app = Gateway::new("gw_test").router();
+        let (_, auth) = send(&app, charge("m1", "4242424242424242", false)).await;
+        assert_eq!(auth["status"], "authorized");
+        let id = auth["id"].as_str().unwrap();
+        let (_, captured) = send(
+            &app,
+            post(
+                &format!("/v1/authorizations/{id}/capture"),
+                "cap",
+                serde_json::json!({"amount": 600}),
+            ),
+        )
+        .await;
+        assert_eq!(captured["amount_captured"], 600);
+        let refund = |key: &str, amount: i64| {
+            post(
+                "/v1/refunds",
+                key,
+                serde_json::json!({"authorization": id, "amount": amount}),
+            )
+        };
+        let (status, _) = send(&app, refund("r1", 500)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = send(&app, refund("r2", 101)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, auth2) = send(&app, charge("m2", "4242424242424242", false)).await;
+        let id2 = auth2["id"].as_str().unwrap();
+        let (_, voided) = send(
+            &app,
+            post(
+                &format!("/v1/authorizations/{id2}/void"),
+                "v",
+                serde_json::json!({}),
+            ),
+        )
+        .await;
+        assert_eq!(voided["status"], "voided");
+    }
+
+    #[tokio::test]
     async fn wrong_key_is_refused() {
         let app = Gateway::new("other").router();
-        let response = app.oneshot(charge("k1", "4242424242424242")).await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let (status, _) = send(&app, charge("k1", "4242424242424242", true)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }

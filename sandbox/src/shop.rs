@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::Router;
-use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem};
+use till_core::api::{CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem};
 use till_core::money::{Currency, Money};
 
 #[derive(Clone)]
@@ -147,6 +147,7 @@ async fn checkout_page(
     let request = CreateCheckoutSession {
         amount: cart_total(),
         currency: usd(),
+        capture_method: CaptureMethod::Automatic,
         line_items: line_items(),
         return_url: None,
         merchant_reference: Some(format!("order-{}", uuid::Uuid::new_v4().simple())),
@@ -202,6 +203,7 @@ mod tests {
         let request = CreateCheckoutSession {
             amount: cart_total(),
             currency: usd(),
+            capture_method: CaptureMethod::Automatic,
             line_items: line_items(),
             return_url: None,
             merchant_reference: None,

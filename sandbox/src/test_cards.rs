@@ -8,6 +8,8 @@ use till_core::card::{validate_cvc, validate_expiry, validate_number, YearMonth}
 pub enum Outcome {
     Approve,
     Decline(&'static str),
+    /// A 3-D Secure / OTP challenge first, then the inner outcome.
+    Challenge(&'static Outcome),
 }
 
 /// Cards not in the table are approved when number, expiry, CVC and name are valid, like a real
@@ -33,6 +35,8 @@ pub fn outcome_for(card: &GatewayCard, now: YearMonth) -> Outcome {
         "4000000000000069" => Outcome::Decline("expired_card"),
         "4000000000000127" => Outcome::Decline("incorrect_cvc"),
         "4000000000000119" => Outcome::Decline("processing_error"),
+        "4000002760003184" | "4000000000003220" => Outcome::Challenge(&Outcome::Approve),
+        "4000008400001629" => Outcome::Challenge(&Outcome::Decline("card_declined")),
         _ => Outcome::Approve,
     }
 }

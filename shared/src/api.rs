@@ -15,11 +15,37 @@ pub struct LineItem {
     pub unit_amount: i64,
 }
 
+/// When the money is taken: with the authorization, or later by `POST /v1/payments/:id/capture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMethod {
+    #[default]
+    Automatic,
+    Manual,
+}
+
+impl CaptureMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMethod::Automatic => "automatic",
+            CaptureMethod::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [CaptureMethod::Automatic, CaptureMethod::Manual]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCheckoutSession {
     pub amount: i64,
     pub currency: Currency,
+    #[serde(default)]
+    pub capture_method: CaptureMethod,
     #[serde(default)]
     pub line_items: Vec<LineItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +177,7 @@ pub struct CheckoutSession {
     pub object: String,
     pub amount: i64,
     pub currency: Currency,
+    pub capture_method: CaptureMethod,
     pub line_items: Vec<LineItem>,
     pub status: SessionStatus,
     /// Present only in the response to the merchant's create call.
@@ -197,12 +224,75 @@ pub struct Payment {
     pub amount: i64,
     pub currency: Currency,
     pub status: PaymentStatus,
+    pub capture_method: CaptureMethod,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    /// What the customer must do next when `status` is `requires_action`.
+    #[serde(default)]
+    pub next_action: Option<NextAction>,
     pub checkout_session: String,
     pub card: CardSummary,
     #[serde(default)]
     pub failure_code: Option<String>,
     #[serde(default)]
     pub failure_message: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextAction {
+    /// A one-time code from the card issuer (3-D Secure challenge), entered in the widget.
+    OtpChallenge { attempts_remaining: u8 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteChallenge {
+    pub client_secret: String,
+    pub otp: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapturePayment {
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelPayment {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundReason {
+    RequestedByCustomer,
+    Duplicate,
+    Fraudulent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    pub payment: String,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<RefundReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub object: String,
+    pub payment: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: crate::payment::RefundStatus,
+    pub reason: Option<RefundReason>,
+    #[serde(default)]
+    pub failure_code: Option<String>,
     pub created: i64,
 }
 
@@ -214,6 +304,7 @@ mod tests {
         CreateCheckoutSession {
             amount,
             currency: Currency::parse("USD").unwrap(),
+            capture_method: CaptureMethod::Automatic,
             line_items: items,
             return_url: None,
             merchant_reference: None,

@@ -112,6 +112,15 @@ impl ApiError {
             .with_param(error.field())
     }
 
+    pub fn payment_invalid_state(status: &str, action: &str) -> Self {
+        Self::new(
+            409,
+            ErrorType::InvalidRequestError,
+            "payment_invalid_state",
+            format!("A payment that is {status} cannot be {action}."),
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(
             500,
@@ -126,7 +135,8 @@ impl ApiError {
             502,
             ErrorType::ApiError,
             "gateway_unavailable",
-            "The payment gateway did not answer. Retry with the same Idempotency-Key.",
+            "The payment gateway did not answer in time; the payment may still be processing. \
+             Retry with the same Idempotency-Key to get its result.",
         )
     }
 }

@@ -58,16 +58,56 @@ pub fn gateway_key(merchant_id: &str, endpoint: &str, key: &str) -> String {
 }
 
 /// What was stored under a key before this request arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Stored {
     InFlight {
         fingerprint: String,
+        /// Unix seconds when the current owner started; an owner silent for too long has died.
+        #[serde(default)]
+        started: i64,
     },
     Done {
         fingerprint: String,
         status: u16,
         body: String,
     },
+}
+
+/// The deciding record's answer to "may this request run?".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Begin {
+    /// No record: this request runs and owns the key.
+    First,
+    /// The previous owner died mid-flight; this request takes over. It must find out what the
+    /// first one did (ask the gateway) before doing anything itself.
+    Recover,
+    /// Someone else holds, or held, the key.
+    Existing { stored: Stored },
+}
+
+/// The pure core of the Durable Object's `begin`: what to answer, and what to store.
+pub fn begin(
+    stored: Option<Stored>,
+    fingerprint: &str,
+    now: i64,
+    stale_after: i64,
+) -> (Begin, Option<Stored>) {
+    let in_flight = Stored::InFlight {
+        fingerprint: fingerprint.to_string(),
+        started: now,
+    };
+    match stored {
+        None => (Begin::First, Some(in_flight)),
+        Some(Stored::InFlight {
+            fingerprint: first,
+            started,
+        }) if first == fingerprint && now - started >= stale_after => {
+            (Begin::Recover, Some(in_flight))
+        }
+        Some(existing) => (Begin::Existing { stored: existing }, None),
+    }
 }
 
 /// What to do with a request whose key already has a record.
@@ -78,7 +118,9 @@ pub enum Decision {
 }
 
 pub fn decide(stored: Stored, fingerprint: &str) -> Decision {
-    let (Stored::InFlight { fingerprint: first }
+    let (Stored::InFlight {
+        fingerprint: first, ..
+    }
     | Stored::Done {
         fingerprint: first, ..
     }) = &stored;
@@ -150,6 +192,34 @@ mod tests {
     }
 
     #[test]
+    fn begin_takes_over_only_a_stale_record_of_the_same_request() {
+        let (first, stored) = begin(None, "f", 100, 30);
+        assert_eq!(first, Begin::First);
+        let stored = stored.unwrap();
+        let (busy, write) = begin(Some(stored.clone()), "f", 110, 30);
+        assert!(matches!(busy, Begin::Existing { .. }) && write.is_none());
+        let (recover, write) = begin(Some(stored.clone()), "f", 130, 30);
+        assert_eq!(recover, Begin::Recover);
+        assert_eq!(
+            write,
+            Some(Stored::InFlight {
+                fingerprint: "f".into(),
+                started: 130
+            })
+        );
+        let (other, write) = begin(Some(stored), "g", 500, 30);
+        assert!(matches!(other, Begin::Existing { .. }) && write.is_none());
+        let done = Stored::Done {
+            fingerprint: "f".into(),
+            status: 200,
+            body: "{}".into(),
+        };
+        let (replay, write) = begin(Some(done.clone()), "f", 10_000, 30);
+        assert_eq!(replay, Begin::Existing { stored: done });
+        assert!(write.is_none());
+    }
+
+    #[test]
     fn decisions() {
         let done = Stored::Done {
             fingerprint: "f".into(),
@@ -170,6 +240,7 @@ mod tests {
         let Decision::Reject(e) = decide(
             Stored::InFlight {
                 fingerprint: "f".into(),
+                started: 0,
             },
             "f",
         ) else {

@@ -5,6 +5,7 @@ pub enum IdKind {
     CheckoutSession,
     Token,
     Payment,
+    Refund,
     ClientSecret,
 }
 
@@ -14,6 +15,7 @@ impl IdKind {
             IdKind::CheckoutSession => "cs_",
             IdKind::Token => "tok_",
             IdKind::Payment => "pay_",
+            IdKind::Refund => "re_",
             IdKind::ClientSecret => "secret_",
         }
     }

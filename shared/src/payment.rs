@@ -1,5 +1,6 @@
 //! Payment states and the only legal moves between them.
 
+use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,6 +75,8 @@ impl PaymentStatus {
         match (self, next) {
             (RequiresPaymentMethod, RequiresConfirmation) => true,
             (RequiresConfirmation, RequiresAction | Processing) => true,
+            // The gateway may ask for a challenge after it has the authorization.
+            (Processing, RequiresAction) => true,
             (RequiresAction, Processing | Failed) => true,
             (Processing, RequiresCapture | Succeeded | Failed) => true,
             (RequiresCapture, Succeeded) => true,
@@ -98,6 +101,100 @@ impl PaymentStatus {
     }
 }
 
+/// What a gateway says about an authorization, whatever its dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayState {
+    RequiresAction { attempts_remaining: u8 },
+    Authorized,
+    Captured { amount: i64 },
+    Declined { code: String },
+    Voided,
+}
+
+impl GatewayState {
+    /// The Till status this gateway state means.
+    pub fn status(&self) -> PaymentStatus {
+        match self {
+            GatewayState::RequiresAction { .. } => PaymentStatus::RequiresAction,
+            GatewayState::Authorized => PaymentStatus::RequiresCapture,
+            GatewayState::Captured { .. } => PaymentStatus::Succeeded,
+            GatewayState::Declined { .. } => PaymentStatus::Failed,
+            GatewayState::Voided => PaymentStatus::Canceled,
+        }
+    }
+}
+
+/// How much of a payment can be captured: the whole authorization or a part of it, once.
+pub fn capture_amount(authorized: i64, requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(authorized),
+        Some(amount) if amount > 0 && amount <= authorized => Ok(amount),
+        Some(_) => Err(ApiError::invalid_request(
+            "amount_invalid",
+            "The capture amount must be positive and at most the authorized amount.",
+        )
+        .with_param("amount")),
+    }
+}
+
+/// How much a new refund may take: never more than captured minus already refunded.
+pub fn refund_amount(
+    captured: i64,
+    refunded: i64,
+    requested: Option<i64>,
+) -> Result<i64, ApiError> {
+    let remaining = captured - refunded;
+    if remaining <= 0 {
+        return Err(ApiError::new(
+            409,
+            crate::error::ErrorType::InvalidRequestError,
+            "charge_already_refunded",
+            "This payment has been refunded in full.",
+        ));
+    }
+    match requested {
+        None => Ok(remaining),
+        Some(amount) if amount > 0 && amount <= remaining => Ok(amount),
+        Some(_) => Err(ApiError::invalid_request(
+            "amount_too_large",
+            format!("The refund amount must be positive and at most {remaining} (captured minus refunded)."),
+        )
+        .with_param("amount")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            RefundStatus::Pending,
+            RefundStatus::Succeeded,
+            RefundStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    pub fn can_move_to(self, next: RefundStatus) -> bool {
+        self == RefundStatus::Pending && next != RefundStatus::Pending
+    }
+}
+
 /// The customer-facing reason for a gateway decline code (shown by the widget, stored on the payment).
 pub fn decline_message(code: &str) -> &'static str {
     match code {
@@ -109,6 +206,7 @@ pub fn decline_message(code: &str) -> &'static str {
             "An error occurred while processing your card. Try again in a little bit."
         }
         "invalid_number" => "Your card number is invalid.",
+        "authentication_failed" => "Your bank could not verify this payment.",
         _ => "Your card was declined.",
     }
 }
@@ -130,6 +228,7 @@ mod tests {
             (RequiresAction, Processing),
             (RequiresAction, Failed),
             (RequiresAction, Canceled),
+            (Processing, RequiresAction),
             (Processing, RequiresCapture),
             (Processing, Succeeded),
             (Processing, Failed),
@@ -169,6 +268,71 @@ mod tests {
             "Your card has insufficient funds."
         );
         assert_eq!(decline_message("<script>"), "Your card was declined.");
+    }
+
+    #[test]
+    fn gateway_states_map_to_till_statuses() {
+        assert_eq!(GatewayState::Authorized.status(), RequiresCapture);
+        assert_eq!(GatewayState::Captured { amount: 1 }.status(), Succeeded);
+        assert_eq!(GatewayState::Voided.status(), Canceled);
+        assert_eq!(
+            GatewayState::RequiresAction {
+                attempts_remaining: 3
+            }
+            .status(),
+            RequiresAction
+        );
+        assert_eq!(GatewayState::Declined { code: "x".into() }.status(), Failed);
+    }
+
+    #[test]
+    fn capture_is_whole_or_partial_never_more() {
+        assert_eq!(capture_amount(1000, None), Ok(1000));
+        assert_eq!(capture_amount(1000, Some(400)), Ok(400));
+        assert_eq!(
+            capture_amount(1000, Some(1001)).unwrap_err().error.code,
+            "amount_invalid"
+        );
+        assert_eq!(
+            capture_amount(1000, Some(0)).unwrap_err().error.code,
+            "amount_invalid"
+        );
+    }
+
+    #[test]
+    fn refunds_never_exceed_what_was_captured() {
+        assert_eq!(refund_amount(1000, 0, None), Ok(1000));
+        assert_eq!(refund_amount(1000, 300, None), Ok(700));
+        assert_eq!(refund_amount(1000, 300, Some(700)), Ok(700));
+        assert_eq!(
+            refund_amount(1000, 300, Some(701)).unwrap_err().error.code,
+            "amount_too_large"
+        );
+        assert_eq!(refund_amount(1000, 1000, None).unwrap_err().status, 409);
+        assert_eq!(refund_amount(1000, 0, Some(-5)).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn refund_states_move_once() {
+        use RefundStatus as R;
+        assert!(R::Pending.can_move_to(R::Succeeded));
+        assert!(R::Pending.can_move_to(R::Failed));
+        assert!(!R::Succeeded.can_move_to(R::Failed));
+        assert!(!R::Failed.can_move_to(R::Succeeded));
+        assert!(!R::Pending.can_move_to(R::Pending));
+    }
+
+    proptest! {
+        #[test]
+        fn any_refund_sequence_stays_within_the_capture(captured in 1i64..100_000, asks in proptest::collection::vec(proptest::option::of(1i64..50_000), 1..20)) {
+            let mut refunded = 0;
+            for ask in asks {
+                if let Ok(amount) = refund_amount(captured, refunded, ask) {
+                    refunded += amount;
+                }
+                prop_assert!(refunded <= captured);
+            }
+        }
     }
 
     #[test]

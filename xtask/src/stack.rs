@@ -17,6 +17,9 @@ pub struct Ports {
     shop: u16,
     chromedriver: u16,
     name: &'static str,
+    /// Tests use short timeouts so fault tests finish quickly.
+    gateway_timeout_ms: u32,
+    stale_seconds: u32,
 }
 
 impl Ports {
@@ -26,6 +29,8 @@ impl Ports {
         shop: 8791,
         chromedriver: 0,
         name: "dev",
+        gateway_timeout_ms: 5000,
+        stale_seconds: 30,
     };
     /// Tests use other ports, so they run while `cargo xtask dev` is up.
     pub const TEST: Ports = Ports {
@@ -34,6 +39,8 @@ impl Ports {
         shop: 18791,
         chromedriver: 19515,
         name: "test",
+        gateway_timeout_ms: 2000,
+        stale_seconds: 8,
     };
 }
 
@@ -141,6 +148,10 @@ impl Stack {
             &persist,
             "--var",
             &format!("GATEWAY_URL:{}", stack.gateway_url()),
+            "--var",
+            &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
+            "--var",
+            &format!("IDEMPOTENCY_STALE_SECONDS:{}", ports.stale_seconds),
             "--show-interactive-dev-session=false",
         ]);
         stack.spawn("edge", edge)?;

@@ -1,79 +1,45 @@
 //! `POST /v1/checkout_sessions/:id/confirm`: pay the session with a token, exactly once per
 //! `Idempotency-Key`.
 //!
-//! The idempotency record decides who goes first. The payment row is written before the gateway
-//! is called; the gateway gets a key derived from the client's key, so a retry after a lost
-//! answer returns the gateway's first result instead of charging again.
+//! The idempotency record decides who goes first. The payment row is written `processing` before
+//! the gateway is called, with the gateway key derived from the client's key. A retry after a
+//! lost answer, or after the edge died, first asks the gateway what it has under that key and
+//! applies it; it authorizes only when the gateway has nothing.
 
 use super::accessible_session;
-use super::payments::view;
+use super::payments::{apply, connector, refused, status_of, stored};
 use crate::auth::{authenticate, Caller};
-use crate::gateway::{
-    Authorization, Connector, GatewayCard, GatewayError, Outcome, SandboxConnector,
-};
-use crate::http::{body_value, header, parse, raw_json, ApiResult};
-use crate::store::{self, Begin, IdempotencyScope, PaymentRow, SessionRow};
+use crate::gateway::{Authorization, Connector, GatewayCard, GatewayError};
+use crate::http::{body_value, parse, ApiResult};
+use crate::idempotency::{self, Ended, Scope};
+use crate::store::{self, PaymentRow, SessionRow};
 use crate::vault::Vault;
-use crate::{clock, config, random};
-use till_core::api::{ConfirmCheckoutSession, SessionStatus};
+use crate::{clock, random};
+use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
 use till_core::error::{ApiError, ErrorType};
-use till_core::idempotency::{self, decide, Decision};
 use till_core::ids::{self, IdKind};
-use till_core::payment::{decline_message, PaymentStatus};
-
-const ENDPOINT: &str = "checkout_sessions.confirm";
-
-/// How a confirm ended: with an outcome that must be replayed to every retry, or without one
-/// (nothing was charged, or we cannot know yet), so a retry with the same key runs again.
-enum Ended {
-    Stored(PaymentRow),
-    Retryable(ApiError),
-}
+use till_core::payment::PaymentStatus;
 
 pub async fn confirm(mut req: worker::Request, env: &worker::Env, session_id: &str) -> ApiResult {
     let caller = authenticate(&req, env).await?;
-    let key_header = header(&req, idempotency::HEADER);
-    let key = idempotency::validate_key(key_header.as_deref())?.to_string();
-    let path = req.path();
     let body = body_value(&mut req).await?;
-    let fingerprint = idempotency::fingerprint("POST", &path, &body);
+    let scope = idempotency::scope_for(
+        &req,
+        &caller.merchant_id,
+        "checkout_sessions.confirm",
+        &body,
+    )?;
     let request: ConfirmCheckoutSession = parse(body)?;
     let session =
         accessible_session(env, &caller, session_id, Some(&request.client_secret)).await?;
-
-    let scope = IdempotencyScope {
-        merchant_id: &caller.merchant_id,
-        endpoint: ENDPOINT,
-        key: &key,
-    };
-    match store::begin_idempotent(env, &scope, &fingerprint, clock::now_seconds()).await? {
-        Begin::First => {}
-        Begin::Existing(stored) => {
-            return match decide(stored, &fingerprint) {
-                Decision::Replay { status, body } => {
-                    let mut response = raw_json(status, &body)?;
-                    response
-                        .headers_mut()
-                        .set("Idempotent-Replayed", "true")
-                        .map_err(|_| ApiError::internal())?;
-                    Ok(response)
-                }
-                Decision::Reject(error) => Err(error),
-            };
+    idempotency::once(env, &scope, || async {
+        match pay(env, &caller, &session, &request.token, &scope).await {
+            Ok(ended) => Ok(ended),
+            Err(error) if error.status < 500 => Ok(Ended::Retryable(error)),
+            Err(error) => Err(error),
         }
-    }
-
-    match pay(env, &caller, &session, &request.token, &key).await {
-        Ok(Ended::Stored(payment)) => {
-            let body = serde_json::to_string(&view(&payment)?).map_err(|_| ApiError::internal())?;
-            store::complete_idempotent(env, &scope, 200, &body).await?;
-            raw_json(200, &body)
-        }
-        Ok(Ended::Retryable(error)) | Err(error) => {
-            store::release_idempotent(env, &scope).await?;
-            Err(error)
-        }
-    }
+    })
+    .await
 }
 
 fn unavailable_session() -> ApiError {
@@ -98,86 +64,69 @@ async fn pay(
     caller: &Caller,
     session: &SessionRow,
     token: &str,
-    key: &str,
+    scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    // A retry of a payment whose gateway answer was lost resumes that payment.
-    let mut payment = match store::payment_by_idempotency_key(env, &caller.merchant_id, key).await?
-    {
-        Some(existing) if existing.status != PaymentStatus::Processing.as_str() => {
-            return Ok(Ended::Stored(existing));
-        }
-        Some(existing) => existing,
-        None => start_payment(env, caller, session, token, key).await?,
+    let connector = connector(env)?;
+    let existing = store::payment_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
+    let (mut payment, resumed) = match existing {
+        Some(found) if status_of(&found)? != PaymentStatus::Processing => return stored(&found),
+        Some(found) => (found, true),
+        None => (
+            start_payment(env, caller, session, token, scope).await?,
+            false,
+        ),
     };
 
+    // A payment left `processing` by an earlier attempt may already be at the gateway.
+    let known = if resumed {
+        match connector.find(&payment.gateway_idempotency_key).await {
+            Ok(found) => found,
+            Err(_) => return Ok(Ended::Retryable(ApiError::gateway_unavailable())),
+        }
+    } else {
+        None
+    };
     let vault = Vault::open(env)?;
-    let Some((card, cvc)) = vault.card(token).await? else {
-        return Err(invalid_token());
-    };
-    let Some(cvc) = cvc else {
-        return Err(ApiError::invalid_request(
-            "token_expired",
-            "The card's security code is no longer held. Enter the card again.",
-        )
-        .with_param("token"));
-    };
-    let authorization = Authorization {
-        amount: payment.amount,
-        currency: payment.currency.clone(),
-        reference: payment.id.clone(),
-        card: GatewayCard {
-            number: card.number,
-            exp_month: card.exp_month,
-            exp_year: card.exp_year,
-            cvc,
-            name: card.name,
+    let answer = match known {
+        Some(answer) => Ok(answer),
+        None => match vault.card(token).await? {
+            Some((card, Some(cvc))) => {
+                let authorization = Authorization {
+                    amount: payment.amount,
+                    currency: payment.currency.clone(),
+                    reference: payment.id.clone(),
+                    capture: payment.capture_method == CaptureMethod::Automatic.as_str(),
+                    card: GatewayCard {
+                        number: card.number,
+                        exp_month: card.exp_month,
+                        exp_year: card.exp_year,
+                        cvc,
+                        name: card.name,
+                    },
+                };
+                connector
+                    .authorize(&authorization, &payment.gateway_idempotency_key)
+                    .await
+            }
+            // The card is gone and the gateway never saw it: this payment cannot happen.
+            _ => Err(GatewayError::Rejected {
+                status: 410,
+                code: "token_expired".into(),
+            }),
         },
     };
-    let connector = SandboxConnector::new(config::gateway(env)?);
-    let gateway_key = idempotency::gateway_key(&caller.merchant_id, ENDPOINT, key);
-    let outcome = match connector.authorize(&authorization, &gateway_key).await {
-        Ok(outcome) => outcome,
+    let answer = match answer {
+        Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
             worker::console_warn!("payment {}: gateway unavailable: {reason}", payment.id);
             return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
         }
-        Err(GatewayError::Rejected(reason)) => {
-            worker::console_error!(
-                "payment {}: gateway rejected the request: {reason}",
-                payment.id
-            );
-            Outcome::Declined {
-                reference: String::new(),
-                code: "processing_error".into(),
-            }
-        }
+        Err(GatewayError::Rejected { code, .. }) => refused(&code),
     };
-
-    let (next, reference, failure) = match outcome {
-        Outcome::Captured { reference } => (PaymentStatus::Succeeded, reference, None),
-        Outcome::Declined { reference, code } => (PaymentStatus::Failed, reference, Some(code)),
-    };
-    let from = PaymentStatus::Processing;
-    from.move_to(next).map_err(|e| {
-        worker::console_error!("payment {}: {e}", payment.id);
-        ApiError::internal()
-    })?;
-    payment.status = next.as_str().into();
-    payment.gateway_reference = Some(reference).filter(|r| !r.is_empty());
-    payment.failure_message = failure.as_deref().map(|c| decline_message(c).to_string());
-    payment.failure_code = failure;
-    payment.updated = clock::now_seconds();
-    store::record_outcome(env, &payment, from.as_str()).await?;
-    store::settle_session(
-        env,
-        &session.id,
-        &payment.id,
-        next == PaymentStatus::Succeeded,
-    )
-    .await?;
+    apply(env, &mut payment, answer).await?;
+    // The gateway holds the authorization now: the CVC must go, and the token is used up.
     vault.forget(token).await?;
-    worker::console_log!("payment {} {}", payment.id, payment.status);
-    Ok(Ended::Stored(payment))
+    stored(&payment)
 }
 
 /// Reserves the session and records a `processing` payment before anything reaches the gateway.
@@ -186,7 +135,7 @@ async fn start_payment(
     caller: &Caller,
     session: &SessionRow,
     token: &str,
-    key: &str,
+    scope: &Scope,
 ) -> Result<PaymentRow, ApiError> {
     if session.status != SessionStatus::Open.as_str() {
         return Err(unavailable_session());
@@ -194,9 +143,15 @@ async fn start_payment(
     if !ids::is_valid(IdKind::Token, token) {
         return Err(invalid_token());
     }
-    let vault = Vault::open(env)?;
-    let card = match vault.card(token).await? {
-        Some((card, _)) if card.checkout_session == session.id => card,
+    let card = match Vault::open(env)?.card(token).await? {
+        Some((card, Some(_))) if card.checkout_session == session.id => card,
+        Some((card, None)) if card.checkout_session == session.id => {
+            return Err(ApiError::invalid_request(
+                "token_expired",
+                "The card's security code is no longer held. Enter the card again.",
+            )
+            .with_param("token"))
+        }
         _ => return Err(invalid_token()),
     };
     let status = PaymentStatus::RequiresPaymentMethod
@@ -208,10 +163,15 @@ async fn start_payment(
         id: random::id(IdKind::Payment)?,
         merchant_id: caller.merchant_id.clone(),
         checkout_session_id: session.id.clone(),
-        idempotency_key: key.to_string(),
+        idempotency_key: scope.key.clone(),
         amount: session.amount,
         currency: session.currency.clone(),
+        capture_method: session.capture_method.clone(),
         status: status.as_str().into(),
+        amount_captured: 0,
+        amount_refunded: 0,
+        challenge_attempts_remaining: None,
+        gateway_idempotency_key: scope.gateway_key(),
         card_brand: serde_json::to_value(card.brand)
             .ok()
             .and_then(|v| v.as_str().map(String::from))

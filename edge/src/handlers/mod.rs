@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod keys;
 pub mod payments;
+pub mod refunds;
 pub mod sessions;
 pub mod tokens;
 

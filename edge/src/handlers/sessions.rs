@@ -5,7 +5,9 @@ use crate::auth::authenticate;
 use crate::http::{body_value, json, parse, query_param, ApiResult};
 use crate::store::{self, SessionRow};
 use crate::{clock, random};
-use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem, SessionStatus};
+use till_core::api::{
+    CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem, SessionStatus,
+};
 use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
@@ -28,6 +30,8 @@ pub fn view(
         object: "checkout_session".into(),
         amount: row.amount,
         currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
+        capture_method: CaptureMethod::parse(&row.capture_method)
+            .ok_or_else(|| corrupt("capture_method"))?,
         line_items,
         status: SessionStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
         client_secret,
@@ -53,6 +57,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         client_secret_hash: hash_secret(&client_secret),
         amount: total.amount,
         currency: total.currency.code().to_string(),
+        capture_method: request.capture_method.as_str().into(),
         line_items: serde_json::to_string(&request.line_items).map_err(|_| ApiError::internal())?,
         return_url: request.return_url,
         merchant_reference: request.merchant_reference,

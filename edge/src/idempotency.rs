@@ -1,0 +1,254 @@
+//! Exactly-once requests. A Durable Object per (merchant, endpoint, key) decides who runs: it is
+//! single-threaded, so "first or duplicate" has one answer. Final responses are copied to KV
+//! (`IDEMPOTENCY_CACHE`) and served from there first; KV never decides, because it is eventually
+//! consistent and last-write-wins.
+
+use crate::clock;
+use crate::http::{raw_json, ApiResult};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use till_core::error::ApiError;
+use till_core::idempotency::{self, decide, Begin, Decision, Stored};
+use worker::wasm_bindgen::JsValue;
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+
+/// Stored responses are replayed for at least this long (the DO keeps them twice as long).
+const CACHE_TTL_SECONDS: u64 = 24 * 60 * 60;
+const RECORD_LIFETIME_MS: i64 = 48 * 60 * 60 * 1000;
+const RECORD: &str = "record";
+
+/// What the handler asks the object to do.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Command {
+    Begin {
+        fingerprint: String,
+        now: i64,
+        stale_after: i64,
+    },
+    Complete {
+        fingerprint: String,
+        status: u16,
+        body: String,
+    },
+    Release,
+}
+
+#[durable_object(alarm)]
+pub struct IdempotencyRecord {
+    state: State,
+}
+
+impl DurableObject for IdempotencyRecord {
+    fn new(state: State, _env: Env) -> Self {
+        IdempotencyRecord { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: Command = req.json().await?;
+        let storage = self.state.storage();
+        match command {
+            Command::Begin {
+                fingerprint,
+                now,
+                stale_after,
+            } => {
+                let stored: Option<Stored> = storage.get(RECORD).await?;
+                let fresh = stored.is_none();
+                let (answer, write) = idempotency::begin(stored, &fingerprint, now, stale_after);
+                if let Some(record) = write {
+                    storage.put(RECORD, record).await?;
+                }
+                if fresh {
+                    storage.set_alarm(RECORD_LIFETIME_MS).await?;
+                }
+                Response::from_json(&answer)
+            }
+            Command::Complete {
+                fingerprint,
+                status,
+                body,
+            } => {
+                let done = Stored::Done {
+                    fingerprint,
+                    status,
+                    body,
+                };
+                storage.put(RECORD, done).await?;
+                Response::ok("")
+            }
+            Command::Release => {
+                if let Some(Stored::InFlight { .. }) = storage.get::<Stored>(RECORD).await? {
+                    storage.delete(RECORD).await?;
+                }
+                Response::ok("")
+            }
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.state.storage().delete_all().await?;
+        Response::ok("")
+    }
+}
+
+/// One idempotent request: its scope and fingerprint.
+pub struct Scope {
+    pub merchant_id: String,
+    pub endpoint: &'static str,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// How the work ended.
+pub enum Ended {
+    /// An outcome every retry must see again (the gateway answered, whatever it said).
+    Stored { status: u16, body: String },
+    /// Nothing to replay: nothing happened, or we cannot know yet. The key is released and a
+    /// retry runs again (and recovers what the first attempt did).
+    Retryable(ApiError),
+}
+
+fn storage_error(what: &str, error: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("idempotency {what}: {error}");
+    ApiError::internal()
+}
+
+impl Scope {
+    fn name(&self) -> String {
+        // Hashed: keys may hold any printable character, object and KV names should not.
+        till_core::api_keys::hash_secret(&format!(
+            "{}\n{}\n{}",
+            self.merchant_id, self.endpoint, self.key
+        ))
+    }
+
+    /// The key the gateway sees for this request.
+    pub fn gateway_key(&self) -> String {
+        idempotency::gateway_key(&self.merchant_id, self.endpoint, &self.key)
+    }
+
+    async fn call(&self, env: &Env, command: &Command) -> Result<Response, ApiError> {
+        let stub = env
+            .durable_object("IDEMPOTENCY")
+            .and_then(|ns| ns.id_from_name(&self.name())?.get_stub())
+            .map_err(|e| storage_error("stub", e))?;
+        let body = serde_json::to_string(command).map_err(|e| storage_error("encode", e))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&body)));
+        let request = Request::new_with_init("https://idempotency.till/", &init)
+            .map_err(|e| storage_error("request", e))?;
+        stub.fetch_with_request(request)
+            .await
+            .map_err(|e| storage_error("call", e))
+    }
+
+    async fn cached(&self, env: &Env) -> Result<Option<Stored>, ApiError> {
+        let kv = env
+            .kv("IDEMPOTENCY_CACHE")
+            .map_err(|e| storage_error("cache binding", e))?;
+        // A cache miss or error only means asking the object.
+        Ok(kv.get(&self.name()).json::<Stored>().await.ok().flatten())
+    }
+
+    async fn remember(&self, env: &Env, stored: &Stored) -> Result<(), ApiError> {
+        let kv = env
+            .kv("IDEMPOTENCY_CACHE")
+            .map_err(|e| storage_error("cache binding", e))?;
+        kv.put(&self.name(), stored)
+            .map_err(|e| storage_error("cache put", e))?
+            .expiration_ttl(CACHE_TTL_SECONDS)
+            .execute()
+            .await
+            .map_err(|e| storage_error("cache put", e))
+    }
+}
+
+fn stale_after(env: &Env) -> i64 {
+    env.var("IDEMPOTENCY_STALE_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(30)
+}
+
+fn replay(status: u16, body: &str) -> ApiResult {
+    let mut response = raw_json(status, body)?;
+    response
+        .headers_mut()
+        .set("Idempotent-Replayed", "true")
+        .map_err(|_| ApiError::internal())?;
+    Ok(response)
+}
+
+fn answer(decision: Decision) -> ApiResult {
+    match decision {
+        Decision::Replay { status, body } => replay(status, &body),
+        Decision::Reject(error) => Err(error),
+    }
+}
+
+/// Runs `work` at most once per scope: duplicates get the stored response (or 409 while the
+/// first is in flight, or 422 when the request differs).
+pub async fn once<F, Fut>(env: &Env, scope: &Scope, work: F) -> ApiResult
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Ended, ApiError>>,
+{
+    if let Some(stored) = scope.cached(env).await? {
+        return answer(decide(stored, &scope.fingerprint));
+    }
+    let begin = Command::Begin {
+        fingerprint: scope.fingerprint.clone(),
+        now: clock::now_seconds(),
+        stale_after: stale_after(env),
+    };
+    let begun: Begin = scope
+        .call(env, &begin)
+        .await?
+        .json()
+        .await
+        .map_err(|e| storage_error("decode", e))?;
+    match begun {
+        Begin::First | Begin::Recover => {}
+        Begin::Existing { stored } => return answer(decide(stored, &scope.fingerprint)),
+    }
+    match work().await {
+        Ok(Ended::Stored { status, body }) => {
+            let complete = Command::Complete {
+                fingerprint: scope.fingerprint.clone(),
+                status,
+                body: body.clone(),
+            };
+            scope.call(env, &complete).await?;
+            let stored = Stored::Done {
+                fingerprint: scope.fingerprint.clone(),
+                status,
+                body: body.clone(),
+            };
+            scope.remember(env, &stored).await?;
+            raw_json(status, &body)
+        }
+        Ok(Ended::Retryable(error)) | Err(error) => {
+            scope.call(env, &Command::Release).await?;
+            Err(error)
+        }
+    }
+}
+
+/// Reads and checks the `Idempotency-Key` header and fingerprints the request.
+pub fn scope_for(
+    req: &Request,
+    merchant_id: &str,
+    endpoint: &'static str,
+    body: &serde_json::Value,
+) -> Result<Scope, ApiError> {
+    let header = crate::http::header(req, idempotency::HEADER);
+    let key = idempotency::validate_key(header.as_deref())?.to_string();
+    Ok(Scope {
+        merchant_id: merchant_id.to_string(),
+        endpoint,
+        key,
+        fingerprint: idempotency::fingerprint("POST", &req.path(), body),
+    })
+}

@@ -1,0 +1,106 @@
+//! The issuer's one-time-code challenge (3-D Secure), inside the widget.
+
+use crate::api::{CallError, Edge};
+use crate::app::{amount_text, Stage};
+use crate::{attempt, launch};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use till_core::api::{CheckoutSession, CompleteChallenge, NextAction, Payment};
+use till_core::payment::PaymentStatus;
+
+fn attempts_left(payment: &Payment) -> u8 {
+    match payment.next_action {
+        Some(NextAction::OtpChallenge { attempts_remaining }) => attempts_remaining,
+        None => 0,
+    }
+}
+
+#[component]
+pub fn OtpChallenge(
+    session: CheckoutSession,
+    payment: Payment,
+    stage: RwSignal<Stage>,
+) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let amount = amount_text(&session);
+    let session = StoredValue::new(session);
+    let payment_id = StoredValue::new(payment.id.clone());
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let otp = code.get_untracked();
+        if otp.len() != 6 {
+            error.set(Some("Enter the 6-digit code.".into()));
+            return;
+        }
+        let Some(launch) = launch::current() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let edge = Edge {
+                publishable_key: launch.publishable_key,
+            };
+            let body = CompleteChallenge {
+                client_secret: launch.client_secret,
+                otp,
+            };
+            let result = edge.challenge(&payment_id.get_value(), &body).await;
+            busy.set(false);
+            let session = session.get_value();
+            match result {
+                Ok(payment)
+                    if matches!(
+                        payment.status,
+                        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture
+                    ) =>
+                {
+                    attempt::clear(&session.id);
+                    stage.set(Stage::Paid(session, payment));
+                }
+                Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
+                    code.set(String::new());
+                    let left = attempts_left(&payment);
+                    error.set(Some(format!(
+                        "That code is not right. {left} attempt{} left.",
+                        if left == 1 { "" } else { "s" }
+                    )));
+                }
+                Ok(payment) => {
+                    attempt::clear(&session.id);
+                    let reason = payment
+                        .failure_message
+                        .unwrap_or_else(|| "Your card was declined.".into());
+                    stage.set(Stage::Ready(session, Some(reason)));
+                }
+                Err(CallError::Network) => error.set(Some(CallError::Network.message())),
+                Err(other) => error.set(Some(other.message())),
+            }
+        });
+    };
+
+    view! {
+        <form class="challenge" on:submit=submit novalidate>
+            <h1>"Confirm it's you"</h1>
+            <p>"Your bank sent a 6-digit code to confirm the payment of " <strong>{amount}</strong> "."</p>
+            <div class="field">
+                <label for="otp">"Verification code"</label>
+                <input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6"
+                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-describedby="otp-error"
+                    prop:value=move || code.get()
+                    on:input=move |ev| {
+                        let digits: String = event_target_value(&ev).chars().filter(char::is_ascii_digit).take(6).collect();
+                        code.set(digits);
+                        error.set(None);
+                    } />
+                <p id="otp-error" class="error" role="alert">{move || error.get()}</p>
+            </div>
+            <button id="verify" type="submit" disabled=move || busy.get()>
+                {move || if busy.get() { "Verifying…" } else { "Verify" }}
+            </button>
+        </form>
+    }
+}
