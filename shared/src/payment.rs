@@ -89,6 +89,16 @@ impl PaymentStatus {
         }
     }
 
+    /// Applies a gateway's final word: directly, or through `processing` when the gateway did
+    /// that step on its side (a passed challenge is processed and captured in one answer).
+    pub fn settle_to(self, next: PaymentStatus) -> Result<PaymentStatus, IllegalTransition> {
+        self.move_to(next).or_else(|e| {
+            self.move_to(PaymentStatus::Processing)
+                .and_then(|processing| processing.move_to(next))
+                .map_err(|_| e)
+        })
+    }
+
     pub fn move_to(self, next: PaymentStatus) -> Result<PaymentStatus, IllegalTransition> {
         if self.can_move_to(next) {
             Ok(next)
@@ -268,6 +278,19 @@ mod tests {
             "Your card has insufficient funds."
         );
         assert_eq!(decline_message("<script>"), "Your card was declined.");
+    }
+
+    #[test]
+    fn gateway_answers_may_pass_through_processing() {
+        assert_eq!(RequiresAction.settle_to(Succeeded), Ok(Succeeded));
+        assert_eq!(
+            RequiresAction.settle_to(RequiresCapture),
+            Ok(RequiresCapture)
+        );
+        assert_eq!(Processing.settle_to(Succeeded), Ok(Succeeded));
+        assert!(Succeeded.settle_to(Failed).is_err());
+        assert!(Canceled.settle_to(Succeeded).is_err());
+        assert!(RequiresCapture.settle_to(Failed).is_err());
     }
 
     #[test]

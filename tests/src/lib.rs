@@ -105,6 +105,10 @@ impl Till {
     }
 
     pub async fn create_session(&self, amount: i64) -> Session {
+        self.create_session_with(amount, "automatic").await
+    }
+
+    pub async fn create_session_with(&self, amount: i64, capture_method: &str) -> Session {
         let (status, body) = self
             .post(
                 "/v1/checkout_sessions",
@@ -112,6 +116,7 @@ impl Till {
                 &json!({
                     "amount": amount,
                     "currency": "USD",
+                    "capture_method": capture_method,
                     "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
                 }),
             )
@@ -208,6 +213,28 @@ impl Till {
             .await;
         assert_eq!(status, 200);
         body
+    }
+
+    /// Tells the sandbox to misbehave for authorizations of `amount`.
+    pub async fn fault(&self, fault: Value) {
+        let response = self
+            .http
+            .post(format!("{}/v1/control/faults", self.gateway))
+            .bearer_auth(GATEWAY_KEY)
+            .json(&fault)
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert!(response.status().is_success());
+    }
+
+    /// The payment behind a session, read with the secret key.
+    pub async fn payment_of(&self, session: &Session) -> Value {
+        let state = self.session_state(session).await;
+        let id = state["payment"].as_str().expect("session has a payment");
+        let (status, payment) = self.get(&format!("/v1/payments/{id}"), SECRET_KEY).await;
+        assert_eq!(status, 200);
+        payment
     }
 
     /// Authorizations the sandbox gateway holds for one Till payment.

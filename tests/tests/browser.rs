@@ -138,3 +138,96 @@ async fn declined_card_shows_the_reason_and_inline_errors_guide_the_customer() {
     screenshot(&client, "declined").await;
     client.close().await.unwrap();
 }
+
+/// Opens the widget directly (as the shop's iframe does) for a session made by the test.
+async fn widget_for(client: &fantoccini::Client, till: &Till, amount: i64) -> till_e2e::Session {
+    let session = till.create_session(amount).await;
+    let url = format!(
+        "{}/#key={}&secret={}",
+        till.edge,
+        till_e2e::PUBLISHABLE_KEY,
+        session.client_secret
+    );
+    client.goto(&url).await.expect("widget page");
+    wait_for(client, "#card-number").await;
+    session
+}
+
+#[tokio::test]
+async fn a_3d_secure_challenge_is_completed_in_the_widget() {
+    let client = open().await;
+    let till = Till::default();
+    let session = widget_for(&client, &till, 7_100).await;
+    fill(&client, "4000002760003184").await;
+    client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let otp = wait_for(&client, "#otp").await;
+    otp.send_keys("000000").await.unwrap();
+    client
+        .find(Locator::Css("#verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#otp-error", "2 attempts left").await;
+    screenshot(&client, "challenge").await;
+    let otp = client.find(Locator::Css("#otp")).await.unwrap();
+    otp.send_keys("123456").await.unwrap();
+    client
+        .find(Locator::Css("#verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let payment = till.payment_of(&session).await;
+    assert_eq!(payment["status"], "succeeded");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn double_click_and_reload_mid_payment_charge_once() {
+    let client = open().await;
+    let till = Till::default();
+    // A slow gateway keeps the payment in flight while the customer clicks twice and reloads.
+    till.fault(serde_json::json!({ "amount": 7_200, "latency_ms": 1500 }))
+        .await;
+    let session = widget_for(&client, &till, 7_200).await;
+    fill(&client, "4242424242424242").await;
+    let pay = client.find(Locator::Css("#pay")).await.unwrap();
+    pay.click().await.unwrap();
+    // The second click lands on a disabled button, or is ignored while in flight.
+    let _ = pay.click().await;
+    wait_for_text(&client, "#pay", "Processing").await;
+    // Reload once the attempt (idempotency key and token) is saved, while the confirm is in flight.
+    let mut saved = false;
+    for _ in 0..40 {
+        let count = client.execute("return sessionStorage.length", vec![]).await.unwrap();
+        if count.as_u64() == Some(1) {
+            saved = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(saved, "the attempt is kept in sessionStorage");
+    client.refresh().await.unwrap();
+    let receipt = wait_for_text(&client, ".receipt", "Payment successful").await;
+    assert!(receipt.contains("$72.00"), "{receipt}");
+    screenshot(&client, "after-reload").await;
+    let payment = till.payment_of(&session).await;
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(
+        till.gateway_authorizations(payment["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+    client.close().await.unwrap();
+}

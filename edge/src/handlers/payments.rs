@@ -81,7 +81,7 @@ pub async fn apply(
     let from = status_of(payment)?;
     let next = answer.state.status();
     if from != next {
-        from.move_to(next).map_err(|e| {
+        from.settle_to(next).map_err(|e| {
             worker::console_error!("payment {}: gateway answer refused: {e}", payment.id);
             ApiError::payment_invalid_state(from.as_str(), next.as_str())
         })?;
