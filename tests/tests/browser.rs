@@ -209,7 +209,10 @@ async fn double_click_and_reload_mid_payment_charge_once() {
     // Reload once the attempt (idempotency key and token) is saved, while the confirm is in flight.
     let mut saved = false;
     for _ in 0..40 {
-        let count = client.execute("return sessionStorage.length", vec![]).await.unwrap();
+        let count = client
+            .execute("return sessionStorage.length", vec![])
+            .await
+            .unwrap();
         if count.as_u64() == Some(1) {
             saved = true;
             break;
