@@ -271,6 +271,22 @@ async fn authorize(
     let Ok(Json(request)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
+    // Like a real gateway, finish what was asked even if the caller hangs up.
+    let work = tokio::spawn(process_authorization(gateway, key, request));
+    work.await.unwrap_or_else(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "authorization task failed",
+        )
+    })
+}
+
+async fn process_authorization(
+    gateway: Gateway,
+    key: String,
+    request: AuthorizationRequest,
+) -> Reply {
     let fault = {
         let mut ledger = gateway.ledger();
         let fault = ledger.faults.get(&request.amount).cloned();
