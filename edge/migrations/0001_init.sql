@@ -6,6 +6,14 @@ CREATE TABLE merchants (
     created INTEGER NOT NULL
 );
 
+-- Origins allowed to frame the widget and call publishable-key endpoints from a browser.
+CREATE TABLE merchant_origins (
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    origin TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, origin)
+);
+CREATE INDEX merchant_origins_by_origin ON merchant_origins (origin);
+
 -- API keys are stored only as SHA-256 hashes.
 CREATE TABLE api_keys (
     key_hash TEXT PRIMARY KEY,

@@ -5,3 +5,7 @@ INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_demo', 'Edge Go
 INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
     ('11f353ca3aaf8aef5f3b38a26c8da9bb3f9738126cc0d1f09cc24e12800be269', 'mer_demo', 'secret', 0),
     ('df3cbdcb2c9e3fd5fdd919b881194725a98c1ec1cf144b59e3dfde227c12528a', 'mer_demo', 'publishable', 0);
+-- The demo shop's origins: `cargo xtask dev` (8791) and `cargo xtask test` (18791).
+INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) VALUES
+    ('mer_demo', 'http://127.0.0.1:8791'),
+    ('mer_demo', 'http://127.0.0.1:18791');

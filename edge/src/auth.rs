@@ -29,9 +29,30 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
         .await?
         .filter(|m| m.kind == kind.as_str())
         .ok_or_else(ApiError::invalid_key)?;
+    if kind == KeyKind::Publishable {
+        if let Some(origin) = cross_origin(req) {
+            let allowed = store::merchant_origins(env, &found.merchant_id).await?;
+            if !allowed.contains(&origin) {
+                return Err(ApiError::new(
+                    403,
+                    till_core::error::ErrorType::AuthenticationError,
+                    "origin_not_allowed",
+                    "This origin is not registered for the publishable key.",
+                ));
+            }
+        }
+    }
     Ok(Caller {
         merchant_id: found.merchant_id,
         merchant_name: found.merchant_name,
         key_kind: kind,
     })
+}
+
+/// The browser's `Origin` when it differs from the edge's own (same-origin calls from the widget
+/// also carry one).
+pub fn cross_origin(req: &Request) -> Option<String> {
+    let origin = header(req, "Origin")?;
+    let own = req.url().ok()?.origin().ascii_serialization();
+    (origin != own).then_some(origin)
 }

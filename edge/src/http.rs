@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_core::error::ApiError;
-use worker::{Request, Response};
+use worker::{Env, Request, Response};
 
 pub type ApiResult = Result<Response, ApiError>;
 
@@ -89,4 +89,43 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// Headers every response carries, and CORS for origins some merchant registered (publishable-
+/// key calls are further checked against the key's own merchant in `auth`).
+pub async fn secure(
+    response: &mut Response,
+    origin: Option<String>,
+    env: &Env,
+    preflight: bool,
+) -> worker::Result<()> {
+    let headers = response.headers_mut();
+    headers.set(
+        "Strict-Transport-Security",
+        "max-age=63072000; includeSubDomains",
+    )?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    headers.append("Vary", "Origin")?;
+    let Some(origin) = origin else {
+        return Ok(());
+    };
+    if !crate::store::origin_registered(env, &origin)
+        .await
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    headers.set("Access-Control-Allow-Origin", &origin)?;
+    if preflight {
+        headers.set("Access-Control-Allow-Methods", "GET, POST")?;
+        headers.set(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Idempotency-Key",
+        )?;
+        headers.set("Access-Control-Max-Age", "600")?;
+    } else {
+        headers.set("Access-Control-Expose-Headers", "Idempotent-Replayed")?;
+    }
+    Ok(())
 }

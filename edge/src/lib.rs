@@ -12,11 +12,35 @@ mod random;
 mod store;
 mod vault;
 
-use worker::{event, Context, Env, Request, Response, Router};
+use worker::{event, Context, Env, Method, Request, Response, Router};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let origin = auth::cross_origin(&req);
+    let preflight = req.method() == Method::Options;
+    let mut response = if preflight {
+        Response::empty()?.with_status(204)
+    } else {
+        route(req, &env).await?
+    };
+    http::secure(&mut response, origin, &env, preflight).await?;
+    Ok(response)
+}
+
+async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     Router::new()
+        .get_async("/", |req, ctx| async move {
+            handlers::widget_page::serve(req, &ctx.env).await
+        })
+        .get_async("/index.html", |req, ctx| async move {
+            handlers::widget_page::serve(req, &ctx.env).await
+        })
+        .get_async("/pay", |req, ctx| async move {
+            handlers::widget_page::serve(req, &ctx.env).await
+        })
+        .get_async("/checkout/:id", |req, ctx| async move {
+            handlers::widget_page::serve(req, &ctx.env).await
+        })
         .get("/v1/keys", |_, ctx| {
             http::reply(handlers::keys::list(&ctx.env))
         })
@@ -56,6 +80,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .or_else_any_method("/v1/*rest", |_, _| {
             http::reply(Err(till_core::error::ApiError::not_found("endpoint")))
         })
-        .run(req, env)
+        .run(req, env.clone())
         .await
 }

@@ -80,6 +80,37 @@ pub async fn merchant_by_key_hash(
     .await
 }
 
+#[derive(Deserialize)]
+struct OriginRow {
+    origin: String,
+}
+
+/// The origins a merchant registered (for `frame-ancestors` and CORS).
+pub async fn merchant_origins(env: &Env, merchant_id: &str) -> Result<Vec<String>, ApiError> {
+    let rows = statement(
+        env,
+        "SELECT origin FROM merchant_origins WHERE merchant_id = ?1 ORDER BY origin",
+        &[text(merchant_id)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<OriginRow>()
+    .map_err(|e| storage_error("decode", e))?;
+    Ok(rows.into_iter().map(|r| r.origin).collect())
+}
+
+/// Whether any merchant registered `origin` (CORS preflights carry no key).
+pub async fn origin_registered(env: &Env, origin: &str) -> Result<bool, ApiError> {
+    let row: Option<OriginRow> = first(
+        env,
+        "SELECT origin FROM merchant_origins WHERE origin = ?1 LIMIT 1",
+        &[text(origin)],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionRow {
     pub id: String,

@@ -3,12 +3,16 @@
 use crate::api::Edge;
 use crate::card_form::CardForm;
 use crate::challenge::OtpChallenge;
+use crate::host;
 use crate::launch::{self, Launch};
-use crate::locale::{browser_locale, format_amount};
+use crate::locale::{self, format_amount};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::Serialize;
 use till_core::api::{CheckoutSession, Payment, SessionStatus};
 use till_core::money::Money;
+use till_core::payment::PaymentStatus;
+use wasm_bindgen::JsCast;
 
 #[derive(Clone)]
 pub enum Stage {
@@ -37,8 +41,30 @@ pub fn amount_text(session: &CheckoutSession) -> String {
             amount: session.amount,
             currency: session.currency,
         },
-        &browser_locale(),
+        &locale::current(),
     )
+}
+
+/// Applies the merchant's validated appearance as CSS custom properties.
+fn apply_appearance(launch: &Launch) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    for (name, value) in launch.appearance.css_variables() {
+        let _ = root.style().set_property(name, value);
+    }
+}
+
+#[derive(Serialize)]
+struct PaymentResult<'a> {
+    id: &'a str,
+    status: PaymentStatus,
+    amount: i64,
+    currency: &'a str,
 }
 
 #[component]
@@ -48,8 +74,26 @@ pub fn App() -> impl IntoView {
         None => stage.set(Stage::Unavailable(
             "This checkout link is incomplete. Return to the shop and start checkout again.".into(),
         )),
-        Some(launch) => spawn_local(load(launch, stage)),
+        Some(launch) => {
+            apply_appearance(&launch);
+            host::report_height_changes();
+            spawn_local(load(launch, stage));
+        }
     }
+    // The result leaves the widget in one place, whichever path led to it.
+    Effect::new(move |_| {
+        if let Stage::Paid(_, payment) = stage.get() {
+            host::post(
+                "success",
+                PaymentResult {
+                    id: &payment.id,
+                    status: payment.status,
+                    amount: payment.amount,
+                    currency: payment.currency.code(),
+                },
+            );
+        }
+    });
 
     view! {
         <main class="till">
@@ -76,7 +120,10 @@ async fn load(launch: Launch, stage: RwSignal<Stage>) {
             Ok(session) if session.status == SessionStatus::Complete => {
                 Stage::Unavailable("This order has already been paid.".into())
             }
-            Ok(session) => Stage::Ready(session, None),
+            Ok(session) => {
+                host::post("ready", ());
+                Stage::Ready(session, None)
+            }
             Err(error) => Stage::Unavailable(error.message()),
         },
     );

@@ -5,9 +5,11 @@ use crate::app::sleep;
 use crate::app::{amount_text, Stage};
 use crate::attempt::{self, Attempt};
 use crate::encrypt::encrypt_card;
+use crate::host;
 use crate::launch;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::Serialize;
 use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
@@ -15,6 +17,19 @@ use till_core::card::{
 };
 use till_core::payment::PaymentStatus;
 use till_core::secret::Secret;
+
+/// What the host page learns as the customer types: never the card itself.
+#[derive(Serialize)]
+struct FormState {
+    complete: bool,
+    brand: Option<Brand>,
+}
+
+#[derive(Serialize)]
+struct HostError<'a> {
+    code: &'a str,
+    message: &'a str,
+}
 
 /// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
 const CONFIRM_ATTEMPTS: u32 = 6;
@@ -100,6 +115,14 @@ impl Fields {
             cvc: Secret::new(self.cvc.value.get_untracked()),
             name: self.name.value.get_untracked().trim().to_string(),
         })
+    }
+
+    /// Whether every field is valid, without showing errors (for the host's `change` event).
+    fn complete(&self) -> bool {
+        self.check_number().is_ok()
+            && self.check_expiry().is_ok()
+            && self.check_cvc().is_ok()
+            && self.check_name().is_ok()
     }
 
     fn by_param(&self, param: &str) -> Option<Field> {
@@ -240,6 +263,13 @@ pub fn CardForm(
             PayResult::Challenge(payment) => stage.set(Stage::Challenge(checkout.session, payment)),
             PayResult::Declined(message) => {
                 attempt::clear(&session_id);
+                host::post(
+                    "error",
+                    HostError {
+                        code: "card_declined",
+                        message: &message,
+                    },
+                );
                 form_error.set(Some(message));
             }
             PayResult::Pending(message) => {
@@ -247,7 +277,15 @@ pub fn CardForm(
             }
             PayResult::Failed(error) => {
                 attempt::clear(&session_id);
-                form_error.set(Some(error.message()));
+                let message = error.message();
+                host::post(
+                    "error",
+                    HostError {
+                        code: "payment_failed",
+                        message: &message,
+                    },
+                );
+                form_error.set(Some(message));
             }
         }
         paying.set(false);
@@ -322,6 +360,13 @@ pub fn CardForm(
         field.value.set(value);
         field.error.set(None);
         session_id.with_value(|id| attempt::clear(id));
+        host::post(
+            "change",
+            FormState {
+                complete: fields.complete(),
+                brand: Brand::detect(&card::digits_only(&fields.number.value.get_untracked())),
+            },
+        );
     };
 
     view! {

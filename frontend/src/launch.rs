@@ -1,32 +1,58 @@
-//! What the page was opened with: `#key=pk_...&secret=cs_..._secret_...` (a fragment, so it never
-//! reaches a server log).
+//! What the page was opened with. The publishable key may be in the query (`?key=pk_...`, so the
+//! edge can set `frame-ancestors`); everything secret is in the fragment (`#secret=...`), which
+//! never reaches a server log.
+
+use till_core::appearance::Appearance;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// In the merchant's page, inside till.js's iframe (`/pay`).
+    Embedded,
+    /// A full page in a mobile webview or browser (`/checkout/:session`).
+    Hosted,
+    /// Opened directly (`/`), as in local development.
+    Standalone,
+}
 
 pub struct Launch {
     pub publishable_key: String,
     pub client_secret: String,
     pub session_id: String,
+    pub mode: Mode,
+    /// The embedding page's origin, for postMessage (never `*`).
+    pub parent_origin: Option<String>,
+    pub locale: Option<String>,
+    pub appearance: Appearance,
 }
 
-pub fn from_fragment(fragment: &str) -> Option<Launch> {
-    let mut key = None;
-    let mut secret = None;
-    for pair in fragment.trim_start_matches('#').split('&') {
-        match pair.split_once('=') {
-            Some(("key", value)) => key = Some(value.to_string()),
-            Some(("secret", value)) => secret = Some(value.to_string()),
-            _ => {}
-        }
-    }
-    let client_secret = secret?;
-    let session_id = client_secret.split_once("_secret_")?.0.to_string();
-    Some(Launch {
-        publishable_key: key?,
-        client_secret,
-        session_id,
-    })
+fn params(text: &str) -> Option<web_sys::UrlSearchParams> {
+    web_sys::UrlSearchParams::new_with_str(text.trim_start_matches(['#', '?'])).ok()
 }
 
 pub fn current() -> Option<Launch> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    from_fragment(&hash)
+    let location = web_sys::window()?.location();
+    let fragment = params(&location.hash().ok()?)?;
+    let query = params(&location.search().ok()?)?;
+    let path = location.pathname().ok()?;
+    let client_secret = fragment.get("secret")?;
+    let session_id = client_secret.split_once("_secret_")?.0.to_string();
+    let mode = if path.starts_with("/pay") {
+        Mode::Embedded
+    } else if path.starts_with("/checkout/") {
+        Mode::Hosted
+    } else {
+        Mode::Standalone
+    };
+    Some(Launch {
+        publishable_key: query.get("key").or_else(|| fragment.get("key"))?,
+        session_id,
+        client_secret,
+        mode,
+        parent_origin: fragment.get("origin").filter(|o| o.starts_with("http")),
+        locale: fragment.get("locale"),
+        appearance: fragment
+            .get("appearance")
+            .map(|text| Appearance::from_json(&text))
+            .unwrap_or_default(),
+    })
 }

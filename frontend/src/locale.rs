@@ -3,9 +3,11 @@
 use till_core::money::Money;
 use wasm_bindgen::JsValue;
 
-pub fn browser_locale() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().language())
+/// The merchant's `locale` embed option, else the browser's language.
+pub fn current() -> String {
+    crate::launch::current()
+        .and_then(|launch| launch.locale)
+        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
         .unwrap_or_else(|| "en-US".into())
 }
 

@@ -7,6 +7,7 @@ mod attempt;
 mod card_form;
 mod challenge;
 mod encrypt;
+mod host;
 mod launch;
 mod locale;
 

@@ -103,7 +103,7 @@ table {{ width: 100%; border-collapse: collapse; margin-bottom: 1.5rem; }}
 td, th {{ padding: .5rem 0; border-bottom: 1px solid #e5e5e5; text-align: left; }}
 td.amount, th.amount {{ text-align: right; }}
 button {{ font: inherit; padding: .75rem 1.5rem; border: 0; border-radius: .5rem; background: #1d4ed8; color: white; cursor: pointer; }}
-iframe {{ width: 100%; height: 36rem; border: 0; }}
+#order-status {{ font-weight: 600; color: #15803d; }}
 .note {{ color: #555; font-size: .875rem; }}
 </style></head>
 <body>{body}</body></html>"#
@@ -179,19 +179,38 @@ async fn checkout_page(
     let client_secret = session
         .client_secret
         .ok_or_else(|| failed("no client secret"))?;
-    let widget_url = format!(
-        "{}/#key={}&secret={}",
-        shop.edge_url,
-        escape(&shop.publishable_key),
-        escape(&client_secret)
-    );
+    let mount = serde_json::json!({
+        "publishableKey": shop.publishable_key,
+        "clientSecret": client_secret,
+    });
     Ok(page(
         "Checkout",
         &format!(
-            "<h1>Checkout</h1>{}<iframe id=\"till-checkout\" title=\"Secure card payment\" src=\"{widget_url}\"></iframe>",
-            cart_table()
+            r##"<h1>Checkout</h1>{cart}<div id="till-checkout"></div>
+<p id="order-status" role="status"></p>
+<script src="{edge}/till.js"></script>
+<script>
+window.tillEvents = [];
+var options = {mount};
+options.onReady = function () {{ window.tillEvents.push({{ type: "ready" }}); }};
+options.onChange = function (state) {{ window.tillEvents.push({{ type: "change", state: state }}); }};
+options.onError = function (error) {{ window.tillEvents.push({{ type: "error", error: error }}); }};
+options.onSuccess = function (payment) {{
+  window.tillEvents.push({{ type: "success", payment: payment }});
+  document.getElementById("order-status").textContent = "Thank you! Your order is paid (" + payment.id + ").";
+}};
+Till.mount("#till-checkout", options);
+</script>"##,
+            cart = cart_table(),
+            edge = escape(&shop.edge_url),
+            mount = script_json(&mount),
         ),
     ))
+}
+
+/// JSON safe to place inside a `<script>` element.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
 }
 
 #[cfg(test)]
@@ -210,6 +229,12 @@ mod tests {
         };
         assert_eq!(request.validate().unwrap().amount, 5200);
         assert_eq!(price(5200), "$52.00");
+    }
+
+    #[test]
+    fn script_json_cannot_close_the_script() {
+        let text = script_json(&serde_json::json!({ "a": "</script><script>alert(1)" }));
+        assert!(!text.contains("</script>"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod api_keys;
+pub mod appearance;
 pub mod card;
 #[cfg(feature = "crypto")]
 pub mod crypto;

@@ -75,6 +75,44 @@ async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
     client.enter_parent_frame().await.unwrap();
     screenshot(&client, "receipt").await;
 
+    // The merchant page heard the result, and nothing else about the card.
+    let status = wait_for_text(&client, "#order-status", "Thank you").await;
+    assert!(status.contains(&payment_id), "{status}");
+    let events = client
+        .execute("return JSON.stringify(window.tillEvents)", vec![])
+        .await
+        .unwrap();
+    let events = events.as_str().unwrap().to_string();
+    assert!(events.contains(r#"{"type":"ready"}"#), "{events}");
+    assert!(
+        events.contains(r#""complete":true,"brand":"visa""#),
+        "{events}"
+    );
+    assert!(
+        events.contains(&format!(
+            r#""id":"{payment_id}","status":"succeeded","amount":5200,"currency":"USD""#
+        )),
+        "{events}"
+    );
+    for secret in ["4242424242424242", "4242 4242", "12/34", "\"123\""] {
+        assert!(
+            !events.contains(secret),
+            "the page must never see card data: {events}"
+        );
+    }
+    let height = client
+        .execute(
+            "return document.querySelector('#till-checkout iframe').style.height",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        height.as_str(),
+        Some("420px"),
+        "the iframe follows its content's height"
+    );
+
     let till = Till::default();
     let (status, payment) = till
         .get(&format!("/v1/payments/{payment_id}"), till_e2e::SECRET_KEY)
@@ -232,5 +270,71 @@ async fn double_click_and_reload_mid_payment_charge_once() {
             .len(),
         1
     );
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_page_on_an_unregistered_origin_cannot_embed_the_widget() {
+    let client = open().await;
+    // Same shop, other origin: localhost is not registered for the demo merchant.
+    let hostile = setting("TILL_SHOP_URL").replace("127.0.0.1", "localhost");
+    client.goto(&hostile).await.expect("hostile page");
+    wait_for(&client, "#checkout").await.click().await.unwrap();
+    wait_for(&client, "#till-checkout iframe").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let events = client
+        .execute("return JSON.stringify(window.tillEvents)", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        events.as_str(),
+        Some("[]"),
+        "no widget ever loaded in the frame"
+    );
+    let readable = client
+        .execute(
+            "return document.querySelector('#till-checkout iframe').contentDocument !== null",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        readable.as_bool(),
+        Some(false),
+        "the page cannot read the frame"
+    );
+    screenshot(&client, "hostile-origin").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn appearance_is_applied_and_injection_is_ignored() {
+    let client = open().await;
+    let till = Till::default();
+    let session = till.create_session(7_300).await;
+    let appearance =
+        r##"{"colorPrimary":"#0a7d33","borderRadius":"2px","colorText":"red;}body{display:none"}"##;
+    let url = format!(
+        "{}/#key={}&secret={}&appearance={}",
+        till.edge,
+        till_e2e::PUBLISHABLE_KEY,
+        session.client_secret,
+        appearance
+            .replace('#', "%23")
+            .replace('"', "%22")
+            .replace('{', "%7B")
+            .replace('}', "%7D")
+            .replace(';', "%3B")
+    );
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "#card-number").await;
+    let style = client
+        .execute(
+            "var b = getComputedStyle(document.getElementById('pay')); return [b.backgroundColor, b.borderTopLeftRadius, getComputedStyle(document.body).display].join('|')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(style.as_str(), Some("rgb(10, 125, 51)|2px|block"));
     client.close().await.unwrap();
 }

@@ -6,6 +6,7 @@ pub mod payments;
 pub mod refunds;
 pub mod sessions;
 pub mod tokens;
+pub mod widget_page;
 
 use crate::auth::Caller;
 use crate::store::{self, SessionRow};
