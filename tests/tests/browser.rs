@@ -15,7 +15,24 @@ async fn checkout(client: &fantoccini::Client) {
         .click()
         .await
         .expect("check out");
-    let frame = wait_for(client, "#till-checkout").await;
+    let frame = wait_for(client, "#till-checkout iframe").await;
+    // Enter the frame once the widget in it has said it is ready (before that it is about:blank).
+    let mut ready = false;
+    for _ in 0..80 {
+        let said = client
+            .execute(
+                "return window.tillEvents.some(function (e) { return e.type === 'ready'; })",
+                vec![],
+            )
+            .await
+            .expect("events");
+        if said.as_bool() == Some(true) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(ready, "the widget reported ready to the shop page");
     frame.enter_frame().await.expect("enter the widget iframe");
     wait_for(client, "#card-number").await;
 }
