@@ -10,7 +10,8 @@ const CLIENTS_PER_KEY: usize = 20;
 /// Keys confirmed at the same time (each with all its clients at once).
 const KEYS_AT_ONCE: usize = 10;
 
-/// Confirms until the answer is final: "in progress" (409) and "gateway did not answer" (502) are
+/// Confirms until the answer is final: "in progress" (409), "gateway did not answer" (502) and
+/// wrangler dev's "worker restarted mid-request" (503, seen under this load on 2 cores) are
 /// retried with the same key, as the widget does.
 async fn confirm_until_final(
     till: &Till,
@@ -30,7 +31,7 @@ async fn confirm_until_final(
             .expect("edge reachable");
         let status = response.status().as_u16();
         let body = response.text().await.expect("body");
-        if status != 409 && status != 502 {
+        if !matches!(status, 409 | 502 | 503) {
             return (status, body);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
