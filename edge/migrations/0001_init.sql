@@ -82,3 +82,11 @@ CREATE TABLE refunds (
     UNIQUE (merchant_id, idempotency_key)
 );
 CREATE INDEX refunds_by_payment ON refunds (payment_id);
+
+-- Nonces of encrypted cards already turned into tokens: a replayed ciphertext is refused.
+-- Rows older than the payload lifetime (15 minutes) are pruned as new ones arrive.
+CREATE TABLE card_nonces (
+    nonce TEXT PRIMARY KEY,
+    seen INTEGER NOT NULL
+);
+CREATE INDEX card_nonces_by_age ON card_nonces (seen);

@@ -80,6 +80,25 @@ pub async fn merchant_by_key_hash(
     .await
 }
 
+/// Records an encrypted card's nonce; false when it was seen before (a replay).
+pub async fn first_use_of_nonce(env: &Env, nonce: &str, now: i64) -> Result<bool, ApiError> {
+    execute(
+        env,
+        "DELETE FROM card_nonces WHERE seen < ?1",
+        &[int(now
+            - till_core::card::PAYLOAD_MAX_AGE_SECONDS
+            - till_core::card::PAYLOAD_MAX_SKEW_SECONDS)],
+    )
+    .await?;
+    let inserted = execute(
+        env,
+        "INSERT OR IGNORE INTO card_nonces (nonce, seen) VALUES (?1, ?2)",
+        &[text(nonce), int(now)],
+    )
+    .await?;
+    Ok(inserted == 1)
+}
+
 #[derive(Deserialize)]
 struct OriginRow {
     origin: String,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
-    validate_number, Brand, CardDetails, CardError, YearMonth,
+    validate_number, Brand, CardDetails, CardError, CardPayload, YearMonth,
 };
 use till_core::payment::PaymentStatus;
 use till_core::secret::Secret;
@@ -136,6 +136,17 @@ impl Fields {
     }
 }
 
+/// 16 random bytes, base64url: makes each encrypted card single use.
+fn random_nonce() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    web_sys::window()?
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    Some(till_core::jwe::b64(&bytes))
+}
+
 /// Everything one Pay press needs, owned so it can move into the async task.
 struct Checkout {
     edge: Edge,
@@ -156,7 +167,12 @@ impl Checkout {
     async fn tokenize(&self, card: &CardDetails) -> Result<String, CallError> {
         let keys = self.edge.keys().await?;
         let key = keys.keys.first().ok_or(CallError::Network)?;
-        let plaintext = serde_json::to_vec(card).map_err(|_| CallError::Network)?;
+        let payload = CardPayload {
+            card: card.clone(),
+            iat: (js_sys::Date::now() / 1000.0) as i64,
+            nonce: random_nonce().ok_or(CallError::Network)?,
+        };
+        let plaintext = serde_json::to_vec(&payload).map_err(|_| CallError::Network)?;
         let encrypted_card = encrypt_card(key, &self.session.id, &plaintext)
             .await
             .map_err(|e| CallError::Api {

@@ -301,6 +301,50 @@ pub struct CardDetails {
     pub name: String,
 }
 
+/// The plaintext inside a card JWE: the card, when it was encrypted, and a one-time nonce, so a
+/// captured ciphertext cannot be replayed or used much later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardPayload {
+    pub card: CardDetails,
+    /// Unix seconds at encryption.
+    pub iat: i64,
+    /// At least 16 random bytes, base64url.
+    pub nonce: String,
+}
+
+/// How long an encrypted card stays usable.
+pub const PAYLOAD_MAX_AGE_SECONDS: i64 = 15 * 60;
+/// Tolerated clock skew between the customer's device and the edge.
+pub const PAYLOAD_MAX_SKEW_SECONDS: i64 = 5 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadError {
+    Expired,
+    FromTheFuture,
+    BadNonce,
+}
+
+impl CardPayload {
+    pub fn check(&self, now: i64) -> Result<(), PayloadError> {
+        if self.iat < now - PAYLOAD_MAX_AGE_SECONDS {
+            return Err(PayloadError::Expired);
+        }
+        if self.iat > now + PAYLOAD_MAX_SKEW_SECONDS {
+            return Err(PayloadError::FromTheFuture);
+        }
+        let nonce_ok = (22..=128).contains(&self.nonce.len())
+            && self
+                .nonce
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !nonce_ok {
+            return Err(PayloadError::BadNonce);
+        }
+        Ok(())
+    }
+}
+
 /// What may be shown about a card: brand, last four digits and expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -460,6 +504,41 @@ mod tests {
             ..card
         };
         assert_eq!(nameless.validate(NOW), Err(CardError::MissingName));
+    }
+
+    #[test]
+    fn payloads_expire_and_need_a_real_nonce() {
+        let card = CardDetails {
+            number: Secret::new("4242424242424242".into()),
+            exp_month: 12,
+            exp_year: 2030,
+            cvc: Secret::new("123".into()),
+            name: "A".into(),
+        };
+        let payload = |iat, nonce: &str| CardPayload {
+            card: card.clone(),
+            iat,
+            nonce: nonce.into(),
+        };
+        let nonce = "AAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(payload(1000, nonce).check(1000), Ok(()));
+        assert_eq!(payload(1000, nonce).check(1000 + 15 * 60), Ok(()));
+        assert_eq!(
+            payload(1000, nonce).check(1001 + 15 * 60),
+            Err(PayloadError::Expired)
+        );
+        assert_eq!(
+            payload(2000, nonce).check(1000),
+            Err(PayloadError::FromTheFuture)
+        );
+        assert_eq!(
+            payload(1000, "short").check(1000),
+            Err(PayloadError::BadNonce)
+        );
+        assert_eq!(
+            payload(1000, "AAAAAAAAAAAAAAAAAAAAA!").check(1000),
+            Err(PayloadError::BadNonce)
+        );
     }
 
     /// Appends the Luhn check digit to a payload.

@@ -33,6 +33,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The JWE plaintext: the card, when it was encrypted, and a fresh nonce.
+pub fn payload(card: &Value, iat: i64) -> Value {
+    json!({ "card": card, "iat": iat, "nonce": till_core::jwe::b64(&random::<16>()) })
+}
+
 /// A card as the widget encrypts it.
 pub fn card(number: &str) -> Value {
     let cvc = if number.starts_with("34") || number.starts_with("37") {

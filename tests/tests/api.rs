@@ -324,3 +324,36 @@ async fn publishable_key_reads_its_session_with_the_client_secret() {
     let (status, _) = till.get("/v1/nothing/here", SECRET_KEY).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn encrypted_cards_are_single_use_fresh_and_decryptable_with_retiring_keys() {
+    let till = Till::default();
+    let session = till.create_session(2500).await;
+    let send = |jwe: String| {
+        let body = json!({ "checkout_session": session.id, "client_secret": session.client_secret, "encrypted_card": jwe });
+        async move { till.post("/v1/tokens", PUBLISHABLE_KEY, &body).await }
+    };
+    let jwe = till.encrypt(&session.id, &card("4242424242424242")).await;
+    let (status, _) = send(jwe.clone()).await;
+    assert_eq!(status, 200);
+    let (status, body) = send(jwe).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("encrypted_card_replayed"))
+    );
+
+    let stale = till_e2e::payload(&card("4242424242424242"), till_e2e::now() - 16 * 60);
+    let (status, body) = send(till.encrypt_payload(&session.id, &stale, 0).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("encrypted_card_expired"))
+    );
+
+    // During rotation the JWKS holds the current key first and the retiring one after it.
+    let jwks = till.jwks().await;
+    assert!(jwks.keys.len() >= 2, "a retiring key is still published");
+    assert_ne!(jwks.keys[0].kid, jwks.keys[1].kid);
+    let fresh = till_e2e::payload(&card("4242424242424242"), till_e2e::now());
+    let (status, body) = send(till.encrypt_payload(&session.id, &fresh, 1).await).await;
+    assert_eq!(status, 200, "the retiring key still decrypts: {body}");
+}

@@ -68,6 +68,17 @@ async fn payment_id_shown(client: &fantoccini::Client) -> String {
 async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
     let client = open().await;
     checkout(&client).await;
+    // Keep a copy of the JWE the widget sends, for the independent (jwcrypto) decryption check.
+    client
+        .execute(
+            "var send = window.fetch; window.fetch = function (request) { \
+               if (request && request.url && request.url.endsWith('/v1/tokens')) { \
+                 request.clone().json().then(function (b) { window.tillJwe = b.encrypted_card; }); } \
+               return send.apply(this, arguments); };",
+            vec![],
+        )
+        .await
+        .unwrap();
     fill(&client, "4242424242424242").await;
     let number = client.find(Locator::Css("#card-number")).await.unwrap();
     assert_eq!(
@@ -89,6 +100,15 @@ async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
     assert!(receipt.contains("Visa •••• 4242"), "{receipt}");
     assert!(receipt.contains("Edge Goods"), "{receipt}");
     let payment_id = payment_id_shown(&client).await;
+    let jwe = client
+        .execute("return window.tillJwe", vec![])
+        .await
+        .unwrap();
+    let jwe = jwe.as_str().expect("the widget sent a JWE");
+    assert_eq!(jwe.split('.').count(), 5, "compact JWE");
+    assert!(!jwe.contains("4242"), "the card travels encrypted");
+    let artifacts = std::path::PathBuf::from(setting("TILL_ARTIFACTS"));
+    std::fs::write(artifacts.join("widget-jwe.txt"), jwe).unwrap();
     client.enter_parent_frame().await.unwrap();
     screenshot(&client, "receipt").await;
 

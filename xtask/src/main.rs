@@ -7,6 +7,8 @@
 //! - `bench`: the widget's shipped bytes, raw, gzip and brotli.
 
 mod bench;
+mod interop;
+mod leaks;
 mod secrets;
 mod stack;
 mod tools;
@@ -157,7 +159,8 @@ fn test() -> Result<(), String> {
         .env("TILL_SHOP_URL", stack.shop_url())
         .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
         .env("TILL_ARTIFACTS", stack.artifacts())
-        .dir(root()));
+        .dir(root()))
+    .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()));
     let logs = stack.stop();
     if result.is_err() {
         eprintln!(
@@ -165,7 +168,9 @@ fn test() -> Result<(), String> {
             logs.display()
         );
     }
-    result
+    result?;
+    // Everything the services logged and stored during the run, searched for card data.
+    leaks::assert_no_card_data(&logs)
 }
 
 fn dev() -> Result<(), String> {

@@ -23,20 +23,28 @@ fn card_key(kid: &str) -> Result<CardKey, String> {
     }
 }
 
-/// The `.dev.vars` contents: secrets in the formats the edge's config reads.
+/// Marks the current layout of `.dev.vars`; an older file is replaced.
+const LAYOUT: &str = "# till dev vars v2: two card keys (current, retiring)";
+
+/// The `.dev.vars` contents: secrets in the formats the edge's config reads. Two card keys, as
+/// during a rotation: widgets encrypt to the first, the second still decrypts.
 pub fn dev_vars() -> Result<String, String> {
-    let card_keys = serde_json::to_string(&[card_key("local-1")?.to_private_jwk()])
-        .map_err(|e| e.to_string())?;
+    let keys = [
+        card_key("local-2")?.to_private_jwk(),
+        card_key("local-1")?.to_private_jwk(),
+    ];
+    let card_keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
     let vault_keys =
         serde_json::json!([{ "version": "v1", "key": STANDARD.encode(random::<32>()?) }]);
     Ok(format!(
-        "CARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\n"
+        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\n"
     ))
 }
 
 pub fn ensure_dev_vars() -> Result<(), String> {
     let path = root().join("edge/.dev.vars");
-    if path.exists() {
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current.starts_with(LAYOUT) {
         return Ok(());
     }
     std::fs::write(&path, dev_vars()?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -60,6 +68,8 @@ mod tests {
             .trim_matches('\'');
         let jwks: Vec<till_core::crypto::PrivateJwk> = serde_json::from_str(json).unwrap();
         assert!(CardKey::from_jwk(&jwks[0]).is_ok());
+        assert_eq!(jwks.len(), 2);
+        assert_ne!(jwks[0].kid, jwks[1].kid);
         assert_ne!(dev_vars().unwrap(), vars, "keys must be fresh each time");
     }
 }

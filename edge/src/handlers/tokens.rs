@@ -4,9 +4,9 @@ use super::accessible_session;
 use crate::auth::authenticate;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::vault::{Vault, VaultedCard};
-use crate::{clock, config, random};
+use crate::{clock, config, random, store};
 use till_core::api::{CreateToken, SessionStatus, Token};
-use till_core::card::CardDetails;
+use till_core::card::{CardPayload, PayloadError};
 use till_core::crypto::{self, CryptoError};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
@@ -49,10 +49,28 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
             "encrypted_card was made for another checkout session.",
         ));
     }
-    let card: CardDetails = serde_json::from_slice(&decrypted.plaintext)
+    let payload: CardPayload = serde_json::from_slice(&decrypted.plaintext)
         .map_err(|_| invalid_ciphertext("The decrypted card does not have the expected fields."))?;
+    let now = clock::now_seconds();
+    payload.check(now).map_err(|e| match e {
+        PayloadError::Expired | PayloadError::FromTheFuture => ApiError::invalid_request(
+            "encrypted_card_expired",
+            "encrypted_card is too old (or dated in the future). Encrypt the card again.",
+        )
+        .with_param("encrypted_card"),
+        PayloadError::BadNonce => invalid_ciphertext("encrypted_card lacks a valid nonce."),
+    })?;
+    // The nonce is checked last, so a request refused for another reason can be corrected.
+    let card = payload.card;
     let summary = card.validate(clock::this_month()).map_err(ApiError::card)?;
 
+    if !store::first_use_of_nonce(env, &payload.nonce, now).await? {
+        return Err(ApiError::invalid_request(
+            "encrypted_card_replayed",
+            "This encrypted_card was already used. Encrypt the card again.",
+        )
+        .with_param("encrypted_card"));
+    }
     let token = random::id(IdKind::Token)?;
     let vaulted = VaultedCard {
         checkout_session: session.id.clone(),
