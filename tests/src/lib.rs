@@ -158,12 +158,23 @@ impl Till {
 
     /// Encrypts a card to the edge's current key for `session_id`, as the widget does.
     pub async fn encrypt(&self, session_id: &str, card: &Value) -> String {
+        self.encrypt_payload(session_id, &payload(card, now()), 0)
+            .await
+    }
+
+    /// Encrypts any plaintext to the key at `key_index` in the edge's JWKS.
+    pub async fn encrypt_payload(
+        &self,
+        session_id: &str,
+        payload: &Value,
+        key_index: usize,
+    ) -> String {
         let jwks = self.jwks().await;
-        let plaintext = serde_json::to_vec(card).expect("card JSON");
+        let plaintext = serde_json::to_vec(payload).expect("payload JSON");
         loop {
             // Retry in the negligible case the random bytes are not a valid P-256 scalar.
             if let Ok(jwe) = till_core::crypto::encrypt(
-                &jwks.keys[0],
+                &jwks.keys[key_index],
                 session_id,
                 &plaintext,
                 random(),

@@ -329,9 +329,11 @@ async fn publishable_key_reads_its_session_with_the_client_secret() {
 async fn encrypted_cards_are_single_use_fresh_and_decryptable_with_retiring_keys() {
     let till = Till::default();
     let session = till.create_session(2500).await;
-    let send = |jwe: String| {
+    let till = &till;
+    let session = &session;
+    let send = |jwe: String| async move {
         let body = json!({ "checkout_session": session.id, "client_secret": session.client_secret, "encrypted_card": jwe });
-        async move { till.post("/v1/tokens", PUBLISHABLE_KEY, &body).await }
+        till.post("/v1/tokens", PUBLISHABLE_KEY, &body).await
     };
     let jwe = till.encrypt(&session.id, &card("4242424242424242")).await;
     let (status, _) = send(jwe.clone()).await;
