@@ -65,6 +65,7 @@ struct PaymentResult<'a> {
     status: PaymentStatus,
     amount: i64,
     currency: &'a str,
+    checkout_session: &'a str,
 }
 
 #[component]
@@ -82,16 +83,21 @@ pub fn App() -> impl IntoView {
     }
     // The result leaves the widget in one place, whichever path led to it.
     Effect::new(move |_| {
-        if let Stage::Paid(_, payment) = stage.get() {
-            host::post(
-                "success",
-                PaymentResult {
-                    id: &payment.id,
-                    status: payment.status,
-                    amount: payment.amount,
-                    currency: payment.currency.code(),
-                },
-            );
+        if let Stage::Paid(session, payment) = stage.get() {
+            let result = PaymentResult {
+                id: &payment.id,
+                status: payment.status,
+                amount: payment.amount,
+                currency: payment.currency.code(),
+                checkout_session: &session.id,
+            };
+            host::post("success", &result);
+            host::tell_app(&result);
+            // Only a full page leaves; inside a merchant's iframe the page decides what is next.
+            let hosted = launch::current().is_some_and(|l| l.mode == launch::Mode::Hosted);
+            if let (true, Some(url)) = (hosted, &session.return_url) {
+                host::return_to(url, &result.id, result.status.as_str(), &session.id);
+            }
         }
     });
 

@@ -46,6 +46,63 @@ pub fn post<T: Serialize>(kind: &str, payload: T) {
     }
 }
 
+/// Hands the result to a mobile app's JS bridge, when there is one: WKWebView's
+/// `window.webkit.messageHandlers.till` or Android's `window.TillAndroid` (addJavascriptInterface).
+pub fn tell_app<T: Serialize>(result: &T) {
+    let (Some(window), Ok(text)) = (web_sys::window(), serde_json::to_string(result)) else {
+        return;
+    };
+    let get = |target: &wasm_bindgen::JsValue, name: &str| {
+        js_sys::Reflect::get(target, &name.into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    };
+    let call = |target: &wasm_bindgen::JsValue, method: &str, argument: wasm_bindgen::JsValue| {
+        if let Some(function) =
+            get(target, method).and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        {
+            let _ = function.call1(target, &argument);
+        }
+    };
+    let ios = get(&window, "webkit")
+        .and_then(|w| get(&w, "messageHandlers"))
+        .and_then(|h| get(&h, "till"));
+    if let (Some(handler), Some(value)) = (ios, to_js(result)) {
+        call(&handler, "postMessage", value);
+    }
+    if let Some(android) = get(&window, "TillAndroid") {
+        call(&android, "onResult", text.into());
+    }
+}
+
+/// Sends the customer back to the session's `return_url` (any scheme but `javascript:`, checked
+/// at session creation) with the result in the query, after the receipt has been seen briefly.
+pub fn return_to(return_url: &str, payment: &str, status: &str, session: &str) {
+    let Ok(url) = web_sys::Url::new(return_url) else {
+        return;
+    };
+    let query = url.search_params();
+    query.append("status", status);
+    query.append("payment", payment);
+    query.append("checkout_session", session);
+    let target = url.href();
+    let go = Closure::<dyn FnMut()>::once(move || {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href(&target);
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            go.as_ref().unchecked_ref(),
+            RETURN_DELAY_MS,
+        );
+    }
+    go.forget();
+}
+
+/// Long enough to read "Payment successful", short enough not to wait.
+const RETURN_DELAY_MS: i32 = 1500;
+
 /// Tells the parent the widget's height whenever it changes, so the iframe fits its content.
 pub fn report_height_changes() {
     let Some(launch) = launch::current() else {

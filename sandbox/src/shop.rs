@@ -85,6 +85,7 @@ impl Shop {
         Router::new()
             .route("/", get(cart_page))
             .route("/checkout", post(checkout_page))
+            .route("/returned", get(returned_page))
             .with_state(self)
     }
 }
@@ -211,6 +212,22 @@ Till.mount("#till-checkout", options);
 /// JSON safe to place inside a `<script>` element.
 fn script_json(value: &serde_json::Value) -> String {
     value.to_string().replace('<', "\\u003c")
+}
+
+/// Where the hosted checkout sends the customer back (as an app would receive its deep link).
+async fn returned_page(
+    axum::extract::Query(result): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Html<String> {
+    let field = |name: &str| escape(result.get(name).map_or("", String::as_str));
+    page(
+        "Back from checkout",
+        &format!(
+            "<h1>Back at Edge Goods</h1><p id=\"returned\">Payment <span id=\"payment\">{}</span> \
+             is <strong id=\"status\">{}</strong>.</p>",
+            field("payment"),
+            field("status")
+        ),
+    )
 }
 
 #[cfg(test)]

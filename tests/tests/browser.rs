@@ -375,3 +375,130 @@ async fn appearance_is_applied_and_injection_is_ignored() {
     assert_eq!(style.as_str(), Some("rgb(10, 125, 51)|2px|block"));
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_hosted_page_pays_on_a_phone_and_returns_to_the_app() {
+    let client = open().await;
+    client.set_window_size(375, 812).await.unwrap();
+    let till = Till::default();
+    let return_url = format!("{}/returned", setting("TILL_SHOP_URL"));
+    let (status, session) = till
+        .post(
+            "/v1/checkout_sessions",
+            till_e2e::SECRET_KEY,
+            &serde_json::json!({ "amount": 7_400, "currency": "USD", "return_url": return_url }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let url = format!(
+        "{}/checkout/{}?key={}#secret={}",
+        till.edge,
+        session["id"].as_str().unwrap(),
+        till_e2e::PUBLISHABLE_KEY,
+        session["client_secret"].as_str().unwrap()
+    );
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "#card-number").await;
+    // An Android app's bridge, as addJavascriptInterface would provide it.
+    client
+        .execute(
+            "window.TillAndroid = { onResult: function (r) { window.bridged = JSON.parse(r); } };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let number = client.find(Locator::Css("#card-number")).await.unwrap();
+    assert_eq!(
+        number.attr("inputmode").await.unwrap().as_deref(),
+        Some("numeric")
+    );
+    assert_eq!(
+        number.attr("autocomplete").await.unwrap().as_deref(),
+        Some("cc-number")
+    );
+    let fits = client
+        .execute("return document.documentElement.scrollWidth <= 375", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        fits.as_bool(),
+        Some(true),
+        "no sideways scrolling at 375 px"
+    );
+    fill(&client, "4242424242424242").await;
+    screenshot(&client, "hosted-375").await;
+    client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let bridged = client
+        .execute("return window.bridged", vec![])
+        .await
+        .unwrap();
+    assert_eq!(bridged["status"], "succeeded", "{bridged}");
+    let payment_id = bridged["id"].as_str().unwrap().to_string();
+
+    // Then back to the app's return URL, with the result in the query.
+    let status = wait_for_text(&client, "#status", "succeeded").await;
+    assert_eq!(status, "succeeded");
+    let current = client.current_url().await.unwrap();
+    assert!(current.as_str().starts_with(&return_url), "{current}");
+    assert!(
+        current.as_str().contains(&format!("payment={payment_id}")),
+        "{current}"
+    );
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_form_can_be_completed_and_paid_with_the_keyboard_alone() {
+    let client = open().await;
+    let till = Till::default();
+    let session = widget_for(&client, &till, 7_500).await;
+    // Focus starts on the card number; Tab moves through the fields in order; Enter pays.
+    client
+        .find(Locator::Css("#card-number"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let typed = ["4242424242424242", "1234", "123", "Ada Lovelace"];
+    for (index, text) in typed.iter().enumerate() {
+        let active = client.active_element().await.unwrap();
+        let id = active.attr("id").await.unwrap().unwrap_or_default();
+        let expected = ["card-number", "card-expiry", "card-cvc", "card-name"][index];
+        assert_eq!(id, expected, "Tab order");
+        let label = client
+            .execute(
+                &format!("return document.querySelector('label[for={id}]').textContent"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            !label.as_str().unwrap_or_default().is_empty(),
+            "{id} has a label"
+        );
+        active.send_keys(text).await.unwrap();
+        active.send_keys("\u{E004}").await.unwrap(); // Tab
+    }
+    let active = client.active_element().await.unwrap();
+    assert_eq!(active.attr("id").await.unwrap().as_deref(), Some("pay"));
+    let outline = client
+        .execute(
+            "return getComputedStyle(document.activeElement).outlineStyle",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(outline.as_str(), Some("none"), "focus is visible");
+    active.send_keys("\u{E007}").await.unwrap(); // Enter
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    assert_eq!(till.payment_of(&session).await["status"], "succeeded");
+    client.close().await.unwrap();
+}
