@@ -96,7 +96,7 @@ pub fn App() -> impl IntoView {
             // Only a full page leaves; inside a merchant's iframe the page decides what is next.
             let hosted = launch::current().is_some_and(|l| l.mode == launch::Mode::Hosted);
             if let (true, Some(url)) = (hosted, &session.return_url) {
-                host::return_to(url, &result.id, result.status.as_str(), &session.id);
+                host::return_to(url, result.id, result.status.as_str(), &session.id);
             }
         }
     });
