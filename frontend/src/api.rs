@@ -27,10 +27,7 @@ impl CallError {
     pub fn message(&self) -> String {
         match self {
             CallError::Api { message, .. } => message.clone(),
-            CallError::Network => {
-                "We could not reach the payment service. Check your connection and try again."
-                    .into()
-            }
+            CallError::Network => crate::i18n::t().network_error.into(),
         }
     }
 }

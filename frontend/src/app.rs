@@ -4,6 +4,7 @@ use crate::api::Edge;
 use crate::card_form::CardForm;
 use crate::challenge::OtpChallenge;
 use crate::host;
+use crate::i18n;
 use crate::launch::{self, Launch};
 use crate::locale::{self, format_amount};
 use leptos::prelude::*;
@@ -57,6 +58,8 @@ fn apply_appearance(launch: &Launch) {
     for (name, value) in launch.appearance.css_variables() {
         let _ = root.style().set_property(name, value);
     }
+    // Screen readers pronounce the page in the customer's language.
+    let _ = root.set_attribute("lang", &locale::current());
 }
 
 #[derive(Serialize)]
@@ -72,9 +75,7 @@ struct PaymentResult<'a> {
 pub fn App() -> impl IntoView {
     let stage = RwSignal::new(Stage::Loading);
     match launch::current() {
-        None => stage.set(Stage::Unavailable(
-            "This checkout link is incomplete. Return to the shop and start checkout again.".into(),
-        )),
+        None => stage.set(Stage::Unavailable(i18n::t().link_incomplete.into())),
         Some(launch) => {
             apply_appearance(&launch);
             host::report_height_changes();
@@ -104,7 +105,7 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="till">
             {move || match stage.get() {
-                Stage::Loading => view! { <p class="status" aria-live="polite">"Loading secure checkout…"</p> }.into_any(),
+                Stage::Loading => view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
                 Stage::Ready(session, notice) => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
                 Stage::Challenge(session, payment) => view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any(),
@@ -124,7 +125,7 @@ async fn load(launch: Launch, stage: RwSignal<Stage>) {
             .await
         {
             Ok(session) if session.status == SessionStatus::Complete => {
-                Stage::Unavailable("This order has already been paid.".into())
+                Stage::Unavailable(i18n::t().already_paid.into())
             }
             Ok(session) => {
                 host::post("ready", ());
@@ -143,14 +144,15 @@ fn Receipt(session: CheckoutSession, payment: Payment) -> impl IntoView {
         payment.card.brand.display_name(),
         payment.card.last4
     );
+    let t = i18n::t();
     view! {
         <section class="receipt" role="status" aria-live="polite">
-            <h1>"Payment successful"</h1>
+            <h1>{t.payment_successful}</h1>
             <p class="amount">{amount}</p>
             <dl>
-                <dt>"Paid to"</dt><dd>{session.merchant_name}</dd>
-                <dt>"Card"</dt><dd>{card}</dd>
-                <dt>"Payment"</dt><dd class="payment-id">{payment.id}</dd>
+                <dt>{t.paid_to}</dt><dd>{session.merchant_name}</dd>
+                <dt>{t.card}</dt><dd>{card}</dd>
+                <dt>{t.payment}</dt><dd class="payment-id">{payment.id}</dd>
             </dl>
         </section>
     }

@@ -6,6 +6,7 @@ use crate::app::{amount_text, Stage};
 use crate::attempt::{self, Attempt};
 use crate::encrypt::encrypt_card;
 use crate::host;
+use crate::i18n;
 use crate::launch;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -95,9 +96,12 @@ impl Fields {
     }
 
     fn show<T>(field: Field, result: Result<T, CardError>) -> Option<T> {
-        field
-            .error
-            .set(result.as_ref().err().map(|e| e.message().to_string()));
+        field.error.set(
+            result
+                .as_ref()
+                .err()
+                .map(|e| i18n::card_error(*e).to_string()),
+        );
         result.ok()
     }
 
@@ -219,11 +223,10 @@ impl Checkout {
                     return PayResult::Challenge(payment)
                 }
                 Ok(payment) => {
-                    return PayResult::Declined(
-                        payment
-                            .failure_message
-                            .unwrap_or_else(|| "Your card was declined.".into()),
-                    )
+                    return PayResult::Declined(i18n::decline(
+                        payment.failure_code.as_deref(),
+                        payment.failure_message,
+                    ))
                 }
                 Err(CallError::Network) => last = CallError::Network.message(),
                 Err(CallError::Api {
@@ -255,7 +258,8 @@ pub fn CardForm(
     let form_error = RwSignal::new(notice);
     let session_id = StoredValue::new(session.id.clone());
     let amount = amount_text(&session);
-    let pay_label = format!("Pay {amount}");
+    let t = i18n::t();
+    let pay_label = (t.pay)(&amount);
 
     let checkout = move || {
         let launch = launch::current()?;
@@ -289,7 +293,7 @@ pub fn CardForm(
                 form_error.set(Some(message));
             }
             PayResult::Pending(message) => {
-                form_error.set(Some(format!("{message} Press Pay to try again.")))
+                form_error.set(Some(format!("{message} {}", i18n::t().retry_hint)))
             }
             PayResult::Failed(error) => {
                 attempt::clear(&session_id);
@@ -387,9 +391,9 @@ pub fn CardForm(
 
     view! {
         <form class="card-form" on:submit=pay novalidate>
-            <p class="total">"Total " <strong>{amount}</strong></p>
+            <p class="total">{t.total} " " <strong>{amount}</strong></p>
             <div class="field">
-                <label for="card-number">"Card number"</label>
+                <label for="card-number">{t.card_number}</label>
                 <div class="with-brand">
                     <input id="card-number" name="cardnumber" type="text" inputmode="numeric" autocomplete="cc-number"
                         placeholder="1234 1234 1234 1234"
@@ -404,7 +408,7 @@ pub fn CardForm(
             </div>
             <div class="row">
                 <div class="field">
-                    <label for="card-expiry">"Expiry (MM/YY)"</label>
+                    <label for="card-expiry">{t.expiry}</label>
                     <input id="card-expiry" name="exp-date" type="text" inputmode="numeric" autocomplete="cc-exp" placeholder="MM/YY"
                         aria-invalid=move || fields.expiry.error.get().is_some().to_string()
                         aria-describedby="card-expiry-error"
@@ -414,9 +418,9 @@ pub fn CardForm(
                     <p id="card-expiry-error" class="error" aria-live="polite">{move || fields.expiry.error.get()}</p>
                 </div>
                 <div class="field">
-                    <label for="card-cvc">"Security code"</label>
+                    <label for="card-cvc">{t.security_code}</label>
                     <input id="card-cvc" name="cvc" type="text" inputmode="numeric" autocomplete="cc-csc"
-                        placeholder=move || if fields.brand() == Some(Brand::Amex) { "4 digits" } else { "3 digits" }
+                        placeholder=move || (t.cvc_placeholder)(fields.brand().map_or(3, Brand::cvc_length))
                         maxlength=move || fields.brand().map_or(3, Brand::cvc_length).to_string()
                         aria-invalid=move || fields.cvc.error.get().is_some().to_string()
                         aria-describedby="card-cvc-error"
@@ -430,7 +434,7 @@ pub fn CardForm(
                 </div>
             </div>
             <div class="field">
-                <label for="card-name">"Name on card"</label>
+                <label for="card-name">{t.name_on_card}</label>
                 <input id="card-name" name="ccname" type="text" autocomplete="cc-name"
                     aria-invalid=move || fields.name.error.get().is_some().to_string()
                     aria-describedby="card-name-error"
@@ -440,9 +444,9 @@ pub fn CardForm(
             </div>
             <p id="form-error" class="error form-error" role="alert">{move || form_error.get()}</p>
             <button id="pay" type="submit" disabled=move || paying.get() aria-busy=move || paying.get().to_string()>
-                {move || if paying.get() { "Processing…".to_string() } else { pay_label.clone() }}
+                {move || if paying.get() { t.processing.to_string() } else { pay_label.clone() }}
             </button>
-            <p class="secure">"Card details are encrypted in your browser and never reach the shop."</p>
+            <p class="secure">{t.secure_note}</p>
         </form>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api::{CallError, Edge};
 use crate::app::{amount_text, Stage};
-use crate::{attempt, launch};
+use crate::{attempt, i18n, launch};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::api::{CheckoutSession, CompleteChallenge, NextAction, Payment};
@@ -32,7 +32,7 @@ pub fn OtpChallenge(
         ev.prevent_default();
         let otp = code.get_untracked();
         if otp.len() != 6 {
-            error.set(Some("Enter the 6-digit code.".into()));
+            error.set(Some(i18n::t().otp_six_digits.into()));
             return;
         }
         let Some(launch) = launch::current() else {
@@ -63,16 +63,12 @@ pub fn OtpChallenge(
                 Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
                     code.set(String::new());
                     let left = attempts_left(&payment);
-                    error.set(Some(format!(
-                        "That code is not right. {left} attempt{} left.",
-                        if left == 1 { "" } else { "s" }
-                    )));
+                    error.set(Some((i18n::t().otp_wrong)(left)));
                 }
                 Ok(payment) => {
                     attempt::clear(&session.id);
-                    let reason = payment
-                        .failure_message
-                        .unwrap_or_else(|| "Your card was declined.".into());
+                    let reason =
+                        i18n::decline(payment.failure_code.as_deref(), payment.failure_message);
                     stage.set(Stage::Ready(session, Some(reason)));
                 }
                 Err(CallError::Network) => error.set(Some(CallError::Network.message())),
@@ -81,12 +77,13 @@ pub fn OtpChallenge(
         });
     };
 
+    let t = i18n::t();
     view! {
         <form class="challenge" on:submit=submit novalidate>
-            <h1>"Confirm it's you"</h1>
-            <p>"Your bank sent a 6-digit code to confirm the payment of " <strong>{amount}</strong> "."</p>
+            <h1>{t.confirm_title}</h1>
+            <p>{(t.otp_intro)(&amount)}</p>
             <div class="field">
-                <label for="otp">"Verification code"</label>
+                <label for="otp">{t.verification_code}</label>
                 <input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6"
                     aria-invalid=move || error.get().is_some().to_string()
                     aria-describedby="otp-error"
@@ -99,7 +96,7 @@ pub fn OtpChallenge(
                 <p id="otp-error" class="error" role="alert">{move || error.get()}</p>
             </div>
             <button id="verify" type="submit" disabled=move || busy.get()>
-                {move || if busy.get() { "Verifying…" } else { "Verify" }}
+                {move || if busy.get() { t.verifying } else { t.verify }}
             </button>
         </form>
     }

@@ -8,6 +8,7 @@ mod card_form;
 mod challenge;
 mod encrypt;
 mod host;
+mod i18n;
 mod launch;
 mod locale;
 

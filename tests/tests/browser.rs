@@ -502,3 +502,56 @@ async fn the_form_can_be_completed_and_paid_with_the_keyboard_alone() {
     assert_eq!(till.payment_of(&session).await["status"], "succeeded");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn korean_customers_see_korean_and_won_without_decimals() {
+    let client = open().await;
+    let till = Till::default();
+    let (status, session) = till
+        .post(
+            "/v1/checkout_sessions",
+            till_e2e::SECRET_KEY,
+            &serde_json::json!({ "amount": 45_000, "currency": "KRW" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let url = format!(
+        "{}/#key={}&secret={}&locale=ko-KR",
+        till.edge,
+        till_e2e::PUBLISHABLE_KEY,
+        session["client_secret"].as_str().unwrap()
+    );
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "#card-number").await;
+    let label = client
+        .find(Locator::Css("label[for=card-number]"))
+        .await
+        .unwrap();
+    assert_eq!(label.text().await.unwrap(), "카드 번호");
+    let pay = client.find(Locator::Css("#pay")).await.unwrap();
+    assert_eq!(pay.text().await.unwrap(), "₩45,000 결제하기");
+    pay.click().await.unwrap();
+    assert_eq!(
+        wait_for_text(&client, "#card-number-error", "카드").await,
+        "카드 번호를 끝까지 입력해 주세요."
+    );
+    let lang = client
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang.as_str(), Some("ko-KR"));
+    fill(&client, "4000000000009995").await;
+    client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_text(&client, "#form-error", "잔액").await,
+        "잔액이 부족합니다."
+    );
+    screenshot(&client, "korean").await;
+    client.close().await.unwrap();
+}

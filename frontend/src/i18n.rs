@@ -1,0 +1,150 @@
+//! The widget's words in English and Korean, chosen by the `locale` embed option (or the
+//! browser's language). Card rules come from the core; only their wording lives here.
+
+use till_core::card::CardError;
+
+pub struct Strings {
+    pub total: &'static str,
+    pub card_number: &'static str,
+    pub expiry: &'static str,
+    pub security_code: &'static str,
+    pub cvc_placeholder: fn(usize) -> String,
+    pub name_on_card: &'static str,
+    pub pay: fn(&str) -> String,
+    pub processing: &'static str,
+    pub secure_note: &'static str,
+    pub loading: &'static str,
+    pub link_incomplete: &'static str,
+    pub already_paid: &'static str,
+    pub payment_successful: &'static str,
+    pub paid_to: &'static str,
+    pub card: &'static str,
+    pub payment: &'static str,
+    pub confirm_title: &'static str,
+    pub otp_intro: fn(&str) -> String,
+    pub verification_code: &'static str,
+    pub verify: &'static str,
+    pub verifying: &'static str,
+    pub otp_six_digits: &'static str,
+    pub otp_wrong: fn(u8) -> String,
+    pub network_error: &'static str,
+    pub retry_hint: &'static str,
+}
+
+const EN: Strings = Strings {
+    total: "Total",
+    card_number: "Card number",
+    expiry: "Expiry (MM/YY)",
+    security_code: "Security code",
+    cvc_placeholder: |n| format!("{n} digits"),
+    name_on_card: "Name on card",
+    pay: |amount| format!("Pay {amount}"),
+    processing: "Processing…",
+    secure_note: "Card details are encrypted in your browser and never reach the shop.",
+    loading: "Loading secure checkout…",
+    link_incomplete:
+        "This checkout link is incomplete. Return to the shop and start checkout again.",
+    already_paid: "This order has already been paid.",
+    payment_successful: "Payment successful",
+    paid_to: "Paid to",
+    card: "Card",
+    payment: "Payment",
+    confirm_title: "Confirm it's you",
+    otp_intro: |amount| {
+        format!("Your bank sent a 6-digit code to confirm the payment of {amount}.")
+    },
+    verification_code: "Verification code",
+    verify: "Verify",
+    verifying: "Verifying…",
+    otp_six_digits: "Enter the 6-digit code.",
+    otp_wrong: |left| {
+        format!(
+            "That code is not right. {left} attempt{} left.",
+            if left == 1 { "" } else { "s" }
+        )
+    },
+    network_error: "We could not reach the payment service. Check your connection and try again.",
+    retry_hint: "Press Pay to try again.",
+};
+
+const KO: Strings = Strings {
+    total: "총액",
+    card_number: "카드 번호",
+    expiry: "유효기간 (MM/YY)",
+    security_code: "보안 코드",
+    cvc_placeholder: |n| format!("{n}자리"),
+    name_on_card: "카드 소유자 이름",
+    pay: |amount| format!("{amount} 결제하기"),
+    processing: "처리 중…",
+    secure_note: "카드 정보는 브라우저에서 암호화되며 상점에 전달되지 않습니다.",
+    loading: "안전한 결제 화면을 불러오는 중…",
+    link_incomplete: "결제 링크가 올바르지 않습니다. 상점으로 돌아가 다시 시도해 주세요.",
+    already_paid: "이미 결제된 주문입니다.",
+    payment_successful: "결제가 완료되었습니다",
+    paid_to: "가맹점",
+    card: "카드",
+    payment: "결제 번호",
+    confirm_title: "본인 인증",
+    otp_intro: |amount| {
+        format!("{amount} 결제를 확인하기 위해 카드사에서 보낸 6자리 인증번호를 입력해 주세요.")
+    },
+    verification_code: "인증번호",
+    verify: "인증하기",
+    verifying: "인증 중…",
+    otp_six_digits: "6자리 인증번호를 입력해 주세요.",
+    otp_wrong: |left| format!("인증번호가 올바르지 않습니다. {left}회 남았습니다."),
+    network_error: "결제 서비스에 연결할 수 없습니다. 연결을 확인하고 다시 시도해 주세요.",
+    retry_hint: "다시 시도하려면 결제하기를 눌러 주세요.",
+};
+
+fn korean() -> bool {
+    crate::locale::current()
+        .to_ascii_lowercase()
+        .starts_with("ko")
+}
+
+pub fn t() -> &'static Strings {
+    if korean() {
+        &KO
+    } else {
+        &EN
+    }
+}
+
+pub fn card_error(error: CardError) -> &'static str {
+    if !korean() {
+        return error.message();
+    }
+    match error {
+        CardError::IncompleteNumber => "카드 번호를 끝까지 입력해 주세요.",
+        CardError::InvalidNumber => "카드 번호가 올바르지 않습니다.",
+        CardError::UnsupportedBrand => "지원하지 않는 카드입니다.",
+        CardError::IncompleteExpiry => "유효기간을 끝까지 입력해 주세요.",
+        CardError::InvalidExpiry => "유효기간의 월이 올바르지 않습니다.",
+        CardError::ExpiredCard => "유효기간이 지난 카드입니다.",
+        CardError::IncompleteCvc => "보안 코드를 끝까지 입력해 주세요.",
+        CardError::InvalidCvc => "보안 코드가 올바르지 않습니다.",
+        CardError::MissingName => "카드에 적힌 이름을 입력해 주세요.",
+    }
+}
+
+/// A decline reason in the customer's language; `fallback` is the edge's English message.
+pub fn decline(code: Option<&str>, fallback: Option<String>) -> String {
+    let english = || {
+        fallback
+            .clone()
+            .unwrap_or_else(|| "Your card was declined.".into())
+    };
+    if !korean() {
+        return english();
+    }
+    match code {
+        Some("insufficient_funds") => "잔액이 부족합니다.",
+        Some("expired_card") => "유효기간이 지난 카드입니다.",
+        Some("incorrect_cvc") => "보안 코드가 올바르지 않습니다.",
+        Some("processing_error") => "카드 처리 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.",
+        Some("authentication_failed") => "카드사 인증에 실패했습니다.",
+        _ => "카드가 거절되었습니다.",
+    }
+    .into()
+}
