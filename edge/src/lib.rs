@@ -14,6 +14,12 @@ mod vault;
 
 use worker::{event, Context, Env, Method, Request, Response, Router};
 
+/// Panics (bugs) are printed to the log with their message before the runtime resets the isolate.
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let origin = auth::cross_origin(&req);
