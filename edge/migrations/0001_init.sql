@@ -53,6 +53,13 @@ CREATE TABLE payments (
     challenge_attempts_remaining INTEGER,
     -- The key the gateway knows this authorization by: recovery asks for its status.
     gateway_idempotency_key TEXT NOT NULL,
+    -- The vault token paid with: its records are deleted once the gateway has answered.
+    token TEXT NOT NULL,
+    -- Polling of payments left `processing`: attempts so far, when next, and whether a human
+    -- must look (the gateway never confirmed either way).
+    poll_attempts INTEGER NOT NULL DEFAULT 0,
+    next_poll_at INTEGER,
+    requires_review INTEGER NOT NULL DEFAULT 0,
     card_brand TEXT NOT NULL,
     card_last4 TEXT NOT NULL,
     card_exp_month INTEGER NOT NULL,
@@ -65,6 +72,13 @@ CREATE TABLE payments (
     UNIQUE (merchant_id, idempotency_key)
 );
 CREATE INDEX payments_by_session ON payments (checkout_session_id);
+CREATE INDEX payments_to_poll ON payments (status, requires_review, updated);
+
+-- Gateway webhook events already applied (deduplication by event id).
+CREATE TABLE gateway_events (
+    id TEXT PRIMARY KEY,
+    received INTEGER NOT NULL
+);
 
 CREATE TABLE refunds (
     id TEXT PRIMARY KEY,

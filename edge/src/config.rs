@@ -76,6 +76,11 @@ pub fn vault_keys(env: &Env) -> Result<Vec<VaultKey>, ApiError> {
     Ok(keys)
 }
 
+/// `GATEWAY_WEBHOOK_SECRET`: verifies the gateway's webhook signatures.
+pub fn gateway_webhook_secret(env: &Env) -> Result<Secret<String>, ApiError> {
+    secret(env, "GATEWAY_WEBHOOK_SECRET").map(Secret::new)
+}
+
 pub struct GatewaySettings {
     pub url: String,
     pub api_key: Secret<String>,

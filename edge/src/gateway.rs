@@ -89,6 +89,8 @@ impl SandboxConnector {
 #[derive(Deserialize)]
 struct SandboxAuthorization {
     id: String,
+    #[serde(default)]
+    reference: String,
     status: String,
     decline_code: Option<String>,
     amount_captured: i64,
@@ -143,6 +145,13 @@ impl TryFrom<SandboxAuthorization> for GatewayPayment {
             state,
         })
     }
+}
+
+/// Reads the authorization in a sandbox webhook event: Till's payment id and the gateway's state.
+pub fn authorization_event(object: serde_json::Value) -> Option<(String, GatewayPayment)> {
+    let answer: SandboxAuthorization = serde_json::from_value(object).ok()?;
+    let payment_id = answer.reference.clone();
+    Some((payment_id, answer.try_into().ok()?))
 }
 
 impl SandboxConnector {

@@ -8,16 +8,27 @@ mod gateway;
 mod handlers;
 mod http;
 mod idempotency;
+mod poller;
 mod random;
 mod store;
 mod vault;
 
-use worker::{event, Context, Env, Method, Request, Response, Router};
+use worker::{
+    event, Context, Env, Method, Request, Response, Router, ScheduleContext, ScheduledEvent,
+};
 
 /// Panics (bugs) are printed to the log with their message before the runtime resets the isolate.
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// Cron: settle payments the gateway never answered.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    if let Err(error) = poller::poll(&env).await {
+        worker::console_error!("poller: {error}");
+    }
 }
 
 #[event(fetch)]
@@ -79,6 +90,9 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         .post_async("/v1/payments/:id/cancel", |req, ctx| async move {
             let id = ctx.param("id").cloned().unwrap_or_default();
             http::reply(handlers::payments::cancel(req, &ctx.env, &id).await)
+        })
+        .post_async("/v1/webhooks/gateway", |req, ctx| async move {
+            http::reply(handlers::gateway_webhooks::receive(req, &ctx.env).await)
         })
         .post_async("/v1/refunds", |req, ctx| async move {
             http::reply(handlers::refunds::create(req, &ctx.env).await)

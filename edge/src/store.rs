@@ -241,6 +241,9 @@ pub struct PaymentRow {
     pub amount_refunded: i64,
     pub challenge_attempts_remaining: Option<i64>,
     pub gateway_idempotency_key: String,
+    pub token: String,
+    pub poll_attempts: i64,
+    pub requires_review: i64,
     pub card_brand: String,
     pub card_last4: String,
     pub card_exp_month: i64,
@@ -259,8 +262,8 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
         "INSERT OR IGNORE INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
-         gateway_idempotency_key) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14)",
+         gateway_idempotency_key, token) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14, ?15)",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -276,6 +279,7 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
             int(p.created),
             text(&p.capture_method),
             text(&p.gateway_idempotency_key),
+            text(&p.token),
         ],
     )
     .await?;
@@ -330,6 +334,73 @@ pub async fn update_payment(env: &Env, p: &PaymentRow, from: &str) -> Result<boo
     )
     .await?;
     Ok(changed == 1)
+}
+
+/// A payment by id alone, for gateway events and the poller (they carry no merchant).
+pub async fn payment_by_id(env: &Env, id: &str) -> Result<Option<PaymentRow>, ApiError> {
+    first(env, "SELECT * FROM payments WHERE id = ?1", &[text(id)]).await
+}
+
+/// Payments `processing` for at least `older_than` seconds whose next poll is due.
+pub async fn payments_to_poll(
+    env: &Env,
+    now: i64,
+    older_than: i64,
+) -> Result<Vec<PaymentRow>, ApiError> {
+    statement(
+        env,
+        "SELECT * FROM payments WHERE status = 'processing' AND requires_review = 0 \
+         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
+         ORDER BY updated LIMIT 25",
+        &[int(now - older_than), int(now)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<PaymentRow>()
+    .map_err(|e| storage_error("decode", e))
+}
+
+/// Records an unanswered poll: when to ask again, or that a person must look.
+pub async fn record_poll(
+    env: &Env,
+    id: &str,
+    attempts: i64,
+    next_poll_at: Option<i64>,
+) -> Result<(), ApiError> {
+    execute(
+        env,
+        "UPDATE payments SET poll_attempts = ?2, next_poll_at = ?3, \
+         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
+         WHERE id = ?1 AND status = 'processing'",
+        &[
+            text(id),
+            int(attempts),
+            next_poll_at.map_or(JsValue::NULL, int),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn gateway_event_seen(env: &Env, id: &str) -> Result<bool, ApiError> {
+    let row: Option<serde_json::Value> = first(
+        env,
+        "SELECT id FROM gateway_events WHERE id = ?1",
+        &[text(id)],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
+pub async fn remember_gateway_event(env: &Env, id: &str, now: i64) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT OR IGNORE INTO gateway_events (id, received) VALUES (?1, ?2)",
+        &[text(id), int(now)],
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Reserves `amount` of a payment's captured money for a refund; false when that would refund

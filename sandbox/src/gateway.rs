@@ -8,8 +8,11 @@
 //! - `POST /v1/refunds` `{authorization, amount}`.
 //! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
 //!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
-//! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?}`: tests make
-//!   authorizations of one amount slow, fail with 503, or charge and never answer in time.
+//! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, webhook_drop?,
+//!   webhook_delay_ms?, webhook_duplicate?}`: tests make authorizations of one amount slow, fail
+//!   with 503, charge and never answer in time, or have their webhooks lost, late or doubled.
+//!
+//! Every change is also sent as a signed webhook (`authorization.updated`, `refund.updated`).
 //! - `GET /v1/stats`: charges and declines so far.
 
 use crate::test_cards::{outcome_for, Outcome};
@@ -99,6 +102,65 @@ pub struct Fault {
     pub fail_times: u32,
     #[serde(default)]
     pub drop_response: bool,
+    /// Webhooks for this amount are never sent.
+    #[serde(default)]
+    pub webhook_drop: bool,
+    /// Webhooks for this amount are sent late (a later event can then arrive first).
+    #[serde(default)]
+    pub webhook_delay_ms: u64,
+    /// Webhooks for this amount are sent twice.
+    #[serde(default)]
+    pub webhook_duplicate: bool,
+}
+
+/// Where and how webhooks go: signed with HMAC-SHA256 (`Gateway-Signature: t=..,v1=..`),
+/// retried with exponential backoff until acknowledged with a 2xx.
+#[derive(Clone)]
+pub struct Webhooks {
+    pub url: String,
+    pub secret: Arc<str>,
+    pub http: reqwest::Client,
+}
+
+const WEBHOOK_ATTEMPTS: u32 = 8;
+
+impl Webhooks {
+    async fn deliver(self, event: serde_json::Value, fault: Fault) {
+        if fault.webhook_drop {
+            println!("gateway: dropping webhook {}", event["id"]);
+            return;
+        }
+        if fault.webhook_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.webhook_delay_ms)).await;
+        }
+        let copies = if fault.webhook_duplicate { 2 } else { 1 };
+        let body = event.to_string();
+        for _ in 0..copies {
+            for attempt in 0..WEBHOOK_ATTEMPTS {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let signature =
+                    till_core::webhook::sign(self.secret.as_bytes(), now, body.as_bytes());
+                let sent = self
+                    .http
+                    .post(&self.url)
+                    .header("Content-Type", "application/json")
+                    .header("Gateway-Signature", signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().is_success() => break,
+                    Ok(response) => {
+                        println!("gateway: webhook {} got {}", event["id"], response.status())
+                    }
+                    Err(error) => println!("gateway: webhook {} failed: {error}", event["id"]),
+                }
+                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -118,6 +180,7 @@ struct Ledger {
 pub struct Gateway {
     api_key: Arc<str>,
     ledger: Arc<Mutex<Ledger>>,
+    webhooks: Option<Webhooks>,
 }
 
 type Reply = (StatusCode, Json<serde_json::Value>);
@@ -146,11 +209,25 @@ fn current_month() -> YearMonth {
 }
 
 impl Gateway {
-    pub fn new(api_key: &str) -> Self {
+    pub fn new(api_key: &str, webhooks: Option<Webhooks>) -> Self {
         Gateway {
             api_key: api_key.into(),
             ledger: Arc::default(),
+            webhooks,
         }
+    }
+
+    /// Sends an event about `object` in the background.
+    fn emit(&self, kind: &str, object: &serde_json::Value, fault: Fault) {
+        let Some(webhooks) = self.webhooks.clone() else {
+            return;
+        };
+        let event = serde_json::json!({
+            "id": new_id("evt_gw_"),
+            "type": kind,
+            "data": { "object": object },
+        });
+        tokio::spawn(webhooks.deliver(event, fault));
     }
 
     pub fn router(self) -> Router {
@@ -222,6 +299,18 @@ fn once(
     let (status, Json(body)) = act(&mut ledger);
     if status.is_success() || status.is_client_error() {
         ledger.answers.insert(slot, (status, body.clone()));
+    }
+    if status.is_success() {
+        let fault = body["amount"]
+            .as_i64()
+            .and_then(|amount| ledger.faults.get(&amount).cloned())
+            .unwrap_or_default();
+        let kind = if endpoint == "refund" {
+            "refund.updated"
+        } else {
+            "authorization.updated"
+        };
+        gateway.emit(kind, &body, fault);
     }
     (status, Json(body))
 }
@@ -635,7 +724,7 @@ mod tests {
 
     #[tokio::test]
     async fn same_idempotency_key_charges_once() {
-        let gateway = Gateway::new("gw_test");
+        let gateway = Gateway::new("gw_test", None);
         let app = gateway.clone().router();
         let (_, first) = send(&app, charge("k1", "4242424242424242", true)).await;
         let (_, again) = send(&app, charge("k1", "4242424242424242", true)).await;
@@ -649,7 +738,7 @@ mod tests {
 
     #[tokio::test]
     async fn challenge_passes_with_the_code_and_fails_after_three_wrong_ones() {
-        let app = Gateway::new("gw_test").router();
+        let app = Gateway::new("gw_test", None).router();
         let (_, pending) = send(&app, charge("c1", "4000002760003184", true)).await;
         assert_eq!(pending["status"], "requires_action");
         let path = format!(
@@ -707,7 +796,7 @@ mod tests {
 
     #[tokio::test]
     async fn capture_refund_and_void_keep_amounts_in_bounds() {
-        let app = Gateway::new("gw_test").router();
+        let app = Gateway::new("gw_test", None).router();
         let (_, auth) = send(&app, charge("m1", "4242424242424242", false)).await;
         assert_eq!(auth["status"], "authorized");
         let id = auth["id"].as_str().unwrap();
@@ -748,7 +837,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_key_is_refused() {
-        let app = Gateway::new("other").router();
+        let app = Gateway::new("other", None).router();
         let (status, _) = send(&app, charge("k1", "4242424242424242", true)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }

@@ -2,7 +2,8 @@
 //!
 //! Configuration comes from the environment (all optional, defaults for local use):
 //! `SANDBOX_GATEWAY_ADDR` (127.0.0.1:8790), `SANDBOX_SHOP_ADDR` (127.0.0.1:8791),
-//! `SANDBOX_GATEWAY_KEY`, `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
+//! `SANDBOX_GATEWAY_KEY`, `SANDBOX_WEBHOOK_URL` (the edge's `/v1/webhooks/gateway`),
+//! `SANDBOX_WEBHOOK_SECRET`, `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
 //! `TILL_DEMO_PUBLISHABLE_KEY`.
 
 mod gateway;
@@ -15,6 +16,7 @@ use std::env;
 pub const DEMO_SECRET_KEY: &str = "sk_test_till_demo_merchant_secret";
 pub const DEMO_PUBLISHABLE_KEY: &str = "pk_test_till_demo_merchant_publishable";
 pub const DEMO_GATEWAY_KEY: &str = "gw_test_till_sandbox_key";
+pub const DEMO_WEBHOOK_SECRET: &str = "gwhsec_till_sandbox_local";
 
 fn setting(name: &str, default: &str) -> String {
     env::var(name).unwrap_or_else(|_| default.to_string())
@@ -24,9 +26,21 @@ fn setting(name: &str, default: &str) -> String {
 async fn main() -> std::io::Result<()> {
     let gateway_addr = setting("SANDBOX_GATEWAY_ADDR", "127.0.0.1:8790");
     let shop_addr = setting("SANDBOX_SHOP_ADDR", "127.0.0.1:8791");
-    let gateway = gateway::Gateway::new(&setting("SANDBOX_GATEWAY_KEY", DEMO_GATEWAY_KEY));
+    let edge_url = setting("TILL_EDGE_URL", "http://127.0.0.1:8787");
+    let webhooks = gateway::Webhooks {
+        url: setting(
+            "SANDBOX_WEBHOOK_URL",
+            &format!("{edge_url}/v1/webhooks/gateway"),
+        ),
+        secret: setting("SANDBOX_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET).into(),
+        http: reqwest::Client::new(),
+    };
+    let gateway = gateway::Gateway::new(
+        &setting("SANDBOX_GATEWAY_KEY", DEMO_GATEWAY_KEY),
+        Some(webhooks),
+    );
     let shop = shop::Shop {
-        edge_url: setting("TILL_EDGE_URL", "http://127.0.0.1:8787"),
+        edge_url,
         secret_key: setting("TILL_DEMO_SECRET_KEY", DEMO_SECRET_KEY),
         publishable_key: setting("TILL_DEMO_PUBLISHABLE_KEY", DEMO_PUBLISHABLE_KEY),
         http: reqwest::Client::new(),

@@ -227,6 +227,9 @@ pub struct Payment {
     pub capture_method: CaptureMethod,
     pub amount_captured: i64,
     pub amount_refunded: i64,
+    /// The gateway never confirmed the outcome after repeated polling: a person must look.
+    #[serde(default)]
+    pub requires_review: bool,
     /// What the customer must do next when `status` is `requires_action`.
     #[serde(default)]
     pub next_action: Option<NextAction>,

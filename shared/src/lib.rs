@@ -15,3 +15,4 @@ pub mod jwe;
 pub mod money;
 pub mod payment;
 pub mod secret;
+pub mod webhook;

@@ -7,6 +7,8 @@ use till_core::crypto::CardKey;
 
 /// Must match the sandbox's default gateway key (sandbox/src/main.rs).
 const SANDBOX_GATEWAY_KEY: &str = "gw_test_till_sandbox_key";
+/// Must match the sandbox's default webhook secret (sandbox/src/main.rs).
+const SANDBOX_WEBHOOK_SECRET: &str = "gwhsec_till_sandbox_local";
 
 fn random<const N: usize>() -> Result<[u8; N], String> {
     let mut out = [0u8; N];
@@ -24,7 +26,7 @@ fn card_key(kid: &str) -> Result<CardKey, String> {
 }
 
 /// Marks the current layout of `.dev.vars`; an older file is replaced.
-const LAYOUT: &str = "# till dev vars v2: two card keys (current, retiring)";
+const LAYOUT: &str = "# till dev vars v3: two card keys (current, retiring), gateway webhooks";
 
 /// The `.dev.vars` contents: secrets in the formats the edge's config reads. Two card keys, as
 /// during a rotation: widgets encrypt to the first, the second still decrypts.
@@ -37,7 +39,7 @@ pub fn dev_vars() -> Result<String, String> {
     let vault_keys =
         serde_json::json!([{ "version": "v1", "key": STANDARD.encode(random::<32>()?) }]);
     Ok(format!(
-        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\n"
+        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\n"
     ))
 }
 

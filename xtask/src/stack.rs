@@ -20,6 +20,9 @@ pub struct Ports {
     /// Tests use short timeouts so fault tests finish quickly.
     gateway_timeout_ms: u32,
     stale_seconds: u32,
+    poll_after_seconds: u32,
+    poll_backoff_seconds: u32,
+    poll_max_attempts: u32,
 }
 
 impl Ports {
@@ -31,6 +34,9 @@ impl Ports {
         name: "dev",
         gateway_timeout_ms: 5000,
         stale_seconds: 30,
+        poll_after_seconds: 60,
+        poll_backoff_seconds: 30,
+        poll_max_attempts: 8,
     };
     /// Tests use other ports, so they run while `cargo xtask dev` is up.
     pub const TEST: Ports = Ports {
@@ -41,6 +47,9 @@ impl Ports {
         name: "test",
         gateway_timeout_ms: 2000,
         stale_seconds: 8,
+        poll_after_seconds: 2,
+        poll_backoff_seconds: 1,
+        poll_max_attempts: 3,
     };
 }
 
@@ -152,6 +161,14 @@ impl Stack {
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
             "--var",
             &format!("IDEMPOTENCY_STALE_SECONDS:{}", ports.stale_seconds),
+            "--var",
+            &format!("POLL_AFTER_SECONDS:{}", ports.poll_after_seconds),
+            "--var",
+            &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
+            "--var",
+            &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
+            // Lets tests run the cron trigger: GET /__scheduled?cron=...
+            "--test-scheduled",
             "--show-interactive-dev-session=false",
         ]);
         stack.spawn("edge", edge)?;

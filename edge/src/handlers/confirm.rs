@@ -172,6 +172,9 @@ async fn start_payment(
         amount_refunded: 0,
         challenge_attempts_remaining: None,
         gateway_idempotency_key: scope.gateway_key(),
+        token: token.to_string(),
+        poll_attempts: 0,
+        requires_review: 0,
         card_brand: serde_json::to_value(card.brand)
             .ok()
             .and_then(|v| v.as_str().map(String::from))

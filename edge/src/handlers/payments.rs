@@ -42,6 +42,7 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
             .ok_or_else(|| corrupt(row, "capture_method"))?,
         amount_captured: row.amount_captured,
         amount_refunded: row.amount_refunded,
+        requires_review: row.requires_review != 0,
         next_action: (status == PaymentStatus::RequiresAction).then(|| NextAction::OtpChallenge {
             attempts_remaining: row
                 .challenge_attempts_remaining
@@ -123,6 +124,11 @@ pub async fn apply(
         next.as_str()
     );
     Ok(())
+}
+
+/// Once the gateway has answered, the card's vault records (the CVC above all) are deleted.
+pub async fn forget_card(env: &Env, payment: &PaymentRow) -> Result<(), ApiError> {
+    crate::vault::Vault::open(env)?.forget(&payment.token).await
 }
 
 /// A gateway refusal means the call had no effect: the payment fails with a processing error.

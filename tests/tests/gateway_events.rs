@@ -1,0 +1,212 @@
+//! Asynchronous truth from the gateway: signed webhooks and the poller settle payments whose
+//! answer was lost; duplicates and out-of-order events change nothing.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use till_e2e::{new_key, Session, Till};
+
+/// The sandbox's local webhook secret (sandbox/src/main.rs, edge/.dev.vars).
+const WEBHOOK_SECRET: &[u8] = b"gwhsec_till_sandbox_local";
+
+async fn prepared(till: &Till, amount: i64, number: &str) -> (Session, String) {
+    let session = till.create_session(amount).await;
+    let token = till.token(&session, number).await;
+    (session, token)
+}
+
+/// Waits until the session's payment reaches `status`.
+async fn eventually(till: &Till, session: &Session, status: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..60 {
+        last = till.payment_of(session).await;
+        if last["status"] == status {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("payment never became {status}: {last}")
+}
+
+async fn send_event(till: &Till, event: &Value, timestamp: i64) -> (u16, Value) {
+    let body = event.to_string();
+    let signature = till_core::webhook::sign(WEBHOOK_SECRET, timestamp, body.as_bytes());
+    let response = till
+        .http
+        .post(till.url("/v1/webhooks/gateway"))
+        .header("Gateway-Signature", signature)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    till_e2e::json_of(response).await
+}
+
+async fn run_cron(till: &Till) {
+    let response = till
+        .http
+        .get(till.url("/__scheduled"))
+        .query(&[("cron", "* * * * *")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "cron trigger: {}",
+        response.status()
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_settled_by_the_gateways_webhook() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_601, "4242424242424242").await;
+    till.fault(json!({ "amount": 60_601, "latency_ms": 3000 }))
+        .await;
+    let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 502);
+    assert_eq!(till.payment_of(&session).await["status"], "processing");
+    // No retry from the client: the gateway's webhook brings the answer.
+    let payment = eventually(&till, &session, "succeeded").await;
+    assert_eq!(
+        till.gateway_authorizations(payment["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(till.session_state(&session).await["status"], "complete");
+}
+
+#[tokio::test]
+async fn webhooks_are_verified_deduplicated_and_order_safe() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_604, "4242424242424242").await;
+    let (_, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(payment["status"], "succeeded");
+    let charge = till
+        .gateway_authorizations(payment["id"].as_str().unwrap())
+        .await
+        .remove(0);
+    let event = |id: &str, object: Value| json!({ "id": id, "type": "authorization.updated", "data": { "object": object } });
+    let now = till_e2e::now();
+
+    let same = event(&format!("evt_test_{}", new_key()), charge.clone());
+    let (status, body) = send_event(&till, &same, now).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("unchanged")));
+    let (status, body) = send_event(&till, &same, now).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("duplicate")));
+
+    // An older state arriving late is acknowledged and ignored.
+    let mut older = charge.clone();
+    older["status"] = json!("requires_action");
+    older["challenge"] = json!({ "attempts_remaining": 3 });
+    let (status, body) = send_event(
+        &till,
+        &event(&format!("evt_test_{}", new_key()), older),
+        now,
+    )
+    .await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("stale")));
+    assert_eq!(till.payment_of(&session).await["status"], "succeeded");
+
+    // Forged, tampered or old signatures are refused.
+    let forged = event(&format!("evt_test_{}", new_key()), charge.clone());
+    let (status, body) = send_event(&till, &forged, now - 6 * 60).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("signature_invalid"))
+    );
+    let response = till
+        .http
+        .post(till.url("/v1/webhooks/gateway"))
+        .header(
+            "Gateway-Signature",
+            format!("t={now},v1={}", "0".repeat(64)),
+        )
+        .body(forged.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = till_e2e::json_of(response).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("signature_invalid"))
+    );
+}
+
+#[tokio::test]
+async fn doubled_and_late_gateway_webhooks_leave_a_challenge_right() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_605, "4000002760003184").await;
+    // Every webhook for this amount comes twice and 2.5 s late: the "requires_action" event
+    // arrives after the customer already passed the challenge.
+    till.fault(json!({ "amount": 60_605, "webhook_delay_ms": 2500, "webhook_duplicate": true }))
+        .await;
+    let (_, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(payment["status"], "requires_action");
+    let id = payment["id"].as_str().unwrap();
+    let (status, passed) = till
+        .post(
+            &format!("/v1/payments/{id}/challenge"),
+            till_e2e::PUBLISHABLE_KEY,
+            &json!({ "client_secret": session.client_secret, "otp": "123456" }),
+        )
+        .await;
+    assert_eq!(
+        (status, passed["status"].as_str()),
+        (200, Some("succeeded"))
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = till.payment_of(&session).await;
+    assert_eq!(
+        after["status"], "succeeded",
+        "late events changed nothing: {after}"
+    );
+    assert_eq!(after["amount_captured"], 60_605);
+}
+
+#[tokio::test]
+async fn the_poller_settles_a_payment_whose_answer_and_webhook_were_lost() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_602, "4242424242424242").await;
+    till.fault(json!({ "amount": 60_602, "drop_response": true, "webhook_drop": true }))
+        .await;
+    let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 502);
+    assert_eq!(till.payment_of(&session).await["status"], "processing");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    run_cron(&till).await;
+    let payment = eventually(&till, &session, "succeeded").await;
+    assert_eq!(payment["requires_review"], false);
+    assert_eq!(
+        till.gateway_authorizations(payment["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_poller_flags_a_payment_the_gateway_never_confirms() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_603, "4242424242424242").await;
+    till.fault(json!({ "amount": 60_603, "fail_times": 1000 }))
+        .await;
+    let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 502);
+    // Tests poll after 2 s, back off 1 s then 2 s, and give up after 3 attempts.
+    for wait_ms in [2500, 1200, 2200] {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        run_cron(&till).await;
+    }
+    let mut payment = till.payment_of(&session).await;
+    for _ in 0..20 {
+        if payment["requires_review"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        payment = till.payment_of(&session).await;
+    }
+    assert_eq!(payment["status"], "processing", "never guessed: {payment}");
+    assert_eq!(payment["requires_review"], true, "{payment}");
+}
