@@ -62,6 +62,7 @@ CREATE TABLE payments (
     requires_review INTEGER NOT NULL DEFAULT 0,
     card_brand TEXT NOT NULL,
     card_last4 TEXT NOT NULL,
+    card_fingerprint TEXT,
     card_exp_month INTEGER NOT NULL,
     card_exp_year INTEGER NOT NULL,
     gateway_reference TEXT,

@@ -76,6 +76,12 @@ pub fn vault_keys(env: &Env) -> Result<Vec<VaultKey>, ApiError> {
     Ok(keys)
 }
 
+/// `CARD_FINGERPRINT_KEY`: the HMAC key of card fingerprints. Never rotate it casually: the
+/// same card must keep its fingerprint.
+pub fn card_fingerprint_key(env: &Env) -> Result<Secret<String>, ApiError> {
+    secret(env, "CARD_FINGERPRINT_KEY").map(Secret::new)
+}
+
 /// `GATEWAY_WEBHOOK_SECRET`: verifies the gateway's webhook signatures.
 pub fn gateway_webhook_secret(env: &Env) -> Result<Secret<String>, ApiError> {
     secret(env, "GATEWAY_WEBHOOK_SECRET").map(Secret::new)

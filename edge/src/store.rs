@@ -246,6 +246,7 @@ pub struct PaymentRow {
     pub requires_review: i64,
     pub card_brand: String,
     pub card_last4: String,
+    pub card_fingerprint: Option<String>,
     pub card_exp_month: i64,
     pub card_exp_year: i64,
     pub gateway_reference: Option<String>,
@@ -262,8 +263,8 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
         "INSERT OR IGNORE INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
-         gateway_idempotency_key, token) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14, ?15)",
+         gateway_idempotency_key, token, card_fingerprint) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14, ?15, ?16)",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -280,6 +281,7 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
             text(&p.capture_method),
             text(&p.gateway_idempotency_key),
             text(&p.token),
+            opt_text(p.card_fingerprint.as_deref()),
         ],
     )
     .await?;

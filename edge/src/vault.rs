@@ -28,6 +28,7 @@ pub struct VaultedCard {
     pub name: String,
     pub brand: Brand,
     pub last4: String,
+    pub fingerprint: String,
 }
 
 /// A stored record: the key version and the sealed bytes; nothing readable without the key.

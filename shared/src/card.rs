@@ -353,6 +353,19 @@ pub struct CardSummary {
     pub last4: String,
     pub exp_month: u8,
     pub exp_year: u16,
+    /// The same card number always gives the same fingerprint (per Till deployment): duplicate
+    /// detection and fraud velocity without storing the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// A keyed HMAC-SHA256 of the card number, hex, truncated to 128 bits. Keyed, so the 10^15-ish
+/// space of card numbers cannot be searched by hashing candidates.
+pub fn fingerprint(key: &[u8], number: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(number.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 impl CardDetails {
@@ -370,6 +383,7 @@ impl CardDetails {
             last4: number[number.len() - 4..].to_string(),
             exp_month: self.exp_month,
             exp_year: self.exp_year,
+            fingerprint: None,
         })
     }
 }
@@ -539,6 +553,16 @@ mod tests {
             payload(1000, "AAAAAAAAAAAAAAAAAAAAA!").check(1000),
             Err(PayloadError::BadNonce)
         );
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_stable() {
+        let a = fingerprint(b"key-1", "4242424242424242");
+        assert_eq!(a, fingerprint(b"key-1", "4242424242424242"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, fingerprint(b"key-2", "4242424242424242"));
+        assert_ne!(a, fingerprint(b"key-1", "5555555555554444"));
+        assert!(!a.contains("4242"));
     }
 
     /// Appends the Luhn check digit to a payload.

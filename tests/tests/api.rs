@@ -359,3 +359,24 @@ async fn encrypted_cards_are_single_use_fresh_and_decryptable_with_retiring_keys
     let (status, body) = send(till.encrypt_payload(&session.id, &fresh, 1).await).await;
     assert_eq!(status, 200, "the retiring key still decrypts: {body}");
 }
+
+#[tokio::test]
+async fn the_same_card_has_the_same_fingerprint_everywhere() {
+    let till = Till::default();
+    let first = till.create_session(1100).await;
+    let second = till.create_session(1200).await;
+    let (_, a) = till.tokenize(&first, &card("4242424242424242")).await;
+    let (_, b) = till.tokenize(&second, &card("4242424242424242")).await;
+    let (_, c) = till.tokenize(&second, &card("5555555555554444")).await;
+    let fingerprint = a["card"]["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_string();
+    assert_eq!(fingerprint.len(), 32);
+    assert_eq!(b["card"]["fingerprint"], fingerprint.as_str());
+    assert_ne!(c["card"]["fingerprint"], fingerprint.as_str());
+    let (_, _, payment) = till
+        .confirm(&first, a["id"].as_str().unwrap(), &new_key())
+        .await;
+    assert_eq!(payment["card"]["fingerprint"], fingerprint.as_str());
+}

@@ -26,7 +26,7 @@ fn card_key(kid: &str) -> Result<CardKey, String> {
 }
 
 /// Marks the current layout of `.dev.vars`; an older file is replaced.
-const LAYOUT: &str = "# till dev vars v3: two card keys (current, retiring), gateway webhooks";
+const LAYOUT: &str = "# till dev vars v4: two card keys, gateway webhooks, card fingerprints";
 
 /// The `.dev.vars` contents: secrets in the formats the edge's config reads. Two card keys, as
 /// during a rotation: widgets encrypt to the first, the second still decrypts.
@@ -38,8 +38,9 @@ pub fn dev_vars() -> Result<String, String> {
     let card_keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
     let vault_keys =
         serde_json::json!([{ "version": "v1", "key": STANDARD.encode(random::<32>()?) }]);
+    let fingerprint_key = STANDARD.encode(random::<32>()?);
     Ok(format!(
-        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\n"
+        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nCARD_FINGERPRINT_KEY='{fingerprint_key}'\n"
     ))
 }
 

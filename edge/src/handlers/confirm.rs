@@ -180,6 +180,7 @@ async fn start_payment(
             .and_then(|v| v.as_str().map(String::from))
             .ok_or_else(ApiError::internal)?,
         card_last4: card.last4,
+        card_fingerprint: Some(card.fingerprint),
         card_exp_month: i64::from(card.exp_month),
         card_exp_year: i64::from(card.exp_year),
         gateway_reference: None,

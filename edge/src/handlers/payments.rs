@@ -53,6 +53,7 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         card: CardSummary {
             brand,
             last4: row.card_last4.clone(),
+            fingerprint: row.card_fingerprint.clone(),
             exp_month: u8::try_from(row.card_exp_month).map_err(|_| corrupt(row, "exp_month"))?,
             exp_year: u16::try_from(row.card_exp_year).map_err(|_| corrupt(row, "exp_year"))?,
         },

@@ -62,7 +62,11 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     })?;
     // The nonce is checked last, so a request refused for another reason can be corrected.
     let card = payload.card;
-    let summary = card.validate(clock::this_month()).map_err(ApiError::card)?;
+    let mut summary = card.validate(clock::this_month()).map_err(ApiError::card)?;
+    let fingerprint_key = config::card_fingerprint_key(env)?;
+    let fingerprint =
+        till_core::card::fingerprint(fingerprint_key.expose().as_bytes(), card.number.expose());
+    summary.fingerprint = Some(fingerprint.clone());
 
     if !store::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::invalid_request(
@@ -80,6 +84,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         name: card.name.clone(),
         brand: summary.brand,
         last4: summary.last4.clone(),
+        fingerprint,
     };
     Vault::open(env)?.store(&token, &card, &vaulted).await?;
     json(
