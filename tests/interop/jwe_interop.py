@@ -60,7 +60,8 @@ def encrypt_with_jwcrypto():
     body = {"checkout_session": session["id"], "client_secret": session["client_secret"], "encrypted_card": compact}
     status, created = call("POST", "/v1/tokens", PUBLISHABLE_KEY, body)
     assert status == 200, created
-    assert created["card"] == {"brand": "visa", "last4": "4242", "exp_month": 11, "exp_year": 2031}, created
+    card = {k: created["card"][k] for k in ("brand", "last4", "exp_month", "exp_year")}
+    assert card == {"brand": "visa", "last4": "4242", "exp_month": 11, "exp_year": 2031}, created
     confirm = {"client_secret": session["client_secret"], "token": created["id"]}
     status, payment = call(
         "POST",
