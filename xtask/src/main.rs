@@ -151,16 +151,17 @@ fn test() -> Result<(), String> {
         .args(["test", "--package", "till-e2e", "--no-run"])
         .dir(root()))?;
     secrets::ensure_dev_vars()?;
-    let stack = stack::Stack::start(stack::Ports::TEST, true)?;
-    let result = run(Cmd::new("cargo")
+    let mut stack = stack::Stack::start(stack::Ports::TEST, true)?;
+    let e2e = Cmd::new("cargo")
         .args(["test", "--package", "till-e2e", "--", "--test-threads=4"])
         .env("TILL_EDGE_URL", stack.edge_url())
         .env("TILL_GATEWAY_URL", stack.gateway_url())
         .env("TILL_SHOP_URL", stack.shop_url())
         .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
         .env("TILL_ARTIFACTS", stack.artifacts())
-        .dir(root()))
-    .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()));
+        .dir(root());
+    let result = run_with_restarts(e2e, &mut stack)
+        .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()));
     let logs = stack.stop();
     if result.is_err() {
         eprintln!(
@@ -171,6 +172,31 @@ fn test() -> Result<(), String> {
     result?;
     // Everything the services logged and stored during the run, searched for card data.
     leaks::assert_no_card_data(&logs)
+}
+
+/// Runs the end-to-end tests, restarting the edge whenever a test asks for it by creating
+/// `<artifacts>/restart-edge` (the file is removed once the edge is back).
+fn run_with_restarts(tests: Cmd, stack: &mut stack::Stack) -> Result<(), String> {
+    let request = stack.artifacts().join("restart-edge");
+    let mut command = tests.into_inner();
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let mut child = command.spawn().map_err(|e| format!("{shown}: {e}"))?;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(format!("{shown} failed with {status}"))
+            };
+        }
+        if request.exists() {
+            eprintln!("xtask: restarting the edge, as a test asked");
+            stack.restart_edge()?;
+            std::fs::remove_file(&request).map_err(|e| e.to_string())?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 fn dev() -> Result<(), String> {

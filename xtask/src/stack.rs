@@ -145,32 +145,7 @@ impl Stack {
             .env("SANDBOX_SHOP_ADDR", format!("127.0.0.1:{}", ports.shop))
             .env("TILL_EDGE_URL", stack.edge_url());
         stack.spawn("sandbox", sandbox)?;
-        let edge = wrangler().args([
-            "dev",
-            "-c",
-            config,
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            &ports.edge.to_string(),
-            "--persist-to",
-            &persist,
-            "--var",
-            &format!("GATEWAY_URL:{}", stack.gateway_url()),
-            "--var",
-            &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
-            "--var",
-            &format!("IDEMPOTENCY_STALE_SECONDS:{}", ports.stale_seconds),
-            "--var",
-            &format!("POLL_AFTER_SECONDS:{}", ports.poll_after_seconds),
-            "--var",
-            &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
-            "--var",
-            &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
-            // Lets tests run the cron trigger: GET /__scheduled?cron=...
-            "--test-scheduled",
-            "--show-interactive-dev-session=false",
-        ]);
+        let edge = stack.edge_command(&persist);
         stack.spawn("edge", edge)?;
         if with_browser {
             let driver =
@@ -224,6 +199,61 @@ impl Stack {
             "{what} did not answer on port {port} within 90 s; logs in {}",
             self.artifacts.display()
         ))
+    }
+
+    fn edge_command(&self, persist: &str) -> Cmd {
+        let ports = self.ports;
+        wrangler().args([
+            "dev",
+            "-c",
+            "edge/wrangler.toml",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &ports.edge.to_string(),
+            "--persist-to",
+            persist,
+            "--var",
+            &format!("GATEWAY_URL:{}", self.gateway_url()),
+            "--var",
+            &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
+            "--var",
+            &format!("IDEMPOTENCY_STALE_SECONDS:{}", ports.stale_seconds),
+            "--var",
+            &format!("POLL_AFTER_SECONDS:{}", ports.poll_after_seconds),
+            "--var",
+            &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
+            "--var",
+            &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
+            // Lets tests run the cron trigger: GET /__scheduled?cron=...
+            "--test-scheduled",
+            "--show-interactive-dev-session=false",
+        ])
+    }
+
+    /// Kills `wrangler dev` (and its workerd) and starts it again on the same state, as a crash
+    /// and redeploy would. Requests in flight die with it.
+    pub fn restart_edge(&mut self) -> Result<(), String> {
+        let index = self
+            .services
+            .iter()
+            .position(|s| s.name == "edge")
+            .ok_or("no edge to restart")?;
+        let mut edge = self.services.remove(index);
+        let target = if self.own_groups {
+            format!("-{}", edge.child.id())
+        } else {
+            edge.child.id().to_string()
+        };
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &target])
+            .stderr(Stdio::null())
+            .status();
+        let _ = edge.child.wait();
+        let persist = self.artifacts.join("state").to_string_lossy().to_string();
+        let command = self.edge_command(&persist);
+        self.spawn("edge", command)?;
+        self.wait_until("edge", self.ports.edge, "/v1/keys")
     }
 
     pub fn edge_url(&self) -> String {
