@@ -105,3 +105,35 @@ CREATE TABLE card_nonces (
     seen INTEGER NOT NULL
 );
 CREATE INDEX card_nonces_by_age ON card_nonces (seen);
+
+-- Merchant webhooks: endpoints (signing secret sealed with the vault key), events, deliveries.
+CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    sealed_secret TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE INDEX webhook_endpoints_by_merchant ON webhook_endpoints (merchant_id);
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+    event_id TEXT NOT NULL REFERENCES events(id),
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_status_code INTEGER,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created);

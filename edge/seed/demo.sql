@@ -9,3 +9,8 @@ INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
 INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) VALUES
     ('mer_demo', 'http://127.0.0.1:8791'),
     ('mer_demo', 'http://127.0.0.1:18791');
+-- A second merchant whose events go to the webhook test's receiver only (tests).
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_hooks', 'Hook Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('927d9dd5b899d58153abfadace6f94378f1f64b95151157bb5a52777de37fcac', 'mer_hooks', 'secret', 0),
+    ('b7b187645032a5cde2ff1e545a7df815f5cd122d952ede15dc678832a091a51c', 'mer_hooks', 'publishable', 0);

@@ -8,6 +8,7 @@ mod gateway;
 mod handlers;
 mod http;
 mod idempotency;
+mod merchant_webhooks;
 mod poller;
 mod random;
 mod store;
@@ -94,6 +95,16 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         .post_async("/v1/webhooks/gateway", |req, ctx| async move {
             http::reply(handlers::gateway_webhooks::receive(req, &ctx.env).await)
         })
+        .post_async("/v1/webhook_endpoints", |req, ctx| async move {
+            http::reply(handlers::webhook_endpoints::create(req, &ctx.env).await)
+        })
+        .get_async(
+            "/v1/webhook_endpoints/:id/deliveries",
+            |req, ctx| async move {
+                let id = ctx.param("id").cloned().unwrap_or_default();
+                http::reply(handlers::webhook_endpoints::deliveries(req, &ctx.env, &id).await)
+            },
+        )
         .post_async("/v1/refunds", |req, ctx| async move {
             http::reply(handlers::refunds::create(req, &ctx.env).await)
         })

@@ -497,3 +497,148 @@ pub async fn update_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
     .await
     .map(|_| ())
 }
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EndpointRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub url: String,
+    pub events: String,
+    pub sealed_secret: String,
+    pub created: i64,
+}
+
+pub async fn insert_endpoint(env: &Env, e: &EndpointRow) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, sealed_secret, created) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            text(&e.id),
+            text(&e.merchant_id),
+            text(&e.url),
+            text(&e.events),
+            text(&e.sealed_secret),
+            int(e.created),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn endpoint(
+    env: &Env,
+    merchant_id: &str,
+    id: &str,
+) -> Result<Option<EndpointRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM webhook_endpoints WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+pub async fn endpoints_of(env: &Env, merchant_id: &str) -> Result<Vec<EndpointRow>, ApiError> {
+    statement(
+        env,
+        "SELECT * FROM webhook_endpoints WHERE merchant_id = ?1",
+        &[text(merchant_id)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<EndpointRow>()
+    .map_err(|e| storage_error("decode", e))
+}
+
+pub async fn insert_event(
+    env: &Env,
+    id: &str,
+    merchant_id: &str,
+    kind: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO events (id, merchant_id, type, body, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            text(id),
+            text(merchant_id),
+            text(kind),
+            text(body),
+            int(now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub async fn insert_delivery(env: &Env, d: &DeliveryRow) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts, \
+         last_status_code, created, updated) VALUES (?1, ?2, ?3, ?4, 'pending', 0, NULL, ?5, ?5)",
+        &[
+            text(&d.id),
+            text(&d.endpoint_id),
+            text(&d.event_id),
+            text(&d.event_type),
+            int(d.created),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Records one delivery attempt and where the delivery stands after it.
+pub async fn record_delivery_attempt(
+    env: &Env,
+    id: &str,
+    status: &str,
+    attempts: i64,
+    code: Option<i64>,
+    now: i64,
+) -> Result<(), ApiError> {
+    execute(
+        env,
+        "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, last_status_code = ?4, \
+         updated = ?5 WHERE id = ?1",
+        &[
+            text(id),
+            text(status),
+            int(attempts),
+            code.map_or(JsValue::NULL, int),
+            int(now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn deliveries_of(env: &Env, endpoint_id: &str) -> Result<Vec<DeliveryRow>, ApiError> {
+    statement(
+        env,
+        "SELECT * FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY created DESC LIMIT 100",
+        &[text(endpoint_id)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<DeliveryRow>()
+    .map_err(|e| storage_error("decode", e))
+}

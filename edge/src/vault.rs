@@ -111,6 +111,40 @@ impl Vault {
             .map_err(|e| kv_error("open", e))
     }
 
+    /// Seals a short secret for a database column (e.g. a webhook signing secret).
+    pub fn seal_text(&self, aad: &str, text: &str) -> Result<String, ApiError> {
+        let current = &self.keys[0];
+        let sealed = crypto::seal(
+            current.key.expose(),
+            random::bytes()?,
+            text.as_bytes(),
+            aad.as_bytes(),
+        );
+        serde_json::to_string(&SealedRecord {
+            v: current.version.clone(),
+            data: STANDARD.encode(sealed),
+        })
+        .map_err(|e| kv_error("encode", e))
+    }
+
+    pub fn open_text(&self, aad: &str, sealed: &str) -> Result<Secret<String>, ApiError> {
+        let record: SealedRecord =
+            serde_json::from_str(sealed).map_err(|e| kv_error("decode", e))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.version == record.v)
+            .ok_or_else(|| kv_error("open", format!("no vault key version {}", record.v)))?;
+        let bytes = STANDARD
+            .decode(record.data)
+            .map_err(|e| kv_error("decode", e))?;
+        let plain = crypto::open(key.key.expose(), &bytes, aad.as_bytes())
+            .map_err(|e| kv_error("open", e))?;
+        String::from_utf8(plain)
+            .map(Secret::new)
+            .map_err(|e| kv_error("decode", e))
+    }
+
     pub async fn store(
         &self,
         token: &str,

@@ -299,6 +299,73 @@ pub struct Refund {
     pub created: i64,
 }
 
+/// Events a merchant can subscribe to.
+pub const EVENT_TYPES: [&str; 5] = [
+    "payment.succeeded",
+    "payment.failed",
+    "payment.requires_action",
+    "refund.succeeded",
+    "reconciliation.mismatch",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookEndpoint {
+    pub url: String,
+    pub events: Vec<String>,
+}
+
+impl CreateWebhookEndpoint {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let url_ok = (self.url.starts_with("https://") || self.url.starts_with("http://"))
+            && self.url.len() <= 2048
+            && !self.url.contains(char::is_whitespace);
+        if !url_ok {
+            return Err(
+                ApiError::invalid_request("url_invalid", "url must be an http(s) URL.")
+                    .with_param("url"),
+            );
+        }
+        if self.events.is_empty()
+            || self
+                .events
+                .iter()
+                .any(|e| !EVENT_TYPES.contains(&e.as_str()))
+        {
+            return Err(ApiError::invalid_request(
+                "events_invalid",
+                format!("events must name some of: {}.", EVENT_TYPES.join(", ")),
+            )
+            .with_param("events"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub object: String,
+    pub url: String,
+    pub events: Vec<String>,
+    /// Shown once, at creation: verifies `Till-Signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub event: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +410,33 @@ mod tests {
         assert!(serde_json::from_str::<CreateCheckoutSession>(bad_currency).is_err());
         let fractional = r#"{"amount":10.5,"currency":"USD"}"#;
         assert!(serde_json::from_str::<CreateCheckoutSession>(fractional).is_err());
+    }
+
+    #[test]
+    fn webhook_endpoints_need_a_url_and_known_events() {
+        let ok = CreateWebhookEndpoint {
+            url: "https://shop.example/hooks".into(),
+            events: vec!["payment.succeeded".into()],
+        };
+        assert!(ok.validate().is_ok());
+        let bad_url = CreateWebhookEndpoint {
+            url: "ftp://x".into(),
+            ..ok.clone()
+        };
+        assert_eq!(bad_url.validate().unwrap_err().error.code, "url_invalid");
+        let bad_event = CreateWebhookEndpoint {
+            events: vec!["payment.exploded".into()],
+            ..ok.clone()
+        };
+        assert_eq!(
+            bad_event.validate().unwrap_err().error.code,
+            "events_invalid"
+        );
+        let none = CreateWebhookEndpoint {
+            events: vec![],
+            ..ok
+        };
+        assert!(none.validate().is_err());
     }
 
     #[test]

@@ -7,6 +7,10 @@ pub enum IdKind {
     Payment,
     Refund,
     ClientSecret,
+    Event,
+    WebhookEndpoint,
+    WebhookSecret,
+    Delivery,
 }
 
 impl IdKind {
@@ -17,6 +21,10 @@ impl IdKind {
             IdKind::Payment => "pay_",
             IdKind::Refund => "re_",
             IdKind::ClientSecret => "secret_",
+            IdKind::Event => "evt_",
+            IdKind::WebhookEndpoint => "we_",
+            IdKind::WebhookSecret => "whsec_",
+            IdKind::Delivery => "whd_",
         }
     }
 }

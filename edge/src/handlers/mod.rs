@@ -7,6 +7,7 @@ pub mod payments;
 pub mod refunds;
 pub mod sessions;
 pub mod tokens;
+pub mod webhook_endpoints;
 pub mod widget_page;
 
 use crate::auth::Caller;

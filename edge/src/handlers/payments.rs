@@ -124,6 +124,15 @@ pub async fn apply(
         from.as_str(),
         next.as_str()
     );
+    let event = match next {
+        PaymentStatus::Succeeded => Some("payment.succeeded"),
+        PaymentStatus::Failed => Some("payment.failed"),
+        PaymentStatus::RequiresAction => Some("payment.requires_action"),
+        _ => None,
+    };
+    if let Some(kind) = event.filter(|_| from != next) {
+        crate::merchant_webhooks::emit(env, &payment.merchant_id, kind, &view(payment)?).await;
+    }
     Ok(())
 }
 

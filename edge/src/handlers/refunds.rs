@@ -128,6 +128,10 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         refund.updated = clock::now_seconds();
         store::update_refund(env, &refund).await?;
         worker::console_log!("refund {} {}", refund.id, refund.status);
+        if next == RefundStatus::Succeeded {
+            crate::merchant_webhooks::emit(env, &caller.merchant_id, "refund.succeeded", &view(&refund)?)
+                .await;
+        }
         stored(&refund)
     })
     .await

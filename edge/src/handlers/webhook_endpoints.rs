@@ -1,0 +1,63 @@
+//! `POST /v1/webhook_endpoints` and `GET /v1/webhook_endpoints/:id/deliveries` (secret key).
+
+use crate::auth::authenticate;
+use crate::http::{body_value, json, parse, ApiResult};
+use crate::store::{self, EndpointRow};
+use crate::vault::Vault;
+use crate::{clock, random};
+use till_core::api::{CreateWebhookEndpoint, WebhookDelivery, WebhookEndpoint};
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use worker::{Env, Request};
+
+pub async fn create(mut req: Request, env: &Env) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let request: CreateWebhookEndpoint = parse(body_value(&mut req).await?)?;
+    request.validate()?;
+    let id = random::id(IdKind::WebhookEndpoint)?;
+    let secret = random::id(IdKind::WebhookSecret)?;
+    let row = EndpointRow {
+        sealed_secret: Vault::open(env)?.seal_text(&id, &secret)?,
+        id,
+        merchant_id: caller.merchant_id.clone(),
+        url: request.url.clone(),
+        events: serde_json::to_string(&request.events).map_err(|_| ApiError::internal())?,
+        created: clock::now_seconds(),
+    };
+    store::insert_endpoint(env, &row).await?;
+    json(
+        200,
+        &WebhookEndpoint {
+            id: row.id,
+            object: "webhook_endpoint".into(),
+            url: request.url,
+            events: request.events,
+            secret: Some(secret),
+            created: row.created,
+        },
+    )
+}
+
+pub async fn deliveries(req: Request, env: &Env, id: &str) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    store::endpoint(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    let data: Vec<WebhookDelivery> = store::deliveries_of(env, id)
+        .await?
+        .into_iter()
+        .map(|d| WebhookDelivery {
+            id: d.id,
+            event: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            created: d.created,
+            updated: d.updated,
+        })
+        .collect();
+    json(200, &serde_json::json!({ "object": "list", "data": data }))
+}

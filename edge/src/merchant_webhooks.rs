@@ -1,0 +1,187 @@
+//! Events to merchants. A state change records an event; every endpoint subscribed to its type
+//! gets a delivery, driven by a Durable Object whose alarm posts the signed event
+//! (`Till-Signature: t=..,v1=..`) and retries with exponential backoff until a 2xx or the last
+//! attempt. Every attempt is written to the delivery log in D1.
+
+use crate::vault::Vault;
+use crate::{clock, random, store};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use worker::wasm_bindgen::JsValue;
+use worker::{
+    durable_object, DurableObject, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    State,
+};
+
+const MAX_ATTEMPTS: i64 = 8;
+const FIRST_RETRY_MS: i64 = 1000;
+
+#[derive(Serialize, Deserialize)]
+struct Job {
+    delivery: String,
+    url: String,
+    secret: String,
+    body: String,
+    attempts: i64,
+}
+
+#[durable_object(alarm)]
+pub struct WebhookDelivery {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for WebhookDelivery {
+    fn new(state: State, env: Env) -> Self {
+        WebhookDelivery { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let job: Job = req.json().await?;
+        self.state.storage().put("job", job).await?;
+        self.state.storage().set_alarm(0).await?;
+        Response::ok("")
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        let Some(mut job) = storage.get::<Job>("job").await? else {
+            return Response::ok("");
+        };
+        job.attempts += 1;
+        let code = post(&job).await;
+        let delivered = code.is_some_and(|c| (200..300).contains(&c));
+        let status = if delivered {
+            "succeeded"
+        } else if job.attempts >= MAX_ATTEMPTS {
+            "failed"
+        } else {
+            "pending"
+        };
+        let now = clock::now_seconds();
+        if let Err(error) = store::record_delivery_attempt(
+            &self.env,
+            &job.delivery,
+            status,
+            job.attempts,
+            code.map(i64::from),
+            now,
+        )
+        .await
+        {
+            worker::console_error!("delivery {}: log not written: {error}", job.delivery);
+        }
+        if status == "pending" {
+            let delay = FIRST_RETRY_MS * 2i64.pow(u32::try_from(job.attempts - 1).unwrap_or(0));
+            storage.put("job", &job).await?;
+            storage.set_alarm(delay).await?;
+        } else {
+            storage.delete_all().await?;
+        }
+        Response::ok("")
+    }
+}
+
+/// One signed POST; the HTTP status, or `None` when there was no answer in 10 s.
+async fn post(job: &Job) -> Option<u16> {
+    let signature = till_core::webhook::sign(
+        job.secret.as_bytes(),
+        clock::now_seconds(),
+        job.body.as_bytes(),
+    );
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json").ok()?;
+    headers.set("Till-Signature", &signature).ok()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&job.body)));
+    let request = Request::new_with_init(&job.url, &init).ok()?;
+    let fetch = Fetch::Request(request);
+    let sent = Box::pin(fetch.send());
+    let deadline = worker::Delay::from(Duration::from_secs(10));
+    let answered = match futures_util::future::select(sent, deadline).await {
+        futures_util::future::Either::Left((Ok(response), _)) => Some(response.status_code()),
+        _ => None,
+    };
+    answered
+}
+
+/// Records an event and starts a delivery to each subscribed endpoint. Failures are logged, not
+/// returned: a payment must not fail because a merchant's webhook could not be queued.
+pub async fn emit<T: Serialize>(env: &Env, merchant_id: &str, kind: &str, object: &T) {
+    if let Err(error) = try_emit(env, merchant_id, kind, object).await {
+        worker::console_error!("event {kind} for {merchant_id} not delivered: {error}");
+    }
+}
+
+async fn try_emit<T: Serialize>(
+    env: &Env,
+    merchant_id: &str,
+    kind: &str,
+    object: &T,
+) -> Result<(), ApiError> {
+    let endpoints = store::endpoints_of(env, merchant_id).await?;
+    let subscribed: Vec<_> = endpoints
+        .into_iter()
+        .filter(|e| {
+            serde_json::from_str::<Vec<String>>(&e.events)
+                .is_ok_and(|events| events.iter().any(|t| t == kind))
+        })
+        .collect();
+    let now = clock::now_seconds();
+    let id = random::id(IdKind::Event)?;
+    let body =
+        serde_json::json!({ "id": id, "type": kind, "created": now, "data": { "object": object } })
+            .to_string();
+    store::insert_event(env, &id, merchant_id, kind, &body, now).await?;
+    if subscribed.is_empty() {
+        return Ok(());
+    }
+    let vault = Vault::open(env)?;
+    for endpoint in subscribed {
+        let delivery = store::DeliveryRow {
+            id: random::id(IdKind::Delivery)?,
+            endpoint_id: endpoint.id.clone(),
+            event_id: id.clone(),
+            event_type: kind.to_string(),
+            status: "pending".into(),
+            attempts: 0,
+            last_status_code: None,
+            created: now,
+            updated: now,
+        };
+        store::insert_delivery(env, &delivery).await?;
+        let job = Job {
+            delivery: delivery.id.clone(),
+            url: endpoint.url.clone(),
+            secret: vault
+                .open_text(&endpoint.id, &endpoint.sealed_secret)?
+                .expose()
+                .clone(),
+            body: body.clone(),
+            attempts: 0,
+        };
+        let stub = env
+            .durable_object("WEBHOOK_DELIVERY")
+            .and_then(|ns| ns.id_from_name(&delivery.id)?.get_stub())
+            .map_err(|e| {
+                worker::console_error!("delivery stub: {e}");
+                ApiError::internal()
+            })?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(
+                &serde_json::to_string(&job).map_err(|_| ApiError::internal())?,
+            )));
+        let request = Request::new_with_init("https://delivery.till/", &init)
+            .map_err(|_| ApiError::internal())?;
+        stub.fetch_with_request(request).await.map_err(|e| {
+            worker::console_error!("delivery start: {e}");
+            ApiError::internal()
+        })?;
+    }
+    Ok(())
+}
