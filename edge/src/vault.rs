@@ -64,60 +64,14 @@ impl Vault {
         })
     }
 
-    async fn put_sealed(&self, name: &str, plaintext: &[u8], ttl: u64) -> Result<(), ApiError> {
+    /// Seals bytes with the current key, bound to `aad` (the storage name): the stored text is
+    /// `{"v": key version, "data": base64 of nonce + ciphertext}`.
+    fn seal(&self, aad: &str, plaintext: &[u8]) -> Result<String, ApiError> {
         let current = &self.keys[0];
         let sealed = crypto::seal(
             current.key.expose(),
             random::bytes()?,
             plaintext,
-            name.as_bytes(),
-        );
-        let record = SealedRecord {
-            v: current.version.clone(),
-            data: STANDARD.encode(sealed),
-        };
-        let text = serde_json::to_string(&record).map_err(|e| kv_error("encode", e))?;
-        self.kv
-            .put(name, text)
-            .map_err(|e| kv_error("put", e))?
-            .expiration_ttl(ttl)
-            .execute()
-            .await
-            .map_err(|e| kv_error("put", e))
-    }
-
-    async fn get_sealed(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        let Some(text) = self
-            .kv
-            .get(name)
-            .text()
-            .await
-            .map_err(|e| kv_error("get", e))?
-        else {
-            return Ok(None);
-        };
-        let record: SealedRecord =
-            serde_json::from_str(&text).map_err(|e| kv_error("decode", e))?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.version == record.v)
-            .ok_or_else(|| kv_error("open", format!("no vault key version {}", record.v)))?;
-        let sealed = STANDARD
-            .decode(record.data)
-            .map_err(|e| kv_error("decode", e))?;
-        crypto::open(key.key.expose(), &sealed, name.as_bytes())
-            .map(Some)
-            .map_err(|e| kv_error("open", e))
-    }
-
-    /// Seals a short secret for a database column (e.g. a webhook signing secret).
-    pub fn seal_text(&self, aad: &str, text: &str) -> Result<String, ApiError> {
-        let current = &self.keys[0];
-        let sealed = crypto::seal(
-            current.key.expose(),
-            random::bytes()?,
-            text.as_bytes(),
             aad.as_bytes(),
         );
         serde_json::to_string(&SealedRecord {
@@ -127,20 +81,47 @@ impl Vault {
         .map_err(|e| kv_error("encode", e))
     }
 
-    pub fn open_text(&self, aad: &str, sealed: &str) -> Result<Secret<String>, ApiError> {
-        let record: SealedRecord =
-            serde_json::from_str(sealed).map_err(|e| kv_error("decode", e))?;
+    /// Opens what [`Vault::seal`] made, with the key version it names.
+    fn unseal(&self, aad: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+        let record: SealedRecord = serde_json::from_str(text).map_err(|e| kv_error("decode", e))?;
         let key = self
             .keys
             .iter()
             .find(|k| k.version == record.v)
             .ok_or_else(|| kv_error("open", format!("no vault key version {}", record.v)))?;
-        let bytes = STANDARD
+        let sealed = STANDARD
             .decode(record.data)
             .map_err(|e| kv_error("decode", e))?;
-        let plain = crypto::open(key.key.expose(), &bytes, aad.as_bytes())
-            .map_err(|e| kv_error("open", e))?;
-        String::from_utf8(plain)
+        crypto::open(key.key.expose(), &sealed, aad.as_bytes()).map_err(|e| kv_error("open", e))
+    }
+
+    async fn put_sealed(&self, name: &str, plaintext: &[u8], ttl: u64) -> Result<(), ApiError> {
+        self.kv
+            .put(name, self.seal(name, plaintext)?)
+            .map_err(|e| kv_error("put", e))?
+            .expiration_ttl(ttl)
+            .execute()
+            .await
+            .map_err(|e| kv_error("put", e))
+    }
+
+    async fn get_sealed(&self, name: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let text = self
+            .kv
+            .get(name)
+            .text()
+            .await
+            .map_err(|e| kv_error("get", e))?;
+        text.map(|text| self.unseal(name, &text)).transpose()
+    }
+
+    /// Seals a short secret for a database column (e.g. a webhook signing secret).
+    pub fn seal_text(&self, aad: &str, text: &str) -> Result<String, ApiError> {
+        self.seal(aad, text.as_bytes())
+    }
+
+    pub fn open_text(&self, aad: &str, sealed: &str) -> Result<Secret<String>, ApiError> {
+        String::from_utf8(self.unseal(aad, sealed)?)
             .map(Secret::new)
             .map_err(|e| kv_error("decode", e))
     }
