@@ -137,3 +137,15 @@ CREATE TABLE webhook_deliveries (
     updated INTEGER NOT NULL
 );
 CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created);
+
+-- Reconciliation runs: one merchant's records of a day against the gateway's settlement file.
+CREATE TABLE reconciliation_runs (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    date TEXT NOT NULL,
+    lines INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    findings TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE INDEX reconciliation_runs_by_merchant ON reconciliation_runs (merchant_id, created);

@@ -14,3 +14,8 @@ INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_hooks', 'Hook T
 INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
     ('927d9dd5b899d58153abfadace6f94378f1f64b95151157bb5a52777de37fcac', 'mer_hooks', 'secret', 0),
     ('b7b187645032a5cde2ff1e545a7df815f5cd122d952ede15dc678832a091a51c', 'mer_hooks', 'publishable', 0);
+-- A third merchant for the reconciliation test: its day holds only what that test made.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_recon', 'Reconciliation Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('4c56820b3f8f6f10bcc2d7c3db41a9789f26ac5e849eccb9919680c34ce7e36c', 'mer_recon', 'secret', 0),
+    ('86ff745a051f7779e3055cfc2c8e2701bc5ec022f0029d906aea9da87fc923f1', 'mer_recon', 'publishable', 0);

@@ -71,9 +71,17 @@ pub trait Connector {
         key: &str,
     ) -> Result<GatewayPayment, GatewayError>;
     async fn void(&self, reference: &str, key: &str) -> Result<GatewayPayment, GatewayError>;
-    /// Refunds `amount`; returns the gateway's refund id.
-    async fn refund(&self, reference: &str, amount: i64, key: &str)
-        -> Result<String, GatewayError>;
+    /// Refunds `amount` (`refund_id` is Till's, echoed in the settlement file); returns the
+    /// gateway's refund id.
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        refund_id: &str,
+        key: &str,
+    ) -> Result<String, GatewayError>;
+    /// The settlement file of a UTC day (`YYYY-MM-DD`), as CSV.
+    async fn settlement(&self, date: &str) -> Result<String, GatewayError>;
 }
 
 pub struct SandboxConnector {
@@ -155,7 +163,7 @@ pub fn authorization_event(object: serde_json::Value) -> Option<(String, Gateway
 }
 
 impl SandboxConnector {
-    /// One HTTP call with a deadline. `None` means 404.
+    /// One HTTP call with a deadline, decoded as JSON. `None` means 404.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -163,6 +171,24 @@ impl SandboxConnector {
         key: Option<&str>,
         body: Option<String>,
     ) -> Result<Option<T>, GatewayError> {
+        match self.send(method, path, key, body).await? {
+            Some(mut response) => response
+                .json::<T>()
+                .await
+                .map(Some)
+                .map_err(|e| GatewayError::Unavailable(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// One HTTP call with a deadline: the 2xx response, `None` for 404, errors otherwise.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Option<worker::Response>, GatewayError> {
         let unavailable = |e: worker::Error| GatewayError::Unavailable(e.to_string());
         let headers = Headers::new();
         headers
@@ -217,11 +243,7 @@ impl SandboxConnector {
                 .unwrap_or_else(|_| "unknown".into());
             return Err(GatewayError::Rejected { status, code });
         }
-        response
-            .json::<T>()
-            .await
-            .map(Some)
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))
+        Ok(Some(response))
     }
 
     async fn payment(
@@ -308,9 +330,12 @@ impl Connector for SandboxConnector {
         &self,
         reference: &str,
         amount: i64,
+        refund_id: &str,
         key: &str,
     ) -> Result<String, GatewayError> {
-        let body = encode(&serde_json::json!({ "authorization": reference, "amount": amount }))?;
+        let body = encode(
+            &serde_json::json!({ "authorization": reference, "amount": amount, "reference": refund_id }),
+        )?;
         self.call::<SandboxRefund>(Method::Post, "/v1/refunds", Some(key), Some(body))
             .await?
             .map(|r| r.id)
@@ -318,5 +343,19 @@ impl Connector for SandboxConnector {
                 status: 404,
                 code: "not_found".into(),
             })
+    }
+
+    async fn settlement(&self, date: &str) -> Result<String, GatewayError> {
+        let mut response = self
+            .send(Method::Get, &format!("/v1/settlements/{date}"), None, None)
+            .await?
+            .ok_or(GatewayError::Rejected {
+                status: 404,
+                code: "not_found".into(),
+            })?;
+        response
+            .text()
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))
     }
 }

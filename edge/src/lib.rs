@@ -24,13 +24,21 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Cron: settle payments the gateway never answered.
+/// Cron: every minute, settle payments the gateway never answered; daily, reconcile yesterday.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    if let Err(error) = poller::poll(&env).await {
-        worker::console_error!("poller: {error}");
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let result = if event.cron() == DAILY_RECONCILIATION {
+        handlers::reconciliation::daily(&env).await
+    } else {
+        poller::poll(&env).await
+    };
+    if let Err(error) = result {
+        worker::console_error!("cron {}: {error}", event.cron());
     }
 }
+
+/// Must match the daily trigger in wrangler.toml.
+const DAILY_RECONCILIATION: &str = "30 2 * * *";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -105,6 +113,16 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
                 http::reply(handlers::webhook_endpoints::deliveries(req, &ctx.env, &id).await)
             },
         )
+        .post_async("/v1/reconciliation/runs", |req, ctx| async move {
+            http::reply(handlers::reconciliation::start(req, &ctx.env).await)
+        })
+        .get_async("/v1/reconciliation/runs", |req, ctx| async move {
+            http::reply(handlers::reconciliation::list(req, &ctx.env).await)
+        })
+        .get_async("/v1/reconciliation/runs/:id", |req, ctx| async move {
+            let id = ctx.param("id").cloned().unwrap_or_default();
+            http::reply(handlers::reconciliation::retrieve(req, &ctx.env, &id).await)
+        })
         .post_async("/v1/refunds", |req, ctx| async move {
             http::reply(handlers::refunds::create(req, &ctx.env).await)
         })

@@ -642,3 +642,137 @@ pub async fn deliveries_of(env: &Env, endpoint_id: &str) -> Result<Vec<DeliveryR
     .results::<DeliveryRow>()
     .map_err(|e| storage_error("decode", e))
 }
+
+#[derive(Deserialize)]
+struct RecordRow {
+    id: String,
+    amount: i64,
+    currency: String,
+    status: String,
+}
+
+/// A merchant's payments and refunds created in `[start, end)`, as reconciliation records.
+pub async fn day_records(
+    env: &Env,
+    merchant_id: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<till_core::reconciliation::Record>, ApiError> {
+    use till_core::reconciliation::{LineKind, Record};
+    let params = [text(merchant_id), int(start), int(end)];
+    let load = |sql: &'static str| {
+        let params = params.clone();
+        async move {
+            statement(env, sql, &params)?
+                .all()
+                .await
+                .map_err(|e| storage_error("query", e))?
+                .results::<RecordRow>()
+                .map_err(|e| storage_error("decode", e))
+        }
+    };
+    let payments = load(
+        "SELECT id, amount_captured AS amount, currency, status FROM payments \
+         WHERE merchant_id = ?1 AND created >= ?2 AND created < ?3",
+    )
+    .await?;
+    let refunds = load(
+        "SELECT id, amount, currency, status FROM refunds \
+         WHERE merchant_id = ?1 AND created >= ?2 AND created < ?3",
+    )
+    .await?;
+    let record = |kind: LineKind| {
+        move |r: RecordRow| Record {
+            id: r.id,
+            kind,
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+        }
+    };
+    Ok(payments
+        .into_iter()
+        .map(record(LineKind::Charge))
+        .chain(refunds.into_iter().map(record(LineKind::Refund)))
+        .collect())
+}
+
+/// Whether Till has a payment or refund with this id, for any merchant.
+pub async fn reference_known(env: &Env, id: &str) -> Result<bool, ApiError> {
+    let row: Option<serde_json::Value> = first(
+        env,
+        "SELECT id FROM payments WHERE id = ?1 UNION SELECT id FROM refunds WHERE id = ?1",
+        &[text(id)],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub date: String,
+    pub lines: i64,
+    pub records: i64,
+    pub findings: String,
+    pub created: i64,
+}
+
+pub async fn insert_run(env: &Env, r: &RunRow) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO reconciliation_runs (id, merchant_id, date, lines, records, findings, created) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(&r.id),
+            text(&r.merchant_id),
+            text(&r.date),
+            int(r.lines),
+            int(r.records),
+            text(&r.findings),
+            int(r.created),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn run(env: &Env, merchant_id: &str, id: &str) -> Result<Option<RunRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM reconciliation_runs WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+pub async fn runs(env: &Env, merchant_id: &str) -> Result<Vec<RunRow>, ApiError> {
+    statement(
+        env,
+        "SELECT * FROM reconciliation_runs WHERE merchant_id = ?1 ORDER BY created DESC LIMIT 50",
+        &[text(merchant_id)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<RunRow>()
+    .map_err(|e| storage_error("decode", e))
+}
+
+#[derive(Deserialize)]
+struct MerchantRow {
+    id: String,
+}
+
+pub async fn merchant_ids(env: &Env) -> Result<Vec<String>, ApiError> {
+    Ok(statement(env, "SELECT id FROM merchants", &[])?
+        .all()
+        .await
+        .map_err(|e| storage_error("query", e))?
+        .results::<MerchantRow>()
+        .map_err(|e| storage_error("decode", e))?
+        .into_iter()
+        .map(|m| m.id)
+        .collect())
+}

@@ -13,6 +13,8 @@
 //!   with 503, charge and never answer in time, or have their webhooks lost, late or doubled.
 //!
 //! Every change is also sent as a signed webhook (`authorization.updated`, `refund.updated`).
+//! - `GET /v1/settlements/{date}`: the day's settlement file (CSV); `POST /v1/control/settlement`
+//!   injects mismatches into it for reconciliation tests.
 //! - `GET /v1/stats`: charges and declines so far.
 
 use crate::test_cards::{outcome_for, Outcome};
@@ -70,6 +72,9 @@ pub struct Authorization {
     pub reference: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<Challenge>,
+    /// The UTC day the money was captured: the settlement file it lands in.
+    #[serde(skip)]
+    pub settled_on: Option<String>,
     /// Whether to capture once a challenge passes.
     #[serde(skip)]
     capture: bool,
@@ -90,6 +95,10 @@ pub struct GatewayRefund {
     pub authorization: String,
     pub amount: i64,
     pub currency: String,
+    /// The merchant's id for the refund (Till's `re_...`), echoed in the settlement file.
+    pub reference: String,
+    #[serde(skip)]
+    pub settled_on: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,9 +173,10 @@ impl Webhooks {
 }
 
 #[derive(Default)]
-struct Ledger {
-    authorizations: HashMap<String, Authorization>,
-    refunds: HashMap<String, GatewayRefund>,
+pub struct Ledger {
+    pub authorizations: HashMap<String, Authorization>,
+    pub refunds: HashMap<String, GatewayRefund>,
+    pub settlement_faults: crate::settlement::Injections,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -243,6 +253,8 @@ impl Gateway {
             )
             .route("/v1/refunds", post(refund))
             .route("/v1/control/faults", post(add_fault))
+            .route("/v1/control/settlement", post(inject_settlement))
+            .route("/v1/settlements/{date}", get(settlement_file))
             .route("/v1/stats", get(stats))
             .with_state(self)
     }
@@ -323,6 +335,7 @@ fn settle(ledger: &mut Ledger, authorization: &mut Authorization, outcome: Outco
             if authorization.capture {
                 authorization.status = "captured";
                 authorization.amount_captured = authorization.amount;
+                authorization.settled_on = Some(crate::settlement::today());
             } else {
                 authorization.status = "authorized";
             }
@@ -406,6 +419,7 @@ async fn process_authorization(
             currency: request.currency,
             reference: request.reference,
             challenge: None,
+            settled_on: None,
             capture: request.capture,
             after_challenge: None,
         };
@@ -530,6 +544,7 @@ async fn capture(
         }
         authorization.status = "captured";
         authorization.amount_captured = amount;
+        authorization.settled_on = Some(crate::settlement::today());
         (StatusCode::OK, Json(value(&*authorization)))
     })
 }
@@ -560,6 +575,8 @@ async fn void(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): Path
 struct RefundRequest {
     authorization: String,
     amount: i64,
+    #[serde(default)]
+    reference: String,
 }
 
 async fn refund(
@@ -596,6 +613,8 @@ async fn refund(
             authorization: authorization.id.clone(),
             amount: request.amount,
             currency: authorization.currency.clone(),
+            reference: request.reference.clone(),
+            settled_on: crate::settlement::today(),
         };
         println!(
             "gateway: refund {} {} of {}",
@@ -676,6 +695,30 @@ async fn add_fault(
     println!("gateway: fault for amount {}: {fault:?}", fault.amount);
     gateway.ledger().faults.insert(fault.amount, fault);
     (StatusCode::OK, Json(serde_json::json!({ "ok": true })))
+}
+
+async fn inject_settlement(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Result<Json<crate::settlement::Injections>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let Ok(Json(more)) = body else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
+    };
+    gateway.ledger().settlement_faults.merge(more);
+    (StatusCode::OK, Json(serde_json::json!({ "ok": true })))
+}
+
+async fn settlement_file(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Path(date): Path<String>,
+) -> Result<String, Reply> {
+    gateway.authenticated(&headers)?;
+    Ok(crate::settlement::render(&gateway.ledger(), &date))
 }
 
 async fn stats(State(gateway): State<Gateway>) -> Reply {

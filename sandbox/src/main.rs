@@ -7,6 +7,7 @@
 //! `TILL_DEMO_PUBLISHABLE_KEY`.
 
 mod gateway;
+mod settlement;
 mod shop;
 mod test_cards;
 

@@ -11,6 +11,7 @@ pub enum IdKind {
     WebhookEndpoint,
     WebhookSecret,
     Delivery,
+    ReconciliationRun,
 }
 
 impl IdKind {
@@ -25,6 +26,7 @@ impl IdKind {
             IdKind::WebhookEndpoint => "we_",
             IdKind::WebhookSecret => "whsec_",
             IdKind::Delivery => "whd_",
+            IdKind::ReconciliationRun => "recon_",
         }
     }
 }

@@ -14,5 +14,6 @@ pub mod ids;
 pub mod jwe;
 pub mod money;
 pub mod payment;
+pub mod reconciliation;
 pub mod secret;
 pub mod webhook;

@@ -59,6 +59,9 @@ pub struct Till {
     pub http: Client,
     pub edge: String,
     pub gateway: String,
+    /// The merchant the helpers act for (the demo merchant by default).
+    pub secret_key: String,
+    pub publishable_key: String,
 }
 
 pub struct Session {
@@ -73,6 +76,8 @@ impl Default for Till {
             http: Client::new(),
             edge: setting("TILL_EDGE_URL"),
             gateway: setting("TILL_GATEWAY_URL"),
+            secret_key: SECRET_KEY.into(),
+            publishable_key: PUBLISHABLE_KEY.into(),
         }
     }
 }
@@ -86,6 +91,15 @@ pub async fn json_of(response: Response) -> (u16, Value) {
 }
 
 impl Till {
+    /// Helpers acting for another seeded merchant.
+    pub fn for_merchant(secret_key: &str, publishable_key: &str) -> Till {
+        Till {
+            secret_key: secret_key.into(),
+            publishable_key: publishable_key.into(),
+            ..Till::default()
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.edge)
     }
@@ -123,7 +137,7 @@ impl Till {
         let (status, body) = self
             .post(
                 "/v1/checkout_sessions",
-                SECRET_KEY,
+                &self.secret_key,
                 &json!({
                     "amount": amount,
                     "currency": "USD",
@@ -189,7 +203,7 @@ impl Till {
         let encrypted_card = self.encrypt(&session.id, card).await;
         self.post(
             "/v1/tokens",
-            PUBLISHABLE_KEY,
+            &self.publishable_key,
             &json!({
                 "checkout_session": session.id,
                 "client_secret": session.client_secret,
@@ -215,7 +229,7 @@ impl Till {
         let response = self
             .http
             .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
-            .bearer_auth(PUBLISHABLE_KEY)
+            .bearer_auth(&self.publishable_key)
             .header("Idempotency-Key", idempotency_key)
             .json(&json!({ "client_secret": session.client_secret, "token": token }))
             .send()
@@ -231,7 +245,10 @@ impl Till {
 
     pub async fn session_state(&self, session: &Session) -> Value {
         let (status, body) = self
-            .get(&format!("/v1/checkout_sessions/{}", session.id), SECRET_KEY)
+            .get(
+                &format!("/v1/checkout_sessions/{}", session.id),
+                &self.secret_key,
+            )
             .await;
         assert_eq!(status, 200);
         body
@@ -254,7 +271,9 @@ impl Till {
     pub async fn payment_of(&self, session: &Session) -> Value {
         let state = self.session_state(session).await;
         let id = state["payment"].as_str().expect("session has a payment");
-        let (status, payment) = self.get(&format!("/v1/payments/{id}"), SECRET_KEY).await;
+        let (status, payment) = self
+            .get(&format!("/v1/payments/{id}"), &self.secret_key)
+            .await;
         assert_eq!(status, 200);
         payment
     }

@@ -4,6 +4,7 @@ pub mod confirm;
 pub mod gateway_webhooks;
 pub mod keys;
 pub mod payments;
+pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;
 pub mod tokens;

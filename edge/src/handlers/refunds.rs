@@ -105,7 +105,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         };
 
         let reference = payment.gateway_reference.clone().ok_or_else(ApiError::internal)?;
-        let next = match connector(env)?.refund(&reference, refund.amount, &scope.gateway_key()).await {
+        let next = match connector(env)?.refund(&reference, refund.amount, &refund.id, &scope.gateway_key()).await {
             Ok(gateway_refund) => {
                 refund.gateway_reference = Some(gateway_refund);
                 RefundStatus::Succeeded

@@ -1,0 +1,158 @@
+//! Reconciliation runs (secret key): `POST /v1/reconciliation/runs` `{date?}` runs one now
+//! (the daily cron runs yesterday's for every merchant), `GET /v1/reconciliation/runs` and
+//! `/runs/:id` read them. A payment left `processing` that the file shows settled is fixed from
+//! the gateway's record and still reported. Every finding is also sent as
+//! `reconciliation.mismatch`.
+
+use super::payments::{apply, connector, forget_card};
+use crate::auth::authenticate;
+use crate::gateway::Connector;
+use crate::http::{body_value, json, parse, ApiResult};
+use crate::store::{self, RunRow};
+use crate::{clock, random};
+use serde::{Deserialize, Serialize};
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use till_core::reconciliation::{self, Finding, FindingKind};
+use worker::{Env, Request};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRun {
+    #[serde(default)]
+    date: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Run {
+    id: String,
+    object: &'static str,
+    date: String,
+    settlement_lines: i64,
+    till_records: i64,
+    findings: Vec<Finding>,
+    created: i64,
+}
+
+fn view(row: &RunRow) -> Result<Run, ApiError> {
+    Ok(Run {
+        id: row.id.clone(),
+        object: "reconciliation_run",
+        date: row.date.clone(),
+        settlement_lines: row.lines,
+        till_records: row.records,
+        findings: serde_json::from_str(&row.findings).map_err(|_| ApiError::internal())?,
+        created: row.created,
+    })
+}
+
+/// Reconciles one merchant's day and stores the run.
+pub async fn reconcile(env: &Env, merchant_id: &str, date: &str) -> Result<RunRow, ApiError> {
+    let (start, end) = reconciliation::day_bounds(date).ok_or_else(|| {
+        ApiError::invalid_request("date_invalid", "date must be YYYY-MM-DD.").with_param("date")
+    })?;
+    let connector = connector(env)?;
+    let file = connector.settlement(date).await.map_err(|e| {
+        worker::console_warn!("reconciliation {date}: no settlement file: {e:?}");
+        ApiError::gateway_unavailable()
+    })?;
+    let lines = reconciliation::parse(&file).map_err(|e| {
+        worker::console_error!("reconciliation {date}: line {}: {}", e.line, e.reason);
+        ApiError::gateway_unavailable()
+    })?;
+    let records = store::day_records(env, merchant_id, start, end).await?;
+    let mut unknown_elsewhere = std::collections::HashSet::new();
+    for line in &lines {
+        let ours = records.iter().any(|r| r.id == line.reference);
+        if !ours && !store::reference_known(env, &line.reference).await? {
+            unknown_elsewhere.insert(line.reference.clone());
+        }
+    }
+    let mut findings = reconciliation::reconcile(&lines, &records, |reference| {
+        !unknown_elsewhere.contains(reference)
+    });
+    for finding in &mut findings {
+        fix_processing(env, finding).await?;
+    }
+    let run = RunRow {
+        id: random::id(IdKind::ReconciliationRun)?,
+        merchant_id: merchant_id.to_string(),
+        date: date.to_string(),
+        lines: i64::try_from(lines.len()).unwrap_or(i64::MAX),
+        records: i64::try_from(records.len()).unwrap_or(i64::MAX),
+        findings: serde_json::to_string(&findings).map_err(|_| ApiError::internal())?,
+        created: clock::now_seconds(),
+    };
+    store::insert_run(env, &run).await?;
+    for finding in &findings {
+        crate::merchant_webhooks::emit(env, merchant_id, "reconciliation.mismatch", finding).await;
+    }
+    worker::console_log!(
+        "reconciliation {} {date}: {} findings",
+        run.id,
+        findings.len()
+    );
+    Ok(run)
+}
+
+/// A payment Till still has `processing` while the gateway settled it: settle it from the
+/// gateway's record (the state machine decides), and say so in the finding.
+async fn fix_processing(env: &Env, finding: &mut Finding) -> Result<(), ApiError> {
+    if finding.kind != FindingKind::StatusMismatch {
+        return Ok(());
+    }
+    let Some(mut payment) = store::payment_by_id(env, &finding.reference).await? else {
+        return Ok(());
+    };
+    if payment.status != "processing" {
+        return Ok(());
+    }
+    if let Ok(Some(answer)) = connector(env)?.find(&payment.gateway_idempotency_key).await {
+        apply(env, &mut payment, answer).await?;
+        forget_card(env, &payment).await?;
+        finding.detail = format!("{}; fixed: now {}", finding.detail, payment.status);
+    }
+    Ok(())
+}
+
+pub async fn start(mut req: Request, env: &Env) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let request: StartRun = parse(body_value(&mut req).await?)?;
+    let date = request
+        .date
+        .unwrap_or_else(|| reconciliation::date_of(clock::now_seconds()));
+    json(
+        200,
+        &view(&reconcile(env, &caller.merchant_id, &date).await?)?,
+    )
+}
+
+pub async fn list(req: Request, env: &Env) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let runs = store::runs(env, &caller.merchant_id)
+        .await?
+        .iter()
+        .map(view)
+        .collect::<Result<Vec<_>, _>>()?;
+    json(200, &serde_json::json!({ "object": "list", "data": runs }))
+}
+
+pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let run = store::run(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reconciliation run"))?;
+    json(200, &view(&run)?)
+}
+
+/// The daily cron: yesterday, for every merchant.
+pub async fn daily(env: &Env) -> Result<(), ApiError> {
+    let yesterday = reconciliation::date_of(clock::now_seconds() - 86_400);
+    for merchant in store::merchant_ids(env).await? {
+        reconcile(env, &merchant, &yesterday).await?;
+    }
+    Ok(())
+}
