@@ -82,6 +82,25 @@ impl Default for Till {
     }
 }
 
+/// Sends a request, resending it when `wrangler dev`'s local proxy answers "Your worker restarted
+/// mid-request" (a 503 it makes itself, never Till; seen a few times per run on 2 cores). Only
+/// used for requests that are safe to repeat.
+pub async fn send(request: reqwest::RequestBuilder) -> Response {
+    for _ in 0..3 {
+        let attempt = request.try_clone().expect("a repeatable request");
+        let response = attempt.send().await.expect("edge reachable");
+        if response.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            return response;
+        }
+        let text = response.text().await.unwrap_or_default();
+        if !text.starts_with("Your worker restarted mid-request") {
+            panic!("503 from Till: {text}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    request.send().await.expect("edge reachable")
+}
+
 pub async fn json_of(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("response body");
@@ -105,16 +124,7 @@ impl Till {
     }
 
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
-        json_of(
-            self.http
-                .post(self.url(path))
-                .bearer_auth(key)
-                .json(body)
-                .send()
-                .await
-                .expect("edge reachable"),
-        )
-        .await
+        json_of(send(self.http.post(self.url(path)).bearer_auth(key).json(body)).await).await
     }
 
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
@@ -226,15 +236,14 @@ impl Till {
         token: &str,
         idempotency_key: &str,
     ) -> (u16, bool, Value) {
-        let response = self
-            .http
-            .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
-            .bearer_auth(&self.publishable_key)
-            .header("Idempotency-Key", idempotency_key)
-            .json(&json!({ "client_secret": session.client_secret, "token": token }))
-            .send()
-            .await
-            .expect("edge reachable");
+        let response = send(
+            self.http
+                .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                .bearer_auth(&self.publishable_key)
+                .header("Idempotency-Key", idempotency_key)
+                .json(&json!({ "client_secret": session.client_secret, "token": token })),
+        )
+        .await;
         let replayed = response
             .headers()
             .get("Idempotent-Replayed")

@@ -380,3 +380,38 @@ async fn the_same_card_has_the_same_fingerprint_everywhere() {
         .await;
     assert_eq!(payment["card"]["fingerprint"], fingerprint.as_str());
 }
+
+#[tokio::test]
+async fn a_card_encrypted_to_an_unknown_key_is_refused() {
+    let till = Till::default();
+    let session = till.create_session(1300).await;
+    let mut retired = till.jwks().await.keys.remove(0);
+    retired.kid = Some("retired-long-ago".into());
+    let plaintext = serde_json::to_vec(&till_e2e::payload(
+        &card("4242424242424242"),
+        till_e2e::now(),
+    ))
+    .unwrap();
+    let jwe = loop {
+        if let Ok(jwe) = till_core::crypto::encrypt(
+            &retired,
+            &session.id,
+            &plaintext,
+            till_e2e::random(),
+            till_e2e::random(),
+        ) {
+            break jwe;
+        }
+    };
+    let (status, body) = till
+        .post(
+            "/v1/tokens",
+            PUBLISHABLE_KEY,
+            &json!({ "checkout_session": session.id, "client_secret": session.client_secret, "encrypted_card": jwe }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("encryption_key_unknown"))
+    );
+}
