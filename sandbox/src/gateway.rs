@@ -296,6 +296,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Reply> {
         })
 }
 
+/// Checks the caller's key and the request's `Idempotency-Key`: the key, or the reply to send.
+fn admit(gateway: &Gateway, headers: &HeaderMap) -> Result<String, Reply> {
+    gateway.authenticated(headers)?;
+    idempotency_key(headers)
+}
+
 /// Runs `act` once per (endpoint, key); repeats get the stored answer.
 fn once(
     gateway: &Gateway,
@@ -363,10 +369,7 @@ async fn authorize(
     headers: HeaderMap,
     body: Result<Json<AuthorizationRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    if let Err(reply) = gateway.authenticated(&headers) {
-        return reply;
-    }
-    let key = match idempotency_key(&headers) {
+    let key = match admit(&gateway, &headers) {
         Ok(key) => key,
         Err(reply) => return reply,
     };
@@ -465,10 +468,7 @@ async fn challenge(
     Path(id): Path<String>,
     body: Result<Json<ChallengeAnswer>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    if let Err(reply) = gateway.authenticated(&headers) {
-        return reply;
-    }
-    let key = match idempotency_key(&headers) {
+    let key = match admit(&gateway, &headers) {
         Ok(key) => key,
         Err(reply) => return reply,
     };
@@ -517,10 +517,7 @@ async fn capture(
     Path(id): Path<String>,
     body: Result<Json<CaptureRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    if let Err(reply) = gateway.authenticated(&headers) {
-        return reply;
-    }
-    let key = match idempotency_key(&headers) {
+    let key = match admit(&gateway, &headers) {
         Ok(key) => key,
         Err(reply) => return reply,
     };
@@ -550,10 +547,7 @@ async fn capture(
 }
 
 async fn void(State(gateway): State<Gateway>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
-    if let Err(reply) = gateway.authenticated(&headers) {
-        return reply;
-    }
-    let key = match idempotency_key(&headers) {
+    let key = match admit(&gateway, &headers) {
         Ok(key) => key,
         Err(reply) => return reply,
     };
@@ -584,10 +578,7 @@ async fn refund(
     headers: HeaderMap,
     body: Result<Json<RefundRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    if let Err(reply) = gateway.authenticated(&headers) {
-        return reply;
-    }
-    let key = match idempotency_key(&headers) {
+    let key = match admit(&gateway, &headers) {
         Ok(key) => key,
         Err(reply) => return reply,
     };
