@@ -296,6 +296,18 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Reply> {
         })
 }
 
+/// Amounts ending in `0408` (e.g. 104.08) time out without any control call: the gateway charges
+/// and answers only after [`DROPPED_RESPONSE_DELAY`], long after any client gave up.
+pub const TIMEOUT_AMOUNT_SUFFIX: i64 = 408;
+
+fn amount_triggered(amount: i64) -> Fault {
+    Fault {
+        amount,
+        drop_response: amount % 10_000 == TIMEOUT_AMOUNT_SUFFIX,
+        ..Fault::default()
+    }
+}
+
 /// Checks the caller's key and the request's `Idempotency-Key`: the key, or the reply to send.
 fn admit(gateway: &Gateway, headers: &HeaderMap) -> Result<String, Reply> {
     gateway.authenticated(headers)?;
@@ -398,7 +410,7 @@ async fn process_authorization(
         if let Some(f) = ledger.faults.get_mut(&request.amount) {
             f.fail_times = f.fail_times.saturating_sub(1);
         }
-        fault.unwrap_or_default()
+        fault.unwrap_or_else(|| amount_triggered(request.amount))
     };
     if fault.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
@@ -867,6 +879,14 @@ mod tests {
         )
         .await;
         assert_eq!(voided["status"], "voided");
+    }
+
+    #[test]
+    fn amounts_ending_in_0408_time_out() {
+        assert!(amount_triggered(10_408).drop_response);
+        assert!(amount_triggered(408).drop_response);
+        assert!(!amount_triggered(10_409).drop_response);
+        assert!(!amount_triggered(4_080).drop_response);
     }
 
     #[tokio::test]

@@ -77,3 +77,22 @@ async fn a_gateway_error_once_is_retried_safely() {
     );
     assert_charged_once(&till, &session).await;
 }
+
+#[tokio::test]
+async fn an_amount_ending_in_0408_times_out_and_is_settled_once() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 10_408).await;
+    let key = new_key();
+    let (status, _, body) = till.confirm(&session, &token, &key).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("gateway_unavailable"))
+    );
+    // The gateway's webhook, or this retry, brings the answer; either way one charge.
+    let (status, _, payment) = till.confirm(&session, &token, &key).await;
+    assert_eq!(
+        (status, payment["status"].as_str()),
+        (200, Some("succeeded"))
+    );
+    assert_charged_once(&till, &session).await;
+}
