@@ -1,7 +1,7 @@
 //! The real widget in headless Chromium: the demo shop, its iframe, the edge and the sandbox.
 
 use fantoccini::Locator;
-use till_e2e::browser::{open, screenshot, wait_for, wait_for_text};
+use till_e2e::browser::{click, open, screenshot, wait_for, wait_for_text};
 use till_e2e::{setting, Till};
 
 /// Opens the demo shop, checks out, and enters the widget's iframe.
@@ -167,13 +167,7 @@ async fn declined_card_shows_the_reason_and_inline_errors_guide_the_customer() {
     checkout(&client).await;
 
     // Pay with an empty form: every field says what is wrong, and nothing is sent.
-    client
-        .find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#pay").await;
     wait_for_text(&client, "#card-number-error", "incomplete").await;
     let number = client.find(Locator::Css("#card-number")).await.unwrap();
     assert_eq!(
@@ -183,24 +177,12 @@ async fn declined_card_shows_the_reason_and_inline_errors_guide_the_customer() {
     wait_for_text(&client, "#card-name-error", "name on the card").await;
     // A number failing the Luhn check is caught as typed.
     number.send_keys("4242424242424241").await.unwrap();
-    client
-        .find(Locator::Css("#card-expiry"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#card-expiry").await;
     wait_for_text(&client, "#card-number-error", "invalid").await;
     number.clear().await.unwrap();
 
     fill(&client, "4000000000000002").await;
-    client
-        .find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#pay").await;
     let error = wait_for_text(&client, "#form-error", "declined").await;
     assert_eq!(error, "Your card was declined.");
     let pay = client.find(Locator::Css("#pay")).await.unwrap();
@@ -234,33 +216,15 @@ async fn a_3d_secure_challenge_is_completed_in_the_widget() {
     let till = Till::default();
     let session = widget_for(&client, &till, 7_100).await;
     fill(&client, "4000002760003184").await;
-    client
-        .find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#pay").await;
     let otp = wait_for(&client, "#otp").await;
     otp.send_keys("000000").await.unwrap();
-    client
-        .find(Locator::Css("#verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#verify").await;
     wait_for_text(&client, "#otp-error", "2 attempts left").await;
     screenshot(&client, "challenge").await;
     let otp = client.find(Locator::Css("#otp")).await.unwrap();
     otp.send_keys("123456").await.unwrap();
-    client
-        .find(Locator::Css("#verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#verify").await;
     wait_for_text(&client, ".receipt", "Payment successful").await;
     let payment = till.payment_of(&session).await;
     assert_eq!(payment["status"], "succeeded");
@@ -427,13 +391,7 @@ async fn the_hosted_page_pays_on_a_phone_and_returns_to_the_app() {
     );
     fill(&client, "4242424242424242").await;
     screenshot(&client, "hosted-375").await;
-    client
-        .find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#pay").await;
     wait_for_text(&client, ".receipt", "Payment successful").await;
     let bridged = client
         .execute("return window.bridged", vec![])
@@ -460,13 +418,7 @@ async fn the_form_can_be_completed_and_paid_with_the_keyboard_alone() {
     let till = Till::default();
     let session = widget_for(&client, &till, 7_500).await;
     // Focus starts on the card number; Tab moves through the fields in order; Enter pays.
-    client
-        .find(Locator::Css("#card-number"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#card-number").await;
     let typed = ["4242424242424242", "1234", "123", "Ada Lovelace"];
     for (index, text) in typed.iter().enumerate() {
         let active = client.active_element().await.unwrap();
@@ -541,13 +493,7 @@ async fn korean_customers_see_korean_and_won_without_decimals() {
         .unwrap();
     assert_eq!(lang.as_str(), Some("ko-KR"));
     fill(&client, "4000000000009995").await;
-    client
-        .find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#pay").await;
     assert_eq!(
         wait_for_text(&client, "#form-error", "잔액").await,
         "잔액이 부족합니다."
