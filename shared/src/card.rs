@@ -141,10 +141,9 @@ pub fn format_expiry(input: &str) -> String {
         Some(b'2'..=b'9') => format!("0{digits}").chars().take(4).collect(),
         _ => digits,
     };
-    if digits.len() > 2 {
-        format!("{}/{}", &digits[..2], &digits[2..])
-    } else {
-        digits
+    match (digits.get(..2), digits.get(2..)) {
+        (Some(month), Some(year)) if !year.is_empty() => format!("{month}/{year}"),
+        _ => digits,
     }
 }
 
@@ -160,6 +159,7 @@ pub enum CardError {
     IncompleteCvc,
     InvalidCvc,
     MissingName,
+    InvalidName,
 }
 
 impl CardError {
@@ -174,6 +174,7 @@ impl CardError {
             CardError::IncompleteCvc => "incomplete_cvc",
             CardError::InvalidCvc => "invalid_cvc",
             CardError::MissingName => "missing_name",
+            CardError::InvalidName => "invalid_name",
         }
     }
 
@@ -187,7 +188,7 @@ impl CardError {
                 "expiry"
             }
             CardError::IncompleteCvc | CardError::InvalidCvc => "cvc",
-            CardError::MissingName => "name",
+            CardError::MissingName | CardError::InvalidName => "name",
         }
     }
 
@@ -202,6 +203,7 @@ impl CardError {
             CardError::IncompleteCvc => "Your card's security code is incomplete.",
             CardError::InvalidCvc => "Your card's security code is invalid.",
             CardError::MissingName => "Enter the name on the card.",
+            CardError::InvalidName => "The name on the card is too long or has characters that cannot be used.",
         }
     }
 }
@@ -231,18 +233,35 @@ impl YearMonth {
     }
 }
 
-pub fn validate_number(input: &str) -> Result<Brand, CardError> {
-    let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(if digits.is_empty() {
-            CardError::IncompleteNumber
-        } else {
-            CardError::InvalidNumber
-        });
+/// Longest card number text accepted before normalization (19 digits plus separators).
+const MAX_NUMBER_TEXT: usize = 40;
+
+/// The digits of a card number as people type it: ASCII spaces and dashes are dropped, anything
+/// else that is not an ASCII digit makes the number invalid. Everything after this boundary
+/// (validation, fingerprint, vault, gateway) sees only these digits.
+pub fn normalize_number(input: &str) -> Result<String, CardError> {
+    if input.len() > MAX_NUMBER_TEXT {
+        return Err(CardError::InvalidNumber);
     }
+    let mut digits = String::with_capacity(19);
+    for c in input.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' => {}
+            _ => return Err(CardError::InvalidNumber),
+        }
+    }
+    if digits.is_empty() {
+        return Err(CardError::IncompleteNumber);
+    }
+    Ok(digits)
+}
+
+pub fn validate_number(input: &str) -> Result<Brand, CardError> {
+    let digits = normalize_number(input)?;
     let brand = Brand::detect(&digits).ok_or(CardError::UnsupportedBrand)?;
     let lengths = brand.valid_lengths();
-    if digits.len() < lengths[0] {
+    if lengths.iter().all(|length| digits.len() < *length) {
         return Err(CardError::IncompleteNumber);
     }
     if !lengths.contains(&digits.len()) || !luhn_valid(&digits) {
@@ -259,7 +278,7 @@ pub fn validate_expiry(month: u8, year: u16, now: YearMonth) -> Result<(), CardE
     if (YearMonth { year, month }) < now {
         return Err(CardError::ExpiredCard);
     }
-    if year > now.year + 50 {
+    if year > now.year.saturating_add(50) {
         return Err(CardError::InvalidExpiry);
     }
     Ok(())
@@ -274,12 +293,16 @@ pub fn parse_expiry(text: &str) -> Result<(u8, u16), CardError> {
     if digits.len() > 4 {
         return Err(CardError::InvalidExpiry);
     }
-    let month: u8 = digits[..2].parse().map_err(|_| CardError::InvalidExpiry)?;
-    let year: u16 = digits[2..].parse().map_err(|_| CardError::InvalidExpiry)?;
+    let (month, year) = digits.split_at(2);
+    let month: u8 = month.parse().map_err(|_| CardError::InvalidExpiry)?;
+    let year: u16 = year.parse().map_err(|_| CardError::InvalidExpiry)?;
     Ok((month, 2000 + year))
 }
 
 pub fn validate_cvc(cvc: &str, brand: Brand) -> Result<(), CardError> {
+    if cvc.is_empty() {
+        return Err(CardError::IncompleteCvc);
+    }
     if !cvc.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CardError::InvalidCvc);
     }
@@ -359,31 +382,74 @@ pub struct CardSummary {
     pub fingerprint: Option<String>,
 }
 
-/// A keyed HMAC-SHA256 of the card number, hex, truncated to 128 bits. Keyed, so the 10^15-ish
-/// space of card numbers cannot be searched by hashing candidates.
-pub fn fingerprint(key: &[u8], number: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+/// Longest cardholder name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The cardholder name, trimmed: present, at most [`MAX_NAME_CHARS`], and free of control and
+/// invisible formatting characters (which could hide text in logs, receipts and dashboards).
+pub fn validate_name(name: &str) -> Result<&str, CardError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CardError::MissingName);
+    }
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(invisible) {
+        return Err(CardError::InvalidName);
+    }
+    Ok(name)
+}
+
+/// A keyed HMAC-SHA256 of the card number, hex, truncated to 128 bits, per merchant. Keyed, so
+/// the 10^15-ish space of card numbers cannot be searched by hashing candidates; per merchant, so
+/// one merchant's fingerprints say nothing about another's customers.
+pub fn fingerprint(key: &[u8], merchant_id: &str, number: &str) -> String {
+    use hmac::Mac;
+    let mut mac = crate::mac::hmac_sha256(key);
+    mac.update(merchant_id.as_bytes());
+    mac.update(b"\0");
     mac.update(number.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    let digest = mac.finalize().into_bytes();
+    hex::encode(digest.get(..16).unwrap_or_default())
+}
+
+/// A card that passed validation, normalized: digits only, trimmed name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidCard {
+    pub card: CardDetails,
+    pub summary: CardSummary,
 }
 
 impl CardDetails {
-    /// Validates every field; returns the first problem found, in form order.
-    pub fn validate(&self, now: YearMonth) -> Result<CardSummary, CardError> {
+    /// Validates every field (the first problem found, in form order) and returns the card as
+    /// Till keeps it from here on.
+    pub fn validate(&self, now: YearMonth) -> Result<ValidCard, CardError> {
         let brand = validate_number(self.number.expose())?;
+        let number = normalize_number(self.number.expose())?;
         validate_expiry(self.exp_month, self.exp_year, now)?;
         validate_cvc(self.cvc.expose(), brand)?;
-        if self.name.trim().is_empty() {
-            return Err(CardError::MissingName);
-        }
-        let number = self.number.expose();
-        Ok(CardSummary {
-            brand,
-            last4: number[number.len() - 4..].to_string(),
-            exp_month: self.exp_month,
-            exp_year: self.exp_year,
-            fingerprint: None,
+        let name = validate_name(&self.name)?;
+        let last4: String = number
+            .get(number.len().saturating_sub(4)..)
+            .unwrap_or_default()
+            .to_string();
+        Ok(ValidCard {
+            card: CardDetails {
+                number: Secret::new(number),
+                exp_month: self.exp_month,
+                exp_year: self.exp_year,
+                cvc: self.cvc.clone(),
+                name: name.to_string(),
+            },
+            summary: CardSummary {
+                brand,
+                last4,
+                exp_month: self.exp_month,
+                exp_year: self.exp_year,
+                fingerprint: None,
+            },
         })
     }
 }
@@ -432,7 +498,11 @@ mod tests {
             validate_number("4242424242424241"),
             Err(CardError::InvalidNumber)
         );
-        assert_eq!(validate_number("4242-4242"), Err(CardError::InvalidNumber));
+        assert_eq!(
+            validate_number("4242-4242"),
+            Err(CardError::IncompleteNumber)
+        );
+        assert_eq!(validate_number("4242-4242-4242-4242"), Ok(Brand::Visa));
         assert_eq!(
             validate_number("9999999999999995"),
             Err(CardError::UnsupportedBrand)
@@ -508,7 +578,7 @@ mod tests {
             cvc: Secret::new("123".into()),
             name: "Ada Lovelace".into(),
         };
-        let summary = card.validate(NOW).unwrap();
+        let summary = card.validate(NOW).unwrap().summary;
         assert_eq!(summary.last4, "4242");
         assert_eq!(summary.brand, Brand::Visa);
         let debug = format!("{card:?}");
@@ -556,13 +626,89 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_keyed_and_stable() {
-        let a = fingerprint(b"key-1", "4242424242424242");
-        assert_eq!(a, fingerprint(b"key-1", "4242424242424242"));
+    fn fingerprints_are_keyed_stable_and_per_merchant() {
+        let a = fingerprint(b"key-1", "mer_a", "4242424242424242");
+        assert_eq!(a, fingerprint(b"key-1", "mer_a", "4242424242424242"));
         assert_eq!(a.len(), 32);
-        assert_ne!(a, fingerprint(b"key-2", "4242424242424242"));
-        assert_ne!(a, fingerprint(b"key-1", "5555555555554444"));
+        assert_ne!(a, fingerprint(b"key-2", "mer_a", "4242424242424242"));
+        assert_ne!(a, fingerprint(b"key-1", "mer_b", "4242424242424242"));
+        assert_ne!(a, fingerprint(b"key-1", "mer_a", "5555555555554444"));
         assert!(!a.contains("4242"));
+    }
+
+    fn details(number: &str, cvc: &str, name: &str) -> CardDetails {
+        CardDetails {
+            number: Secret::new(number.into()),
+            exp_month: 12,
+            exp_year: 2030,
+            cvc: Secret::new(cvc.into()),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn numbers_are_normalized_once_to_ascii_digits() {
+        for typed in [
+            "4242424242424242",
+            "4242 4242 4242 4242",
+            "4242-4242-4242-4242",
+            " 4242 4242-4242 4242 ",
+        ] {
+            let valid = details(typed, "123", "Ada").validate(NOW).unwrap();
+            assert_eq!(valid.card.number.expose(), "4242424242424242", "{typed:?}");
+            assert_eq!(valid.summary.last4, "4242");
+        }
+        // Anything but ASCII digits, spaces and dashes: invalid, never a panic.
+        for typed in [
+            "4242 4242 4242 424\u{00a0}2",
+            "4242424242424242\u{3000}",
+            "4242\u{2003}4242\u{2003}4242\u{2003}4242",
+            "４２４２４２４２４２４２４２４２",
+            "4242424242424242\u{0}",
+            "4242.4242.4242.4242",
+            "4242\t4242424242424",
+            "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢",
+            "4242424242424242é",
+        ] {
+            assert_eq!(
+                details(typed, "123", "Ada").validate(NOW),
+                Err(CardError::InvalidNumber),
+                "{typed:?}"
+            );
+        }
+        let long = "4".repeat(41);
+        assert_eq!(validate_number(&long), Err(CardError::InvalidNumber));
+    }
+
+    #[test]
+    fn cvc_and_name_are_strict() {
+        for cvc in ["12 3", "１２３", "12\u{0}", "123\n", ""] {
+            assert!(
+                details("4242424242424242", cvc, "Ada").validate(NOW).is_err(),
+                "{cvc:?}"
+            );
+        }
+        let valid = details("4242424242424242", "123", "  Ada Lovelace \u{3000}")
+            .validate(NOW)
+            .unwrap();
+        assert_eq!(valid.card.name, "Ada Lovelace");
+        assert!(details("4242424242424242", "123", "김민지").validate(NOW).is_ok());
+        for name in [
+            "Ada\u{0}Lovelace",
+            "Ada\nLovelace",
+            "Ada\u{202e}ecalevoL",
+            "Ada\u{200b}",
+            &"A".repeat(101),
+        ] {
+            assert_eq!(
+                details("4242424242424242", "123", name).validate(NOW),
+                Err(CardError::InvalidName),
+                "{name:?}"
+            );
+        }
+        assert!(details("4242424242424242", "123", &"가".repeat(100))
+            .validate(NOW)
+            .is_ok());
     }
 
     /// Appends the Luhn check digit to a payload.

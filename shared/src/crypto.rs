@@ -140,11 +140,10 @@ fn jwk_to_public(jwk: &EcPublicJwk) -> Result<PublicKey, CryptoError> {
         .ok_or(CryptoError::InvalidKey)
 }
 
-fn content_key(secret: &SecretKey, public: &PublicKey) -> Aes256Gcm {
+fn content_key(secret: &SecretKey, public: &PublicKey) -> Result<Aes256Gcm, CryptoError> {
     let shared = p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
     let cek = jwe::concat_kdf(shared.raw_secret_bytes(), jwe::ENC, 256);
-    // The KDF returns exactly 32 bytes for 256 bits.
-    Aes256Gcm::new_from_slice(&cek).expect("32-byte AES-256 key")
+    Aes256Gcm::new_from_slice(&cek).map_err(|_| CryptoError::InvalidKey)
 }
 
 /// A decrypted card JWE: the header (for the session binding) and the plaintext.
@@ -161,12 +160,12 @@ pub fn decrypt(keys: &[CardKey], compact: &str) -> Result<Decrypted, CryptoError
         .find(|k| k.kid == parsed.header.kid)
         .ok_or(CryptoError::UnknownKey)?;
     let sender = jwk_to_public(&parsed.header.epk)?;
-    let cipher = content_key(&key.secret, &sender);
+    let cipher = content_key(&key.secret, &sender)?;
     let mut sealed = parsed.ciphertext.clone();
     sealed.extend_from_slice(&parsed.tag);
     let plaintext = cipher
         .decrypt(
-            Nonce::from_slice(&parsed.iv),
+            &Nonce::from(parsed.iv),
             Payload {
                 msg: &sealed,
                 aad: &parsed.aad,
@@ -191,7 +190,7 @@ pub fn encrypt(
     let public = jwk_to_public(recipient)?;
     let secret = SecretKey::from_slice(&ephemeral).map_err(|_| CryptoError::InvalidKey)?;
     let header = jwe::encode_header(&kid, public_to_jwk(&secret.public_key()), session);
-    let sealed = content_key(&secret, &public)
+    let sealed = content_key(&secret, &public)?
         .encrypt(
             Nonce::from_slice(&iv),
             Payload {

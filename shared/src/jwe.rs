@@ -61,9 +61,9 @@ impl std::fmt::Display for JweError {
 pub struct CompactJwe {
     pub header: ProtectedHeader,
     pub aad: Vec<u8>,
-    pub iv: Vec<u8>,
+    pub iv: [u8; 12],
     pub ciphertext: Vec<u8>,
-    pub tag: Vec<u8>,
+    pub tag: [u8; 16],
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -100,11 +100,12 @@ impl CompactJwe {
         if header.epk.kty != "EC" || header.epk.crv != "P-256" {
             return Err(JweError::UnsupportedAlgorithm);
         }
-        let iv = unb64(iv)?;
-        let tag = unb64(tag)?;
-        if iv.len() != 12 || tag.len() != 16 {
-            return Err(JweError::Malformed);
-        }
+        let iv: [u8; 12] = unb64(iv)?
+            .try_into()
+            .map_err(|_| JweError::Malformed)?;
+        let tag: [u8; 16] = unb64(tag)?
+            .try_into()
+            .map_err(|_| JweError::Malformed)?;
         Ok(CompactJwe {
             header,
             aad: header_b64.as_bytes().to_vec(),
@@ -169,7 +170,7 @@ pub fn concat_kdf_with_parties(
     hasher.update(with_length(apv));
     hasher.update(key_bits.to_be_bytes());
     let digest = hasher.finalize();
-    digest[..(key_bits as usize / 8).min(32)].to_vec()
+    digest.iter().take(key_bits as usize / 8).copied().collect()
 }
 
 #[cfg(test)]
@@ -209,7 +210,7 @@ mod tests {
         assert_eq!(parsed.header.kid, "k1");
         assert_eq!(parsed.header.cs, "cs_1");
         assert_eq!(parsed.ciphertext, vec![1, 2, 3]);
-        assert_eq!(parsed.tag, vec![9u8; 16]);
+        assert_eq!(parsed.tag, [9u8; 16]);
         assert_eq!(parsed.aad, header.as_bytes());
     }
 

@@ -1,6 +1,17 @@
 //! Till's domain core, compiled by the widget (wasm), the edge (wasm) and natively for tests.
 //!
 //! Nothing here does I/O: callers pass in the clock, randomness and storage results.
+//!
+//! Outside tests nothing may panic on input: no indexing, slicing, `unwrap` or `expect`.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
 
 pub mod api;
 pub mod api_keys;
@@ -11,9 +22,12 @@ pub mod crypto;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub mod json;
 pub mod jwe;
+pub(crate) mod mac;
 pub mod money;
 pub mod payment;
 pub mod reconciliation;
 pub mod secret;
+pub mod urls;
 pub mod webhook;

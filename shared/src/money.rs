@@ -51,14 +51,13 @@ impl Currency {
         CURRENCIES
             .iter()
             .find(|(known, _)| *known == code)
-            .map(|(known, exponent)| {
-                let bytes = known.as_bytes();
-                Currency {
-                    code: [bytes[0], bytes[1], bytes[2]],
+            .and_then(|(known, exponent)| {
+                Some(Currency {
+                    code: known.as_bytes().try_into().ok()?,
                     exponent: *exponent,
-                }
+                })
             })
-            .ok_or_else(|| UnknownCurrency(code.to_string()))
+            .ok_or_else(|| UnknownCurrency(code.chars().take(8).collect()))
     }
 
     pub fn code(&self) -> &str {
