@@ -1,15 +1,19 @@
-//! Who is calling: the merchant behind a Bearer API key (looked up by its hash).
+//! Who is calling: the merchant behind a Bearer API key (looked up by its hash), and for
+//! publishable keys, from which page.
 
 use crate::http::header;
 use crate::store;
 use till_core::api_keys::{bearer_key, hash_secret, KeyKind};
 use till_core::error::ApiError;
+use till_core::rate_limit::Limits;
 use worker::{Env, Request};
 
 pub struct Caller {
     pub merchant_id: String,
     pub merchant_name: String,
     pub key_kind: KeyKind,
+    /// The rate limits this merchant overrides (the deployment's defaults apply to the rest).
+    pub rate_limits: Limits,
 }
 
 impl Caller {
@@ -30,29 +34,62 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
         .filter(|m| m.kind == kind.as_str())
         .ok_or_else(ApiError::invalid_key)?;
     if kind == KeyKind::Publishable {
-        if let Some(origin) = cross_origin(req) {
-            let allowed = store::merchant_origins(env, &found.merchant_id).await?;
-            if !allowed.contains(&origin) {
-                return Err(ApiError::new(
-                    403,
-                    till_core::error::ErrorType::AuthenticationError,
-                    "origin_not_allowed",
-                    "This origin is not registered for the publishable key.",
-                ));
-            }
-        }
+        check_browser_origin(req, env, &found.merchant_id).await?;
     }
+    let rate_limits = match found.rate_limits.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|_| {
+            worker::console_error!(
+                "merchant {}: stored rate_limits are invalid",
+                found.merchant_id
+            );
+            ApiError::internal()
+        })?,
+        None => Limits::default(),
+    };
     Ok(Caller {
         merchant_id: found.merchant_id,
         merchant_name: found.merchant_name,
         key_kind: kind,
+        rate_limits,
     })
+}
+
+/// Publishable keys are for the merchant's pages and Till's own widget, so a call must come from
+/// a browser page: Till's own origin, or one the merchant registered. Browsers always send
+/// `Origin` on cross-origin requests and on same-origin POSTs; a same-origin GET carries
+/// `Sec-Fetch-Site: same-origin` instead.
+async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Result<(), ApiError> {
+    let Some(origin) = header(req, "Origin") else {
+        return if header(req, "Sec-Fetch-Site").as_deref() == Some("same-origin") {
+            Ok(())
+        } else {
+            Err(ApiError::origin_required())
+        };
+    };
+    if Some(&origin) == own_origin(req).as_ref() {
+        return Ok(());
+    }
+    let allowed = store::merchant_origins(env, merchant_id).await?;
+    if allowed.contains(&origin) {
+        Ok(())
+    } else {
+        Err(ApiError::origin_not_allowed())
+    }
+}
+
+fn own_origin(req: &Request) -> Option<String> {
+    Some(req.url().ok()?.origin().ascii_serialization())
 }
 
 /// The browser's `Origin` when it differs from the edge's own (same-origin calls from the widget
 /// also carry one).
 pub fn cross_origin(req: &Request) -> Option<String> {
     let origin = header(req, "Origin")?;
-    let own = req.url().ok()?.origin().ascii_serialization();
-    (origin != own).then_some(origin)
+    (Some(&origin) != own_origin(req).as_ref()).then_some(origin)
+}
+
+/// The client's IP address as Cloudflare saw it (`CF-Connecting-IP` is set by the platform and
+/// cannot be forged by the client there).
+pub fn client_ip(req: &Request) -> String {
+    header(req, "CF-Connecting-IP").unwrap_or_else(|| "unknown".into())
 }

@@ -110,3 +110,18 @@ pub fn gateway(env: &Env) -> Result<GatewaySettings, ApiError> {
         timeout_ms,
     })
 }
+
+/// `DEV_HTTP_HOSTS`: hosts that webhook and return URLs may use over plain http, comma-separated.
+/// Only `cargo xtask dev|test` sets it (for the local shop and test receivers on 127.0.0.1);
+/// a deployment never has it, so production accepts only public https URLs.
+pub fn dev_http_hosts(env: &Env) -> Vec<String> {
+    env.var("DEV_HTTP_HOSTS")
+        .map(|v| {
+            v.to_string()
+                .split(',')
+                .map(|host| host.trim().to_string())
+                .filter(|host| !host.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}

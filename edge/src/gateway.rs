@@ -162,6 +162,39 @@ pub fn authorization_event(object: serde_json::Value) -> Option<(String, Gateway
     Some((payment_id, answer.try_into().ok()?))
 }
 
+#[derive(Deserialize)]
+struct SandboxRefundEvent {
+    id: String,
+    status: String,
+    reference: String,
+    #[serde(default)]
+    failure_code: Option<String>,
+}
+
+/// A refund the gateway settled, from its webhook event.
+pub struct RefundEvent {
+    /// Till's refund id (the gateway echoes it as the refund's reference).
+    pub refund_id: String,
+    pub answer: crate::handlers::refunds::RefundAnswer,
+}
+
+/// Reads the refund in a sandbox webhook event.
+pub fn refund_event(object: serde_json::Value) -> Option<RefundEvent> {
+    use crate::handlers::refunds::RefundAnswer;
+    let event: SandboxRefundEvent = serde_json::from_value(object).ok()?;
+    let answer = match event.status.as_str() {
+        "succeeded" => RefundAnswer::Succeeded(event.id),
+        "failed" => {
+            RefundAnswer::Refused(event.failure_code.unwrap_or_else(|| "refund_failed".into()))
+        }
+        _ => return None,
+    };
+    Some(RefundEvent {
+        refund_id: event.reference,
+        answer,
+    })
+}
+
 impl SandboxConnector {
     /// One HTTP call with a deadline, decoded as JSON. `None` means 404.
     async fn call<T: DeserializeOwned>(

@@ -1,5 +1,6 @@
 //! JSON in, JSON out: body parsing with typed errors, and responses in the API's error shape.
 
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_core::error::ApiError;
@@ -7,8 +8,8 @@ use worker::{Env, Request, Response};
 
 pub type ApiResult = Result<Response, ApiError>;
 
-/// Bodies larger than this are refused before parsing.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// JSON bodies of authenticated endpoints larger than this are refused (413).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn json<T: Serialize>(status: u16, body: &T) -> ApiResult {
     let text = serde_json::to_string(body).map_err(|_| ApiError::internal())?;
@@ -31,10 +32,18 @@ pub fn raw_json(status: u16, body: &str) -> ApiResult {
 pub fn reply(result: ApiResult) -> worker::Result<Response> {
     match result {
         Ok(response) => Ok(response),
-        Err(error) => match json(error.status, &error) {
-            Ok(response) => Ok(response),
-            Err(_) => Response::error("internal error", 500),
-        },
+        Err(error) => {
+            let mut response = match json(error.status, &error) {
+                Ok(response) => response,
+                Err(_) => return Response::error("internal error", 500),
+            };
+            if let Some(seconds) = error.retry_after {
+                response
+                    .headers_mut()
+                    .set("Retry-After", &seconds.to_string())?;
+            }
+            Ok(response)
+        }
     }
 }
 
@@ -56,7 +65,34 @@ fn describe(error: &serde_json::Error) -> String {
     }
 }
 
-/// Reads the body as a JSON value (kept for the idempotency fingerprint).
+/// Reads the body, refusing more than `limit` bytes: first by its `Content-Length`, before a byte
+/// is read, then while reading (a body may come without a length, or lie about it).
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    if let Some(length) = header(req, "Content-Length") {
+        let length: u64 = length.trim().parse().map_err(|_| {
+            ApiError::invalid_request("content_length_invalid", "Content-Length is not a number.")
+        })?;
+        if length > u64::try_from(limit).unwrap_or(u64::MAX) {
+            return Err(ApiError::body_too_large(limit));
+        }
+    }
+    let mut body = Vec::new();
+    // A request without a body has no stream.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(body);
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid_body("unreadable body"))?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(ApiError::body_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Reads the body as a JSON value (kept for the idempotency fingerprint). Duplicate member names
+/// are refused: `{"amount":100,"amount":99999999}` has no single meaning.
 pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !content_type.is_some_and(|t| t.starts_with("application/json")) {
@@ -65,14 +101,8 @@ pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError
             "Send the body as JSON with `Content-Type: application/json`.",
         ));
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_body("unreadable body"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::invalid_body("the body is too large"));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid_body(&describe(&e)))
+    let bytes = read_body(req, MAX_BODY_BYTES).await?;
+    till_core::json::parse_strict(&bytes).map_err(|e| ApiError::invalid_body(&e.to_string()))
 }
 
 pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
@@ -125,7 +155,10 @@ pub async fn secure(
         )?;
         headers.set("Access-Control-Max-Age", "600")?;
     } else {
-        headers.set("Access-Control-Expose-Headers", "Idempotent-Replayed")?;
+        headers.set(
+            "Access-Control-Expose-Headers",
+            "Idempotent-Replayed, Retry-After",
+        )?;
     }
     Ok(())
 }

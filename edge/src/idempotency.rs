@@ -8,6 +8,7 @@ use crate::http::{raw_json, ApiResult};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use till_core::error::ApiError;
+pub use till_core::idempotency::key_reused;
 use till_core::idempotency::{self, decide, Begin, Decision, Stored};
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};

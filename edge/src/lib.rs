@@ -1,5 +1,13 @@
 //! Till's edge: the payment API as a Cloudflare Worker. Handlers are thin; the rules live in
 //! `till-core`, storage and the gateway sit behind the small modules below.
+//!
+//! Nothing may panic on a request: no indexing, slicing, `unwrap` or `expect` outside tests.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod auth;
 mod clock;
@@ -11,12 +19,13 @@ mod idempotency;
 mod merchant_webhooks;
 mod poller;
 mod random;
+mod rate_limit;
 mod store;
 mod vault;
 
-use worker::{
-    event, Context, Env, Method, Request, Response, Router, ScheduleContext, ScheduledEvent,
-};
+use till_core::error::ApiError;
+use till_core::routes::{resolve, Endpoint, Resolved};
+use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
 /// Panics (bugs) are printed to the log with their message before the runtime resets the isolate.
 #[event(start)]
@@ -53,82 +62,49 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(response)
 }
 
+/// The API's description, served at `GET /v1/openapi.json` (held to the route table by a test
+/// in `till_core::routes`).
+const OPENAPI: &str = include_str!("../../api/openapi.json");
+
 async fn route(req: Request, env: &Env) -> worker::Result<Response> {
-    Router::new()
-        .get_async("/", |req, ctx| async move {
-            handlers::widget_page::serve(req, &ctx.env).await
-        })
-        .get_async("/index.html", |req, ctx| async move {
-            handlers::widget_page::serve(req, &ctx.env).await
-        })
-        .get_async("/pay", |req, ctx| async move {
-            handlers::widget_page::serve(req, &ctx.env).await
-        })
-        .get_async("/checkout/:id", |req, ctx| async move {
-            handlers::widget_page::serve(req, &ctx.env).await
-        })
-        .get("/v1/keys", |_, ctx| {
-            http::reply(handlers::keys::list(&ctx.env))
-        })
-        .post_async("/v1/checkout_sessions", |req, ctx| async move {
-            http::reply(handlers::sessions::create(req, &ctx.env).await)
-        })
-        .get_async("/v1/checkout_sessions/:id", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::sessions::retrieve(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/checkout_sessions/:id/confirm", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::confirm::confirm(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/tokens", |req, ctx| async move {
-            http::reply(handlers::tokens::create(req, &ctx.env).await)
-        })
-        .get_async("/v1/payments/:id", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::payments::retrieve(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/payments/:id/challenge", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::payments::challenge(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/payments/:id/capture", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::payments::capture(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/payments/:id/cancel", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::payments::cancel(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/webhooks/gateway", |req, ctx| async move {
-            http::reply(handlers::gateway_webhooks::receive(req, &ctx.env).await)
-        })
-        .post_async("/v1/webhook_endpoints", |req, ctx| async move {
-            http::reply(handlers::webhook_endpoints::create(req, &ctx.env).await)
-        })
-        .get_async(
-            "/v1/webhook_endpoints/:id/deliveries",
-            |req, ctx| async move {
-                let id = ctx.param("id").cloned().unwrap_or_default();
-                http::reply(handlers::webhook_endpoints::deliveries(req, &ctx.env, &id).await)
-            },
-        )
-        .post_async("/v1/reconciliation/runs", |req, ctx| async move {
-            http::reply(handlers::reconciliation::start(req, &ctx.env).await)
-        })
-        .get_async("/v1/reconciliation/runs", |req, ctx| async move {
-            http::reply(handlers::reconciliation::list(req, &ctx.env).await)
-        })
-        .get_async("/v1/reconciliation/runs/:id", |req, ctx| async move {
-            let id = ctx.param("id").cloned().unwrap_or_default();
-            http::reply(handlers::reconciliation::retrieve(req, &ctx.env, &id).await)
-        })
-        .post_async("/v1/refunds", |req, ctx| async move {
-            http::reply(handlers::refunds::create(req, &ctx.env).await)
-        })
-        .or_else_any_method("/v1/*rest", |_, _| {
-            http::reply(Err(till_core::error::ApiError::not_found("endpoint")))
-        })
-        .run(req, env.clone())
-        .await
+    let path = req.path();
+    if !path.starts_with("/v1/") {
+        // The widget's pages: their HTML gets a CSP nonce and the merchant's frame-ancestors.
+        return match (req.method(), path.as_str()) {
+            (Method::Get, "/" | "/index.html" | "/pay") => {
+                handlers::widget_page::serve(req, env).await
+            }
+            (Method::Get, page) if page.starts_with("/checkout/") => {
+                handlers::widget_page::serve(req, env).await
+            }
+            _ => http::reply(Err(ApiError::not_found("page"))),
+        };
+    }
+    let (endpoint, id) = match resolve(req.method().as_ref(), &path) {
+        Resolved::Found { route, id } => (route.endpoint, id),
+        Resolved::MethodNotAllowed => return http::reply(Err(ApiError::method_not_allowed())),
+        Resolved::NotFound => return http::reply(Err(ApiError::not_found("endpoint"))),
+    };
+    let env = env.clone();
+    let env = &env;
+    let id = id.as_str();
+    http::reply(match endpoint {
+        Endpoint::OpenApi => http::raw_json(200, OPENAPI),
+        Endpoint::Keys => handlers::keys::list(env),
+        Endpoint::CreateSession => handlers::sessions::create(req, env).await,
+        Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, id).await,
+        Endpoint::ConfirmSession => handlers::confirm::confirm(req, env, id).await,
+        Endpoint::CreateToken => handlers::tokens::create(req, env).await,
+        Endpoint::RetrievePayment => handlers::payments::retrieve(req, env, id).await,
+        Endpoint::ChallengePayment => handlers::payments::challenge(req, env, id).await,
+        Endpoint::CapturePayment => handlers::payments::capture(req, env, id).await,
+        Endpoint::CancelPayment => handlers::payments::cancel(req, env, id).await,
+        Endpoint::CreateRefund => handlers::refunds::create(req, env).await,
+        Endpoint::GatewayWebhook => handlers::gateway_webhooks::receive(req, env).await,
+        Endpoint::CreateWebhookEndpoint => handlers::webhook_endpoints::create(req, env).await,
+        Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(req, env, id).await,
+        Endpoint::StartReconciliation => handlers::reconciliation::start(req, env).await,
+        Endpoint::ListReconciliations => handlers::reconciliation::list(req, env).await,
+        Endpoint::RetrieveReconciliation => handlers::reconciliation::retrieve(req, env, id).await,
+    })
 }

@@ -18,11 +18,14 @@ use worker::{
 const MAX_ATTEMPTS: i64 = 8;
 const FIRST_RETRY_MS: i64 = 1000;
 
+/// One delivery as its Durable Object stores it. The signing secret stays sealed with the vault
+/// key (as in D1) and is opened only to sign each attempt.
 #[derive(Serialize, Deserialize)]
 struct Job {
     delivery: String,
     url: String,
-    secret: String,
+    endpoint: String,
+    sealed_secret: String,
     body: String,
     attempts: i64,
 }
@@ -51,7 +54,15 @@ impl DurableObject for WebhookDelivery {
             return Response::ok("");
         };
         job.attempts += 1;
-        let code = post(&job).await;
+        let code = match Vault::open(&self.env)
+            .and_then(|vault| vault.open_text(&job.endpoint, &job.sealed_secret))
+        {
+            Ok(secret) => post(&job, secret.expose()).await,
+            Err(error) => {
+                worker::console_error!("delivery {}: secret not opened: {error}", job.delivery);
+                None
+            }
+        };
         let delivered = code.is_some_and(|c| (200..300).contains(&c));
         let status = if delivered {
             "succeeded"
@@ -84,19 +95,19 @@ impl DurableObject for WebhookDelivery {
     }
 }
 
-/// One signed POST; the HTTP status, or `None` when there was no answer in 10 s.
-async fn post(job: &Job) -> Option<u16> {
-    let signature = till_core::webhook::sign(
-        job.secret.as_bytes(),
-        clock::now_seconds(),
-        job.body.as_bytes(),
-    );
+/// One signed POST; the HTTP status, or `None` when there was no answer in 10 s. Redirects are
+/// not followed (a 3xx is a failed attempt): a public endpoint must not bounce Till's request
+/// to an internal address. The response body is never read.
+async fn post(job: &Job, secret: &str) -> Option<u16> {
+    let signature =
+        till_core::webhook::sign(secret.as_bytes(), clock::now_seconds(), job.body.as_bytes());
     let headers = Headers::new();
     headers.set("Content-Type", "application/json").ok()?;
     headers.set("Till-Signature", &signature).ok()?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual)
         .with_body(Some(JsValue::from_str(&job.body)));
     let request = Request::new_with_init(&job.url, &init).ok()?;
     let fetch = Fetch::Request(request);
@@ -140,7 +151,6 @@ async fn try_emit<T: Serialize>(
     if subscribed.is_empty() {
         return Ok(());
     }
-    let vault = Vault::open(env)?;
     for endpoint in subscribed {
         let delivery = store::DeliveryRow {
             id: random::id(IdKind::Delivery)?,
@@ -157,10 +167,8 @@ async fn try_emit<T: Serialize>(
         let job = Job {
             delivery: delivery.id.clone(),
             url: endpoint.url.clone(),
-            secret: vault
-                .open_text(&endpoint.id, &endpoint.sealed_secret)?
-                .expose()
-                .clone(),
+            endpoint: endpoint.id.clone(),
+            sealed_secret: endpoint.sealed_secret.clone(),
             body: body.clone(),
             attempts: 0,
         };

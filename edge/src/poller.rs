@@ -1,10 +1,14 @@
-//! The cron trigger: payments left `processing` (no answer, no webhook) are settled from the
-//! gateway's status for their idempotency key. Each payment backs off exponentially; after the
-//! last attempt it is flagged `requires_review` for a person.
+//! The cron trigger: payments left `processing` and refunds left `pending` (no answer, no
+//! webhook) are settled from the gateway. Each item backs off exponentially; after the last
+//! attempt it is flagged `requires_review` for a person. One item that fails (a gateway error,
+//! an answer the state machine refuses, a storage error) is recorded and skipped: it never
+//! stops the others.
 
 use crate::gateway::Connector;
 use crate::handlers::payments::{apply, connector, forget_card};
-use crate::{clock, store};
+use crate::handlers::refunds;
+use crate::store::{self, PaymentRow, PolledTable, RefundRow};
+use crate::{clock, config};
 use till_core::error::ApiError;
 use worker::Env;
 
@@ -15,32 +19,124 @@ fn setting(env: &Env, name: &str, default: i64) -> i64 {
         .unwrap_or(default)
 }
 
+struct Schedule {
+    now: i64,
+    after: i64,
+    backoff: i64,
+    max_attempts: i64,
+}
+
+impl Schedule {
+    /// When to ask again after `attempts` unanswered polls; `None`: a person must look.
+    fn next(&self, attempts: i64) -> Option<i64> {
+        (attempts < self.max_attempts).then(|| {
+            let exponent = u32::try_from(attempts.saturating_sub(1))
+                .unwrap_or(0)
+                .min(20);
+            self.now + self.backoff.saturating_mul(2i64.pow(exponent))
+        })
+    }
+}
+
+/// What one poll of one item came to.
+enum Polled {
+    Settled(String),
+    Unanswered(Option<String>),
+}
+
 pub async fn poll(env: &Env) -> Result<(), ApiError> {
-    let now = clock::now_seconds();
-    let after = setting(env, "POLL_AFTER_SECONDS", 60);
-    let backoff = setting(env, "POLL_BACKOFF_SECONDS", 30);
-    let max_attempts = setting(env, "POLL_MAX_ATTEMPTS", 8);
-    let connector = connector(env)?;
-    for mut payment in store::payments_to_poll(env, now, after).await? {
-        match connector.find(&payment.gateway_idempotency_key).await {
-            Ok(Some(answer)) => {
-                apply(env, &mut payment, answer).await?;
-                forget_card(env, &payment).await?;
-                worker::console_log!("poller: payment {} is {}", payment.id, payment.status);
-            }
-            unanswered => {
-                if let Err(error) = unanswered {
-                    worker::console_warn!("poller: payment {}: {error:?}", payment.id);
-                }
-                let attempts = payment.poll_attempts + 1;
-                let next = (attempts < max_attempts)
-                    .then(|| now + backoff * 2i64.pow(u32::try_from(attempts - 1).unwrap_or(0)));
-                if next.is_none() {
-                    worker::console_warn!("poller: payment {} needs review", payment.id);
-                }
-                store::record_poll(env, &payment.id, attempts, next).await?;
-            }
-        }
+    let schedule = Schedule {
+        now: clock::now_seconds(),
+        after: setting(env, "POLL_AFTER_SECONDS", 60),
+        backoff: setting(env, "POLL_BACKOFF_SECONDS", 30),
+        max_attempts: setting(env, "POLL_MAX_ATTEMPTS", 8),
+    };
+    // A missing configuration stops the run: no item could be polled.
+    config::gateway(env)?;
+    for mut payment in store::payments_to_poll(env, schedule.now, schedule.after).await? {
+        let polled = poll_payment(env, &mut payment).await;
+        record(
+            env,
+            &schedule,
+            PolledTable::Payments,
+            &payment.id,
+            payment.poll_attempts,
+            polled,
+        )
+        .await;
+    }
+    for mut refund in store::refunds_to_poll(env, schedule.now, schedule.after).await? {
+        let polled = poll_refund(env, &mut refund).await;
+        record(
+            env,
+            &schedule,
+            PolledTable::Refunds,
+            &refund.id,
+            refund.poll_attempts,
+            polled,
+        )
+        .await;
     }
     Ok(())
+}
+
+async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
+    let connector = match connector(env) {
+        Ok(connector) => connector,
+        Err(error) => return Polled::Unanswered(Some(error.to_string())),
+    };
+    match connector.find(&payment.gateway_idempotency_key).await {
+        Ok(Some(answer)) => {
+            let applied = match apply(env, payment, answer).await {
+                Ok(()) => forget_card(env, payment).await,
+                Err(error) => Err(error),
+            };
+            match applied {
+                Ok(()) => Polled::Settled(payment.status.clone()),
+                Err(error) => Polled::Unanswered(Some(error.to_string())),
+            }
+        }
+        Ok(None) => Polled::Unanswered(None),
+        Err(error) => Polled::Unanswered(Some(format!("{error:?}"))),
+    }
+}
+
+async fn poll_refund(env: &Env, refund: &mut RefundRow) -> Polled {
+    match refunds::resend(env, refund).await {
+        Ok(answer) => match refunds::settle(env, refund, answer).await {
+            Ok(()) => Polled::Settled(refund.status.clone()),
+            Err(error) => Polled::Unanswered(Some(error.to_string())),
+        },
+        Err(error) => Polled::Unanswered(Some(format!("{error:?}"))),
+    }
+}
+
+/// Logs the outcome and, for an unanswered poll, records the attempt and the error.
+async fn record(
+    env: &Env,
+    schedule: &Schedule,
+    table: PolledTable,
+    id: &str,
+    attempts_before: i64,
+    polled: Polled,
+) {
+    let error = match polled {
+        Polled::Settled(status) => {
+            worker::console_log!("poller: {id} is {status}");
+            return;
+        }
+        Polled::Unanswered(error) => error,
+    };
+    if let Some(error) = &error {
+        worker::console_warn!("poller: {id}: {error}");
+    }
+    let attempts = attempts_before + 1;
+    let next = schedule.next(attempts);
+    if next.is_none() {
+        worker::console_warn!("poller: {id} needs review");
+    }
+    if let Err(failure) = store::record_poll(env, table, id, attempts, next, error.as_deref()).await
+    {
+        worker::console_error!("poller: {id}: poll not recorded: {failure}");
+    }
 }

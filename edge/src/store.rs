@@ -60,11 +60,28 @@ async fn execute(env: &Env, sql: &str, params: &[JsValue]) -> Result<usize, ApiE
         .unwrap_or(0))
 }
 
+/// Runs statements as one transaction (D1 `batch`); how many rows each changed.
+async fn transaction(
+    env: &Env,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Vec<usize>, ApiError> {
+    let results = db(env)?
+        .batch(statements)
+        .await
+        .map_err(|e| storage_error("batch", e))?;
+    Ok(results
+        .iter()
+        .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+        .collect())
+}
+
 #[derive(Deserialize)]
 pub struct MerchantKey {
     pub merchant_id: String,
     pub merchant_name: String,
     pub kind: String,
+    /// JSON of the merchant's own rate limits, when it has any.
+    pub rate_limits: Option<String>,
 }
 
 pub async fn merchant_by_key_hash(
@@ -73,7 +90,8 @@ pub async fn merchant_by_key_hash(
 ) -> Result<Option<MerchantKey>, ApiError> {
     first(
         env,
-        "SELECT m.id AS merchant_id, m.name AS merchant_name, k.kind AS kind \
+        "SELECT m.id AS merchant_id, m.name AS merchant_name, k.kind AS kind, \
+         m.rate_limits AS rate_limits \
          FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.key_hash = ?1",
         &[text(key_hash)],
     )
@@ -183,35 +201,30 @@ pub async fn session(
     .await
 }
 
-/// Reserves an open session for one payment; true when this payment holds it (also when it
-/// already did, for a retry of the same payment).
-pub async fn claim_session(env: &Env, id: &str, payment_id: &str) -> Result<bool, ApiError> {
-    let changed = execute(
-        env,
-        "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
-         WHERE id = ?1 AND (status = 'open' OR (status = 'processing' AND payment_id = ?2))",
-        &[text(id), text(payment_id)],
-    )
-    .await?;
-    Ok(changed == 1)
-}
-
 /// What a payment's new status means for its session.
 pub enum SessionOutcome {
     /// Paid (or authorized for later capture): the session is complete.
     Paid,
-    /// Nothing was taken: the session is open for another attempt.
+    /// The payment failed: the session counts it, and reopens unless that was one too many.
+    Failed,
+    /// Voided: nothing was taken, the session is open for another attempt.
     Reopen,
     /// Still being decided (a challenge): the session stays reserved.
     Keep,
 }
 
+#[derive(Deserialize)]
+struct StatusRow {
+    status: String,
+}
+
+/// Moves the session on after its payment's new status; true when a failure locked it.
 pub async fn settle_session(
     env: &Env,
     id: &str,
     payment_id: &str,
     outcome: SessionOutcome,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let sql = match outcome {
         SessionOutcome::Paid => {
             "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
@@ -220,11 +233,26 @@ pub async fn settle_session(
             "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
              WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
         }
-        SessionOutcome::Keep => return Ok(()),
+        SessionOutcome::Failed => {
+            let row: Option<StatusRow> = first(
+                env,
+                "UPDATE checkout_sessions SET failed_attempts = failed_attempts + 1, \
+                 payment_id = NULL, \
+                 status = CASE WHEN failed_attempts + 1 >= ?3 THEN 'locked' ELSE 'open' END \
+                 WHERE id = ?1 AND payment_id = ?2 AND status = 'processing' RETURNING status",
+                &[
+                    text(id),
+                    text(payment_id),
+                    int(till_core::api::MAX_FAILED_PAYMENTS_PER_SESSION),
+                ],
+            )
+            .await?;
+            return Ok(row.is_some_and(|r| r.status == "locked"));
+        }
+        SessionOutcome::Keep => return Ok(false),
     };
-    execute(env, sql, &[text(id), text(payment_id)])
-        .await
-        .map(|_| ())
+    execute(env, sql, &[text(id), text(payment_id)]).await?;
+    Ok(false)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +261,8 @@ pub struct PaymentRow {
     pub merchant_id: String,
     pub checkout_session_id: String,
     pub idempotency_key: String,
+    /// SHA-256 of the confirm request that made this payment.
+    pub request_fingerprint: String,
     pub amount: i64,
     pub currency: String,
     pub capture_method: String,
@@ -256,15 +286,28 @@ pub struct PaymentRow {
     pub updated: i64,
 }
 
-/// Inserts the payment unless one exists for the same (merchant, idempotency key).
-pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError> {
-    let changed = execute(
+/// Reserves an open session for a new payment and records the payment, in one transaction:
+/// false (and nothing written) when the session is not open.
+pub async fn claim_session_for(
+    env: &Env,
+    session_id: &str,
+    p: &PaymentRow,
+) -> Result<bool, ApiError> {
+    let claim = statement(
         env,
-        "INSERT OR IGNORE INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
+        "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
+         WHERE id = ?1 AND status = 'open'",
+        &[text(session_id), text(&p.id)],
+    )?;
+    // `changes()` is the claim's count: the payment is inserted only when the claim took.
+    let insert = statement(
+        env,
+        "INSERT INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
-         gateway_idempotency_key, token, card_fingerprint) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, ?14, ?15, ?16)",
+         gateway_idempotency_key, token, card_fingerprint, request_fingerprint) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
+         ?14, ?15, ?16, ?17 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -282,10 +325,11 @@ pub async fn insert_payment(env: &Env, p: &PaymentRow) -> Result<bool, ApiError>
             text(&p.gateway_idempotency_key),
             text(&p.token),
             opt_text(p.card_fingerprint.as_deref()),
+            text(&p.request_fingerprint),
         ],
-    )
-    .await?;
-    Ok(changed == 1)
+    )?;
+    let changed = transaction(env, vec![claim, insert]).await?;
+    Ok(changed.get(1) == Some(&1))
 }
 
 pub async fn payment(
@@ -321,7 +365,9 @@ pub async fn update_payment(env: &Env, p: &PaymentRow, from: &str) -> Result<boo
         env,
         "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
          failure_message = ?5, updated = ?6, amount_captured = ?8, \
-         challenge_attempts_remaining = ?9 WHERE id = ?1 AND status = ?7",
+         challenge_attempts_remaining = ?9, \
+         captured_at = CASE WHEN ?8 > 0 THEN COALESCE(captured_at, ?6) ELSE captured_at END \
+         WHERE id = ?1 AND status = ?7",
         &[
             text(&p.id),
             text(&p.status),
@@ -363,26 +409,47 @@ pub async fn payments_to_poll(
     .map_err(|e| storage_error("decode", e))
 }
 
-/// Records an unanswered poll: when to ask again, or that a person must look.
+/// Records an unanswered or failed poll: when to ask again (or that a person must look), and
+/// the error met, if any.
 pub async fn record_poll(
     env: &Env,
+    table: PolledTable,
     id: &str,
     attempts: i64,
     next_poll_at: Option<i64>,
+    error: Option<&str>,
 ) -> Result<(), ApiError> {
+    let sql = match table {
+        PolledTable::Payments => {
+            "UPDATE payments SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
+             requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
+             WHERE id = ?1 AND status = 'processing'"
+        }
+        PolledTable::Refunds => {
+            "UPDATE refunds SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
+             requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
+             WHERE id = ?1 AND status = 'pending'"
+        }
+    };
     execute(
         env,
-        "UPDATE payments SET poll_attempts = ?2, next_poll_at = ?3, \
-         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
-         WHERE id = ?1 AND status = 'processing'",
+        sql,
         &[
             text(id),
             int(attempts),
             next_poll_at.map_or(JsValue::NULL, int),
+            opt_text(error),
         ],
     )
     .await
     .map(|_| ())
+}
+
+/// Which rows the poller is recording a poll for.
+#[derive(Clone, Copy)]
+pub enum PolledTable {
+    Payments,
+    Refunds,
 }
 
 pub async fn gateway_event_seen(env: &Env, id: &str) -> Result<bool, ApiError> {
@@ -405,19 +472,6 @@ pub async fn remember_gateway_event(env: &Env, id: &str, now: i64) -> Result<(),
     .map(|_| ())
 }
 
-/// Reserves `amount` of a payment's captured money for a refund; false when that would refund
-/// more than was captured. One statement, so concurrent refunds cannot both pass.
-pub async fn reserve_refund(env: &Env, payment_id: &str, amount: i64) -> Result<bool, ApiError> {
-    let changed = execute(
-        env,
-        "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
-         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured",
-        &[text(payment_id), int(amount)],
-    )
-    .await?;
-    Ok(changed == 1)
-}
-
 /// Gives back a reservation whose refund the gateway refused.
 pub async fn release_refund(env: &Env, payment_id: &str, amount: i64) -> Result<(), ApiError> {
     execute(
@@ -435,6 +489,11 @@ pub struct RefundRow {
     pub merchant_id: String,
     pub payment_id: String,
     pub idempotency_key: String,
+    /// SHA-256 of the request that made this refund.
+    pub request_fingerprint: String,
+    /// The key the gateway knows this refund by: sending it again is safe.
+    pub gateway_idempotency_key: Option<String>,
+    pub poll_attempts: i64,
     pub amount: i64,
     pub currency: String,
     pub status: String,
@@ -445,12 +504,22 @@ pub struct RefundRow {
     pub updated: i64,
 }
 
-pub async fn insert_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
-    execute(
+/// Reserves the refund's amount of the payment's captured money and records the refund, in one
+/// transaction: false (and nothing written) when that would refund more than was captured, so
+/// concurrent refunds can never together exceed the capture.
+pub async fn reserve_refund(env: &Env, r: &RefundRow) -> Result<bool, ApiError> {
+    let reserve = statement(
+        env,
+        "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
+         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured",
+        &[text(&r.payment_id), int(r.amount)],
+    )?;
+    let insert = statement(
         env,
         "INSERT INTO refunds (id, merchant_id, payment_id, idempotency_key, amount, currency, \
-         status, reason, gateway_reference, failure_code, created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9)",
+         status, reason, gateway_reference, failure_code, created, updated, request_fingerprint, \
+         gateway_idempotency_key) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11 WHERE changes() = 1",
         &[
             text(&r.id),
             text(&r.merchant_id),
@@ -461,10 +530,12 @@ pub async fn insert_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
             text(&r.status),
             opt_text(r.reason.as_deref()),
             int(r.created),
+            text(&r.request_fingerprint),
+            opt_text(r.gateway_idempotency_key.as_deref()),
         ],
-    )
-    .await
-    .map(|_| ())
+    )?;
+    let changed = transaction(env, vec![reserve, insert]).await?;
+    Ok(changed.get(1) == Some(&1))
 }
 
 pub async fn refund_by_idempotency_key(
@@ -480,11 +551,38 @@ pub async fn refund_by_idempotency_key(
     .await
 }
 
-/// Settles a pending refund.
-pub async fn update_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
-    execute(
+/// A refund by id alone, for gateway events (they carry no merchant).
+pub async fn refund_by_id(env: &Env, id: &str) -> Result<Option<RefundRow>, ApiError> {
+    first(env, "SELECT * FROM refunds WHERE id = ?1", &[text(id)]).await
+}
+
+/// Refunds still `pending` for at least `older_than` seconds whose next poll is due.
+pub async fn refunds_to_poll(
+    env: &Env,
+    now: i64,
+    older_than: i64,
+) -> Result<Vec<RefundRow>, ApiError> {
+    statement(
         env,
-        "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5 \
+        "SELECT * FROM refunds WHERE status = 'pending' AND requires_review = 0 \
+         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
+         ORDER BY updated LIMIT 25",
+        &[int(now - older_than), int(now)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<RefundRow>()
+    .map_err(|e| storage_error("decode", e))
+}
+
+/// Settles a pending refund; false when it was already settled (by a retry, a webhook or the
+/// poller).
+pub async fn update_refund(env: &Env, r: &RefundRow) -> Result<bool, ApiError> {
+    let changed = execute(
+        env,
+        "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5, \
+         settled_at = CASE WHEN ?2 = 'succeeded' THEN ?5 ELSE settled_at END \
          WHERE id = ?1 AND status = 'pending'",
         &[
             text(&r.id),
@@ -494,8 +592,8 @@ pub async fn update_refund(env: &Env, r: &RefundRow) -> Result<(), ApiError> {
             int(r.updated),
         ],
     )
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(changed == 1)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -651,15 +749,19 @@ struct RecordRow {
     status: String,
 }
 
-/// A merchant's payments and refunds created in `[start, end)`, as reconciliation records.
+/// A merchant's payments and refunds whose money moved in `[start, end)` (captured, refunded),
+/// plus any of `references` (ids in the settlement file: a payment Till still has `processing`
+/// must be compared too), as reconciliation records.
 pub async fn day_records(
     env: &Env,
     merchant_id: &str,
     start: i64,
     end: i64,
+    references: &[String],
 ) -> Result<Vec<till_core::reconciliation::Record>, ApiError> {
     use till_core::reconciliation::{LineKind, Record};
-    let params = [text(merchant_id), int(start), int(end)];
+    let references = serde_json::to_string(references).map_err(|_| ApiError::internal())?;
+    let params = [text(merchant_id), int(start), int(end), text(&references)];
     let load = |sql: &'static str| {
         let params = params.clone();
         async move {
@@ -673,12 +775,14 @@ pub async fn day_records(
     };
     let payments = load(
         "SELECT id, amount_captured AS amount, currency, status FROM payments \
-         WHERE merchant_id = ?1 AND created >= ?2 AND created < ?3",
+         WHERE merchant_id = ?1 AND ((captured_at >= ?2 AND captured_at < ?3) \
+         OR id IN (SELECT value FROM json_each(?4)))",
     )
     .await?;
     let refunds = load(
         "SELECT id, amount, currency, status FROM refunds \
-         WHERE merchant_id = ?1 AND created >= ?2 AND created < ?3",
+         WHERE merchant_id = ?1 AND ((settled_at >= ?2 AND settled_at < ?3) \
+         OR id IN (SELECT value FROM json_each(?4)))",
     )
     .await?;
     let record = |kind: LineKind| {
@@ -697,15 +801,62 @@ pub async fn day_records(
         .collect())
 }
 
-/// Whether Till has a payment or refund with this id, for any merchant.
-pub async fn reference_known(env: &Env, id: &str) -> Result<bool, ApiError> {
-    let row: Option<serde_json::Value> = first(
+#[derive(Deserialize)]
+struct OwnerRow {
+    id: String,
+    merchant_id: String,
+}
+
+/// Which merchant each of these payment or refund ids belongs to (ids Till does not have are
+/// left out).
+pub async fn owners_of(
+    env: &Env,
+    references: &[String],
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let references = serde_json::to_string(references).map_err(|_| ApiError::internal())?;
+    let rows = statement(
         env,
-        "SELECT id FROM payments WHERE id = ?1 UNION SELECT id FROM refunds WHERE id = ?1",
-        &[text(id)],
-    )
-    .await?;
-    Ok(row.is_some())
+        "SELECT id, merchant_id FROM payments WHERE id IN (SELECT value FROM json_each(?1)) \
+         UNION ALL SELECT id, merchant_id FROM refunds WHERE id IN (SELECT value FROM json_each(?1))",
+        &[text(&references)],
+    )?
+    .all()
+    .await
+    .map_err(|e| storage_error("query", e))?
+    .results::<OwnerRow>()
+    .map_err(|e| storage_error("decode", e))?;
+    Ok(rows.into_iter().map(|r| (r.id, r.merchant_id)).collect())
+}
+
+/// Settlement lines no merchant owns, for the operator's report (kept once per line).
+pub async fn record_settlement_exceptions(
+    env: &Env,
+    lines: &[till_core::reconciliation::SettlementLine],
+    now: i64,
+) -> Result<(), ApiError> {
+    for line in lines {
+        let kind = serde_json::to_value(line.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        execute(
+            env,
+            "INSERT OR IGNORE INTO settlement_exceptions \
+             (date, gateway_id, reference, type, gross, currency, detected) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                text(&line.date),
+                text(&line.gateway_id),
+                text(&line.reference),
+                text(&kind),
+                int(line.gross),
+                text(&line.currency),
+                int(now),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -716,14 +867,16 @@ pub struct RunRow {
     pub lines: i64,
     pub records: i64,
     pub findings: String,
+    /// Why the run could not finish, when it could not.
+    pub error: Option<String>,
     pub created: i64,
 }
 
 pub async fn insert_run(env: &Env, r: &RunRow) -> Result<(), ApiError> {
     execute(
         env,
-        "INSERT INTO reconciliation_runs (id, merchant_id, date, lines, records, findings, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO reconciliation_runs (id, merchant_id, date, lines, records, findings, \
+         error, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             text(&r.id),
             text(&r.merchant_id),
@@ -731,6 +884,7 @@ pub async fn insert_run(env: &Env, r: &RunRow) -> Result<(), ApiError> {
             int(r.lines),
             int(r.records),
             text(&r.findings),
+            opt_text(r.error.as_deref()),
             int(r.created),
         ],
     )

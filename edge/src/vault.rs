@@ -67,7 +67,10 @@ impl Vault {
     /// Seals bytes with the current key, bound to `aad` (the storage name): the stored text is
     /// `{"v": key version, "data": base64 of nonce + ciphertext}`.
     fn seal(&self, aad: &str, plaintext: &[u8]) -> Result<String, ApiError> {
-        let current = &self.keys[0];
+        let current = self
+            .keys
+            .first()
+            .ok_or_else(|| kv_error("seal", "no vault key"))?;
         let sealed = crypto::seal(
             current.key.expose(),
             random::bytes()?,

@@ -88,11 +88,7 @@ impl Fields {
     }
 
     fn check_name(&self) -> Result<(), CardError> {
-        if self.name.value.get_untracked().trim().is_empty() {
-            Err(CardError::MissingName)
-        } else {
-            Ok(())
-        }
+        card::validate_name(&self.name.value.get_untracked()).map(|_| ())
     }
 
     fn show<T>(field: Field, result: Result<T, CardError>) -> Option<T> {

@@ -125,6 +125,7 @@ pub fn card_error(error: CardError) -> &'static str {
         CardError::IncompleteCvc => "보안 코드를 끝까지 입력해 주세요.",
         CardError::InvalidCvc => "보안 코드가 올바르지 않습니다.",
         CardError::MissingName => "카드에 적힌 이름을 입력해 주세요.",
+        CardError::InvalidName => "이름이 너무 길거나 사용할 수 없는 문자가 있습니다.",
     }
 }
 

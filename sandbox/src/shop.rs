@@ -244,7 +244,13 @@ mod tests {
             return_url: None,
             merchant_reference: None,
         };
-        assert_eq!(request.validate().unwrap().amount, 5200);
+        assert_eq!(
+            request
+                .validate(till_core::urls::DevHosts::default())
+                .unwrap()
+                .amount,
+            5200
+        );
         assert_eq!(price(5200), "$52.00");
     }
 

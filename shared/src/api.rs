@@ -4,6 +4,7 @@ use crate::card::CardSummary;
 use crate::error::ApiError;
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::PaymentStatus;
+use crate::urls::{check_return_url, check_webhook_url, DevHosts};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,7 @@ impl SessionStatus {
             SessionStatus::Open => "open",
             SessionStatus::Processing => "processing",
             SessionStatus::Complete => "complete",
+            SessionStatus::Locked => "locked",
         }
     }
 
@@ -71,6 +73,7 @@ impl SessionStatus {
             SessionStatus::Open,
             SessionStatus::Processing,
             SessionStatus::Complete,
+            SessionStatus::Locked,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
@@ -78,8 +81,9 @@ impl SessionStatus {
 }
 
 impl CreateCheckoutSession {
-    /// Checks the amount and that the cart adds up to it; returns the payable total.
-    pub fn validate(&self) -> Result<Money, ApiError> {
+    /// Checks the amount and that the cart adds up to it; returns the payable total. `dev` lists
+    /// hosts a local setup may use over plain http (see [`crate::urls`]).
+    pub fn validate(&self, dev: DevHosts<'_>) -> Result<Money, ApiError> {
         let total = Money::payable(self.amount, self.currency).map_err(|e| {
             ApiError::invalid_request("amount_invalid", e.to_string()).with_param("amount")
         })?;
@@ -96,10 +100,13 @@ impl CreateCheckoutSession {
                 currency: self.currency,
             };
             for item in &self.line_items {
-                if item.name.trim().is_empty() || item.name.len() > MAX_TEXT {
+                if item.name.trim().is_empty()
+                    || item.name.chars().count() > MAX_TEXT
+                    || item.name.chars().any(char::is_control)
+                {
                     return Err(ApiError::invalid_request(
                         "line_items_invalid",
-                        "Every line item needs a name of at most 200 characters.",
+                        "Every line item needs a name of at most 200 characters, without control characters.",
                     )
                     .with_param("line_items"));
                 }
@@ -125,29 +132,22 @@ impl CreateCheckoutSession {
             }
         }
         if let Some(url) = &self.return_url {
-            let scheme_ok = url.split_once("://").is_some_and(|(scheme, rest)| {
-                !rest.is_empty()
-                    && scheme
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'.' || b == b'-')
-                    && !scheme.eq_ignore_ascii_case("javascript")
-            });
-            if !scheme_ok || url.len() > 2048 {
-                return Err(ApiError::invalid_request(
+            check_return_url(url, dev).map_err(|e| {
+                ApiError::invalid_request(
                     "return_url_invalid",
-                    "return_url must be an absolute URL.",
+                    format!("return_url {}.", e.message()),
                 )
-                .with_param("return_url"));
-            }
+                .with_param("return_url")
+            })?;
         }
         if self
             .merchant_reference
             .as_ref()
-            .is_some_and(|r| r.len() > MAX_TEXT)
+            .is_some_and(|r| r.chars().count() > MAX_TEXT || r.chars().any(char::is_control))
         {
             return Err(ApiError::invalid_request(
                 "merchant_reference_invalid",
-                "merchant_reference must be at most 200 characters.",
+                "merchant_reference must be at most 200 characters, without control characters.",
             )
             .with_param("merchant_reference"));
         }
@@ -169,7 +169,12 @@ pub enum SessionStatus {
     Processing,
     /// Paid.
     Complete,
+    /// Too many failed payment attempts (card testing): no further payment is accepted.
+    Locked,
 }
+
+/// Failed payments a checkout session takes before it is locked.
+pub const MAX_FAILED_PAYMENTS_PER_SESSION: i64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutSession {
@@ -300,12 +305,13 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 5] = [
+pub const EVENT_TYPES: [&str; 6] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
     "refund.succeeded",
     "reconciliation.mismatch",
+    "checkout_session.locked",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,17 +322,14 @@ pub struct CreateWebhookEndpoint {
 }
 
 impl CreateWebhookEndpoint {
-    pub fn validate(&self) -> Result<(), ApiError> {
-        let url_ok = (self.url.starts_with("https://") || self.url.starts_with("http://"))
-            && self.url.len() <= 2048
-            && !self.url.contains(char::is_whitespace);
-        if !url_ok {
-            return Err(
-                ApiError::invalid_request("url_invalid", "url must be an http(s) URL.")
-                    .with_param("url"),
-            );
-        }
+    /// Checks the request; returns the URL as Till will store and call it.
+    pub fn validate(&self, dev: DevHosts<'_>) -> Result<String, ApiError> {
+        let url = check_webhook_url(&self.url, dev).map_err(|e| {
+            ApiError::invalid_request("url_invalid", format!("url {}.", e.message()))
+                .with_param("url")
+        })?;
         if self.events.is_empty()
+            || self.events.len() > EVENT_TYPES.len()
             || self
                 .events
                 .iter()
@@ -338,7 +341,7 @@ impl CreateWebhookEndpoint {
             )
             .with_param("events"));
         }
-        Ok(())
+        Ok(url)
     }
 }
 
@@ -392,13 +395,19 @@ mod tests {
     #[test]
     fn cart_must_add_up() {
         assert!(session(3000, vec![item(1000, 2), item(1000, 1)])
-            .validate()
+            .validate(DevHosts::default())
             .is_ok());
-        let err = session(2999, vec![item(1000, 3)]).validate().unwrap_err();
+        let err = session(2999, vec![item(1000, 3)])
+            .validate(DevHosts::default())
+            .unwrap_err();
         assert_eq!(err.error.code, "amount_mismatch");
-        let err = session(0, vec![item(0, 1)]).validate().unwrap_err();
+        let err = session(0, vec![item(0, 1)])
+            .validate(DevHosts::default())
+            .unwrap_err();
         assert_eq!(err.error.code, "amount_invalid");
-        let err = session(1000, vec![item(1000, 0)]).validate().unwrap_err();
+        let err = session(1000, vec![item(1000, 0)])
+            .validate(DevHosts::default())
+            .unwrap_err();
         assert_eq!(err.error.code, "line_items_invalid");
     }
 
@@ -418,35 +427,46 @@ mod tests {
             url: "https://shop.example/hooks".into(),
             events: vec!["payment.succeeded".into()],
         };
-        assert!(ok.validate().is_ok());
+        assert!(ok.validate(DevHosts::default()).is_ok());
         let bad_url = CreateWebhookEndpoint {
             url: "ftp://x".into(),
             ..ok.clone()
         };
-        assert_eq!(bad_url.validate().unwrap_err().error.code, "url_invalid");
+        assert_eq!(
+            bad_url
+                .validate(DevHosts::default())
+                .unwrap_err()
+                .error
+                .code,
+            "url_invalid"
+        );
         let bad_event = CreateWebhookEndpoint {
             events: vec!["payment.exploded".into()],
             ..ok.clone()
         };
         assert_eq!(
-            bad_event.validate().unwrap_err().error.code,
+            bad_event
+                .validate(DevHosts::default())
+                .unwrap_err()
+                .error
+                .code,
             "events_invalid"
         );
         let none = CreateWebhookEndpoint {
             events: vec![],
             ..ok
         };
-        assert!(none.validate().is_err());
+        assert!(none.validate(DevHosts::default()).is_err());
     }
 
     #[test]
     fn return_url_must_be_absolute_and_not_script() {
         let mut s = session(100, vec![]);
         s.return_url = Some("myapp://checkout/done".into());
-        assert!(s.validate().is_ok());
+        assert!(s.validate(DevHosts::default()).is_ok());
         s.return_url = Some("javascript://alert(1)".into());
-        assert!(s.validate().is_err());
+        assert!(s.validate(DevHosts::default()).is_err());
         s.return_url = Some("/relative".into());
-        assert!(s.validate().is_err());
+        assert!(s.validate(DevHosts::default()).is_err());
     }
 }

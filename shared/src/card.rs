@@ -203,7 +203,9 @@ impl CardError {
             CardError::IncompleteCvc => "Your card's security code is incomplete.",
             CardError::InvalidCvc => "Your card's security code is invalid.",
             CardError::MissingName => "Enter the name on the card.",
-            CardError::InvalidName => "The name on the card is too long or has characters that cannot be used.",
+            CardError::InvalidName => {
+                "The name on the card is too long or has characters that cannot be used."
+            }
         }
     }
 }
@@ -684,7 +686,9 @@ mod tests {
     fn cvc_and_name_are_strict() {
         for cvc in ["12 3", "１２３", "12\u{0}", "123\n", ""] {
             assert!(
-                details("4242424242424242", cvc, "Ada").validate(NOW).is_err(),
+                details("4242424242424242", cvc, "Ada")
+                    .validate(NOW)
+                    .is_err(),
                 "{cvc:?}"
             );
         }
@@ -692,7 +696,9 @@ mod tests {
             .validate(NOW)
             .unwrap();
         assert_eq!(valid.card.name, "Ada Lovelace");
-        assert!(details("4242424242424242", "123", "김민지").validate(NOW).is_ok());
+        assert!(details("4242424242424242", "123", "김민지")
+            .validate(NOW)
+            .is_ok());
         for name in [
             "Ada\u{0}Lovelace",
             "Ada\nLovelace",

@@ -29,6 +29,9 @@ pub struct ApiError {
     #[serde(skip)]
     pub status: u16,
     pub error: ErrorDetail,
+    /// Seconds until a refused request may be tried again (`Retry-After`), for 429s.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -41,6 +44,7 @@ impl ApiError {
                 message: message.into(),
                 param: None,
             },
+            retry_after: None,
         }
     }
 
@@ -118,6 +122,55 @@ impl ApiError {
             ErrorType::InvalidRequestError,
             "payment_invalid_state",
             format!("A payment that is {status} cannot be {action}."),
+        )
+    }
+
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            ErrorType::InvalidRequestError,
+            "body_too_large",
+            format!("The request body is larger than this endpoint accepts ({limit} bytes)."),
+        )
+    }
+
+    /// Too many requests in a sliding window; `retry_after` seconds until one more is allowed.
+    pub fn rate_limited(what: &str, retry_after: u64) -> Self {
+        let mut error = Self::new(
+            429,
+            ErrorType::InvalidRequestError,
+            "rate_limited",
+            format!("Too many requests for this {what}. Retry after {retry_after} seconds."),
+        );
+        error.retry_after = Some(retry_after.max(1));
+        error
+    }
+
+    pub fn origin_required() -> Self {
+        Self::new(
+            403,
+            ErrorType::AuthenticationError,
+            "origin_required",
+            "Publishable keys work only from a browser page: the request has no Origin header.",
+        )
+    }
+
+    pub fn origin_not_allowed() -> Self {
+        Self::new(
+            403,
+            ErrorType::AuthenticationError,
+            "origin_not_allowed",
+            "This origin is not registered for the publishable key.",
+        )
+    }
+
+    pub fn session_locked() -> Self {
+        Self::new(
+            409,
+            ErrorType::InvalidRequestError,
+            "checkout_session_locked",
+            "This checkout session is locked after too many failed payment attempts. \
+             Start a new checkout.",
         )
     }
 

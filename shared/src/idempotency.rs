@@ -110,6 +110,16 @@ pub fn begin(
     }
 }
 
+/// The same key, sent before with a different request.
+pub fn key_reused() -> ApiError {
+    ApiError::new(
+        422,
+        ErrorType::IdempotencyError,
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request.",
+    )
+}
+
 /// What to do with a request whose key already has a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -125,12 +135,7 @@ pub fn decide(stored: Stored, fingerprint: &str) -> Decision {
         fingerprint: first, ..
     }) = &stored;
     if first != fingerprint {
-        return Decision::Reject(ApiError::new(
-            422,
-            ErrorType::IdempotencyError,
-            "idempotency_key_reused",
-            "This Idempotency-Key was used with a different request.",
-        ));
+        return Decision::Reject(key_reused());
     }
     match stored {
         Stored::InFlight { .. } => Decision::Reject(ApiError::new(

@@ -167,13 +167,28 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(parse_strict(br#"{"a":1,"A":2}"#).is_ok(), "names are case-sensitive");
+        assert!(
+            parse_strict(br#"{"a":1,"A":2}"#).is_ok(),
+            "names are case-sensitive"
+        );
     }
 
     #[test]
     fn refuses_syntax_errors_trailing_bytes_and_deep_nesting() {
-        for text in ["", "{", "{\"a\":1}x", "{\"a\":1}{}", "\u{feff}{}", "{'a':1}", "NaN"] {
-            assert_eq!(parse_strict(text.as_bytes()), Err(JsonError::Syntax), "{text:?}");
+        for text in [
+            "",
+            "{",
+            "{\"a\":1}x",
+            "{\"a\":1}{}",
+            "\u{feff}{}",
+            "{'a':1}",
+            "NaN",
+        ] {
+            assert_eq!(
+                parse_strict(text.as_bytes()),
+                Err(JsonError::Syntax),
+                "{text:?}"
+            );
         }
         let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
         assert_eq!(parse_strict(deep.as_bytes()), Err(JsonError::TooDeep));

@@ -100,12 +100,8 @@ impl CompactJwe {
         if header.epk.kty != "EC" || header.epk.crv != "P-256" {
             return Err(JweError::UnsupportedAlgorithm);
         }
-        let iv: [u8; 12] = unb64(iv)?
-            .try_into()
-            .map_err(|_| JweError::Malformed)?;
-        let tag: [u8; 16] = unb64(tag)?
-            .try_into()
-            .map_err(|_| JweError::Malformed)?;
+        let iv: [u8; 12] = unb64(iv)?.try_into().map_err(|_| JweError::Malformed)?;
+        let tag: [u8; 16] = unb64(tag)?.try_into().map_err(|_| JweError::Malformed)?;
         Ok(CompactJwe {
             header,
             aad: header_b64.as_bytes().to_vec(),

@@ -188,6 +188,25 @@ pub fn reconcile(
     findings
 }
 
+/// One merchant's lines of a settlement file, and the lines that belong to no merchant at all
+/// (those go to the operator, never to a merchant). `owners` maps Till ids to merchant ids.
+pub fn lines_of(
+    lines: &[SettlementLine],
+    merchant_id: &str,
+    owners: &std::collections::HashMap<String, String>,
+) -> (Vec<SettlementLine>, Vec<SettlementLine>) {
+    let mut mine = Vec::new();
+    let mut unknown = Vec::new();
+    for line in lines {
+        match owners.get(&line.reference) {
+            Some(owner) if owner == merchant_id => mine.push(line.clone()),
+            Some(_) => {}
+            None => unknown.push(line.clone()),
+        }
+    }
+    (mine, unknown)
+}
+
 /// The UTC day (`YYYY-MM-DD`) of a Unix time.
 pub fn date_of(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -200,7 +219,9 @@ pub fn date_of(unix: i64) -> String {
 pub fn day_bounds(date: &str) -> Option<(i64, i64)> {
     let mut parts = date.split('-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some() || !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
         return None;
     }
     let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
@@ -255,6 +276,24 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_split_by_owner_and_unknown_ones_kept_apart() {
+        let lines = vec![
+            line("pay_mine", LineKind::Charge, 100, "USD"),
+            line("pay_theirs", LineKind::Charge, 200, "USD"),
+            line("pay_nobody", LineKind::Charge, 300, "USD"),
+        ];
+        let owners = std::collections::HashMap::from([
+            ("pay_mine".to_string(), "mer_a".to_string()),
+            ("pay_theirs".to_string(), "mer_b".to_string()),
+        ]);
+        let (mine, unknown) = lines_of(&lines, "mer_a", &owners);
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].reference, "pay_mine");
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].reference, "pay_nobody");
+    }
+
+    #[test]
     fn days_and_their_bounds() {
         assert_eq!(date_of(1_795_000_000), "2026-11-18");
         let (start, end) = day_bounds("2026-11-18").unwrap();
@@ -263,6 +302,8 @@ mod tests {
         assert_eq!(day_bounds("2026-13-01"), None);
         assert_eq!(day_bounds("2026-11-18; DROP"), None);
         assert_eq!(day_bounds("26-11-18"), None);
+        assert_eq!(day_bounds("2026-+1-+5"), None);
+        assert_eq!(day_bounds("+026-11-18"), None);
     }
 
     #[test]

@@ -188,13 +188,23 @@ mod tests {
     fn public_https_urls_are_accepted_and_normalized() {
         for (given, stored) in [
             ("https://shop.example/hooks", "https://shop.example/hooks"),
-            ("https://Shop.Example:8443/a?b=c", "https://shop.example:8443/a?b=c"),
+            (
+                "https://Shop.Example:8443/a?b=c",
+                "https://shop.example:8443/a?b=c",
+            ),
             ("https://93.184.216.34/x", "https://93.184.216.34/x"),
             ("https://[2606:4700::1111]/", "https://[2606:4700::1111]/"),
-            ("https://xn--bcher-kva.example/", "https://xn--bcher-kva.example/"),
+            (
+                "https://xn--bcher-kva.example/",
+                "https://xn--bcher-kva.example/",
+            ),
             ("https://bücher.example/", "https://xn--bcher-kva.example/"),
         ] {
-            assert_eq!(check_webhook_url(given, NO_DEV).as_deref(), Ok(stored), "{given}");
+            assert_eq!(
+                check_webhook_url(given, NO_DEV).as_deref(),
+                Ok(stored),
+                "{given}"
+            );
         }
     }
 

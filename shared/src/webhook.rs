@@ -38,8 +38,14 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(signature))
 }
 
-/// Checks a header against the body, in constant time, within [`TOLERANCE_SECONDS`] of `now`.
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), SignatureError> {
+/// Longest signature header read: a timestamp and a few `v1` values during a secret roll.
+const MAX_HEADER_LEN: usize = 1024;
+
+/// The parts of a signature header: its timestamp and the signatures it carries.
+fn parse_header(header: &str) -> Result<(i64, Vec<Vec<u8>>), SignatureError> {
+    if header.len() > MAX_HEADER_LEN {
+        return Err(SignatureError::Malformed);
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
@@ -55,9 +61,22 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
+    Ok((timestamp, signatures))
+}
+
+/// What can be checked before the body is read: the header's shape and its timestamp.
+pub fn check_header(header: &str, now: i64) -> Result<(), SignatureError> {
+    let (timestamp, _) = parse_header(header)?;
     if now.abs_diff(timestamp) > TOLERANCE_SECONDS.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance);
     }
+    Ok(())
+}
+
+/// Checks a header against the body, in constant time, within [`TOLERANCE_SECONDS`] of `now`.
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), SignatureError> {
+    check_header(header, now)?;
+    let (timestamp, signatures) = parse_header(header)?;
     // Several v1 values are allowed while a secret is being rolled.
     if signatures
         .iter()
@@ -109,6 +128,30 @@ mod tests {
         );
         assert_eq!(
             verify(b"whsec", "t=1000,v1=zz", b"body", 1_000),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn extreme_timestamps_and_huge_headers_are_refused_without_overflow() {
+        for header in [
+            format!("t={},v1=00", i64::MIN),
+            format!("t={},v1=00", i64::MAX),
+            "t=-1,v1=00".to_string(),
+        ] {
+            assert_eq!(
+                verify(b"k", &header, b"", 1_000),
+                Err(SignatureError::OutsideTolerance),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            check_header(&format!("t={},v1=00", i64::MAX), i64::MIN),
+            Err(SignatureError::OutsideTolerance)
+        );
+        let huge = format!("t=1000,{}", "v1=00,".repeat(500));
+        assert_eq!(
+            verify(b"k", &huge, b"", 1_000),
             Err(SignatureError::Malformed)
         );
     }

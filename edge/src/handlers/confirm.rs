@@ -7,14 +7,14 @@
 //! applies it; it authorizes only when the gateway has nothing.
 
 use super::accessible_session;
-use super::payments::{apply, connector, refused, status_of, stored};
+use super::payments::{apply, connector, refused, status_of, stored, Audience};
 use crate::auth::{authenticate, Caller};
 use crate::gateway::{Authorization, Connector, GatewayCard, GatewayError};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
 use crate::store::{self, PaymentRow, SessionRow};
 use crate::vault::Vault;
-use crate::{clock, random};
+use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
 use till_core::error::{ApiError, ErrorType};
 use till_core::ids::{self, IdKind};
@@ -22,6 +22,7 @@ use till_core::payment::PaymentStatus;
 
 pub async fn confirm(mut req: worker::Request, env: &worker::Env, session_id: &str) -> ApiResult {
     let caller = authenticate(&req, env).await?;
+    rate_limit::check_browser_caller(env, &req, &caller).await?;
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(
         &req,
@@ -69,7 +70,14 @@ async fn pay(
     let connector = connector(env)?;
     let existing = store::payment_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
     let (mut payment, resumed) = match existing {
-        Some(found) if status_of(&found)? != PaymentStatus::Processing => return stored(&found),
+        // The idempotency record may be gone (released, expired): the row still knows which
+        // request made it.
+        Some(found) if found.request_fingerprint != scope.fingerprint => {
+            return Err(idempotency::key_reused())
+        }
+        Some(found) if status_of(&found)? != PaymentStatus::Processing => {
+            return stored(&found, Audience::Browser)
+        }
         Some(found) => (found, true),
         None => (
             start_payment(env, caller, session, token, scope).await?,
@@ -126,7 +134,7 @@ async fn pay(
     apply(env, &mut payment, answer).await?;
     // The gateway holds the authorization now: the CVC must go, and the token is used up.
     vault.forget(token).await?;
-    stored(&payment)
+    stored(&payment, Audience::Browser)
 }
 
 /// Reserves the session and records a `processing` payment before anything reaches the gateway.
@@ -137,6 +145,9 @@ async fn start_payment(
     token: &str,
     scope: &Scope,
 ) -> Result<PaymentRow, ApiError> {
+    if session.status == SessionStatus::Locked.as_str() {
+        return Err(ApiError::session_locked());
+    }
     if session.status != SessionStatus::Open.as_str() {
         return Err(unavailable_session());
     }
@@ -164,6 +175,7 @@ async fn start_payment(
         merchant_id: caller.merchant_id.clone(),
         checkout_session_id: session.id.clone(),
         idempotency_key: scope.key.clone(),
+        request_fingerprint: scope.fingerprint.clone(),
         amount: session.amount,
         currency: session.currency.clone(),
         capture_method: session.capture_method.clone(),
@@ -189,9 +201,9 @@ async fn start_payment(
         created: now,
         updated: now,
     };
-    if !store::claim_session(env, &session.id, &payment.id).await? {
+    // One transaction: the session is claimed and the payment recorded together, or neither.
+    if !store::claim_session_for(env, &session.id, &payment).await? {
         return Err(unavailable_session());
     }
-    store::insert_payment(env, &payment).await?;
     Ok(payment)
 }

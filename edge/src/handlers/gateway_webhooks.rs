@@ -3,12 +3,14 @@
 //! that arrive out of order are refused by the state machine and acknowledged without effect.
 
 use super::payments::{apply, forget_card};
-use crate::gateway::authorization_event;
-use crate::http::{header, json, ApiResult};
+use super::refunds;
+use crate::gateway::{authorization_event, refund_event};
+use crate::http::{header, json, read_body, ApiResult};
 use crate::{clock, store};
 use serde::Deserialize;
 use till_core::error::ApiError;
-use till_core::webhook::verify;
+use till_core::payment::RefundStatus;
+use till_core::webhook::{check_header, verify, SignatureError};
 use worker::{Env, Request};
 
 #[derive(Deserialize)]
@@ -31,31 +33,32 @@ fn acknowledged(outcome: &str) -> ApiResult {
     )
 }
 
+/// Gateway events are small; anyone can send to this endpoint, so it reads little.
+const MAX_EVENT_BYTES: usize = 16 * 1024;
+
+fn refused(error: SignatureError) -> ApiError {
+    worker::console_warn!("gateway webhook refused: {error}");
+    ApiError::invalid_request("signature_invalid", format!("Webhook refused: {error}."))
+}
+
 pub async fn receive(mut req: Request, env: &Env) -> ApiResult {
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::invalid_body("unreadable body"))?;
+    let now = clock::now_seconds();
+    // Before a byte of the body is read: a signature header of the right shape and age.
     let signature = header(&req, "Gateway-Signature").unwrap_or_default();
+    check_header(&signature, now).map_err(refused)?;
+    let body = read_body(&mut req, MAX_EVENT_BYTES).await?;
     let secret = crate::config::gateway_webhook_secret(env)?;
-    verify(
-        secret.expose().as_bytes(),
-        &signature,
-        &body,
-        clock::now_seconds(),
+    verify(secret.expose().as_bytes(), &signature, &body, now).map_err(refused)?;
+    let event: Event = serde_json::from_value(
+        till_core::json::parse_strict(&body).map_err(|e| ApiError::invalid_body(&e.to_string()))?,
     )
-    .map_err(|e| {
-        worker::console_warn!("gateway webhook refused: {e}");
-        ApiError::invalid_request("signature_invalid", format!("Webhook refused: {e}."))
-    })?;
-    let event: Event =
-        serde_json::from_slice(&body).map_err(|_| ApiError::invalid_body("not a gateway event"))?;
+    .map_err(|_| ApiError::invalid_body("not a gateway event"))?;
     if store::gateway_event_seen(env, &event.id).await? {
         return acknowledged("duplicate");
     }
     let outcome = match event.kind.as_str() {
         "authorization.updated" => settle(env, event.data.object).await?,
-        // Refunds are settled synchronously; their events only confirm what Till recorded.
+        "refund.updated" => settle_refund(env, event.data.object).await?,
         _ => "ignored",
     };
     // Remembered only once handled, so a failure above is retried by the gateway.
@@ -89,4 +92,20 @@ async fn settle(env: &Env, object: serde_json::Value) -> Result<&'static str, Ap
         Err(error) if error.status == 409 => Ok("stale"),
         Err(error) => Err(error),
     }
+}
+
+/// A refund the gateway settled: Till's refund (its id is the gateway refund's `reference`)
+/// is settled too if its own answer was lost.
+async fn settle_refund(env: &Env, object: serde_json::Value) -> Result<&'static str, ApiError> {
+    let Some(event) = refund_event(object) else {
+        return Ok("unreadable");
+    };
+    let Some(mut refund) = store::refund_by_id(env, &event.refund_id).await? else {
+        return Ok("unknown_refund");
+    };
+    if refund.status != RefundStatus::Pending.as_str() {
+        return Ok("unchanged");
+    }
+    refunds::settle(env, &mut refund, event.answer).await?;
+    Ok("applied")
 }

@@ -63,9 +63,26 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
     })
 }
 
+/// Who reads a payment: the merchant's server sees the card fingerprint, the browser does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Server,
+    Browser,
+}
+
+/// The payment as `audience` may see it.
+pub fn view_for(row: &PaymentRow, audience: Audience) -> Result<Payment, ApiError> {
+    let mut payment = view(row)?;
+    if audience == Audience::Browser {
+        payment.card.fingerprint = None;
+    }
+    Ok(payment)
+}
+
 /// The payment as a stored idempotent answer.
-pub fn stored(row: &PaymentRow) -> Result<Ended, ApiError> {
-    let body = serde_json::to_string(&view(row)?).map_err(|_| ApiError::internal())?;
+pub fn stored(row: &PaymentRow, audience: Audience) -> Result<Ended, ApiError> {
+    let body =
+        serde_json::to_string(&view_for(row, audience)?).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
 }
 
@@ -114,10 +131,31 @@ pub async fn apply(
     }
     let outcome = match next {
         PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => SessionOutcome::Paid,
-        PaymentStatus::Failed | PaymentStatus::Canceled => SessionOutcome::Reopen,
+        PaymentStatus::Failed => SessionOutcome::Failed,
+        PaymentStatus::Canceled => SessionOutcome::Reopen,
         _ => SessionOutcome::Keep,
     };
-    store::settle_session(env, &payment.checkout_session_id, &payment.id, outcome).await?;
+    let locked =
+        store::settle_session(env, &payment.checkout_session_id, &payment.id, outcome).await?;
+    if locked {
+        worker::console_warn!(
+            "checkout session {} locked after repeated failed payments",
+            payment.checkout_session_id
+        );
+        let session = serde_json::json!({
+            "id": payment.checkout_session_id,
+            "object": "checkout_session",
+            "status": "locked",
+            "failed_attempts": till_core::api::MAX_FAILED_PAYMENTS_PER_SESSION,
+        });
+        crate::merchant_webhooks::emit(
+            env,
+            &payment.merchant_id,
+            "checkout_session.locked",
+            &session,
+        )
+        .await;
+    }
     worker::console_log!(
         "payment {} {} -> {}",
         payment.id,
@@ -174,6 +212,7 @@ pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
 /// attempts; the gateway declines after the last.
 pub async fn challenge(mut req: Request, env: &Env, id: &str) -> ApiResult {
     let caller = authenticate(&req, env).await?;
+    crate::rate_limit::check_browser_caller(env, &req, &caller).await?;
     let request: CompleteChallenge = parse(body_value(&mut req).await?)?;
     let mut payment = load(env, &caller, id).await?;
     accessible_session(
@@ -218,7 +257,7 @@ pub async fn challenge(mut req: Request, env: &Env, id: &str) -> ApiResult {
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
     };
     apply(env, &mut payment, answer).await?;
-    json(200, &view(&payment)?)
+    json(200, &view_for(&payment, Audience::Browser)?)
 }
 
 /// `POST /v1/payments/:id/capture` (secret key, `Idempotency-Key`): all or part of an
@@ -262,7 +301,7 @@ pub async fn capture(mut req: Request, env: &Env, id: &str) -> ApiResult {
                 )));
             }
         }
-        stored(&payment)
+        stored(&payment, Audience::Server)
     })
     .await
 }
@@ -300,7 +339,7 @@ pub async fn cancel(mut req: Request, env: &Env, id: &str) -> ApiResult {
                 )));
             }
         }
-        stored(&payment)
+        stored(&payment, Audience::Server)
     })
     .await
 }

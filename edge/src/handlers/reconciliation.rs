@@ -13,7 +13,7 @@ use crate::{clock, random};
 use serde::{Deserialize, Serialize};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::reconciliation::{self, Finding, FindingKind};
+use till_core::reconciliation::{self, Finding, FindingKind, SettlementLine};
 use worker::{Env, Request};
 
 #[derive(Deserialize)]
@@ -31,6 +31,9 @@ struct Run {
     settlement_lines: i64,
     till_records: i64,
     findings: Vec<Finding>,
+    /// Why the run could not finish (the daily run of a merchant whose records failed to load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     created: i64,
 }
 
@@ -42,35 +45,46 @@ fn view(row: &RunRow) -> Result<Run, ApiError> {
         settlement_lines: row.lines,
         till_records: row.records,
         findings: serde_json::from_str(&row.findings).map_err(|_| ApiError::internal())?,
+        error: row.error.clone(),
         created: row.created,
     })
 }
 
-/// Reconciles one merchant's day and stores the run.
-pub async fn reconcile(env: &Env, merchant_id: &str, date: &str) -> Result<RunRow, ApiError> {
-    let (start, end) = reconciliation::day_bounds(date).ok_or_else(|| {
-        ApiError::invalid_request("date_invalid", "date must be YYYY-MM-DD.").with_param("date")
-    })?;
-    let connector = connector(env)?;
-    let file = connector.settlement(date).await.map_err(|e| {
+/// The gateway's settlement file of `date`, parsed.
+async fn settlement_lines(env: &Env, date: &str) -> Result<Vec<SettlementLine>, ApiError> {
+    let file = connector(env)?.settlement(date).await.map_err(|e| {
         worker::console_warn!("reconciliation {date}: no settlement file: {e:?}");
         ApiError::gateway_unavailable()
     })?;
-    let lines = reconciliation::parse(&file).map_err(|e| {
+    reconciliation::parse(&file).map_err(|e| {
         worker::console_error!("reconciliation {date}: line {}: {}", e.line, e.reason);
         ApiError::gateway_unavailable()
-    })?;
-    let records = store::day_records(env, merchant_id, start, end).await?;
-    let mut unknown_elsewhere = std::collections::HashSet::new();
-    for line in &lines {
-        let ours = records.iter().any(|r| r.id == line.reference);
-        if !ours && !store::reference_known(env, &line.reference).await? {
-            unknown_elsewhere.insert(line.reference.clone());
-        }
-    }
-    let mut findings = reconciliation::reconcile(&lines, &records, |reference| {
-        !unknown_elsewhere.contains(reference)
-    });
+    })
+}
+
+fn day_of(date: &str) -> Result<(i64, i64), ApiError> {
+    reconciliation::day_bounds(date).ok_or_else(|| {
+        ApiError::invalid_request("date_invalid", "date must be YYYY-MM-DD.").with_param("date")
+    })
+}
+
+/// Reconciles one merchant's day against the file's lines and stores the run. Till's side is
+/// what moved money that day (captures, refunds), matched by the day the file lists them under;
+/// lines that belong to no merchant go to the operator's report, never into a merchant's run.
+pub async fn reconcile(
+    env: &Env,
+    merchant_id: &str,
+    date: &str,
+    lines: &[SettlementLine],
+) -> Result<RunRow, ApiError> {
+    let (start, end) = day_of(date)?;
+    let references: Vec<String> = lines.iter().map(|l| l.reference.clone()).collect();
+    let owners = store::owners_of(env, &references).await?;
+    let (mine, unknown) = reconciliation::lines_of(lines, merchant_id, &owners);
+    store::record_settlement_exceptions(env, &unknown, clock::now_seconds()).await?;
+    let my_references: Vec<String> = mine.iter().map(|l| l.reference.clone()).collect();
+    let records = store::day_records(env, merchant_id, start, end, &my_references).await?;
+    let mut findings = reconciliation::reconcile(&mine, &records, |_| false);
     for finding in &mut findings {
         fix_processing(env, finding).await?;
     }
@@ -78,9 +92,10 @@ pub async fn reconcile(env: &Env, merchant_id: &str, date: &str) -> Result<RunRo
         id: random::id(IdKind::ReconciliationRun)?,
         merchant_id: merchant_id.to_string(),
         date: date.to_string(),
-        lines: i64::try_from(lines.len()).unwrap_or(i64::MAX),
+        lines: i64::try_from(mine.len()).unwrap_or(i64::MAX),
         records: i64::try_from(records.len()).unwrap_or(i64::MAX),
         findings: serde_json::to_string(&findings).map_err(|_| ApiError::internal())?,
+        error: None,
         created: clock::now_seconds(),
     };
     store::insert_run(env, &run).await?;
@@ -88,9 +103,10 @@ pub async fn reconcile(env: &Env, merchant_id: &str, date: &str) -> Result<RunRo
         crate::merchant_webhooks::emit(env, merchant_id, "reconciliation.mismatch", finding).await;
     }
     worker::console_log!(
-        "reconciliation {} {date}: {} findings",
+        "reconciliation {} {date}: {} findings, {} lines for the operator",
         run.id,
-        findings.len()
+        findings.len(),
+        unknown.len()
     );
     Ok(run)
 }
@@ -122,9 +138,11 @@ pub async fn start(mut req: Request, env: &Env) -> ApiResult {
     let date = request
         .date
         .unwrap_or_else(|| reconciliation::date_of(clock::now_seconds()));
+    day_of(&date)?;
+    let lines = settlement_lines(env, &date).await?;
     json(
         200,
-        &view(&reconcile(env, &caller.merchant_id, &date).await?)?,
+        &view(&reconcile(env, &caller.merchant_id, &date, &lines).await?)?,
     )
 }
 
@@ -148,11 +166,28 @@ pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
     json(200, &view(&run)?)
 }
 
-/// The daily cron: yesterday, for every merchant.
+/// The daily cron: yesterday, for every merchant. A merchant whose run fails gets a run that
+/// says why; the others are reconciled all the same.
 pub async fn daily(env: &Env) -> Result<(), ApiError> {
     let yesterday = reconciliation::date_of(clock::now_seconds() - 86_400);
+    let lines = settlement_lines(env, &yesterday).await?;
     for merchant in store::merchant_ids(env).await? {
-        reconcile(env, &merchant, &yesterday).await?;
+        if let Err(error) = reconcile(env, &merchant, &yesterday, &lines).await {
+            worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
+            let failed = RunRow {
+                id: random::id(IdKind::ReconciliationRun)?,
+                merchant_id: merchant.clone(),
+                date: yesterday.clone(),
+                lines: 0,
+                records: 0,
+                findings: "[]".into(),
+                error: Some(error.error.message.clone()),
+                created: clock::now_seconds(),
+            };
+            if let Err(error) = store::insert_run(env, &failed).await {
+                worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
+            }
+        }
     }
     Ok(())
 }

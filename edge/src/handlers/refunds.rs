@@ -46,6 +46,95 @@ fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
     Ok(Ended::Stored { status: 200, body })
 }
 
+/// What the gateway said about a refund.
+pub enum RefundAnswer {
+    /// Refunded; the gateway's refund id.
+    Succeeded(String),
+    /// Refused: nothing was refunded.
+    Refused(String),
+}
+
+/// Settles a pending refund with the gateway's answer: the reservation is released when the
+/// gateway refused. A refund already settled (by a retry, a webhook or the poller) is left as
+/// it is. Used by the API, gateway webhooks and the poller alike.
+pub async fn settle(
+    env: &Env,
+    refund: &mut RefundRow,
+    answer: RefundAnswer,
+) -> Result<(), ApiError> {
+    let next = match answer {
+        RefundAnswer::Succeeded(gateway_refund) => {
+            refund.gateway_reference = Some(gateway_refund);
+            RefundStatus::Succeeded
+        }
+        RefundAnswer::Refused(code) => {
+            worker::console_error!("refund {}: gateway refused ({code})", refund.id);
+            refund.failure_code = Some(code);
+            RefundStatus::Failed
+        }
+    };
+    if !RefundStatus::Pending.can_move_to(next) {
+        return Err(ApiError::internal());
+    }
+    refund.status = next.as_str().into();
+    refund.updated = clock::now_seconds();
+    if !store::update_refund(env, refund).await? {
+        if let Some(current) = store::refund_by_id(env, &refund.id).await? {
+            *refund = current;
+        }
+        return Ok(());
+    }
+    worker::console_log!("refund {} {}", refund.id, refund.status);
+    match next {
+        RefundStatus::Failed => store::release_refund(env, &refund.payment_id, refund.amount).await,
+        _ => {
+            crate::merchant_webhooks::emit(
+                env,
+                &refund.merchant_id,
+                "refund.succeeded",
+                &view(refund)?,
+            )
+            .await;
+            Ok(())
+        }
+    }
+}
+
+/// Asks the gateway for a pending refund again, with the key it was first sent with: the
+/// gateway answers what it did then, and never refunds twice.
+pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
+    let payment = store::payment_by_id(env, &refund.payment_id)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| GatewayError::Unavailable("payment of the refund not found".into()))?;
+    let reference = payment
+        .gateway_reference
+        .ok_or_else(|| GatewayError::Unavailable("payment has no gateway reference".into()))?;
+    let key = refund
+        .gateway_idempotency_key
+        .clone()
+        .ok_or_else(|| GatewayError::Unavailable("refund has no gateway key".into()))?;
+    let connector = connector(env).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+    match connector
+        .refund(&reference, refund.amount, &refund.id, &key)
+        .await
+    {
+        Ok(gateway_refund) => Ok(RefundAnswer::Succeeded(gateway_refund)),
+        Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),
+        Err(unavailable) => Err(unavailable),
+    }
+}
+
+fn refund_conflict() -> ApiError {
+    ApiError::new(
+        409,
+        till_core::error::ErrorType::InvalidRequestError,
+        "refund_conflict",
+        "Another refund of this payment took that amount first. Check the payment and retry.",
+    )
+}
+
 pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let caller = authenticate(&req, env).await?;
     caller.require_secret_key()?;
@@ -61,32 +150,40 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         .ok_or_else(missing)?;
 
     idempotency::once(env, &scope, || async {
-        let mut refund = match store::refund_by_idempotency_key(env, &caller.merchant_id, &scope.key).await? {
-            Some(existing) if existing.status != RefundStatus::Pending.as_str() => return stored(&existing),
+        let existing =
+            store::refund_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
+        let mut refund = match existing {
+            // The idempotency record may be gone: the row still knows which request made it.
+            Some(found) if found.request_fingerprint != scope.fingerprint => {
+                return Ok(Ended::Retryable(idempotency::key_reused()))
+            }
+            Some(found) if found.status != RefundStatus::Pending.as_str() => return stored(&found),
             Some(pending) => pending,
             None => {
                 let status = status_of(&payment)?;
                 if status != PaymentStatus::Succeeded {
-                    return Ok(Ended::Retryable(ApiError::payment_invalid_state(status.as_str(), "refunded")));
+                    return Ok(Ended::Retryable(ApiError::payment_invalid_state(
+                        status.as_str(),
+                        "refunded",
+                    )));
                 }
-                let amount = match refund_amount(payment.amount_captured, payment.amount_refunded, request.amount) {
+                let amount = match refund_amount(
+                    payment.amount_captured,
+                    payment.amount_refunded,
+                    request.amount,
+                ) {
                     Ok(amount) => amount,
                     Err(error) => return Ok(Ended::Retryable(error)),
                 };
-                if !store::reserve_refund(env, &payment.id, amount).await? {
-                    return Ok(Ended::Retryable(ApiError::new(
-                        409,
-                        till_core::error::ErrorType::InvalidRequestError,
-                        "refund_conflict",
-                        "Another refund of this payment took that amount first. Check the payment and retry.",
-                    )));
-                }
                 let now = clock::now_seconds();
                 let refund = RefundRow {
                     id: random::id(IdKind::Refund)?,
                     merchant_id: caller.merchant_id.clone(),
                     payment_id: payment.id.clone(),
                     idempotency_key: scope.key.clone(),
+                    request_fingerprint: scope.fingerprint.clone(),
+                    gateway_idempotency_key: Some(scope.gateway_key()),
+                    poll_attempts: 0,
                     amount,
                     currency: payment.currency.clone(),
                     status: RefundStatus::Pending.as_str().into(),
@@ -99,38 +196,21 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
                     created: now,
                     updated: now,
                 };
-                store::insert_refund(env, &refund).await?;
+                if !store::reserve_refund(env, &refund).await? {
+                    return Ok(Ended::Retryable(refund_conflict()));
+                }
                 refund
             }
         };
-
-        let reference = payment.gateway_reference.clone().ok_or_else(ApiError::internal)?;
-        let next = match connector(env)?.refund(&reference, refund.amount, &refund.id, &scope.gateway_key()).await {
-            Ok(gateway_refund) => {
-                refund.gateway_reference = Some(gateway_refund);
-                RefundStatus::Succeeded
-            }
-            Err(GatewayError::Unavailable(reason)) => {
+        match resend(env, &refund).await {
+            Ok(answer) => settle(env, &mut refund, answer).await?,
+            Err(GatewayError::Unavailable(reason))
+            | Err(GatewayError::Rejected { code: reason, .. }) => {
+                // The refund stays pending with its amount reserved; a retry with the same key,
+                // the gateway's webhook or the poller settles it.
                 worker::console_warn!("refund {}: gateway unavailable: {reason}", refund.id);
                 return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
             }
-            Err(GatewayError::Rejected { status, code }) => {
-                worker::console_error!("refund {}: gateway refused ({status} {code})", refund.id);
-                store::release_refund(env, &payment.id, refund.amount).await?;
-                refund.failure_code = Some(code);
-                RefundStatus::Failed
-            }
-        };
-        if !RefundStatus::Pending.can_move_to(next) {
-            return Err(ApiError::internal());
-        }
-        refund.status = next.as_str().into();
-        refund.updated = clock::now_seconds();
-        store::update_refund(env, &refund).await?;
-        worker::console_log!("refund {} {}", refund.id, refund.status);
-        if next == RefundStatus::Succeeded {
-            crate::merchant_webhooks::emit(env, &caller.merchant_id, "refund.succeeded", &view(&refund)?)
-                .await;
         }
         stored(&refund)
     })

@@ -48,7 +48,8 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let caller = authenticate(&req, env).await?;
     caller.require_secret_key()?;
     let request: CreateCheckoutSession = parse(body_value(&mut req).await?)?;
-    let total = request.validate()?;
+    let dev_hosts = crate::config::dev_http_hosts(env);
+    let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
     let id = random::id(IdKind::CheckoutSession)?;
     let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
     let row = SessionRow {

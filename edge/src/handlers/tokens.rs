@@ -4,12 +4,13 @@ use super::accessible_session;
 use crate::auth::authenticate;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::vault::{Vault, VaultedCard};
-use crate::{clock, config, random, store};
+use crate::{clock, config, random, rate_limit, store};
 use till_core::api::{CreateToken, SessionStatus, Token};
-use till_core::card::{CardPayload, PayloadError};
+use till_core::card::{CardPayload, PayloadError, ValidCard};
 use till_core::crypto::{self, CryptoError};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
+use till_core::rate_limit::Dimension;
 use worker::{Env, Request};
 
 fn invalid_ciphertext(message: &str) -> ApiError {
@@ -18,6 +19,7 @@ fn invalid_ciphertext(message: &str) -> ApiError {
 
 pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let caller = authenticate(&req, env).await?;
+    rate_limit::check_browser_caller(env, &req, &caller).await?;
     let request: CreateToken = parse(body_value(&mut req).await?)?;
     let session = accessible_session(
         env,
@@ -33,6 +35,9 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
             "checkout_session_complete",
             "This checkout session has already been paid.",
         ));
+    }
+    if session.status == SessionStatus::Locked.as_str() {
+        return Err(ApiError::session_locked());
     }
 
     let keys = config::card_keys(env)?;
@@ -61,12 +66,18 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         PayloadError::BadNonce => invalid_ciphertext("encrypted_card lacks a valid nonce."),
     })?;
     // The nonce is checked last, so a request refused for another reason can be corrected.
-    let card = payload.card;
-    let mut summary = card.validate(clock::this_month()).map_err(ApiError::card)?;
+    // From here on only the normalized card is used: digits only, trimmed name.
+    let ValidCard { card, summary } = payload
+        .card
+        .validate(clock::this_month())
+        .map_err(ApiError::card)?;
     let fingerprint_key = config::card_fingerprint_key(env)?;
-    let fingerprint =
-        till_core::card::fingerprint(fingerprint_key.expose().as_bytes(), card.number.expose());
-    summary.fingerprint = Some(fingerprint.clone());
+    let fingerprint = till_core::card::fingerprint(
+        fingerprint_key.expose().as_bytes(),
+        &caller.merchant_id,
+        card.number.expose(),
+    );
+    rate_limit::check(env, &caller, Dimension::Card, &fingerprint).await?;
 
     if !store::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::invalid_request(
@@ -87,6 +98,8 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         fingerprint,
     };
     Vault::open(env)?.store(&token, &card, &vaulted).await?;
+    // The fingerprint stays on the server side: it is in payments read with the secret key,
+    // never in what the browser sees.
     json(
         200,
         &Token {

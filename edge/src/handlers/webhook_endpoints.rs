@@ -14,14 +14,15 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     let caller = authenticate(&req, env).await?;
     caller.require_secret_key()?;
     let request: CreateWebhookEndpoint = parse(body_value(&mut req).await?)?;
-    request.validate()?;
+    let dev_hosts = crate::config::dev_http_hosts(env);
+    let url = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
     let id = random::id(IdKind::WebhookEndpoint)?;
     let secret = random::id(IdKind::WebhookSecret)?;
     let row = EndpointRow {
         sealed_secret: Vault::open(env)?.seal_text(&id, &secret)?,
         id,
         merchant_id: caller.merchant_id.clone(),
-        url: request.url.clone(),
+        url: url.clone(),
         events: serde_json::to_string(&request.events).map_err(|_| ApiError::internal())?,
         created: clock::now_seconds(),
     };
@@ -31,7 +32,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         &WebhookEndpoint {
             id: row.id,
             object: "webhook_endpoint".into(),
-            url: request.url,
+            url,
             events: request.events,
             secret: Some(secret),
             created: row.created,

@@ -1,0 +1,160 @@
+//! Sliding-window rate limits against card testing: how many requests one publishable key, one
+//! client IP or one card may make in a window. The edge keeps each window in its own Durable
+//! Object, which is single-threaded, so the count is exact however many requests arrive at once.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What is being counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// Tokenizations, confirmations and challenges made with one merchant's publishable key.
+    PublishableKey,
+    /// The same, from one client IP address (per merchant).
+    ClientIp,
+    /// Tokenizations of one card (by its per-merchant fingerprint).
+    Card,
+}
+
+impl Dimension {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::PublishableKey => "publishable_key",
+            Dimension::ClientIp => "client_ip",
+            Dimension::Card => "card",
+        }
+    }
+
+    /// Words for the error message.
+    pub fn description(self) -> &'static str {
+        match self {
+            Dimension::PublishableKey => "publishable key",
+            Dimension::ClientIp => "client address",
+            Dimension::Card => "card",
+        }
+    }
+}
+
+/// At most `limit` requests in any `window_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub limit: u32,
+    pub window_seconds: u32,
+}
+
+/// The limits in force: the deployment's defaults, with a merchant's own overrides on top.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Limits(pub BTreeMap<Dimension, Limit>);
+
+impl Limits {
+    /// Production defaults, used for any dimension the configuration leaves out.
+    pub fn defaults() -> Limits {
+        Limits(BTreeMap::from([
+            (
+                Dimension::PublishableKey,
+                Limit {
+                    limit: 600,
+                    window_seconds: 60,
+                },
+            ),
+            (
+                Dimension::ClientIp,
+                Limit {
+                    limit: 30,
+                    window_seconds: 600,
+                },
+            ),
+            (
+                Dimension::Card,
+                Limit {
+                    limit: 5,
+                    window_seconds: 3600,
+                },
+            ),
+        ]))
+    }
+
+    /// `self` with every limit `overrides` names replaced.
+    pub fn with(mut self, overrides: &Limits) -> Limits {
+        self.0.extend(overrides.0.iter().map(|(d, l)| (*d, *l)));
+        self
+    }
+
+    pub fn get(&self, dimension: Dimension) -> Option<Limit> {
+        self.0.get(&dimension).copied()
+    }
+}
+
+/// Upper bound on `limit`: the window keeps one timestamp per request it admits.
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// Admits one request at `now_ms` if the window has room, recording it in `hits` (timestamps
+/// in ms, oldest first). Refused: the seconds until the oldest hit leaves the window.
+pub fn admit(hits: &mut Vec<i64>, now_ms: i64, limit: Limit) -> Result<(), u64> {
+    let window_ms = i64::from(limit.window_seconds) * 1000;
+    hits.retain(|hit| *hit > now_ms - window_ms);
+    let capacity = usize::try_from(limit.limit.min(MAX_LIMIT)).unwrap_or(0);
+    if hits.len() < capacity {
+        hits.push(now_ms);
+        return Ok(());
+    }
+    let oldest = hits.first().copied().unwrap_or(now_ms);
+    let wait_ms = (oldest + window_ms - now_ms).max(0);
+    Err(u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIVE_A_MINUTE: Limit = Limit {
+        limit: 5,
+        window_seconds: 60,
+    };
+
+    #[test]
+    fn admits_up_to_the_limit_then_says_when_to_retry() {
+        let mut hits = Vec::new();
+        for i in 0..5 {
+            assert_eq!(admit(&mut hits, 1_000 + i * 1_000, FIVE_A_MINUTE), Ok(()));
+        }
+        // The oldest hit (at 1 s) leaves the window at 61 s.
+        assert_eq!(admit(&mut hits, 10_000, FIVE_A_MINUTE), Err(51));
+        assert_eq!(admit(&mut hits, 60_999, FIVE_A_MINUTE), Err(1));
+        assert_eq!(hits.len(), 5, "refused requests are not counted");
+        assert_eq!(admit(&mut hits, 61_000, FIVE_A_MINUTE), Ok(()));
+        assert_eq!(admit(&mut hits, 61_001, FIVE_A_MINUTE), Err(1));
+    }
+
+    #[test]
+    fn the_window_slides_rather_than_resets() {
+        let mut hits = Vec::new();
+        for t in [0, 59_000, 59_500, 59_600, 59_700] {
+            assert_eq!(admit(&mut hits, t, FIVE_A_MINUTE), Ok(()));
+        }
+        // A fixed window would reset at 60 s and allow five more; the sliding one allows one.
+        assert_eq!(admit(&mut hits, 60_001, FIVE_A_MINUTE), Ok(()));
+        assert_eq!(admit(&mut hits, 60_002, FIVE_A_MINUTE), Err(59));
+    }
+
+    #[test]
+    fn zero_limit_refuses_everything_and_overrides_replace_defaults() {
+        let mut hits = Vec::new();
+        let closed = Limit {
+            limit: 0,
+            window_seconds: 60,
+        };
+        assert_eq!(admit(&mut hits, 0, closed), Err(1));
+        let overrides: Limits =
+            serde_json::from_str(r#"{"card":{"limit":50,"window_seconds":60}}"#).unwrap();
+        let limits = Limits::defaults().with(&overrides);
+        assert_eq!(limits.get(Dimension::Card).unwrap().limit, 50);
+        assert_eq!(limits.get(Dimension::ClientIp).unwrap().limit, 30);
+        assert!(
+            serde_json::from_str::<Limits>(r#"{"cards":{"limit":1,"window_seconds":1}}"#).is_err()
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! The API's route table: every endpoint, its method, its path pattern and who may call it. The
+//! edge dispatches on [`resolve`]; a test holds the OpenAPI description (`api/openapi.json`) to
+//! exactly this table, so the documentation cannot drift from the router.
+
+/// Every endpoint of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    OpenApi,
+    Keys,
+    CreateSession,
+    RetrieveSession,
+    ConfirmSession,
+    CreateToken,
+    RetrievePayment,
+    ChallengePayment,
+    CapturePayment,
+    CancelPayment,
+    CreateRefund,
+    GatewayWebhook,
+    CreateWebhookEndpoint,
+    ListDeliveries,
+    StartReconciliation,
+    ListReconciliations,
+    RetrieveReconciliation,
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: public documents.
+    Public,
+    /// The merchant's secret key.
+    SecretKey,
+    /// The publishable key (from a browser, with the session's client secret) or the secret key.
+    PublishableKey,
+    /// The gateway's webhook signature.
+    GatewaySignature,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// Segments separated by `/`; `{name}` matches one non-empty segment.
+    pub pattern: &'static str,
+    pub endpoint: Endpoint,
+    pub access: Access,
+}
+
+const fn route(
+    method: &'static str,
+    pattern: &'static str,
+    endpoint: Endpoint,
+    access: Access,
+) -> Route {
+    Route {
+        method,
+        pattern,
+        endpoint,
+        access,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("GET", "/v1/openapi.json", Endpoint::OpenApi, Access::Public),
+    route("GET", "/v1/keys", Endpoint::Keys, Access::Public),
+    route(
+        "POST",
+        "/v1/checkout_sessions",
+        Endpoint::CreateSession,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/checkout_sessions/{id}",
+        Endpoint::RetrieveSession,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/checkout_sessions/{id}/confirm",
+        Endpoint::ConfirmSession,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/tokens",
+        Endpoint::CreateToken,
+        Access::PublishableKey,
+    ),
+    route(
+        "GET",
+        "/v1/payments/{id}",
+        Endpoint::RetrievePayment,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/payments/{id}/challenge",
+        Endpoint::ChallengePayment,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/payments/{id}/capture",
+        Endpoint::CapturePayment,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/payments/{id}/cancel",
+        Endpoint::CancelPayment,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/refunds",
+        Endpoint::CreateRefund,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/webhooks/gateway",
+        Endpoint::GatewayWebhook,
+        Access::GatewaySignature,
+    ),
+    route(
+        "POST",
+        "/v1/webhook_endpoints",
+        Endpoint::CreateWebhookEndpoint,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/webhook_endpoints/{id}/deliveries",
+        Endpoint::ListDeliveries,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/reconciliation/runs",
+        Endpoint::StartReconciliation,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/reconciliation/runs",
+        Endpoint::ListReconciliations,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/reconciliation/runs/{id}",
+        Endpoint::RetrieveReconciliation,
+        Access::SecretKey,
+    ),
+];
+
+/// What a request's method and path name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The route and the value of its `{id}` segment (empty when it has none).
+    Found {
+        route: Route,
+        id: String,
+    },
+    /// The path exists, but not with this method.
+    MethodNotAllowed,
+    NotFound,
+}
+
+/// The `{id}` segment when `path` fits `pattern`, or `None`.
+fn fit(pattern: &str, path: &str) -> Option<String> {
+    let mut id = String::new();
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(id),
+            (Some(expected), Some(given)) if expected.starts_with('{') => {
+                if given.is_empty() {
+                    return None;
+                }
+                id = given.to_string();
+            }
+            (Some(expected), Some(given)) if expected == given => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Finds the route for a request. `path` is the URL path as received (percent-encoded).
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let mut path_exists = false;
+    for route in ROUTES {
+        if let Some(id) = fit(route.pattern, path) {
+            if route.method == method {
+                return Resolved::Found { route: *route, id };
+            }
+            path_exists = true;
+        }
+    }
+    if path_exists {
+        Resolved::MethodNotAllowed
+    } else {
+        Resolved::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn endpoint(method: &str, path: &str) -> Option<(Endpoint, String)> {
+        match resolve(method, path) {
+            Resolved::Found { route, id } => Some((route.endpoint, id)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn resolves_routes_and_their_ids() {
+        assert_eq!(
+            endpoint("POST", "/v1/checkout_sessions/cs_1/confirm"),
+            Some((Endpoint::ConfirmSession, "cs_1".into()))
+        );
+        assert_eq!(
+            endpoint("GET", "/v1/checkout_sessions/cs_1"),
+            Some((Endpoint::RetrieveSession, "cs_1".into()))
+        );
+        assert_eq!(
+            endpoint("GET", "/v1/reconciliation/runs"),
+            Some((Endpoint::ListReconciliations, String::new()))
+        );
+        assert_eq!(resolve("DELETE", "/v1/refunds"), Resolved::MethodNotAllowed);
+        assert_eq!(
+            resolve("GET", "/v1/payments/pay_1/capture"),
+            Resolved::MethodNotAllowed
+        );
+        for path in [
+            "/v1/payments/",
+            "/v1/payments//capture",
+            "/v1/payments/pay_1/capture/",
+            "/v1/nope",
+            "/v1",
+            "",
+            "/v1/refunds/x",
+            "//v1/refunds",
+        ] {
+            assert_eq!(resolve("POST", path), Resolved::NotFound, "{path:?}");
+        }
+    }
+
+    /// The OpenAPI description documents exactly the routes above, each with its error shape,
+    /// and every operation's responses include what every route can answer.
+    #[test]
+    fn openapi_documents_exactly_the_route_table() {
+        let document: serde_json::Value =
+            serde_json::from_str(include_str!("../../api/openapi.json")).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        let paths = document["paths"].as_object().unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, operations) in paths {
+            for (method, operation) in operations.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(responses.contains_key("200"), "{method} {path}: no 200");
+                assert!(
+                    !responses.contains_key("500"),
+                    "{method} {path}: a 500 is a bug, never a documented answer"
+                );
+            }
+        }
+        let routed: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.pattern.to_string()))
+            .collect();
+        assert_eq!(documented, routed);
+    }
+}
