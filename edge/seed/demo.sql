@@ -19,3 +19,23 @@ INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_recon', 'Reconc
 INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
     ('4c56820b3f8f6f10bcc2d7c3db41a9789f26ac5e849eccb9919680c34ce7e36c', 'mer_recon', 'secret', 0),
     ('86ff745a051f7779e3055cfc2c8e2701bc5ec022f0029d906aea9da87fc923f1', 'mer_recon', 'publishable', 0);
+-- Local development and the test suite send hundreds of payments through the demo merchants
+-- from one address and with the same test cards: their rate limits are raised. (Production
+-- merchants have none of this; `mer_throttle` below keeps the deployment's limits.)
+UPDATE merchants SET rate_limits =
+    '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}'
+    WHERE id IN ('mer_demo', 'mer_hooks', 'mer_recon');
+-- A merchant with the deployment's default rate limits, for the card-testing tests. Keys:
+-- sk_test_till_throttle_merchant_secret, pk_test_till_throttle_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_throttle', 'Throttle Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('aa5fbc54e8e5eace7c70bb7d89ed20e4a6243a061c686c10376477e93f70205e', 'mer_throttle', 'secret', 0),
+    ('85c528c7d7f8958fdd77fff15ef9722a400cee7203dc9511f3f103ca2ae11882', 'mer_throttle', 'publishable', 0);
+-- A merchant whose publishable key may make only 20 browser calls a minute, for the test of
+-- that limit. Keys: sk_test_till_keylimit_merchant_secret, pk_test_till_keylimit_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_keylimit', 'Key Limit Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('cc6880fe985cc438983504db16aba4638fa199b13c28482ee144de45fa5878f9', 'mer_keylimit', 'secret', 0),
+    ('bd6bace133b24777cb8f7cf7cb0bfb6ec23c8ffb55d2838060353dab07b5035c', 'mer_keylimit', 'publishable', 0);
+UPDATE merchants SET rate_limits = '{"publishable_key":{"limit":20,"window_seconds":60}}'
+    WHERE id = 'mer_keylimit';

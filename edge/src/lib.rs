@@ -100,6 +100,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::CapturePayment => handlers::payments::capture(req, env, id).await,
         Endpoint::CancelPayment => handlers::payments::cancel(req, env, id).await,
         Endpoint::CreateRefund => handlers::refunds::create(req, env).await,
+        Endpoint::RetrieveRefund => handlers::refunds::retrieve(req, env, id).await,
         Endpoint::GatewayWebhook => handlers::gateway_webhooks::receive(req, env).await,
         Endpoint::CreateWebhookEndpoint => handlers::webhook_endpoints::create(req, env).await,
         Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(req, env, id).await,

@@ -551,6 +551,15 @@ pub async fn refund_by_idempotency_key(
     .await
 }
 
+pub async fn refund(env: &Env, merchant_id: &str, id: &str) -> Result<Option<RefundRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM refunds WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
 /// A refund by id alone, for gateway events (they carry no merchant).
 pub async fn refund_by_id(env: &Env, id: &str) -> Result<Option<RefundRow>, ApiError> {
     first(env, "SELECT * FROM refunds WHERE id = ?1", &[text(id)]).await

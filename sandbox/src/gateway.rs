@@ -5,7 +5,7 @@
 //!   capture too when `capture` is true. Challenge cards answer `requires_action`.
 //! - `POST /v1/authorizations/{id}/challenge` `{otp}`: `123456` passes; three wrong codes decline.
 //! - `POST /v1/authorizations/{id}/capture` `{amount?}`, `POST /v1/authorizations/{id}/void`.
-//! - `POST /v1/refunds` `{authorization, amount}`.
+//! - `POST /v1/refunds` `{authorization, amount}`; `GET /v1/refunds?authorization=` lists them.
 //! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
 //!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
 //! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, webhook_drop?,
@@ -251,7 +251,7 @@ impl Gateway {
                 "/v1/authorizations/by_idempotency_key/{key}",
                 get(find_by_idempotency_key),
             )
-            .route("/v1/refunds", post(refund))
+            .route("/v1/refunds", post(refund).get(refunds_of))
             .route("/v1/control/faults", post(add_fault))
             .route("/v1/control/settlement", post(inject_settlement))
             .route("/v1/settlements/{date}", get(settlement_file))
@@ -306,6 +306,16 @@ fn amount_triggered(amount: i64) -> Fault {
         drop_response: amount % 10_000 == TIMEOUT_AMOUNT_SUFFIX,
         ..Fault::default()
     }
+}
+
+/// The fault a test set for `amount` (one of its `fail_times` used up), or the built-in one.
+fn take_fault(gateway: &Gateway, amount: i64) -> Fault {
+    let mut ledger = gateway.ledger();
+    let fault = ledger.faults.get(&amount).cloned();
+    if let Some(f) = ledger.faults.get_mut(&amount) {
+        f.fail_times = f.fail_times.saturating_sub(1);
+    }
+    fault.unwrap_or_else(|| amount_triggered(amount))
 }
 
 /// Checks the caller's key and the request's `Idempotency-Key`: the key, or the reply to send.
@@ -404,14 +414,7 @@ async fn process_authorization(
     key: String,
     request: AuthorizationRequest,
 ) -> Reply {
-    let fault = {
-        let mut ledger = gateway.ledger();
-        let fault = ledger.faults.get(&request.amount).cloned();
-        if let Some(f) = ledger.faults.get_mut(&request.amount) {
-            f.fail_times = f.fail_times.saturating_sub(1);
-        }
-        fault.unwrap_or_else(|| amount_triggered(request.amount))
-    };
+    let fault = take_fault(&gateway, request.amount);
     if fault.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
     }
@@ -597,7 +600,31 @@ async fn refund(
     let Ok(Json(request)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
-    once(&gateway, "refund", key, |ledger| {
+    // Faults by refund amount: `fail_times` refuses before refunding; `drop_response` refunds
+    // (and sends the webhook) but loses the answer.
+    let fault = take_fault(&gateway, request.amount);
+    if fault.fail_times > 0 {
+        println!("gateway: injected 503 for refund of {}", request.amount);
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected failure",
+        );
+    }
+    let reply = refund_once(&gateway, key, &request);
+    if fault.drop_response {
+        println!("gateway: refund of {} done, answer dropped", request.amount);
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected lost answer",
+        );
+    }
+    reply
+}
+
+fn refund_once(gateway: &Gateway, key: String, request: &RefundRequest) -> Reply {
+    once(gateway, "refund", key, |ledger| {
         let Some(authorization) = ledger.authorizations.get_mut(&request.authorization) else {
             return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
         };
@@ -661,6 +688,29 @@ async fn list_by_reference(
         .authorizations
         .values()
         .filter(|a| a.reference == query.reference)
+        .collect();
+    (StatusCode::OK, Json(serde_json::json!({ "data": data })))
+}
+
+#[derive(Deserialize)]
+struct ByAuthorization {
+    authorization: String,
+}
+
+/// `GET /v1/refunds?authorization=gwp_...`: the refunds of one authorization.
+async fn refunds_of(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Query(query): Query<ByAuthorization>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let ledger = gateway.ledger();
+    let data: Vec<&GatewayRefund> = ledger
+        .refunds
+        .values()
+        .filter(|r| r.authorization == query.authorization)
         .collect();
     (StatusCode::OK, Json(serde_json::json!({ "data": data })))
 }

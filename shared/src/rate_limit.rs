@@ -147,7 +147,7 @@ mod tests {
             limit: 0,
             window_seconds: 60,
         };
-        assert_eq!(admit(&mut hits, 0, closed), Err(1));
+        assert_eq!(admit(&mut hits, 0, closed), Err(60));
         let overrides: Limits =
             serde_json::from_str(r#"{"card":{"limit":50,"window_seconds":60}}"#).unwrap();
         let limits = Limits::defaults().with(&overrides);

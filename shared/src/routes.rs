@@ -16,6 +16,7 @@ pub enum Endpoint {
     CapturePayment,
     CancelPayment,
     CreateRefund,
+    RetrieveRefund,
     GatewayWebhook,
     CreateWebhookEndpoint,
     ListDeliveries,
@@ -115,6 +116,12 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/refunds",
         Endpoint::CreateRefund,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/refunds/{id}",
+        Endpoint::RetrieveRefund,
         Access::SecretKey,
     ),
     route(
@@ -244,7 +251,7 @@ mod tests {
             "/v1/nope",
             "/v1",
             "",
-            "/v1/refunds/x",
+            "/v1/refunds/x/y",
             "//v1/refunds",
         ] {
             assert_eq!(resolve("POST", path), Resolved::NotFound, "{path:?}");

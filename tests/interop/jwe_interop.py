@@ -27,6 +27,8 @@ PUBLISHABLE_KEY = "pk_test_till_demo_merchant_publishable"
 
 def call(method, path, key=None, body=None, headers=None):
     request = urllib.request.Request(EDGE + path, method=method)
+    # Publishable keys work only from browser pages: call as a page of Till's own origin.
+    request.add_header("Origin", EDGE)
     if key:
         request.add_header("Authorization", "Bearer " + key)
     for name, value in (headers or {}).items():

@@ -70,11 +70,36 @@ pub struct Session {
     pub body: Value,
 }
 
+/// A client that calls like a page of Till's own origin (publishable keys need an `Origin`),
+/// from its own client address (`CF-Connecting-IP`, an IPv6 documentation address), so tests
+/// do not share one rate-limit window.
+pub fn browser_like_client(edge: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let [a, b, c, d, e, f] = random::<6>();
+    let ip = format!(
+        "2001:db8::{}:{}:{}",
+        hex(&[a, b]),
+        hex(&[c, d]),
+        hex(&[e, f])
+    );
+    for (name, value) in [("Origin", edge), ("CF-Connecting-IP", ip.as_str())] {
+        headers.insert(
+            name,
+            reqwest::header::HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("HTTP client")
+}
+
 impl Default for Till {
     fn default() -> Self {
+        let edge = setting("TILL_EDGE_URL");
         Till {
-            http: Client::new(),
-            edge: setting("TILL_EDGE_URL"),
+            http: browser_like_client(&edge),
+            edge,
             gateway: setting("TILL_GATEWAY_URL"),
             secret_key: SECRET_KEY.into(),
             publishable_key: PUBLISHABLE_KEY.into(),

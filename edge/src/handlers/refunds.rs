@@ -5,7 +5,7 @@
 use super::payments::{connector, status_of};
 use crate::auth::authenticate;
 use crate::gateway::{Connector, GatewayError};
-use crate::http::{body_value, parse, ApiResult};
+use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
 use crate::store::{self, RefundRow};
 use crate::{clock, random};
@@ -215,4 +215,18 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         stored(&refund)
     })
     .await
+}
+
+/// `GET /v1/refunds/:id` (secret key): a refund, with its status as the gateway settled it.
+pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
+    let caller = authenticate(&req, env).await?;
+    caller.require_secret_key()?;
+    let missing = || ApiError::not_found("refund");
+    if !ids::is_valid(IdKind::Refund, id) {
+        return Err(missing());
+    }
+    let refund = store::refund(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(missing)?;
+    json(200, &view(&refund)?)
 }
