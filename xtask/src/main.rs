@@ -5,10 +5,16 @@
 //! - `test`: setup, formatting and lints, unit tests, then the end-to-end tests (HTTP API and
 //!   headless Chromium) against a freshly started stack.
 //! - `bench`: the widget's shipped bytes, raw, gzip and brotli.
+//! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and
+//!   cargo-fuzz) and run each for `seconds` (default 60) from the committed seeds; `test` runs
+//!   every target for 10 seconds.
 
 mod bench;
+mod contract;
+mod fuzz;
 mod interop;
 mod leaks;
+mod python;
 mod secrets;
 mod stack;
 mod tools;
@@ -145,6 +151,7 @@ fn test() -> Result<(), String> {
     tools::ensure_browser()?;
     lint()?;
     unit_tests()?;
+    fuzz::smoke()?;
     build()?;
     // Build the end-to-end tests before the stack starts, so compile time is not spent with it up.
     run(Cmd::new("cargo")
@@ -161,7 +168,8 @@ fn test() -> Result<(), String> {
         .env("TILL_ARTIFACTS", stack.artifacts())
         .dir(root());
     let result = run_with_restarts(e2e, &mut stack)
-        .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()));
+        .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()))
+        .and_then(|()| contract::check(&stack.edge_url(), &stack.artifacts(), 25, 240));
     let logs = stack.stop();
     if result.is_err() {
         eprintln!(
@@ -227,6 +235,11 @@ fn main() {
         "bench" => tools::ensure_build_tools()
             .and_then(|()| build())
             .and_then(|()| bench::print_sizes()),
+        "fuzz" => match std::env::args().nth(2).map(|s| s.parse::<u64>()) {
+            None => fuzz::run(fuzz::DEFAULT_SECONDS),
+            Some(Ok(seconds)) => fuzz::run(seconds),
+            Some(Err(_)) => Err("usage: cargo xtask fuzz [seconds per target]".into()),
+        },
         _ => Err("usage: cargo xtask <setup|build|dev|test|bench>".into()),
     };
     if let Err(error) = result {

@@ -225,6 +225,9 @@ impl Stack {
             &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
             "--var",
             &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
+            // The local shop and the tests' webhook receivers listen on plain http on loopback.
+            "--var",
+            "DEV_HTTP_HOSTS:127.0.0.1",
             // Lets tests run the cron trigger: GET /__scheduled?cron=...
             "--test-scheduled",
             "--show-interactive-dev-session=false",

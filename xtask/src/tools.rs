@@ -93,3 +93,36 @@ pub fn ensure_browser() -> Result<(), String> {
         ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
+
+/// cargo-fuzz, for `cargo xtask fuzz` (the newest release that builds with stable here).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The nightly the fuzz targets build with: the commit date `rustc +nightly -V` shows (the
+/// channel is `nightly-2026-05-20`). Only `nightly` is installed, so this is checked, not chosen.
+pub const FUZZ_NIGHTLY_DATE: &str = "2026-05-19";
+
+/// The pinned nightly (checked) and cargo-fuzz (installed when missing or at another version).
+pub fn ensure_fuzz_tools() -> Result<(), String> {
+    let rustc = Command::new("rustc")
+        .args(["+nightly", "-V"])
+        .output()
+        .map_err(|e| format!("rustc +nightly: {e}"))?;
+    let version = String::from_utf8_lossy(&rustc.stdout).trim().to_string();
+    if !rustc.status.success() {
+        return Err(format!(
+            "fuzzing needs a nightly toolchain (pinned: commit date {FUZZ_NIGHTLY_DATE}); \
+             `rustc +nightly -V` failed: {}",
+            String::from_utf8_lossy(&rustc.stderr).trim()
+        ));
+    }
+    if !version.contains(FUZZ_NIGHTLY_DATE) {
+        return Err(format!(
+            "fuzzing is pinned to the nightly of {FUZZ_NIGHTLY_DATE}, but `rustc +nightly -V` is \
+             `{version}`: install that nightly as `nightly`, or move FUZZ_NIGHTLY_DATE in \
+             xtask/src/tools.rs after checking the targets build with the new one"
+        ));
+    }
+    if version_of("cargo-fuzz").is_none_or(|v| v != format!("cargo-fuzz {CARGO_FUZZ_VERSION}")) {
+        cargo_install("cargo-fuzz", CARGO_FUZZ_VERSION, true)?;
+    }
+    Ok(())
+}
