@@ -2,8 +2,11 @@
 //! - `setup`: install the pinned tools that are missing (wasm32 target, wasm-bindgen-cli, trunk,
 //!   worker-build, npm packages).
 //! - `dev`: setup, build, start the sandbox gateway, the demo shop and `wrangler dev`.
-//! - `test`: setup, formatting and lints, unit tests, then the end-to-end tests (HTTP API and
-//!   headless Chromium) against a freshly started stack.
+//! - `test`: setup, formatting and lints, unit tests, a fuzz smoke, then the end-to-end tests
+//!   (HTTP API and headless Chromium) against a freshly started stack, the JWE interop check,
+//!   schemathesis against `api/openapi.json`, and a scan of logs and state for card data.
+//! - `e2e [filter…]`: only the build and the end-to-end tests (those matching a filter), for
+//!   working on one test.
 //! - `bench`: the widget's shipped bytes, raw, gzip and brotli.
 //! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and
 //!   cargo-fuzz) and run each for `seconds` (default 60) from the committed seeds; `test` runs
@@ -152,6 +155,13 @@ fn test() -> Result<(), String> {
     lint()?;
     unit_tests()?;
     fuzz::smoke()?;
+    system_tests(&[])
+}
+
+/// Builds everything and runs the end-to-end tests (only those whose names contain one of
+/// `filters`, when given), then with every test the interop and contract checks, and the scan of
+/// logs and state for card data.
+fn system_tests(filters: &[String]) -> Result<(), String> {
     build()?;
     // Build the end-to-end tests before the stack starts, so compile time is not spent with it up.
     run(Cmd::new("cargo")
@@ -160,16 +170,27 @@ fn test() -> Result<(), String> {
     secrets::ensure_dev_vars()?;
     let mut stack = stack::Stack::start(stack::Ports::TEST, true)?;
     let e2e = Cmd::new("cargo")
-        .args(["test", "--package", "till-e2e", "--", "--test-threads=4"])
+        .args([
+            "test",
+            "--package",
+            "till-e2e",
+            "--no-fail-fast",
+            "--",
+            "--test-threads=4",
+        ])
+        .args(filters)
         .env("TILL_EDGE_URL", stack.edge_url())
         .env("TILL_GATEWAY_URL", stack.gateway_url())
         .env("TILL_SHOP_URL", stack.shop_url())
         .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
         .env("TILL_ARTIFACTS", stack.artifacts())
         .dir(root());
-    let result = run_with_restarts(e2e, &mut stack)
-        .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()))
-        .and_then(|()| contract::check(&stack.edge_url(), &stack.artifacts(), 25, 240));
+    let mut result = run_with_restarts(e2e, &mut stack);
+    if filters.is_empty() {
+        result = result
+            .and_then(|()| interop::check(&stack.edge_url(), &stack.artifacts()))
+            .and_then(|()| contract::check(&stack.edge_url(), &stack.artifacts(), 25, 240));
+    }
     let logs = stack.stop();
     if result.is_err() {
         eprintln!(
@@ -232,6 +253,12 @@ fn main() {
         "build" => tools::ensure_build_tools().and_then(|()| build()),
         "dev" => dev(),
         "test" => test(),
+        "e2e" => {
+            let filters: Vec<String> = std::env::args().skip(2).collect();
+            tools::ensure_build_tools()
+                .and_then(|()| tools::ensure_browser())
+                .and_then(|()| system_tests(&filters))
+        }
         "bench" => tools::ensure_build_tools()
             .and_then(|()| build())
             .and_then(|()| bench::print_sizes()),
@@ -240,7 +267,9 @@ fn main() {
             Some(Ok(seconds)) => fuzz::run(seconds),
             Some(Err(_)) => Err("usage: cargo xtask fuzz [seconds per target]".into()),
         },
-        _ => Err("usage: cargo xtask <setup|build|dev|test|bench>".into()),
+        _ => Err(
+            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]>".into(),
+        ),
     };
     if let Err(error) = result {
         eprintln!("xtask: {error}");
