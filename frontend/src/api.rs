@@ -26,7 +26,9 @@ pub enum CallError {
 impl CallError {
     pub fn message(&self) -> String {
         match self {
-            CallError::Api { message, .. } => message.clone(),
+            CallError::Api { code, message, .. } => {
+                crate::i18n::api_error(code).map_or_else(|| message.clone(), String::from)
+            }
             CallError::Network => crate::i18n::t().network_error.into(),
         }
     }

@@ -129,6 +129,20 @@ pub fn card_error(error: CardError) -> &'static str {
     }
 }
 
+/// The edge's refusals a customer may meet, in Korean (the edge's own message is English).
+pub fn api_error(code: &str) -> Option<&'static str> {
+    if !korean() {
+        return None;
+    }
+    match code {
+        "rate_limited" => Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
+        "checkout_session_locked" => {
+            Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
+        }
+        _ => None,
+    }
+}
+
 /// A decline reason in the customer's language; `fallback` is the edge's English message.
 pub fn decline(code: Option<&str>, fallback: Option<String>) -> String {
     let english = || {
