@@ -8,7 +8,7 @@
 //! - `POST /v1/refunds` `{authorization, amount}`; `GET /v1/refunds?authorization=` lists them.
 //! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
 //!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
-//! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, webhook_drop?,
+//! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, lookup_fail?, webhook_drop?,
 //!   webhook_delay_ms?, webhook_duplicate?}`: tests make authorizations of one amount slow, fail
 //!   with 503, charge and never answer in time, or have their webhooks lost, late or doubled.
 //!
@@ -120,6 +120,9 @@ pub struct Fault {
     /// Webhooks for this amount are sent twice.
     #[serde(default)]
     pub webhook_duplicate: bool,
+    /// Status lookups of authorizations of this amount fail with 503.
+    #[serde(default)]
+    pub lookup_fail: bool,
 }
 
 /// Where and how webhooks go: signed with HMAC-SHA256 (`Gateway-Signature: t=..,v1=..`),
@@ -729,6 +732,18 @@ async fn find_by_idempotency_key(
         .get(&key)
         .and_then(|id| ledger.authorizations.get(id))
     {
+        Some(found)
+            if ledger
+                .faults
+                .get(&found.amount)
+                .is_some_and(|f| f.lookup_fail) =>
+        {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "injected lookup failure",
+            )
+        }
         Some(found) => (StatusCode::OK, Json(value(found))),
         None => error(StatusCode::NOT_FOUND, "not_found", "no such authorization"),
     }

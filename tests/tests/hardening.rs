@@ -902,3 +902,50 @@ async fn refunds_whose_answer_was_lost_are_settled_by_webhook_or_poller() {
     let settled = refund_status_eventually(&till, &refund_id, "succeeded").await;
     assert_eq!(settled["status"], "succeeded", "{settled}");
 }
+
+/// A payment of `amount` left `processing`: the gateway charged it, but its answer and its
+/// webhook were lost (plus any extra `fault` settings).
+async fn left_processing(till: &Till, amount: i64, fault: Value) -> till_e2e::Session {
+    let session = till.create_session(amount).await;
+    let token = till.token(&session, "4242424242424242").await;
+    let mut settings = json!({ "amount": amount, "drop_response": true, "webhook_drop": true });
+    for (name, value) in fault.as_object().into_iter().flatten() {
+        settings[name] = value.clone();
+    }
+    till.fault(settings).await;
+    let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 502);
+    session
+}
+
+#[tokio::test]
+async fn the_poller_records_a_payment_it_cannot_settle_and_settles_the_others() {
+    let till = Till::default();
+    // The first in line cannot be looked up at the gateway at all.
+    let broken = left_processing(&till, 60_611, json!({ "lookup_fail": true })).await;
+    let fine = left_processing(&till, 60_612, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let cron = till
+        .http
+        .get(till.url("/__scheduled"))
+        .query(&[("cron", "* * * * *")])
+        .send()
+        .await
+        .unwrap();
+    assert!(cron.status().is_success());
+    let mut settled = Value::Null;
+    for _ in 0..40 {
+        settled = till.payment_of(&fine).await;
+        if settled["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(settled["status"], "succeeded", "{settled}");
+    let still = till.payment_of(&broken).await;
+    assert_eq!(
+        (still["status"].as_str(), still["requires_review"].as_bool()),
+        (Some("processing"), Some(false)),
+        "left for the next poll, not guessed: {still}"
+    );
+}
