@@ -39,3 +39,12 @@ INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
     ('bd6bace133b24777cb8f7cf7cb0bfb6ec23c8ffb55d2838060353dab07b5035c', 'mer_keylimit', 'publishable', 0);
 UPDATE merchants SET rate_limits = '{"publishable_key":{"limit":20,"window_seconds":60}}'
     WHERE id = 'mer_keylimit';
+-- A merchant that connects its own Stripe account (the tests point it at localstripe). Keys:
+-- sk_test_till_stripe_merchant_secret, pk_test_till_stripe_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_stripe', 'Stripe Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('b852e717ce61797387e702a65a389eda3f1d6310ec1100491e295904c40f509f', 'mer_stripe', 'secret', 0),
+    ('adf68a4fa9665ae30fbbf87482692e1505dac134ad3d7eda3e1aaa5c60c98e44', 'mer_stripe', 'publishable', 0);
+UPDATE merchants SET rate_limits =
+    '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}'
+    WHERE id = 'mer_stripe';

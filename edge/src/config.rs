@@ -1,6 +1,7 @@
 //! Secrets and settings from the Worker environment. Missing or malformed secrets are a 500 with
 //! a log line naming the secret, never its value.
 
+use crate::connectors::AccountCredentials;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
@@ -82,33 +83,34 @@ pub fn card_fingerprint_key(env: &Env) -> Result<Secret<String>, ApiError> {
     secret(env, "CARD_FINGERPRINT_KEY").map(Secret::new)
 }
 
-/// `GATEWAY_WEBHOOK_SECRET`: verifies the gateway's webhook signatures.
-pub fn gateway_webhook_secret(env: &Env) -> Result<Secret<String>, ApiError> {
-    secret(env, "GATEWAY_WEBHOOK_SECRET").map(Secret::new)
+/// How long a gateway call may take before it counts as unavailable (`GATEWAY_TIMEOUT_MS`).
+pub fn gateway_timeout_ms(env: &Env) -> u64 {
+    env.var("GATEWAY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(5000)
 }
 
-pub struct GatewaySettings {
-    pub url: String,
-    pub api_key: Secret<String>,
-    /// A call without an answer by then counts as unavailable.
-    pub timeout_ms: u64,
-}
-
-pub fn gateway(env: &Env) -> Result<GatewaySettings, ApiError> {
+/// The platform's own gateway account, used by merchants without one of their own:
+/// `GATEWAY_CONNECTOR` (default `sandbox`), `GATEWAY_URL`, and the secrets `GATEWAY_API_KEY`
+/// and `GATEWAY_WEBHOOK_SECRET`.
+pub fn platform_gateway(env: &Env) -> Result<(String, AccountCredentials), ApiError> {
     let url = env.var("GATEWAY_URL").map(|v| v.to_string()).map_err(|_| {
         worker::console_error!("configuration: var GATEWAY_URL is not set");
         ApiError::internal()
     })?;
-    let timeout_ms = env
-        .var("GATEWAY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(5000);
-    Ok(GatewaySettings {
-        url,
-        api_key: Secret::new(secret(env, "GATEWAY_API_KEY")?),
-        timeout_ms,
-    })
+    let connector = env
+        .var("GATEWAY_CONNECTOR")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "sandbox".into());
+    Ok((
+        connector,
+        AccountCredentials {
+            url,
+            api_key: Secret::new(secret(env, "GATEWAY_API_KEY")?),
+            webhook_secret: Secret::new(secret(env, "GATEWAY_WEBHOOK_SECRET")?),
+        },
+    ))
 }
 
 /// `DEV_HTTP_HOSTS`: hosts that webhook and return URLs may use over plain http, comma-separated.

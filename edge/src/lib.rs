@@ -12,7 +12,8 @@
 mod auth;
 mod clock;
 mod config;
-mod gateway;
+mod connectors;
+mod gateways;
 mod handlers;
 mod http;
 mod idempotency;
@@ -101,7 +102,9 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::CancelPayment => handlers::payments::cancel(req, env, id).await,
         Endpoint::CreateRefund => handlers::refunds::create(req, env).await,
         Endpoint::RetrieveRefund => handlers::refunds::retrieve(req, env, id).await,
-        Endpoint::GatewayWebhook => handlers::gateway_webhooks::receive(req, env).await,
+        Endpoint::GatewayWebhook => handlers::gateway_webhooks::receive(req, env, None).await,
+        Endpoint::AccountWebhook => handlers::gateway_webhooks::receive(req, env, Some(id)).await,
+        Endpoint::CreateGatewayAccount => handlers::gateway_accounts::save(req, env).await,
         Endpoint::CreateWebhookEndpoint => handlers::webhook_endpoints::create(req, env).await,
         Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(req, env, id).await,
         Endpoint::StartReconciliation => handlers::reconciliation::start(req, env).await,

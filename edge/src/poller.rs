@@ -4,8 +4,9 @@
 //! an answer the state machine refuses, a storage error) is recorded and skipped: it never
 //! stops the others.
 
-use crate::gateway::Connector;
-use crate::handlers::payments::{apply, connector, forget_card};
+use crate::connectors::PaymentLookup;
+use crate::gateways;
+use crate::handlers::payments::{apply, forget_card};
 use crate::handlers::refunds;
 use crate::store::{self, PaymentRow, PolledTable, RefundRow};
 use crate::{clock, config};
@@ -52,7 +53,7 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
         max_attempts: setting(env, "POLL_MAX_ATTEMPTS", 8),
     };
     // A missing configuration stops the run: no item could be polled.
-    config::gateway(env)?;
+    config::platform_gateway(env)?;
     for mut payment in store::payments_to_poll(env, schedule.now, schedule.after).await? {
         let polled = poll_payment(env, &mut payment).await;
         record(
@@ -81,11 +82,17 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
 }
 
 async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
-    let connector = match connector(env) {
-        Ok(connector) => connector,
+    let gateway = match gateways::for_payment(env, payment).await {
+        Ok(gateway) => gateway,
         Err(error) => return Polled::Unanswered(Some(error.to_string())),
     };
-    match connector.find(&payment.gateway_idempotency_key).await {
+    let lookup = PaymentLookup {
+        payment_id: &payment.id,
+        gateway_key: &payment.gateway_idempotency_key,
+        gateway_reference: payment.gateway_reference.as_deref(),
+    };
+    let found = gateway.connector.find(&lookup).await;
+    match found {
         Ok(Some(answer)) => {
             let applied = match apply(env, payment, answer).await {
                 Ok(()) => forget_card(env, payment).await,
@@ -97,7 +104,7 @@ async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
             }
         }
         Ok(None) => Polled::Unanswered(None),
-        Err(error) => Polled::Unanswered(Some(format!("{error:?}"))),
+        Err(error) => Polled::Unanswered(Some(error.to_string())),
     }
 }
 
@@ -107,7 +114,7 @@ async fn poll_refund(env: &Env, refund: &mut RefundRow) -> Polled {
             Ok(()) => Polled::Settled(refund.status.clone()),
             Err(error) => Polled::Unanswered(Some(error.to_string())),
         },
-        Err(error) => Polled::Unanswered(Some(format!("{error:?}"))),
+        Err(error) => Polled::Unanswered(Some(error.to_string())),
     }
 }
 

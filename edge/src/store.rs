@@ -271,6 +271,8 @@ pub struct PaymentRow {
     pub amount_refunded: i64,
     pub challenge_attempts_remaining: Option<i64>,
     pub gateway_idempotency_key: String,
+    /// The merchant's gateway account it was made through (`None`: the platform's).
+    pub gateway_account_id: Option<String>,
     pub token: String,
     pub poll_attempts: i64,
     pub requires_review: i64,
@@ -305,9 +307,10 @@ pub async fn claim_session_for(
         "INSERT INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
-         gateway_idempotency_key, token, card_fingerprint, request_fingerprint) \
+         gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
+         gateway_account_id) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -326,6 +329,7 @@ pub async fn claim_session_for(
             text(&p.token),
             opt_text(p.card_fingerprint.as_deref()),
             text(&p.request_fingerprint),
+            opt_text(p.gateway_account_id.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -938,4 +942,56 @@ pub async fn merchant_ids(env: &Env) -> Result<Vec<String>, ApiError> {
         .into_iter()
         .map(|m| m.id)
         .collect())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewayAccountRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub connector: String,
+    pub sealed_credentials: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub async fn gateway_account(env: &Env, id: &str) -> Result<Option<GatewayAccountRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM gateway_accounts WHERE id = ?1",
+        &[text(id)],
+    )
+    .await
+}
+
+pub async fn gateway_account_of(
+    env: &Env,
+    merchant_id: &str,
+) -> Result<Option<GatewayAccountRow>, ApiError> {
+    first(
+        env,
+        "SELECT * FROM gateway_accounts WHERE merchant_id = ?1",
+        &[text(merchant_id)],
+    )
+    .await
+}
+
+/// Stores a merchant's gateway account; a merchant has one, so a second replaces the first
+/// (same id: payments made through it now use the new credentials, as after a key rotation).
+pub async fn save_gateway_account(env: &Env, a: &GatewayAccountRow) -> Result<(), ApiError> {
+    execute(
+        env,
+        "INSERT INTO gateway_accounts (id, merchant_id, connector, sealed_credentials, created, \
+         updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (merchant_id) DO UPDATE SET \
+         connector = excluded.connector, sealed_credentials = excluded.sealed_credentials, \
+         updated = excluded.updated",
+        &[
+            text(&a.id),
+            text(&a.merchant_id),
+            text(&a.connector),
+            text(&a.sealed_credentials),
+            int(a.created),
+        ],
+    )
+    .await
+    .map(|_| ())
 }

@@ -470,3 +470,73 @@ mod tests {
         assert!(s.validate(DevHosts::default()).is_err());
     }
 }
+
+/// A merchant's own account at a gateway (`POST /v1/gateway_accounts`): payments then go to it
+/// instead of the platform's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGatewayAccount {
+    /// `stripe` or `sandbox`.
+    pub connector: String,
+    pub api_key: crate::secret::Secret<String>,
+    /// Verifies the gateway's webhooks to Till.
+    pub webhook_secret: crate::secret::Secret<String>,
+    /// The gateway's API address, when it is not the connector's usual one.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Credentials are printable ASCII without spaces, at most this long.
+const MAX_CREDENTIAL_LEN: usize = 256;
+
+impl CreateGatewayAccount {
+    /// Checks the credentials' shape and the URL (see [`crate::urls`]); returns the URL to call,
+    /// `default_url` when none is given.
+    pub fn validate(
+        &self,
+        default_url: Option<&str>,
+        dev: DevHosts<'_>,
+    ) -> Result<String, ApiError> {
+        for (name, value) in [
+            ("api_key", self.api_key.expose()),
+            ("webhook_secret", self.webhook_secret.expose()),
+        ] {
+            let printable = value.bytes().all(|b| (0x21..=0x7e).contains(&b));
+            if value.is_empty() || value.len() > MAX_CREDENTIAL_LEN || !printable {
+                return Err(ApiError::invalid_request(
+                    "credentials_invalid",
+                    format!("{name} must be 1 to 256 printable characters without spaces."),
+                )
+                .with_param(name));
+            }
+        }
+        let url = match (&self.url, default_url) {
+            (Some(url), _) => url.clone(),
+            (None, Some(default)) => default.to_string(),
+            (None, None) => {
+                return Err(ApiError::invalid_request(
+                    "url_invalid",
+                    "This connector needs the gateway's url.",
+                )
+                .with_param("url"))
+            }
+        };
+        check_webhook_url(&url, dev)
+            .map(|url| url.trim_end_matches('/').to_string())
+            .map_err(|e| {
+                ApiError::invalid_request("url_invalid", format!("url {}.", e.message()))
+                    .with_param("url")
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayAccount {
+    pub id: String,
+    pub object: String,
+    pub connector: String,
+    /// Where the gateway must send its webhooks for this account.
+    pub webhook_url: String,
+    pub created: i64,
+    pub updated: i64,
+}

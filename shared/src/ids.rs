@@ -12,6 +12,7 @@ pub enum IdKind {
     WebhookSecret,
     Delivery,
     ReconciliationRun,
+    GatewayAccount,
 }
 
 impl IdKind {
@@ -27,6 +28,7 @@ impl IdKind {
             IdKind::WebhookSecret => "whsec_",
             IdKind::Delivery => "whd_",
             IdKind::ReconciliationRun => "recon_",
+            IdKind::GatewayAccount => "ga_",
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum Endpoint {
     CreateRefund,
     RetrieveRefund,
     GatewayWebhook,
+    AccountWebhook,
+    CreateGatewayAccount,
     CreateWebhookEndpoint,
     ListDeliveries,
     StartReconciliation,
@@ -129,6 +131,18 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/gateway",
         Endpoint::GatewayWebhook,
         Access::GatewaySignature,
+    ),
+    route(
+        "POST",
+        "/v1/webhooks/gateway/{id}",
+        Endpoint::AccountWebhook,
+        Access::GatewaySignature,
+    ),
+    route(
+        "POST",
+        "/v1/gateway_accounts",
+        Endpoint::CreateGatewayAccount,
+        Access::SecretKey,
     ),
     route(
         "POST",

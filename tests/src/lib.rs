@@ -152,6 +152,21 @@ impl Till {
         json_of(send(self.http.post(self.url(path)).bearer_auth(key).json(body)).await).await
     }
 
+    /// A POST that moves money, with a fresh `Idempotency-Key`.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        json_of(
+            send(
+                self.http
+                    .post(self.url(path))
+                    .bearer_auth(key)
+                    .header("Idempotency-Key", new_key())
+                    .json(body),
+            )
+            .await,
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         json_of(
             self.http

@@ -702,7 +702,7 @@ async fn oversized_bodies_are_refused_by_length_and_while_reading() {
         &till.edge,
         "/v1/webhooks/gateway",
         &signed,
-        8,
+        20,
         &[b' '; 4096],
     )
     .await;

@@ -182,6 +182,7 @@ fn system_tests(filters: &[String]) -> Result<(), String> {
         .env("TILL_EDGE_URL", stack.edge_url())
         .env("TILL_GATEWAY_URL", stack.gateway_url())
         .env("TILL_SHOP_URL", stack.shop_url())
+        .env("TILL_STRIPE_URL", stack.stripe_url())
         .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
         .env("TILL_ARTIFACTS", stack.artifacts())
         .dir(root());
@@ -238,6 +239,7 @@ fn dev() -> Result<(), String> {
     println!("  demo shop      {}", stack.shop_url());
     println!("  edge (API)     {}", stack.edge_url());
     println!("  sandbox        {}", stack.gateway_url());
+    println!("  localstripe    {}", stack.stripe_url());
     println!("  logs           {}", stack.artifacts().display());
     println!(
         "Open the demo shop, check out, and pay with 4242 4242 4242 4242. Ctrl-C stops everything."

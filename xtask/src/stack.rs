@@ -1,5 +1,5 @@
-//! The local stack: sandbox gateway + demo shop, `wrangler dev` with local KV/D1, and (for tests)
-//! ChromeDriver. Started in order, checked for readiness, stopped with SIGINT then SIGKILL.
+//! The local stack: sandbox gateway + demo shop, localstripe (a fake Stripe), `wrangler dev`
+//! with local KV/D1, and (for tests) ChromeDriver. Started in order, checked for readiness, stopped with SIGINT then SIGKILL.
 
 use crate::{node_bin, root, run, Cmd};
 use std::fs::File;
@@ -15,6 +15,8 @@ pub struct Ports {
     edge: u16,
     gateway: u16,
     shop: u16,
+    /// localstripe, the fake Stripe the Stripe connector is tested against.
+    stripe: u16,
     chromedriver: u16,
     name: &'static str,
     /// Tests use short timeouts so fault tests finish quickly.
@@ -30,6 +32,7 @@ impl Ports {
         edge: 8787,
         gateway: 8790,
         shop: 8791,
+        stripe: 8792,
         chromedriver: 0,
         name: "dev",
         gateway_timeout_ms: 5000,
@@ -43,6 +46,7 @@ impl Ports {
         edge: 18787,
         gateway: 18790,
         shop: 18791,
+        stripe: 18792,
         chromedriver: 19515,
         name: "test",
         gateway_timeout_ms: 2000,
@@ -145,6 +149,13 @@ impl Stack {
             .env("SANDBOX_SHOP_ADDR", format!("127.0.0.1:{}", ports.shop))
             .env("TILL_EDGE_URL", stack.edge_url());
         stack.spawn("sandbox", sandbox)?;
+        let localstripe =
+            crate::python::venv("venv-localstripe", "tests/localstripe/requirements.txt")?
+                .with_file_name("localstripe");
+        stack.spawn(
+            "localstripe",
+            Cmd::new(localstripe).args(["--port", &ports.stripe.to_string(), "--from-scratch"]),
+        )?;
         let edge = stack.edge_command(&persist);
         stack.spawn("edge", edge)?;
         if with_browser {
@@ -155,6 +166,7 @@ impl Stack {
 
         stack.wait_until("sandbox gateway", ports.gateway, "/v1/stats")?;
         stack.wait_until("demo shop", ports.shop, "/")?;
+        stack.wait_until("localstripe", ports.stripe, "/js.stripe.com/v3/")?;
         stack.wait_until("edge", ports.edge, "/v1/keys")?;
         if with_browser {
             stack.wait_until("chromedriver", ports.chromedriver, "/status")?;
@@ -264,6 +276,9 @@ impl Stack {
     }
     pub fn gateway_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.gateway)
+    }
+    pub fn stripe_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.stripe)
     }
     pub fn shop_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.shop)

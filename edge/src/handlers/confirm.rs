@@ -7,9 +7,10 @@
 //! applies it; it authorizes only when the gateway has nothing.
 
 use super::accessible_session;
-use super::payments::{apply, connector, refused, status_of, stored, Audience};
+use super::payments::{apply, refused, status_of, stored, Audience};
 use crate::auth::{authenticate, Caller};
-use crate::gateway::{Authorization, Connector, GatewayCard, GatewayError};
+use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup};
+use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
 use crate::store::{self, PaymentRow, SessionRow};
@@ -67,9 +68,8 @@ async fn pay(
     token: &str,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    let connector = connector(env)?;
     let existing = store::payment_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
-    let (mut payment, resumed) = match existing {
+    let (mut payment, gateway, resumed) = match existing {
         // The idempotency record may be gone (released, expired): the row still knows which
         // request made it.
         Some(found) if found.request_fingerprint != scope.fingerprint => {
@@ -78,16 +78,25 @@ async fn pay(
         Some(found) if status_of(&found)? != PaymentStatus::Processing => {
             return stored(&found, Audience::Browser)
         }
-        Some(found) => (found, true),
-        None => (
-            start_payment(env, caller, session, token, scope).await?,
-            false,
-        ),
+        Some(found) => {
+            let gateway = gateways::for_payment(env, &found).await?;
+            (found, gateway, true)
+        }
+        None => {
+            let (payment, gateway) = start_payment(env, caller, session, token, scope).await?;
+            (payment, gateway, false)
+        }
     };
+    let connector = &gateway.connector;
 
     // A payment left `processing` by an earlier attempt may already be at the gateway.
     let known = if resumed {
-        match connector.find(&payment.gateway_idempotency_key).await {
+        let lookup = PaymentLookup {
+            payment_id: &payment.id,
+            gateway_key: &payment.gateway_idempotency_key,
+            gateway_reference: payment.gateway_reference.as_deref(),
+        };
+        match connector.find(&lookup).await {
             Ok(found) => found,
             Err(_) => return Ok(Ended::Retryable(ApiError::gateway_unavailable())),
         }
@@ -144,7 +153,7 @@ async fn start_payment(
     session: &SessionRow,
     token: &str,
     scope: &Scope,
-) -> Result<PaymentRow, ApiError> {
+) -> Result<(PaymentRow, Gateway), ApiError> {
     if session.status == SessionStatus::Locked.as_str() {
         return Err(ApiError::session_locked());
     }
@@ -169,6 +178,7 @@ async fn start_payment(
         .move_to(PaymentStatus::RequiresConfirmation)
         .and_then(|s| s.move_to(PaymentStatus::Processing))
         .map_err(|_| ApiError::internal())?;
+    let gateway = gateways::for_merchant(env, &caller.merchant_id).await?;
     let now = clock::now_seconds();
     let payment = PaymentRow {
         id: random::id(IdKind::Payment)?,
@@ -184,6 +194,7 @@ async fn start_payment(
         amount_refunded: 0,
         challenge_attempts_remaining: None,
         gateway_idempotency_key: scope.gateway_key(),
+        gateway_account_id: gateway.account_id.clone(),
         token: token.to_string(),
         poll_attempts: 0,
         requires_review: 0,
@@ -205,5 +216,5 @@ async fn start_payment(
     if !store::claim_session_for(env, &session.id, &payment).await? {
         return Err(unavailable_session());
     }
-    Ok(payment)
+    Ok((payment, gateway))
 }

@@ -1,29 +1,29 @@
-//! `POST /v1/webhooks/gateway`: the gateway's signed events. A payment left `processing` (the
-//! answer was lost) is settled by the event; duplicates are recognised by event id, and events
-//! that arrive out of order are refused by the state machine and acknowledged without effect.
+//! Gateways' signed events: `POST /v1/webhooks/gateway` for the platform's account and
+//! `POST /v1/webhooks/gateway/:account` for a merchant's own. The account's connector verifies
+//! and reads the event; a payment left `processing` (the answer was lost) or a refund left
+//! `pending` is settled by it. Duplicates are recognised by event id, events that arrive out of
+//! order are refused by the state machine and acknowledged without effect, and an event about
+//! another account's payment changes nothing.
 
 use super::payments::{apply, forget_card};
 use super::refunds;
-use crate::gateway::{authorization_event, refund_event};
+use crate::connectors::{GatewayEvent, GatewayPayment, RefundAnswer, WebhookError};
+use crate::gateways::{self, Gateway};
 use crate::http::{header, json, read_body, ApiResult};
 use crate::{clock, store};
-use serde::Deserialize;
 use till_core::error::ApiError;
+use till_core::ids::{self, IdKind};
 use till_core::payment::RefundStatus;
-use till_core::webhook::{check_header, verify, SignatureError};
+use till_core::webhook::{check_header, SignatureError};
 use worker::{Env, Request};
 
-#[derive(Deserialize)]
-struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    data: EventData,
-}
+/// Anyone can send to this endpoint, so it reads little: a gateway event (a Stripe payment
+/// intent with its charge included) fits well within this.
+const MAX_EVENT_BYTES: usize = 64 * 1024;
 
-#[derive(Deserialize)]
-struct EventData {
-    object: serde_json::Value,
+fn refused(error: SignatureError) -> ApiError {
+    worker::console_warn!("gateway webhook refused: {error}");
+    ApiError::invalid_request("signature_invalid", format!("Webhook refused: {error}."))
 }
 
 fn acknowledged(outcome: &str) -> ApiResult {
@@ -33,47 +33,71 @@ fn acknowledged(outcome: &str) -> ApiResult {
     )
 }
 
-/// Gateway events are small; anyone can send to this endpoint, so it reads little.
-const MAX_EVENT_BYTES: usize = 16 * 1024;
-
-fn refused(error: SignatureError) -> ApiError {
-    worker::console_warn!("gateway webhook refused: {error}");
-    ApiError::invalid_request("signature_invalid", format!("Webhook refused: {error}."))
-}
-
-pub async fn receive(mut req: Request, env: &Env) -> ApiResult {
+pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiResult {
+    let gateway = match account {
+        None => gateways::platform(env)?,
+        Some(id) if ids::is_valid(IdKind::GatewayAccount, id) => {
+            match store::gateway_account(env, id).await? {
+                Some(_) => gateways::for_account(env, Some(id)).await?,
+                None => return Err(ApiError::not_found("gateway account")),
+            }
+        }
+        Some(_) => return Err(ApiError::not_found("gateway account")),
+    };
     let now = clock::now_seconds();
     // Before a byte of the body is read: a signature header of the right shape and age.
-    let signature = header(&req, "Gateway-Signature").unwrap_or_default();
+    let signature = header(&req, gateway.connector.signature_header()).unwrap_or_default();
     check_header(&signature, now).map_err(refused)?;
     let body = read_body(&mut req, MAX_EVENT_BYTES).await?;
-    let secret = crate::config::gateway_webhook_secret(env)?;
-    verify(secret.expose().as_bytes(), &signature, &body, now).map_err(refused)?;
-    let event: Event = serde_json::from_value(
-        till_core::json::parse_strict(&body).map_err(|e| ApiError::invalid_body(&e.to_string()))?,
-    )
-    .map_err(|_| ApiError::invalid_body("not a gateway event"))?;
-    if store::gateway_event_seen(env, &event.id).await? {
+    let event = gateway
+        .connector
+        .webhook(&signature, &body, now)
+        .map_err(|e| match e {
+            WebhookError::Signature(error) => refused(error),
+            WebhookError::Unreadable => ApiError::invalid_body("not a gateway event"),
+        })?;
+    if store::gateway_event_seen(env, event.id()).await? {
         return acknowledged("duplicate");
     }
-    let outcome = match event.kind.as_str() {
-        "authorization.updated" => settle(env, event.data.object).await?,
-        "refund.updated" => settle_refund(env, event.data.object).await?,
-        _ => "ignored",
+    let event_id = event.id().to_string();
+    let outcome = match event {
+        GatewayEvent::Payment {
+            payment_id,
+            payment,
+            ..
+        } => settle_payment(env, &gateway, payment_id, payment).await?,
+        GatewayEvent::Refund {
+            refund_id, answer, ..
+        } => settle_refund(env, &gateway, &refund_id, answer).await?,
+        GatewayEvent::Other { .. } => "ignored",
     };
     // Remembered only once handled, so a failure above is retried by the gateway.
-    store::remember_gateway_event(env, &event.id, clock::now_seconds()).await?;
-    worker::console_log!("gateway event {} {}: {outcome}", event.id, event.kind);
+    store::remember_gateway_event(env, &event_id, now).await?;
+    worker::console_log!("gateway event {event_id}: {outcome}");
     acknowledged(outcome)
 }
 
-async fn settle(env: &Env, object: serde_json::Value) -> Result<&'static str, ApiError> {
-    let Some((payment_id, answer)) = authorization_event(object) else {
-        return Ok("unreadable");
+/// Whether a payment was made through the account this event came from.
+fn same_account(gateway: &Gateway, payment: &store::PaymentRow) -> bool {
+    payment.gateway_account_id == gateway.account_id
+}
+
+async fn settle_payment(
+    env: &Env,
+    gateway: &Gateway,
+    payment_id: Option<String>,
+    answer: GatewayPayment,
+) -> Result<&'static str, ApiError> {
+    let Some(payment_id) = payment_id else {
+        return Ok("unknown_payment");
     };
     let Some(mut payment) = store::payment_by_id(env, &payment_id).await? else {
         return Ok("unknown_payment");
     };
+    if !same_account(gateway, &payment) {
+        worker::console_warn!("gateway event for {payment_id} from another account");
+        return Ok("other_account");
+    }
     if payment
         .gateway_reference
         .as_ref()
@@ -94,18 +118,26 @@ async fn settle(env: &Env, object: serde_json::Value) -> Result<&'static str, Ap
     }
 }
 
-/// A refund the gateway settled: Till's refund (its id is the gateway refund's `reference`)
-/// is settled too if its own answer was lost.
-async fn settle_refund(env: &Env, object: serde_json::Value) -> Result<&'static str, ApiError> {
-    let Some(event) = refund_event(object) else {
-        return Ok("unreadable");
-    };
-    let Some(mut refund) = store::refund_by_id(env, &event.refund_id).await? else {
+/// A refund the gateway settled: Till's refund is settled too if its own answer was lost.
+async fn settle_refund(
+    env: &Env,
+    gateway: &Gateway,
+    refund_id: &str,
+    answer: RefundAnswer,
+) -> Result<&'static str, ApiError> {
+    let Some(mut refund) = store::refund_by_id(env, refund_id).await? else {
         return Ok("unknown_refund");
     };
+    let Some(payment) = store::payment_by_id(env, &refund.payment_id).await? else {
+        return Ok("unknown_refund");
+    };
+    if !same_account(gateway, &payment) {
+        worker::console_warn!("gateway event for {refund_id} from another account");
+        return Ok("other_account");
+    }
     if refund.status != RefundStatus::Pending.as_str() {
         return Ok("unchanged");
     }
-    refunds::settle(env, &mut refund, event.answer).await?;
+    refunds::settle(env, &mut refund, answer).await?;
     Ok("applied")
 }

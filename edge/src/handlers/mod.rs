@@ -1,6 +1,7 @@
 //! One module per resource. Each handler authenticates, parses, applies core rules, stores.
 
 pub mod confirm;
+pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;
 pub mod payments;

@@ -4,8 +4,8 @@
 use super::accessible_session;
 use crate::auth::{authenticate, Caller};
 use crate::clock;
-use crate::config;
-use crate::gateway::{Connector, GatewayError, GatewayPayment, SandboxConnector};
+use crate::connectors::{GatewayError, GatewayPayment};
+use crate::gateways;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
 use crate::store::{self, PaymentRow, SessionOutcome};
@@ -84,10 +84,6 @@ pub fn stored(row: &PaymentRow, audience: Audience) -> Result<Ended, ApiError> {
     let body =
         serde_json::to_string(&view_for(row, audience)?).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
-}
-
-pub fn connector(env: &Env) -> Result<SandboxConnector, ApiError> {
-    Ok(SandboxConnector::new(config::gateway(env)?))
 }
 
 /// Moves the payment to what the gateway says, through the state machine, and settles its
@@ -245,7 +241,9 @@ pub async fn challenge(mut req: Request, env: &Env, id: &str) -> ApiResult {
         payment.gateway_idempotency_key,
         payment.challenge_attempts_remaining.unwrap_or(0)
     );
-    let answer = match connector(env)?
+    let gateway = gateways::for_payment(env, &payment).await?;
+    let answer = match gateway
+        .connector
         .challenge(&reference, &request.otp, &key)
         .await
     {
@@ -285,7 +283,9 @@ pub async fn capture(mut req: Request, env: &Env, id: &str) -> ApiResult {
             .gateway_reference
             .clone()
             .ok_or_else(ApiError::internal)?;
-        match connector(env)?
+        let gateway = gateways::for_payment(env, &payment).await?;
+        match gateway
+            .connector
             .capture(&reference, amount, &scope.gateway_key())
             .await
         {
@@ -326,7 +326,12 @@ pub async fn cancel(mut req: Request, env: &Env, id: &str) -> ApiResult {
             .gateway_reference
             .clone()
             .ok_or_else(ApiError::internal)?;
-        match connector(env)?.void(&reference, &scope.gateway_key()).await {
+        let gateway = gateways::for_payment(env, &payment).await?;
+        match gateway
+            .connector
+            .void(&reference, &scope.gateway_key())
+            .await
+        {
             Ok(answer) => apply(env, &mut payment, answer).await?,
             Err(GatewayError::Unavailable(_)) => {
                 return Ok(Ended::Retryable(ApiError::gateway_unavailable()))

@@ -4,9 +4,10 @@
 //! the gateway's record and still reported. Every finding is also sent as
 //! `reconciliation.mismatch`.
 
-use super::payments::{apply, connector, forget_card};
+use super::payments::{apply, forget_card};
 use crate::auth::authenticate;
-use crate::gateway::Connector;
+use crate::connectors::PaymentLookup;
+use crate::gateways::{self, Gateway};
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::store::{self, RunRow};
 use crate::{clock, random};
@@ -50,14 +51,10 @@ fn view(row: &RunRow) -> Result<Run, ApiError> {
     })
 }
 
-/// The gateway's settlement file of `date`, parsed.
-async fn settlement_lines(env: &Env, date: &str) -> Result<Vec<SettlementLine>, ApiError> {
-    let file = connector(env)?.settlement(date).await.map_err(|e| {
-        worker::console_warn!("reconciliation {date}: no settlement file: {e:?}");
-        ApiError::gateway_unavailable()
-    })?;
-    reconciliation::parse(&file).map_err(|e| {
-        worker::console_error!("reconciliation {date}: line {}: {}", e.line, e.reason);
+/// What `gateway` settled on `date`.
+async fn settlement_lines(gateway: &Gateway, date: &str) -> Result<Vec<SettlementLine>, ApiError> {
+    gateway.connector.settlement(date).await.map_err(|e| {
+        worker::console_warn!("reconciliation {date}: no settlement: {e}");
         ApiError::gateway_unavailable()
     })
 }
@@ -123,7 +120,13 @@ async fn fix_processing(env: &Env, finding: &mut Finding) -> Result<(), ApiError
     if payment.status != "processing" {
         return Ok(());
     }
-    if let Ok(Some(answer)) = connector(env)?.find(&payment.gateway_idempotency_key).await {
+    let gateway = gateways::for_payment(env, &payment).await?;
+    let lookup = PaymentLookup {
+        payment_id: &payment.id,
+        gateway_key: &payment.gateway_idempotency_key,
+        gateway_reference: payment.gateway_reference.as_deref(),
+    };
+    if let Ok(Some(answer)) = gateway.connector.find(&lookup).await {
         apply(env, &mut payment, answer).await?;
         forget_card(env, &payment).await?;
         finding.detail = format!("{}; fixed: now {}", finding.detail, payment.status);
@@ -139,7 +142,8 @@ pub async fn start(mut req: Request, env: &Env) -> ApiResult {
         .date
         .unwrap_or_else(|| reconciliation::date_of(clock::now_seconds()));
     day_of(&date)?;
-    let lines = settlement_lines(env, &date).await?;
+    let gateway = gateways::for_merchant(env, &caller.merchant_id).await?;
+    let lines = settlement_lines(&gateway, &date).await?;
     json(
         200,
         &view(&reconcile(env, &caller.merchant_id, &date, &lines).await?)?,
@@ -170,9 +174,24 @@ pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
 /// says why; the others are reconciled all the same.
 pub async fn daily(env: &Env) -> Result<(), ApiError> {
     let yesterday = reconciliation::date_of(clock::now_seconds() - 86_400);
-    let lines = settlement_lines(env, &yesterday).await?;
+    // The platform account's file serves every merchant without an account of its own.
+    let mut platform_lines: Option<Vec<SettlementLine>> = None;
     for merchant in store::merchant_ids(env).await? {
-        if let Err(error) = reconcile(env, &merchant, &yesterday, &lines).await {
+        let outcome = async {
+            let gateway = gateways::for_merchant(env, &merchant).await?;
+            let lines = match (&gateway.account_id, &platform_lines) {
+                (None, Some(lines)) => lines.clone(),
+                (None, None) => {
+                    let lines = settlement_lines(&gateway, &yesterday).await?;
+                    platform_lines = Some(lines.clone());
+                    lines
+                }
+                (Some(_), _) => settlement_lines(&gateway, &yesterday).await?,
+            };
+            reconcile(env, &merchant, &yesterday, &lines).await
+        }
+        .await;
+        if let Err(error) = outcome {
             worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
             let failed = RunRow {
                 id: random::id(IdKind::ReconciliationRun)?,

@@ -2,9 +2,10 @@
 //! payment. The amount is reserved on the payment in one statement before the gateway is asked,
 //! so refunds together never exceed the capture.
 
-use super::payments::{connector, status_of};
+use super::payments::status_of;
 use crate::auth::authenticate;
-use crate::gateway::{Connector, GatewayError};
+use crate::connectors::{GatewayError, RefundAnswer};
+use crate::gateways;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
 use crate::store::{self, RefundRow};
@@ -44,14 +45,6 @@ fn view(row: &RefundRow) -> Result<Refund, ApiError> {
 fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
     let body = serde_json::to_string(&view(row)?).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
-}
-
-/// What the gateway said about a refund.
-pub enum RefundAnswer {
-    /// Refunded; the gateway's refund id.
-    Succeeded(String),
-    /// Refused: nothing was refunded.
-    Refused(String),
 }
 
 /// Settles a pending refund with the gateway's answer: the reservation is released when the
@@ -103,26 +96,30 @@ pub async fn settle(
 /// Asks the gateway for a pending refund again, with the key it was first sent with: the
 /// gateway answers what it did then, and never refunds twice.
 pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
+    let unavailable = |what: &str| GatewayError::Unavailable(what.to_string());
     let payment = store::payment_by_id(env, &refund.payment_id)
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| GatewayError::Unavailable("payment of the refund not found".into()))?;
+        .ok_or_else(|| unavailable("payment of the refund not found"))?;
     let reference = payment
         .gateway_reference
-        .ok_or_else(|| GatewayError::Unavailable("payment has no gateway reference".into()))?;
+        .clone()
+        .ok_or_else(|| unavailable("payment has no gateway reference"))?;
     let key = refund
         .gateway_idempotency_key
         .clone()
-        .ok_or_else(|| GatewayError::Unavailable("refund has no gateway key".into()))?;
-    let connector = connector(env).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-    match connector
+        .ok_or_else(|| unavailable("refund has no gateway key"))?;
+    let gateway = gateways::for_payment(env, &payment)
+        .await
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+    match gateway
+        .connector
         .refund(&reference, refund.amount, &refund.id, &key)
         .await
     {
-        Ok(gateway_refund) => Ok(RefundAnswer::Succeeded(gateway_refund)),
         Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),
-        Err(unavailable) => Err(unavailable),
+        other => other,
     }
 }
 

@@ -1,0 +1,200 @@
+//! Connectors to payment gateways: one folder per gateway, each turning Till's neutral requests
+//! into its gateway's dialect and its answers back into neutral types (wire types live in the
+//! folder's `transformers.rs`). Nothing outside this folder knows a gateway's wire format.
+//!
+//! Adding a gateway: a new folder implementing [`Connector`], and one line in [`build`].
+
+pub mod sandbox;
+pub mod stripe;
+pub mod transport;
+
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use till_core::payment::GatewayState;
+use till_core::reconciliation::SettlementLine;
+use till_core::secret::Secret;
+
+/// The card as the gateway receives it (only inside the authorization request).
+pub struct GatewayCard {
+    pub number: Secret<String>,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub cvc: Secret<String>,
+    pub name: String,
+}
+
+pub struct Authorization {
+    pub amount: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// Till's payment id, so the gateway's records can be matched to ours.
+    pub reference: String,
+    /// Capture with the authorization (`automatic`) or later (`manual`).
+    pub capture: bool,
+    pub card: GatewayCard,
+}
+
+/// How to find a payment at the gateway when its answer was lost.
+pub struct PaymentLookup<'a> {
+    /// Till's payment id (the gateway keeps it as the reference or in metadata).
+    pub payment_id: &'a str,
+    /// The idempotency key the authorization was sent with.
+    pub gateway_key: &'a str,
+    /// The gateway's own id, when Till already has it.
+    pub gateway_reference: Option<&'a str>,
+}
+
+/// The gateway's view of one authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayPayment {
+    /// The gateway's id of the authorization.
+    pub reference: String,
+    pub state: GatewayState,
+}
+
+/// What the gateway said about a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundAnswer {
+    /// Refunded; the gateway's refund id.
+    Succeeded(String),
+    /// Refused: nothing was refunded (Till's decline code).
+    Refused(String),
+}
+
+/// A webhook event from a gateway, in Till's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEvent {
+    /// An authorization changed: Till's payment id (when the gateway echoes it) and the state.
+    Payment {
+        event_id: String,
+        payment_id: Option<String>,
+        payment: GatewayPayment,
+    },
+    /// A refund settled: Till's refund id and the answer.
+    Refund {
+        event_id: String,
+        refund_id: String,
+        answer: RefundAnswer,
+    },
+    /// An event Till has no use for (acknowledged, not applied).
+    Other { event_id: String },
+}
+
+impl GatewayEvent {
+    pub fn id(&self) -> &str {
+        match self {
+            GatewayEvent::Payment { event_id, .. }
+            | GatewayEvent::Refund { event_id, .. }
+            | GatewayEvent::Other { event_id } => event_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// No answer (network error, timeout, 5xx): the call may or may not have taken effect.
+    Unavailable(String),
+    /// The gateway refused the request: it had no effect. `code` is Till's decline code where
+    /// the refusal is about the card.
+    Rejected { status: u16, code: String },
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GatewayError::Unavailable(reason) => write!(f, "gateway unavailable: {reason}"),
+            GatewayError::Rejected { status, code } => {
+                write!(f, "gateway refused: {status} {code}")
+            }
+        }
+    }
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookError {
+    /// Missing, malformed, stale or wrong signature.
+    Signature(till_core::webhook::SignatureError),
+    /// Signed, but not an event this connector can read.
+    Unreadable,
+}
+
+type Answer<'a, T> = LocalBoxFuture<'a, Result<T, GatewayError>>;
+
+/// One gateway. Every call that changes something carries an idempotency key, so repeating it
+/// never repeats its effect.
+pub trait Connector {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a Authorization,
+        key: &'a str,
+    ) -> Answer<'a, GatewayPayment>;
+    /// The authorization a lost answer was about, if the gateway has one: how recovery learns
+    /// what a request that died did, without authorizing again.
+    fn find<'a>(&'a self, lookup: &'a PaymentLookup<'a>) -> Answer<'a, Option<GatewayPayment>>;
+    /// Completes a 3-D Secure / OTP challenge with the customer's code.
+    fn challenge<'a>(
+        &'a self,
+        reference: &'a str,
+        otp: &'a str,
+        key: &'a str,
+    ) -> Answer<'a, GatewayPayment>;
+    fn capture<'a>(
+        &'a self,
+        reference: &'a str,
+        amount: i64,
+        key: &'a str,
+    ) -> Answer<'a, GatewayPayment>;
+    fn void<'a>(&'a self, reference: &'a str, key: &'a str) -> Answer<'a, GatewayPayment>;
+    /// Refunds `amount` of the authorization `reference`; `refund_id` is Till's.
+    fn refund<'a>(
+        &'a self,
+        reference: &'a str,
+        amount: i64,
+        refund_id: &'a str,
+        key: &'a str,
+    ) -> Answer<'a, RefundAnswer>;
+    /// The settled money of a UTC day (`YYYY-MM-DD`).
+    fn settlement<'a>(&'a self, date: &'a str) -> Answer<'a, Vec<SettlementLine>>;
+    /// Verifies and reads a webhook: `signature` is the value of the connector's signature
+    /// header ([`Connector::signature_header`]).
+    fn webhook(&self, signature: &str, body: &[u8], now: i64)
+        -> Result<GatewayEvent, WebhookError>;
+    /// The header the gateway signs its webhooks in.
+    fn signature_header(&self) -> &'static str;
+}
+
+/// A merchant's gateway account: which connector, and its credentials (stored sealed).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AccountCredentials {
+    /// The gateway's base URL (Till's sandbox, `https://api.stripe.com`, or a local fake).
+    pub url: String,
+    pub api_key: Secret<String>,
+    pub webhook_secret: Secret<String>,
+}
+
+/// The connectors a gateway account may name.
+pub const NAMES: [&str; 2] = ["sandbox", "stripe"];
+
+/// The API address a connector calls when its account names none: `Some(None)` means the
+/// account must name one (the sandbox runs wherever it is deployed); `None`: no such connector.
+pub fn default_url(connector: &str) -> Option<Option<&'static str>> {
+    match connector {
+        "sandbox" => Some(None),
+        "stripe" => Some(Some("https://api.stripe.com")),
+        _ => None,
+    }
+}
+
+/// The connectors Till knows, by the name stored in a gateway account.
+pub fn build(
+    connector: &str,
+    credentials: AccountCredentials,
+    timeout_ms: u64,
+) -> Option<Box<dyn Connector>> {
+    match connector {
+        "sandbox" => Some(Box::new(sandbox::Sandbox::new(credentials, timeout_ms))),
+        "stripe" => Some(Box::new(stripe::Stripe::new(credentials, timeout_ms))),
+        _ => None,
+    }
+}
