@@ -54,6 +54,13 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
     })
 }
 
+/// A caller with the merchant's secret key (routes declared `Access::SecretKey`).
+pub async fn authenticate_secret(req: &Request, env: &Env) -> Result<Caller, ApiError> {
+    let caller = authenticate(req, env).await?;
+    caller.require_secret_key()?;
+    Ok(caller)
+}
+
 /// Publishable keys are for the merchant's pages and Till's own widget, so a call must come from
 /// a browser page: Till's own origin, or one the merchant registered. Browsers always send
 /// `Origin` on cross-origin requests and on same-origin POSTs; a same-origin GET carries

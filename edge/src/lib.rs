@@ -25,7 +25,7 @@ mod store;
 mod vault;
 
 use till_core::error::ApiError;
-use till_core::routes::{resolve, Endpoint, Resolved};
+use till_core::routes::{resolve, Access, Endpoint, Resolved};
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
 /// Panics (bugs) are printed to the log with their message before the runtime resets the isolate.
@@ -81,34 +81,62 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
             _ => http::reply(Err(ApiError::not_found("page"))),
         };
     }
-    let (endpoint, id) = match resolve(req.method().as_ref(), &path) {
-        Resolved::Found { route, id } => (route.endpoint, id),
+    let (route, id) = match resolve(req.method().as_ref(), &path) {
+        Resolved::Found { route, id } => (route, id),
         Resolved::MethodNotAllowed => return http::reply(Err(ApiError::method_not_allowed())),
         Resolved::NotFound => return http::reply(Err(ApiError::not_found("endpoint"))),
     };
-    let env = env.clone();
-    let env = &env;
     let id = id.as_str();
-    http::reply(match endpoint {
-        Endpoint::OpenApi => http::raw_json(200, OPENAPI),
-        Endpoint::Keys => handlers::keys::list(env),
-        Endpoint::CreateSession => handlers::sessions::create(req, env).await,
-        Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, id).await,
-        Endpoint::ConfirmSession => handlers::confirm::confirm(req, env, id).await,
-        Endpoint::CreateToken => handlers::tokens::create(req, env).await,
-        Endpoint::RetrievePayment => handlers::payments::retrieve(req, env, id).await,
-        Endpoint::ChallengePayment => handlers::payments::challenge(req, env, id).await,
-        Endpoint::CapturePayment => handlers::payments::capture(req, env, id).await,
-        Endpoint::CancelPayment => handlers::payments::cancel(req, env, id).await,
-        Endpoint::CreateRefund => handlers::refunds::create(req, env).await,
-        Endpoint::RetrieveRefund => handlers::refunds::retrieve(req, env, id).await,
-        Endpoint::GatewayWebhook => handlers::gateway_webhooks::receive(req, env, None).await,
-        Endpoint::AccountWebhook => handlers::gateway_webhooks::receive(req, env, Some(id)).await,
-        Endpoint::CreateGatewayAccount => handlers::gateway_accounts::save(req, env).await,
-        Endpoint::CreateWebhookEndpoint => handlers::webhook_endpoints::create(req, env).await,
-        Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(req, env, id).await,
-        Endpoint::StartReconciliation => handlers::reconciliation::start(req, env).await,
-        Endpoint::ListReconciliations => handlers::reconciliation::list(req, env).await,
-        Endpoint::RetrieveReconciliation => handlers::reconciliation::retrieve(req, env, id).await,
+    // Who may call is declared in the route table; handlers receive the authenticated caller.
+    let caller = match route.access {
+        Access::Public => return http::reply(public(route.endpoint, env)),
+        Access::GatewaySignature => {
+            let account = (route.endpoint == Endpoint::AccountWebhook).then_some(id);
+            return http::reply(handlers::gateway_webhooks::receive(req, env, account).await);
+        }
+        Access::SecretKey => auth::authenticate_secret(&req, env).await,
+        Access::PublishableKey => auth::authenticate(&req, env).await,
+    };
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => return http::reply(Err(error)),
+    };
+    let caller = &caller;
+    http::reply(match route.endpoint {
+        Endpoint::CreateSession => handlers::sessions::create(req, env, caller).await,
+        Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, caller, id).await,
+        Endpoint::ConfirmSession => handlers::confirm::confirm(req, env, caller, id).await,
+        Endpoint::CreateToken => handlers::tokens::create(req, env, caller).await,
+        Endpoint::RetrievePayment => handlers::payments::retrieve(env, caller, id).await,
+        Endpoint::ChallengePayment => handlers::payments::challenge(req, env, caller, id).await,
+        Endpoint::CapturePayment => handlers::payments::capture(req, env, caller, id).await,
+        Endpoint::CancelPayment => handlers::payments::cancel(req, env, caller, id).await,
+        Endpoint::CreateRefund => handlers::refunds::create(req, env, caller).await,
+        Endpoint::RetrieveRefund => handlers::refunds::retrieve(env, caller, id).await,
+        Endpoint::CreateGatewayAccount => handlers::gateway_accounts::save(req, env, caller).await,
+        Endpoint::CreateWebhookEndpoint => {
+            handlers::webhook_endpoints::create(req, env, caller).await
+        }
+        Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(env, caller, id).await,
+        Endpoint::StartReconciliation => handlers::reconciliation::start(req, env, caller).await,
+        Endpoint::ListReconciliations => handlers::reconciliation::list(env, caller).await,
+        Endpoint::RetrieveReconciliation => {
+            handlers::reconciliation::retrieve(env, caller, id).await
+        }
+        Endpoint::OpenApi
+        | Endpoint::Keys
+        | Endpoint::GatewayWebhook
+        | Endpoint::AccountWebhook => {
+            worker::console_error!("route table: {:?} dispatched with a key", route.endpoint);
+            Err(ApiError::internal())
+        }
     })
+}
+
+/// Endpoints anyone may call.
+fn public(endpoint: Endpoint, env: &Env) -> http::ApiResult {
+    match endpoint {
+        Endpoint::Keys => handlers::keys::list(env),
+        _ => http::raw_json(200, OPENAPI),
+    }
 }

@@ -8,7 +8,7 @@
 
 use super::accessible_session;
 use super::payments::{apply, refused, status_of, stored, Audience};
-use crate::auth::{authenticate, Caller};
+use crate::auth::Caller;
 use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup};
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
@@ -21,9 +21,13 @@ use till_core::error::{ApiError, ErrorType};
 use till_core::ids::{self, IdKind};
 use till_core::payment::PaymentStatus;
 
-pub async fn confirm(mut req: worker::Request, env: &worker::Env, session_id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    rate_limit::check_browser_caller(env, &req, &caller).await?;
+pub async fn confirm(
+    mut req: worker::Request,
+    env: &worker::Env,
+    caller: &Caller,
+    session_id: &str,
+) -> ApiResult {
+    rate_limit::check_browser_caller(env, &req, caller).await?;
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(
         &req,
@@ -32,10 +36,9 @@ pub async fn confirm(mut req: worker::Request, env: &worker::Env, session_id: &s
         &body,
     )?;
     let request: ConfirmCheckoutSession = parse(body)?;
-    let session =
-        accessible_session(env, &caller, session_id, Some(&request.client_secret)).await?;
+    let session = accessible_session(env, caller, session_id, Some(&request.client_secret)).await?;
     idempotency::once(env, &scope, || async {
-        match pay(env, &caller, &session, &request.token, &scope).await {
+        match pay(env, caller, &session, &request.token, &scope).await {
             Ok(ended) => Ok(ended),
             Err(error) if error.status < 500 => Ok(Ended::Retryable(error)),
             Err(error) => Err(error),

@@ -3,7 +3,7 @@
 //! again; a second call replaces them (key rotation). The answer says where the gateway must
 //! send its webhooks.
 
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::connectors;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::store::{self, GatewayAccountRow};
@@ -15,9 +15,7 @@ use till_core::ids::IdKind;
 use till_core::urls::DevHosts;
 use worker::{Env, Request};
 
-pub async fn save(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn save(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateGatewayAccount = parse(body_value(&mut req).await?)?;
     let Some(default_url) = connectors::default_url(&request.connector) else {
         return Err(ApiError::invalid_request(

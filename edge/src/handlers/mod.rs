@@ -1,4 +1,5 @@
-//! One module per resource. Each handler authenticates, parses, applies core rules, stores.
+//! One module per resource. The router authenticates the caller as the route table declares;
+//! each handler parses, applies core rules, stores.
 
 pub mod confirm;
 pub mod gateway_accounts;

@@ -2,7 +2,7 @@
 //! goes through the core state machine; gateway answers are applied by [`apply`].
 
 use super::accessible_session;
-use crate::auth::{authenticate, Caller};
+use crate::auth::Caller;
 use crate::clock;
 use crate::connectors::{GatewayError, GatewayPayment};
 use crate::gateways;
@@ -197,23 +197,20 @@ async fn load(env: &Env, caller: &Caller, id: &str) -> Result<PaymentRow, ApiErr
 }
 
 /// `GET /v1/payments/:id` (secret key).
-pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
-    json(200, &view(&load(env, &caller, id).await?)?)
+pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    json(200, &view(&load(env, caller, id).await?)?)
 }
 
 /// `POST /v1/payments/:id/challenge` (publishable key with the session's client secret): the
 /// customer's one-time code. A wrong code leaves the payment `requires_action` with fewer
 /// attempts; the gateway declines after the last.
-pub async fn challenge(mut req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    crate::rate_limit::check_browser_caller(env, &req, &caller).await?;
+pub async fn challenge(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    crate::rate_limit::check_browser_caller(env, &req, caller).await?;
     let request: CompleteChallenge = parse(body_value(&mut req).await?)?;
-    let mut payment = load(env, &caller, id).await?;
+    let mut payment = load(env, caller, id).await?;
     accessible_session(
         env,
-        &caller,
+        caller,
         &payment.checkout_session_id,
         Some(&request.client_secret),
     )
@@ -260,13 +257,11 @@ pub async fn challenge(mut req: Request, env: &Env, id: &str) -> ApiResult {
 
 /// `POST /v1/payments/:id/capture` (secret key, `Idempotency-Key`): all or part of an
 /// authorization made with `capture_method: manual`.
-pub async fn capture(mut req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn capture(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(&req, &caller.merchant_id, "payments.capture", &body)?;
     let request: CapturePayment = parse(body)?;
-    let mut payment = load(env, &caller, id).await?;
+    let mut payment = load(env, caller, id).await?;
     idempotency::once(env, &scope, || async {
         let status = status_of(&payment)?;
         if status != PaymentStatus::RequiresCapture {
@@ -307,13 +302,11 @@ pub async fn capture(mut req: Request, env: &Env, id: &str) -> ApiResult {
 }
 
 /// `POST /v1/payments/:id/cancel` (secret key, `Idempotency-Key`): void before capture.
-pub async fn cancel(mut req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(&req, &caller.merchant_id, "payments.cancel", &body)?;
     let _: CancelPayment = parse(body)?;
-    let mut payment = load(env, &caller, id).await?;
+    let mut payment = load(env, caller, id).await?;
     idempotency::once(env, &scope, || async {
         let status = status_of(&payment)?;
         if !status.can_move_to(PaymentStatus::Canceled) {

@@ -5,7 +5,7 @@
 //! `reconciliation.mismatch`.
 
 use super::payments::{apply, forget_card};
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::connectors::PaymentLookup;
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, json, parse, ApiResult};
@@ -134,9 +134,7 @@ async fn fix_processing(env: &Env, finding: &mut Finding) -> Result<(), ApiError
     Ok(())
 }
 
-pub async fn start(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn start(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: StartRun = parse(body_value(&mut req).await?)?;
     let date = request
         .date
@@ -150,9 +148,7 @@ pub async fn start(mut req: Request, env: &Env) -> ApiResult {
     )
 }
 
-pub async fn list(req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn list(env: &Env, caller: &Caller) -> ApiResult {
     let runs = store::runs(env, &caller.merchant_id)
         .await?
         .iter()
@@ -161,9 +157,7 @@ pub async fn list(req: Request, env: &Env) -> ApiResult {
     json(200, &serde_json::json!({ "object": "list", "data": runs }))
 }
 
-pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let run = store::run(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("reconciliation run"))?;

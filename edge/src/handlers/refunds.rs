@@ -3,7 +3,7 @@
 //! so refunds together never exceed the capture.
 
 use super::payments::status_of;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::connectors::{GatewayError, RefundAnswer};
 use crate::gateways;
 use crate::http::{body_value, json, parse, ApiResult};
@@ -132,9 +132,7 @@ fn refund_conflict() -> ApiError {
     )
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(&req, &caller.merchant_id, "refunds.create", &body)?;
     let request: CreateRefund = parse(body)?;
@@ -215,9 +213,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
 }
 
 /// `GET /v1/refunds/:id` (secret key): a refund, with its status as the gateway settled it.
-pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let missing = || ApiError::not_found("refund");
     if !ids::is_valid(IdKind::Refund, id) {
         return Err(missing());

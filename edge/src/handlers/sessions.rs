@@ -1,7 +1,7 @@
 //! Checkout sessions: created by the merchant's server, read by the widget.
 
 use super::accessible_session;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::http::{body_value, json, parse, query_param, ApiResult};
 use crate::store::{self, SessionRow};
 use crate::{clock, random};
@@ -44,9 +44,7 @@ pub fn view(
 }
 
 /// `POST /v1/checkout_sessions` (secret key).
-pub async fn create(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCheckoutSession = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
     let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
@@ -74,9 +72,8 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
 }
 
 /// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`).
-pub async fn retrieve(req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
+pub async fn retrieve(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let secret = query_param(&req, "client_secret");
-    let row = accessible_session(env, &caller, id, secret.as_deref()).await?;
+    let row = accessible_session(env, caller, id, secret.as_deref()).await?;
     json(200, &view(&row, &caller.merchant_name, None)?)
 }

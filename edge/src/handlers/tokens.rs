@@ -1,7 +1,7 @@
 //! `POST /v1/tokens`: decrypt the widget's JWE, validate the card, vault it, return a token.
 
 use super::accessible_session;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::vault::{Vault, VaultedCard};
 use crate::{clock, config, random, rate_limit, store};
@@ -17,13 +17,12 @@ fn invalid_ciphertext(message: &str) -> ApiError {
     ApiError::invalid_request("encrypted_card_invalid", message).with_param("encrypted_card")
 }
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    rate_limit::check_browser_caller(env, &req, &caller).await?;
+pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
+    rate_limit::check_browser_caller(env, &req, caller).await?;
     let request: CreateToken = parse(body_value(&mut req).await?)?;
     let session = accessible_session(
         env,
-        &caller,
+        caller,
         &request.checkout_session,
         Some(&request.client_secret),
     )
@@ -77,7 +76,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
         &caller.merchant_id,
         card.number.expose(),
     );
-    rate_limit::check(env, &caller, Dimension::Card, &fingerprint).await?;
+    rate_limit::check(env, caller, Dimension::Card, &fingerprint).await?;
 
     if !store::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::invalid_request(

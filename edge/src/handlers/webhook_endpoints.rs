@@ -1,6 +1,6 @@
 //! `POST /v1/webhook_endpoints` and `GET /v1/webhook_endpoints/:id/deliveries` (secret key).
 
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::store::{self, EndpointRow};
 use crate::vault::Vault;
@@ -10,9 +10,7 @@ use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use worker::{Env, Request};
 
-pub async fn create(mut req: Request, env: &Env) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateWebhookEndpoint = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
     let url = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
@@ -40,9 +38,7 @@ pub async fn create(mut req: Request, env: &Env) -> ApiResult {
     )
 }
 
-pub async fn deliveries(req: Request, env: &Env, id: &str) -> ApiResult {
-    let caller = authenticate(&req, env).await?;
-    caller.require_secret_key()?;
+pub async fn deliveries(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     store::endpoint(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
