@@ -7,6 +7,7 @@ use crate::vault::Vault;
 use crate::{clock, random, store};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use till_core::backoff::Backoff;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use worker::wasm_bindgen::JsValue;
@@ -16,7 +17,11 @@ use worker::{
 };
 
 const MAX_ATTEMPTS: i64 = 8;
-const FIRST_RETRY_MS: i64 = 1000;
+/// 1 s, 2 s, 4 s, … between attempts (in ms).
+const RETRIES: Backoff = Backoff {
+    first: 1000,
+    max: 10 * 60 * 1000,
+};
 
 /// One delivery as its Durable Object stores it. The signing secret stays sealed with the vault
 /// key (as in D1) and is opened only to sign each attempt.
@@ -85,7 +90,7 @@ impl DurableObject for WebhookDelivery {
             worker::console_error!("delivery {}: log not written: {error}", job.delivery);
         }
         if status == "pending" {
-            let delay = FIRST_RETRY_MS * 2i64.pow(u32::try_from(job.attempts - 1).unwrap_or(0));
+            let delay = RETRIES.delay(u32::try_from(job.attempts).unwrap_or(u32::MAX));
             storage.put("job", &job).await?;
             storage.set_alarm(delay).await?;
         } else {

@@ -10,7 +10,11 @@ use crate::handlers::payments::{apply, forget_card};
 use crate::handlers::refunds;
 use crate::store::{self, PaymentRow, PolledTable, RefundRow};
 use crate::{clock, config};
+use till_core::backoff::Backoff;
 use till_core::error::ApiError;
+
+/// However many polls went unanswered, the next one is at most a day away.
+const MAX_POLL_INTERVAL_SECONDS: i64 = 24 * 60 * 60;
 use worker::Env;
 
 fn setting(env: &Env, name: &str, default: i64) -> i64 {
@@ -30,11 +34,13 @@ struct Schedule {
 impl Schedule {
     /// When to ask again after `attempts` unanswered polls; `None`: a person must look.
     fn next(&self, attempts: i64) -> Option<i64> {
+        let backoff = Backoff {
+            first: self.backoff,
+            max: MAX_POLL_INTERVAL_SECONDS,
+        };
         (attempts < self.max_attempts).then(|| {
-            let exponent = u32::try_from(attempts.saturating_sub(1))
-                .unwrap_or(0)
-                .min(20);
-            self.now + self.backoff.saturating_mul(2i64.pow(exponent))
+            self.now
+                .saturating_add(backoff.delay(u32::try_from(attempts).unwrap_or(u32::MAX)))
         })
     }
 }

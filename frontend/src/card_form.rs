@@ -34,6 +34,11 @@ struct HostError<'a> {
 
 /// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
 const CONFIRM_ATTEMPTS: u32 = 6;
+/// 800 ms, 1.6 s, 3.2 s, … between confirm attempts whose answer is not final yet.
+const CONFIRM_RETRIES: till_core::backoff::Backoff = till_core::backoff::Backoff {
+    first: 800,
+    max: 6_400,
+};
 
 #[derive(Clone, Copy)]
 struct Field {
@@ -200,7 +205,8 @@ impl Checkout {
         let mut last = String::new();
         for round in 0..CONFIRM_ATTEMPTS {
             if round > 0 {
-                sleep(400 * 2i32.pow(round.min(4))).await;
+                let wait = CONFIRM_RETRIES.delay(round);
+                sleep(i32::try_from(wait).unwrap_or(i32::MAX)).await;
             }
             match self
                 .edge

@@ -135,6 +135,11 @@ pub struct Webhooks {
 }
 
 const WEBHOOK_ATTEMPTS: u32 = 8;
+/// 250 ms, 500 ms, 1 s, … between webhook attempts.
+const WEBHOOK_RETRIES: till_core::backoff::Backoff = till_core::backoff::Backoff {
+    first: 250,
+    max: 60_000,
+};
 
 impl Webhooks {
     async fn deliver(self, event: serde_json::Value, fault: Fault) {
@@ -169,7 +174,8 @@ impl Webhooks {
                     }
                     Err(error) => println!("gateway: webhook {} failed: {error}", event["id"]),
                 }
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                let wait = WEBHOOK_RETRIES.delay(attempt + 1);
+                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
             }
         }
     }

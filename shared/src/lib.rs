@@ -16,6 +16,7 @@
 pub mod api;
 pub mod api_keys;
 pub mod appearance;
+pub mod backoff;
 pub mod card;
 #[cfg(feature = "crypto")]
 pub mod crypto;
