@@ -18,6 +18,7 @@ mod handlers;
 mod http;
 mod idempotency;
 mod merchant_webhooks;
+mod payments;
 mod poller;
 mod random;
 mod rate_limit;

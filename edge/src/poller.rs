@@ -4,18 +4,15 @@
 //! an answer the state machine refuses, a storage error) is recorded and skipped: it never
 //! stops the others.
 
-use crate::connectors::PaymentLookup;
-use crate::gateways;
-use crate::handlers::payments::{apply, forget_card};
-use crate::handlers::refunds;
+use crate::payments::{self, refunds, Recovered};
 use crate::store::{self, PaymentRow, PolledTable, RefundRow};
 use crate::{clock, config};
 use till_core::backoff::Backoff;
 use till_core::error::ApiError;
+use worker::Env;
 
 /// However many polls went unanswered, the next one is at most a day away.
 const MAX_POLL_INTERVAL_SECONDS: i64 = 24 * 60 * 60;
-use worker::Env;
 
 fn setting(env: &Env, name: &str, default: i64) -> i64 {
     env.var(name)
@@ -88,28 +85,10 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
 }
 
 async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
-    let gateway = match gateways::for_payment(env, payment).await {
-        Ok(gateway) => gateway,
-        Err(error) => return Polled::Unanswered(Some(error.to_string())),
-    };
-    let lookup = PaymentLookup {
-        payment_id: &payment.id,
-        gateway_key: &payment.gateway_idempotency_key,
-        gateway_reference: payment.gateway_reference.as_deref(),
-    };
-    let found = gateway.connector.find(&lookup).await;
-    match found {
-        Ok(Some(answer)) => {
-            let applied = match apply(env, payment, answer).await {
-                Ok(()) => forget_card(env, payment).await,
-                Err(error) => Err(error),
-            };
-            match applied {
-                Ok(()) => Polled::Settled(payment.status.clone()),
-                Err(error) => Polled::Unanswered(Some(error.to_string())),
-            }
-        }
-        Ok(None) => Polled::Unanswered(None),
+    match payments::recover(env, payment).await {
+        Ok(Recovered::Applied) => Polled::Settled(payment.status.clone()),
+        Ok(Recovered::Unknown) => Polled::Unanswered(None),
+        Ok(Recovered::Unanswered(reason)) => Polled::Unanswered(Some(reason)),
         Err(error) => Polled::Unanswered(Some(error.to_string())),
     }
 }

@@ -7,12 +7,13 @@
 //! applies it; it authorizes only when the gateway has nothing.
 
 use super::accessible_session;
-use super::payments::{apply, refused, status_of, stored, Audience};
+use super::payments::stored;
 use crate::auth::Caller;
 use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup};
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
+use crate::payments::{apply, refused, status_of, Audience};
 use crate::store::{self, PaymentRow, SessionRow};
 use crate::vault::Vault;
 use crate::{clock, random, rate_limit};

@@ -5,11 +5,10 @@
 //! order are refused by the state machine and acknowledged without effect, and an event about
 //! another account's payment changes nothing.
 
-use super::payments::{apply, forget_card};
-use super::refunds;
 use crate::connectors::{GatewayEvent, GatewayPayment, RefundAnswer, WebhookError};
 use crate::gateways::{self, Gateway};
 use crate::http::{header, json, read_body, ApiResult};
+use crate::payments::{apply, forget_card, refunds};
 use crate::{clock, store};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};

@@ -3,187 +3,23 @@
 
 use super::accessible_session;
 use crate::auth::Caller;
-use crate::clock;
-use crate::connectors::{GatewayError, GatewayPayment};
+use crate::connectors::GatewayError;
 use crate::gateways;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
-use crate::store::{self, PaymentRow, SessionOutcome};
-use till_core::api::{
-    CancelPayment, CaptureMethod, CapturePayment, CompleteChallenge, NextAction, Payment,
-};
-use till_core::card::{Brand, CardSummary};
+use crate::payments::{apply, refused, status_of, view, view_for, Audience};
+use crate::store::{self, PaymentRow};
+use till_core::api::{CancelPayment, CapturePayment, CompleteChallenge};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
-use till_core::money::Currency;
-use till_core::payment::{capture_amount, decline_message, GatewayState, PaymentStatus};
+use till_core::payment::{capture_amount, PaymentStatus};
 use worker::{Env, Request};
-
-fn corrupt(row: &PaymentRow, what: &str) -> ApiError {
-    worker::console_error!("payment {}: stored {what} is invalid", row.id);
-    ApiError::internal()
-}
-
-pub fn status_of(row: &PaymentRow) -> Result<PaymentStatus, ApiError> {
-    PaymentStatus::parse(&row.status).ok_or_else(|| corrupt(row, "status"))
-}
-
-pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
-    let brand: Brand = serde_json::from_value(serde_json::Value::String(row.card_brand.clone()))
-        .map_err(|_| corrupt(row, "card_brand"))?;
-    let status = status_of(row)?;
-    Ok(Payment {
-        id: row.id.clone(),
-        object: "payment".into(),
-        amount: row.amount,
-        currency: Currency::parse(&row.currency).map_err(|_| corrupt(row, "currency"))?,
-        status,
-        capture_method: CaptureMethod::parse(&row.capture_method)
-            .ok_or_else(|| corrupt(row, "capture_method"))?,
-        amount_captured: row.amount_captured,
-        amount_refunded: row.amount_refunded,
-        requires_review: row.requires_review != 0,
-        next_action: (status == PaymentStatus::RequiresAction).then(|| NextAction::OtpChallenge {
-            attempts_remaining: row
-                .challenge_attempts_remaining
-                .and_then(|n| u8::try_from(n).ok())
-                .unwrap_or(0),
-        }),
-        checkout_session: row.checkout_session_id.clone(),
-        card: CardSummary {
-            brand,
-            last4: row.card_last4.clone(),
-            fingerprint: row.card_fingerprint.clone(),
-            exp_month: u8::try_from(row.card_exp_month).map_err(|_| corrupt(row, "exp_month"))?,
-            exp_year: u16::try_from(row.card_exp_year).map_err(|_| corrupt(row, "exp_year"))?,
-        },
-        failure_code: row.failure_code.clone(),
-        failure_message: row.failure_message.clone(),
-        created: row.created,
-    })
-}
-
-/// Who reads a payment: the merchant's server sees the card fingerprint, the browser does not.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Server,
-    Browser,
-}
-
-/// The payment as `audience` may see it.
-pub fn view_for(row: &PaymentRow, audience: Audience) -> Result<Payment, ApiError> {
-    let mut payment = view(row)?;
-    if audience == Audience::Browser {
-        payment.card.fingerprint = None;
-    }
-    Ok(payment)
-}
 
 /// The payment as a stored idempotent answer.
 pub fn stored(row: &PaymentRow, audience: Audience) -> Result<Ended, ApiError> {
     let body =
         serde_json::to_string(&view_for(row, audience)?).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
-}
-
-/// Moves the payment to what the gateway says, through the state machine, and settles its
-/// session. A repeat of an answer already applied changes nothing.
-pub async fn apply(
-    env: &Env,
-    payment: &mut PaymentRow,
-    answer: GatewayPayment,
-) -> Result<(), ApiError> {
-    let from = status_of(payment)?;
-    let next = answer.state.status();
-    if from != next {
-        from.settle_to(next).map_err(|e| {
-            worker::console_error!("payment {}: gateway answer refused: {e}", payment.id);
-            ApiError::payment_invalid_state(from.as_str(), next.as_str())
-        })?;
-    }
-    payment.status = next.as_str().into();
-    if !answer.reference.is_empty() {
-        payment.gateway_reference = Some(answer.reference);
-    }
-    payment.challenge_attempts_remaining = None;
-    match answer.state {
-        GatewayState::RequiresAction { attempts_remaining } => {
-            payment.challenge_attempts_remaining = Some(i64::from(attempts_remaining));
-        }
-        GatewayState::Captured { amount } => payment.amount_captured = amount,
-        GatewayState::Declined { code } => {
-            payment.failure_message = Some(decline_message(&code).to_string());
-            payment.failure_code = Some(code);
-        }
-        GatewayState::Authorized | GatewayState::Voided => {}
-    }
-    payment.updated = clock::now_seconds();
-    if !store::update_payment(env, payment, from.as_str()).await? {
-        // Another request (a retry, a webhook) moved it first: report what is stored now.
-        if let Some(current) = store::payment(env, &payment.merchant_id, &payment.id).await? {
-            *payment = current;
-        }
-        return Ok(());
-    }
-    let outcome = match next {
-        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => SessionOutcome::Paid,
-        PaymentStatus::Failed => SessionOutcome::Failed,
-        PaymentStatus::Canceled => SessionOutcome::Reopen,
-        _ => SessionOutcome::Keep,
-    };
-    let locked =
-        store::settle_session(env, &payment.checkout_session_id, &payment.id, outcome).await?;
-    if locked {
-        worker::console_warn!(
-            "checkout session {} locked after repeated failed payments",
-            payment.checkout_session_id
-        );
-        let session = serde_json::json!({
-            "id": payment.checkout_session_id,
-            "object": "checkout_session",
-            "status": "locked",
-            "failed_attempts": till_core::api::MAX_FAILED_PAYMENTS_PER_SESSION,
-        });
-        crate::merchant_webhooks::emit(
-            env,
-            &payment.merchant_id,
-            "checkout_session.locked",
-            &session,
-        )
-        .await;
-    }
-    worker::console_log!(
-        "payment {} {} -> {}",
-        payment.id,
-        from.as_str(),
-        next.as_str()
-    );
-    let event = match next {
-        PaymentStatus::Succeeded => Some("payment.succeeded"),
-        PaymentStatus::Failed => Some("payment.failed"),
-        PaymentStatus::RequiresAction => Some("payment.requires_action"),
-        _ => None,
-    };
-    if let Some(kind) = event.filter(|_| from != next) {
-        crate::merchant_webhooks::emit(env, &payment.merchant_id, kind, &view(payment)?).await;
-    }
-    Ok(())
-}
-
-/// Once the gateway has answered, the card's vault records (the CVC above all) are deleted.
-pub async fn forget_card(env: &Env, payment: &PaymentRow) -> Result<(), ApiError> {
-    crate::vault::Vault::open(env)?.forget(&payment.token).await
-}
-
-/// A gateway refusal means the call had no effect: the payment fails with a processing error.
-pub fn refused(code: &str) -> GatewayPayment {
-    worker::console_error!("gateway refused a request: {code}");
-    GatewayPayment {
-        reference: String::new(),
-        state: GatewayState::Declined {
-            code: "processing_error".into(),
-        },
-    }
 }
 
 async fn load(env: &Env, caller: &Caller, id: &str) -> Result<PaymentRow, ApiError> {

@@ -4,11 +4,10 @@
 //! the gateway's record and still reported. Every finding is also sent as
 //! `reconciliation.mismatch`.
 
-use super::payments::{apply, forget_card};
 use crate::auth::Caller;
-use crate::connectors::PaymentLookup;
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, json, parse, ApiResult};
+use crate::payments::{self, Recovered};
 use crate::store::{self, RunRow};
 use crate::{clock, random};
 use serde::{Deserialize, Serialize};
@@ -120,15 +119,7 @@ async fn fix_processing(env: &Env, finding: &mut Finding) -> Result<(), ApiError
     if payment.status != "processing" {
         return Ok(());
     }
-    let gateway = gateways::for_payment(env, &payment).await?;
-    let lookup = PaymentLookup {
-        payment_id: &payment.id,
-        gateway_key: &payment.gateway_idempotency_key,
-        gateway_reference: payment.gateway_reference.as_deref(),
-    };
-    if let Ok(Some(answer)) = gateway.connector.find(&lookup).await {
-        apply(env, &mut payment, answer).await?;
-        forget_card(env, &payment).await?;
+    if let Recovered::Applied = payments::recover(env, &mut payment).await? {
         finding.detail = format!("{}; fixed: now {}", finding.detail, payment.status);
     }
     Ok(())

@@ -2,125 +2,23 @@
 //! payment. The amount is reserved on the payment in one statement before the gateway is asked,
 //! so refunds together never exceed the capture.
 
-use super::payments::status_of;
 use crate::auth::Caller;
-use crate::connectors::{GatewayError, RefundAnswer};
-use crate::gateways;
+use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
+use crate::payments::refunds::{resend, settle, view};
+use crate::payments::status_of;
 use crate::store::{self, RefundRow};
 use crate::{clock, random};
-use till_core::api::{CreateRefund, Refund, RefundReason};
+use till_core::api::CreateRefund;
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
-use till_core::money::Currency;
 use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
 use worker::{Env, Request};
-
-fn view(row: &RefundRow) -> Result<Refund, ApiError> {
-    let corrupt = |what: &str| {
-        worker::console_error!("refund {}: stored {what} is invalid", row.id);
-        ApiError::internal()
-    };
-    let reason = match &row.reason {
-        Some(text) => Some(
-            serde_json::from_value::<RefundReason>(serde_json::Value::String(text.clone()))
-                .map_err(|_| corrupt("reason"))?,
-        ),
-        None => None,
-    };
-    Ok(Refund {
-        id: row.id.clone(),
-        object: "refund".into(),
-        payment: row.payment_id.clone(),
-        amount: row.amount,
-        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
-        status: RefundStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
-        reason,
-        failure_code: row.failure_code.clone(),
-        created: row.created,
-    })
-}
 
 fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
     let body = serde_json::to_string(&view(row)?).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
-}
-
-/// Settles a pending refund with the gateway's answer: the reservation is released when the
-/// gateway refused. A refund already settled (by a retry, a webhook or the poller) is left as
-/// it is. Used by the API, gateway webhooks and the poller alike.
-pub async fn settle(
-    env: &Env,
-    refund: &mut RefundRow,
-    answer: RefundAnswer,
-) -> Result<(), ApiError> {
-    let next = match answer {
-        RefundAnswer::Succeeded(gateway_refund) => {
-            refund.gateway_reference = Some(gateway_refund);
-            RefundStatus::Succeeded
-        }
-        RefundAnswer::Refused(code) => {
-            worker::console_error!("refund {}: gateway refused ({code})", refund.id);
-            refund.failure_code = Some(code);
-            RefundStatus::Failed
-        }
-    };
-    if !RefundStatus::Pending.can_move_to(next) {
-        return Err(ApiError::internal());
-    }
-    refund.status = next.as_str().into();
-    refund.updated = clock::now_seconds();
-    if !store::update_refund(env, refund).await? {
-        if let Some(current) = store::refund_by_id(env, &refund.id).await? {
-            *refund = current;
-        }
-        return Ok(());
-    }
-    worker::console_log!("refund {} {}", refund.id, refund.status);
-    match next {
-        RefundStatus::Failed => store::release_refund(env, &refund.payment_id, refund.amount).await,
-        _ => {
-            crate::merchant_webhooks::emit(
-                env,
-                &refund.merchant_id,
-                "refund.succeeded",
-                &view(refund)?,
-            )
-            .await;
-            Ok(())
-        }
-    }
-}
-
-/// Asks the gateway for a pending refund again, with the key it was first sent with: the
-/// gateway answers what it did then, and never refunds twice.
-pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
-    let unavailable = |what: &str| GatewayError::Unavailable(what.to_string());
-    let payment = store::payment_by_id(env, &refund.payment_id)
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| unavailable("payment of the refund not found"))?;
-    let reference = payment
-        .gateway_reference
-        .clone()
-        .ok_or_else(|| unavailable("payment has no gateway reference"))?;
-    let key = refund
-        .gateway_idempotency_key
-        .clone()
-        .ok_or_else(|| unavailable("refund has no gateway key"))?;
-    let gateway = gateways::for_payment(env, &payment)
-        .await
-        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-    match gateway
-        .connector
-        .refund(&reference, refund.amount, &refund.id, &key)
-        .await
-    {
-        Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),
-        other => other,
-    }
 }
 
 fn refund_conflict() -> ApiError {

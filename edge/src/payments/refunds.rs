@@ -1,0 +1,113 @@
+//! Refunds after they are reserved: settling one with the gateway's answer (from the API, a
+//! webhook or the poller) and sending one again with its original key.
+
+use crate::clock;
+use crate::connectors::{GatewayError, RefundAnswer};
+use crate::gateways;
+use crate::store::{self, RefundRow};
+use till_core::api::{Refund, RefundReason};
+use till_core::error::ApiError;
+use till_core::money::Currency;
+use till_core::payment::RefundStatus;
+use worker::Env;
+
+pub fn view(row: &RefundRow) -> Result<Refund, ApiError> {
+    let corrupt = |what: &str| {
+        worker::console_error!("refund {}: stored {what} is invalid", row.id);
+        ApiError::internal()
+    };
+    let reason = match &row.reason {
+        Some(text) => Some(
+            serde_json::from_value::<RefundReason>(serde_json::Value::String(text.clone()))
+                .map_err(|_| corrupt("reason"))?,
+        ),
+        None => None,
+    };
+    Ok(Refund {
+        id: row.id.clone(),
+        object: "refund".into(),
+        payment: row.payment_id.clone(),
+        amount: row.amount,
+        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
+        status: RefundStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        reason,
+        failure_code: row.failure_code.clone(),
+        created: row.created,
+    })
+}
+
+/// Settles a pending refund with the gateway's answer: the reservation is released when the
+/// gateway refused. A refund already settled (by a retry, a webhook or the poller) is left as
+/// it is. Used by the API, gateway webhooks and the poller alike.
+pub async fn settle(
+    env: &Env,
+    refund: &mut RefundRow,
+    answer: RefundAnswer,
+) -> Result<(), ApiError> {
+    let next = match answer {
+        RefundAnswer::Succeeded(gateway_refund) => {
+            refund.gateway_reference = Some(gateway_refund);
+            RefundStatus::Succeeded
+        }
+        RefundAnswer::Refused(code) => {
+            worker::console_error!("refund {}: gateway refused ({code})", refund.id);
+            refund.failure_code = Some(code);
+            RefundStatus::Failed
+        }
+    };
+    if !RefundStatus::Pending.can_move_to(next) {
+        return Err(ApiError::internal());
+    }
+    refund.status = next.as_str().into();
+    refund.updated = clock::now_seconds();
+    if !store::update_refund(env, refund).await? {
+        if let Some(current) = store::refund_by_id(env, &refund.id).await? {
+            *refund = current;
+        }
+        return Ok(());
+    }
+    worker::console_log!("refund {} {}", refund.id, refund.status);
+    match next {
+        RefundStatus::Failed => store::release_refund(env, &refund.payment_id, refund.amount).await,
+        _ => {
+            crate::merchant_webhooks::emit(
+                env,
+                &refund.merchant_id,
+                "refund.succeeded",
+                &view(refund)?,
+            )
+            .await;
+            Ok(())
+        }
+    }
+}
+
+/// Asks the gateway for a pending refund again, with the key it was first sent with: the
+/// gateway answers what it did then, and never refunds twice.
+pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
+    let unavailable = |what: &str| GatewayError::Unavailable(what.to_string());
+    let payment = store::payment_by_id(env, &refund.payment_id)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| unavailable("payment of the refund not found"))?;
+    let reference = payment
+        .gateway_reference
+        .clone()
+        .ok_or_else(|| unavailable("payment has no gateway reference"))?;
+    let key = refund
+        .gateway_idempotency_key
+        .clone()
+        .ok_or_else(|| unavailable("refund has no gateway key"))?;
+    let gateway = gateways::for_payment(env, &payment)
+        .await
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+    match gateway
+        .connector
+        .refund(&reference, refund.amount, &refund.id, &key)
+        .await
+    {
+        Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),
+        other => other,
+    }
+}
