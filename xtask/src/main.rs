@@ -146,6 +146,10 @@ fn unit_tests() -> Result<(), String> {
         .dir(root()))?;
     run(Cmd::new("cargo")
         .args(["test", "--package", "till-sandbox", "--package", "xtask"])
+        .dir(root()))?;
+    // The edge's pure parts (connector transformers) also build and run natively.
+    run(Cmd::new("cargo")
+        .args(["test", "--package", "till-edge", "--lib"])
         .dir(root()))
 }
 
