@@ -434,3 +434,21 @@ async fn gateway_accounts_refuse_bad_connectors_credentials_and_urls() {
         (403, Some("secret_key_required"))
     );
 }
+
+#[tokio::test]
+async fn a_sandbox_merchant_never_reaches_stripe() {
+    connected().await;
+    let demo = Till::default();
+    let (_, status, payment) = pay(&demo, 4_800, "4242424242424242", "automatic").await;
+    assert_eq!(
+        (status, payment["status"].as_str()),
+        (200, Some("succeeded"))
+    );
+    let id = payment["id"].as_str().unwrap();
+    assert_eq!(
+        demo.gateway_authorizations(id).await.len(),
+        1,
+        "at the sandbox"
+    );
+    assert!(intents_for(id).await.is_empty(), "nothing at Stripe");
+}
