@@ -112,9 +112,17 @@ fn check_web_url(url: &Url, dev: DevHosts<'_>) -> Result<(), UrlError> {
     }
 }
 
-/// A DNS name that could be on the internet: at least two labels, none reserved for local use.
+/// A DNS name that could be on the internet: at least two labels, none empty, none reserved for
+/// local use, and not an IP address in disguise (`127.0.0.1.` is an address, whatever its
+/// trailing dots).
 fn public_name(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() || name.starts_with('.') || name.contains("..") {
+        return false;
+    }
+    if !matches!(Host::parse(&name), Ok(Host::Domain(_))) {
+        return false;
+    }
     const LOCAL_SUFFIXES: [&str; 8] = [
         "localhost",
         "local",
@@ -193,6 +201,7 @@ mod tests {
                 "https://shop.example:8443/a?b=c",
             ),
             ("https://93.184.216.34/x", "https://93.184.216.34/x"),
+            ("https://93.184.216.34./x", "https://93.184.216.34/x"),
             ("https://[2606:4700::1111]/", "https://[2606:4700::1111]/"),
             (
                 "https://xn--bcher-kva.example/",
@@ -249,6 +258,11 @@ mod tests {
             "https://intranet/",
             "https://router.home.arpa/",
             "https://1.0.0.127.in-addr.arpa/",
+            "https://127.0.0.1...../",
+            "https://127.0.0.1./",
+            "https://0x7f.1./",
+            "https://10.0.0.1.../",
+            "https://shop..example/",
         ] {
             assert_eq!(
                 check_webhook_url(url, NO_DEV),
