@@ -127,3 +127,38 @@ pub fn dev_http_hosts(env: &Env) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `OUTBOUND_HOSTS_ALLOWLIST`: when set (comma-separated), the only hosts a webhook endpoint or
+/// a gateway account may name. The local stack sets it to loopback, so nothing a test or a
+/// fuzzer registers can make Till call out to the internet; a deployment leaves it unset.
+pub fn outbound_allowlist(env: &Env) -> Option<Vec<String>> {
+    let list = env.var("OUTBOUND_HOSTS_ALLOWLIST").ok()?.to_string();
+    Some(
+        list.split(',')
+            .map(|host| host.trim().to_string())
+            .filter(|host| !host.is_empty())
+            .collect(),
+    )
+}
+
+/// Refuses a URL whose host the deployment's [`outbound_allowlist`] leaves out.
+pub fn check_outbound(env: &Env, url: &str) -> Result<(), ApiError> {
+    let Some(allowed) = outbound_allowlist(env) else {
+        return Ok(());
+    };
+    let host = worker::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from));
+    if host.is_some_and(|h| allowed.contains(&h)) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_request(
+            "url_invalid",
+            format!(
+                "url must be on one of this deployment's allowed hosts: {}.",
+                allowed.join(", ")
+            ),
+        )
+        .with_param("url"))
+    }
+}

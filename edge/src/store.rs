@@ -46,6 +46,19 @@ async fn first<T: DeserializeOwned>(
         .map_err(|e| storage_error("query", e))
 }
 
+async fn all<T: DeserializeOwned>(
+    env: &Env,
+    sql: &str,
+    params: &[JsValue],
+) -> Result<Vec<T>, ApiError> {
+    statement(env, sql, params)?
+        .all()
+        .await
+        .map_err(|e| storage_error("query", e))?
+        .results::<T>()
+        .map_err(|e| storage_error("decode", e))
+}
+
 /// Runs a write and returns how many rows it changed.
 async fn execute(env: &Env, sql: &str, params: &[JsValue]) -> Result<usize, ApiError> {
     let result = statement(env, sql, params)?
@@ -124,16 +137,12 @@ struct OriginRow {
 
 /// The origins a merchant registered (for `frame-ancestors` and CORS).
 pub async fn merchant_origins(env: &Env, merchant_id: &str) -> Result<Vec<String>, ApiError> {
-    let rows = statement(
+    let rows = all::<OriginRow>(
         env,
         "SELECT origin FROM merchant_origins WHERE merchant_id = ?1 ORDER BY origin",
         &[text(merchant_id)],
-    )?
-    .all()
-    .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<OriginRow>()
-    .map_err(|e| storage_error("decode", e))?;
+    )
+    .await?;
     Ok(rows.into_iter().map(|r| r.origin).collect())
 }
 
@@ -399,18 +408,14 @@ pub async fn payments_to_poll(
     now: i64,
     older_than: i64,
 ) -> Result<Vec<PaymentRow>, ApiError> {
-    statement(
+    all::<PaymentRow>(
         env,
         "SELECT * FROM payments WHERE status = 'processing' AND requires_review = 0 \
          AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
          ORDER BY updated LIMIT 25",
         &[int(now - older_than), int(now)],
-    )?
-    .all()
+    )
     .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<PaymentRow>()
-    .map_err(|e| storage_error("decode", e))
 }
 
 /// Records an unanswered or failed poll: when to ask again (or that a person must look), and
@@ -575,18 +580,14 @@ pub async fn refunds_to_poll(
     now: i64,
     older_than: i64,
 ) -> Result<Vec<RefundRow>, ApiError> {
-    statement(
+    all::<RefundRow>(
         env,
         "SELECT * FROM refunds WHERE status = 'pending' AND requires_review = 0 \
          AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
          ORDER BY updated LIMIT 25",
         &[int(now - older_than), int(now)],
-    )?
-    .all()
+    )
     .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<RefundRow>()
-    .map_err(|e| storage_error("decode", e))
 }
 
 /// Settles a pending refund; false when it was already settled (by a retry, a webhook or the
@@ -651,16 +652,12 @@ pub async fn endpoint(
 }
 
 pub async fn endpoints_of(env: &Env, merchant_id: &str) -> Result<Vec<EndpointRow>, ApiError> {
-    statement(
+    all::<EndpointRow>(
         env,
         "SELECT * FROM webhook_endpoints WHERE merchant_id = ?1",
         &[text(merchant_id)],
-    )?
-    .all()
+    )
     .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<EndpointRow>()
-    .map_err(|e| storage_error("decode", e))
 }
 
 pub async fn insert_event(
@@ -742,16 +739,12 @@ pub async fn record_delivery_attempt(
 }
 
 pub async fn deliveries_of(env: &Env, endpoint_id: &str) -> Result<Vec<DeliveryRow>, ApiError> {
-    statement(
+    all::<DeliveryRow>(
         env,
         "SELECT * FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY created DESC LIMIT 100",
         &[text(endpoint_id)],
-    )?
-    .all()
+    )
     .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<DeliveryRow>()
-    .map_err(|e| storage_error("decode", e))
 }
 
 #[derive(Deserialize)]
@@ -777,14 +770,7 @@ pub async fn day_records(
     let params = [text(merchant_id), int(start), int(end), text(&references)];
     let load = |sql: &'static str| {
         let params = params.clone();
-        async move {
-            statement(env, sql, &params)?
-                .all()
-                .await
-                .map_err(|e| storage_error("query", e))?
-                .results::<RecordRow>()
-                .map_err(|e| storage_error("decode", e))
-        }
+        async move { all::<RecordRow>(env, sql, &params).await }
     };
     let payments = load(
         "SELECT id, amount_captured AS amount, currency, status FROM payments \
@@ -827,17 +813,8 @@ pub async fn owners_of(
     references: &[String],
 ) -> Result<std::collections::HashMap<String, String>, ApiError> {
     let references = serde_json::to_string(references).map_err(|_| ApiError::internal())?;
-    let rows = statement(
-        env,
-        "SELECT id, merchant_id FROM payments WHERE id IN (SELECT value FROM json_each(?1)) \
-         UNION ALL SELECT id, merchant_id FROM refunds WHERE id IN (SELECT value FROM json_each(?1))",
-        &[text(&references)],
-    )?
-    .all()
-    .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<OwnerRow>()
-    .map_err(|e| storage_error("decode", e))?;
+    let rows = all::<OwnerRow>(env, "SELECT id, merchant_id FROM payments WHERE id IN (SELECT value FROM json_each(?1)) \
+         UNION ALL SELECT id, merchant_id FROM refunds WHERE id IN (SELECT value FROM json_each(?1))", &[text(&references)]).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.merchant_id)).collect())
 }
 
@@ -915,16 +892,12 @@ pub async fn run(env: &Env, merchant_id: &str, id: &str) -> Result<Option<RunRow
 }
 
 pub async fn runs(env: &Env, merchant_id: &str) -> Result<Vec<RunRow>, ApiError> {
-    statement(
+    all::<RunRow>(
         env,
         "SELECT * FROM reconciliation_runs WHERE merchant_id = ?1 ORDER BY created DESC LIMIT 50",
         &[text(merchant_id)],
-    )?
-    .all()
+    )
     .await
-    .map_err(|e| storage_error("query", e))?
-    .results::<RunRow>()
-    .map_err(|e| storage_error("decode", e))
 }
 
 #[derive(Deserialize)]
@@ -933,12 +906,8 @@ struct MerchantRow {
 }
 
 pub async fn merchant_ids(env: &Env) -> Result<Vec<String>, ApiError> {
-    Ok(statement(env, "SELECT id FROM merchants", &[])?
-        .all()
-        .await
-        .map_err(|e| storage_error("query", e))?
-        .results::<MerchantRow>()
-        .map_err(|e| storage_error("decode", e))?
+    Ok(all::<MerchantRow>(env, "SELECT id FROM merchants", &[])
+        .await?
         .into_iter()
         .map(|m| m.id)
         .collect())

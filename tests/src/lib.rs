@@ -167,6 +167,23 @@ impl Till {
         .await
     }
 
+    /// Runs the edge's every-minute cron (the poller) now, as `wrangler dev --test-scheduled`
+    /// allows.
+    pub async fn run_poller(&self) {
+        let response = self
+            .http
+            .get(self.url("/__scheduled"))
+            .query(&[("cron", "* * * * *")])
+            .send()
+            .await
+            .expect("edge reachable");
+        assert!(
+            response.status().is_success(),
+            "cron trigger: {}",
+            response.status()
+        );
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         json_of(
             self.http

@@ -42,21 +42,6 @@ async fn send_event(till: &Till, event: &Value, timestamp: i64) -> (u16, Value) 
     till_e2e::json_of(response).await
 }
 
-async fn run_cron(till: &Till) {
-    let response = till
-        .http
-        .get(till.url("/__scheduled"))
-        .query(&[("cron", "* * * * *")])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "cron trigger: {}",
-        response.status()
-    );
-}
-
 #[tokio::test]
 async fn a_lost_answer_is_settled_by_the_gateways_webhook() {
     let till = Till::default();
@@ -175,7 +160,7 @@ async fn the_poller_settles_a_payment_whose_answer_and_webhook_were_lost() {
     assert_eq!(status, 502);
     assert_eq!(till.payment_of(&session).await["status"], "processing");
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    run_cron(&till).await;
+    till.run_poller().await;
     let payment = eventually(&till, &session, "succeeded").await;
     assert_eq!(payment["requires_review"], false);
     assert_eq!(
@@ -197,7 +182,7 @@ async fn the_poller_flags_a_payment_the_gateway_never_confirms() {
     // Tests poll after 2 s, back off 1 s then 2 s, and give up after 3 attempts.
     for wait_ms in [2500, 1200, 2200] {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-        run_cron(&till).await;
+        till.run_poller().await;
     }
     let mut payment = till.payment_of(&session).await;
     for _ in 0..20 {

@@ -881,14 +881,7 @@ async fn refunds_whose_answer_was_lost_are_settled_by_webhook_or_poller() {
     );
     assert!(gateway_refunds(&till, &payment).await.is_empty());
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let cron = till
-        .http
-        .get(till.url("/__scheduled"))
-        .query(&[("cron", "* * * * *")])
-        .send()
-        .await
-        .unwrap();
-    assert!(cron.status().is_success());
+    till.run_poller().await;
     let mut at_gateway = Vec::new();
     for _ in 0..40 {
         at_gateway = gateway_refunds(&till, &payment).await;
@@ -925,14 +918,7 @@ async fn the_poller_records_a_payment_it_cannot_settle_and_settles_the_others() 
     let broken = left_processing(&till, 60_611, json!({ "lookup_fail": true })).await;
     let fine = left_processing(&till, 60_612, json!({})).await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let cron = till
-        .http
-        .get(till.url("/__scheduled"))
-        .query(&[("cron", "* * * * *")])
-        .send()
-        .await
-        .unwrap();
-    assert!(cron.status().is_success());
+    till.run_poller().await;
     let mut settled = Value::Null;
     for _ in 0..40 {
         settled = till.payment_of(&fine).await;

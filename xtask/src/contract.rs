@@ -12,10 +12,20 @@ response_schema_conformance";
 
 /// `examples` bounds the cases per operation and phase; `seconds` the whole run.
 pub fn check(edge_url: &str, artifacts: &Path, examples: u32, seconds: u32) -> Result<(), String> {
+    let report = artifacts.join("contract");
+    std::fs::create_dir_all(&report).map_err(|e| format!("{}: {e}", report.display()))?;
+    // Real resources (made with jwcrypto, as a browser would) for the operations that need ids.
+    let config = report.join("schemathesis.toml");
+    let interop = python::venv("venv", "tests/interop/requirements.txt")?;
+    run(Cmd::new(interop)
+        .arg(root().join("tests/contract/fixtures.py"))
+        .arg(&config)
+        .env("TILL_EDGE_URL", edge_url))?;
     let python = python::venv("venv-contract", "tests/contract/requirements.txt")?;
     let schemathesis = python.with_file_name("schemathesis");
-    let report = artifacts.join("contract");
     run(Cmd::new(schemathesis)
+        .arg("--config-file")
+        .arg(&config)
         .arg("run")
         .arg(root().join("api/openapi.json"))
         .args(["--url", edge_url])

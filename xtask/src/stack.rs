@@ -240,6 +240,9 @@ impl Stack {
             // The local shop and the tests' webhook receivers listen on plain http on loopback.
             "--var",
             "DEV_HTTP_HOSTS:127.0.0.1",
+            // Nothing registered locally (by a test or a fuzzer) may make Till call out.
+            "--var",
+            "OUTBOUND_HOSTS_ALLOWLIST:127.0.0.1",
             // Lets tests run the cron trigger: GET /__scheduled?cron=...
             "--test-scheduled",
             "--show-interactive-dev-session=false",

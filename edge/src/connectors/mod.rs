@@ -164,6 +164,25 @@ pub trait Connector {
     fn signature_header(&self) -> &'static str;
 }
 
+/// Verifies a webhook signed `t=<unix>,v1=<hex HMAC-SHA256 of "t.body">` (the scheme of both
+/// the sandbox's `Gateway-Signature` and Stripe's `Stripe-Signature`) and reads it with `read`.
+pub fn signed_event(
+    credentials: &AccountCredentials,
+    signature: &str,
+    body: &[u8],
+    now: i64,
+    read: fn(&[u8]) -> Option<GatewayEvent>,
+) -> Result<GatewayEvent, WebhookError> {
+    till_core::webhook::verify(
+        credentials.webhook_secret.expose().as_bytes(),
+        signature,
+        body,
+        now,
+    )
+    .map_err(WebhookError::Signature)?;
+    read(body).ok_or(WebhookError::Unreadable)
+}
+
 /// A merchant's gateway account: which connector, and its credentials (stored sealed).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct AccountCredentials {

@@ -29,6 +29,7 @@ pub async fn save(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     };
     let dev_hosts = config::dev_http_hosts(env);
     let url = request.validate(default_url, DevHosts(&dev_hosts))?;
+    config::check_outbound(env, &url)?;
     let now = clock::now_seconds();
     let existing = store::gateway_account_of(env, &caller.merchant_id).await?;
     let (id, created) = match existing {

@@ -14,6 +14,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateWebhookEndpoint = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
     let url = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
+    crate::config::check_outbound(env, &url)?;
     let id = random::id(IdKind::WebhookEndpoint)?;
     let secret = random::id(IdKind::WebhookSecret)?;
     let row = EndpointRow {

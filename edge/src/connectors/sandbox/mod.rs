@@ -215,14 +215,7 @@ impl Connector for Sandbox {
         body: &[u8],
         now: i64,
     ) -> Result<GatewayEvent, WebhookError> {
-        till_core::webhook::verify(
-            self.credentials.webhook_secret.expose().as_bytes(),
-            signature,
-            body,
-            now,
-        )
-        .map_err(WebhookError::Signature)?;
-        transformers::event(body).ok_or(WebhookError::Unreadable)
+        super::signed_event(&self.credentials, signature, body, now, transformers::event)
     }
 
     fn signature_header(&self) -> &'static str {

@@ -1,0 +1,94 @@
+"""Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
+several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
+endpoint (on loopback) and a reconciliation run. Writes a schemathesis config that pins each
+operation's path id to one of them.
+
+Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
+only argument.
+"""
+
+import json
+import os
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from jwcrypto import jwe, jwk
+
+EDGE = os.environ["TILL_EDGE_URL"]
+SECRET_KEY = "sk_test_till_demo_merchant_secret"
+PUBLISHABLE_KEY = "pk_test_till_demo_merchant_publishable"
+
+
+def call(method, path, key, body=None, idempotent=False):
+    request = urllib.request.Request(EDGE + path, method=method)
+    request.add_header("Origin", EDGE)
+    request.add_header("Authorization", "Bearer " + key)
+    if idempotent:
+        request.add_header("Idempotency-Key", "contract-" + secrets.token_hex(8))
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise SystemExit("%s %s: %d %s" % (method, path, error.code, error.read()[:300]))
+
+
+def session(amount, capture="automatic"):
+    return call("POST", "/v1/checkout_sessions", SECRET_KEY,
+                {"amount": amount, "currency": "USD", "capture_method": capture})
+
+
+def pay(amount, number, capture="automatic"):
+    made = session(amount, capture)
+    key = jwk.JWK(**call("GET", "/v1/keys", SECRET_KEY)["keys"][0])
+    payload = {
+        "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Contract Test"},
+        "iat": int(time.time()),
+        "nonce": secrets.token_urlsafe(16),
+    }
+    header = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": key.key_id, "cs": made["id"]}
+    token = jwe.JWE(json.dumps(payload).encode(), protected=json.dumps(header))
+    token.add_recipient(key)
+    created = call("POST", "/v1/tokens", PUBLISHABLE_KEY, {
+        "checkout_session": made["id"], "client_secret": made["client_secret"],
+        "encrypted_card": token.serialize(compact=True),
+    })
+    return call("POST", "/v1/checkout_sessions/%s/confirm" % made["id"], PUBLISHABLE_KEY,
+                {"client_secret": made["client_secret"], "token": created["id"]}, idempotent=True)
+
+
+def main(config_path):
+    paid = pay(7_100, "4242424242424242")
+    held = pay(7_200, "4242424242424242", "manual")
+    challenged = pay(7_300, "4000002760003184")
+    refund = call("POST", "/v1/refunds", SECRET_KEY, {"payment": paid["id"], "amount": 100}, idempotent=True)
+    endpoint = call("POST", "/v1/webhook_endpoints", SECRET_KEY,
+                    {"url": "http://127.0.0.1:9/contract-hook", "events": ["payment.succeeded"]})
+    run = call("POST", "/v1/reconciliation/runs", SECRET_KEY, {})
+    open_session = session(7_400)
+    pinned = {
+        "GET /v1/checkout_sessions/{id}": open_session["id"],
+        "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
+        "GET /v1/payments/{id}": paid["id"],
+        "POST /v1/payments/{id}/capture": held["id"],
+        "POST /v1/payments/{id}/cancel": held["id"],
+        "POST /v1/payments/{id}/challenge": challenged["id"],
+        "GET /v1/refunds/{id}": refund["id"],
+        "GET /v1/webhook_endpoints/{id}/deliveries": endpoint["id"],
+        "GET /v1/reconciliation/runs/{id}": run["id"],
+    }
+    with open(config_path, "w") as config:
+        for name, value in pinned.items():
+            config.write('[[operations]]\ninclude-name = "%s"\nparameters = { "path.id" = "%s" }\n\n'
+                         % (name, value))
+    print("contract fixtures: %d operations pinned to real resources" % len(pinned))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
