@@ -28,10 +28,18 @@ async fn confirm_until_final(
             .header("Idempotency-Key", key)
             .json(&json!({ "client_secret": session.client_secret, "token": token }))
             .send()
-            .await
-            .expect("edge reachable");
+            .await;
+        // Under this load wrangler dev's proxy sometimes resets a connection: the same
+        // Idempotency-Key is safe to send again, as any client would.
+        let Ok(response) = response else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
         let status = response.status().as_u16();
-        let body = response.text().await.expect("body");
+        let Ok(body) = response.text().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
         if !matches!(status, 409 | 502 | 503) {
             return (status, body);
         }
