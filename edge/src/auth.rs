@@ -29,9 +29,9 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
     let value = header(req, "Authorization").ok_or_else(ApiError::missing_key)?;
     let key = bearer_key(&value).ok_or_else(ApiError::missing_key)?;
     let kind = KeyKind::of(key).ok_or_else(ApiError::invalid_key)?;
-    let found = store::merchant_by_key_hash(env, &hash_secret(key))
+    let found = store::merchants::by_key_hash(env, &hash_secret(key))
         .await?
-        .filter(|m| m.kind == kind.as_str())
+        .filter(|m| m.kind == kind)
         .ok_or_else(ApiError::invalid_key)?;
     if kind == KeyKind::Publishable {
         check_browser_origin(req, env, &found.merchant_id).await?;
@@ -76,7 +76,7 @@ async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Re
     if Some(&origin) == own_origin(req).as_ref() {
         return Ok(());
     }
-    let allowed = store::merchant_origins(env, merchant_id).await?;
+    let allowed = store::merchants::origins(env, merchant_id).await?;
     if allowed.contains(&origin) {
         Ok(())
     } else {

@@ -4,7 +4,7 @@
 
 use crate::config;
 use crate::connectors::{self, AccountCredentials, Connector};
-use crate::store::{self, GatewayAccountRow, PaymentRow};
+use crate::store::{self, gateway_accounts::GatewayAccountRow, payments::PaymentRow};
 use crate::vault::Vault;
 use till_core::error::ApiError;
 use worker::Env;
@@ -52,7 +52,7 @@ fn open(env: &Env, account: GatewayAccountRow) -> Result<Gateway, ApiError> {
 
 /// The gateway a merchant's new payments go to.
 pub async fn for_merchant(env: &Env, merchant_id: &str) -> Result<Gateway, ApiError> {
-    match store::gateway_account_of(env, merchant_id).await? {
+    match store::gateway_accounts::of_merchant(env, merchant_id).await? {
         Some(account) => open(env, account),
         None => platform(env),
     }
@@ -63,10 +63,12 @@ pub async fn for_account(env: &Env, account_id: Option<&str>) -> Result<Gateway,
     let Some(id) = account_id else {
         return platform(env);
     };
-    let account = store::gateway_account(env, id).await?.ok_or_else(|| {
-        worker::console_error!("gateway account {id} is gone");
-        ApiError::internal()
-    })?;
+    let account = store::gateway_accounts::by_id(env, id)
+        .await?
+        .ok_or_else(|| {
+            worker::console_error!("gateway account {id} is gone");
+            ApiError::internal()
+        })?;
     open(env, account)
 }
 

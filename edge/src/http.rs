@@ -140,7 +140,7 @@ pub async fn secure(
     let Some(origin) = origin else {
         return Ok(());
     };
-    if !crate::store::origin_registered(env, &origin)
+    if !crate::store::merchants::origin_registered(env, &origin)
         .await
         .unwrap_or(false)
     {

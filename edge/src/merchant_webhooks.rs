@@ -7,6 +7,7 @@ use crate::vault::Vault;
 use crate::{clock, random, store};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use till_core::api::DeliveryStatus;
 use till_core::backoff::Backoff;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
@@ -70,14 +71,14 @@ impl DurableObject for WebhookDelivery {
         };
         let delivered = code.is_some_and(|c| (200..300).contains(&c));
         let status = if delivered {
-            "succeeded"
+            DeliveryStatus::Succeeded
         } else if job.attempts >= MAX_ATTEMPTS {
-            "failed"
+            DeliveryStatus::Failed
         } else {
-            "pending"
+            DeliveryStatus::Pending
         };
         let now = clock::now_seconds();
-        if let Err(error) = store::record_delivery_attempt(
+        if let Err(error) = store::webhooks::record_attempt(
             &self.env,
             &job.delivery,
             status,
@@ -89,7 +90,7 @@ impl DurableObject for WebhookDelivery {
         {
             worker::console_error!("delivery {}: log not written: {error}", job.delivery);
         }
-        if status == "pending" {
+        if status == DeliveryStatus::Pending {
             let delay = RETRIES.delay(u32::try_from(job.attempts).unwrap_or(u32::MAX));
             storage.put("job", &job).await?;
             storage.set_alarm(delay).await?;
@@ -139,7 +140,7 @@ async fn try_emit<T: Serialize>(
     kind: &str,
     object: &T,
 ) -> Result<(), ApiError> {
-    let endpoints = store::endpoints_of(env, merchant_id).await?;
+    let endpoints = store::webhooks::endpoints_of(env, merchant_id).await?;
     let subscribed: Vec<_> = endpoints
         .into_iter()
         .filter(|e| {
@@ -152,23 +153,23 @@ async fn try_emit<T: Serialize>(
     let body =
         serde_json::json!({ "id": id, "type": kind, "created": now, "data": { "object": object } })
             .to_string();
-    store::insert_event(env, &id, merchant_id, kind, &body, now).await?;
+    store::webhooks::insert_event(env, &id, merchant_id, kind, &body, now).await?;
     if subscribed.is_empty() {
         return Ok(());
     }
     for endpoint in subscribed {
-        let delivery = store::DeliveryRow {
+        let delivery = store::webhooks::DeliveryRow {
             id: random::id(IdKind::Delivery)?,
             endpoint_id: endpoint.id.clone(),
             event_id: id.clone(),
             event_type: kind.to_string(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             last_status_code: None,
             created: now,
             updated: now,
         };
-        store::insert_delivery(env, &delivery).await?;
+        store::webhooks::insert_delivery(env, &delivery).await?;
         let job = Job {
             delivery: delivery.id.clone(),
             url: endpoint.url.clone(),

@@ -5,7 +5,7 @@
 //! stops the others.
 
 use crate::payments::{self, refunds, Recovered};
-use crate::store::{self, PaymentRow, PolledTable, RefundRow};
+use crate::store::{self, payments::PaymentRow, refunds::RefundRow};
 use crate::{clock, config};
 use till_core::backoff::Backoff;
 use till_core::error::ApiError;
@@ -44,7 +44,7 @@ impl Schedule {
 
 /// What one poll of one item came to.
 enum Polled {
-    Settled(String),
+    Settled(&'static str),
     Unanswered(Option<String>),
 }
 
@@ -57,36 +57,44 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
     };
     // A missing configuration stops the run: no item could be polled.
     config::platform_gateway(env)?;
-    for mut payment in store::payments_to_poll(env, schedule.now, schedule.after).await? {
+    for mut payment in store::payments::to_poll(env, schedule.now, schedule.after).await? {
         let polled = poll_payment(env, &mut payment).await;
-        record(
-            env,
-            &schedule,
-            PolledTable::Payments,
-            &payment.id,
-            payment.poll_attempts,
-            polled,
-        )
-        .await;
+        if let Some(poll) = unanswered(&schedule, &payment.id, payment.poll_attempts, polled) {
+            let written = store::payments::record_poll(
+                env,
+                &payment.id,
+                poll.attempts,
+                poll.next,
+                poll.error.as_deref(),
+            )
+            .await;
+            if let Err(failure) = written {
+                worker::console_error!("poller: {}: poll not recorded: {failure}", payment.id);
+            }
+        }
     }
-    for mut refund in store::refunds_to_poll(env, schedule.now, schedule.after).await? {
+    for mut refund in store::refunds::to_poll(env, schedule.now, schedule.after).await? {
         let polled = poll_refund(env, &mut refund).await;
-        record(
-            env,
-            &schedule,
-            PolledTable::Refunds,
-            &refund.id,
-            refund.poll_attempts,
-            polled,
-        )
-        .await;
+        if let Some(poll) = unanswered(&schedule, &refund.id, refund.poll_attempts, polled) {
+            let written = store::refunds::record_poll(
+                env,
+                &refund.id,
+                poll.attempts,
+                poll.next,
+                poll.error.as_deref(),
+            )
+            .await;
+            if let Err(failure) = written {
+                worker::console_error!("poller: {}: poll not recorded: {failure}", refund.id);
+            }
+        }
     }
     Ok(())
 }
 
 async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
     match payments::recover(env, payment).await {
-        Ok(Recovered::Applied) => Polled::Settled(payment.status.clone()),
+        Ok(Recovered::Applied) => Polled::Settled(payment.status.as_str()),
         Ok(Recovered::Unknown) => Polled::Unanswered(None),
         Ok(Recovered::Unanswered(reason)) => Polled::Unanswered(Some(reason)),
         Err(error) => Polled::Unanswered(Some(error.to_string())),
@@ -96,26 +104,32 @@ async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
 async fn poll_refund(env: &Env, refund: &mut RefundRow) -> Polled {
     match refunds::resend(env, refund).await {
         Ok(answer) => match refunds::settle(env, refund, answer).await {
-            Ok(()) => Polled::Settled(refund.status.clone()),
+            Ok(()) => Polled::Settled(refund.status.as_str()),
             Err(error) => Polled::Unanswered(Some(error.to_string())),
         },
         Err(error) => Polled::Unanswered(Some(error.to_string())),
     }
 }
 
-/// Logs the outcome and, for an unanswered poll, records the attempt and the error.
-async fn record(
-    env: &Env,
+/// An unanswered poll to record: the attempt count, when to ask again (`None`: a person must
+/// look) and the error met, if any.
+struct UnansweredPoll {
+    attempts: i64,
+    next: Option<i64>,
+    error: Option<String>,
+}
+
+/// Logs the outcome; for an unanswered poll, what to record.
+fn unanswered(
     schedule: &Schedule,
-    table: PolledTable,
     id: &str,
     attempts_before: i64,
     polled: Polled,
-) {
+) -> Option<UnansweredPoll> {
     let error = match polled {
         Polled::Settled(status) => {
             worker::console_log!("poller: {id} is {status}");
-            return;
+            return None;
         }
         Polled::Unanswered(error) => error,
     };
@@ -127,8 +141,9 @@ async fn record(
     if next.is_none() {
         worker::console_warn!("poller: {id} needs review");
     }
-    if let Err(failure) = store::record_poll(env, table, id, attempts, next, error.as_deref()).await
-    {
-        worker::console_error!("poller: {id}: poll not recorded: {failure}");
-    }
+    Some(UnansweredPoll {
+        attempts,
+        next,
+        error,
+    })
 }

@@ -280,6 +280,16 @@ pub enum RefundReason {
     Fraudulent,
 }
 
+impl RefundReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundReason::RequestedByCustomer => "requested_by_customer",
+            RefundReason::Duplicate => "duplicate",
+            RefundReason::Fraudulent => "fraudulent",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
@@ -362,16 +372,82 @@ pub struct WebhookDelivery {
     pub id: String,
     pub event: String,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_status_code: Option<i64>,
     pub created: i64,
     pub updated: i64,
 }
 
+/// Where one webhook delivery stands: retried with backoff while `pending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Storage writes enums with `as_str` and reads them back through serde: the two must agree.
+    #[test]
+    fn stored_names_are_the_serde_names() {
+        fn same<T: Serialize>(value: T, name: &str) {
+            assert_eq!(serde_json::to_value(value).unwrap(), name);
+        }
+        for status in crate::payment::ALL_STATUSES {
+            same(status, status.as_str());
+        }
+        for status in [
+            crate::payment::RefundStatus::Pending,
+            crate::payment::RefundStatus::Succeeded,
+            crate::payment::RefundStatus::Failed,
+        ] {
+            same(status, status.as_str());
+        }
+        for status in [
+            SessionStatus::Open,
+            SessionStatus::Processing,
+            SessionStatus::Complete,
+            SessionStatus::Locked,
+        ] {
+            same(status, status.as_str());
+        }
+        for status in [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+        ] {
+            same(status, status.as_str());
+        }
+        for method in [CaptureMethod::Automatic, CaptureMethod::Manual] {
+            same(method, method.as_str());
+        }
+        for reason in [
+            RefundReason::RequestedByCustomer,
+            RefundReason::Duplicate,
+            RefundReason::Fraudulent,
+        ] {
+            same(reason, reason.as_str());
+        }
+        for number in ["4242", "5555", "3782", "6011", "3530", "6200"] {
+            let brand = crate::card::Brand::detect(number).unwrap();
+            same(brand, brand.as_str());
+        }
+    }
 
     fn session(amount: i64, items: Vec<LineItem>) -> CreateCheckoutSession {
         CreateCheckoutSession {

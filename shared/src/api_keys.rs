@@ -1,8 +1,10 @@
 //! API keys and client secrets: recognised by prefix, stored and compared only as SHA-256 hashes.
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum KeyKind {
     /// `sk_test_...`: merchant servers only; every operation.
     Secret,

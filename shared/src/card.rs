@@ -68,6 +68,18 @@ impl Brand {
         }
     }
 
+    /// The name the API and storage use (`visa`, `amex`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Brand::Visa => "visa",
+            Brand::Mastercard => "mastercard",
+            Brand::Amex => "amex",
+            Brand::Discover => "discover",
+            Brand::Jcb => "jcb",
+            Brand::Unionpay => "unionpay",
+        }
+    }
+
     pub fn display_name(self) -> &'static str {
         match self {
             Brand::Visa => "Visa",

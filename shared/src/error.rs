@@ -116,7 +116,7 @@ impl ApiError {
             .with_param(error.field())
     }
 
-    pub fn payment_invalid_state(status: &str, action: &str) -> Self {
+    pub fn payment_invalid_state(status: crate::payment::PaymentStatus, action: &str) -> Self {
         Self::new(
             409,
             ErrorType::InvalidRequestError,

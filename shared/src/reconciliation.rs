@@ -4,6 +4,8 @@
 //! Settlement CSV columns: `date,gateway_payment_id,merchant_reference,type,gross,fee,net,currency`
 //! with `type` `charge` or `refund`, amounts in minor units (refunds as positive gross).
 
+use crate::money::Currency;
+use crate::payment::{PaymentStatus, RefundStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +13,16 @@ use serde::{Deserialize, Serialize};
 pub enum LineKind {
     Charge,
     Refund,
+}
+
+impl LineKind {
+    /// The name in settlement files and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Charge => "charge",
+            LineKind::Refund => "refund",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,12 +93,36 @@ pub fn parse(csv: &str) -> Result<Vec<SettlementLine>, ParseError> {
 pub struct Record {
     /// `pay_...` or `re_...`: the merchant reference the gateway echoes.
     pub id: String,
-    pub kind: LineKind,
     /// Captured amount (payments) or refunded amount (refunds).
     pub amount: i64,
-    pub currency: String,
-    /// Till's status, as its API names it.
-    pub status: String,
+    pub currency: Currency,
+    pub status: RecordStatus,
+}
+
+/// Till's status of a record: a payment's or a refund's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStatus {
+    Payment(PaymentStatus),
+    Refund(RefundStatus),
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Payment(status) => status.as_str(),
+            RecordStatus::Refund(status) => status.as_str(),
+        }
+    }
+}
+
+impl Record {
+    /// The settlement line kind this record appears as.
+    pub fn kind(&self) -> LineKind {
+        match self.status {
+            RecordStatus::Payment(_) => LineKind::Charge,
+            RecordStatus::Refund(_) => LineKind::Refund,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,9 +145,9 @@ pub struct Finding {
 
 /// A Till status that should appear in the file as settled money.
 fn settled(record: &Record) -> bool {
-    match record.kind {
-        LineKind::Charge => record.amount > 0 && record.status == "succeeded",
-        LineKind::Refund => record.status == "succeeded",
+    match record.status {
+        RecordStatus::Payment(status) => record.amount > 0 && status == PaymentStatus::Succeeded,
+        RecordStatus::Refund(status) => status == RefundStatus::Succeeded,
     }
 }
 
@@ -127,7 +163,7 @@ pub fn reconcile(
     for line in lines {
         let Some(record) = records
             .iter()
-            .find(|r| r.id == line.reference && r.kind == line.kind)
+            .find(|r| r.id == line.reference && r.kind() == line.kind)
         else {
             if !known_elsewhere(&line.reference) {
                 findings.push(Finding {
@@ -152,11 +188,14 @@ pub fn reconcile(
         if !settled(record) {
             findings.push(finding(
                 FindingKind::StatusMismatch,
-                format!("the gateway settled it; Till has it {}", record.status),
+                format!(
+                    "the gateway settled it; Till has it {}",
+                    record.status.as_str()
+                ),
             ));
             continue;
         }
-        if line.currency != record.currency {
+        if line.currency != record.currency.code() {
             findings.push(finding(
                 FindingKind::CurrencyMismatch,
                 format!("gateway {} / Till {}", line.currency, record.currency),
@@ -181,7 +220,9 @@ pub fn reconcile(
             gateway_id: None,
             detail: format!(
                 "Till has {} {} {:?}; the file has nothing",
-                record.amount, record.currency, record.kind
+                record.amount,
+                record.currency,
+                record.kind()
             ),
         });
     }
@@ -248,12 +289,15 @@ mod tests {
     }
 
     fn record(id: &str, kind: LineKind, amount: i64, status: &str) -> Record {
+        let status = match kind {
+            LineKind::Charge => RecordStatus::Payment(PaymentStatus::parse(status).unwrap()),
+            LineKind::Refund => RecordStatus::Refund(RefundStatus::parse(status).unwrap()),
+        };
         Record {
             id: id.into(),
-            kind,
             amount,
-            currency: "USD".into(),
-            status: status.into(),
+            currency: Currency::parse("USD").unwrap(),
+            status,
         }
     }
 

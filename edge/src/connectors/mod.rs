@@ -25,8 +25,7 @@ pub struct GatewayCard {
 
 pub struct Authorization {
     pub amount: i64,
-    /// ISO 4217, upper case.
-    pub currency: String,
+    pub currency: till_core::money::Currency,
     /// Till's payment id, so the gateway's records can be matched to ours.
     pub reference: String,
     /// Capture with the authorization (`automatic`) or later (`manual`).

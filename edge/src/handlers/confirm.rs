@@ -13,8 +13,10 @@ use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup}
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
-use crate::payments::{apply, refused, status_of, Audience};
-use crate::store::{self, PaymentRow, SessionRow};
+use crate::payments::{apply, refused, Audience};
+use crate::store;
+use crate::store::payments::PaymentRow;
+use crate::store::sessions::SessionRow;
 use crate::vault::Vault;
 use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
@@ -72,14 +74,15 @@ async fn pay(
     token: &str,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    let existing = store::payment_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
+    let existing =
+        store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
     let (mut payment, gateway, resumed) = match existing {
         // The idempotency record may be gone (released, expired): the row still knows which
         // request made it.
         Some(found) if found.request_fingerprint != scope.fingerprint => {
             return Err(idempotency::key_reused())
         }
-        Some(found) if status_of(&found)? != PaymentStatus::Processing => {
+        Some(found) if found.status != PaymentStatus::Processing => {
             return stored(&found, Audience::Browser)
         }
         Some(found) => {
@@ -114,9 +117,9 @@ async fn pay(
             Some((card, Some(cvc))) => {
                 let authorization = Authorization {
                     amount: payment.amount,
-                    currency: payment.currency.clone(),
+                    currency: payment.currency,
                     reference: payment.id.clone(),
-                    capture: payment.capture_method == CaptureMethod::Automatic.as_str(),
+                    capture: payment.capture_method == CaptureMethod::Automatic,
                     card: GatewayCard {
                         number: card.number,
                         exp_month: card.exp_month,
@@ -158,10 +161,10 @@ async fn start_payment(
     token: &str,
     scope: &Scope,
 ) -> Result<(PaymentRow, Gateway), ApiError> {
-    if session.status == SessionStatus::Locked.as_str() {
+    if session.status == SessionStatus::Locked {
         return Err(ApiError::session_locked());
     }
-    if session.status != SessionStatus::Open.as_str() {
+    if session.status != SessionStatus::Open {
         return Err(unavailable_session());
     }
     if !ids::is_valid(IdKind::Token, token) {
@@ -191,9 +194,9 @@ async fn start_payment(
         idempotency_key: scope.key.clone(),
         request_fingerprint: scope.fingerprint.clone(),
         amount: session.amount,
-        currency: session.currency.clone(),
-        capture_method: session.capture_method.clone(),
-        status: status.as_str().into(),
+        currency: session.currency,
+        capture_method: session.capture_method,
+        status,
         amount_captured: 0,
         amount_refunded: 0,
         challenge_attempts_remaining: None,
@@ -202,10 +205,7 @@ async fn start_payment(
         token: token.to_string(),
         poll_attempts: 0,
         requires_review: 0,
-        card_brand: serde_json::to_value(card.brand)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .ok_or_else(ApiError::internal)?,
+        card_brand: card.brand,
         card_last4: card.last4,
         card_fingerprint: Some(card.fingerprint),
         card_exp_month: i64::from(card.exp_month),
@@ -217,7 +217,7 @@ async fn start_payment(
         updated: now,
     };
     // One transaction: the session is claimed and the payment recorded together, or neither.
-    if !store::claim_session_for(env, &session.id, &payment).await? {
+    if !store::payments::insert_claiming_session(env, &payment).await? {
         return Err(unavailable_session());
     }
     Ok((payment, gateway))

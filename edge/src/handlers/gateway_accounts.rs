@@ -6,7 +6,7 @@
 use crate::auth::Caller;
 use crate::connectors;
 use crate::http::{body_value, json, parse, ApiResult};
-use crate::store::{self, GatewayAccountRow};
+use crate::store::{self, gateway_accounts::GatewayAccountRow};
 use crate::vault::Vault;
 use crate::{clock, config, random};
 use till_core::api::{CreateGatewayAccount, GatewayAccount};
@@ -31,7 +31,7 @@ pub async fn save(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let url = request.validate(default_url, DevHosts(&dev_hosts))?;
     config::check_outbound(env, &url)?;
     let now = clock::now_seconds();
-    let existing = store::gateway_account_of(env, &caller.merchant_id).await?;
+    let existing = store::gateway_accounts::of_merchant(env, &caller.merchant_id).await?;
     let (id, created) = match existing {
         Some(account) => (account.id, account.created),
         None => (random::id(IdKind::GatewayAccount)?, now),
@@ -50,7 +50,7 @@ pub async fn save(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         created,
         updated: now,
     };
-    store::save_gateway_account(env, &account).await?;
+    store::gateway_accounts::save(env, &account).await?;
     let origin = req
         .url()
         .map(|u| u.origin().ascii_serialization())

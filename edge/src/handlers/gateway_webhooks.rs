@@ -36,7 +36,7 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
     let gateway = match account {
         None => gateways::platform(env)?,
         Some(id) if ids::is_valid(IdKind::GatewayAccount, id) => {
-            match store::gateway_account(env, id).await? {
+            match store::gateway_accounts::by_id(env, id).await? {
                 Some(_) => gateways::for_account(env, Some(id)).await?,
                 None => return Err(ApiError::not_found("gateway account")),
             }
@@ -55,7 +55,7 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
             WebhookError::Signature(error) => refused(error),
             WebhookError::Unreadable => ApiError::invalid_body("not a gateway event"),
         })?;
-    if store::gateway_event_seen(env, event.id()).await? {
+    if store::events::seen(env, event.id()).await? {
         return acknowledged("duplicate");
     }
     let event_id = event.id().to_string();
@@ -71,13 +71,13 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
         GatewayEvent::Other { .. } => "ignored",
     };
     // Remembered only once handled, so a failure above is retried by the gateway.
-    store::remember_gateway_event(env, &event_id, now).await?;
+    store::events::remember(env, &event_id, now).await?;
     worker::console_log!("gateway event {event_id}: {outcome}");
     acknowledged(outcome)
 }
 
 /// Whether a payment was made through the account this event came from.
-fn same_account(gateway: &Gateway, payment: &store::PaymentRow) -> bool {
+fn same_account(gateway: &Gateway, payment: &store::payments::PaymentRow) -> bool {
     payment.gateway_account_id == gateway.account_id
 }
 
@@ -90,7 +90,7 @@ async fn settle_payment(
     let Some(payment_id) = payment_id else {
         return Ok("unknown_payment");
     };
-    let Some(mut payment) = store::payment_by_id(env, &payment_id).await? else {
+    let Some(mut payment) = store::payments::by_id(env, &payment_id).await? else {
         return Ok("unknown_payment");
     };
     if !same_account(gateway, &payment) {
@@ -104,7 +104,7 @@ async fn settle_payment(
     {
         return Ok("other_authorization");
     }
-    let before = payment.status.clone();
+    let before = payment.status;
     match apply(env, &mut payment, answer).await {
         Ok(()) if payment.status == before => Ok("unchanged"),
         Ok(()) => {
@@ -124,17 +124,17 @@ async fn settle_refund(
     refund_id: &str,
     answer: RefundAnswer,
 ) -> Result<&'static str, ApiError> {
-    let Some(mut refund) = store::refund_by_id(env, refund_id).await? else {
+    let Some(mut refund) = store::refunds::by_id(env, refund_id).await? else {
         return Ok("unknown_refund");
     };
-    let Some(payment) = store::payment_by_id(env, &refund.payment_id).await? else {
+    let Some(payment) = store::payments::by_id(env, &refund.payment_id).await? else {
         return Ok("unknown_refund");
     };
     if !same_account(gateway, &payment) {
         worker::console_warn!("gateway event for {refund_id} from another account");
         return Ok("other_account");
     }
-    if refund.status != RefundStatus::Pending.as_str() {
+    if refund.status != RefundStatus::Pending {
         return Ok("unchanged");
     }
     refunds::settle(env, &mut refund, answer).await?;

@@ -14,7 +14,7 @@ pub mod webhook_endpoints;
 pub mod widget_page;
 
 use crate::auth::Caller;
-use crate::store::{self, SessionRow};
+use crate::store::{self, sessions::SessionRow};
 use till_core::api_keys::{hash_secret, KeyKind};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
@@ -32,7 +32,7 @@ pub async fn accessible_session(
     if !ids::is_valid(IdKind::CheckoutSession, id) {
         return Err(missing());
     }
-    let session = store::session(env, &caller.merchant_id, id)
+    let session = store::sessions::find(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(missing)?;
     if caller.key_kind == KeyKind::Publishable {

@@ -7,8 +7,8 @@ use crate::connectors::GatewayError;
 use crate::gateways;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
-use crate::payments::{apply, refused, status_of, view, view_for, Audience};
-use crate::store::{self, PaymentRow};
+use crate::payments::{apply, refused, view, view_for, Audience};
+use crate::store::{self, payments::PaymentRow};
 use till_core::api::{CancelPayment, CapturePayment, CompleteChallenge};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
@@ -27,7 +27,7 @@ async fn load(env: &Env, caller: &Caller, id: &str) -> Result<PaymentRow, ApiErr
     if !ids::is_valid(IdKind::Payment, id) {
         return Err(missing());
     }
-    store::payment(env, &caller.merchant_id, id)
+    store::payments::find(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(missing)
 }
@@ -51,12 +51,9 @@ pub async fn challenge(mut req: Request, env: &Env, caller: &Caller, id: &str) -
         Some(&request.client_secret),
     )
     .await?;
-    let status = status_of(&payment)?;
+    let status = payment.status;
     if status != PaymentStatus::RequiresAction {
-        return Err(ApiError::payment_invalid_state(
-            status.as_str(),
-            "challenged",
-        ));
+        return Err(ApiError::payment_invalid_state(status, "challenged"));
     }
     if request.otp.len() != 6 || !request.otp.bytes().all(|b| b.is_ascii_digit()) {
         return Err(
@@ -99,11 +96,10 @@ pub async fn capture(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
     let request: CapturePayment = parse(body)?;
     let mut payment = load(env, caller, id).await?;
     idempotency::once(env, &scope, || async {
-        let status = status_of(&payment)?;
+        let status = payment.status;
         if status != PaymentStatus::RequiresCapture {
             return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                status.as_str(),
-                "captured",
+                status, "captured",
             )));
         }
         let amount = match capture_amount(payment.amount, request.amount) {
@@ -127,7 +123,7 @@ pub async fn capture(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
             Err(GatewayError::Rejected { status, code }) => {
                 worker::console_error!("payment {}: capture refused ({status} {code})", payment.id);
                 return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                    &payment.status,
+                    payment.status,
                     "captured",
                 )));
             }
@@ -144,11 +140,10 @@ pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
     let _: CancelPayment = parse(body)?;
     let mut payment = load(env, caller, id).await?;
     idempotency::once(env, &scope, || async {
-        let status = status_of(&payment)?;
+        let status = payment.status;
         if !status.can_move_to(PaymentStatus::Canceled) {
             return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                status.as_str(),
-                "canceled",
+                status, "canceled",
             )));
         }
         let reference = payment
@@ -168,7 +163,7 @@ pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
             Err(GatewayError::Rejected { status, code }) => {
                 worker::console_error!("payment {}: void refused ({status} {code})", payment.id);
                 return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                    &payment.status,
+                    payment.status,
                     "canceled",
                 )));
             }

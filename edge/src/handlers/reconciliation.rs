@@ -8,11 +8,12 @@ use crate::auth::Caller;
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::payments::{self, Recovered};
-use crate::store::{self, RunRow};
+use crate::store::{self, reconciliation::RunRow};
 use crate::{clock, random};
 use serde::{Deserialize, Serialize};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
+use till_core::payment::PaymentStatus;
 use till_core::reconciliation::{self, Finding, FindingKind, SettlementLine};
 use worker::{Env, Request};
 
@@ -75,11 +76,12 @@ pub async fn reconcile(
 ) -> Result<RunRow, ApiError> {
     let (start, end) = day_of(date)?;
     let references: Vec<String> = lines.iter().map(|l| l.reference.clone()).collect();
-    let owners = store::owners_of(env, &references).await?;
+    let owners = store::reconciliation::owners_of(env, &references).await?;
     let (mine, unknown) = reconciliation::lines_of(lines, merchant_id, &owners);
-    store::record_settlement_exceptions(env, &unknown, clock::now_seconds()).await?;
+    store::reconciliation::record_exceptions(env, &unknown, clock::now_seconds()).await?;
     let my_references: Vec<String> = mine.iter().map(|l| l.reference.clone()).collect();
-    let records = store::day_records(env, merchant_id, start, end, &my_references).await?;
+    let records =
+        store::reconciliation::day_records(env, merchant_id, start, end, &my_references).await?;
     let mut findings = reconciliation::reconcile(&mine, &records, |_| false);
     for finding in &mut findings {
         fix_processing(env, finding).await?;
@@ -94,7 +96,7 @@ pub async fn reconcile(
         error: None,
         created: clock::now_seconds(),
     };
-    store::insert_run(env, &run).await?;
+    store::reconciliation::insert_run(env, &run).await?;
     for finding in &findings {
         crate::merchant_webhooks::emit(env, merchant_id, "reconciliation.mismatch", finding).await;
     }
@@ -113,10 +115,10 @@ async fn fix_processing(env: &Env, finding: &mut Finding) -> Result<(), ApiError
     if finding.kind != FindingKind::StatusMismatch {
         return Ok(());
     }
-    let Some(mut payment) = store::payment_by_id(env, &finding.reference).await? else {
+    let Some(mut payment) = store::payments::by_id(env, &finding.reference).await? else {
         return Ok(());
     };
-    if payment.status != "processing" {
+    if payment.status != PaymentStatus::Processing {
         return Ok(());
     }
     if let Recovered::Applied = payments::recover(env, &mut payment).await? {
@@ -140,7 +142,7 @@ pub async fn start(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
 }
 
 pub async fn list(env: &Env, caller: &Caller) -> ApiResult {
-    let runs = store::runs(env, &caller.merchant_id)
+    let runs = store::reconciliation::runs(env, &caller.merchant_id)
         .await?
         .iter()
         .map(view)
@@ -149,7 +151,7 @@ pub async fn list(env: &Env, caller: &Caller) -> ApiResult {
 }
 
 pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    let run = store::run(env, &caller.merchant_id, id)
+    let run = store::reconciliation::run(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("reconciliation run"))?;
     json(200, &view(&run)?)
@@ -161,7 +163,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
     let yesterday = reconciliation::date_of(clock::now_seconds() - 86_400);
     // The platform account's file serves every merchant without an account of its own.
     let mut platform_lines: Option<Vec<SettlementLine>> = None;
-    for merchant in store::merchant_ids(env).await? {
+    for merchant in store::merchants::ids(env).await? {
         let outcome = async {
             let gateway = gateways::for_merchant(env, &merchant).await?;
             let lines = match (&gateway.account_id, &platform_lines) {
@@ -188,7 +190,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
                 error: Some(error.error.message.clone()),
                 created: clock::now_seconds(),
             };
-            if let Err(error) = store::insert_run(env, &failed).await {
+            if let Err(error) = store::reconciliation::insert_run(env, &failed).await {
                 worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
             }
         }

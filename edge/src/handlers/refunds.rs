@@ -7,8 +7,7 @@ use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
 use crate::payments::refunds::{resend, settle, view};
-use crate::payments::status_of;
-use crate::store::{self, RefundRow};
+use crate::store::{self, refunds::RefundRow};
 use crate::{clock, random};
 use till_core::api::CreateRefund;
 use till_core::error::ApiError;
@@ -17,7 +16,7 @@ use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
 use worker::{Env, Request};
 
 fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
-    let body = serde_json::to_string(&view(row)?).map_err(|_| ApiError::internal())?;
+    let body = serde_json::to_string(&view(row)).map_err(|_| ApiError::internal())?;
     Ok(Ended::Stored { status: 200, body })
 }
 
@@ -38,26 +37,25 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     if !ids::is_valid(IdKind::Payment, &request.payment) {
         return Err(missing());
     }
-    let payment = store::payment(env, &caller.merchant_id, &request.payment)
+    let payment = store::payments::find(env, &caller.merchant_id, &request.payment)
         .await?
         .ok_or_else(missing)?;
 
     idempotency::once(env, &scope, || async {
         let existing =
-            store::refund_by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
+            store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
         let mut refund = match existing {
             // The idempotency record may be gone: the row still knows which request made it.
             Some(found) if found.request_fingerprint != scope.fingerprint => {
                 return Ok(Ended::Retryable(idempotency::key_reused()))
             }
-            Some(found) if found.status != RefundStatus::Pending.as_str() => return stored(&found),
+            Some(found) if found.status != RefundStatus::Pending => return stored(&found),
             Some(pending) => pending,
             None => {
-                let status = status_of(&payment)?;
+                let status = payment.status;
                 if status != PaymentStatus::Succeeded {
                     return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                        status.as_str(),
-                        "refunded",
+                        status, "refunded",
                     )));
                 }
                 let amount = match refund_amount(
@@ -78,18 +76,15 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
                     gateway_idempotency_key: Some(scope.gateway_key()),
                     poll_attempts: 0,
                     amount,
-                    currency: payment.currency.clone(),
-                    status: RefundStatus::Pending.as_str().into(),
-                    reason: request
-                        .reason
-                        .and_then(|r| serde_json::to_value(r).ok())
-                        .and_then(|v| v.as_str().map(String::from)),
+                    currency: payment.currency,
+                    status: RefundStatus::Pending,
+                    reason: request.reason,
                     gateway_reference: None,
                     failure_code: None,
                     created: now,
                     updated: now,
                 };
-                if !store::reserve_refund(env, &refund).await? {
+                if !store::refunds::reserve(env, &refund).await? {
                     return Ok(Ended::Retryable(refund_conflict()));
                 }
                 refund
@@ -116,8 +111,8 @@ pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     if !ids::is_valid(IdKind::Refund, id) {
         return Err(missing());
     }
-    let refund = store::refund(env, &caller.merchant_id, id)
+    let refund = store::refunds::find(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(missing)?;
-    json(200, &view(&refund)?)
+    json(200, &view(&refund))
 }

@@ -3,15 +3,12 @@
 use super::accessible_session;
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, query_param, ApiResult};
-use crate::store::{self, SessionRow};
+use crate::store::{self, sessions::SessionRow};
 use crate::{clock, random};
-use till_core::api::{
-    CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem, SessionStatus,
-};
+use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem, SessionStatus};
 use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::money::Currency;
 use worker::{Env, Request};
 
 pub fn view(
@@ -29,11 +26,10 @@ pub fn view(
         id: row.id.clone(),
         object: "checkout_session".into(),
         amount: row.amount,
-        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
-        capture_method: CaptureMethod::parse(&row.capture_method)
-            .ok_or_else(|| corrupt("capture_method"))?,
+        currency: row.currency,
+        capture_method: row.capture_method,
         line_items,
-        status: SessionStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+        status: row.status,
         client_secret,
         return_url: row.return_url.clone(),
         merchant_reference: row.merchant_reference.clone(),
@@ -55,16 +51,16 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         merchant_id: caller.merchant_id.clone(),
         client_secret_hash: hash_secret(&client_secret),
         amount: total.amount,
-        currency: total.currency.code().to_string(),
-        capture_method: request.capture_method.as_str().into(),
+        currency: total.currency,
+        capture_method: request.capture_method,
         line_items: serde_json::to_string(&request.line_items).map_err(|_| ApiError::internal())?,
         return_url: request.return_url,
         merchant_reference: request.merchant_reference,
-        status: SessionStatus::Open.as_str().into(),
+        status: SessionStatus::Open,
         payment_id: None,
         created: clock::now_seconds(),
     };
-    store::insert_session(env, &row).await?;
+    store::sessions::insert(env, &row).await?;
     json(
         200,
         &view(&row, &caller.merchant_name, Some(client_secret))?,

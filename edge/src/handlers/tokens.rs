@@ -27,7 +27,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         Some(&request.client_secret),
     )
     .await?;
-    if session.status == SessionStatus::Complete.as_str() {
+    if session.status == SessionStatus::Complete {
         return Err(ApiError::new(
             409,
             till_core::error::ErrorType::InvalidRequestError,
@@ -35,7 +35,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             "This checkout session has already been paid.",
         ));
     }
-    if session.status == SessionStatus::Locked.as_str() {
+    if session.status == SessionStatus::Locked {
         return Err(ApiError::session_locked());
     }
 
@@ -78,7 +78,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     );
     rate_limit::check(env, caller, Dimension::Card, &fingerprint).await?;
 
-    if !store::first_use_of_nonce(env, &payload.nonce, now).await? {
+    if !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::invalid_request(
             "encrypted_card_replayed",
             "This encrypted_card was already used. Encrypt the card again.",

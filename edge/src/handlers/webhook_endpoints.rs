@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
-use crate::store::{self, EndpointRow};
+use crate::store::{self, webhooks::EndpointRow};
 use crate::vault::Vault;
 use crate::{clock, random};
 use till_core::api::{CreateWebhookEndpoint, WebhookDelivery, WebhookEndpoint};
@@ -25,7 +25,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         events: serde_json::to_string(&request.events).map_err(|_| ApiError::internal())?,
         created: clock::now_seconds(),
     };
-    store::insert_endpoint(env, &row).await?;
+    store::webhooks::insert_endpoint(env, &row).await?;
     json(
         200,
         &WebhookEndpoint {
@@ -40,10 +40,10 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
 }
 
 pub async fn deliveries(env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    store::endpoint(env, &caller.merchant_id, id)
+    store::webhooks::endpoint(env, &caller.merchant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    let data: Vec<WebhookDelivery> = store::deliveries_of(env, id)
+    let data: Vec<WebhookDelivery> = store::webhooks::deliveries_of(env, id)
         .await?
         .into_iter()
         .map(|d| WebhookDelivery {

@@ -17,8 +17,8 @@ async fn frame_ancestors(req: &Request, env: &Env) -> String {
     if KeyKind::of(&key) != Some(KeyKind::Publishable) {
         return "'none'".into();
     }
-    let origins = match store::merchant_by_key_hash(env, &hash_secret(&key)).await {
-        Ok(Some(merchant)) => store::merchant_origins(env, &merchant.merchant_id)
+    let origins = match store::merchants::by_key_hash(env, &hash_secret(&key)).await {
+        Ok(Some(merchant)) => store::merchants::origins(env, &merchant.merchant_id)
             .await
             .unwrap_or_default(),
         _ => Vec::new(),

@@ -7,11 +7,10 @@ pub mod refunds;
 use crate::clock;
 use crate::connectors::{GatewayPayment, PaymentLookup};
 use crate::gateways;
-use crate::store::{self, PaymentRow, SessionOutcome};
-use till_core::api::{CaptureMethod, NextAction, Payment};
-use till_core::card::{Brand, CardSummary};
+use crate::store::{self, payments::PaymentRow, sessions::SessionOutcome};
+use till_core::api::{NextAction, Payment};
+use till_core::card::CardSummary;
 use till_core::error::ApiError;
-use till_core::money::Currency;
 use till_core::payment::{decline_message, GatewayState, PaymentStatus};
 use worker::Env;
 
@@ -20,22 +19,15 @@ pub fn corrupt(row: &PaymentRow, what: &str) -> ApiError {
     ApiError::internal()
 }
 
-pub fn status_of(row: &PaymentRow) -> Result<PaymentStatus, ApiError> {
-    PaymentStatus::parse(&row.status).ok_or_else(|| corrupt(row, "status"))
-}
-
 pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
-    let brand: Brand = serde_json::from_value(serde_json::Value::String(row.card_brand.clone()))
-        .map_err(|_| corrupt(row, "card_brand"))?;
-    let status = status_of(row)?;
+    let status = row.status;
     Ok(Payment {
         id: row.id.clone(),
         object: "payment".into(),
         amount: row.amount,
-        currency: Currency::parse(&row.currency).map_err(|_| corrupt(row, "currency"))?,
+        currency: row.currency,
         status,
-        capture_method: CaptureMethod::parse(&row.capture_method)
-            .ok_or_else(|| corrupt(row, "capture_method"))?,
+        capture_method: row.capture_method,
         amount_captured: row.amount_captured,
         amount_refunded: row.amount_refunded,
         requires_review: row.requires_review != 0,
@@ -47,7 +39,7 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         }),
         checkout_session: row.checkout_session_id.clone(),
         card: CardSummary {
-            brand,
+            brand: row.card_brand,
             last4: row.card_last4.clone(),
             fingerprint: row.card_fingerprint.clone(),
             exp_month: u8::try_from(row.card_exp_month).map_err(|_| corrupt(row, "exp_month"))?,
@@ -82,15 +74,15 @@ pub async fn apply(
     payment: &mut PaymentRow,
     answer: GatewayPayment,
 ) -> Result<(), ApiError> {
-    let from = status_of(payment)?;
+    let from = payment.status;
     let next = answer.state.status();
     if from != next {
         from.settle_to(next).map_err(|e| {
             worker::console_error!("payment {}: gateway answer refused: {e}", payment.id);
-            ApiError::payment_invalid_state(from.as_str(), next.as_str())
+            ApiError::payment_invalid_state(from, next.as_str())
         })?;
     }
-    payment.status = next.as_str().into();
+    payment.status = next;
     if !answer.reference.is_empty() {
         payment.gateway_reference = Some(answer.reference);
     }
@@ -107,9 +99,10 @@ pub async fn apply(
         GatewayState::Authorized | GatewayState::Voided => {}
     }
     payment.updated = clock::now_seconds();
-    if !store::update_payment(env, payment, from.as_str()).await? {
+    if !store::payments::update(env, payment, from).await? {
         // Another request (a retry, a webhook) moved it first: report what is stored now.
-        if let Some(current) = store::payment(env, &payment.merchant_id, &payment.id).await? {
+        if let Some(current) = store::payments::find(env, &payment.merchant_id, &payment.id).await?
+        {
             *payment = current;
         }
         return Ok(());
@@ -121,7 +114,7 @@ pub async fn apply(
         _ => SessionOutcome::Keep,
     };
     let locked =
-        store::settle_session(env, &payment.checkout_session_id, &payment.id, outcome).await?;
+        store::sessions::settle(env, &payment.checkout_session_id, &payment.id, outcome).await?;
     if locked {
         worker::console_warn!(
             "checkout session {} locked after repeated failed payments",

@@ -4,36 +4,24 @@
 use crate::clock;
 use crate::connectors::{GatewayError, RefundAnswer};
 use crate::gateways;
-use crate::store::{self, RefundRow};
-use till_core::api::{Refund, RefundReason};
+use crate::store::{self, refunds::RefundRow};
+use till_core::api::Refund;
 use till_core::error::ApiError;
-use till_core::money::Currency;
 use till_core::payment::RefundStatus;
 use worker::Env;
 
-pub fn view(row: &RefundRow) -> Result<Refund, ApiError> {
-    let corrupt = |what: &str| {
-        worker::console_error!("refund {}: stored {what} is invalid", row.id);
-        ApiError::internal()
-    };
-    let reason = match &row.reason {
-        Some(text) => Some(
-            serde_json::from_value::<RefundReason>(serde_json::Value::String(text.clone()))
-                .map_err(|_| corrupt("reason"))?,
-        ),
-        None => None,
-    };
-    Ok(Refund {
+pub fn view(row: &RefundRow) -> Refund {
+    Refund {
         id: row.id.clone(),
         object: "refund".into(),
         payment: row.payment_id.clone(),
         amount: row.amount,
-        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
-        status: RefundStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
-        reason,
+        currency: row.currency,
+        status: row.status,
+        reason: row.reason,
         failure_code: row.failure_code.clone(),
         created: row.created,
-    })
+    }
 }
 
 /// Settles a pending refund with the gateway's answer: the reservation is released when the
@@ -58,35 +46,27 @@ pub async fn settle(
     if !RefundStatus::Pending.can_move_to(next) {
         return Err(ApiError::internal());
     }
-    refund.status = next.as_str().into();
+    refund.status = next;
     refund.updated = clock::now_seconds();
-    if !store::update_refund(env, refund).await? {
-        if let Some(current) = store::refund_by_id(env, &refund.id).await? {
+    if !store::refunds::settle(env, refund).await? {
+        if let Some(current) = store::refunds::by_id(env, &refund.id).await? {
             *refund = current;
         }
         return Ok(());
     }
     worker::console_log!("refund {} {}", refund.id, refund.status);
-    match next {
-        RefundStatus::Failed => store::release_refund(env, &refund.payment_id, refund.amount).await,
-        _ => {
-            crate::merchant_webhooks::emit(
-                env,
-                &refund.merchant_id,
-                "refund.succeeded",
-                &view(refund)?,
-            )
+    if next == RefundStatus::Succeeded {
+        crate::merchant_webhooks::emit(env, &refund.merchant_id, "refund.succeeded", &view(refund))
             .await;
-            Ok(())
-        }
     }
+    Ok(())
 }
 
 /// Asks the gateway for a pending refund again, with the key it was first sent with: the
 /// gateway answers what it did then, and never refunds twice.
 pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
     let unavailable = |what: &str| GatewayError::Unavailable(what.to_string());
-    let payment = store::payment_by_id(env, &refund.payment_id)
+    let payment = store::payments::by_id(env, &refund.payment_id)
         .await
         .ok()
         .flatten()

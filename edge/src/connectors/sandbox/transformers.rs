@@ -29,7 +29,7 @@ impl<'a> From<&'a Authorization> for AuthorizationRequest<'a> {
     fn from(request: &'a Authorization) -> Self {
         AuthorizationRequest {
             amount: request.amount,
-            currency: &request.currency,
+            currency: request.currency.code(),
             reference: &request.reference,
             capture: request.capture,
             card: CardRequest {

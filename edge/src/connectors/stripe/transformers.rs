@@ -67,7 +67,7 @@ pub fn payment_method_form(card: &GatewayCard) -> Secret<String> {
 /// API version enables automatic payment methods by default).
 pub fn payment_intent_form(request: &Authorization, payment_method: &str) -> String {
     let amount = request.amount.to_string();
-    let currency = request.currency.to_ascii_lowercase();
+    let currency = request.currency.code().to_ascii_lowercase();
     form(&[
         ("amount", amount.as_str()),
         ("currency", currency.as_str()),
@@ -899,7 +899,7 @@ mod tests {
     fn authorization() -> Authorization {
         Authorization {
             amount: 4100,
-            currency: "USD".into(),
+            currency: till_core::money::Currency::parse("USD").unwrap(),
             reference: "pay_1".into(),
             capture: false,
             card: GatewayCard {

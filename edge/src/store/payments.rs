@@ -1,0 +1,176 @@
+//! Payments.
+
+use super::StoreResult;
+use super::{all, execute, first, int, opt_int, opt_text, statement, text, transaction};
+use serde::Deserialize;
+use till_core::api::CaptureMethod;
+use till_core::card::Brand;
+use till_core::money::Currency;
+use till_core::payment::PaymentStatus;
+use worker::Env;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub checkout_session_id: String,
+    pub idempotency_key: String,
+    /// SHA-256 of the confirm request that made this payment.
+    pub request_fingerprint: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub capture_method: CaptureMethod,
+    pub status: PaymentStatus,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub challenge_attempts_remaining: Option<i64>,
+    pub gateway_idempotency_key: String,
+    /// The merchant's gateway account it was made through (`None`: the platform's).
+    pub gateway_account_id: Option<String>,
+    pub token: String,
+    pub poll_attempts: i64,
+    pub requires_review: i64,
+    pub card_brand: Brand,
+    pub card_last4: String,
+    pub card_fingerprint: Option<String>,
+    pub card_exp_month: i64,
+    pub card_exp_year: i64,
+    pub gateway_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// Reserves an open session for a new payment and records the payment, in one transaction:
+/// false (and nothing written) when the session is not open.
+pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<bool> {
+    let claim = statement(
+        env,
+        "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
+         WHERE id = ?1 AND status = 'open'",
+        &[text(&p.checkout_session_id), text(&p.id)],
+    )?;
+    // `changes()` is the claim's count: the payment is inserted only when the claim took.
+    let insert = statement(
+        env,
+        "INSERT INTO payments (id, merchant_id, checkout_session_id, idempotency_key, \
+         amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
+         gateway_reference, failure_code, failure_message, created, updated, capture_method, \
+         gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
+         gateway_account_id) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
+         ?14, ?15, ?16, ?17, ?18 WHERE changes() = 1",
+        &[
+            text(&p.id),
+            text(&p.merchant_id),
+            text(&p.checkout_session_id),
+            text(&p.idempotency_key),
+            int(p.amount),
+            text(p.currency.code()),
+            text(p.status.as_str()),
+            text(p.card_brand.as_str()),
+            text(&p.card_last4),
+            int(p.card_exp_month),
+            int(p.card_exp_year),
+            int(p.created),
+            text(p.capture_method.as_str()),
+            text(&p.gateway_idempotency_key),
+            text(&p.token),
+            opt_text(p.card_fingerprint.as_deref()),
+            text(&p.request_fingerprint),
+            opt_text(p.gateway_account_id.as_deref()),
+        ],
+    )?;
+    let changed = transaction(env, vec![claim, insert]).await?;
+    Ok(changed.get(1) == Some(&1))
+}
+
+pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<PaymentRow>> {
+    first(
+        env,
+        "SELECT * FROM payments WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+/// A payment by id alone, for gateway events and the poller (they carry no merchant).
+pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<PaymentRow>> {
+    first(env, "SELECT * FROM payments WHERE id = ?1", &[text(id)]).await
+}
+
+pub async fn by_idempotency_key(
+    env: &Env,
+    merchant_id: &str,
+    key: &str,
+) -> StoreResult<Option<PaymentRow>> {
+    first(
+        env,
+        "SELECT * FROM payments WHERE merchant_id = ?1 AND idempotency_key = ?2",
+        &[text(merchant_id), text(key)],
+    )
+    .await
+}
+
+/// Writes a payment's new state; only a payment still in `from` moves (the state machine has
+/// already approved `from -> p.status`). False when another request moved it first.
+pub async fn update(env: &Env, p: &PaymentRow, from: PaymentStatus) -> StoreResult<bool> {
+    let changed = execute(
+        env,
+        "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
+         failure_message = ?5, updated = ?6, amount_captured = ?8, \
+         challenge_attempts_remaining = ?9, \
+         captured_at = CASE WHEN ?8 > 0 THEN COALESCE(captured_at, ?6) ELSE captured_at END \
+         WHERE id = ?1 AND status = ?7",
+        &[
+            text(&p.id),
+            text(p.status.as_str()),
+            opt_text(p.gateway_reference.as_deref()),
+            opt_text(p.failure_code.as_deref()),
+            opt_text(p.failure_message.as_deref()),
+            int(p.updated),
+            text(from.as_str()),
+            int(p.amount_captured),
+            opt_int(p.challenge_attempts_remaining),
+        ],
+    )
+    .await?;
+    Ok(changed == 1)
+}
+
+/// Payments `processing` for at least `older_than` seconds whose next poll is due.
+pub async fn to_poll(env: &Env, now: i64, older_than: i64) -> StoreResult<Vec<PaymentRow>> {
+    all::<PaymentRow>(
+        env,
+        "SELECT * FROM payments WHERE status = 'processing' AND requires_review = 0 \
+         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
+         ORDER BY updated LIMIT 25",
+        &[int(now - older_than), int(now)],
+    )
+    .await
+}
+
+/// Records an unanswered poll: when to ask again (`None`: a person must look), and the error.
+pub async fn record_poll(
+    env: &Env,
+    id: &str,
+    attempts: i64,
+    next_poll_at: Option<i64>,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    execute(
+        env,
+        "UPDATE payments SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
+         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
+         WHERE id = ?1 AND status = 'processing'",
+        &[
+            text(id),
+            int(attempts),
+            opt_int(next_poll_at),
+            opt_text(error),
+        ],
+    )
+    .await
+    .map(|_| ())
+}

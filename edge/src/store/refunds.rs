@@ -1,0 +1,154 @@
+//! Refunds, and the share of a payment's captured money they reserve.
+
+use super::StoreResult;
+use super::{all, execute, first, int, opt_int, opt_text, statement, text, transaction};
+use serde::Deserialize;
+use till_core::api::RefundReason;
+use till_core::money::Currency;
+use till_core::payment::RefundStatus;
+use worker::Env;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefundRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub payment_id: String,
+    pub idempotency_key: String,
+    /// SHA-256 of the request that made this refund.
+    pub request_fingerprint: String,
+    /// The key the gateway knows this refund by: sending it again is safe.
+    pub gateway_idempotency_key: Option<String>,
+    pub poll_attempts: i64,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: RefundStatus,
+    pub reason: Option<RefundReason>,
+    pub gateway_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// Reserves the refund's amount of the payment's captured money and records the refund, in one
+/// transaction: false (and nothing written) when that would refund more than was captured, so
+/// concurrent refunds can never together exceed the capture.
+pub async fn reserve(env: &Env, r: &RefundRow) -> StoreResult<bool> {
+    let reserve = statement(
+        env,
+        "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
+         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured",
+        &[text(&r.payment_id), int(r.amount)],
+    )?;
+    let insert = statement(
+        env,
+        "INSERT INTO refunds (id, merchant_id, payment_id, idempotency_key, amount, currency, \
+         status, reason, gateway_reference, failure_code, created, updated, request_fingerprint, \
+         gateway_idempotency_key) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11 WHERE changes() = 1",
+        &[
+            text(&r.id),
+            text(&r.merchant_id),
+            text(&r.payment_id),
+            text(&r.idempotency_key),
+            int(r.amount),
+            text(r.currency.code()),
+            text(r.status.as_str()),
+            opt_text(r.reason.map(RefundReason::as_str)),
+            int(r.created),
+            text(&r.request_fingerprint),
+            opt_text(r.gateway_idempotency_key.as_deref()),
+        ],
+    )?;
+    let changed = transaction(env, vec![reserve, insert]).await?;
+    Ok(changed.get(1) == Some(&1))
+}
+
+/// Settles a pending refund, giving its reservation back to the payment when it failed, in one
+/// transaction; false when it was already settled (by a retry, a webhook or the poller).
+pub async fn settle(env: &Env, r: &RefundRow) -> StoreResult<bool> {
+    let update = statement(
+        env,
+        "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5, \
+         settled_at = CASE WHEN ?2 = 'succeeded' THEN ?5 ELSE settled_at END \
+         WHERE id = ?1 AND status = 'pending'",
+        &[
+            text(&r.id),
+            text(r.status.as_str()),
+            opt_text(r.gateway_reference.as_deref()),
+            opt_text(r.failure_code.as_deref()),
+            int(r.updated),
+        ],
+    )?;
+    // `changes()` is the update's count: a refund settled twice releases nothing twice.
+    let release = statement(
+        env,
+        "UPDATE payments SET amount_refunded = amount_refunded - ?2 \
+         WHERE id = ?1 AND ?3 = 'failed' AND changes() = 1",
+        &[text(&r.payment_id), int(r.amount), text(r.status.as_str())],
+    )?;
+    let changed = transaction(env, vec![update, release]).await?;
+    Ok(changed.first() == Some(&1))
+}
+
+pub async fn by_idempotency_key(
+    env: &Env,
+    merchant_id: &str,
+    key: &str,
+) -> StoreResult<Option<RefundRow>> {
+    first(
+        env,
+        "SELECT * FROM refunds WHERE merchant_id = ?1 AND idempotency_key = ?2",
+        &[text(merchant_id), text(key)],
+    )
+    .await
+}
+
+pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<RefundRow>> {
+    first(
+        env,
+        "SELECT * FROM refunds WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+/// A refund by id alone, for gateway events and the poller (they carry no merchant).
+pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<RefundRow>> {
+    first(env, "SELECT * FROM refunds WHERE id = ?1", &[text(id)]).await
+}
+
+/// Refunds still `pending` for at least `older_than` seconds whose next poll is due.
+pub async fn to_poll(env: &Env, now: i64, older_than: i64) -> StoreResult<Vec<RefundRow>> {
+    all::<RefundRow>(
+        env,
+        "SELECT * FROM refunds WHERE status = 'pending' AND requires_review = 0 \
+         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
+         ORDER BY updated LIMIT 25",
+        &[int(now - older_than), int(now)],
+    )
+    .await
+}
+
+/// Records an unanswered poll: when to ask again (`None`: a person must look), and the error.
+pub async fn record_poll(
+    env: &Env,
+    id: &str,
+    attempts: i64,
+    next_poll_at: Option<i64>,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    execute(
+        env,
+        "UPDATE refunds SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
+         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
+         WHERE id = ?1 AND status = 'pending'",
+        &[
+            text(id),
+            int(attempts),
+            opt_int(next_poll_at),
+            opt_text(error),
+        ],
+    )
+    .await
+    .map(|_| ())
+}

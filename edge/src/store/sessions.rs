@@ -1,0 +1,111 @@
+//! Checkout sessions.
+
+use super::{execute, first, int, opt_text, text, StoreResult};
+use serde::Deserialize;
+use till_core::api::{CaptureMethod, SessionStatus, MAX_FAILED_PAYMENTS_PER_SESSION};
+use till_core::money::Currency;
+use worker::Env;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub client_secret_hash: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub capture_method: CaptureMethod,
+    /// JSON of the session's line items, validated when the session was created.
+    pub line_items: String,
+    pub return_url: Option<String>,
+    pub merchant_reference: Option<String>,
+    pub status: SessionStatus,
+    pub payment_id: Option<String>,
+    pub created: i64,
+}
+
+pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
+         line_items, return_url, merchant_reference, status, payment_id, created, capture_method) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)",
+        &[
+            text(&s.id),
+            text(&s.merchant_id),
+            text(&s.client_secret_hash),
+            int(s.amount),
+            text(s.currency.code()),
+            text(&s.line_items),
+            opt_text(s.return_url.as_deref()),
+            opt_text(s.merchant_reference.as_deref()),
+            text(s.status.as_str()),
+            int(s.created),
+            text(s.capture_method.as_str()),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<SessionRow>> {
+    first(
+        env,
+        "SELECT * FROM checkout_sessions WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+/// What a payment's new status means for its session.
+pub enum SessionOutcome {
+    /// Paid (or authorized for later capture): the session is complete.
+    Paid,
+    /// The payment failed: the session counts it, and reopens unless that was one too many.
+    Failed,
+    /// Voided: nothing was taken, the session is open for another attempt.
+    Reopen,
+    /// Still being decided (a challenge): the session stays reserved.
+    Keep,
+}
+
+#[derive(Deserialize)]
+struct StatusRow {
+    status: SessionStatus,
+}
+
+/// Moves the session on after its payment's new status; true when a failure locked it.
+pub async fn settle(
+    env: &Env,
+    id: &str,
+    payment_id: &str,
+    outcome: SessionOutcome,
+) -> StoreResult<bool> {
+    let sql = match outcome {
+        SessionOutcome::Paid => {
+            "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
+        }
+        SessionOutcome::Reopen => {
+            "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
+             WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
+        }
+        SessionOutcome::Failed => {
+            let row: Option<StatusRow> = first(
+                env,
+                "UPDATE checkout_sessions SET failed_attempts = failed_attempts + 1, \
+                 payment_id = NULL, \
+                 status = CASE WHEN failed_attempts + 1 >= ?3 THEN 'locked' ELSE 'open' END \
+                 WHERE id = ?1 AND payment_id = ?2 AND status = 'processing' RETURNING status",
+                &[
+                    text(id),
+                    text(payment_id),
+                    int(MAX_FAILED_PAYMENTS_PER_SESSION),
+                ],
+            )
+            .await?;
+            return Ok(row.is_some_and(|r| r.status == SessionStatus::Locked));
+        }
+        SessionOutcome::Keep => return Ok(false),
+    };
+    execute(env, sql, &[text(id), text(payment_id)]).await?;
+    Ok(false)
+}

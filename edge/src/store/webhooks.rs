@@ -1,0 +1,141 @@
+//! Merchants' webhook endpoints, the events Till emits, and each delivery of them.
+
+use super::{all, execute, first, int, opt_int, text, StoreResult};
+use serde::Deserialize;
+use till_core::api::DeliveryStatus;
+use worker::Env;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EndpointRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub url: String,
+    /// JSON list of the event types the endpoint subscribed to.
+    pub events: String,
+    pub sealed_secret: String,
+    pub created: i64,
+}
+
+pub async fn insert_endpoint(env: &Env, e: &EndpointRow) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, sealed_secret, created) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            text(&e.id),
+            text(&e.merchant_id),
+            text(&e.url),
+            text(&e.events),
+            text(&e.sealed_secret),
+            int(e.created),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn endpoint(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<EndpointRow>> {
+    first(
+        env,
+        "SELECT * FROM webhook_endpoints WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+pub async fn endpoints_of(env: &Env, merchant_id: &str) -> StoreResult<Vec<EndpointRow>> {
+    all::<EndpointRow>(
+        env,
+        "SELECT * FROM webhook_endpoints WHERE merchant_id = ?1",
+        &[text(merchant_id)],
+    )
+    .await
+}
+
+pub async fn insert_event(
+    env: &Env,
+    id: &str,
+    merchant_id: &str,
+    kind: &str,
+    body: &str,
+    now: i64,
+) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT INTO events (id, merchant_id, type, body, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            text(id),
+            text(merchant_id),
+            text(kind),
+            text(body),
+            int(now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub async fn insert_delivery(env: &Env, d: &DeliveryRow) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts, \
+         last_status_code, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, 0, NULL, ?6, ?6)",
+        &[
+            text(&d.id),
+            text(&d.endpoint_id),
+            text(&d.event_id),
+            text(&d.event_type),
+            text(d.status.as_str()),
+            int(d.created),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Records one delivery attempt and where the delivery stands after it.
+pub async fn record_attempt(
+    env: &Env,
+    id: &str,
+    status: DeliveryStatus,
+    attempts: i64,
+    code: Option<i64>,
+    now: i64,
+) -> StoreResult<()> {
+    execute(
+        env,
+        "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, last_status_code = ?4, \
+         updated = ?5 WHERE id = ?1",
+        &[
+            text(id),
+            text(status.as_str()),
+            int(attempts),
+            opt_int(code),
+            int(now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn deliveries_of(env: &Env, endpoint_id: &str) -> StoreResult<Vec<DeliveryRow>> {
+    all::<DeliveryRow>(
+        env,
+        "SELECT * FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY created DESC LIMIT 100",
+        &[text(endpoint_id)],
+    )
+    .await
+}
