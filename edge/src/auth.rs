@@ -4,7 +4,7 @@
 use crate::http::header;
 use crate::store;
 use till_core::api_keys::{bearer_key, hash_secret, KeyKind};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::rate_limit::Limits;
 use worker::{Env, Request};
 
@@ -20,7 +20,7 @@ impl Caller {
     pub fn require_secret_key(&self) -> Result<(), ApiError> {
         match self.key_kind {
             KeyKind::Secret => Ok(()),
-            KeyKind::Publishable => Err(ApiError::secret_key_required()),
+            KeyKind::Publishable => Err(ApiError::new(ErrorCode::SecretKeyRequired)),
         }
     }
 }
@@ -70,7 +70,7 @@ async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Re
         return if header(req, "Sec-Fetch-Site").as_deref() == Some("same-origin") {
             Ok(())
         } else {
-            Err(ApiError::origin_required())
+            Err(ApiError::new(ErrorCode::OriginRequired))
         };
     };
     if Some(&origin) == own_origin(req).as_ref() {
@@ -80,7 +80,7 @@ async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Re
     if allowed.contains(&origin) {
         Ok(())
     } else {
-        Err(ApiError::origin_not_allowed())
+        Err(ApiError::new(ErrorCode::OriginNotAllowed))
     }
 }
 

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
 use till_core::crypto::{CardKey, PrivateJwk};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::secret::Secret;
 use worker::Env;
 
@@ -152,13 +152,11 @@ pub fn check_outbound(env: &Env, url: &str) -> Result<(), ApiError> {
     if host.is_some_and(|h| allowed.contains(&h)) {
         Ok(())
     } else {
-        Err(ApiError::invalid_request(
-            "url_invalid",
-            format!(
+        Err(ApiError::new(ErrorCode::UrlInvalid)
+            .with_message(format!(
                 "url must be on one of this deployment's allowed hosts: {}.",
                 allowed.join(", ")
-            ),
-        )
-        .with_param("url"))
+            ))
+            .with_param("url"))
     }
 }

@@ -3,7 +3,7 @@
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use worker::{Env, Request, Response};
 
 pub type ApiResult = Result<Response, ApiError>;
@@ -33,7 +33,7 @@ pub fn reply(result: ApiResult) -> worker::Result<Response> {
     match result {
         Ok(response) => Ok(response),
         Err(error) => {
-            let mut response = match json(error.status, &error) {
+            let mut response = match json(error.status(), &error) {
                 Ok(response) => response,
                 Err(_) => return Response::error("internal error", 500),
             };
@@ -69,9 +69,10 @@ fn describe(error: &serde_json::Error) -> String {
 /// is read, then while reading (a body may come without a length, or lie about it).
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     if let Some(length) = header(req, "Content-Length") {
-        let length: u64 = length.trim().parse().map_err(|_| {
-            ApiError::invalid_request("content_length_invalid", "Content-Length is not a number.")
-        })?;
+        let length: u64 = length
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::new(ErrorCode::ContentLengthInvalid))?;
         if length > u64::try_from(limit).unwrap_or(u64::MAX) {
             return Err(ApiError::body_too_large(limit));
         }
@@ -96,10 +97,7 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiEr
 pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !content_type.is_some_and(|t| t.starts_with("application/json")) {
-        return Err(ApiError::invalid_request(
-            "content_type_invalid",
-            "Send the body as JSON with `Content-Type: application/json`.",
-        ));
+        return Err(ApiError::new(ErrorCode::ContentTypeInvalid));
     }
     let bytes = read_body(req, MAX_BODY_BYTES).await?;
     till_core::json::parse_strict(&bytes).map_err(|e| ApiError::invalid_body(&e.to_string()))

@@ -25,7 +25,7 @@ mod rate_limit;
 mod store;
 mod vault;
 
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::routes::{resolve, Access, Endpoint, Resolved};
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
@@ -84,7 +84,9 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     }
     let (route, id) = match resolve(req.method().as_ref(), &path) {
         Resolved::Found { route, id } => (route, id),
-        Resolved::MethodNotAllowed => return http::reply(Err(ApiError::method_not_allowed())),
+        Resolved::MethodNotAllowed => {
+            return http::reply(Err(ApiError::new(ErrorCode::MethodNotAllowed)))
+        }
         Resolved::NotFound => return http::reply(Err(ApiError::not_found("endpoint"))),
     };
     let id = id.as_str();

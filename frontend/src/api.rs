@@ -7,18 +7,19 @@ use serde::Serialize;
 use till_core::api::{
     CheckoutSession, CompleteChallenge, ConfirmCheckoutSession, CreateToken, Payment, Token,
 };
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::jwe::Jwks;
 
 #[derive(Debug, Clone)]
 pub enum CallError {
-    /// The edge answered with an API error.
+    /// The edge answered with an API error (`Unknown` when the answer was not one).
     Api {
-        status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
         param: Option<String>,
     },
+    /// The card could not be encrypted in this browser; the reason is technical.
+    Encryption(String),
     /// No answer: offline, or the connection dropped.
     Network,
 }
@@ -27,33 +28,42 @@ impl CallError {
     pub fn message(&self) -> String {
         match self {
             CallError::Api { code, message, .. } => {
-                crate::i18n::api_error(code).map_or_else(|| message.clone(), String::from)
+                crate::i18n::api_error(*code).map_or_else(|| message.clone(), String::from)
             }
+            CallError::Encryption(reason) => (crate::i18n::t().encryption_failed)(reason),
             CallError::Network => crate::i18n::t().network_error.into(),
+        }
+    }
+
+    /// Sending the same request again later may give a final answer.
+    pub fn may_succeed_later(&self) -> bool {
+        match self {
+            CallError::Api { code, .. } => code.may_succeed_later(),
+            CallError::Encryption(_) => false,
+            CallError::Network => true,
         }
     }
 }
 
+/// The edge, called with the checkout's publishable key. The App provides it as context.
+#[derive(Clone)]
 pub struct Edge {
     pub publishable_key: String,
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
-    let status = response.status();
-    if (200..300).contains(&status) {
+    if response.ok() {
         return response.json::<T>().await.map_err(|_| CallError::Network);
     }
     match response.json::<ApiError>().await {
         Ok(error) => Err(CallError::Api {
-            status,
             code: error.error.code,
             message: error.error.message,
             param: error.error.param,
         }),
         Err(_) => Err(CallError::Api {
-            status,
-            code: "unexpected_response".into(),
-            message: "The payment service answered unexpectedly. Try again.".into(),
+            code: ErrorCode::Unknown,
+            message: crate::i18n::t().unexpected_response.into(),
             param: None,
         }),
     }

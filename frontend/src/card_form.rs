@@ -1,22 +1,21 @@
 //! The card form: formats and validates as the customer types, encrypts on Pay, confirms once.
 
 use crate::api::{CallError, Edge};
-use crate::app::sleep;
-use crate::app::{amount_text, Stage};
 use crate::attempt::{self, Attempt};
-use crate::encrypt::encrypt_card;
+use crate::card_field::{CardField, Field};
+use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
-use crate::launch;
+use crate::launch::Launch;
+use crate::locale::amount_text;
+use crate::stage::Stage;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde::Serialize;
-use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
+use till_core::api::CheckoutSession;
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
-    validate_number, Brand, CardDetails, CardError, CardPayload, YearMonth,
+    validate_number, Brand, CardDetails, CardError, YearMonth,
 };
-use till_core::payment::PaymentStatus;
 use till_core::secret::Secret;
 
 /// What the host page learns as the customer types: never the card itself.
@@ -30,29 +29,6 @@ struct FormState {
 struct HostError<'a> {
     code: &'a str,
     message: &'a str,
-}
-
-/// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
-const CONFIRM_ATTEMPTS: u32 = 6;
-/// 800 ms, 1.6 s, 3.2 s, … between confirm attempts whose answer is not final yet.
-const CONFIRM_RETRIES: till_core::backoff::Backoff = till_core::backoff::Backoff {
-    first: 800,
-    max: 6_400,
-};
-
-#[derive(Clone, Copy)]
-struct Field {
-    value: RwSignal<String>,
-    error: RwSignal<Option<String>>,
-}
-
-impl Field {
-    fn new() -> Self {
-        Field {
-            value: RwSignal::new(String::new()),
-            error: RwSignal::new(None),
-        }
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -141,106 +117,97 @@ impl Fields {
     }
 }
 
-/// 16 random bytes, base64url: makes each encrypted card single use.
-fn random_nonce() -> Option<String> {
-    let mut bytes = [0u8; 16];
-    web_sys::window()?
-        .crypto()
-        .ok()?
-        .get_random_values_with_u8_array(&mut bytes)
-        .ok()?;
-    Some(till_core::jwe::b64(&bytes))
+/// What a Pay starts from: the card just typed, or the attempt a reload interrupted.
+#[derive(Clone)]
+enum PayWith {
+    Card(CardDetails),
+    SavedAttempt(Attempt),
 }
 
-/// Everything one Pay press needs, owned so it can move into the async task.
-struct Checkout {
-    edge: Edge,
-    session: CheckoutSession,
-    client_secret: String,
-}
-
-enum PayResult {
-    Paid(Payment),
-    Challenge(Payment),
-    Declined(String),
-    /// Retry later with the same attempt.
-    Pending(String),
-    Failed(CallError),
-}
-
-impl Checkout {
-    async fn tokenize(&self, card: &CardDetails) -> Result<String, CallError> {
-        let keys = self.edge.keys().await?;
-        let key = keys.keys.first().ok_or(CallError::Network)?;
-        let payload = CardPayload {
-            card: card.clone(),
-            iat: (js_sys::Date::now() / 1000.0) as i64,
-            nonce: random_nonce().ok_or(CallError::Network)?,
-        };
-        let plaintext = serde_json::to_vec(&payload).map_err(|_| CallError::Network)?;
-        let encrypted_card = encrypt_card(key, &self.session.id, &plaintext)
-            .await
-            .map_err(|e| CallError::Api {
-                status: 0,
-                code: "encryption_failed".into(),
-                message: format!("Your browser could not encrypt the card ({}).", e.0),
-                param: None,
-            })?;
-        let token = self
-            .edge
-            .tokenize(&CreateToken {
-                checkout_session: self.session.id.clone(),
-                client_secret: self.client_secret.clone(),
-                encrypted_card,
-            })
-            .await?;
-        Ok(token.id)
+/// The attempt to confirm: the one saved for this session, else a new one with a fresh token and
+/// key. `None` when it could not be made; the reason is then shown on the form.
+async fn start_attempt(
+    checkout: &Checkout,
+    card: &CardDetails,
+    fields: Fields,
+    form_error: RwSignal<Option<String>>,
+) -> Option<Attempt> {
+    let session_id = &checkout.session.id;
+    if let Some(existing) = attempt::load(session_id) {
+        return Some(existing);
     }
-
-    async fn confirm(&self, attempt: &Attempt) -> PayResult {
-        let body = ConfirmCheckoutSession {
-            client_secret: self.client_secret.clone(),
-            token: attempt.token.clone(),
-        };
-        let mut last = String::new();
-        for round in 0..CONFIRM_ATTEMPTS {
-            if round > 0 {
-                let wait = CONFIRM_RETRIES.delay(round);
-                sleep(i32::try_from(wait).unwrap_or(i32::MAX)).await;
-            }
-            match self
-                .edge
-                .confirm(&self.session.id, &body, &attempt.idempotency_key)
-                .await
-            {
-                Ok(payment)
-                    if matches!(
-                        payment.status,
-                        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture
-                    ) =>
-                {
-                    return PayResult::Paid(payment)
-                }
-                Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
-                    return PayResult::Challenge(payment)
-                }
-                Ok(payment) => {
-                    return PayResult::Declined(i18n::decline(
-                        payment.failure_code.as_deref(),
-                        payment.failure_message,
-                    ))
-                }
-                Err(CallError::Network) => last = CallError::Network.message(),
-                Err(CallError::Api {
-                    status,
-                    code,
-                    message,
-                    ..
-                }) if status >= 500 || code == "idempotency_request_in_progress" => last = message,
-                Err(other) => return PayResult::Failed(other),
-            }
+    match checkout.tokenize(card).await {
+        Ok(token) => {
+            let Some(idempotency_key) = attempt::new_key() else {
+                form_error.set(Some(i18n::t().no_payment_key.into()));
+                return None;
+            };
+            let fresh = Attempt {
+                idempotency_key,
+                token,
+            };
+            attempt::save(session_id, &fresh);
+            Some(fresh)
         }
-        PayResult::Pending(last)
+        Err(CallError::Api {
+            message,
+            param: Some(param),
+            ..
+        }) if fields.by_param(&param).is_some() => {
+            if let Some(field) = fields.by_param(&param) {
+                field.error.set(Some(message));
+            }
+            None
+        }
+        Err(error) => {
+            form_error.set(Some(error.message()));
+            None
+        }
+    }
+}
+
+/// Confirms the attempt and shows where it led: the receipt, the challenge, or the reason on the
+/// form.
+async fn finish(
+    checkout: Checkout,
+    attempt: Attempt,
+    stage: RwSignal<Stage>,
+    form_error: RwSignal<Option<String>>,
+) {
+    let session_id = checkout.session.id.clone();
+    match checkout.confirm(&attempt).await {
+        PayResult::Paid(payment) => {
+            attempt::clear(&session_id);
+            stage.set(Stage::Paid(checkout.session, payment));
+        }
+        // The attempt stays saved: a reload replays it and shows the challenge again.
+        PayResult::Challenge(payment) => stage.set(Stage::Challenge(checkout.session, payment)),
+        PayResult::Declined(message) => {
+            attempt::clear(&session_id);
+            host::post(
+                "error",
+                HostError {
+                    code: "card_declined",
+                    message: &message,
+                },
+            );
+            form_error.set(Some(message));
+        }
+        PayResult::Pending(message) => {
+            form_error.set(Some(format!("{message} {}", i18n::t().retry_hint)))
+        }
+        PayResult::Failed(error) => {
+            attempt::clear(&session_id);
+            let message = error.message();
+            host::post(
+                "error",
+                HostError {
+                    code: "payment_failed",
+                    message: &message,
+                },
+            );
+            form_error.set(Some(message));
+        }
     }
 }
 
@@ -256,72 +223,48 @@ pub fn CardForm(
         cvc: Field::new(),
         name: Field::new(),
     };
-    let paying = RwSignal::new(false);
     let form_error = RwSignal::new(notice);
     let session_id = StoredValue::new(session.id.clone());
     let amount = amount_text(&session);
     let t = i18n::t();
     let pay_label = (t.pay)(&amount);
 
-    let checkout = move || {
-        let launch = launch::current()?;
-        Some(Checkout {
-            edge: Edge {
-                publishable_key: launch.publishable_key,
-            },
-            session: session.clone(),
+    // The App provides both whenever it shows the form.
+    let checkout = match (use_context::<Edge>(), use_context::<Launch>()) {
+        (Some(edge), Some(launch)) => Some(Checkout {
+            edge,
+            session,
             client_secret: launch.client_secret,
-        })
+        }),
+        _ => None,
     };
 
-    let finish = move |checkout: Checkout, attempt: Attempt| async move {
-        let session_id = checkout.session.id.clone();
-        match checkout.confirm(&attempt).await {
-            PayResult::Paid(payment) => {
-                attempt::clear(&session_id);
-                stage.set(Stage::Paid(checkout.session, payment));
-            }
-            // The attempt stays saved: a reload replays it and shows the challenge again.
-            PayResult::Challenge(payment) => stage.set(Stage::Challenge(checkout.session, payment)),
-            PayResult::Declined(message) => {
-                attempt::clear(&session_id);
-                host::post(
-                    "error",
-                    HostError {
-                        code: "card_declined",
-                        message: &message,
-                    },
-                );
-                form_error.set(Some(message));
-            }
-            PayResult::Pending(message) => {
-                form_error.set(Some(format!("{message} {}", i18n::t().retry_hint)))
-            }
-            PayResult::Failed(error) => {
-                attempt::clear(&session_id);
-                let message = error.message();
-                host::post(
-                    "error",
-                    HostError {
-                        code: "payment_failed",
-                        message: &message,
-                    },
-                );
-                form_error.set(Some(message));
-            }
+    let pay = Action::new_local(move |(checkout, with): &(Checkout, PayWith)| {
+        let (checkout, with) = (checkout.clone(), with.clone());
+        async move {
+            let attempt = match with {
+                PayWith::SavedAttempt(saved) => saved,
+                PayWith::Card(card) => {
+                    match start_attempt(&checkout, &card, fields, form_error).await {
+                        Some(attempt) => attempt,
+                        None => return,
+                    }
+                }
+            };
+            finish(checkout, attempt, stage, form_error).await;
         }
-        paying.set(false);
-    };
+    });
+    let paying = pay.pending();
 
     // A reload in the middle of a payment finishes the same attempt.
-    if let (Some(saved), Some(checkout)) =
-        (session_id.with_value(|id| attempt::load(id)), checkout())
-    {
-        paying.set(true);
-        spawn_local(finish(checkout, saved));
+    if let (Some(saved), Some(checkout)) = (
+        session_id.with_value(|id| attempt::load(id)),
+        checkout.clone(),
+    ) {
+        pay.dispatch_local((checkout, PayWith::SavedAttempt(saved)));
     }
 
-    let pay = move |ev: leptos::ev::SubmitEvent| {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if paying.get_untracked() {
             return;
@@ -330,51 +273,11 @@ pub fn CardForm(
         let Some(card) = fields.validated() else {
             return;
         };
-        let Some(checkout) = checkout() else {
-            form_error.set(Some("This checkout link is incomplete.".into()));
+        let Some(checkout) = checkout.clone() else {
+            form_error.set(Some(i18n::t().link_incomplete.into()));
             return;
         };
-        paying.set(true);
-        spawn_local(async move {
-            let session_id = checkout.session.id.clone();
-            let attempt = match attempt::load(&session_id) {
-                Some(existing) => existing,
-                None => match checkout.tokenize(&card).await {
-                    Ok(token) => {
-                        let Some(idempotency_key) = attempt::new_key() else {
-                            form_error.set(Some(
-                                "Your browser cannot make a secure payment key.".into(),
-                            ));
-                            paying.set(false);
-                            return;
-                        };
-                        let fresh = Attempt {
-                            idempotency_key,
-                            token,
-                        };
-                        attempt::save(&session_id, &fresh);
-                        fresh
-                    }
-                    Err(CallError::Api {
-                        message,
-                        param: Some(param),
-                        ..
-                    }) if fields.by_param(&param).is_some() => {
-                        if let Some(field) = fields.by_param(&param) {
-                            field.error.set(Some(message));
-                        }
-                        paying.set(false);
-                        return;
-                    }
-                    Err(error) => {
-                        form_error.set(Some(error.message()));
-                        paying.set(false);
-                        return;
-                    }
-                },
-            };
-            finish(checkout, attempt).await;
-        });
+        pay.dispatch_local((checkout, PayWith::Card(card)));
     };
 
     // Any edit to the card makes the next Pay a new attempt with a new key.
@@ -390,60 +293,35 @@ pub fn CardForm(
             },
         );
     };
+    let cvc_length = move || fields.brand().map_or(3, Brand::cvc_length);
 
     view! {
-        <form class="card-form" on:submit=pay novalidate>
+        <form class="card-form" on:submit=submit novalidate>
             <p class="total">{t.total} " " <strong>{amount}</strong></p>
-            <div class="field">
-                <label for="card-number">{t.card_number}</label>
-                <div class="with-brand">
-                    <input id="card-number" name="cardnumber" type="text" inputmode="numeric" autocomplete="cc-number"
-                        placeholder="1234 1234 1234 1234"
-                        aria-invalid=move || fields.number.error.get().is_some().to_string()
-                        aria-describedby="card-number-error"
-                        prop:value=move || fields.number.value.get()
-                        on:input=move |ev| edited(fields.number, format_number(&event_target_value(&ev)))
-                        on:blur=move |_| if !fields.number.value.get_untracked().is_empty() { Fields::show(fields.number, fields.check_number()); } />
-                    <span class="brand" aria-live="polite">{move || fields.brand().map(Brand::display_name)}</span>
-                </div>
-                <p id="card-number-error" class="error" aria-live="polite">{move || fields.number.error.get()}</p>
-            </div>
+            <CardField id="card-number" label=t.card_number name="cardnumber" autocomplete="cc-number" inputmode="numeric"
+                placeholder="1234 1234 1234 1234"
+                field=fields.number
+                brand=move || fields.brand().map(Brand::display_name)
+                on_input=move |text: String| edited(fields.number, format_number(&text))
+                check_on_blur=move |()| { Fields::show(fields.number, fields.check_number()); } />
             <div class="row">
-                <div class="field">
-                    <label for="card-expiry">{t.expiry}</label>
-                    <input id="card-expiry" name="exp-date" type="text" inputmode="numeric" autocomplete="cc-exp" placeholder="MM/YY"
-                        aria-invalid=move || fields.expiry.error.get().is_some().to_string()
-                        aria-describedby="card-expiry-error"
-                        prop:value=move || fields.expiry.value.get()
-                        on:input=move |ev| edited(fields.expiry, format_expiry(&event_target_value(&ev)))
-                        on:blur=move |_| if !fields.expiry.value.get_untracked().is_empty() { Fields::show(fields.expiry, fields.check_expiry()); } />
-                    <p id="card-expiry-error" class="error" aria-live="polite">{move || fields.expiry.error.get()}</p>
-                </div>
-                <div class="field">
-                    <label for="card-cvc">{t.security_code}</label>
-                    <input id="card-cvc" name="cvc" type="text" inputmode="numeric" autocomplete="cc-csc"
-                        placeholder=move || (t.cvc_placeholder)(fields.brand().map_or(3, Brand::cvc_length))
-                        maxlength=move || fields.brand().map_or(3, Brand::cvc_length).to_string()
-                        aria-invalid=move || fields.cvc.error.get().is_some().to_string()
-                        aria-describedby="card-cvc-error"
-                        prop:value=move || fields.cvc.value.get()
-                        on:input=move |ev| {
-                            let digits: String = event_target_value(&ev).chars().filter(char::is_ascii_digit).take(4).collect();
-                            edited(fields.cvc, digits)
-                        }
-                        on:blur=move |_| if !fields.cvc.value.get_untracked().is_empty() { Fields::show(fields.cvc, fields.check_cvc()); } />
-                    <p id="card-cvc-error" class="error" aria-live="polite">{move || fields.cvc.error.get()}</p>
-                </div>
+                <CardField id="card-expiry" label=t.expiry name="exp-date" autocomplete="cc-exp" inputmode="numeric"
+                    placeholder=t.expiry_placeholder
+                    field=fields.expiry
+                    on_input=move |text: String| edited(fields.expiry, format_expiry(&text))
+                    check_on_blur=move |()| { Fields::show(fields.expiry, fields.check_expiry()); } />
+                <CardField id="card-cvc" label=t.security_code name="cvc" autocomplete="cc-csc" inputmode="numeric"
+                    placeholder=move || (t.cvc_placeholder)(cvc_length())
+                    maxlength=move || cvc_length().to_string()
+                    field=fields.cvc
+                    on_input=move |text: String| {
+                        edited(fields.cvc, text.chars().filter(char::is_ascii_digit).take(4).collect())
+                    }
+                    check_on_blur=move |()| { Fields::show(fields.cvc, fields.check_cvc()); } />
             </div>
-            <div class="field">
-                <label for="card-name">{t.name_on_card}</label>
-                <input id="card-name" name="ccname" type="text" autocomplete="cc-name"
-                    aria-invalid=move || fields.name.error.get().is_some().to_string()
-                    aria-describedby="card-name-error"
-                    prop:value=move || fields.name.value.get()
-                    on:input=move |ev| edited(fields.name, event_target_value(&ev)) />
-                <p id="card-name-error" class="error" aria-live="polite">{move || fields.name.error.get()}</p>
-            </div>
+            <CardField id="card-name" label=t.name_on_card name="ccname" autocomplete="cc-name"
+                field=fields.name
+                on_input=move |text: String| edited(fields.name, text) />
             <p id="form-error" class="error form-error" role="alert">{move || form_error.get()}</p>
             <button id="pay" type="submit" disabled=move || paying.get() aria-busy=move || paying.get().to_string()>
                 {move || if paying.get() { t.processing.to_string() } else { pay_label.clone() }}

@@ -1,10 +1,11 @@
 //! The issuer's one-time-code challenge (3-D Secure), inside the widget.
 
-use crate::api::{CallError, Edge};
-use crate::app::{amount_text, Stage};
-use crate::{attempt, i18n, launch};
+use crate::api::Edge;
+use crate::launch::Launch;
+use crate::locale::amount_text;
+use crate::stage::Stage;
+use crate::{attempt, i18n};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use till_core::api::{CheckoutSession, CompleteChallenge, NextAction, Payment};
 use till_core::payment::PaymentStatus;
 
@@ -23,32 +24,17 @@ pub fn OtpChallenge(
 ) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let amount = amount_text(&session);
     let session = StoredValue::new(session);
     let payment_id = StoredValue::new(payment.id.clone());
+    // The App provides both whenever it shows the challenge.
+    let edge = use_context::<Edge>();
+    let client_secret = use_context::<Launch>().map(|launch| launch.client_secret);
 
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let otp = code.get_untracked();
-        if otp.len() != 6 {
-            error.set(Some(i18n::t().otp_six_digits.into()));
-            return;
-        }
-        let Some(launch) = launch::current() else {
-            return;
-        };
-        busy.set(true);
-        spawn_local(async move {
-            let edge = Edge {
-                publishable_key: launch.publishable_key,
-            };
-            let body = CompleteChallenge {
-                client_secret: launch.client_secret,
-                otp,
-            };
+    let verify = Action::new_local(move |(edge, body): &(Edge, CompleteChallenge)| {
+        let (edge, body) = (edge.clone(), body.clone());
+        async move {
             let result = edge.challenge(&payment_id.get_value(), &body).await;
-            busy.set(false);
             let session = session.get_value();
             match result {
                 Ok(payment)
@@ -67,14 +53,26 @@ pub fn OtpChallenge(
                 }
                 Ok(payment) => {
                     attempt::clear(&session.id);
-                    let reason =
-                        i18n::decline(payment.failure_code.as_deref(), payment.failure_message);
+                    let reason = i18n::decline(payment.failure_code, payment.failure_message);
                     stage.set(Stage::Ready(session, Some(reason)));
                 }
-                Err(CallError::Network) => error.set(Some(CallError::Network.message())),
                 Err(other) => error.set(Some(other.message())),
             }
-        });
+        }
+    });
+    let verifying = verify.pending();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let otp = code.get_untracked();
+        if otp.len() != 6 {
+            error.set(Some(i18n::t().otp_six_digits.into()));
+            return;
+        }
+        let (Some(edge), Some(client_secret)) = (edge.clone(), client_secret.clone()) else {
+            return;
+        };
+        verify.dispatch_local((edge, CompleteChallenge { client_secret, otp }));
     };
 
     let t = i18n::t();
@@ -95,8 +93,8 @@ pub fn OtpChallenge(
                     } />
                 <p id="otp-error" class="error" role="alert">{move || error.get()}</p>
             </div>
-            <button id="verify" type="submit" disabled=move || busy.get()>
-                {move || if busy.get() { t.verifying } else { t.verify }}
+            <button id="verify" type="submit" disabled=move || verifying.get()>
+                {move || if verifying.get() { t.verifying } else { t.verify }}
             </button>
         </form>
     }

@@ -22,7 +22,8 @@ fn to_js<T: Serialize>(value: &T) -> Option<wasm_bindgen::JsValue> {
     js_sys::JSON::parse(&text).ok()
 }
 
-/// Posts to the parent window, only when launched with the parent's origin.
+/// Posts to the parent window, only when launched with the parent's origin. The origin is read
+/// from the address, not the App's context: this also runs from async tasks and browser callbacks.
 pub fn post<T: Serialize>(kind: &str, payload: T) {
     let Some(origin) = launch::current().and_then(|l| l.parent_origin) else {
         return;
@@ -104,11 +105,8 @@ pub fn return_to(return_url: &str, payment: &str, status: &str, session: &str) {
 const RETURN_DELAY_MS: i32 = 1500;
 
 /// Tells the parent the widget's height whenever it changes, so the iframe fits its content.
-pub fn report_height_changes() {
-    let Some(launch) = launch::current() else {
-        return;
-    };
-    if launch.mode != Mode::Embedded {
+pub fn report_height_changes(mode: Mode) {
+    if mode != Mode::Embedded {
         return;
     }
     let callback = Closure::<dyn FnMut()>::new(move || post("resize", ()));

@@ -2,11 +2,14 @@
 //! browser's language). Card rules come from the core; only their wording lives here.
 
 use till_core::card::CardError;
+use till_core::error::ErrorCode;
+use till_core::payment::DeclineCode;
 
 pub struct Strings {
     pub total: &'static str,
     pub card_number: &'static str,
     pub expiry: &'static str,
+    pub expiry_placeholder: &'static str,
     pub security_code: &'static str,
     pub cvc_placeholder: fn(usize) -> String,
     pub name_on_card: &'static str,
@@ -28,13 +31,17 @@ pub struct Strings {
     pub otp_six_digits: &'static str,
     pub otp_wrong: fn(u8) -> String,
     pub network_error: &'static str,
+    pub unexpected_response: &'static str,
     pub retry_hint: &'static str,
+    pub no_payment_key: &'static str,
+    pub encryption_failed: fn(&str) -> String,
 }
 
 const EN: Strings = Strings {
     total: "Total",
     card_number: "Card number",
     expiry: "Expiry (MM/YY)",
+    expiry_placeholder: "MM/YY",
     security_code: "Security code",
     cvc_placeholder: |n| format!("{n} digits"),
     name_on_card: "Name on card",
@@ -64,13 +71,17 @@ const EN: Strings = Strings {
         )
     },
     network_error: "We could not reach the payment service. Check your connection and try again.",
+    unexpected_response: "The payment service answered unexpectedly. Try again.",
     retry_hint: "Press Pay to try again.",
+    no_payment_key: "Your browser cannot make a secure payment key.",
+    encryption_failed: |reason| format!("Your browser could not encrypt the card ({reason})."),
 };
 
 const KO: Strings = Strings {
     total: "총액",
     card_number: "카드 번호",
     expiry: "유효기간 (MM/YY)",
+    expiry_placeholder: "MM/YY",
     security_code: "보안 코드",
     cvc_placeholder: |n| format!("{n}자리"),
     name_on_card: "카드 소유자 이름",
@@ -94,7 +105,12 @@ const KO: Strings = Strings {
     otp_six_digits: "6자리 인증번호를 입력해 주세요.",
     otp_wrong: |left| format!("인증번호가 올바르지 않습니다. {left}회 남았습니다."),
     network_error: "결제 서비스에 연결할 수 없습니다. 연결을 확인하고 다시 시도해 주세요.",
+    unexpected_response: "결제 서비스에서 예상하지 못한 응답을 받았습니다. 다시 시도해 주세요.",
     retry_hint: "다시 시도하려면 결제하기를 눌러 주세요.",
+    no_payment_key: "이 브라우저에서는 안전한 결제 키를 만들 수 없습니다.",
+    encryption_failed: |reason| {
+        format!("브라우저에서 카드 정보를 암호화하지 못했습니다 ({reason}).")
+    },
 };
 
 fn korean() -> bool {
@@ -130,13 +146,13 @@ pub fn card_error(error: CardError) -> &'static str {
 }
 
 /// The edge's refusals a customer may meet, in Korean (the edge's own message is English).
-pub fn api_error(code: &str) -> Option<&'static str> {
+pub fn api_error(code: ErrorCode) -> Option<&'static str> {
     if !korean() {
         return None;
     }
     match code {
-        "rate_limited" => Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
-        "checkout_session_locked" => {
+        ErrorCode::RateLimited => Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
+        ErrorCode::CheckoutSessionLocked => {
             Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
         }
         _ => None,
@@ -144,7 +160,7 @@ pub fn api_error(code: &str) -> Option<&'static str> {
 }
 
 /// A decline reason in the customer's language; `fallback` is the edge's English message.
-pub fn decline(code: Option<&str>, fallback: Option<String>) -> String {
+pub fn decline(code: Option<DeclineCode>, fallback: Option<String>) -> String {
     let english = || {
         fallback
             .clone()
@@ -154,12 +170,15 @@ pub fn decline(code: Option<&str>, fallback: Option<String>) -> String {
         return english();
     }
     match code {
-        Some("insufficient_funds") => "잔액이 부족합니다.",
-        Some("expired_card") => "유효기간이 지난 카드입니다.",
-        Some("incorrect_cvc") => "보안 코드가 올바르지 않습니다.",
-        Some("processing_error") => "카드 처리 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.",
-        Some("authentication_failed") => "카드사 인증에 실패했습니다.",
-        _ => "카드가 거절되었습니다.",
+        Some(DeclineCode::InsufficientFunds) => "잔액이 부족합니다.",
+        Some(DeclineCode::ExpiredCard) => "유효기간이 지난 카드입니다.",
+        Some(DeclineCode::IncorrectCvc) => "보안 코드가 올바르지 않습니다.",
+        Some(DeclineCode::InvalidNumber) => "카드 번호가 올바르지 않습니다.",
+        Some(DeclineCode::ProcessingError) => {
+            "카드 처리 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
+        }
+        Some(DeclineCode::AuthenticationFailed) => "카드사 인증에 실패했습니다.",
+        Some(DeclineCode::CardDeclined) | None => "카드가 거절되었습니다.",
     }
     .into()
 }

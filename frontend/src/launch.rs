@@ -14,6 +14,8 @@ pub enum Mode {
     Standalone,
 }
 
+/// The App reads it once and provides it as context to the components below it.
+#[derive(Clone)]
 pub struct Launch {
     pub publishable_key: String,
     pub client_secret: String,
@@ -29,6 +31,7 @@ fn params(text: &str) -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(text.trim_start_matches(['#', '?'])).ok()
 }
 
+/// Reads the page's address; `None` when the checkout link lacks what the widget needs.
 pub fn current() -> Option<Launch> {
     let location = web_sys::window()?.location();
     let fragment = params(&location.hash().ok()?)?;

@@ -1,9 +1,12 @@
-//! Amounts in the customer's locale via `Intl.NumberFormat`, fed an exact decimal string (no float).
+//! The customer's locale, and amounts in it via `Intl.NumberFormat`, fed an exact decimal string
+//! (no float).
 
+use till_core::api::CheckoutSession;
 use till_core::money::Money;
 use wasm_bindgen::JsValue;
 
-/// The merchant's `locale` embed option, else the browser's language.
+/// The merchant's `locale` embed option, else the browser's language. Read from the address, not
+/// the App's context: the words are needed outside the component tree too (the edge's errors).
 pub fn current() -> String {
     crate::launch::current()
         .and_then(|launch| launch.locale)
@@ -11,7 +14,7 @@ pub fn current() -> String {
         .unwrap_or_else(|| "en-US".into())
 }
 
-pub fn format_amount(money: &Money, locale: &str) -> String {
+fn format_amount(money: &Money, locale: &str) -> String {
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into());
     let fallback = money.to_string();
@@ -29,4 +32,15 @@ pub fn format_amount(money: &Money, locale: &str) -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or(fallback)
+}
+
+/// The session's total as the customer reads it.
+pub fn amount_text(session: &CheckoutSession) -> String {
+    format_amount(
+        &Money {
+            amount: session.amount,
+            currency: session.currency,
+        },
+        &current(),
+    )
 }

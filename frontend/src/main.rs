@@ -4,13 +4,18 @@
 mod api;
 mod app;
 mod attempt;
+mod card_field;
 mod card_form;
 mod challenge;
+mod checkout;
 mod encrypt;
 mod host;
 mod i18n;
 mod launch;
 mod locale;
+mod receipt;
+mod stage;
+mod timer;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -1,9 +1,9 @@
 //! Request and response bodies of Till's HTTP API. Requests reject unknown fields.
 
 use crate::card::CardSummary;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::money::{Currency, Money, MoneyError};
-use crate::payment::PaymentStatus;
+use crate::payment::{DeclineCode, PaymentStatus};
 use crate::urls::{check_return_url, check_webhook_url, DevHosts};
 use serde::{Deserialize, Serialize};
 
@@ -85,14 +85,14 @@ impl CreateCheckoutSession {
     /// hosts a local setup may use over plain http (see [`crate::urls`]).
     pub fn validate(&self, dev: DevHosts<'_>) -> Result<Money, ApiError> {
         let total = Money::payable(self.amount, self.currency).map_err(|e| {
-            ApiError::invalid_request("amount_invalid", e.to_string()).with_param("amount")
+            ApiError::new(ErrorCode::AmountInvalid)
+                .with_message(e.to_string())
+                .with_param("amount")
         })?;
         if self.line_items.len() > MAX_LINE_ITEMS {
-            return Err(ApiError::invalid_request(
-                "line_items_invalid",
-                format!("At most {MAX_LINE_ITEMS} line items are allowed."),
-            )
-            .with_param("line_items"));
+            return Err(ApiError::new(ErrorCode::LineItemsInvalid)
+                .with_message(format!("At most {MAX_LINE_ITEMS} line items are allowed."))
+                .with_param("line_items"));
         }
         if !self.line_items.is_empty() {
             let mut sum = Money {
@@ -104,10 +104,7 @@ impl CreateCheckoutSession {
                     || item.name.chars().count() > MAX_TEXT
                     || item.name.chars().any(char::is_control)
                 {
-                    return Err(ApiError::invalid_request(
-                        "line_items_invalid",
-                        "Every line item needs a name of at most 200 characters, without control characters.",
-                    )
+                    return Err(ApiError::new(ErrorCode::LineItemsInvalid).with_message("Every line item needs a name of at most 200 characters, without control characters.")
                     .with_param("line_items"));
                 }
                 let line = Money::payable(item.unit_amount, self.currency)
@@ -124,20 +121,14 @@ impl CreateCheckoutSession {
                     .map_err(|e| line_item_error(&e))?;
             }
             if sum.amount != total.amount {
-                return Err(ApiError::invalid_request(
-                    "amount_mismatch",
-                    "The amount must equal the sum of the line items.",
-                )
-                .with_param("amount"));
+                return Err(ApiError::new(ErrorCode::AmountMismatch).with_param("amount"));
             }
         }
         if let Some(url) = &self.return_url {
             check_return_url(url, dev).map_err(|e| {
-                ApiError::invalid_request(
-                    "return_url_invalid",
-                    format!("return_url {}.", e.message()),
-                )
-                .with_param("return_url")
+                ApiError::new(ErrorCode::ReturnUrlInvalid)
+                    .with_message(format!("return_url {}.", e.message()))
+                    .with_param("return_url")
             })?;
         }
         if self
@@ -145,18 +136,17 @@ impl CreateCheckoutSession {
             .as_ref()
             .is_some_and(|r| r.chars().count() > MAX_TEXT || r.chars().any(char::is_control))
         {
-            return Err(ApiError::invalid_request(
-                "merchant_reference_invalid",
-                "merchant_reference must be at most 200 characters, without control characters.",
-            )
-            .with_param("merchant_reference"));
+            return Err(
+                ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
+            );
         }
         Ok(total)
     }
 }
 
 fn line_item_error(e: &MoneyError) -> ApiError {
-    ApiError::invalid_request("line_items_invalid", format!("Invalid line item: {e}."))
+    ApiError::new(ErrorCode::LineItemsInvalid)
+        .with_message(format!("Invalid line item: {e}."))
         .with_param("line_items")
 }
 
@@ -241,7 +231,7 @@ pub struct Payment {
     pub checkout_session: String,
     pub card: CardSummary,
     #[serde(default)]
-    pub failure_code: Option<String>,
+    pub failure_code: Option<DeclineCode>,
     #[serde(default)]
     pub failure_message: Option<String>,
     pub created: i64,
@@ -335,7 +325,8 @@ impl CreateWebhookEndpoint {
     /// Checks the request; returns the URL as Till will store and call it.
     pub fn validate(&self, dev: DevHosts<'_>) -> Result<String, ApiError> {
         let url = check_webhook_url(&self.url, dev).map_err(|e| {
-            ApiError::invalid_request("url_invalid", format!("url {}.", e.message()))
+            ApiError::new(ErrorCode::UrlInvalid)
+                .with_message(format!("url {}.", e.message()))
                 .with_param("url")
         })?;
         if self.events.is_empty()
@@ -345,11 +336,12 @@ impl CreateWebhookEndpoint {
                 .iter()
                 .any(|e| !EVENT_TYPES.contains(&e.as_str()))
         {
-            return Err(ApiError::invalid_request(
-                "events_invalid",
-                format!("events must name some of: {}.", EVENT_TYPES.join(", ")),
-            )
-            .with_param("events"));
+            return Err(ApiError::new(ErrorCode::EventsInvalid)
+                .with_message(format!(
+                    "events must name some of: {}.",
+                    EVENT_TYPES.join(", ")
+                ))
+                .with_param("events"));
         }
         Ok(url)
     }
@@ -476,15 +468,15 @@ mod tests {
         let err = session(2999, vec![item(1000, 3)])
             .validate(DevHosts::default())
             .unwrap_err();
-        assert_eq!(err.error.code, "amount_mismatch");
+        assert_eq!(err.error.code, ErrorCode::AmountMismatch);
         let err = session(0, vec![item(0, 1)])
             .validate(DevHosts::default())
             .unwrap_err();
-        assert_eq!(err.error.code, "amount_invalid");
+        assert_eq!(err.error.code, ErrorCode::AmountInvalid);
         let err = session(1000, vec![item(1000, 0)])
             .validate(DevHosts::default())
             .unwrap_err();
-        assert_eq!(err.error.code, "line_items_invalid");
+        assert_eq!(err.error.code, ErrorCode::LineItemsInvalid);
     }
 
     #[test]
@@ -514,7 +506,7 @@ mod tests {
                 .unwrap_err()
                 .error
                 .code,
-            "url_invalid"
+            ErrorCode::UrlInvalid
         );
         let bad_event = CreateWebhookEndpoint {
             events: vec!["payment.exploded".into()],
@@ -526,7 +518,7 @@ mod tests {
                 .unwrap_err()
                 .error
                 .code,
-            "events_invalid"
+            ErrorCode::EventsInvalid
         );
         let none = CreateWebhookEndpoint {
             events: vec![],
@@ -579,28 +571,27 @@ impl CreateGatewayAccount {
         ] {
             let printable = value.bytes().all(|b| (0x21..=0x7e).contains(&b));
             if value.is_empty() || value.len() > MAX_CREDENTIAL_LEN || !printable {
-                return Err(ApiError::invalid_request(
-                    "credentials_invalid",
-                    format!("{name} must be 1 to 256 printable characters without spaces."),
-                )
-                .with_param(name));
+                return Err(ApiError::new(ErrorCode::CredentialsInvalid)
+                    .with_message(format!(
+                        "{name} must be 1 to 256 printable characters without spaces."
+                    ))
+                    .with_param(name));
             }
         }
         let url = match (&self.url, default_url) {
             (Some(url), _) => url.clone(),
             (None, Some(default)) => default.to_string(),
             (None, None) => {
-                return Err(ApiError::invalid_request(
-                    "url_invalid",
-                    "This connector needs the gateway's url.",
-                )
-                .with_param("url"))
+                return Err(ApiError::new(ErrorCode::UrlInvalid)
+                    .with_message("This connector needs the gateway's url.")
+                    .with_param("url"))
             }
         };
         check_webhook_url(&url, dev)
             .map(|url| url.trim_end_matches('/').to_string())
             .map_err(|e| {
-                ApiError::invalid_request("url_invalid", format!("url {}.", e.message()))
+                ApiError::new(ErrorCode::UrlInvalid)
+                    .with_message(format!("url {}.", e.message()))
                     .with_param("url")
             })
     }

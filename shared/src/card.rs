@@ -1,6 +1,7 @@
 //! Card number, expiry and CVC rules shared by the widget (as the customer types) and the edge
 //! (which never trusts the widget).
 
+use crate::error::ErrorCode;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -175,18 +176,18 @@ pub enum CardError {
 }
 
 impl CardError {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            CardError::IncompleteNumber => "incomplete_number",
-            CardError::InvalidNumber => "invalid_number",
-            CardError::UnsupportedBrand => "unsupported_brand",
-            CardError::IncompleteExpiry => "incomplete_expiry",
-            CardError::InvalidExpiry => "invalid_expiry",
-            CardError::ExpiredCard => "expired_card",
-            CardError::IncompleteCvc => "incomplete_cvc",
-            CardError::InvalidCvc => "invalid_cvc",
-            CardError::MissingName => "missing_name",
-            CardError::InvalidName => "invalid_name",
+            CardError::IncompleteNumber => ErrorCode::IncompleteNumber,
+            CardError::InvalidNumber => ErrorCode::InvalidNumber,
+            CardError::UnsupportedBrand => ErrorCode::UnsupportedBrand,
+            CardError::IncompleteExpiry => ErrorCode::IncompleteExpiry,
+            CardError::InvalidExpiry => ErrorCode::InvalidExpiry,
+            CardError::ExpiredCard => ErrorCode::ExpiredCard,
+            CardError::IncompleteCvc => ErrorCode::IncompleteCvc,
+            CardError::InvalidCvc => ErrorCode::InvalidCvc,
+            CardError::MissingName => ErrorCode::MissingName,
+            CardError::InvalidName => ErrorCode::InvalidName,
         }
     }
 
@@ -204,21 +205,9 @@ impl CardError {
         }
     }
 
+    /// The English message (the API's); the widget has its own translations.
     pub fn message(self) -> &'static str {
-        match self {
-            CardError::IncompleteNumber => "Your card number is incomplete.",
-            CardError::InvalidNumber => "Your card number is invalid.",
-            CardError::UnsupportedBrand => "This card brand is not accepted.",
-            CardError::IncompleteExpiry => "Your card's expiry date is incomplete.",
-            CardError::InvalidExpiry => "Your card's expiry month is invalid.",
-            CardError::ExpiredCard => "Your card has expired.",
-            CardError::IncompleteCvc => "Your card's security code is incomplete.",
-            CardError::InvalidCvc => "Your card's security code is invalid.",
-            CardError::MissingName => "Enter the name on the card.",
-            CardError::InvalidName => {
-                "The name on the card is too long or has characters that cannot be used."
-            }
-        }
+        self.code().message()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Idempotency-Key` rules (IETF draft + Stripe's behaviour): which keys are valid, the request
 //! fingerprint, and what a stored record means for a new request with the same key.
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -9,18 +9,10 @@ pub const MAX_KEY_LEN: usize = 255;
 
 /// Checks the header value: present, 1..=255 printable ASCII characters.
 pub fn validate_key(value: Option<&str>) -> Result<&str, ApiError> {
-    let key = value.ok_or_else(|| {
-        ApiError::invalid_request(
-            "idempotency_key_missing",
-            "This request moves money: send an Idempotency-Key header.",
-        )
-    })?;
+    let key = value.ok_or_else(|| ApiError::new(ErrorCode::IdempotencyKeyMissing))?;
     if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| (0x21..=0x7e).contains(&b))
     {
-        return Err(ApiError::invalid_request(
-            "idempotency_key_invalid",
-            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.",
-        ));
+        return Err(ApiError::new(ErrorCode::IdempotencyKeyInvalid));
     }
     Ok(key)
 }
@@ -112,12 +104,7 @@ pub fn begin(
 
 /// The same key, sent before with a different request.
 pub fn key_reused() -> ApiError {
-    ApiError::new(
-        422,
-        ErrorType::IdempotencyError,
-        "idempotency_key_reused",
-        "This Idempotency-Key was used with a different request.",
-    )
+    ApiError::new(ErrorCode::IdempotencyKeyReused)
 }
 
 /// What to do with a request whose key already has a record.
@@ -138,12 +125,9 @@ pub fn decide(stored: Stored, fingerprint: &str) -> Decision {
         return Decision::Reject(key_reused());
     }
     match stored {
-        Stored::InFlight { .. } => Decision::Reject(ApiError::new(
-            409,
-            ErrorType::IdempotencyError,
-            "idempotency_request_in_progress",
-            "A request with this Idempotency-Key is still being processed. Retry shortly.",
-        )),
+        Stored::InFlight { .. } => {
+            Decision::Reject(ApiError::new(ErrorCode::IdempotencyRequestInProgress))
+        }
         Stored::Done { status, body, .. } => Decision::Replay { status, body },
     }
 }
@@ -157,12 +141,12 @@ mod tests {
     fn key_validation() {
         assert_eq!(
             validate_key(None).unwrap_err().error.code,
-            "idempotency_key_missing"
+            ErrorCode::IdempotencyKeyMissing
         );
         for bad in ["", "has space", &"k".repeat(256), "tab\t", "ключ"] {
             assert_eq!(
                 validate_key(Some(bad)).unwrap_err().error.code,
-                "idempotency_key_invalid",
+                ErrorCode::IdempotencyKeyInvalid,
                 "{bad:?}"
             );
         }
@@ -241,7 +225,7 @@ mod tests {
         let Decision::Reject(e) = decide(done, "g") else {
             panic!("different fingerprint must be rejected")
         };
-        assert_eq!(e.status, 422);
+        assert_eq!(e.status(), 422);
         let Decision::Reject(e) = decide(
             Stored::InFlight {
                 fingerprint: "f".into(),
@@ -251,6 +235,6 @@ mod tests {
         ) else {
             panic!("in-flight must be rejected")
         };
-        assert_eq!(e.status, 409);
+        assert_eq!(e.status(), 409);
     }
 }

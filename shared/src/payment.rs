@@ -1,6 +1,6 @@
 //! Payment states and the only legal moves between them.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,7 +129,7 @@ pub enum GatewayState {
     RequiresAction { attempts_remaining: u8 },
     Authorized,
     Captured { amount: i64 },
-    Declined { code: String },
+    Declined { code: DeclineCode },
     Voided,
 }
 
@@ -151,11 +151,9 @@ pub fn capture_amount(authorized: i64, requested: Option<i64>) -> Result<i64, Ap
     match requested {
         None => Ok(authorized),
         Some(amount) if amount > 0 && amount <= authorized => Ok(amount),
-        Some(_) => Err(ApiError::invalid_request(
-            "amount_invalid",
-            "The capture amount must be positive and at most the authorized amount.",
-        )
-        .with_param("amount")),
+        Some(_) => Err(ApiError::new(ErrorCode::AmountInvalid)
+            .with_message("The capture amount must be positive and at most the authorized amount.")
+            .with_param("amount")),
     }
 }
 
@@ -167,20 +165,12 @@ pub fn refund_amount(
 ) -> Result<i64, ApiError> {
     let remaining = captured - refunded;
     if remaining <= 0 {
-        return Err(ApiError::new(
-            409,
-            crate::error::ErrorType::InvalidRequestError,
-            "charge_already_refunded",
-            "This payment has been refunded in full.",
-        ));
+        return Err(ApiError::new(ErrorCode::ChargeAlreadyRefunded));
     }
     match requested {
         None => Ok(remaining),
         Some(amount) if amount > 0 && amount <= remaining => Ok(amount),
-        Some(_) => Err(ApiError::invalid_request(
-            "amount_too_large",
-            format!("The refund amount must be positive and at most {remaining} (captured minus refunded)."),
-        )
+        Some(_) => Err(ApiError::new(ErrorCode::AmountTooLarge).with_message(format!("The refund amount must be positive and at most {remaining} (captured minus refunded)."))
         .with_param("amount")),
     }
 }
@@ -217,19 +207,65 @@ impl RefundStatus {
     }
 }
 
-/// The customer-facing reason for a gateway decline code (shown by the widget, stored on the payment).
-pub fn decline_message(code: &str) -> &'static str {
-    match code {
-        "card_declined" => "Your card was declined.",
-        "insufficient_funds" => "Your card has insufficient funds.",
-        "expired_card" => "Your card has expired.",
-        "incorrect_cvc" => "Your card's security code is incorrect.",
-        "processing_error" => {
-            "An error occurred while processing your card. Try again in a little bit."
+/// Why a payment was declined, in Till's words: each connector maps its gateway's codes here,
+/// and the widget words each one for the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineCode {
+    CardDeclined,
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    InvalidNumber,
+    ProcessingError,
+    AuthenticationFailed,
+}
+
+impl DeclineCode {
+    pub const ALL: [DeclineCode; 7] = [
+        DeclineCode::CardDeclined,
+        DeclineCode::InsufficientFunds,
+        DeclineCode::ExpiredCard,
+        DeclineCode::IncorrectCvc,
+        DeclineCode::InvalidNumber,
+        DeclineCode::ProcessingError,
+        DeclineCode::AuthenticationFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclineCode::CardDeclined => "card_declined",
+            DeclineCode::InsufficientFunds => "insufficient_funds",
+            DeclineCode::ExpiredCard => "expired_card",
+            DeclineCode::IncorrectCvc => "incorrect_cvc",
+            DeclineCode::InvalidNumber => "invalid_number",
+            DeclineCode::ProcessingError => "processing_error",
+            DeclineCode::AuthenticationFailed => "authentication_failed",
         }
-        "invalid_number" => "Your card number is invalid.",
-        "authentication_failed" => "Your bank could not verify this payment.",
-        _ => "Your card was declined.",
+    }
+
+    /// A gateway's code that already is one of Till's; any other is a plain decline (the
+    /// customer never sees a code Till has no words for).
+    pub fn from_gateway(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|known| known.as_str() == code)
+            .unwrap_or(DeclineCode::CardDeclined)
+    }
+
+    /// The customer-facing reason, stored on the payment as `failure_message`.
+    pub fn message(self) -> &'static str {
+        match self {
+            DeclineCode::CardDeclined => "Your card was declined.",
+            DeclineCode::InsufficientFunds => "Your card has insufficient funds.",
+            DeclineCode::ExpiredCard => "Your card has expired.",
+            DeclineCode::IncorrectCvc => "Your card's security code is incorrect.",
+            DeclineCode::InvalidNumber => "Your card number is invalid.",
+            DeclineCode::ProcessingError => {
+                "An error occurred while processing your card. Try again in a little bit."
+            }
+            DeclineCode::AuthenticationFailed => "Your bank could not verify this payment.",
+        }
     }
 }
 
@@ -284,12 +320,19 @@ mod tests {
     }
 
     #[test]
-    fn decline_messages_never_echo_the_code_blindly() {
+    fn unknown_gateway_codes_are_plain_declines() {
         assert_eq!(
-            decline_message("insufficient_funds"),
+            DeclineCode::from_gateway("insufficient_funds").message(),
             "Your card has insufficient funds."
         );
-        assert_eq!(decline_message("<script>"), "Your card was declined.");
+        assert_eq!(
+            DeclineCode::from_gateway("<script>"),
+            DeclineCode::CardDeclined
+        );
+        for code in DeclineCode::ALL {
+            assert_eq!(DeclineCode::from_gateway(code.as_str()), code);
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
     }
 
     #[test]
@@ -317,7 +360,13 @@ mod tests {
             .status(),
             RequiresAction
         );
-        assert_eq!(GatewayState::Declined { code: "x".into() }.status(), Failed);
+        assert_eq!(
+            GatewayState::Declined {
+                code: DeclineCode::CardDeclined
+            }
+            .status(),
+            Failed
+        );
     }
 
     #[test]
@@ -326,11 +375,11 @@ mod tests {
         assert_eq!(capture_amount(1000, Some(400)), Ok(400));
         assert_eq!(
             capture_amount(1000, Some(1001)).unwrap_err().error.code,
-            "amount_invalid"
+            ErrorCode::AmountInvalid
         );
         assert_eq!(
             capture_amount(1000, Some(0)).unwrap_err().error.code,
-            "amount_invalid"
+            ErrorCode::AmountInvalid
         );
     }
 
@@ -341,10 +390,10 @@ mod tests {
         assert_eq!(refund_amount(1000, 300, Some(700)), Ok(700));
         assert_eq!(
             refund_amount(1000, 300, Some(701)).unwrap_err().error.code,
-            "amount_too_large"
+            ErrorCode::AmountTooLarge
         );
-        assert_eq!(refund_amount(1000, 1000, None).unwrap_err().status, 409);
-        assert_eq!(refund_amount(1000, 0, Some(-5)).unwrap_err().status, 400);
+        assert_eq!(refund_amount(1000, 1000, None).unwrap_err().status(), 409);
+        assert_eq!(refund_amount(1000, 0, Some(-5)).unwrap_err().status(), 400);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::store::sessions::SessionRow;
 use crate::vault::Vault;
 use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
-use till_core::error::{ApiError, ErrorType};
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::payment::PaymentStatus;
 
@@ -43,7 +43,8 @@ pub async fn confirm(
     idempotency::once(env, &scope, || async {
         match pay(env, caller, &session, &request.token, &scope).await {
             Ok(ended) => Ok(ended),
-            Err(error) if error.status < 500 => Ok(Ended::Retryable(error)),
+            // The request's own fault changed nothing: a corrected retry may run.
+            Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
             Err(error) => Err(error),
         }
     })
@@ -51,20 +52,11 @@ pub async fn confirm(
 }
 
 fn unavailable_session() -> ApiError {
-    ApiError::new(
-        409,
-        ErrorType::InvalidRequestError,
-        "checkout_session_unavailable",
-        "This checkout session is already paid or has a payment in progress.",
-    )
+    ApiError::new(ErrorCode::CheckoutSessionUnavailable)
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::invalid_request(
-        "token_invalid",
-        "No usable token with that id for this checkout session. Tokens are single use.",
-    )
-    .with_param("token")
+    ApiError::new(ErrorCode::TokenInvalid).with_param("token")
 }
 
 async fn pay(
@@ -162,7 +154,7 @@ async fn start_payment(
     scope: &Scope,
 ) -> Result<(PaymentRow, Gateway), ApiError> {
     if session.status == SessionStatus::Locked {
-        return Err(ApiError::session_locked());
+        return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
     if session.status != SessionStatus::Open {
         return Err(unavailable_session());
@@ -173,11 +165,7 @@ async fn start_payment(
     let card = match Vault::open(env)?.card(token).await? {
         Some((card, Some(_))) if card.checkout_session == session.id => card,
         Some((card, None)) if card.checkout_session == session.id => {
-            return Err(ApiError::invalid_request(
-                "token_expired",
-                "The card's security code is no longer held. Enter the card again.",
-            )
-            .with_param("token"))
+            return Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
         }
         _ => return Err(invalid_token()),
     };

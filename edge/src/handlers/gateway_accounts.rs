@@ -10,7 +10,7 @@ use crate::store::{self, gateway_accounts::GatewayAccountRow};
 use crate::vault::Vault;
 use crate::{clock, config, random};
 use till_core::api::{CreateGatewayAccount, GatewayAccount};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::urls::DevHosts;
 use worker::{Env, Request};
@@ -18,14 +18,12 @@ use worker::{Env, Request};
 pub async fn save(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateGatewayAccount = parse(body_value(&mut req).await?)?;
     let Some(default_url) = connectors::default_url(&request.connector) else {
-        return Err(ApiError::invalid_request(
-            "connector_invalid",
-            format!(
+        return Err(ApiError::new(ErrorCode::ConnectorInvalid)
+            .with_message(format!(
                 "connector must be one of: {}.",
                 connectors::NAMES.join(", ")
-            ),
-        )
-        .with_param("connector"));
+            ))
+            .with_param("connector"));
     };
     let dev_hosts = config::dev_http_hosts(env);
     let url = request.validate(default_url, DevHosts(&dev_hosts))?;

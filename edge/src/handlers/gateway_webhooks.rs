@@ -10,7 +10,7 @@ use crate::gateways::{self, Gateway};
 use crate::http::{header, json, read_body, ApiResult};
 use crate::payments::{apply, forget_card, refunds};
 use crate::{clock, store};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::payment::RefundStatus;
 use till_core::webhook::{check_header, SignatureError};
@@ -22,7 +22,7 @@ const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 fn refused(error: SignatureError) -> ApiError {
     worker::console_warn!("gateway webhook refused: {error}");
-    ApiError::invalid_request("signature_invalid", format!("Webhook refused: {error}."))
+    ApiError::new(ErrorCode::SignatureInvalid).with_message(format!("Webhook refused: {error}."))
 }
 
 fn acknowledged(outcome: &str) -> ApiResult {
@@ -112,7 +112,7 @@ async fn settle_payment(
             Ok("applied")
         }
         // An older event after a newer one: the state machine refuses it, which is right.
-        Err(error) if error.status == 409 => Ok("stale"),
+        Err(error) if error.code() == ErrorCode::PaymentInvalidState => Ok("stale"),
         Err(error) => Err(error),
     }
 }

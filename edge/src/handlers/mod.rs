@@ -16,7 +16,7 @@ pub mod widget_page;
 use crate::auth::Caller;
 use crate::store::{self, sessions::SessionRow};
 use till_core::api_keys::{hash_secret, KeyKind};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use worker::Env;
 
@@ -37,18 +37,10 @@ pub async fn accessible_session(
         .ok_or_else(missing)?;
     if caller.key_kind == KeyKind::Publishable {
         let given = client_secret.ok_or_else(|| {
-            ApiError::invalid_request(
-                "client_secret_missing",
-                "Publishable keys must send the session's client_secret.",
-            )
-            .with_param("client_secret")
+            ApiError::new(ErrorCode::ClientSecretMissing).with_param("client_secret")
         })?;
         if hash_secret(given) != session.client_secret_hash {
-            return Err(ApiError::invalid_request(
-                "client_secret_invalid",
-                "The client_secret does not match this checkout session.",
-            )
-            .with_param("client_secret"));
+            return Err(ApiError::new(ErrorCode::ClientSecretInvalid).with_param("client_secret"));
         }
     }
     Ok(session)

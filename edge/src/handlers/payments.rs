@@ -10,7 +10,7 @@ use crate::idempotency::{self, Ended};
 use crate::payments::{apply, refused, view, view_for, Audience};
 use crate::store::{self, payments::PaymentRow};
 use till_core::api::{CancelPayment, CapturePayment, CompleteChallenge};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::payment::{capture_amount, PaymentStatus};
 use worker::{Env, Request};
@@ -56,9 +56,7 @@ pub async fn challenge(mut req: Request, env: &Env, caller: &Caller, id: &str) -
         return Err(ApiError::payment_invalid_state(status, "challenged"));
     }
     if request.otp.len() != 6 || !request.otp.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(
-            ApiError::invalid_request("otp_invalid", "Enter the 6-digit code.").with_param("otp"),
-        );
+        return Err(ApiError::new(ErrorCode::OtpInvalid).with_param("otp"));
     }
     let reference = payment
         .gateway_reference

@@ -11,7 +11,7 @@ use crate::payments::{self, Recovered};
 use crate::store::{self, reconciliation::RunRow};
 use crate::{clock, random};
 use serde::{Deserialize, Serialize};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::payment::PaymentStatus;
 use till_core::reconciliation::{self, Finding, FindingKind, SettlementLine};
@@ -60,9 +60,8 @@ async fn settlement_lines(gateway: &Gateway, date: &str) -> Result<Vec<Settlemen
 }
 
 fn day_of(date: &str) -> Result<(i64, i64), ApiError> {
-    reconciliation::day_bounds(date).ok_or_else(|| {
-        ApiError::invalid_request("date_invalid", "date must be YYYY-MM-DD.").with_param("date")
-    })
+    reconciliation::day_bounds(date)
+        .ok_or_else(|| ApiError::new(ErrorCode::DateInvalid).with_param("date"))
 }
 
 /// Reconciles one merchant's day against the file's lines and stores the run. Till's side is

@@ -10,7 +10,7 @@ use crate::payments::refunds::{resend, settle, view};
 use crate::store::{self, refunds::RefundRow};
 use crate::{clock, random};
 use till_core::api::CreateRefund;
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
 use worker::{Env, Request};
@@ -21,12 +21,7 @@ fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
 }
 
 fn refund_conflict() -> ApiError {
-    ApiError::new(
-        409,
-        till_core::error::ErrorType::InvalidRequestError,
-        "refund_conflict",
-        "Another refund of this payment took that amount first. Check the payment and retry.",
-    )
+    ApiError::new(ErrorCode::RefundConflict)
 }
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {

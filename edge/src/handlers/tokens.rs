@@ -8,13 +8,15 @@ use crate::{clock, config, random, rate_limit, store};
 use till_core::api::{CreateToken, SessionStatus, Token};
 use till_core::card::{CardPayload, PayloadError, ValidCard};
 use till_core::crypto::{self, CryptoError};
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::rate_limit::Dimension;
 use worker::{Env, Request};
 
 fn invalid_ciphertext(message: &str) -> ApiError {
-    ApiError::invalid_request("encrypted_card_invalid", message).with_param("encrypted_card")
+    ApiError::new(ErrorCode::EncryptedCardInvalid)
+        .with_message(message)
+        .with_param("encrypted_card")
 }
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
@@ -28,24 +30,17 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     )
     .await?;
     if session.status == SessionStatus::Complete {
-        return Err(ApiError::new(
-            409,
-            till_core::error::ErrorType::InvalidRequestError,
-            "checkout_session_complete",
-            "This checkout session has already been paid.",
-        ));
+        return Err(ApiError::new(ErrorCode::CheckoutSessionComplete));
     }
     if session.status == SessionStatus::Locked {
-        return Err(ApiError::session_locked());
+        return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
 
     let keys = config::card_keys(env)?;
     let decrypted = crypto::decrypt(&keys, &request.encrypted_card).map_err(|e| match e {
-        CryptoError::UnknownKey => ApiError::invalid_request(
-            "encryption_key_unknown",
-            "encrypted_card was made for a key Till no longer has. Fetch /v1/keys and encrypt again.",
-        )
-        .with_param("encrypted_card"),
+        CryptoError::UnknownKey => {
+            ApiError::new(ErrorCode::EncryptionKeyUnknown).with_param("encrypted_card")
+        }
         other => invalid_ciphertext(&format!("{other}.")),
     })?;
     if decrypted.header.cs != session.id {
@@ -57,11 +52,9 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         .map_err(|_| invalid_ciphertext("The decrypted card does not have the expected fields."))?;
     let now = clock::now_seconds();
     payload.check(now).map_err(|e| match e {
-        PayloadError::Expired | PayloadError::FromTheFuture => ApiError::invalid_request(
-            "encrypted_card_expired",
-            "encrypted_card is too old (or dated in the future). Encrypt the card again.",
-        )
-        .with_param("encrypted_card"),
+        PayloadError::Expired | PayloadError::FromTheFuture => {
+            ApiError::new(ErrorCode::EncryptedCardExpired).with_param("encrypted_card")
+        }
         PayloadError::BadNonce => invalid_ciphertext("encrypted_card lacks a valid nonce."),
     })?;
     // The nonce is checked last, so a request refused for another reason can be corrected.
@@ -79,11 +72,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     rate_limit::check(env, caller, Dimension::Card, &fingerprint).await?;
 
     if !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
-        return Err(ApiError::invalid_request(
-            "encrypted_card_replayed",
-            "This encrypted_card was already used. Encrypt the card again.",
-        )
-        .with_param("encrypted_card"));
+        return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_card"));
     }
     let token = random::id(IdKind::Token)?;
     let vaulted = VaultedCard {

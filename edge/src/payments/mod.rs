@@ -11,7 +11,7 @@ use crate::store::{self, payments::PaymentRow, sessions::SessionOutcome};
 use till_core::api::{NextAction, Payment};
 use till_core::card::CardSummary;
 use till_core::error::ApiError;
-use till_core::payment::{decline_message, GatewayState, PaymentStatus};
+use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use worker::Env;
 
 pub fn corrupt(row: &PaymentRow, what: &str) -> ApiError {
@@ -45,7 +45,7 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
             exp_month: u8::try_from(row.card_exp_month).map_err(|_| corrupt(row, "exp_month"))?,
             exp_year: u16::try_from(row.card_exp_year).map_err(|_| corrupt(row, "exp_year"))?,
         },
-        failure_code: row.failure_code.clone(),
+        failure_code: row.failure_code,
         failure_message: row.failure_message.clone(),
         created: row.created,
     })
@@ -93,7 +93,7 @@ pub async fn apply(
         }
         GatewayState::Captured { amount } => payment.amount_captured = amount,
         GatewayState::Declined { code } => {
-            payment.failure_message = Some(decline_message(&code).to_string());
+            payment.failure_message = Some(code.message().to_string());
             payment.failure_code = Some(code);
         }
         GatewayState::Authorized | GatewayState::Voided => {}
@@ -163,7 +163,7 @@ pub fn refused(code: &str) -> GatewayPayment {
     GatewayPayment {
         reference: String::new(),
         state: GatewayState::Declined {
-            code: "processing_error".into(),
+            code: DeclineCode::ProcessingError,
         },
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use till_core::api::CaptureMethod;
 use till_core::card::Brand;
 use till_core::money::Currency;
-use till_core::payment::PaymentStatus;
+use till_core::payment::{DeclineCode, PaymentStatus};
 use worker::Env;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,7 +36,7 @@ pub struct PaymentRow {
     pub card_exp_month: i64,
     pub card_exp_year: i64,
     pub gateway_reference: Option<String>,
-    pub failure_code: Option<String>,
+    pub failure_code: Option<DeclineCode>,
     pub failure_message: Option<String>,
     pub created: i64,
     pub updated: i64,
@@ -127,7 +127,7 @@ pub async fn update(env: &Env, p: &PaymentRow, from: PaymentStatus) -> StoreResu
             text(&p.id),
             text(p.status.as_str()),
             opt_text(p.gateway_reference.as_deref()),
-            opt_text(p.failure_code.as_deref()),
+            opt_text(p.failure_code.map(DeclineCode::as_str)),
             opt_text(p.failure_message.as_deref()),
             int(p.updated),
             text(from.as_str()),

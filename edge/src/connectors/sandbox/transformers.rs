@@ -4,7 +4,7 @@
 
 use crate::connectors::{Authorization, GatewayError, GatewayEvent, GatewayPayment, RefundAnswer};
 use serde::{Deserialize, Serialize};
-use till_core::payment::GatewayState;
+use till_core::payment::{DeclineCode, GatewayState};
 use till_core::secret::Secret;
 
 #[derive(Serialize)]
@@ -106,7 +106,8 @@ impl TryFrom<SandboxAuthorization> for GatewayPayment {
             "declined" => GatewayState::Declined {
                 code: answer
                     .decline_code
-                    .unwrap_or_else(|| "card_declined".into()),
+                    .as_deref()
+                    .map_or(DeclineCode::CardDeclined, DeclineCode::from_gateway),
             },
             "voided" => GatewayState::Voided,
             other => {
@@ -195,7 +196,7 @@ mod tests {
         assert_eq!(
             state("declined"),
             Ok(GatewayState::Declined {
-                code: "insufficient_funds".into()
+                code: DeclineCode::InsufficientFunds
             })
         );
         assert!(state("exploded").is_err());

@@ -85,7 +85,7 @@ fn not_found() -> GatewayError {
 fn card_refusal(error: &transformers::StripeErrorBody) -> GatewayError {
     GatewayError::Rejected {
         status: 402,
-        code: error.till_code(),
+        code: error.till_code().as_str().into(),
     }
 }
 
@@ -395,7 +395,7 @@ impl Connector for Stripe {
                 Ok(StripeReply::Success(body)) => parse(&body)?,
                 Ok(StripeReply::NotFound) => return Ok(RefundAnswer::Refused("not_found".into())),
                 Ok(StripeReply::CardError(error)) => {
-                    return Ok(RefundAnswer::Refused(error.till_code()))
+                    return Ok(RefundAnswer::Refused(error.till_code().as_str().into()))
                 }
                 Err(GatewayError::Rejected { code, .. }) => return Ok(RefundAnswer::Refused(code)),
                 Err(unavailable) => return Err(unavailable),

@@ -10,7 +10,7 @@ use crate::connectors::{
     Authorization, GatewayCard, GatewayError, GatewayEvent, GatewayPayment, RefundAnswer,
 };
 use serde::Deserialize;
-use till_core::payment::GatewayState;
+use till_core::payment::{DeclineCode, GatewayState};
 use till_core::reconciliation::{LineKind, SettlementLine};
 use till_core::secret::Secret;
 
@@ -215,23 +215,22 @@ fn metadata_value(
 
 /// Stripe's decline reason in Till's codes (`decline_code` is the issuer's reason and wins over
 /// the broader `code` when both are present).
-pub fn till_decline_code(code: Option<&str>, decline_code: Option<&str>) -> String {
+pub fn till_decline_code(code: Option<&str>, decline_code: Option<&str>) -> DeclineCode {
     match decline_code.or(code).unwrap_or("card_declined") {
-        "insufficient_funds" => "insufficient_funds",
-        "expired_card" => "expired_card",
-        "incorrect_cvc" | "invalid_cvc" => "incorrect_cvc",
-        "processing_error" => "processing_error",
-        "incorrect_number" | "invalid_number" => "invalid_number",
+        "insufficient_funds" => DeclineCode::InsufficientFunds,
+        "expired_card" => DeclineCode::ExpiredCard,
+        "incorrect_cvc" | "invalid_cvc" => DeclineCode::IncorrectCvc,
+        "processing_error" => DeclineCode::ProcessingError,
+        "incorrect_number" | "invalid_number" => DeclineCode::InvalidNumber,
         "authentication_required" | "payment_intent_authentication_failure" => {
-            "authentication_failed"
+            DeclineCode::AuthenticationFailed
         }
-        _ => "card_declined",
+        _ => DeclineCode::CardDeclined,
     }
-    .to_string()
 }
 
 impl StripeErrorBody {
-    pub fn till_code(&self) -> String {
+    pub fn till_code(&self) -> DeclineCode {
         till_decline_code(self.code.as_deref(), self.decline_code.as_deref())
     }
 }
@@ -703,7 +702,7 @@ mod tests {
         assert_eq!(
             state(AUTHENTICATION_FAILED),
             Ok(GatewayState::Declined {
-                code: "authentication_failed".into()
+                code: DeclineCode::AuthenticationFailed
             })
         );
         assert_eq!(state(CANCELED), Ok(GatewayState::Voided));
@@ -761,7 +760,7 @@ mod tests {
             Some(GatewayPayment {
                 reference: "pi_known".into(),
                 state: GatewayState::Declined {
-                    code: "card_declined".into()
+                    code: DeclineCode::CardDeclined
                 }
             })
         );
@@ -772,7 +771,7 @@ mod tests {
             Some(GatewayPayment {
                 reference: "pi_3".into(),
                 state: GatewayState::Declined {
-                    code: "insufficient_funds".into()
+                    code: DeclineCode::InsufficientFunds
                 }
             })
         );
@@ -780,7 +779,7 @@ mod tests {
         assert_eq!(
             card_error(400, typed).map(|p| p.state),
             Some(GatewayState::Declined {
-                code: "incorrect_cvc".into()
+                code: DeclineCode::IncorrectCvc
             })
         );
         assert_eq!(
@@ -865,7 +864,7 @@ mod tests {
         ];
         for (code, decline_code, till) in table {
             assert_eq!(
-                till_decline_code(code, decline_code),
+                till_decline_code(code, decline_code).as_str(),
                 till,
                 "{code:?} {decline_code:?}"
             );
@@ -1096,7 +1095,7 @@ mod tests {
                 payment: GatewayPayment {
                     reference: "pi_EXdzdwNNrZZEgm".into(),
                     state: GatewayState::Declined {
-                        code: "card_declined".into()
+                        code: DeclineCode::CardDeclined
                     }
                 }
             })

@@ -1,0 +1,114 @@
+//! Paying for the session over the edge: encrypt and tokenize the card, then confirm the attempt,
+//! retrying with the same idempotency key while the answer is not final.
+
+use crate::api::{CallError, Edge};
+use crate::attempt::Attempt;
+use crate::encrypt::encrypt_card;
+use crate::i18n;
+use crate::timer::sleep;
+use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
+use till_core::card::{CardDetails, CardPayload};
+use till_core::payment::PaymentStatus;
+
+/// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
+const CONFIRM_ATTEMPTS: u32 = 6;
+/// 800 ms, 1.6 s, 3.2 s, … between confirm attempts whose answer is not final yet.
+const CONFIRM_RETRIES: till_core::backoff::Backoff = till_core::backoff::Backoff {
+    first: 800,
+    max: 6_400,
+};
+
+/// 16 random bytes, base64url: makes each encrypted card single use.
+fn random_nonce() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    web_sys::window()?
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    Some(till_core::jwe::b64(&bytes))
+}
+
+/// Everything one payment needs, owned so it can move into the async task.
+#[derive(Clone)]
+pub struct Checkout {
+    pub edge: Edge,
+    pub session: CheckoutSession,
+    pub client_secret: String,
+}
+
+pub enum PayResult {
+    Paid(Payment),
+    Challenge(Payment),
+    Declined(String),
+    /// Retry later with the same attempt.
+    Pending(String),
+    Failed(CallError),
+}
+
+impl Checkout {
+    /// Encrypts the card for this session and exchanges it for a single-use token.
+    pub async fn tokenize(&self, card: &CardDetails) -> Result<String, CallError> {
+        let keys = self.edge.keys().await?;
+        let key = keys.keys.first().ok_or(CallError::Network)?;
+        let payload = CardPayload {
+            card: card.clone(),
+            iat: (js_sys::Date::now() / 1000.0) as i64,
+            nonce: random_nonce().ok_or(CallError::Network)?,
+        };
+        let plaintext = serde_json::to_vec(&payload).map_err(|_| CallError::Network)?;
+        let encrypted_card = encrypt_card(key, &self.session.id, &plaintext)
+            .await
+            .map_err(|e| CallError::Encryption(e.0))?;
+        let token = self
+            .edge
+            .tokenize(&CreateToken {
+                checkout_session: self.session.id.clone(),
+                client_secret: self.client_secret.clone(),
+                encrypted_card,
+            })
+            .await?;
+        Ok(token.id)
+    }
+
+    /// Confirms the attempt, resending it while the edge has no final answer yet.
+    pub async fn confirm(&self, attempt: &Attempt) -> PayResult {
+        let body = ConfirmCheckoutSession {
+            client_secret: self.client_secret.clone(),
+            token: attempt.token.clone(),
+        };
+        let mut last = String::new();
+        for round in 0..CONFIRM_ATTEMPTS {
+            if round > 0 {
+                let wait = CONFIRM_RETRIES.delay(round);
+                sleep(i32::try_from(wait).unwrap_or(i32::MAX)).await;
+            }
+            match self
+                .edge
+                .confirm(&self.session.id, &body, &attempt.idempotency_key)
+                .await
+            {
+                Ok(payment)
+                    if matches!(
+                        payment.status,
+                        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture
+                    ) =>
+                {
+                    return PayResult::Paid(payment)
+                }
+                Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
+                    return PayResult::Challenge(payment)
+                }
+                Ok(payment) => {
+                    return PayResult::Declined(i18n::decline(
+                        payment.failure_code,
+                        payment.failure_message,
+                    ))
+                }
+                Err(error) if error.may_succeed_later() => last = error.message(),
+                Err(error) => return PayResult::Failed(error),
+            }
+        }
+        PayResult::Pending(last)
+    }
+}
