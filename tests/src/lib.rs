@@ -2,6 +2,7 @@
 //! addresses in `TILL_*` variables; run alone, the tests stop at once and say so.
 
 pub mod browser;
+pub mod gateways;
 
 use reqwest::{Client, Response};
 use serde_json::{json, Value};

@@ -1,9 +1,12 @@
 //! Asynchronous truth from the gateway: signed webhooks and the poller settle payments whose
-//! answer was lost; duplicates and out-of-order events change nothing.
+//! answer was lost; duplicates and out-of-order events change nothing. Settling by webhook and
+//! refusing forged webhooks run against both gateways; the sandbox alone can drop, double and
+//! delay its webhooks, so those scenarios are its own.
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use till_e2e::{new_key, Session, Till};
+use till_e2e::gateways::Gateway;
+use till_e2e::{new_key, on_every_gateway, Session, Till};
 
 /// The sandbox's local webhook secret (sandbox/src/main.rs, edge/.dev.vars).
 const WEBHOOK_SECRET: &[u8] = b"gwhsec_till_sandbox_local";
@@ -42,24 +45,57 @@ async fn send_event(till: &Till, event: &Value, timestamp: i64) -> (u16, Value) 
     till_e2e::json_of(response).await
 }
 
-#[tokio::test]
-async fn a_lost_answer_is_settled_by_the_gateways_webhook() {
-    let till = Till::default();
-    let (session, token) = prepared(&till, 60_601, "4242424242424242").await;
-    till.fault(json!({ "amount": 60_601, "latency_ms": 3000 }))
-        .await;
+on_every_gateway!(
+    a_lost_answer_is_settled_by_the_gateways_webhook,
+    forged_gateway_webhooks_are_refused,
+);
+
+async fn a_lost_answer_is_settled_by_the_gateways_webhook(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let amount = match gateway {
+        Gateway::Sandbox => 60_601,
+        Gateway::Stripe => 61_601,
+    };
+    let (session, token) = prepared(&till, amount, gateway.cards().succeeds).await;
+    gateway.answer_late(&till, amount).await;
     let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
     assert_eq!(status, 502);
-    assert_eq!(till.payment_of(&session).await["status"], "processing");
     // No retry from the client: the gateway's webhook brings the answer.
     let payment = eventually(&till, &session, "succeeded").await;
-    assert_eq!(
-        till.gateway_authorizations(payment["id"].as_str().unwrap())
-            .await
-            .len(),
-        1
-    );
+    let id = payment["id"].as_str().unwrap();
+    assert_eq!(gateway.charges(&till, id).await.len(), 1);
+    assert!(gateway.other().charges(&till, id).await.is_empty());
     assert_eq!(till.session_state(&session).await["status"], "complete");
+}
+
+async fn forged_gateway_webhooks_are_refused(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let (url, header) = gateway.webhook(&till).await;
+    let body = json!({ "id": format!("evt_{}", new_key()), "type": "payment_intent.succeeded", "data": { "object": {} } });
+    let now = till_e2e::now();
+    let stale = till_core::webhook::sign(b"not the secret", now - 6 * 60, b"{}");
+    for signature in [
+        String::new(),
+        "t=1,v1=00".to_string(),
+        format!("t={now},v1={}", "0".repeat(64)),
+        stale,
+    ] {
+        let response = till
+            .http
+            .post(&url)
+            .header(header, &signature)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = till_e2e::json_of(response).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("signature_invalid")),
+            "{signature:?}"
+        );
+    }
 }
 
 #[tokio::test]
