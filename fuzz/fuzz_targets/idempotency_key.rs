@@ -5,6 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use till_core::error::ErrorCode;
 use till_core::idempotency::{validate_key, MAX_KEY_LEN};
 
 fuzz_target!(|data: &[u8]| {
@@ -22,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(error) => {
             assert!(!valid, "rejected {key:?}");
-            assert_eq!(error.error.code, "idempotency_key_invalid");
-            assert_eq!(error.status, 400);
+            assert_eq!(error.code(), ErrorCode::IdempotencyKeyInvalid);
+            assert_eq!(error.status(), 400);
         }
     }
 });
