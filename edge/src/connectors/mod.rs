@@ -2,10 +2,9 @@
 //! into its gateway's dialect and its answers back into neutral types (wire types live in the
 //! folder's `transformers.rs`). Nothing outside this folder knows a gateway's wire format.
 //!
-//! Adding a gateway: a new folder implementing [`Connector`], and one line in [`build`].
+//! Adding a gateway: a new folder implementing [`Connector`] (with a `new(credentials,
+//! timeout_ms)` constructor), and one line in the registry at the end of this file.
 
-pub mod sandbox;
-pub mod stripe;
 pub mod transport;
 
 use futures_util::future::LocalBoxFuture;
@@ -191,28 +190,40 @@ pub struct AccountCredentials {
     pub webhook_secret: Secret<String>,
 }
 
-/// The connectors a gateway account may name.
-pub const NAMES: [&str; 2] = ["sandbox", "stripe"];
+/// Declares the connector folders and the lookups by the name a gateway account stores: one line
+/// per gateway (folder, name, API address when the account names none, type).
+macro_rules! registry {
+    ($($folder:ident: $name:literal, $default_url:expr, $connector:path;)*) => {
+        $(pub mod $folder;)*
 
-/// The API address a connector calls when its account names none: `Some(None)` means the
-/// account must name one (the sandbox runs wherever it is deployed); `None`: no such connector.
-pub fn default_url(connector: &str) -> Option<Option<&'static str>> {
-    match connector {
-        "sandbox" => Some(None),
-        "stripe" => Some(Some("https://api.stripe.com")),
-        _ => None,
-    }
+        /// The connectors a gateway account may name.
+        pub const NAMES: &[&str] = &[$($name),*];
+
+        /// The API address a connector calls when its account names none: `Some(None)` means
+        /// the account must name one; `None`: no such connector.
+        pub fn default_url(connector: &str) -> Option<Option<&'static str>> {
+            match connector {
+                $($name => Some($default_url),)*
+                _ => None,
+            }
+        }
+
+        /// The connector a gateway account names, with its credentials.
+        pub fn build(
+            connector: &str,
+            credentials: AccountCredentials,
+            timeout_ms: u64,
+        ) -> Option<Box<dyn Connector>> {
+            match connector {
+                $($name => Some(Box::new(<$connector>::new(credentials, timeout_ms))),)*
+                _ => None,
+            }
+        }
+    };
 }
 
-/// The connectors Till knows, by the name stored in a gateway account.
-pub fn build(
-    connector: &str,
-    credentials: AccountCredentials,
-    timeout_ms: u64,
-) -> Option<Box<dyn Connector>> {
-    match connector {
-        "sandbox" => Some(Box::new(sandbox::Sandbox::new(credentials, timeout_ms))),
-        "stripe" => Some(Box::new(stripe::Stripe::new(credentials, timeout_ms))),
-        _ => None,
-    }
+registry! {
+    // The sandbox runs wherever it is deployed: its accounts name their URL.
+    sandbox: "sandbox", None, sandbox::Sandbox;
+    stripe: "stripe", Some("https://api.stripe.com"), stripe::Stripe;
 }
