@@ -193,7 +193,7 @@ async fn checkout_page(
 <script>
 window.tillEvents = [];
 var options = {mount};
-options.onReady = function () {{ window.tillEvents.push({{ type: "ready" }}); }};
+options.onReady = function () {{ window.tillEvents.push({{ type: "ready", at: performance.now() }}); }};
 options.onChange = function (state) {{ window.tillEvents.push({{ type: "change", state: state }}); }};
 options.onError = function (error) {{ window.tillEvents.push({{ type: "error", error: error }}); }};
 options.onSuccess = function (payment) {{

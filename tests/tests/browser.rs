@@ -120,7 +120,7 @@ async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
         .await
         .unwrap();
     let events = events.as_str().unwrap().to_string();
-    assert!(events.contains(r#"{"type":"ready"}"#), "{events}");
+    assert!(events.contains(r#"{"type":"ready","at":"#), "{events}");
     assert!(
         events.contains(r#""complete":true,"brand":"visa""#),
         "{events}"

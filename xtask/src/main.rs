@@ -7,7 +7,10 @@
 //!   schemathesis against `api/openapi.json`, and a scan of logs and state for card data.
 //! - `e2e [filter…]`: only the build and the end-to-end tests (those matching a filter), for
 //!   working on one test.
-//! - `bench`: the widget's shipped bytes, raw, gzip and brotli.
+//! - `bench`: sizes (widget, worker, Braintree and Adyen bundled from npm), edge latency and
+//!   throughput against their floors, and time to interactive, on a fresh stack; writes
+//!   `target/till/bench/report.json` and `report.svg`. `test` also fails when the widget is over
+//!   its size budget (`bench/sizes.rs`).
 //! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and
 //!   cargo-fuzz) and run each for `seconds` (default 60) from the committed seeds; `test` runs
 //!   every target for 10 seconds.
@@ -167,29 +170,26 @@ fn test() -> Result<(), String> {
 /// logs and state for card data.
 fn system_tests(filters: &[String]) -> Result<(), String> {
     build()?;
+    bench::sizes::check_budget()?;
     // Build the end-to-end tests before the stack starts, so compile time is not spent with it up.
     run(Cmd::new("cargo")
         .args(["test", "--package", "till-e2e", "--no-run"])
         .dir(root()))?;
     secrets::ensure_dev_vars()?;
     let mut stack = stack::Stack::start(stack::Ports::TEST, true)?;
-    let e2e = Cmd::new("cargo")
-        .args([
-            "test",
-            "--package",
-            "till-e2e",
-            "--no-fail-fast",
-            "--",
-            "--test-threads=4",
-        ])
-        .args(filters)
-        .env("TILL_EDGE_URL", stack.edge_url())
-        .env("TILL_GATEWAY_URL", stack.gateway_url())
-        .env("TILL_SHOP_URL", stack.shop_url())
-        .env("TILL_STRIPE_URL", stack.stripe_url())
-        .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
-        .env("TILL_ARTIFACTS", stack.artifacts())
-        .dir(root());
+    let e2e = stack.addresses_for(
+        Cmd::new("cargo")
+            .args([
+                "test",
+                "--package",
+                "till-e2e",
+                "--no-fail-fast",
+                "--",
+                "--test-threads=4",
+            ])
+            .args(filters)
+            .dir(root()),
+    );
     let mut result = run_with_restarts(e2e, &mut stack);
     if filters.is_empty() {
         result = result
@@ -266,8 +266,9 @@ fn main() {
                 .and_then(|()| system_tests(&filters))
         }
         "bench" => tools::ensure_build_tools()
+            .and_then(|()| tools::ensure_browser())
             .and_then(|()| build())
-            .and_then(|()| bench::print_sizes()),
+            .and_then(|()| bench::run()),
         "fuzz" => match std::env::args().nth(2).map(|s| s.parse::<u64>()) {
             None => fuzz::run(fuzz::DEFAULT_SECONDS),
             Some(Ok(seconds)) => fuzz::run(seconds),

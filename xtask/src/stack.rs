@@ -71,9 +71,15 @@ pub struct Stack {
     own_groups: bool,
 }
 
+/// The service's log, appended to: a restarted service keeps what it logged before (the
+/// card-data scan reads all of it). Every start begins with an empty artifacts folder.
 fn log_file(dir: &Path, name: &str) -> Result<(File, File), String> {
     let path = dir.join(format!("{name}.log"));
-    let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let copy = file.try_clone().map_err(|e| e.to_string())?;
     Ok((file, copy))
 }
@@ -291,6 +297,16 @@ impl Stack {
     }
     pub fn artifacts(&self) -> PathBuf {
         self.artifacts.clone()
+    }
+
+    /// `cmd` with the stack's addresses in the `TILL_*` variables the end-to-end crate reads.
+    pub fn addresses_for(&self, cmd: Cmd) -> Cmd {
+        cmd.env("TILL_EDGE_URL", self.edge_url())
+            .env("TILL_GATEWAY_URL", self.gateway_url())
+            .env("TILL_SHOP_URL", self.shop_url())
+            .env("TILL_STRIPE_URL", self.stripe_url())
+            .env("TILL_CHROMEDRIVER_URL", self.chromedriver_url())
+            .env("TILL_ARTIFACTS", self.artifacts())
     }
 
     /// Blocks until a service exits (Ctrl-C reaches them all through the terminal).

@@ -1,0 +1,258 @@
+//! The latency and throughput half of `cargo xtask bench`, run against a local stack that xtask
+//! started (addresses in `TILL_*`, as for the end-to-end tests). Prints one JSON object.
+//!
+//! `bench latency`: the storage-free route and the direct gateway call (the floors), a confirm,
+//! its idempotent replay, and confirms per second at 32 clients against the floor route at the
+//! same concurrency. `bench first-request`: one request right after the edge (re)started.
+//! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
+//! a fresh browser profile (cold cache).
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use till_e2e::{card, new_key, setting, Session, Till, GATEWAY_KEY};
+
+/// Requests timed per sequential measurement, after `WARM_UP` untimed ones.
+const SAMPLES: usize = 200;
+const CONFIRM_SAMPLES: usize = 100;
+const WARM_UP: usize = 20;
+const CLIENTS: usize = 32;
+const CONFIRMS_AT_ONCE: usize = 320;
+const FLOOR_REQUESTS_AT_ONCE: usize = 3200;
+
+/// Milliseconds at the `p`th percentile (nearest rank) of `samples`.
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+    samples[rank.clamp(1, samples.len()) - 1]
+}
+
+fn summary(mut samples: Vec<f64>) -> Value {
+    json!({
+        "n": samples.len(),
+        "p50_ms": percentile(&mut samples, 50.0),
+        "p90_ms": percentile(&mut samples, 90.0),
+        "p99_ms": percentile(&mut samples, 99.0),
+    })
+}
+
+fn millis(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Times `SAMPLES` sequential calls of `call` over one keep-alive client.
+async fn sequential<F, Fut>(mut call: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    for _ in 0..WARM_UP {
+        call().await;
+    }
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        let status = call().await;
+        samples.push(millis(started));
+        assert!((200..300).contains(&status), "status {status}");
+    }
+    summary(samples)
+}
+
+async fn floor_route(till: &Till) -> u16 {
+    let response = till.http.get(till.url("/v1/keys")).send().await;
+    let response = response.expect("edge reachable");
+    let status = response.status().as_u16();
+    let _ = response.bytes().await;
+    status
+}
+
+async fn direct_gateway(http: &reqwest::Client, gateway: &str) -> u16 {
+    let response = http
+        .post(format!("{gateway}/v1/authorizations"))
+        .bearer_auth(GATEWAY_KEY)
+        .header("Idempotency-Key", new_key())
+        .json(&json!({
+            "amount": 1234,
+            "currency": "USD",
+            "reference": format!("bench_{}", new_key()),
+            "capture": true,
+            "card": card("4242424242424242"),
+        }))
+        .send()
+        .await
+        .expect("sandbox reachable");
+    let status = response.status().as_u16();
+    let _ = response.bytes().await;
+    status
+}
+
+/// A session and a token, ready to confirm (not timed).
+async fn prepared(till: &Till, amount: i64) -> (Session, String) {
+    let session = till.create_session(amount).await;
+    let token = till.token(&session, "4242424242424242").await;
+    (session, token)
+}
+
+/// Confirms and their replays, each timed alone.
+async fn confirms_and_replays(till: &Till) -> (Value, Value) {
+    let mut first = Vec::with_capacity(CONFIRM_SAMPLES);
+    let mut replays = Vec::with_capacity(CONFIRM_SAMPLES);
+    for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
+        let (session, token) = prepared(till, 20_000 + n as i64).await;
+        let key = new_key();
+        let started = Instant::now();
+        let (status, replayed, body) = till.confirm(&session, &token, &key).await;
+        let confirm_ms = millis(started);
+        assert_eq!((status, replayed), (200, false), "{body}");
+        let started = Instant::now();
+        let (status, replayed, _) = till.confirm(&session, &token, &key).await;
+        let replay_ms = millis(started);
+        assert_eq!((status, replayed), (200, true));
+        if n >= WARM_UP {
+            first.push(confirm_ms);
+            replays.push(replay_ms);
+        }
+    }
+    (summary(first), summary(replays))
+}
+
+/// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.
+async fn per_second<T, F, Fut>(jobs: Vec<T>, run: F) -> f64
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let count = jobs.len();
+    let queue = Arc::new(tokio::sync::Mutex::new(jobs));
+    let run = Arc::new(run);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CLIENTS {
+        let (queue, run) = (queue.clone(), run.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let job = queue.lock().await.pop();
+                match job {
+                    Some(job) => run(job).await,
+                    None => return,
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.expect("bench client");
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn throughput(till: Arc<Till>) -> Value {
+    let mut jobs = Vec::with_capacity(CONFIRMS_AT_ONCE);
+    for n in 0..CONFIRMS_AT_ONCE {
+        jobs.push(prepared(&till, 30_000 + n as i64).await);
+    }
+    let confirming = till.clone();
+    let confirms = per_second(jobs, move |(session, token): (Session, String)| {
+        let till = confirming.clone();
+        async move {
+            let (status, _, body) = till.confirm(&session, &token, &new_key()).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    })
+    .await;
+    let reading = till.clone();
+    let floor = per_second(vec![(); FLOOR_REQUESTS_AT_ONCE], move |()| {
+        let till = reading.clone();
+        async move {
+            assert_eq!(floor_route(&till).await, 200);
+        }
+    })
+    .await;
+    json!({
+        "clients": CLIENTS,
+        "confirms_per_second": confirms,
+        "floor_per_second": floor,
+        "ratio": confirms / floor,
+    })
+}
+
+async fn latency() -> Value {
+    let till = Till::default();
+    let gateway = setting("TILL_GATEWAY_URL");
+    let floor = sequential(|| floor_route(&till)).await;
+    let http = reqwest::Client::new();
+    let direct = sequential(|| direct_gateway(&http, &gateway)).await;
+    let (confirm, replay) = confirms_and_replays(&till).await;
+    let throughput = throughput(Arc::new(Till::default())).await;
+    json!({
+        "floor_route": floor,
+        "direct_gateway": direct,
+        "confirm": confirm,
+        "replay": replay,
+        "throughput": throughput,
+    })
+}
+
+/// The first request after a restart: the storage-free route, then one that reads D1.
+async fn first_request() -> Value {
+    let till = Till::default();
+    let started = Instant::now();
+    assert_eq!(floor_route(&till).await, 200);
+    let floor = millis(started);
+    let started = Instant::now();
+    till.create_session(1000).await;
+    json!({ "floor_route_ms": floor, "create_session_ms": millis(started) })
+}
+
+/// Navigation start of the checkout page to the widget's ready event, per cold run.
+async fn interactive(runs: usize) -> Value {
+    let shop = setting("TILL_SHOP_URL");
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let browser = till_e2e::browser::open().await;
+        browser.goto(&shop).await.expect("shop page");
+        till_e2e::browser::wait_for(&browser, "#checkout")
+            .await
+            .click()
+            .await
+            .expect("check out");
+        let mut ready = None;
+        for _ in 0..200 {
+            let found = browser
+                .execute(
+                    "const ready = (window.tillEvents || []).find(e => e.type === 'ready'); \
+                     return ready ? ready.at : null;",
+                    vec![],
+                )
+                .await
+                .expect("script runs");
+            if let Some(at) = found.as_f64() {
+                ready = Some(at);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        samples.push(ready.expect("the widget reported ready"));
+        let _ = browser.close().await;
+    }
+    summary(samples)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("latency") => latency().await,
+        Some("first-request") => first_request().await,
+        Some("interactive") => {
+            let runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(15);
+            interactive(runs).await
+        }
+        _ => {
+            eprintln!("usage: bench <latency|first-request|interactive [runs]>");
+            std::process::exit(2);
+        }
+    };
+    println!("{result}");
+}

@@ -1,0 +1,196 @@
+//! `cargo xtask bench`: Till against its floors and its competitors, in one run on a fresh local
+//! stack. Sizes: the widget and the worker against Braintree's and Adyen's merchant-side
+//! downloads (`anchors`). Latency and throughput: a confirm and its replay against the
+//! storage-free route and the direct gateway call (the floors), measured by the `bench` binary
+//! of the end-to-end crate. Time to interactive: the demo shop's checkout page to the widget's
+//! ready event, in fresh browser profiles. Writes `target/till/bench/report.json` and
+//! `report.svg` and prints the table with each target.
+
+mod anchors;
+mod chart;
+pub mod sizes;
+
+use crate::{root, secrets, stack, Cmd};
+use serde_json::{json, Value};
+
+/// Checkout page to widget ready, cold, this many times.
+const INTERACTIVE_RUNS: usize = 15;
+
+/// Runs the end-to-end crate's `bench` binary against `stack`; its JSON.
+fn measure(stack: &stack::Stack, args: &[&str]) -> Result<Value, String> {
+    let mut command = Cmd::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "till-e2e",
+            "--bin",
+            "bench",
+            "--",
+        ])
+        .args(args)
+        .env("TILL_EDGE_URL", stack.edge_url())
+        .env("TILL_GATEWAY_URL", stack.gateway_url())
+        .env("TILL_SHOP_URL", stack.shop_url())
+        .env("TILL_STRIPE_URL", stack.stripe_url())
+        .env("TILL_CHROMEDRIVER_URL", stack.chromedriver_url())
+        .env("TILL_ARTIFACTS", stack.artifacts())
+        .dir(root())
+        .into_inner();
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let output = command.output().map_err(|e| format!("{shown}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("{shown}: not JSON: {e}"))
+}
+
+/// The stack's measurements: latency and throughput, the first request after a restart, and
+/// time to interactive.
+fn measure_stack() -> Result<Value, String> {
+    // The bench binary is built before the stack starts, so compiling is not measured.
+    crate::run(
+        Cmd::new("cargo")
+            .args(["build", "--package", "till-e2e", "--bin", "bench"])
+            .dir(root()),
+    )?;
+    secrets::ensure_dev_vars()?;
+    let mut stack = stack::Stack::start(stack::Ports::TEST, true)?;
+    let measured = (|| {
+        let latency = measure(&stack, &["latency"])?;
+        stack.restart_edge()?;
+        let first_request = measure(&stack, &["first-request"])?;
+        let interactive = measure(&stack, &["interactive", &INTERACTIVE_RUNS.to_string()])?;
+        Ok(json!({
+            "latency": latency,
+            "first_request": first_request,
+            "interactive": interactive,
+        }))
+    })();
+    stack.stop();
+    measured
+}
+
+fn ms(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Each target of the performance work, as measured now.
+fn targets(widget_gzip: usize, stack: &Value) -> Vec<(String, String, bool)> {
+    let latency = &stack["latency"];
+    let floor = ms(&latency["floor_route"]["p50_ms"]);
+    let gateway = ms(&latency["direct_gateway"]["p50_ms"]);
+    let confirm = ms(&latency["confirm"]["p50_ms"]);
+    let replay = ms(&latency["replay"]["p50_ms"]);
+    let interactive = ms(&stack["interactive"]["p50_ms"]);
+    let confirm_budget = floor + gateway + 5.0;
+    vec![
+        (
+            "widget gzip ≤ 70,000 bytes".into(),
+            format!("{widget_gzip} bytes"),
+            widget_gzip <= 70_000,
+        ),
+        (
+            "time to interactive p50 ≤ 150 ms".into(),
+            format!("{interactive:.1} ms"),
+            interactive <= 150.0,
+        ),
+        (
+            format!("confirm p50 ≤ floor + gateway + 5 ms = {confirm_budget:.1} ms"),
+            format!("{confirm:.1} ms"),
+            confirm <= confirm_budget,
+        ),
+        (
+            format!("replay p50 ≤ 1.5 × floor = {:.1} ms", floor * 1.5),
+            format!("{replay:.1} ms ({:.2} × floor)", replay / floor),
+            replay <= floor * 1.5,
+        ),
+    ]
+}
+
+pub fn run() -> Result<(), String> {
+    let (files, widget_total) = sizes::widget()?;
+    let worker = sizes::worker()?;
+    let anchors = anchors::measure(&root())?;
+    let stack = measure_stack()?;
+
+    let mut rows: Vec<&sizes::Size> = files.iter().collect();
+    rows.push(&widget_total);
+    rows.extend(worker.iter());
+    rows.extend(anchors.iter());
+    sizes::print(&rows);
+
+    let latency = &stack["latency"];
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "latency", "p50 ms", "p90 ms", "p99 ms"
+    );
+    for (name, key) in [
+        ("GET /v1/keys (storage-free floor)", "floor_route"),
+        ("sandbox authorization (gateway floor)", "direct_gateway"),
+        ("confirm", "confirm"),
+        ("confirm replay", "replay"),
+    ] {
+        let row = &latency[key];
+        println!(
+            "{name:<44} {:>10.1} {:>10.1} {:>10.1}",
+            ms(&row["p50_ms"]),
+            ms(&row["p90_ms"]),
+            ms(&row["p99_ms"])
+        );
+    }
+    let throughput = &latency["throughput"];
+    println!(
+        "{:<44} {:>10.0} confirms/s, floor {:.0}/s, ratio {:.3}",
+        format!("throughput at {} clients", throughput["clients"]),
+        ms(&throughput["confirms_per_second"]),
+        ms(&throughput["floor_per_second"]),
+        ms(&throughput["ratio"])
+    );
+    let first = &stack["first_request"];
+    println!(
+        "{:<44} {:>10.1} ms (a D1 write after it: {:.1} ms)",
+        "first request after an edge restart",
+        ms(&first["floor_route_ms"]),
+        ms(&first["create_session_ms"])
+    );
+    let interactive = &stack["interactive"];
+    println!(
+        "{:<44} {:>10.1} ms p50, {:.1} ms p90 ({} cold runs)",
+        "checkout page to widget ready",
+        ms(&interactive["p50_ms"]),
+        ms(&interactive["p90_ms"]),
+        interactive["n"]
+    );
+
+    let targets = targets(widget_total.gzip, &stack);
+    println!();
+    for (target, measured, met) in &targets {
+        let verdict = if *met { "met" } else { "not yet" };
+        println!("{target:<60} {measured:>24}  {verdict}");
+    }
+
+    let report = json!({
+        "widget": { "files": files.iter().map(sizes::Size::json).collect::<Vec<_>>(), "total": widget_total.json() },
+        "worker": worker.iter().map(sizes::Size::json).collect::<Vec<_>>(),
+        "anchors": anchors.iter().map(sizes::Size::json).collect::<Vec<_>>(),
+        "stack": stack,
+        "targets": targets.iter().map(|(target, measured, met)| json!({ "target": target, "measured": measured, "met": met })).collect::<Vec<_>>(),
+    });
+    let dir = root().join("target/till/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let json_path = dir.join("report.json");
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, text).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let svg_path = dir.join("report.svg");
+    std::fs::write(&svg_path, chart::svg(&report))
+        .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    println!();
+    println!("report: {} and {}", json_path.display(), svg_path.display());
+    Ok(())
+}

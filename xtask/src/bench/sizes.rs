@@ -1,0 +1,121 @@
+//! What a customer's browser downloads for the widget, and what an edge loads for the worker,
+//! raw and compressed the way CDNs serve them.
+
+use crate::root;
+use serde_json::{json, Value};
+use std::io::Write;
+
+/// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
+/// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
+/// here. Lower it whenever the widget shrinks.
+pub const WIDGET_GZIP_BUDGET: usize = 155_000;
+
+/// One file (or bundle) as downloaded.
+pub struct Size {
+    pub name: String,
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+impl Size {
+    pub fn of(name: impl Into<String>, bytes: &[u8]) -> Result<Size, String> {
+        Ok(Size {
+            name: name.into(),
+            raw: bytes.len(),
+            gzip: gzip(bytes)?,
+            brotli: brotli(bytes)?,
+        })
+    }
+
+    pub fn json(&self) -> Value {
+        json!({ "name": self.name, "raw": self.raw, "gzip": self.gzip, "brotli": self.brotli })
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Result<usize, String> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).map_err(|e| e.to_string())?;
+    Ok(encoder.finish().map_err(|e| e.to_string())?.len())
+}
+
+fn brotli(bytes: &[u8]) -> Result<usize, String> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).map_err(|e| e.to_string())?;
+    Ok(out.len())
+}
+
+/// Every file Trunk wrote to `dist/` (the widget as served), and their total.
+pub fn widget() -> Result<(Vec<Size>, Size), String> {
+    let dist = root().join("dist");
+    let mut paths: Vec<_> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("{}: {e}", dist.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        files.push(Size::of(name, &bytes)?);
+    }
+    let total = Size {
+        name: "widget total".into(),
+        raw: files.iter().map(|f| f.raw).sum(),
+        gzip: files.iter().map(|f| f.gzip).sum(),
+        brotli: files.iter().map(|f| f.brotli).sum(),
+    };
+    Ok((files, total))
+}
+
+/// The worker as uploaded: its wasm and its JS glue.
+pub fn worker() -> Result<Vec<Size>, String> {
+    let build = root().join("edge/build");
+    ["index_bg.wasm", "index.js"]
+        .into_iter()
+        .map(|file| {
+            let path = build.join(file);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Size::of(format!("worker {file}"), &bytes)
+        })
+        .collect()
+}
+
+/// Fails when the widget is heavier than [`WIDGET_GZIP_BUDGET`].
+pub fn check_budget() -> Result<(), String> {
+    let (_, total) = widget()?;
+    eprintln!(
+        "xtask: widget {} bytes gzip (budget {WIDGET_GZIP_BUDGET})",
+        total.gzip
+    );
+    if total.gzip > WIDGET_GZIP_BUDGET {
+        return Err(format!(
+            "the widget is {} bytes gzip, over its budget of {WIDGET_GZIP_BUDGET} \
+             (xtask/src/bench/sizes.rs): make it smaller, or raise the budget and say why",
+            total.gzip
+        ));
+    }
+    Ok(())
+}
+
+pub fn print(rows: &[&Size]) {
+    println!(
+        "{:<56} {:>10} {:>10} {:>10}",
+        "download", "raw", "gzip -9", "brotli 11"
+    );
+    for row in rows {
+        println!(
+            "{:<56} {:>10} {:>10} {:>10}",
+            row.name, row.raw, row.gzip, row.brotli
+        );
+    }
+}
