@@ -1,8 +1,11 @@
 //! Who is calling: the merchant behind a Bearer API key (looked up by its hash), and for
 //! publishable keys, from which page.
 
+use crate::clock;
 use crate::http::header;
-use crate::store;
+use crate::isolate_cache::TtlCache;
+use crate::store::{self, merchants::MerchantKey};
+use std::cell::RefCell;
 use till_core::api_keys::{bearer_key, hash_secret, KeyKind};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::rate_limit::Limits;
@@ -25,11 +28,51 @@ impl Caller {
     }
 }
 
+/// How long an isolate trusts what it read about a key or a merchant's origins: a revoked key
+/// or a removed origin stops working within this time.
+const LOOKUP_CACHE_SECONDS: i64 = 30;
+const LOOKUP_CACHE_ENTRIES: usize = 1024;
+
+thread_local! {
+    /// Keys by hash (`None`: no such key), read on nearly every request.
+    static KEYS: RefCell<TtlCache<Option<MerchantKey>>> =
+        RefCell::new(TtlCache::new(LOOKUP_CACHE_SECONDS, LOOKUP_CACHE_ENTRIES));
+    /// Registered origins by merchant, read on every browser call from a merchant's page.
+    static ORIGINS: RefCell<TtlCache<Vec<String>>> =
+        RefCell::new(TtlCache::new(LOOKUP_CACHE_SECONDS, LOOKUP_CACHE_ENTRIES));
+}
+
+/// The key with this hash, through the isolate's cache.
+pub async fn merchant_key(env: &Env, key_hash: String) -> Result<Option<MerchantKey>, ApiError> {
+    let now = clock::now_seconds();
+    if let Some(known) = KEYS.with(|cache| cache.borrow().get(&key_hash, now)) {
+        return Ok(known);
+    }
+    let found = store::merchants::by_key_hash(env, &key_hash).await?;
+    KEYS.with(|cache| cache.borrow_mut().insert(key_hash, found.clone(), now));
+    Ok(found)
+}
+
+/// The origins a merchant registered, through the isolate's cache.
+pub async fn merchant_origins(env: &Env, merchant_id: &str) -> Result<Vec<String>, ApiError> {
+    let now = clock::now_seconds();
+    if let Some(known) = ORIGINS.with(|cache| cache.borrow().get(merchant_id, now)) {
+        return Ok(known);
+    }
+    let found = store::merchants::origins(env, merchant_id).await?;
+    ORIGINS.with(|cache| {
+        cache
+            .borrow_mut()
+            .insert(merchant_id.to_string(), found.clone(), now)
+    });
+    Ok(found)
+}
+
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> {
     let value = header(req, "Authorization").ok_or_else(ApiError::missing_key)?;
     let key = bearer_key(&value).ok_or_else(ApiError::missing_key)?;
     let kind = KeyKind::of(key).ok_or_else(ApiError::invalid_key)?;
-    let found = store::merchants::by_key_hash(env, &hash_secret(key))
+    let found = merchant_key(env, hash_secret(key))
         .await?
         .filter(|m| m.kind == kind)
         .ok_or_else(ApiError::invalid_key)?;
@@ -76,7 +119,7 @@ async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Re
     if Some(&origin) == own_origin(req).as_ref() {
         return Ok(());
     }
-    let allowed = store::merchants::origins(env, merchant_id).await?;
+    let allowed = merchant_origins(env, merchant_id).await?;
     if allowed.contains(&origin) {
         Ok(())
     } else {

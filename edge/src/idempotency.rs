@@ -5,7 +5,9 @@
 
 use crate::clock;
 use crate::http::{raw_json, ApiResult};
+use crate::isolate_cache::TtlCache;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::future::Future;
 use till_core::error::ApiError;
 pub use till_core::idempotency::key_reused;
@@ -15,6 +17,25 @@ use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, R
 
 /// Stored responses are replayed for at least this long (the DO keeps them twice as long).
 const CACHE_TTL_SECONDS: u64 = 24 * 60 * 60;
+/// Final answers this isolate wrote or read stay in its memory this long, so a client's retry
+/// that lands on the same isolate needs no KV read. A final answer never changes.
+const MEMORY_TTL_SECONDS: i64 = 60;
+const MEMORY_ENTRIES: usize = 256;
+
+thread_local! {
+    static FINISHED: RefCell<TtlCache<Stored>> =
+        RefCell::new(TtlCache::new(MEMORY_TTL_SECONDS, MEMORY_ENTRIES));
+}
+
+fn hold_in_memory(name: &str, stored: &Stored) {
+    if matches!(stored, Stored::Done { .. }) {
+        FINISHED.with(|cache| {
+            cache
+                .borrow_mut()
+                .insert(name.to_string(), stored.clone(), clock::now_seconds())
+        });
+    }
+}
 const RECORD_LIFETIME_MS: i64 = 48 * 60 * 60 * 1000;
 const RECORD: &str = "record";
 
@@ -146,14 +167,24 @@ impl Scope {
     }
 
     async fn cached(&self, env: &Env) -> Result<Option<Stored>, ApiError> {
+        let name = self.name();
+        let held = FINISHED.with(|cache| cache.borrow().get(&name, clock::now_seconds()));
+        if held.is_some() {
+            return Ok(held);
+        }
         let kv = env
             .kv("IDEMPOTENCY_CACHE")
             .map_err(|e| storage_error("cache binding", e))?;
         // A cache miss or error only means asking the object.
-        Ok(kv.get(&self.name()).json::<Stored>().await.ok().flatten())
+        let stored = kv.get(&name).json::<Stored>().await.ok().flatten();
+        if let Some(stored) = &stored {
+            hold_in_memory(&name, stored);
+        }
+        Ok(stored)
     }
 
     async fn remember(&self, env: &Env, stored: &Stored) -> Result<(), ApiError> {
+        hold_in_memory(&self.name(), stored);
         let kv = env
             .kv("IDEMPOTENCY_CACHE")
             .map_err(|e| storage_error("cache binding", e))?;
@@ -196,9 +227,27 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Ended, ApiError>>,
 {
-    if let Some(stored) = scope.cached(env).await? {
-        return answer(decide(stored, &scope.fingerprint));
+    match cached_answer(env, scope).await? {
+        Some(answer) => Ok(answer),
+        None => once_uncached(env, scope, work).await,
     }
+}
+
+/// The answer a finished request left in the cache, from one KV read: a replay needs nothing
+/// else (its fingerprint covers everything the first request was checked for).
+pub async fn cached_answer(env: &Env, scope: &Scope) -> Result<Option<worker::Response>, ApiError> {
+    match scope.cached(env).await? {
+        Some(stored) => answer(decide(stored, &scope.fingerprint)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`once`] for a caller that already found nothing in the cache.
+pub async fn once_uncached<F, Fut>(env: &Env, scope: &Scope, work: F) -> ApiResult
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Ended, ApiError>>,
+{
     let begin = Command::Begin {
         fingerprint: scope.fingerprint.clone(),
         now: clock::now_seconds(),
@@ -221,13 +270,21 @@ where
                 status,
                 body: body.clone(),
             };
-            scope.call(env, &complete).await?;
             let stored = Stored::Done {
                 fingerprint: scope.fingerprint.clone(),
                 status,
                 body: body.clone(),
             };
-            scope.remember(env, &stored).await?;
+            // The object is the authority; the cache copy is written alongside, not after it.
+            let (completed, cached) = futures_util::future::join(
+                scope.call(env, &complete),
+                scope.remember(env, &stored),
+            )
+            .await;
+            completed?;
+            if let Err(error) = cached {
+                worker::console_warn!("idempotency: cache copy not written: {error}");
+            }
             raw_json(status, &body)
         }
         Ok(Ended::Retryable(error)) | Err(error) => {

@@ -17,6 +17,7 @@ mod gateways;
 mod handlers;
 mod http;
 mod idempotency;
+mod isolate_cache;
 mod merchant_webhooks;
 mod payments;
 mod poller;

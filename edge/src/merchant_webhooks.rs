@@ -140,20 +140,25 @@ async fn try_emit<T: Serialize>(
     kind: &str,
     object: &T,
 ) -> Result<(), ApiError> {
-    let endpoints = store::webhooks::endpoints_of(env, merchant_id).await?;
-    let subscribed: Vec<_> = endpoints
+    let now = clock::now_seconds();
+    let id = random::id(IdKind::Event)?;
+    let body =
+        serde_json::json!({ "id": id, "type": kind, "created": now, "data": { "object": object } })
+            .to_string();
+    // The event is recorded while the endpoints are read: neither waits for the other.
+    let (endpoints, recorded) = futures_util::future::join(
+        store::webhooks::endpoints_of(env, merchant_id),
+        store::webhooks::insert_event(env, &id, merchant_id, kind, &body, now),
+    )
+    .await;
+    recorded?;
+    let subscribed: Vec<_> = endpoints?
         .into_iter()
         .filter(|e| {
             serde_json::from_str::<Vec<String>>(&e.events)
                 .is_ok_and(|events| events.iter().any(|t| t == kind))
         })
         .collect();
-    let now = clock::now_seconds();
-    let id = random::id(IdKind::Event)?;
-    let body =
-        serde_json::json!({ "id": id, "type": kind, "created": now, "data": { "object": object } })
-            .to_string();
-    store::webhooks::insert_event(env, &id, merchant_id, kind, &body, now).await?;
     if subscribed.is_empty() {
         return Ok(());
     }

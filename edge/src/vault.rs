@@ -151,14 +151,17 @@ impl Vault {
         &self,
         token: &str,
     ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
-        let Some(record) = self.get_sealed(&card_key(token)).await? else {
+        let (record, cvc) = futures_util::future::join(
+            self.get_sealed(&card_key(token)),
+            self.get_sealed(&cvc_key(token)),
+        )
+        .await;
+        let Some(record) = record? else {
             return Ok(None);
         };
         let card: VaultedCard =
             serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
-        let cvc = self
-            .get_sealed(&cvc_key(token))
-            .await?
+        let cvc = cvc?
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(Secret::new);
         Ok(Some((card, cvc)))
@@ -167,13 +170,12 @@ impl Vault {
     /// Deletes the token's records: tokens are single use and the CVC must not outlive
     /// authorization.
     pub async fn forget(&self, token: &str) -> Result<(), ApiError> {
-        self.kv
-            .delete(&cvc_key(token))
-            .await
-            .map_err(|e| kv_error("delete", e))?;
-        self.kv
-            .delete(&card_key(token))
-            .await
-            .map_err(|e| kv_error("delete", e))
+        let (cvc, card) = futures_util::future::join(
+            self.kv.delete(&cvc_key(token)),
+            self.kv.delete(&card_key(token)),
+        )
+        .await;
+        cvc.map_err(|e| kv_error("delete", e))?;
+        card.map_err(|e| kv_error("delete", e))
     }
 }

@@ -194,7 +194,7 @@ async fn the_poller_settles_a_payment_whose_answer_and_webhook_were_lost() {
         .await;
     let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
     assert_eq!(status, 502);
-    assert_eq!(till.payment_of(&session).await["status"], "processing");
+    // Other tests of this binary run the poller too; any run may be the one that settles it.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     till.run_poller().await;
     let payment = eventually(&till, &session, "succeeded").await;

@@ -302,17 +302,17 @@ async fn tokenize_from_new_address(
     number: &str,
 ) -> reqwest::Response {
     let encrypted_card = till.encrypt(&session.id, &card(number)).await;
-    browser_like_client(&till.edge)
-        .post(till.url("/v1/tokens"))
-        .bearer_auth(&till.publishable_key)
-        .json(&json!({
-            "checkout_session": session.id,
-            "client_secret": session.client_secret,
-            "encrypted_card": encrypted_card,
-        }))
-        .send()
-        .await
-        .expect("edge reachable")
+    till_e2e::send(
+        browser_like_client(&till.edge)
+            .post(till.url("/v1/tokens"))
+            .bearer_auth(&till.publishable_key)
+            .json(&json!({
+                "checkout_session": session.id,
+                "client_secret": session.client_secret,
+                "encrypted_card": encrypted_card,
+            })),
+    )
+    .await
 }
 
 fn retry_after(response: &reqwest::Response) -> u64 {

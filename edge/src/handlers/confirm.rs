@@ -17,12 +17,13 @@ use crate::payments::{apply, refused, Audience};
 use crate::store;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
-use crate::vault::Vault;
+use crate::vault::{Vault, VaultedCard};
 use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::payment::PaymentStatus;
+use till_core::secret::Secret;
 
 pub async fn confirm(
     mut req: worker::Request,
@@ -30,7 +31,6 @@ pub async fn confirm(
     caller: &Caller,
     session_id: &str,
 ) -> ApiResult {
-    rate_limit::check_browser_caller(env, &req, caller).await?;
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(
         &req,
@@ -38,9 +38,20 @@ pub async fn confirm(
         "checkout_sessions.confirm",
         &body,
     )?;
+    // A replay is served before anything else: it cannot try a new card, and it is what a
+    // client resends most.
+    if let Some(replay) = idempotency::cached_answer(env, &scope).await? {
+        return Ok(replay);
+    }
     let request: ConfirmCheckoutSession = parse(body)?;
-    let session = accessible_session(env, caller, session_id, Some(&request.client_secret)).await?;
-    idempotency::once(env, &scope, || async {
+    let (admitted, session) = futures_util::future::join(
+        rate_limit::check_browser_caller(env, &req, caller),
+        accessible_session(env, caller, session_id, Some(&request.client_secret)),
+    )
+    .await;
+    admitted?;
+    let session = session?;
+    idempotency::once_uncached(env, &scope, || async {
         match pay(env, caller, &session, &request.token, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
@@ -66,9 +77,25 @@ async fn pay(
     token: &str,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    let existing =
-        store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
-    let (mut payment, gateway, resumed) = match existing {
+    // What the request needs is read at once: a payment this key already made, the card (a
+    // malformed token is never looked up), and the merchant's gateway (a resumed payment uses
+    // the one it went through instead).
+    let vault = Vault::open(env)?;
+    let card = async {
+        if ids::is_valid(IdKind::Token, token) {
+            vault.card(token).await
+        } else {
+            Ok(None)
+        }
+    };
+    let (existing, card, merchant_gateway) = futures_util::future::join3(
+        store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key),
+        card,
+        gateways::for_merchant(env, &caller.merchant_id),
+    )
+    .await;
+    let card = card?;
+    let (mut payment, gateway, resumed) = match existing? {
         // The idempotency record may be gone (released, expired): the row still knows which
         // request made it.
         Some(found) if found.request_fingerprint != scope.fingerprint => {
@@ -82,7 +109,9 @@ async fn pay(
             (found, gateway, true)
         }
         None => {
-            let (payment, gateway) = start_payment(env, caller, session, token, scope).await?;
+            let gateway = merchant_gateway?;
+            let payment =
+                start_payment(env, caller, session, token, card.as_ref(), &gateway, scope).await?;
             (payment, gateway, false)
         }
     };
@@ -102,10 +131,9 @@ async fn pay(
     } else {
         None
     };
-    let vault = Vault::open(env)?;
     let answer = match known {
         Some(answer) => Ok(answer),
-        None => match vault.card(token).await? {
+        None => match card {
             Some((card, Some(cvc))) => {
                 let authorization = Authorization {
                     amount: payment.amount,
@@ -139,9 +167,11 @@ async fn pay(
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
     };
-    apply(env, &mut payment, answer).await?;
     // The gateway holds the authorization now: the CVC must go, and the token is used up.
-    vault.forget(token).await?;
+    let (applied, forgotten) =
+        futures_util::future::join(apply(env, &mut payment, answer), vault.forget(token)).await;
+    applied?;
+    forgotten?;
     stored(&payment, Audience::Browser)
 }
 
@@ -151,8 +181,10 @@ async fn start_payment(
     caller: &Caller,
     session: &SessionRow,
     token: &str,
+    card: Option<&(VaultedCard, Option<Secret<String>>)>,
+    gateway: &Gateway,
     scope: &Scope,
-) -> Result<(PaymentRow, Gateway), ApiError> {
+) -> Result<PaymentRow, ApiError> {
     if session.status == SessionStatus::Locked {
         return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
@@ -162,7 +194,7 @@ async fn start_payment(
     if !ids::is_valid(IdKind::Token, token) {
         return Err(invalid_token());
     }
-    let card = match Vault::open(env)?.card(token).await? {
+    let card = match card {
         Some((card, Some(_))) if card.checkout_session == session.id => card,
         Some((card, None)) if card.checkout_session == session.id => {
             return Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
@@ -173,7 +205,6 @@ async fn start_payment(
         .move_to(PaymentStatus::RequiresConfirmation)
         .and_then(|s| s.move_to(PaymentStatus::Processing))
         .map_err(|_| ApiError::internal())?;
-    let gateway = gateways::for_merchant(env, &caller.merchant_id).await?;
     let now = clock::now_seconds();
     let payment = PaymentRow {
         id: random::id(IdKind::Payment)?,
@@ -194,8 +225,8 @@ async fn start_payment(
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,
-        card_last4: card.last4,
-        card_fingerprint: Some(card.fingerprint),
+        card_last4: card.last4.clone(),
+        card_fingerprint: Some(card.fingerprint.clone()),
         card_exp_month: i64::from(card.exp_month),
         card_exp_year: i64::from(card.exp_year),
         gateway_reference: None,
@@ -208,5 +239,5 @@ async fn start_payment(
     if !store::payments::insert_claiming_session(env, &payment).await? {
         return Err(unavailable_session());
     }
-    Ok((payment, gateway))
+    Ok(payment)
 }

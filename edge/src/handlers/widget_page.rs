@@ -2,7 +2,7 @@
 //! lists the origins of the merchant named by `?key=pk_...`; without a known key the page may
 //! not be framed at all.
 
-use crate::{random, store};
+use crate::{auth, random};
 use till_core::api_keys::{hash_secret, KeyKind};
 use till_core::jwe::b64;
 use worker::{Env, Request, Response};
@@ -17,8 +17,8 @@ async fn frame_ancestors(req: &Request, env: &Env) -> String {
     if KeyKind::of(&key) != Some(KeyKind::Publishable) {
         return "'none'".into();
     }
-    let origins = match store::merchants::by_key_hash(env, &hash_secret(&key)).await {
-        Ok(Some(merchant)) => store::merchants::origins(env, &merchant.merchant_id)
+    let origins = match auth::merchant_key(env, hash_secret(&key)).await {
+        Ok(Some(merchant)) => auth::merchant_origins(env, &merchant.merchant_id)
             .await
             .unwrap_or_default(),
         _ => Vec::new(),

@@ -7,7 +7,8 @@ pub mod refunds;
 use crate::clock;
 use crate::connectors::{GatewayPayment, PaymentLookup};
 use crate::gateways;
-use crate::store::{self, payments::PaymentRow, sessions::SessionOutcome};
+use crate::store::payments::{PaymentRow, Updated};
+use crate::store::{self, sessions::SessionOutcome};
 use till_core::api::{NextAction, Payment};
 use till_core::card::CardSummary;
 use till_core::error::ApiError;
@@ -67,6 +68,15 @@ pub fn view_for(row: &PaymentRow, audience: Audience) -> Result<Payment, ApiErro
     Ok(payment)
 }
 
+/// Whether two versions of a payment say the same about it (what `apply` may change).
+fn same_state(a: &PaymentRow, b: &PaymentRow) -> bool {
+    a.status == b.status
+        && a.gateway_reference == b.gateway_reference
+        && a.challenge_attempts_remaining == b.challenge_attempts_remaining
+        && a.amount_captured == b.amount_captured
+        && a.failure_code == b.failure_code
+}
+
 /// Moves the payment to what the gateway says, through the state machine, and settles its
 /// session. A repeat of an answer already applied changes nothing.
 pub async fn apply(
@@ -82,6 +92,7 @@ pub async fn apply(
             ApiError::payment_invalid_state(from, next.as_str())
         })?;
     }
+    let unchanged = payment.clone();
     payment.status = next;
     if !answer.reference.is_empty() {
         payment.gateway_reference = Some(answer.reference);
@@ -98,23 +109,49 @@ pub async fn apply(
         }
         GatewayState::Authorized | GatewayState::Voided => {}
     }
-    payment.updated = clock::now_seconds();
-    if !store::payments::update(env, payment, from).await? {
-        // Another request (a retry, a webhook) moved it first: report what is stored now.
-        if let Some(current) = store::payments::find(env, &payment.merchant_id, &payment.id).await?
-        {
-            *payment = current;
-        }
+    // A repeat (a retry's answer, the gateway's echo of what Till already applied) writes
+    // nothing.
+    if same_state(&unchanged, payment) {
         return Ok(());
     }
+    payment.updated = clock::now_seconds();
     let outcome = match next {
         PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => SessionOutcome::Paid,
         PaymentStatus::Failed => SessionOutcome::Failed,
         PaymentStatus::Canceled => SessionOutcome::Reopen,
         _ => SessionOutcome::Keep,
     };
-    let locked =
-        store::sessions::settle(env, &payment.checkout_session_id, &payment.id, outcome).await?;
+    let locked = match store::payments::update(env, payment, from, outcome).await? {
+        Updated::Written { locked } => locked,
+        Updated::Lost => {
+            // Another request (a retry, a webhook) moved it first: report what is stored now.
+            if let Some(current) =
+                store::payments::find(env, &payment.merchant_id, &payment.id).await?
+            {
+                *payment = current;
+            }
+            return Ok(());
+        }
+    };
+    worker::console_log!(
+        "payment {} {} -> {}",
+        payment.id,
+        from.as_str(),
+        next.as_str()
+    );
+    let event = match next {
+        PaymentStatus::Succeeded => Some("payment.succeeded"),
+        PaymentStatus::Failed => Some("payment.failed"),
+        PaymentStatus::RequiresAction => Some("payment.requires_action"),
+        _ => None,
+    };
+    let payment_event = match event.filter(|_| from != next) {
+        Some(kind) => Some((kind, view(payment)?)),
+        None => None,
+    };
+    if let Some((kind, body)) = &payment_event {
+        crate::merchant_webhooks::emit(env, &payment.merchant_id, kind, body).await;
+    }
     if locked {
         worker::console_warn!(
             "checkout session {} locked after repeated failed payments",
@@ -133,21 +170,6 @@ pub async fn apply(
             &session,
         )
         .await;
-    }
-    worker::console_log!(
-        "payment {} {} -> {}",
-        payment.id,
-        from.as_str(),
-        next.as_str()
-    );
-    let event = match next {
-        PaymentStatus::Succeeded => Some("payment.succeeded"),
-        PaymentStatus::Failed => Some("payment.failed"),
-        PaymentStatus::RequiresAction => Some("payment.requires_action"),
-        _ => None,
-    };
-    if let Some(kind) = event.filter(|_| from != next) {
-        crate::merchant_webhooks::emit(env, &payment.merchant_id, kind, &view(payment)?).await;
     }
     Ok(())
 }

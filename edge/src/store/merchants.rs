@@ -5,7 +5,7 @@ use serde::Deserialize;
 use till_core::api_keys::KeyKind;
 use worker::Env;
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MerchantKey {
     pub merchant_id: String,
     pub merchant_name: String,

@@ -13,7 +13,7 @@ pub mod webhooks;
 use serde::de::DeserializeOwned;
 use till_core::error::ApiError;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// A storage failure, kept typed until the edge turns it into an API error.
 #[derive(Debug)]
@@ -117,12 +117,17 @@ async fn execute(env: &Env, sql: &str, params: &[JsValue]) -> StoreResult<usize>
         .unwrap_or(0))
 }
 
-/// Runs statements as one transaction (D1 `batch`); how many rows each changed.
-async fn transaction(env: &Env, statements: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
-    let results = db(env)?
+/// Runs statements as one transaction (D1 `batch`); each statement's result.
+async fn batch(env: &Env, statements: Vec<D1PreparedStatement>) -> StoreResult<Vec<D1Result>> {
+    db(env)?
         .batch(statements)
         .await
-        .map_err(|e| StoreError::new("batch", e))?;
+        .map_err(|e| StoreError::new("batch", e))
+}
+
+/// Runs statements as one transaction (D1 `batch`); how many rows each changed.
+async fn transaction(env: &Env, statements: Vec<D1PreparedStatement>) -> StoreResult<Vec<usize>> {
+    let results = batch(env, statements).await?;
     Ok(results
         .iter()
         .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))

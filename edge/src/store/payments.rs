@@ -1,9 +1,10 @@
 //! Payments.
 
+use super::sessions::{self, SessionOutcome};
 use super::StoreResult;
-use super::{all, execute, first, int, opt_int, opt_text, statement, text, transaction};
+use super::{all, batch, execute, first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
-use till_core::api::CaptureMethod;
+use till_core::api::{CaptureMethod, SessionStatus};
 use till_core::card::Brand;
 use till_core::money::Currency;
 use till_core::payment::{DeclineCode, PaymentStatus};
@@ -113,10 +114,58 @@ pub async fn by_idempotency_key(
     .await
 }
 
-/// Writes a payment's new state; only a payment still in `from` moves (the state machine has
-/// already approved `from -> p.status`). False when another request moved it first.
-pub async fn update(env: &Env, p: &PaymentRow, from: PaymentStatus) -> StoreResult<bool> {
-    let changed = execute(
+/// Where a payment's update left it.
+pub enum Updated {
+    /// Another request moved the payment first: nothing was written.
+    Lost,
+    /// Written, with its session moved on; `locked` when that failure locked the session.
+    Written { locked: bool },
+}
+
+/// Writes a payment's new state and moves its session on, in one transaction. Only a payment
+/// still in `from` moves (the state machine has already approved `from -> p.status`).
+pub async fn update(
+    env: &Env,
+    p: &PaymentRow,
+    from: PaymentStatus,
+    outcome: SessionOutcome,
+) -> StoreResult<Updated> {
+    let mut statements = vec![update_statement(env, p, from)?];
+    statements.extend(sessions::settle_statement(
+        env,
+        &p.checkout_session_id,
+        &p.id,
+        outcome,
+    )?);
+    let results = batch(env, statements).await?;
+    let changed = |result: &worker::D1Result| {
+        result
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|meta| meta.changes)
+            .unwrap_or(0)
+    };
+    if results.first().map(changed) != Some(1) {
+        return Ok(Updated::Lost);
+    }
+    let locked = match results.get(1) {
+        Some(settled) => settled
+            .results::<sessions::StatusRow>()
+            .map_err(|e| super::StoreError::new("decode", e))?
+            .iter()
+            .any(|row| row.status == SessionStatus::Locked),
+        None => false,
+    };
+    Ok(Updated::Written { locked })
+}
+
+fn update_statement(
+    env: &Env,
+    p: &PaymentRow,
+    from: PaymentStatus,
+) -> StoreResult<worker::D1PreparedStatement> {
+    statement(
         env,
         "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
          failure_message = ?5, updated = ?6, amount_captured = ?8, \
@@ -135,8 +184,6 @@ pub async fn update(env: &Env, p: &PaymentRow, from: PaymentStatus) -> StoreResu
             opt_int(p.challenge_attempts_remaining),
         ],
     )
-    .await?;
-    Ok(changed == 1)
 }
 
 /// Payments `processing` for at least `older_than` seconds whose next poll is due.

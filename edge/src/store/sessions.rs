@@ -1,10 +1,10 @@
 //! Checkout sessions.
 
-use super::{execute, first, int, opt_text, text, StoreResult};
+use super::{execute, first, int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
 use till_core::api::{CaptureMethod, SessionStatus, MAX_FAILED_PAYMENTS_PER_SESSION};
 use till_core::money::Currency;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionRow {
@@ -57,6 +57,7 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
 }
 
 /// What a payment's new status means for its session.
+#[derive(Clone, Copy)]
 pub enum SessionOutcome {
     /// Paid (or authorized for later capture): the session is complete.
     Paid,
@@ -69,43 +70,48 @@ pub enum SessionOutcome {
 }
 
 #[derive(Deserialize)]
-struct StatusRow {
-    status: SessionStatus,
+pub(super) struct StatusRow {
+    pub(super) status: SessionStatus,
 }
 
-/// Moves the session on after its payment's new status; true when a failure locked it.
-pub async fn settle(
+/// The statement that moves the session on after its payment's new status, run in the same
+/// batch right after the payment's update: it changes nothing unless that update took
+/// (`changes() = 1`). `None` when the session stays as it is.
+pub(super) fn settle_statement(
     env: &Env,
     id: &str,
     payment_id: &str,
     outcome: SessionOutcome,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<D1PreparedStatement>> {
     let sql = match outcome {
         SessionOutcome::Paid => {
-            "UPDATE checkout_sessions SET status = 'complete' WHERE id = ?1 AND payment_id = ?2"
+            "UPDATE checkout_sessions SET status = 'complete' \
+             WHERE id = ?1 AND payment_id = ?2 AND changes() = 1"
         }
         SessionOutcome::Reopen => {
             "UPDATE checkout_sessions SET status = 'open', payment_id = NULL \
-             WHERE id = ?1 AND payment_id = ?2 AND status = 'processing'"
+             WHERE id = ?1 AND payment_id = ?2 AND status = 'processing' AND changes() = 1"
         }
+        // A failure counts against the session, which locks at the limit; RETURNING tells.
         SessionOutcome::Failed => {
-            let row: Option<StatusRow> = first(
-                env,
-                "UPDATE checkout_sessions SET failed_attempts = failed_attempts + 1, \
-                 payment_id = NULL, \
-                 status = CASE WHEN failed_attempts + 1 >= ?3 THEN 'locked' ELSE 'open' END \
-                 WHERE id = ?1 AND payment_id = ?2 AND status = 'processing' RETURNING status",
-                &[
-                    text(id),
-                    text(payment_id),
-                    int(MAX_FAILED_PAYMENTS_PER_SESSION),
-                ],
-            )
-            .await?;
-            return Ok(row.is_some_and(|r| r.status == SessionStatus::Locked));
+            "UPDATE checkout_sessions SET failed_attempts = failed_attempts + 1, \
+             payment_id = NULL, \
+             status = CASE WHEN failed_attempts + 1 >= ?3 THEN 'locked' ELSE 'open' END \
+             WHERE id = ?1 AND payment_id = ?2 AND status = 'processing' AND changes() = 1 \
+             RETURNING status"
         }
-        SessionOutcome::Keep => return Ok(false),
+        SessionOutcome::Keep => return Ok(None),
     };
-    execute(env, sql, &[text(id), text(payment_id)]).await?;
-    Ok(false)
+    let params = [
+        text(id),
+        text(payment_id),
+        int(MAX_FAILED_PAYMENTS_PER_SESSION),
+    ];
+    // The statement names only the parameters it uses.
+    let used = if matches!(outcome, SessionOutcome::Failed) {
+        3
+    } else {
+        2
+    };
+    statement(env, sql, params.get(..used).unwrap_or(&params)).map(Some)
 }

@@ -895,6 +895,7 @@ mod tests {
         assert_eq!(refund(r#"{"id":"re_1","status":"requires_action"}"#), None);
     }
 
+    #[expect(clippy::unwrap_used, reason = "a fixture: USD is a known currency")]
     fn authorization() -> Authorization {
         Authorization {
             amount: 4100,
