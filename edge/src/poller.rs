@@ -5,6 +5,7 @@
 //! stops the others.
 
 use crate::payments::{self, refunds, Recovered};
+use crate::store::polls::Watched;
 use crate::store::{self, payments::PaymentRow, refunds::RefundRow};
 use crate::{clock, config};
 use till_core::backoff::Backoff;
@@ -57,37 +58,34 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
     };
     // A missing configuration stops the run: no item could be polled.
     config::platform_gateway(env)?;
-    for mut payment in store::payments::to_poll(env, schedule.now, schedule.after).await? {
+    for mut payment in
+        store::polls::due::<PaymentRow>(env, Watched::Payments, schedule.now, schedule.after)
+            .await?
+    {
         let polled = poll_payment(env, &mut payment).await;
-        if let Some(poll) = unanswered(&schedule, &payment.id, payment.poll_attempts, polled) {
-            let written = store::payments::record_poll(
-                env,
-                &payment.id,
-                poll.attempts,
-                poll.next,
-                poll.error.as_deref(),
-            )
-            .await;
-            if let Err(failure) = written {
-                worker::console_error!("poller: {}: poll not recorded: {failure}", payment.id);
-            }
-        }
+        record(
+            env,
+            &schedule,
+            Watched::Payments,
+            &payment.id,
+            payment.poll_attempts,
+            polled,
+        )
+        .await;
     }
-    for mut refund in store::refunds::to_poll(env, schedule.now, schedule.after).await? {
+    for mut refund in
+        store::polls::due::<RefundRow>(env, Watched::Refunds, schedule.now, schedule.after).await?
+    {
         let polled = poll_refund(env, &mut refund).await;
-        if let Some(poll) = unanswered(&schedule, &refund.id, refund.poll_attempts, polled) {
-            let written = store::refunds::record_poll(
-                env,
-                &refund.id,
-                poll.attempts,
-                poll.next,
-                poll.error.as_deref(),
-            )
-            .await;
-            if let Err(failure) = written {
-                worker::console_error!("poller: {}: poll not recorded: {failure}", refund.id);
-            }
-        }
+        record(
+            env,
+            &schedule,
+            Watched::Refunds,
+            &refund.id,
+            refund.poll_attempts,
+            polled,
+        )
+        .await;
     }
     Ok(())
 }
@@ -108,6 +106,32 @@ async fn poll_refund(env: &Env, refund: &mut RefundRow) -> Polled {
             Err(error) => Polled::Unanswered(Some(error.to_string())),
         },
         Err(error) => Polled::Unanswered(Some(error.to_string())),
+    }
+}
+
+/// Logs the outcome and, for an unanswered poll, records the attempt and the error.
+async fn record(
+    env: &Env,
+    schedule: &Schedule,
+    watched: Watched,
+    id: &str,
+    attempts_before: i64,
+    polled: Polled,
+) {
+    let Some(poll) = unanswered(schedule, id, attempts_before, polled) else {
+        return;
+    };
+    let written = store::polls::record(
+        env,
+        watched,
+        id,
+        poll.attempts,
+        poll.next,
+        poll.error.as_deref(),
+    )
+    .await;
+    if let Err(failure) = written {
+        worker::console_error!("poller: {id}: poll not recorded: {failure}");
     }
 }
 

@@ -5,6 +5,7 @@ pub mod events;
 pub mod gateway_accounts;
 pub mod merchants;
 pub mod payments;
+pub mod polls;
 pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;

@@ -2,7 +2,7 @@
 
 use super::sessions::{self, SessionOutcome};
 use super::StoreResult;
-use super::{all, batch, execute, first, int, opt_int, opt_text, statement, text, transaction};
+use super::{batch, first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
 use till_core::api::{CaptureMethod, SessionStatus};
 use till_core::card::Brand;
@@ -184,40 +184,4 @@ fn update_statement(
             opt_int(p.challenge_attempts_remaining),
         ],
     )
-}
-
-/// Payments `processing` for at least `older_than` seconds whose next poll is due.
-pub async fn to_poll(env: &Env, now: i64, older_than: i64) -> StoreResult<Vec<PaymentRow>> {
-    all::<PaymentRow>(
-        env,
-        "SELECT * FROM payments WHERE status = 'processing' AND requires_review = 0 \
-         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
-         ORDER BY updated LIMIT 25",
-        &[int(now - older_than), int(now)],
-    )
-    .await
-}
-
-/// Records an unanswered poll: when to ask again (`None`: a person must look), and the error.
-pub async fn record_poll(
-    env: &Env,
-    id: &str,
-    attempts: i64,
-    next_poll_at: Option<i64>,
-    error: Option<&str>,
-) -> StoreResult<()> {
-    execute(
-        env,
-        "UPDATE payments SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
-         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
-         WHERE id = ?1 AND status = 'processing'",
-        &[
-            text(id),
-            int(attempts),
-            opt_int(next_poll_at),
-            opt_text(error),
-        ],
-    )
-    .await
-    .map(|_| ())
 }

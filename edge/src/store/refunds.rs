@@ -1,7 +1,7 @@
 //! Refunds, and the share of a payment's captured money they reserve.
 
 use super::StoreResult;
-use super::{all, execute, first, int, opt_int, opt_text, statement, text, transaction};
+use super::{first, int, opt_text, statement, text, transaction};
 use serde::Deserialize;
 use till_core::api::RefundReason;
 use till_core::money::Currency;
@@ -115,40 +115,4 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
 /// A refund by id alone, for gateway events and the poller (they carry no merchant).
 pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<RefundRow>> {
     first(env, "SELECT * FROM refunds WHERE id = ?1", &[text(id)]).await
-}
-
-/// Refunds still `pending` for at least `older_than` seconds whose next poll is due.
-pub async fn to_poll(env: &Env, now: i64, older_than: i64) -> StoreResult<Vec<RefundRow>> {
-    all::<RefundRow>(
-        env,
-        "SELECT * FROM refunds WHERE status = 'pending' AND requires_review = 0 \
-         AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
-         ORDER BY updated LIMIT 25",
-        &[int(now - older_than), int(now)],
-    )
-    .await
-}
-
-/// Records an unanswered poll: when to ask again (`None`: a person must look), and the error.
-pub async fn record_poll(
-    env: &Env,
-    id: &str,
-    attempts: i64,
-    next_poll_at: Option<i64>,
-    error: Option<&str>,
-) -> StoreResult<()> {
-    execute(
-        env,
-        "UPDATE refunds SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
-         requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
-         WHERE id = ?1 AND status = 'pending'",
-        &[
-            text(id),
-            int(attempts),
-            opt_int(next_poll_at),
-            opt_text(error),
-        ],
-    )
-    .await
-    .map(|_| ())
 }
