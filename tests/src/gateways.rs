@@ -87,6 +87,15 @@ impl Gateway {
         }
     }
 
+    /// An amount unique to one scenario on this gateway: scenarios run in parallel, and faults
+    /// and lost answers are armed by amount.
+    pub fn amount(self, base: i64) -> i64 {
+        match self {
+            Gateway::Sandbox => base,
+            Gateway::Stripe => base + 50_000,
+        }
+    }
+
     pub fn other(self) -> Gateway {
         match self {
             Gateway::Sandbox => Gateway::Stripe,

@@ -12,14 +12,6 @@ on_every_gateway!(
     a_gateway_error_once_is_retried_safely,
 );
 
-/// Amounts unique to each scenario and gateway, so one test's fault touches no other.
-fn amount(gateway: Gateway, base: i64) -> i64 {
-    match gateway {
-        Gateway::Sandbox => base,
-        Gateway::Stripe => base + 1_000,
-    }
-}
-
 /// A fresh session and token for `amount`.
 async fn prepared(till: &Till, gateway: Gateway, amount: i64) -> (Session, String) {
     let session = till.create_session(amount).await;
@@ -42,7 +34,7 @@ async fn assert_charged_once(till: &Till, gateway: Gateway, session: &Session) {
 
 async fn a_charge_whose_answer_is_lost_is_found_not_repeated(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let total = amount(gateway, 60_502);
+    let total = gateway.amount(60_502);
     let (session, token) = prepared(&till, gateway, total).await;
     gateway.lose_answer(&till, total).await;
     let key = new_key();
@@ -59,7 +51,7 @@ async fn a_charge_whose_answer_is_lost_is_found_not_repeated(gateway: Gateway) {
 
 async fn a_gateway_error_once_is_retried_safely(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let total = amount(gateway, 60_503);
+    let total = gateway.amount(60_503);
     let (session, token) = prepared(&till, gateway, total).await;
     gateway.fail_once(&till, total).await;
     let key = new_key();

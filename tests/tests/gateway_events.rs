@@ -52,10 +52,7 @@ on_every_gateway!(
 
 async fn a_lost_answer_is_settled_by_the_gateways_webhook(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let amount = match gateway {
-        Gateway::Sandbox => 60_601,
-        Gateway::Stripe => 61_601,
-    };
+    let amount = gateway.amount(60_601);
     let (session, token) = prepared(&till, amount, gateway.cards().succeeds).await;
     gateway.answer_late(&till, amount).await;
     let (status, _, _) = till.confirm(&session, &token, &new_key()).await;

@@ -15,14 +15,6 @@ on_every_gateway!(
     concurrent_refunds_cannot_exceed_the_capture,
 );
 
-/// Amounts unique to each scenario and gateway, so runs in parallel never share one.
-fn amount(gateway: Gateway, base: i64) -> i64 {
-    match gateway {
-        Gateway::Sandbox => base,
-        Gateway::Stripe => base + 50_000,
-    }
-}
-
 /// A payment confirmed with `number` on a fresh session.
 async fn confirmed(
     till: &Till,
@@ -79,7 +71,7 @@ async fn a_decline_fails_the_payment_and_reopens_the_session(gateway: Gateway) {
     let till = gateway.merchant().await;
     let (session, payment) = confirmed(
         &till,
-        amount(gateway, 3000),
+        gateway.amount(3000),
         "automatic",
         gateway.cards().declines,
     )
@@ -100,7 +92,7 @@ async fn a_decline_fails_the_payment_and_reopens_the_session(gateway: Gateway) {
 
 async fn a_challenge_passes_with_the_right_code(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let total = amount(gateway, 3100);
+    let total = gateway.amount(3100);
     let (session, payment) = confirmed(&till, total, "automatic", gateway.cards().challenges).await;
     assert_eq!(payment["status"], "requires_action", "{payment}");
     assert_eq!(payment["next_action"]["type"], "otp_challenge");
@@ -133,7 +125,7 @@ async fn a_challenge_fails_after_the_wrong_codes(gateway: Gateway) {
     let till = gateway.merchant().await;
     let (session, payment) = confirmed(
         &till,
-        amount(gateway, 3200),
+        gateway.amount(3200),
         "automatic",
         gateway.cards().challenges,
     )
@@ -156,7 +148,7 @@ async fn a_challenge_fails_after_the_wrong_codes(gateway: Gateway) {
 
 async fn manual_capture_takes_all_or_part_once(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let total = amount(gateway, 5000);
+    let total = gateway.amount(5000);
     let (session, payment) = confirmed(&till, total, "manual", gateway.cards().succeeds).await;
     assert_eq!(payment["status"], "requires_capture");
     assert_eq!(payment["capture_method"], "manual");
@@ -211,7 +203,7 @@ async fn manual_capture_takes_all_or_part_once(gateway: Gateway) {
 async fn cancel_voids_an_uncaptured_payment_only(gateway: Gateway) {
     let till = gateway.merchant().await;
     let cards = gateway.cards();
-    let (_, payment) = confirmed(&till, amount(gateway, 4100), "manual", cards.succeeds).await;
+    let (_, payment) = confirmed(&till, gateway.amount(4100), "manual", cards.succeeds).await;
     let path = format!("/v1/payments/{}/cancel", payment["id"].as_str().unwrap());
     let (status, _, canceled) = with_key(&till, &path, &new_key(), &json!({})).await;
     assert_eq!(status, 200, "{canceled}");
@@ -221,7 +213,7 @@ async fn cancel_voids_an_uncaptured_payment_only(gateway: Gateway) {
         "voided"
     );
 
-    let (_, paid) = confirmed(&till, amount(gateway, 4200), "automatic", cards.succeeds).await;
+    let (_, paid) = confirmed(&till, gateway.amount(4200), "automatic", cards.succeeds).await;
     let path = format!("/v1/payments/{}/cancel", paid["id"].as_str().unwrap());
     let (status, _, body) = with_key(&till, &path, &new_key(), &json!({})).await;
     assert_eq!(
@@ -232,7 +224,7 @@ async fn cancel_voids_an_uncaptured_payment_only(gateway: Gateway) {
 
 async fn refunds_are_partial_idempotent_and_never_exceed_the_capture(gateway: Gateway) {
     let till = gateway.merchant().await;
-    let total = amount(gateway, 5000);
+    let total = gateway.amount(5000);
     let (_, payment) = confirmed(&till, total, "automatic", gateway.cards().succeeds).await;
     let payment_id = payment["id"].as_str().unwrap();
     let refund = |amount: Option<i64>| json!({ "payment": payment_id, "amount": amount, "reason": "requested_by_customer" });
@@ -286,7 +278,7 @@ async fn refunds_are_partial_idempotent_and_never_exceed_the_capture(gateway: Ga
 
     let (_, declined) = confirmed(
         &till,
-        amount(gateway, 5100),
+        gateway.amount(5100),
         "automatic",
         gateway.cards().declines,
     )
@@ -303,12 +295,12 @@ async fn concurrent_refunds_cannot_exceed_the_capture(gateway: Gateway) {
     let till = gateway.merchant().await;
     let (_, payment) = confirmed(
         &till,
-        amount(gateway, 1000),
+        gateway.amount(1000),
         "automatic",
         gateway.cards().succeeds,
     )
     .await;
-    let body = json!({ "payment": payment["id"], "amount": amount(gateway, 1000) * 2 / 5 });
+    let body = json!({ "payment": payment["id"], "amount": gateway.amount(1000) * 2 / 5 });
     let results = all_at_once(&till, &body, 6).await;
     let succeeded = results
         .iter()
@@ -324,7 +316,7 @@ async fn concurrent_refunds_cannot_exceed_the_capture(gateway: Gateway) {
             &till.secret_key,
         )
         .await;
-    assert_eq!(fetched["amount_refunded"], amount(gateway, 1000) * 4 / 5);
+    assert_eq!(fetched["amount_refunded"], gateway.amount(1000) * 4 / 5);
 }
 
 /// Sends `n` refunds at once, each with its own key.
