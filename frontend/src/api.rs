@@ -1,7 +1,9 @@
 //! The edge's API as the widget uses it. Errors keep the API's `code` and `param` so the form can
 //! put them next to the right field.
 
+use crate::json;
 use gloo_net::http::{Request, Response};
+use js_sys::{Promise, Reflect};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_core::api::{
@@ -9,6 +11,8 @@ use till_core::api::{
 };
 use till_core::error::{ApiError, ErrorCode};
 use till_core::jwe::Jwks;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 #[derive(Debug, Clone)]
 pub enum CallError {
@@ -52,21 +56,36 @@ pub struct Edge {
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
+    // A body cut off on the way is a network failure; one that arrived whole is the edge's.
+    let text = response.text().await.map_err(|_| CallError::Network)?;
     if response.ok() {
-        return response.json::<T>().await.map_err(|_| CallError::Network);
+        return json::from_str(&text).ok_or(CallError::Network);
     }
-    match response.json::<ApiError>().await {
-        Ok(error) => Err(CallError::Api {
+    match json::from_str::<ApiError>(&text) {
+        Some(error) => Err(CallError::Api {
             code: error.error.code,
             message: error.error.message,
             param: error.error.param,
         }),
-        Err(_) => Err(CallError::Api {
+        None => Err(CallError::Api {
             code: ErrorCode::Unknown,
             message: crate::i18n::t().unexpected_response.into(),
             param: None,
         }),
     }
+}
+
+/// `window.tillSession`, the session request `index.html` started, taken so it is used once.
+async fn early_session() -> Option<Response> {
+    let window = web_sys::window()?;
+    let name = JsValue::from_str("tillSession");
+    let promise = Reflect::get(&window, &name)
+        .ok()?
+        .dyn_into::<Promise>()
+        .ok()?;
+    let _ = Reflect::delete_property(&window, &name);
+    let answer = JsFuture::from(promise).await.ok()?;
+    Some(Response::from(answer.dyn_into::<web_sys::Response>().ok()?))
 }
 
 impl Edge {
@@ -84,8 +103,10 @@ impl Edge {
         if let Some(key) = idempotency_key {
             request = request.header(till_core::idempotency::HEADER, key);
         }
+        let body = json::to_string(body).ok_or(CallError::Network)?;
         let response = request
-            .json(body)
+            .header("Content-Type", "application/json")
+            .body(body)
             .map_err(|_| CallError::Network)?
             .send()
             .await
@@ -93,11 +114,16 @@ impl Edge {
         decode(response).await
     }
 
+    /// The session. The first call takes the answer to the request `index.html` started while
+    /// the wasm loaded, when there is one; later calls, or a failed early request, ask again.
     pub async fn session(
         &self,
         id: &str,
         client_secret: &str,
     ) -> Result<CheckoutSession, CallError> {
+        if let Some(early) = early_session().await {
+            return decode(early).await;
+        }
         let response = Request::get(&format!("/v1/checkout_sessions/{id}"))
             .query([("client_secret", client_secret)])
             .header("Authorization", &self.auth())

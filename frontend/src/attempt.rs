@@ -20,11 +20,11 @@ fn slot(session_id: &str) -> String {
 
 pub fn load(session_id: &str) -> Option<Attempt> {
     let text = storage()?.get_item(&slot(session_id)).ok()??;
-    serde_json::from_str(&text).ok()
+    crate::json::from_str(&text)
 }
 
 pub fn save(session_id: &str, attempt: &Attempt) {
-    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(attempt)) {
+    if let (Some(storage), Some(text)) = (storage(), crate::json::to_string(attempt)) {
         // Storage can be full or disabled; the attempt then only survives in memory.
         let _ = storage.set_item(&slot(session_id), &text);
     }

@@ -56,8 +56,8 @@ impl Checkout {
             iat: (js_sys::Date::now() / 1000.0) as i64,
             nonce: random_nonce().ok_or(CallError::Network)?,
         };
-        let plaintext = serde_json::to_vec(&payload).map_err(|_| CallError::Network)?;
-        let encrypted_card = encrypt_card(key, &self.session.id, &plaintext)
+        let plaintext = crate::json::to_string(&payload).ok_or(CallError::Network)?;
+        let encrypted_card = encrypt_card(key, &self.session.id, plaintext.as_bytes())
             .await
             .map_err(|e| CallError::Encryption(e.0))?;
         let token = self

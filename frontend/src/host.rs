@@ -2,6 +2,7 @@
 //! a mobile app (JS bridges, then the session's return URL). Only state and results travel;
 //! never card data.
 
+use crate::json::{to_js, to_string};
 use crate::launch::{self, Mode};
 use serde::Serialize;
 use wasm_bindgen::closure::Closure;
@@ -15,11 +16,6 @@ pub struct Message<'a, T: Serialize> {
     payload: T,
     #[serde(skip_serializing_if = "Option::is_none")]
     height: Option<f64>,
-}
-
-fn to_js<T: Serialize>(value: &T) -> Option<wasm_bindgen::JsValue> {
-    let text = serde_json::to_string(value).ok()?;
-    js_sys::JSON::parse(&text).ok()
 }
 
 /// Posts to the parent window, only when launched with the parent's origin. The origin is read
@@ -50,7 +46,7 @@ pub fn post<T: Serialize>(kind: &str, payload: T) {
 /// Hands the result to a mobile app's JS bridge, when there is one: WKWebView's
 /// `window.webkit.messageHandlers.till` or Android's `window.TillAndroid` (addJavascriptInterface).
 pub fn tell_app<T: Serialize>(result: &T) {
-    let (Some(window), Ok(text)) = (web_sys::window(), serde_json::to_string(result)) else {
+    let (Some(window), Some(text)) = (web_sys::window(), to_string(result)) else {
         return;
     };
     let get = |target: &wasm_bindgen::JsValue, name: &str| {

@@ -55,7 +55,8 @@ pub fn current() -> Option<Launch> {
         locale: fragment.get("locale"),
         appearance: fragment
             .get("appearance")
-            .map(|text| Appearance::from_json(&text))
-            .unwrap_or_default(),
+            .and_then(|text| crate::json::from_str::<Appearance>(&text))
+            .unwrap_or_default()
+            .validated(),
     })
 }

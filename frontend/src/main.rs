@@ -11,6 +11,7 @@ mod checkout;
 mod encrypt;
 mod host;
 mod i18n;
+mod json;
 mod launch;
 mod locale;
 mod receipt;

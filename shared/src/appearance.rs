@@ -43,17 +43,17 @@ fn is_font_family(value: &str) -> bool {
 }
 
 impl Appearance {
-    /// Parses the embed option; unknown keys and malformed values are dropped, never applied.
-    pub fn from_json(text: &str) -> Appearance {
-        let parsed: Appearance = serde_json::from_str(text).unwrap_or_default();
+    /// What may be applied of the embed option: malformed values are dropped, never applied.
+    /// (Unknown keys are ignored when it is parsed; a value of the wrong type fails the parse.)
+    pub fn validated(self) -> Appearance {
         let keep = |value: Option<String>, valid: fn(&str) -> bool| value.filter(|v| valid(v));
         Appearance {
-            color_primary: keep(parsed.color_primary, is_hex_color),
-            color_text: keep(parsed.color_text, is_hex_color),
-            color_background: keep(parsed.color_background, is_hex_color),
-            color_danger: keep(parsed.color_danger, is_hex_color),
-            font_family: keep(parsed.font_family, is_font_family),
-            border_radius: keep(parsed.border_radius, is_radius),
+            color_primary: keep(self.color_primary, is_hex_color),
+            color_text: keep(self.color_text, is_hex_color),
+            color_background: keep(self.color_background, is_hex_color),
+            color_danger: keep(self.color_danger, is_hex_color),
+            font_family: keep(self.font_family, is_font_family),
+            border_radius: keep(self.border_radius, is_radius),
         }
     }
 
@@ -77,9 +77,16 @@ impl Appearance {
 mod tests {
     use super::*;
 
+    /// As the widget reads the embed option: parsed (or nothing), then validated.
+    fn from_json(text: &str) -> Appearance {
+        serde_json::from_str::<Appearance>(text)
+            .unwrap_or_default()
+            .validated()
+    }
+
     #[test]
     fn valid_values_are_kept() {
-        let a = Appearance::from_json(
+        let a = from_json(
             r##"{"colorPrimary":"#0a7","colorText":"#111111","fontFamily":"Inter, \"Helvetica Neue\", sans-serif","borderRadius":"12px"}"##,
         );
         assert_eq!(
@@ -95,14 +102,11 @@ mod tests {
 
     #[test]
     fn injection_attempts_are_dropped() {
-        let a = Appearance::from_json(
+        let a = from_json(
             r##"{"colorPrimary":"red;} body{display:none","fontFamily":"x;background:url(https://evil)","borderRadius":"1px;x","colorText":"#12345g"}"##,
         );
         assert!(a.css_variables().is_empty());
-        assert_eq!(Appearance::from_json("not json"), Appearance::default());
-        assert_eq!(
-            Appearance::from_json(r#"{"colorPrimary": 5}"#),
-            Appearance::default()
-        );
+        assert_eq!(from_json("not json"), Appearance::default());
+        assert_eq!(from_json(r#"{"colorPrimary": 5}"#), Appearance::default());
     }
 }

@@ -68,6 +68,23 @@ async fn payment_id_shown(client: &fantoccini::Client) -> String {
 async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
     let client = open().await;
     checkout(&client).await;
+    // The page asked for the session while the wasm was still loading, and the widget used that
+    // answer instead of asking again: the form appears one round trip sooner.
+    let requests = client
+        .execute(
+            "const all = performance.getEntriesByType('resource'); \
+             const wasm = all.find((e) => e.name.endsWith('.wasm')); \
+             const sessions = all.filter((e) => e.name.includes('/v1/checkout_sessions/')); \
+             return [sessions.length, sessions.length > 0 && sessions[0].startTime < wasm.responseEnd];",
+            vec![],
+        )
+        .await
+        .expect("resource timings");
+    assert_eq!(
+        requests,
+        serde_json::json!([1, true]),
+        "one early session request"
+    );
     // Keep a copy of the JWE the widget sends, for the independent (jwcrypto) decryption check.
     client
         .execute(

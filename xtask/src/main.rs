@@ -24,6 +24,7 @@ mod python;
 mod secrets;
 mod stack;
 mod tools;
+mod widget_glue;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -96,20 +97,31 @@ fn which(tool: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{tool} is not installed; run `cargo xtask setup`"))
 }
 
+/// esbuild from npm (wrangler's), for worker-build and the widget's glue.
+fn esbuild() -> PathBuf {
+    root().join("node_modules/@esbuild/linux-x64/bin/esbuild")
+}
+
 /// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
 fn build() -> Result<(), String> {
     run(Cmd::new("trunk")
         .args(["build", "--release"])
         .env("PATH", path_with_node_bin())
+        // Size: the standard library rebuilt with the widget's profile, and panics that trap
+        // without formatting a message or carrying source locations (docs/architecture.md).
+        .env("RUSTUP_TOOLCHAIN", "nightly")
+        .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+        )
         .dir(root()))?;
+    widget_glue::minify(&root().join("dist"), &esbuild())?;
     run(Cmd::new("worker-build")
         .arg("--release")
         .env("WASM_BINDGEN_BIN", which("wasm-bindgen")?)
         .env("WASM_OPT_BIN", node_bin().join("wasm-opt"))
-        .env(
-            "ESBUILD_BIN",
-            root().join("node_modules/@esbuild/linux-x64/bin/esbuild"),
-        )
+        .env("ESBUILD_BIN", esbuild())
         .dir(root().join("edge")))?;
     run(Cmd::new("cargo")
         .args(["build", "--package", "till-sandbox"])

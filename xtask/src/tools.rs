@@ -60,6 +60,8 @@ pub fn ensure_build_tools() -> Result<(), String> {
         cargo_install("worker-build", WORKER_BUILD_VERSION, true)?;
     }
 
+    ensure_widget_toolchain()?;
+
     let node_modules = root().join("node_modules");
     let lock = root().join("package-lock.json");
     let installed = node_modules.join(".package-lock.json");
@@ -96,12 +98,13 @@ pub fn ensure_browser() -> Result<(), String> {
 
 /// cargo-fuzz, for `cargo xtask fuzz` (the newest release that builds with stable here).
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
-/// The nightly the fuzz targets build with: the commit date `rustc +nightly -V` shows (the
-/// channel is `nightly-2026-05-20`). Only `nightly` is installed, so this is checked, not chosen.
-pub const FUZZ_NIGHTLY_DATE: &str = "2026-05-19";
+/// The nightly the fuzz targets and the widget build with: the commit date `rustc +nightly -V`
+/// shows (the channel is `nightly-2026-05-20`). Only `nightly` is installed, so this is checked,
+/// not chosen.
+pub const NIGHTLY_DATE: &str = "2026-05-19";
 
-/// The pinned nightly (checked) and cargo-fuzz (installed when missing or at another version).
-pub fn ensure_fuzz_tools() -> Result<(), String> {
+/// Fails unless `nightly` is the pinned one.
+fn check_nightly(needed_for: &str) -> Result<(), String> {
     let rustc = Command::new("rustc")
         .args(["+nightly", "-V"])
         .output()
@@ -109,18 +112,59 @@ pub fn ensure_fuzz_tools() -> Result<(), String> {
     let version = String::from_utf8_lossy(&rustc.stdout).trim().to_string();
     if !rustc.status.success() {
         return Err(format!(
-            "fuzzing needs a nightly toolchain (pinned: commit date {FUZZ_NIGHTLY_DATE}); \
+            "{needed_for} needs a nightly toolchain (pinned: commit date {NIGHTLY_DATE}); \
              `rustc +nightly -V` failed: {}",
             String::from_utf8_lossy(&rustc.stderr).trim()
         ));
     }
-    if !version.contains(FUZZ_NIGHTLY_DATE) {
+    if !version.contains(NIGHTLY_DATE) {
         return Err(format!(
-            "fuzzing is pinned to the nightly of {FUZZ_NIGHTLY_DATE}, but `rustc +nightly -V` is \
-             `{version}`: install that nightly as `nightly`, or move FUZZ_NIGHTLY_DATE in \
-             xtask/src/tools.rs after checking the targets build with the new one"
+            "{needed_for} is pinned to the nightly of {NIGHTLY_DATE}, but `rustc +nightly -V` is \
+             `{version}`: install that nightly as `nightly`, or move NIGHTLY_DATE in \
+             xtask/src/tools.rs after checking the fuzz targets and the widget build with it"
         ));
     }
+    Ok(())
+}
+
+/// The widget is built with the pinned nightly so it can rebuild the standard library for size
+/// (`-Zbuild-std`, panics that abort without formatting): its source, the wasm target, and the
+/// crates the standard library depends on, fetched once so Trunk's offline build finds them.
+fn ensure_widget_toolchain() -> Result<(), String> {
+    check_nightly("the widget's build")?;
+    let installed = |what: &str| -> Result<String, String> {
+        let output = Command::new("rustup")
+            .args(["+nightly", what, "list", "--installed"])
+            .output()
+            .map_err(|e| format!("rustup: {e}"))?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    if !installed("component")?.contains("rust-src") {
+        run(Cmd::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+    }
+    if !installed("target")?.contains("wasm32-unknown-unknown") {
+        run(Cmd::new("rustup").args([
+            "target",
+            "add",
+            "wasm32-unknown-unknown",
+            "--toolchain",
+            "nightly",
+        ]))?;
+    }
+    let sysroot = Command::new("rustc")
+        .args(["+nightly", "--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc +nightly: {e}"))?;
+    let library = std::path::PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
+        .join("lib/rustlib/src/rust/library/Cargo.toml");
+    run(Cmd::new("cargo")
+        .args(["+nightly", "fetch", "--quiet", "--manifest-path"])
+        .arg(library))
+}
+
+/// The pinned nightly (checked) and cargo-fuzz (installed when missing or at another version).
+pub fn ensure_fuzz_tools() -> Result<(), String> {
+    check_nightly("fuzzing")?;
     if version_of("cargo-fuzz").is_none_or(|v| v != format!("cargo-fuzz {CARGO_FUZZ_VERSION}")) {
         cargo_install("cargo-fuzz", CARGO_FUZZ_VERSION, true)?;
     }

@@ -42,12 +42,15 @@ pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
     let nonce = random::bytes::<16>()
         .map(|b| b64(&b))
         .map_err(|_| worker::Error::RustError("no randomness".into()))?;
-    let mut index = env
-        .assets("ASSETS")?
-        .fetch("https://assets.invalid/index.html", None)
-        .await?;
-    let html = index.text().await?.replace(NONCE_PLACEHOLDER, &nonce);
-    let ancestors = frame_ancestors(&req, env).await;
+    let assets = env.assets("ASSETS")?;
+    let page = async {
+        let mut index = assets
+            .fetch("https://assets.invalid/index.html", None)
+            .await?;
+        index.text().await
+    };
+    let (html, ancestors) = futures_util::future::join(page, frame_ancestors(&req, env)).await;
+    let html = html?.replace(NONCE_PLACEHOLDER, &nonce);
     let mut response = Response::from_html(html)?;
     let headers = response.headers_mut();
     headers.set(

@@ -5,7 +5,7 @@
 //! its idempotent replay, and confirms per second at 32 clients against the floor route at the
 //! same concurrency. `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
-//! a fresh browser profile (cold cache).
+//! a fresh browser profile (cold cache), with when each piece of the page arrived (p50).
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -209,6 +209,7 @@ async fn first_request() -> Value {
 async fn interactive(runs: usize) -> Value {
     let shop = setting("TILL_SHOP_URL");
     let mut samples = Vec::with_capacity(runs);
+    let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for _ in 0..runs {
         let browser = till_e2e::browser::open().await;
         browser.goto(&shop).await.expect("shop page");
@@ -234,10 +235,72 @@ async fn interactive(runs: usize) -> Value {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         samples.push(ready.expect("the widget reported ready"));
+        let marks = browser
+            .execute(PHASES_SCRIPT, vec![])
+            .await
+            .expect("script runs");
+        let page_origin = browser
+            .execute("return performance.timeOrigin;", vec![])
+            .await
+            .expect("script runs");
+        for (name, at) in marks.as_object().into_iter().flatten() {
+            if let Some(at) = at.as_f64() {
+                phases.entry(name.clone()).or_default().push(at);
+            }
+        }
+        let frame = browser
+            .find(fantoccini::Locator::Css("#till-checkout iframe"))
+            .await;
+        if let Ok(frame) = frame {
+            frame.enter_frame().await.expect("enter the widget's frame");
+            let marks = browser
+                .execute(FRAME_PHASES_SCRIPT, vec![json!(page_origin)])
+                .await
+                .expect("script runs");
+            for (name, at) in marks.as_object().into_iter().flatten() {
+                if let Some(at) = at.as_f64() {
+                    phases.entry(name.clone()).or_default().push(at);
+                }
+            }
+        }
         let _ = browser.close().await;
     }
-    summary(samples)
+    let mut report = summary(samples);
+    report["phases_p50_ms"] = phases
+        .into_iter()
+        .map(|(name, mut times)| (name, json!(percentile(&mut times, 50.0))))
+        .collect();
+    report
 }
+
+/// When the checkout page's own pieces arrived, in ms since its navigation started: the page
+/// itself (the shop creates the session while serving it) and the loader.
+const PHASES_SCRIPT: &str = "
+    const page = performance.getEntriesByType('navigation')[0];
+    const resource = (part) => performance.getEntriesByType('resource')
+        .find((e) => e.name.includes(part));
+    return {
+        page_served: page && page.responseEnd,
+        loader_loaded: resource('/till.js') && resource('/till.js').responseEnd,
+    };";
+
+/// Inside the widget's frame, on the page's clock (its time origin is the first argument): when
+/// its page, glue and wasm arrived, and when the session was asked for and answered.
+const FRAME_PHASES_SCRIPT: &str = "
+    const shift = performance.timeOrigin - arguments[0];
+    const resource = (part) => performance.getEntriesByType('resource')
+        .find((e) => e.name.includes(part));
+    const arrived = (part) => resource(part) && resource(part).responseEnd + shift;
+    const started = (part) => resource(part) && resource(part).startTime + shift;
+    const page = performance.getEntriesByType('navigation')[0];
+    return {
+        frame_page_served: page && page.responseEnd + shift,
+        frame_glue_loaded: arrived('.js'),
+        frame_wasm_requested: started('.wasm'),
+        frame_wasm_loaded: arrived('.wasm'),
+        frame_session_requested: started('/v1/checkout_sessions/'),
+        frame_session_answered: arrived('/v1/checkout_sessions/'),
+    };";
 
 #[tokio::main]
 async fn main() {

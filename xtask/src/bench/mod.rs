@@ -167,6 +167,16 @@ pub fn run() -> Result<(), String> {
         ms(&interactive["p90_ms"]),
         interactive["n"]
     );
+    let mut phases: Vec<(&String, f64)> = interactive["phases_p50_ms"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(phase, at)| (phase, ms(at)))
+        .collect();
+    phases.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for (phase, at) in phases {
+        println!("{:<44} {at:>10.1} ms p50", format!("  … {phase}"));
+    }
 
     let targets = targets(widget_total.gzip, &stack);
     println!();
