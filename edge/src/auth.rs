@@ -40,6 +40,10 @@ thread_local! {
     /// Registered origins by merchant, read on every browser call from a merchant's page.
     static ORIGINS: RefCell<TtlCache<Vec<String>>> =
         RefCell::new(TtlCache::new(LOOKUP_CACHE_SECONDS, LOOKUP_CACHE_ENTRIES));
+    /// Whether any merchant registered an origin, read for the CORS headers of every answer to
+    /// a page (a replay included, which otherwise needs no storage at all).
+    static REGISTERED: RefCell<TtlCache<bool>> =
+        RefCell::new(TtlCache::new(LOOKUP_CACHE_SECONDS, LOOKUP_CACHE_ENTRIES));
 }
 
 /// The key with this hash, through the isolate's cache.
@@ -50,6 +54,17 @@ pub async fn merchant_key(env: &Env, key_hash: String) -> Result<Option<Merchant
     }
     let found = store::merchants::by_key_hash(env, &key_hash).await?;
     KEYS.with(|cache| cache.borrow_mut().insert(key_hash, found.clone(), now));
+    Ok(found)
+}
+
+/// Whether any merchant registered `origin`, through the isolate's cache.
+pub async fn origin_registered(env: &Env, origin: &str) -> Result<bool, ApiError> {
+    let now = clock::now_seconds();
+    if let Some(known) = REGISTERED.with(|cache| cache.borrow().get(origin, now)) {
+        return Ok(known);
+    }
+    let found = store::merchants::origin_registered(env, origin).await?;
+    REGISTERED.with(|cache| cache.borrow_mut().insert(origin.to_string(), found, now));
     Ok(found)
 }
 

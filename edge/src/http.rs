@@ -138,7 +138,7 @@ pub async fn secure(
     let Some(origin) = origin else {
         return Ok(());
     };
-    if !crate::store::merchants::origin_registered(env, &origin)
+    if !crate::auth::origin_registered(env, &origin)
         .await
         .unwrap_or(false)
     {

@@ -227,10 +227,11 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Ended, ApiError>>,
 {
-    match cached_answer(env, scope).await? {
-        Some(answer) => Ok(answer),
-        None => once_uncached(env, scope, work).await,
+    if let Some(answer) = cached_answer(env, scope).await? {
+        return Ok(answer);
     }
+    let claimed = claim(env, scope).await?;
+    run_claimed(env, scope, claimed, work).await
 }
 
 /// The answer a finished request left in the cache, from one KV read: a replay needs nothing
@@ -242,24 +243,31 @@ pub async fn cached_answer(env: &Env, scope: &Scope) -> Result<Option<worker::Re
     }
 }
 
-/// [`once`] for a caller that already found nothing in the cache.
-pub async fn once_uncached<F, Fut>(env: &Env, scope: &Scope, work: F) -> ApiResult
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Ended, ApiError>>,
-{
+/// Asks the scope's object whether this request runs: first, recovering a request that died,
+/// or a duplicate (with what the first left). A caller may ask alongside its own reads, then
+/// hands the answer to [`run_claimed`], which must follow whatever happens in between.
+pub async fn claim(env: &Env, scope: &Scope) -> Result<Begin, ApiError> {
     let begin = Command::Begin {
         fingerprint: scope.fingerprint.clone(),
         now: clock::now_seconds(),
         stale_after: stale_after(env),
     };
-    let begun: Begin = scope
+    scope
         .call(env, &begin)
         .await?
         .json()
         .await
-        .map_err(|e| storage_error("decode", e))?;
-    match begun {
+        .map_err(|e| storage_error("decode", e))
+}
+
+/// Runs `work` when [`claim`] said this request runs, and records how it ended: a final
+/// answer is stored for every retry; an error releases the key, so a retry runs again.
+pub async fn run_claimed<F, Fut>(env: &Env, scope: &Scope, claimed: Begin, work: F) -> ApiResult
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Ended, ApiError>>,
+{
+    match claimed {
         Begin::First | Begin::Recover => {}
         Begin::Existing { stored } => return answer(decide(stored, &scope.fingerprint)),
     }

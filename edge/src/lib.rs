@@ -65,10 +65,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(response)
 }
 
-/// The API's description, served at `GET /v1/openapi.json` (held to the route table by a test
-/// in `till_core::routes`).
-const OPENAPI: &str = include_str!("../../api/openapi.json");
-
 async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();
     if !path.starts_with("/v1/") {
@@ -93,7 +89,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     let id = id.as_str();
     // Who may call is declared in the route table; handlers receive the authenticated caller.
     let caller = match route.access {
-        Access::Public => return http::reply(public(route.endpoint, env)),
+        Access::Public => return http::reply(public(route.endpoint, env).await),
         Access::GatewaySignature => {
             let account = (route.endpoint == Endpoint::AccountWebhook).then_some(id);
             return http::reply(handlers::gateway_webhooks::receive(req, env, account).await);
@@ -138,9 +134,29 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
 }
 
 /// Endpoints anyone may call.
-fn public(endpoint: Endpoint, env: &Env) -> http::ApiResult {
+async fn public(endpoint: Endpoint, env: &Env) -> http::ApiResult {
     match endpoint {
         Endpoint::Keys => handlers::keys::list(env),
-        _ => http::raw_json(200, OPENAPI),
+        _ => openapi(env).await,
+    }
+}
+
+/// The API's description (`api/openapi.json`, held to the route table by a test in
+/// `till_core::routes`). Trunk copies it among the static files, so its 144 KB are not compiled
+/// into the worker.
+async fn openapi(env: &Env) -> http::ApiResult {
+    let document = async {
+        let mut file = env
+            .assets("ASSETS")?
+            .fetch("https://assets.invalid/openapi.json", None)
+            .await?;
+        file.text().await
+    };
+    match document.await {
+        Ok(text) => http::raw_json(200, &text),
+        Err(error) => {
+            worker::console_error!("the API description is not among the static files: {error}");
+            Err(ApiError::internal())
+        }
     }
 }

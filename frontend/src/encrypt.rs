@@ -2,7 +2,7 @@
 //! WebCrypto. The key derivation and the JWE layout come from `till-core`, shared with the edge.
 
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
-use till_core::jwe::{concat_kdf, encode_header, CompactJwe, EcPublicJwk, ENC};
+use till_core::jwe::{concat_kdf_round, encode_header, CompactJwe, EcPublicJwk, ENC};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -89,7 +89,10 @@ pub async fn encrypt_card(
     let derive = object(&[("name", "ECDH".into()), ("public", recipient_key.into())])?;
     let shared: ArrayBuffer =
         resolve(subtle.derive_bits_with_object(&derive, &ephemeral_private, 256)).await?;
-    let content_key = concat_kdf(&Uint8Array::new(&shared).to_vec(), ENC, 256);
+    // Concat KDF: for a 256-bit key, one SHA-256 of the round's input.
+    let round = concat_kdf_round(&Uint8Array::new(&shared).to_vec(), ENC, b"", b"", 256);
+    let content_key: ArrayBuffer =
+        resolve(subtle.digest_with_str_and_u8_array("SHA-256", &round)).await?;
 
     let exported: Object = resolve(subtle.export_key("jwk", &ephemeral_public)).await?;
     let coordinate = |name: &str| -> Result<String, EncryptError> {
@@ -110,7 +113,7 @@ pub async fn encrypt_card(
 
     let aes_key: CryptoKey = resolve(subtle.import_key_with_str(
         "raw",
-        &Uint8Array::from(content_key.as_slice()),
+        &content_key,
         "AES-GCM",
         false,
         &usages(&["encrypt"]),

@@ -153,20 +153,24 @@ pub fn concat_kdf_with_parties(
     apv: &[u8],
     key_bits: u32,
 ) -> Vec<u8> {
-    let with_length = |data: &[u8]| -> Vec<u8> {
-        let mut out = (data.len() as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(data);
-        out
-    };
-    let mut hasher = Sha256::new();
-    hasher.update(1u32.to_be_bytes());
-    hasher.update(z);
-    hasher.update(with_length(enc.as_bytes()));
-    hasher.update(with_length(apu));
-    hasher.update(with_length(apv));
-    hasher.update(key_bits.to_be_bytes());
-    let digest = hasher.finalize();
+    let digest = Sha256::digest(concat_kdf_round(z, enc, apu, apv, key_bits));
     digest.iter().take(key_bits as usize / 8).copied().collect()
+}
+
+/// What Concat KDF's single SHA-256 round hashes (round 1 gives all of a key of at most 256
+/// bits). The widget has it hashed by WebCrypto rather than shipping SHA-256.
+pub fn concat_kdf_round(z: &[u8], enc: &str, apu: &[u8], apv: &[u8], key_bits: u32) -> Vec<u8> {
+    let with_length = |out: &mut Vec<u8>, data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(data);
+    };
+    let mut round = 1u32.to_be_bytes().to_vec();
+    round.extend_from_slice(z);
+    with_length(&mut round, enc.as_bytes());
+    with_length(&mut round, apu);
+    with_length(&mut round, apv);
+    round.extend_from_slice(&key_bits.to_be_bytes());
+    round
 }
 
 #[cfg(test)]

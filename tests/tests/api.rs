@@ -13,6 +13,26 @@ async fn keys_are_published_as_a_jwks() {
 }
 
 #[tokio::test]
+async fn the_api_description_is_served_as_written() {
+    let till = Till::default();
+    let response = till
+        .http
+        .get(till.url("/v1/openapi.json"))
+        .send()
+        .await
+        .expect("edge reachable");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().ok(),
+        Some("application/json")
+    );
+    let served: serde_json::Value = response.json().await.expect("JSON");
+    let written: serde_json::Value =
+        serde_json::from_str(include_str!("../../api/openapi.json")).expect("api/openapi.json");
+    assert_eq!(served, written);
+}
+
+#[tokio::test]
 async fn a_card_payment_succeeds_once_and_replays() {
     let till = Till::default();
     let session = till.create_session(5200).await;

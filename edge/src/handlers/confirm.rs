@@ -44,15 +44,21 @@ pub async fn confirm(
         return Ok(replay);
     }
     let request: ConfirmCheckoutSession = parse(body)?;
-    let (admitted, session) = futures_util::future::join(
+    let vault = Vault::open(env)?;
+    // A first confirm asks for everything at once: the limits, the session, the key's claim and
+    // what paying reads. Nothing reaches the gateway unless the limits and the session agree,
+    // and a refused request releases its claim.
+    let (admitted, session, claimed, reads) = futures_util::future::join4(
         rate_limit::check_browser_caller(env, &req, caller),
         accessible_session(env, caller, session_id, Some(&request.client_secret)),
+        idempotency::claim(env, &scope),
+        Reads::load(env, caller, &vault, &scope, &request.token),
     )
     .await;
-    admitted?;
-    let session = session?;
-    idempotency::once_uncached(env, &scope, || async {
-        match pay(env, caller, &session, &request.token, &scope).await {
+    idempotency::run_claimed(env, &scope, claimed?, || async {
+        admitted?;
+        let session = session?;
+        match pay(env, caller, &session, &vault, reads, &request.token, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
             Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
@@ -70,30 +76,66 @@ fn invalid_token() -> ApiError {
     ApiError::new(ErrorCode::TokenInvalid).with_param("token")
 }
 
+/// A card from the vault, with its CVC while it is still held.
+type Card = (VaultedCard, Option<Secret<String>>);
+
+/// What paying reads: a payment this key already made, the card (a malformed token is never
+/// looked up), and the merchant's gateway (a resumed payment uses the one it went through
+/// instead). Read alongside the claim; used only once the request may run.
+struct Reads {
+    existing: Result<Option<PaymentRow>, ApiError>,
+    card: Result<Option<Card>, ApiError>,
+    merchant_gateway: Result<Gateway, ApiError>,
+}
+
+impl Reads {
+    async fn load(
+        env: &worker::Env,
+        caller: &Caller,
+        vault: &Vault,
+        scope: &Scope,
+        token: &str,
+    ) -> Reads {
+        let card = async {
+            if ids::is_valid(IdKind::Token, token) {
+                vault.card(token).await
+            } else {
+                Ok(None)
+            }
+        };
+        let existing = async {
+            store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key)
+                .await
+                .map_err(ApiError::from)
+        };
+        let (existing, card, merchant_gateway) = futures_util::future::join3(
+            existing,
+            card,
+            gateways::for_merchant(env, &caller.merchant_id),
+        )
+        .await;
+        Reads {
+            existing,
+            card,
+            merchant_gateway,
+        }
+    }
+}
+
 async fn pay(
     env: &worker::Env,
     caller: &Caller,
     session: &SessionRow,
+    vault: &Vault,
+    reads: Reads,
     token: &str,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    // What the request needs is read at once: a payment this key already made, the card (a
-    // malformed token is never looked up), and the merchant's gateway (a resumed payment uses
-    // the one it went through instead).
-    let vault = Vault::open(env)?;
-    let card = async {
-        if ids::is_valid(IdKind::Token, token) {
-            vault.card(token).await
-        } else {
-            Ok(None)
-        }
-    };
-    let (existing, card, merchant_gateway) = futures_util::future::join3(
-        store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key),
+    let Reads {
+        existing,
         card,
-        gateways::for_merchant(env, &caller.merchant_id),
-    )
-    .await;
+        merchant_gateway,
+    } = reads;
     let card = card?;
     let (mut payment, gateway, resumed) = match existing? {
         // The idempotency record may be gone (released, expired): the row still knows which
@@ -181,7 +223,7 @@ async fn start_payment(
     caller: &Caller,
     session: &SessionRow,
     token: &str,
-    card: Option<&(VaultedCard, Option<Secret<String>>)>,
+    card: Option<&Card>,
     gateway: &Gateway,
     scope: &Scope,
 ) -> Result<PaymentRow, ApiError> {

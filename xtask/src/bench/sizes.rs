@@ -8,7 +8,7 @@ use std::io::Write;
 /// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
 /// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
 /// here. Lower it whenever the widget shrinks.
-pub const WIDGET_GZIP_BUDGET: usize = 128_000;
+pub const WIDGET_GZIP_BUDGET: usize = 127_000;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {
@@ -49,7 +49,10 @@ fn brotli(bytes: &[u8]) -> Result<usize, String> {
     Ok(out.len())
 }
 
-/// Every file Trunk wrote to `dist/` (the widget as served), and their total.
+/// Files in `dist/` that no checkout downloads: the API's description, which the edge serves.
+const NOT_THE_WIDGET: [&str; 1] = ["openapi.json"];
+
+/// Every file Trunk wrote to `dist/` for the checkout (the widget as served), and their total.
 pub fn widget() -> Result<(Vec<Size>, Size), String> {
     let dist = root().join("dist");
     let mut paths: Vec<_> = std::fs::read_dir(&dist)
@@ -57,6 +60,10 @@ pub fn widget() -> Result<(Vec<Size>, Size), String> {
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_file())
+        .filter(|path| {
+            path.file_name()
+                .is_none_or(|name| !NOT_THE_WIDGET.iter().any(|n| name == *n))
+        })
         .collect();
     paths.sort();
     let mut files = Vec::new();
