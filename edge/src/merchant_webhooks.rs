@@ -3,6 +3,7 @@
 //! (`Till-Signature: t=..,v1=..`) and retries with exponential backoff until a 2xx or the last
 //! attempt. Every attempt is written to the delivery log in D1.
 
+use crate::store::webhooks::{EndpointRow, EventRow};
 use crate::vault::Vault;
 use crate::{clock, random, store};
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,30 @@ async fn post(job: &Job, secret: &str) -> Option<u16> {
     answered
 }
 
+/// An event about `object`, to be recorded (and then delivered).
+pub fn new_event<T: Serialize>(
+    merchant_id: &str,
+    kind: &str,
+    object: &T,
+) -> Result<EventRow, ApiError> {
+    let id = random::id(IdKind::Event)?;
+    let created = clock::now_seconds();
+    let body = serde_json::json!({
+        "id": id,
+        "type": kind,
+        "created": created,
+        "data": { "object": object },
+    })
+    .to_string();
+    Ok(EventRow {
+        id,
+        merchant_id: merchant_id.to_string(),
+        kind: kind.to_string(),
+        body,
+        created,
+    })
+}
+
 /// Records an event and starts a delivery to each subscribed endpoint. Failures are logged, not
 /// returned: a payment must not fail because a merchant's webhook could not be queued.
 pub async fn emit<T: Serialize>(env: &Env, merchant_id: &str, kind: &str, object: &T) {
@@ -140,19 +165,36 @@ async fn try_emit<T: Serialize>(
     kind: &str,
     object: &T,
 ) -> Result<(), ApiError> {
-    let now = clock::now_seconds();
-    let id = random::id(IdKind::Event)?;
-    let body =
-        serde_json::json!({ "id": id, "type": kind, "created": now, "data": { "object": object } })
-            .to_string();
+    let event = new_event(merchant_id, kind, object)?;
     // The event is recorded while the endpoints are read: neither waits for the other.
     let (endpoints, recorded) = futures_util::future::join(
         store::webhooks::endpoints_of(env, merchant_id),
-        store::webhooks::insert_event(env, &id, merchant_id, kind, &body, now),
+        store::webhooks::insert_event(env, &event),
     )
     .await;
     recorded?;
-    let subscribed: Vec<_> = endpoints?
+    start_deliveries(env, &event, endpoints?).await
+}
+
+/// Starts a delivery of an event already recorded (in the same transaction as the change it
+/// tells of) to each of `endpoints` subscribed to it. Failures are logged, not returned.
+pub async fn deliver(env: &Env, event: &EventRow, endpoints: Vec<EndpointRow>) {
+    if let Err(error) = start_deliveries(env, event, endpoints).await {
+        worker::console_error!(
+            "event {} for {} not delivered: {error}",
+            event.kind,
+            event.merchant_id
+        );
+    }
+}
+
+async fn start_deliveries(
+    env: &Env,
+    event: &EventRow,
+    endpoints: Vec<EndpointRow>,
+) -> Result<(), ApiError> {
+    let (id, kind, body, now) = (&event.id, event.kind.as_str(), &event.body, event.created);
+    let subscribed: Vec<_> = endpoints
         .into_iter()
         .filter(|e| {
             serde_json::from_str::<Vec<String>>(&e.events)

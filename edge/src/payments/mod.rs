@@ -121,36 +121,41 @@ pub async fn apply(
         PaymentStatus::Canceled => SessionOutcome::Reopen,
         _ => SessionOutcome::Keep,
     };
-    let locked = match store::payments::update(env, payment, from, outcome).await? {
-        Updated::Written { locked } => locked,
-        Updated::Lost => {
-            // Another request (a retry, a webhook) moved it first: report what is stored now.
-            if let Some(current) =
-                store::payments::find(env, &payment.merchant_id, &payment.id).await?
-            {
-                *payment = current;
-            }
-            return Ok(());
-        }
+    let kind = match next {
+        PaymentStatus::Succeeded => Some("payment.succeeded"),
+        PaymentStatus::Failed => Some("payment.failed"),
+        PaymentStatus::RequiresAction => Some("payment.requires_action"),
+        _ => None,
     };
+    let event = match kind.filter(|_| from != next) {
+        Some(kind) => Some(crate::merchant_webhooks::new_event(
+            &payment.merchant_id,
+            kind,
+            &view(payment)?,
+        )?),
+        None => None,
+    };
+    let (locked, endpoints) =
+        match store::payments::update(env, payment, from, outcome, event.as_ref()).await? {
+            Updated::Written { locked, endpoints } => (locked, endpoints),
+            Updated::Lost => {
+                // Another request (a retry, a webhook) moved it first: report what is stored now.
+                if let Some(current) =
+                    store::payments::find(env, &payment.merchant_id, &payment.id).await?
+                {
+                    *payment = current;
+                }
+                return Ok(());
+            }
+        };
     worker::console_log!(
         "payment {} {} -> {}",
         payment.id,
         from.as_str(),
         next.as_str()
     );
-    let event = match next {
-        PaymentStatus::Succeeded => Some("payment.succeeded"),
-        PaymentStatus::Failed => Some("payment.failed"),
-        PaymentStatus::RequiresAction => Some("payment.requires_action"),
-        _ => None,
-    };
-    let payment_event = match event.filter(|_| from != next) {
-        Some(kind) => Some((kind, view(payment)?)),
-        None => None,
-    };
-    if let Some((kind, body)) = &payment_event {
-        crate::merchant_webhooks::emit(env, &payment.merchant_id, kind, body).await;
+    if let Some(event) = &event {
+        crate::merchant_webhooks::deliver(env, event, endpoints).await;
     }
     if locked {
         worker::console_warn!(

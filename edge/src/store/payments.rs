@@ -1,6 +1,7 @@
 //! Payments.
 
 use super::sessions::{self, SessionOutcome};
+use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
 use super::{batch, first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
@@ -118,25 +119,37 @@ pub async fn by_idempotency_key(
 pub enum Updated {
     /// Another request moved the payment first: nothing was written.
     Lost,
-    /// Written, with its session moved on; `locked` when that failure locked the session.
-    Written { locked: bool },
+    /// Written, with its session moved on and its event recorded; `locked` when that failure
+    /// locked the session, `endpoints` the merchant's (read when there was an event).
+    Written {
+        locked: bool,
+        endpoints: Vec<EndpointRow>,
+    },
 }
 
-/// Writes a payment's new state and moves its session on, in one transaction. Only a payment
-/// still in `from` moves (the state machine has already approved `from -> p.status`).
+/// Writes a payment's new state, records the event that tells of it and moves its session on,
+/// in one transaction: a crash cannot keep one without the others. Only a payment still in
+/// `from` moves (the state machine has already approved `from -> p.status`). With an event, the
+/// merchant's webhook endpoints are read in the same batch.
 pub async fn update(
     env: &Env,
     p: &PaymentRow,
     from: PaymentStatus,
     outcome: SessionOutcome,
+    event: Option<&EventRow>,
 ) -> StoreResult<Updated> {
     let mut statements = vec![update_statement(env, p, from)?];
-    statements.extend(sessions::settle_statement(
-        env,
-        &p.checkout_session_id,
-        &p.id,
-        outcome,
-    )?);
+    // Each statement runs only when the one before it changed a row (`changes() = 1`): the
+    // event after the payment, the session after the event (or the payment).
+    if let Some(event) = event {
+        statements.push(webhooks::insert_event_after_change(env, event)?);
+    }
+    let settle = sessions::settle_statement(env, &p.checkout_session_id, &p.id, outcome)?;
+    let settled_at = settle.as_ref().map(|_| statements.len());
+    statements.extend(settle);
+    if event.is_some() {
+        statements.push(webhooks::endpoints_statement(env, &p.merchant_id)?);
+    }
     let results = batch(env, statements).await?;
     let changed = |result: &worker::D1Result| {
         result
@@ -149,7 +162,7 @@ pub async fn update(
     if results.first().map(changed) != Some(1) {
         return Ok(Updated::Lost);
     }
-    let locked = match results.get(1) {
+    let locked = match settled_at.and_then(|at| results.get(at)) {
         Some(settled) => settled
             .results::<sessions::StatusRow>()
             .map_err(|e| super::StoreError::new("decode", e))?
@@ -157,7 +170,13 @@ pub async fn update(
             .any(|row| row.status == SessionStatus::Locked),
         None => false,
     };
-    Ok(Updated::Written { locked })
+    let endpoints = match (event, results.last()) {
+        (Some(_), Some(read)) => read
+            .results::<EndpointRow>()
+            .map_err(|e| super::StoreError::new("decode", e))?,
+        _ => Vec::new(),
+    };
+    Ok(Updated::Written { locked, endpoints })
 }
 
 fn update_statement(

@@ -1,6 +1,6 @@
 //! Merchants' webhook endpoints, the events Till emits, and each delivery of them.
 
-use super::{all, execute, first, int, opt_int, text, StoreResult};
+use super::{all, execute, first, int, opt_int, statement, text, StoreResult};
 use serde::Deserialize;
 use till_core::api::DeliveryStatus;
 use worker::Env;
@@ -43,36 +43,60 @@ pub async fn endpoint(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Opt
     .await
 }
 
+const ENDPOINTS_OF: &str = "SELECT * FROM webhook_endpoints WHERE merchant_id = ?1";
+
 pub async fn endpoints_of(env: &Env, merchant_id: &str) -> StoreResult<Vec<EndpointRow>> {
-    all::<EndpointRow>(
-        env,
-        "SELECT * FROM webhook_endpoints WHERE merchant_id = ?1",
-        &[text(merchant_id)],
-    )
-    .await
+    all::<EndpointRow>(env, ENDPOINTS_OF, &[text(merchant_id)]).await
 }
 
-pub async fn insert_event(
+/// An event Till emits to a merchant: its JSON body is what every delivery sends.
+pub struct EventRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub kind: String,
+    pub body: String,
+    pub created: i64,
+}
+
+const INSERT_EVENT: &str =
+    "INSERT INTO events (id, merchant_id, type, body, created) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+fn event_params(e: &EventRow) -> [worker::wasm_bindgen::JsValue; 5] {
+    [
+        text(&e.id),
+        text(&e.merchant_id),
+        text(&e.kind),
+        text(&e.body),
+        int(e.created),
+    ]
+}
+
+pub async fn insert_event(env: &Env, e: &EventRow) -> StoreResult<()> {
+    execute(env, INSERT_EVENT, &event_params(e))
+        .await
+        .map(|_| ())
+}
+
+/// The event's insert, in a batch right after the statement whose change it tells of: it is
+/// recorded only when that statement changed one row.
+pub(super) fn insert_event_after_change(
     env: &Env,
-    id: &str,
-    merchant_id: &str,
-    kind: &str,
-    body: &str,
-    now: i64,
-) -> StoreResult<()> {
-    execute(
+    e: &EventRow,
+) -> StoreResult<worker::D1PreparedStatement> {
+    statement(
         env,
-        "INSERT INTO events (id, merchant_id, type, body, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[
-            text(id),
-            text(merchant_id),
-            text(kind),
-            text(body),
-            int(now),
-        ],
+        "INSERT INTO events (id, merchant_id, type, body, created) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() = 1",
+        &event_params(e),
     )
-    .await
-    .map(|_| ())
+}
+
+/// The merchant's endpoints, as a statement for a batch.
+pub(super) fn endpoints_statement(
+    env: &Env,
+    merchant_id: &str,
+) -> StoreResult<worker::D1PreparedStatement> {
+    statement(env, ENDPOINTS_OF, &[text(merchant_id)])
 }
 
 #[derive(Debug, Clone, Deserialize)]
