@@ -25,6 +25,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod json;
 pub mod jwe;
+pub mod ledger;
 pub(crate) mod mac;
 pub mod money;
 pub mod payment;

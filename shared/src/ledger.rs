@@ -1,0 +1,626 @@
+//! The double-entry ledger every movement of money is written to: card payments, refunds,
+//! wallet top-ups, transfers, claims and payouts. An operation is one [`Transaction`] whose
+//! entries sum to zero in each currency; entries never change; an account's balance is the sum
+//! of its entries. [`post`] decides whether a transaction may be written given the current
+//! balances of the accounts it touches: the edge asks it in the one place that serializes
+//! those accounts, then stores the entries and the new balances together.
+
+use crate::money::Currency;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Whose money an account holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Owner {
+    /// A customer's stored value.
+    Wallet { customer: String },
+    /// What Till owes a merchant for its paid payments, less refunds, fees and payouts.
+    Merchant { merchant: String },
+    /// Card money on its way through the gateway: the world outside Till. It goes negative
+    /// when a card pays in (the gateway owes Till) and back up when the gateway settles.
+    GatewayClearing,
+    /// Fees Till has earned.
+    Fees,
+    /// A transfer waiting for a receiver who has not signed up yet; it returns to the sender
+    /// when it expires.
+    PendingClaim { claim: String },
+    /// Withdrawals requested and not yet paid by the bank: reserved, released on failure.
+    PayoutClearing,
+    /// Money paid out to bank accounts (a returned payout comes back from here).
+    PaidOut,
+}
+
+/// One account: an owner's money in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    pub owner: Owner,
+    pub currency: Currency,
+}
+
+impl Account {
+    pub fn new(owner: Owner, currency: Currency) -> Account {
+        Account { owner, currency }
+    }
+
+    /// Only the outside world's account may go below zero: every other balance is money
+    /// someone holds, and nobody holds less than nothing.
+    pub fn may_go_negative(&self) -> bool {
+        self.owner == Owner::GatewayClearing
+    }
+
+    /// A stable name for storage, e.g. `wallet:cus_1:USD` or `gateway_clearing:USD`.
+    pub fn key(&self) -> String {
+        let currency = self.currency.code();
+        match &self.owner {
+            Owner::Wallet { customer } => format!("wallet:{customer}:{currency}"),
+            Owner::Merchant { merchant } => format!("merchant:{merchant}:{currency}"),
+            Owner::GatewayClearing => format!("gateway_clearing:{currency}"),
+            Owner::Fees => format!("fees:{currency}"),
+            Owner::PendingClaim { claim } => format!("pending_claim:{claim}:{currency}"),
+            Owner::PayoutClearing => format!("payout_clearing:{currency}"),
+            Owner::PaidOut => format!("paid_out:{currency}"),
+        }
+    }
+}
+
+/// One side of a transaction: money into (`amount > 0`) or out of (`amount < 0`) an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub account: Account,
+    pub amount: i64,
+}
+
+/// Why a transaction cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    /// Fewer than two entries, or more than [`MAX_ENTRIES`].
+    EntryCount,
+    /// An entry of zero (or of an amount that has no opposite, `i64::MIN`).
+    ZeroOrUnrepresentable,
+    /// The same account twice in one transaction.
+    RepeatedAccount,
+    /// The entries of some currency do not sum to zero.
+    Unbalanced { currency: Currency },
+    /// A movement needs one currency and a positive amount.
+    InvalidMovement,
+    /// The account would go below zero.
+    InsufficientFunds { account: Account },
+    /// A balance would leave the range of `i64`.
+    Overflow,
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LedgerError::EntryCount => write!(f, "a transaction has 2 to {MAX_ENTRIES} entries"),
+            LedgerError::ZeroOrUnrepresentable => write!(f, "an entry moves no money"),
+            LedgerError::RepeatedAccount => write!(f, "an account appears twice"),
+            LedgerError::Unbalanced { currency } => {
+                write!(f, "the {currency} entries do not sum to zero")
+            }
+            LedgerError::InvalidMovement => {
+                write!(f, "a movement needs one currency and a positive amount")
+            }
+            LedgerError::InsufficientFunds { account } => {
+                write!(f, "{} would go below zero", account.key())
+            }
+            LedgerError::Overflow => write!(f, "a balance would overflow"),
+        }
+    }
+}
+
+/// Enough for any operation Till has (the largest, a transfer from a card, has 2).
+pub const MAX_ENTRIES: usize = 16;
+
+/// Entries that balance in every currency; the only way to get one is [`Transaction::new`]
+/// or an operation below, so a `Transaction` always balances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transaction {
+    entries: Vec<Entry>,
+}
+
+impl Transaction {
+    pub fn new(entries: Vec<Entry>) -> Result<Transaction, LedgerError> {
+        if !(2..=MAX_ENTRIES).contains(&entries.len()) {
+            return Err(LedgerError::EntryCount);
+        }
+        let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+        for (n, entry) in entries.iter().enumerate() {
+            if entry.amount == 0 || entry.amount == i64::MIN {
+                return Err(LedgerError::ZeroOrUnrepresentable);
+            }
+            if entries
+                .iter()
+                .skip(n + 1)
+                .any(|e| e.account == entry.account)
+            {
+                return Err(LedgerError::RepeatedAccount);
+            }
+            *sums.entry(entry.account.currency).or_default() += i128::from(entry.amount);
+        }
+        match sums.into_iter().find(|(_, sum)| *sum != 0) {
+            Some((currency, _)) => Err(LedgerError::Unbalanced { currency }),
+            None => Ok(Transaction { entries }),
+        }
+    }
+
+    /// `amount` (> 0) from one account to another of the same currency.
+    pub fn movement(from: Account, to: Account, amount: i64) -> Result<Transaction, LedgerError> {
+        if amount <= 0 || from.currency != to.currency {
+            return Err(LedgerError::InvalidMovement);
+        }
+        Transaction::new(vec![
+            Entry {
+                account: from,
+                amount: -amount,
+            },
+            Entry {
+                account: to,
+                amount,
+            },
+        ])
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+}
+
+/// The transactions of each operation, named as the API names them.
+pub mod operations {
+    use super::{Account, LedgerError, Owner, Transaction};
+    use crate::money::Currency;
+
+    fn wallet(customer: &str, currency: Currency) -> Account {
+        Account::new(
+            Owner::Wallet {
+                customer: customer.into(),
+            },
+            currency,
+        )
+    }
+
+    fn merchant(id: &str, currency: Currency) -> Account {
+        Account::new(
+            Owner::Merchant {
+                merchant: id.into(),
+            },
+            currency,
+        )
+    }
+
+    fn outside(owner: Owner, currency: Currency) -> Account {
+        Account::new(owner, currency)
+    }
+
+    /// A card payment to a merchant succeeded.
+    pub fn card_payment(
+        merchant_id: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            outside(Owner::GatewayClearing, currency),
+            merchant(merchant_id, currency),
+            amount,
+        )
+    }
+
+    /// A merchant refunded (part of) a card payment.
+    pub fn refund(
+        merchant_id: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            merchant(merchant_id, currency),
+            outside(Owner::GatewayClearing, currency),
+            amount,
+        )
+    }
+
+    /// A fee Till keeps from a merchant's balance.
+    pub fn fee(
+        merchant_id: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            merchant(merchant_id, currency),
+            outside(Owner::Fees, currency),
+            amount,
+        )
+    }
+
+    /// A customer added money to their wallet from a card (credited once the payment succeeded).
+    pub fn top_up(
+        customer: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            outside(Owner::GatewayClearing, currency),
+            wallet(customer, currency),
+            amount,
+        )
+    }
+
+    /// From one wallet to another.
+    pub fn transfer(
+        sender: &str,
+        receiver: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(wallet(sender, currency), wallet(receiver, currency), amount)
+    }
+
+    /// A transfer paid by card: the pay-in and the transfer are this one transaction.
+    pub fn transfer_from_card(
+        receiver: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        top_up(receiver, currency, amount)
+    }
+
+    fn claim_account(claim: &str, currency: Currency) -> Account {
+        Account::new(
+            Owner::PendingClaim {
+                claim: claim.into(),
+            },
+            currency,
+        )
+    }
+
+    /// A transfer to someone not yet a customer: the money waits in the claim.
+    pub fn hold_for_claim(
+        sender: &str,
+        claim: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            wallet(sender, currency),
+            claim_account(claim, currency),
+            amount,
+        )
+    }
+
+    /// The claim's receiver signed up (`to` is them) or it expired (`to` is the sender).
+    pub fn release_claim(
+        claim: &str,
+        to: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(claim_account(claim, currency), wallet(to, currency), amount)
+    }
+
+    /// A withdrawal was requested: the money is reserved at once.
+    pub fn payout_requested(
+        customer: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            wallet(customer, currency),
+            outside(Owner::PayoutClearing, currency),
+            amount,
+        )
+    }
+
+    /// The bank paid the withdrawal.
+    pub fn payout_paid(currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            outside(Owner::PayoutClearing, currency),
+            outside(Owner::PaidOut, currency),
+            amount,
+        )
+    }
+
+    /// The bank refused the withdrawal: the reservation goes back to the wallet.
+    pub fn payout_failed(
+        customer: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            outside(Owner::PayoutClearing, currency),
+            wallet(customer, currency),
+            amount,
+        )
+    }
+
+    /// A paid withdrawal came back from the receiving bank.
+    pub fn payout_returned(
+        customer: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::movement(
+            outside(Owner::PaidOut, currency),
+            wallet(customer, currency),
+            amount,
+        )
+    }
+}
+
+/// Decides whether `transaction` may be written, given `balance_of` each account it touches
+/// (0 for an account never written). On success, the new balance of each of those accounts;
+/// on failure nothing may be written.
+pub fn post(
+    transaction: &Transaction,
+    balance_of: impl Fn(&Account) -> i64,
+) -> Result<Vec<(Account, i64)>, LedgerError> {
+    transaction
+        .entries
+        .iter()
+        .map(|entry| {
+            let balance = balance_of(&entry.account)
+                .checked_add(entry.amount)
+                .ok_or(LedgerError::Overflow)?;
+            if balance < 0 && !entry.account.may_go_negative() {
+                return Err(LedgerError::InsufficientFunds {
+                    account: entry.account.clone(),
+                });
+            }
+            Ok((entry.account.clone(), balance))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operations::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn krw() -> Currency {
+        Currency::parse("KRW").unwrap()
+    }
+
+    fn wallet(customer: &str, currency: Currency) -> Account {
+        Account::new(
+            Owner::Wallet {
+                customer: customer.into(),
+            },
+            currency,
+        )
+    }
+
+    fn entry(account: Account, amount: i64) -> Entry {
+        Entry { account, amount }
+    }
+
+    #[test]
+    fn transactions_must_balance_in_each_currency() {
+        let clearing = Account::new(Owner::GatewayClearing, usd());
+        assert!(Transaction::new(vec![
+            entry(clearing.clone(), -500),
+            entry(wallet("a", usd()), 300),
+            entry(wallet("b", usd()), 200),
+        ])
+        .is_ok());
+        assert_eq!(
+            Transaction::new(vec![
+                entry(clearing.clone(), -500),
+                entry(wallet("a", usd()), 499)
+            ]),
+            Err(LedgerError::Unbalanced { currency: usd() })
+        );
+        // 500 USD out and 500 KRW in is two unbalanced currencies, not a balanced transaction.
+        assert_eq!(
+            Transaction::new(vec![
+                entry(clearing.clone(), -500),
+                entry(wallet("a", krw()), 500)
+            ]),
+            Err(LedgerError::Unbalanced { currency: krw() })
+        );
+        assert_eq!(
+            Transaction::new(vec![
+                entry(clearing.clone(), 0),
+                entry(wallet("a", usd()), 0)
+            ]),
+            Err(LedgerError::ZeroOrUnrepresentable)
+        );
+        assert_eq!(
+            Transaction::new(vec![entry(clearing.clone(), -5)]),
+            Err(LedgerError::EntryCount)
+        );
+        assert_eq!(
+            Transaction::new(vec![
+                entry(wallet("a", usd()), -5),
+                entry(wallet("a", usd()), 5)
+            ]),
+            Err(LedgerError::RepeatedAccount)
+        );
+        assert_eq!(
+            Transaction::new(vec![
+                entry(clearing, i64::MIN),
+                entry(wallet("a", usd()), i64::MAX)
+            ]),
+            Err(LedgerError::ZeroOrUnrepresentable)
+        );
+    }
+
+    #[test]
+    fn movements_need_one_currency_and_a_positive_amount() {
+        for amount in [0, -1, i64::MIN] {
+            assert_eq!(
+                transfer("a", "b", usd(), amount),
+                Err(LedgerError::InvalidMovement)
+            );
+        }
+        assert_eq!(
+            Transaction::movement(wallet("a", usd()), wallet("b", krw()), 5),
+            Err(LedgerError::InvalidMovement)
+        );
+        assert_eq!(
+            transfer("a", "a", usd(), 5),
+            Err(LedgerError::RepeatedAccount)
+        );
+    }
+
+    #[test]
+    fn a_wallet_never_goes_below_zero_and_a_refusal_changes_nothing() {
+        let balances = BTreeMap::from([(wallet("a", usd()), 1_000)]);
+        let balance_of = |a: &Account| balances.get(a).copied().unwrap_or(0);
+        assert_eq!(
+            post(&transfer("a", "b", usd(), 1_001).unwrap(), balance_of),
+            Err(LedgerError::InsufficientFunds {
+                account: wallet("a", usd())
+            })
+        );
+        assert_eq!(
+            post(&transfer("a", "b", usd(), 1_000).unwrap(), balance_of),
+            Ok(vec![(wallet("a", usd()), 0), (wallet("b", usd()), 1_000)])
+        );
+        // The outside world's clearing account is the only one allowed below zero.
+        let top_up = post(&top_up("a", usd(), 250).unwrap(), balance_of).unwrap();
+        assert_eq!(
+            top_up,
+            vec![
+                (Account::new(Owner::GatewayClearing, usd()), -250),
+                (wallet("a", usd()), 1_250)
+            ]
+        );
+    }
+
+    #[test]
+    fn balances_that_would_overflow_are_refused() {
+        let full = |_: &Account| i64::MAX;
+        assert_eq!(
+            post(&top_up("a", usd(), 1).unwrap(), full),
+            Err(LedgerError::Overflow)
+        );
+    }
+
+    #[test]
+    fn payouts_reserve_then_pay_or_release() {
+        let mut book = Book::default();
+        book.apply(&top_up("a", usd(), 10_000).unwrap()).unwrap();
+        book.apply(&payout_requested("a", usd(), 6_000).unwrap())
+            .unwrap();
+        assert_eq!(book.balance(&wallet("a", usd())), 4_000);
+        // The reserved money cannot be spent twice.
+        assert!(book
+            .apply(&transfer("a", "b", usd(), 4_001).unwrap())
+            .is_err());
+        book.apply(&payout_failed("a", usd(), 6_000).unwrap())
+            .unwrap();
+        assert_eq!(book.balance(&wallet("a", usd())), 10_000);
+        book.apply(&payout_requested("a", usd(), 10_000).unwrap())
+            .unwrap();
+        book.apply(&payout_paid(usd(), 10_000).unwrap()).unwrap();
+        book.apply(&payout_returned("a", usd(), 10_000).unwrap())
+            .unwrap();
+        assert_eq!(book.balance(&wallet("a", usd())), 10_000);
+        // Nothing more can come back than went out.
+        assert!(book
+            .apply(&payout_returned("a", usd(), 1).unwrap())
+            .is_err());
+        book.check_invariants();
+    }
+
+    #[test]
+    fn account_keys_are_stable_and_distinct() {
+        assert_eq!(wallet("cus_1", usd()).key(), "wallet:cus_1:USD");
+        assert_eq!(
+            Account::new(Owner::GatewayClearing, krw()).key(),
+            "gateway_clearing:KRW"
+        );
+        assert_ne!(wallet("cus_1", usd()).key(), wallet("cus_1", krw()).key());
+    }
+
+    /// An in-memory ledger for the property tests: balances kept as the edge keeps them (a
+    /// running balance per account), and every entry kept to check them against.
+    #[derive(Default)]
+    struct Book {
+        balances: BTreeMap<Account, i64>,
+        entries: Vec<Entry>,
+    }
+
+    impl Book {
+        fn balance(&self, account: &Account) -> i64 {
+            self.balances.get(account).copied().unwrap_or(0)
+        }
+
+        fn apply(&mut self, transaction: &Transaction) -> Result<(), LedgerError> {
+            let updated = post(transaction, |a| self.balance(a))?;
+            self.balances.extend(updated);
+            self.entries.extend(transaction.entries().iter().cloned());
+            Ok(())
+        }
+
+        fn check_invariants(&self) {
+            let mut sums: BTreeMap<Account, i64> = BTreeMap::new();
+            for entry in &self.entries {
+                *sums.entry(entry.account.clone()).or_default() += entry.amount;
+            }
+            let mut per_currency: BTreeMap<String, i64> = BTreeMap::new();
+            for (account, balance) in &self.balances {
+                assert_eq!(
+                    sums.get(account).copied().unwrap_or(0),
+                    *balance,
+                    "{account:?}"
+                );
+                assert!(*balance >= 0 || account.may_go_negative(), "{account:?}");
+                *per_currency
+                    .entry(account.currency.code().into())
+                    .or_default() += balance;
+            }
+            assert!(
+                per_currency.values().all(|sum| *sum == 0),
+                "{per_currency:?}"
+            );
+        }
+    }
+
+    /// One operation of a random sequence: customers, merchants and claims are small indices.
+    fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
+        let currency = prop_oneof![Just(usd()), Just(krw())];
+        let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
+        (0u8..11, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
+            let customer = |n: u8| format!("cus_{n}");
+            match kind {
+                0 => card_payment(&format!("mer_{x}"), currency, amount),
+                1 => refund(&format!("mer_{x}"), currency, amount),
+                2 => fee(&format!("mer_{x}"), currency, amount),
+                3 => top_up(&customer(x), currency, amount),
+                4 => transfer(&customer(x), &customer(y), currency, amount),
+                5 => transfer_from_card(&customer(y), currency, amount),
+                6 => hold_for_claim(&customer(x), &format!("claim_{y}"), currency, amount),
+                7 => release_claim(&format!("claim_{x}"), &customer(y), currency, amount),
+                8 => payout_requested(&customer(x), currency, amount),
+                9 => payout_paid(currency, amount),
+                _ => payout_failed(&customer(x), currency, amount),
+            }
+        })
+    }
+
+    proptest! {
+        /// Whatever happens, money is conserved per currency, every balance equals the sum of
+        /// its entries, nothing but the outside world goes below zero, and a refused
+        /// transaction changes nothing.
+        #[test]
+        fn random_operations_keep_the_books_balanced(
+            operations in proptest::collection::vec(operation(), 1..200)
+        ) {
+            let mut book = Book::default();
+            for transaction in operations.into_iter().flatten() {
+                let before = book.balances.clone();
+                if book.apply(&transaction).is_err() {
+                    prop_assert_eq!(&before, &book.balances);
+                }
+                book.check_invariants();
+            }
+        }
+    }
+}
