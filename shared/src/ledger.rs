@@ -564,7 +564,8 @@ mod tests {
             for entry in &self.entries {
                 *sums.entry(entry.account.clone()).or_default() += entry.amount;
             }
-            let mut per_currency: BTreeMap<String, i64> = BTreeMap::new();
+            // Partial sums of balances that fit in i64 may not: the total is taken in i128.
+            let mut per_currency: BTreeMap<String, i128> = BTreeMap::new();
             for (account, balance) in &self.balances {
                 assert_eq!(
                     sums.get(account).copied().unwrap_or(0),
@@ -574,7 +575,7 @@ mod tests {
                 assert!(*balance >= 0 || account.may_go_negative(), "{account:?}");
                 *per_currency
                     .entry(account.currency.code().into())
-                    .or_default() += balance;
+                    .or_default() += i128::from(*balance);
             }
             assert!(
                 per_currency.values().all(|sum| *sum == 0),
