@@ -1,5 +1,6 @@
 //! The card form: formats and validates as the customer types, encrypts on Pay, confirms once.
 
+use crate::api::Session;
 use crate::api::{CallError, Edge};
 use crate::attempt::{self, Attempt};
 use crate::card_field::{CardField, Field};
@@ -11,7 +12,6 @@ use crate::locale::amount_text;
 use crate::stage::Stage;
 use leptos::prelude::*;
 use serde::Serialize;
-use till_core::api::CheckoutSession;
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
     validate_number, Brand, CardDetails, CardError, YearMonth,
@@ -212,11 +212,7 @@ async fn finish(
 }
 
 #[component]
-pub fn CardForm(
-    session: CheckoutSession,
-    notice: Option<String>,
-    stage: RwSignal<Stage>,
-) -> impl IntoView {
+pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let fields = Fields {
         number: Field::new(),
         expiry: Field::new(),

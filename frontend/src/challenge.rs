@@ -1,27 +1,24 @@
 //! The issuer's one-time-code challenge (3-D Secure), inside the widget.
 
 use crate::api::Edge;
+use crate::api::{Payment, Session};
 use crate::launch::Launch;
 use crate::locale::amount_text;
 use crate::stage::Stage;
 use crate::{attempt, i18n};
 use leptos::prelude::*;
-use till_core::api::{CheckoutSession, CompleteChallenge, NextAction, Payment};
+use till_core::api::CompleteChallenge;
 use till_core::payment::PaymentStatus;
 
 fn attempts_left(payment: &Payment) -> u8 {
-    match payment.next_action {
-        Some(NextAction::OtpChallenge { attempts_remaining }) => attempts_remaining,
-        None => 0,
-    }
+    payment
+        .next_action
+        .as_ref()
+        .map_or(0, |challenge| challenge.attempts_remaining)
 }
 
 #[component]
-pub fn OtpChallenge(
-    session: CheckoutSession,
-    payment: Payment,
-    stage: RwSignal<Stage>,
-) -> impl IntoView {
+pub fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let amount = amount_text(&session);

@@ -2,11 +2,12 @@
 //! retrying with the same idempotency key while the answer is not final.
 
 use crate::api::{CallError, Edge};
+use crate::api::{Payment, Session};
 use crate::attempt::Attempt;
 use crate::encrypt::encrypt_card;
 use crate::i18n;
 use crate::timer::sleep;
-use till_core::api::{CheckoutSession, ConfirmCheckoutSession, CreateToken, Payment};
+use till_core::api::{ConfirmCheckoutSession, CreateToken};
 use till_core::card::{CardDetails, CardPayload};
 use till_core::payment::PaymentStatus;
 
@@ -33,7 +34,7 @@ fn random_nonce() -> Option<String> {
 #[derive(Clone)]
 pub struct Checkout {
     pub edge: Edge,
-    pub session: CheckoutSession,
+    pub session: Session,
     pub client_secret: String,
 }
 

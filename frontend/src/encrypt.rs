@@ -1,6 +1,7 @@
 //! Encrypts the card in the browser as a compact JWE (`ECDH-ES` P-256 + `A256GCM`) with
 //! WebCrypto. The key derivation and the JWE layout come from `till-core`, shared with the edge.
 
+use crate::api::Key;
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use till_core::jwe::{concat_kdf_round, encode_header, CompactJwe, EcPublicJwk, ENC};
 use wasm_bindgen::{JsCast, JsValue};
@@ -55,7 +56,7 @@ async fn resolve<T: JsCast>(promise: Result<js_sys::Promise, JsValue>) -> Result
 
 /// Encrypts `plaintext` (the card as JSON) to `recipient`, bound to `session_id`.
 pub async fn encrypt_card(
-    recipient: &EcPublicJwk,
+    recipient: &Key,
     session_id: &str,
     plaintext: &[u8],
 ) -> Result<String, EncryptError> {

@@ -1,7 +1,7 @@
 //! The customer's locale, and amounts in it via `Intl.NumberFormat`, fed an exact decimal string
 //! (no float).
 
-use till_core::api::CheckoutSession;
+use crate::api::Session;
 use till_core::money::Money;
 use wasm_bindgen::JsValue;
 
@@ -35,7 +35,7 @@ fn format_amount(money: &Money, locale: &str) -> String {
 }
 
 /// The session's total as the customer reads it.
-pub fn amount_text(session: &CheckoutSession) -> String {
+pub fn amount_text(session: &Session) -> String {
     format_amount(
         &Money {
             amount: session.amount,

@@ -1,12 +1,12 @@
 //! What the customer sees once the payment went through.
 
+use crate::api::{Payment, Session};
 use crate::i18n;
 use crate::locale::amount_text;
 use leptos::prelude::*;
-use till_core::api::{CheckoutSession, Payment};
 
 #[component]
-pub fn Receipt(session: CheckoutSession, payment: Payment) -> impl IntoView {
+pub fn Receipt(session: Session, payment: Payment) -> impl IntoView {
     let amount = amount_text(&session);
     let card = format!(
         "{} •••• {}",

@@ -1,14 +1,14 @@
 //! Where the checkout is. The App shows the stage; the form and the challenge move it on.
 
-use till_core::api::{CheckoutSession, Payment};
+use crate::api::{Payment, Session};
 
 #[derive(Clone)]
 pub enum Stage {
     Loading,
     Unavailable(String),
     /// The form, with the reason the last attempt failed, if any.
-    Ready(CheckoutSession, Option<String>),
+    Ready(Session, Option<String>),
     /// The issuer asks for a one-time code (3-D Secure).
-    Challenge(CheckoutSession, Payment),
-    Paid(CheckoutSession, Payment),
+    Challenge(Session, Payment),
+    Paid(Session, Payment),
 }

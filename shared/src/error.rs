@@ -38,6 +38,15 @@ macro_rules! error_codes {
                 }
             }
 
+            /// The code with this wire name (`Unknown` for a name this build does not know),
+            /// as deserializing reads it, for clients that read the name as a plain string.
+            pub fn from_wire(code: &str) -> ErrorCode {
+                match code {
+                    $($code => ErrorCode::$variant,)*
+                    _ => ErrorCode::Unknown,
+                }
+            }
+
             pub fn status(self) -> u16 {
                 match self {
                     $(ErrorCode::$variant => $status,)*
@@ -357,6 +366,7 @@ mod tests {
             let wire = serde_json::to_value(code).unwrap();
             assert_eq!(wire, code.as_str());
             assert_eq!(serde_json::from_value::<ErrorCode>(wire).unwrap(), code);
+            assert_eq!(ErrorCode::from_wire(code.as_str()), code);
             assert!((400..600).contains(&code.status()));
             assert!(!code.message().is_empty());
         }
@@ -368,6 +378,7 @@ mod tests {
         let error: ApiError = serde_json::from_str(body).unwrap();
         assert_eq!(error.code(), ErrorCode::Unknown);
         assert_eq!(error.error.message, "m");
+        assert_eq!(ErrorCode::from_wire("brand_new"), ErrorCode::Unknown);
     }
 
     #[test]
