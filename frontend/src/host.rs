@@ -6,21 +6,19 @@ use crate::json::{to_js, to_string};
 use crate::launch::{self, Mode};
 use serde::Serialize;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-
-#[derive(Serialize)]
-pub struct Message<'a, T: Serialize> {
-    source: &'static str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    payload: T,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<f64>,
-}
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Posts to the parent window, only when launched with the parent's origin. The origin is read
 /// from the address, not the App's context: this also runs from async tasks and browser callbacks.
 pub fn post<T: Serialize>(kind: &str, payload: T) {
+    if let Some(payload) = to_js(&payload) {
+        post_value(kind, payload);
+    }
+}
+
+/// `{source: "till", type, payload, height}`, built here once rather than serialized per
+/// payload type.
+fn post_value(kind: &str, payload: JsValue) {
     let Some(origin) = launch::current().and_then(|l| l.parent_origin) else {
         return;
     };
@@ -31,15 +29,21 @@ pub fn post<T: Serialize>(kind: &str, payload: T) {
         .document()
         .and_then(|d| d.document_element())
         .map(|e| f64::from(e.scroll_height()));
-    let message = Message {
-        source: "till",
-        kind,
-        payload,
-        height,
-    };
-    if let (Some(value), Ok(Some(parent))) = (to_js(&message), window.parent()) {
+    let message = js_sys::Object::new();
+    let fields = [
+        ("source", JsValue::from_str("till")),
+        ("type", JsValue::from_str(kind)),
+        ("payload", payload),
+    ];
+    for (name, value) in fields {
+        let _ = js_sys::Reflect::set(&message, &JsValue::from_str(name), &value);
+    }
+    if let Some(height) = height {
+        let _ = js_sys::Reflect::set(&message, &JsValue::from_str("height"), &height.into());
+    }
+    if let Ok(Some(parent)) = window.parent() {
         // The browser drops the message unless the parent really is `origin`.
-        let _ = parent.post_message(&value, &origin);
+        let _ = parent.post_message(&message, &origin);
     }
 }
 
@@ -49,12 +53,12 @@ pub fn tell_app<T: Serialize>(result: &T) {
     let (Some(window), Some(text)) = (web_sys::window(), to_string(result)) else {
         return;
     };
-    let get = |target: &wasm_bindgen::JsValue, name: &str| {
+    let get = |target: &JsValue, name: &str| {
         js_sys::Reflect::get(target, &name.into())
             .ok()
             .filter(|v| !v.is_undefined() && !v.is_null())
     };
-    let call = |target: &wasm_bindgen::JsValue, method: &str, argument: wasm_bindgen::JsValue| {
+    let call = |target: &JsValue, method: &str, argument: JsValue| {
         if let Some(function) =
             get(target, method).and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         {

@@ -8,7 +8,7 @@ use std::io::Write;
 /// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
 /// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
 /// here. Lower it whenever the widget shrinks.
-pub const WIDGET_GZIP_BUDGET: usize = 117_000;
+pub const WIDGET_GZIP_BUDGET: usize = 116_000;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {
