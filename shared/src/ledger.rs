@@ -168,181 +168,71 @@ impl Transaction {
     }
 }
 
-/// The transactions of each operation, named as the API names them.
-pub mod operations {
-    use super::{Account, LedgerError, Owner, Transaction};
-    use crate::money::Currency;
-
-    fn wallet(customer: &str, currency: Currency) -> Account {
-        Account::new(
-            Owner::Wallet {
-                customer: customer.into(),
-            },
-            currency,
-        )
-    }
-
-    fn merchant(id: &str, currency: Currency) -> Account {
-        Account::new(
-            Owner::Merchant {
-                merchant: id.into(),
-            },
-            currency,
-        )
-    }
-
-    fn outside(owner: Owner, currency: Currency) -> Account {
-        Account::new(owner, currency)
-    }
-
+/// Every movement of money Till makes, named as the API names it. Each moves an amount from one
+/// account to another of the same currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation<'a> {
     /// A card payment to a merchant succeeded.
-    pub fn card_payment(
-        merchant_id: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            outside(Owner::GatewayClearing, currency),
-            merchant(merchant_id, currency),
-            amount,
-        )
-    }
-
+    CardPayment { merchant: &'a str },
     /// A merchant refunded (part of) a card payment.
-    pub fn refund(
-        merchant_id: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            merchant(merchant_id, currency),
-            outside(Owner::GatewayClearing, currency),
-            amount,
-        )
-    }
-
+    Refund { merchant: &'a str },
     /// A fee Till keeps from a merchant's balance.
-    pub fn fee(
-        merchant_id: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            merchant(merchant_id, currency),
-            outside(Owner::Fees, currency),
-            amount,
-        )
-    }
-
-    /// A customer added money to their wallet from a card (credited once the payment succeeded).
-    pub fn top_up(
-        customer: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            outside(Owner::GatewayClearing, currency),
-            wallet(customer, currency),
-            amount,
-        )
-    }
-
+    Fee { merchant: &'a str },
+    /// A customer added money to their wallet from a card (once the payment succeeded).
+    TopUp { customer: &'a str },
     /// From one wallet to another.
-    pub fn transfer(
-        sender: &str,
-        receiver: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(wallet(sender, currency), wallet(receiver, currency), amount)
-    }
-
+    Transfer { sender: &'a str, receiver: &'a str },
     /// A transfer paid by card: the pay-in and the transfer are this one transaction.
-    pub fn transfer_from_card(
-        receiver: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        top_up(receiver, currency, amount)
-    }
-
-    fn claim_account(claim: &str, currency: Currency) -> Account {
-        Account::new(
-            Owner::PendingClaim {
-                claim: claim.into(),
-            },
-            currency,
-        )
-    }
-
+    TransferFromCard { receiver: &'a str },
     /// A transfer to someone not yet a customer: the money waits in the claim.
-    pub fn hold_for_claim(
-        sender: &str,
-        claim: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            wallet(sender, currency),
-            claim_account(claim, currency),
-            amount,
-        )
-    }
-
+    HoldForClaim { sender: &'a str, claim: &'a str },
     /// The claim's receiver signed up (`to` is them) or it expired (`to` is the sender).
-    pub fn release_claim(
-        claim: &str,
-        to: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(claim_account(claim, currency), wallet(to, currency), amount)
-    }
-
+    ReleaseClaim { claim: &'a str, to: &'a str },
     /// A withdrawal was requested: the money is reserved at once.
-    pub fn payout_requested(
-        customer: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            wallet(customer, currency),
-            outside(Owner::PayoutClearing, currency),
-            amount,
-        )
-    }
-
+    PayoutRequested { customer: &'a str },
     /// The bank paid the withdrawal.
-    pub fn payout_paid(currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            outside(Owner::PayoutClearing, currency),
-            outside(Owner::PaidOut, currency),
-            amount,
-        )
-    }
-
+    PayoutPaid,
     /// The bank refused the withdrawal: the reservation goes back to the wallet.
-    pub fn payout_failed(
-        customer: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
-        Transaction::movement(
-            outside(Owner::PayoutClearing, currency),
-            wallet(customer, currency),
-            amount,
-        )
+    PayoutFailed { customer: &'a str },
+    /// A paid withdrawal came back from the receiving bank.
+    PayoutReturned { customer: &'a str },
+}
+
+impl Operation<'_> {
+    /// The owner money leaves and the owner it reaches.
+    fn owners(self) -> (Owner, Owner) {
+        let wallet = |customer: &str| Owner::Wallet {
+            customer: customer.into(),
+        };
+        let merchant = |merchant: &str| Owner::Merchant {
+            merchant: merchant.into(),
+        };
+        let claim = |claim: &str| Owner::PendingClaim {
+            claim: claim.into(),
+        };
+        match self {
+            Operation::CardPayment { merchant: m } => (Owner::GatewayClearing, merchant(m)),
+            Operation::Refund { merchant: m } => (merchant(m), Owner::GatewayClearing),
+            Operation::Fee { merchant: m } => (merchant(m), Owner::Fees),
+            Operation::TopUp { customer } | Operation::TransferFromCard { receiver: customer } => {
+                (Owner::GatewayClearing, wallet(customer))
+            }
+            Operation::Transfer { sender, receiver } => (wallet(sender), wallet(receiver)),
+            Operation::HoldForClaim { sender, claim: c } => (wallet(sender), claim(c)),
+            Operation::ReleaseClaim { claim: c, to } => (claim(c), wallet(to)),
+            Operation::PayoutRequested { customer } => (wallet(customer), Owner::PayoutClearing),
+            Operation::PayoutPaid => (Owner::PayoutClearing, Owner::PaidOut),
+            Operation::PayoutFailed { customer } => (Owner::PayoutClearing, wallet(customer)),
+            Operation::PayoutReturned { customer } => (Owner::PaidOut, wallet(customer)),
+        }
     }
 
-    /// A paid withdrawal came back from the receiving bank.
-    pub fn payout_returned(
-        customer: &str,
-        currency: Currency,
-        amount: i64,
-    ) -> Result<Transaction, LedgerError> {
+    /// The operation's transaction: `amount` (> 0) of `currency`.
+    pub fn transaction(self, currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
+        let (from, to) = self.owners();
         Transaction::movement(
-            outside(Owner::PaidOut, currency),
-            wallet(customer, currency),
+            Account::new(from, currency),
+            Account::new(to, currency),
             amount,
         )
     }
@@ -374,7 +264,6 @@ pub fn post(
 
 #[cfg(test)]
 mod tests {
-    use super::operations::*;
     use super::*;
     use proptest::prelude::*;
 
@@ -454,7 +343,11 @@ mod tests {
     fn movements_need_one_currency_and_a_positive_amount() {
         for amount in [0, -1, i64::MIN] {
             assert_eq!(
-                transfer("a", "b", usd(), amount),
+                Operation::Transfer {
+                    sender: "a",
+                    receiver: "b"
+                }
+                .transaction(usd(), amount),
                 Err(LedgerError::InvalidMovement)
             );
         }
@@ -463,7 +356,11 @@ mod tests {
             Err(LedgerError::InvalidMovement)
         );
         assert_eq!(
-            transfer("a", "a", usd(), 5),
+            Operation::Transfer {
+                sender: "a",
+                receiver: "a"
+            }
+            .transaction(usd(), 5),
             Err(LedgerError::RepeatedAccount)
         );
     }
@@ -473,17 +370,39 @@ mod tests {
         let balances = BTreeMap::from([(wallet("a", usd()), 1_000)]);
         let balance_of = |a: &Account| balances.get(a).copied().unwrap_or(0);
         assert_eq!(
-            post(&transfer("a", "b", usd(), 1_001).unwrap(), balance_of),
+            post(
+                &Operation::Transfer {
+                    sender: "a",
+                    receiver: "b"
+                }
+                .transaction(usd(), 1_001)
+                .unwrap(),
+                balance_of
+            ),
             Err(LedgerError::InsufficientFunds {
                 account: wallet("a", usd())
             })
         );
         assert_eq!(
-            post(&transfer("a", "b", usd(), 1_000).unwrap(), balance_of),
+            post(
+                &Operation::Transfer {
+                    sender: "a",
+                    receiver: "b"
+                }
+                .transaction(usd(), 1_000)
+                .unwrap(),
+                balance_of
+            ),
             Ok(vec![(wallet("a", usd()), 0), (wallet("b", usd()), 1_000)])
         );
         // The outside world's clearing account is the only one allowed below zero.
-        let top_up = post(&top_up("a", usd(), 250).unwrap(), balance_of).unwrap();
+        let top_up = post(
+            &Operation::TopUp { customer: "a" }
+                .transaction(usd(), 250)
+                .unwrap(),
+            balance_of,
+        )
+        .unwrap();
         assert_eq!(
             top_up,
             vec![
@@ -497,7 +416,12 @@ mod tests {
     fn balances_that_would_overflow_are_refused() {
         let full = |_: &Account| i64::MAX;
         assert_eq!(
-            post(&top_up("a", usd(), 1).unwrap(), full),
+            post(
+                &Operation::TopUp { customer: "a" }
+                    .transaction(usd(), 1)
+                    .unwrap(),
+                full
+            ),
             Err(LedgerError::Overflow)
         );
     }
@@ -505,26 +429,59 @@ mod tests {
     #[test]
     fn payouts_reserve_then_pay_or_release() {
         let mut book = Book::default();
-        book.apply(&top_up("a", usd(), 10_000).unwrap()).unwrap();
-        book.apply(&payout_requested("a", usd(), 6_000).unwrap())
-            .unwrap();
+        book.apply(
+            &Operation::TopUp { customer: "a" }
+                .transaction(usd(), 10_000)
+                .unwrap(),
+        )
+        .unwrap();
+        book.apply(
+            &Operation::PayoutRequested { customer: "a" }
+                .transaction(usd(), 6_000)
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(book.balance(&wallet("a", usd())), 4_000);
         // The reserved money cannot be spent twice.
         assert!(book
-            .apply(&transfer("a", "b", usd(), 4_001).unwrap())
+            .apply(
+                &Operation::Transfer {
+                    sender: "a",
+                    receiver: "b"
+                }
+                .transaction(usd(), 4_001)
+                .unwrap()
+            )
             .is_err());
-        book.apply(&payout_failed("a", usd(), 6_000).unwrap())
-            .unwrap();
+        book.apply(
+            &Operation::PayoutFailed { customer: "a" }
+                .transaction(usd(), 6_000)
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(book.balance(&wallet("a", usd())), 10_000);
-        book.apply(&payout_requested("a", usd(), 10_000).unwrap())
+        book.apply(
+            &Operation::PayoutRequested { customer: "a" }
+                .transaction(usd(), 10_000)
+                .unwrap(),
+        )
+        .unwrap();
+        book.apply(&Operation::PayoutPaid.transaction(usd(), 10_000).unwrap())
             .unwrap();
-        book.apply(&payout_paid(usd(), 10_000).unwrap()).unwrap();
-        book.apply(&payout_returned("a", usd(), 10_000).unwrap())
-            .unwrap();
+        book.apply(
+            &Operation::PayoutReturned { customer: "a" }
+                .transaction(usd(), 10_000)
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(book.balance(&wallet("a", usd())), 10_000);
         // Nothing more can come back than went out.
         assert!(book
-            .apply(&payout_returned("a", usd(), 1).unwrap())
+            .apply(
+                &Operation::PayoutReturned { customer: "a" }
+                    .transaction(usd(), 1)
+                    .unwrap()
+            )
             .is_err());
         book.check_invariants();
     }
@@ -588,21 +545,30 @@ mod tests {
     fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
         let currency = prop_oneof![Just(usd()), Just(krw())];
         let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
-        (0u8..11, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
-            let customer = |n: u8| format!("cus_{n}");
-            match kind {
-                0 => card_payment(&format!("mer_{x}"), currency, amount),
-                1 => refund(&format!("mer_{x}"), currency, amount),
-                2 => fee(&format!("mer_{x}"), currency, amount),
-                3 => top_up(&customer(x), currency, amount),
-                4 => transfer(&customer(x), &customer(y), currency, amount),
-                5 => transfer_from_card(&customer(y), currency, amount),
-                6 => hold_for_claim(&customer(x), &format!("claim_{y}"), currency, amount),
-                7 => release_claim(&format!("claim_{x}"), &customer(y), currency, amount),
-                8 => payout_requested(&customer(x), currency, amount),
-                9 => payout_paid(currency, amount),
-                _ => payout_failed(&customer(x), currency, amount),
-            }
+        (0u8..12, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
+            let ids = ["id_0", "id_1", "id_2", "id_3"];
+            let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
+            let operation = match kind {
+                0 => Operation::CardPayment { merchant: a },
+                1 => Operation::Refund { merchant: a },
+                2 => Operation::Fee { merchant: a },
+                3 => Operation::TopUp { customer: a },
+                4 => Operation::Transfer {
+                    sender: a,
+                    receiver: b,
+                },
+                5 => Operation::TransferFromCard { receiver: b },
+                6 => Operation::HoldForClaim {
+                    sender: a,
+                    claim: b,
+                },
+                7 => Operation::ReleaseClaim { claim: a, to: b },
+                8 => Operation::PayoutRequested { customer: a },
+                9 => Operation::PayoutPaid,
+                10 => Operation::PayoutFailed { customer: a },
+                _ => Operation::PayoutReturned { customer: a },
+            };
+            operation.transaction(currency, amount)
         })
     }
 
