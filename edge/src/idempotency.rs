@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::future::Future;
 use till_core::error::ApiError;
 pub use till_core::idempotency::key_reused;
-use till_core::idempotency::{self, decide, Begin, Decision, Stored};
+pub use till_core::idempotency::Begin;
+use till_core::idempotency::{self, decide, Decision, Stored};
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
@@ -260,6 +261,11 @@ pub async fn claim(env: &Env, scope: &Scope) -> Result<Begin, ApiError> {
         .map_err(|e| storage_error("decode", e))
 }
 
+/// Gives back a key [`claim`] took for a request that will not run, so a retry runs again.
+pub async fn release(env: &Env, scope: &Scope) -> Result<(), ApiError> {
+    scope.call(env, &Command::Release).await.map(|_| ())
+}
+
 /// Runs `work` when [`claim`] said this request runs, and records how it ended: a final
 /// answer is stored for every retry; an error releases the key, so a retry runs again.
 pub async fn run_claimed<F, Fut>(env: &Env, scope: &Scope, claimed: Begin, work: F) -> ApiResult
@@ -296,7 +302,7 @@ where
             raw_json(status, &body)
         }
         Ok(Ended::Retryable(error)) | Err(error) => {
-            scope.call(env, &Command::Release).await?;
+            release(env, scope).await?;
             Err(error)
         }
     }

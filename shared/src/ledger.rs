@@ -429,59 +429,29 @@ mod tests {
     #[test]
     fn payouts_reserve_then_pay_or_release() {
         let mut book = Book::default();
-        book.apply(
-            &Operation::TopUp { customer: "a" }
-                .transaction(usd(), 10_000)
-                .unwrap(),
-        )
-        .unwrap();
-        book.apply(
-            &Operation::PayoutRequested { customer: "a" }
-                .transaction(usd(), 6_000)
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(book.balance(&wallet("a", usd())), 4_000);
-        // The reserved money cannot be spent twice.
-        assert!(book
-            .apply(
-                &Operation::Transfer {
-                    sender: "a",
-                    receiver: "b"
-                }
-                .transaction(usd(), 4_001)
-                .unwrap()
-            )
-            .is_err());
-        book.apply(
-            &Operation::PayoutFailed { customer: "a" }
-                .transaction(usd(), 6_000)
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(book.balance(&wallet("a", usd())), 10_000);
-        book.apply(
-            &Operation::PayoutRequested { customer: "a" }
-                .transaction(usd(), 10_000)
-                .unwrap(),
-        )
-        .unwrap();
-        book.apply(&Operation::PayoutPaid.transaction(usd(), 10_000).unwrap())
+        let a = "a";
+        book.run(Operation::TopUp { customer: a }, 10_000).unwrap();
+        book.run(Operation::PayoutRequested { customer: a }, 6_000)
             .unwrap();
-        book.apply(
-            &Operation::PayoutReturned { customer: "a" }
-                .transaction(usd(), 10_000)
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(book.balance(&wallet("a", usd())), 10_000);
+        assert_eq!(book.balance(&wallet(a, usd())), 4_000);
+        // The reserved money cannot be spent twice.
+        let spend = Operation::Transfer {
+            sender: a,
+            receiver: "b",
+        };
+        assert!(book.run(spend, 4_001).is_err());
+        book.run(Operation::PayoutFailed { customer: a }, 6_000)
+            .unwrap();
+        assert_eq!(book.balance(&wallet(a, usd())), 10_000);
+        book.run(Operation::PayoutRequested { customer: a }, 10_000)
+            .unwrap();
+        book.run(Operation::PayoutPaid, 10_000).unwrap();
+        book.run(Operation::PayoutReturned { customer: a }, 10_000)
+            .unwrap();
+        assert_eq!(book.balance(&wallet(a, usd())), 10_000);
         // Nothing more can come back than went out.
         assert!(book
-            .apply(
-                &Operation::PayoutReturned { customer: "a" }
-                    .transaction(usd(), 1)
-                    .unwrap()
-            )
+            .run(Operation::PayoutReturned { customer: a }, 1)
             .is_err());
         book.check_invariants();
     }
@@ -507,6 +477,11 @@ mod tests {
     impl Book {
         fn balance(&self, account: &Account) -> i64 {
             self.balances.get(account).copied().unwrap_or(0)
+        }
+
+        /// The operation in US dollars.
+        fn run(&mut self, operation: Operation, amount: i64) -> Result<(), LedgerError> {
+            self.apply(&operation.transaction(usd(), amount)?)
         }
 
         fn apply(&mut self, transaction: &Transaction) -> Result<(), LedgerError> {

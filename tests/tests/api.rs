@@ -132,6 +132,37 @@ async fn same_idempotency_key_with_another_body_is_refused() {
 }
 
 #[tokio::test]
+async fn a_refused_confirm_leaves_its_key_free_for_the_corrected_request() {
+    // A confirm claims its idempotency key while the session is still being checked: a refusal
+    // must release it, however often it is sent, so the customer's corrected request still pays.
+    let till = Till::default();
+    let session = till.create_session(1000).await;
+    let token = till.token(&session, "4242424242424242").await;
+    let key = new_key();
+    let wrong = till_e2e::Session {
+        id: session.id.clone(),
+        client_secret: format!("{}_secret_{}", session.id, "0".repeat(32)),
+        body: session.body.clone(),
+    };
+    let (first, second, third) = tokio::join!(
+        till.confirm(&wrong, &token, &key),
+        till.confirm(&wrong, &token, &key),
+        till.confirm(&wrong, &token, &key),
+    );
+    for (status, replayed, body) in [first, second, third] {
+        assert_eq!((status, replayed), (400, false), "{body}");
+        assert_eq!(body["error"]["code"], "client_secret_invalid");
+    }
+    assert_eq!(till.session_state(&session).await["status"], "open");
+    let (status, replayed, payment) = till.confirm(&session, &token, &key).await;
+    assert_eq!((status, replayed), (200, false), "{payment}");
+    assert_eq!(payment["status"], "succeeded");
+    let (status, replayed, again) = till.confirm(&session, &token, &key).await;
+    assert_eq!((status, replayed), (200, true));
+    assert_eq!(again["id"], payment["id"]);
+}
+
+#[tokio::test]
 async fn confirm_requires_a_valid_idempotency_key() {
     let till = Till::default();
     let session = till.create_session(1000).await;

@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup};
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
-use crate::idempotency::{self, Ended, Scope};
+use crate::idempotency::{self, Begin, Ended, Scope};
 use crate::payments::{apply, refused, Audience};
 use crate::store;
 use crate::store::payments::PaymentRow;
@@ -55,9 +55,18 @@ pub async fn confirm(
         Reads::load(env, caller, &vault, &scope, &request.token),
     )
     .await;
+    // A request the limiters or the session refuse gets that refusal, whatever the key's
+    // object said (a concurrent copy of it may hold the key), and gives back a key it took.
+    let session = match admitted.and(session) {
+        Ok(session) => session,
+        Err(refusal) => {
+            if let Ok(Begin::First | Begin::Recover) = claimed {
+                idempotency::release(env, &scope).await?;
+            }
+            return Err(refusal);
+        }
+    };
     idempotency::run_claimed(env, &scope, claimed?, || async {
-        admitted?;
-        let session = session?;
         match pay(env, caller, &session, &vault, reads, &request.token, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
