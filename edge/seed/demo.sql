@@ -48,3 +48,14 @@ INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
 UPDATE merchants SET rate_limits =
     '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}'
     WHERE id = 'mer_stripe';
+-- A merchant whose customers hold wallets, for the wallet tests, with small transfer limits
+-- (500.00 per transfer, 2,000.00 per day). Keys: sk_test_till_wallet_merchant_secret,
+-- pk_test_till_wallet_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_wallet', 'Wallet Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (key_hash, merchant_id, kind, created) VALUES
+    ('39e52df578d99f6c28765bea640a6b35df289462cc36bc28d35cb7eee7af722a', 'mer_wallet', 'secret', 0),
+    ('f309f5d1ef5e171d544f9a1ff7468eccf44b188480f690a20e85eb1ed036c290', 'mer_wallet', 'publishable', 0);
+UPDATE merchants SET rate_limits =
+    '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}',
+    transfer_limits = '{"per_transfer":50000,"per_day":200000}'
+    WHERE id = 'mer_wallet';

@@ -10,6 +10,7 @@
 )]
 
 mod auth;
+mod claims;
 mod clock;
 mod config;
 mod connectors;
@@ -36,13 +37,16 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Cron: every minute, settle payments the gateway never answered; daily, reconcile yesterday.
+/// Cron: every minute, settle payments the gateway never answered and transfer claims that
+/// are due; daily, reconcile yesterday.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = if event.cron() == DAILY_RECONCILIATION {
         handlers::reconciliation::daily(&env).await
     } else {
-        poller::poll(&env).await
+        let (polled, claimed) =
+            futures_util::future::join(poller::poll(&env), claims::sweep(&env)).await;
+        polled.and(claimed)
     };
     if let Err(error) = result {
         worker::console_error!("cron {}: {error}", event.cron());
@@ -123,6 +127,16 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::RetrieveReconciliation => {
             handlers::reconciliation::retrieve(env, caller, id).await
         }
+        Endpoint::CreateCustomer => handlers::customers::create(req, env, caller).await,
+        Endpoint::ListCustomers => handlers::customers::list(req, env, caller).await,
+        Endpoint::LookupCustomers => handlers::customers::lookup(req, env, caller).await,
+        Endpoint::RetrieveCustomer => handlers::customers::retrieve(env, caller, id).await,
+        Endpoint::UpdateCustomer => handlers::customers::update(req, env, caller, id).await,
+        Endpoint::RetrieveCustomerBalance => handlers::customers::balance(env, caller, id).await,
+        Endpoint::CreateTransfer => handlers::transfers::create(req, env, caller).await,
+        Endpoint::RetrieveTransfer => handlers::transfers::retrieve(env, caller, id).await,
+        Endpoint::RetrieveBalance => handlers::ledger::balance(env, caller).await,
+        Endpoint::ListLedgerEntries => handlers::ledger::entries(req, env, caller).await,
         Endpoint::OpenApi
         | Endpoint::Keys
         | Endpoint::GatewayWebhook

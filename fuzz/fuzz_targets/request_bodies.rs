@@ -13,7 +13,11 @@ use till_core::api::{
     CancelPayment, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
     CreateCheckoutSession, CreateRefund, CreateToken, CreateWebhookEndpoint, EVENT_TYPES,
 };
+use till_core::customer::{
+    normalize_email, normalize_phone, CreateCustomer, Details, LookupCustomers, UpdateCustomer,
+};
 use till_core::idempotency::fingerprint;
+use till_core::transfer::{CreateTransfer, Recipient};
 use till_core::money::MAX_AMOUNT_MINOR;
 use till_core::urls::{check_return_url, check_webhook_url, DevHosts, MAX_URL_LEN};
 
@@ -79,6 +83,37 @@ fn check_webhook_endpoint(endpoint: &CreateWebhookEndpoint) {
         .all(|e| EVENT_TYPES.contains(&e.as_str())));
 }
 
+/// Accepted details are normalized: normalizing them again changes nothing.
+fn check_details(details: &Details) {
+    if let Some(email) = &details.email {
+        assert_eq!(normalize_email(email).as_ref(), Ok(email));
+        assert_eq!(email, &email.to_lowercase());
+    }
+    if let Some(phone) = &details.phone {
+        assert_eq!(normalize_phone(phone).as_ref(), Ok(phone));
+        assert!(phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit()));
+    }
+    assert!(details.metadata.len() <= 20);
+    let text_ok = |text: &str| !text.chars().any(char::is_control);
+    assert!(details.name.as_deref().is_none_or(|n| !n.trim().is_empty() && text_ok(n)));
+}
+
+fn check_transfer(transfer: &CreateTransfer) {
+    let Ok(request) = transfer.validate() else {
+        return;
+    };
+    assert!((1..=MAX_AMOUNT_MINOR).contains(&request.money.amount));
+    match &request.recipient {
+        Recipient::Customer(id) => assert_ne!(id, &request.sender),
+        Recipient::Phone(phone) => assert_eq!(normalize_phone(phone).as_ref(), Ok(phone)),
+        Recipient::Email(email) => assert_eq!(normalize_email(email).as_ref(), Ok(email)),
+    }
+    assert!(request
+        .note
+        .as_deref()
+        .is_none_or(|n| n.chars().count() <= 140 && !n.is_empty()));
+}
+
 fn has_float(value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::Number(n) => n.is_f64(),
@@ -129,6 +164,20 @@ fuzz_target!(|data: &[u8]| {
     parse::<CreateRefund>(data);
     if let Some(endpoint) = parse::<CreateWebhookEndpoint>(data) {
         check_webhook_endpoint(&endpoint);
+    }
+    if let Some(Ok(details)) = parse::<CreateCustomer>(data).map(|c| c.validate()) {
+        check_details(&details);
+    }
+    if let Some(Ok(details)) = parse::<UpdateCustomer>(data).map(|u| u.apply(Details::default())) {
+        check_details(&details);
+    }
+    if let Some(Ok(hashes)) = parse::<LookupCustomers>(data).map(|l| l.validate()) {
+        assert!(!hashes.is_empty() && hashes.len() <= 1000);
+        assert!(hashes.iter().all(|h| h.len() == 64
+            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
+    }
+    if let Some(transfer) = parse::<CreateTransfer>(data) {
+        check_transfer(&transfer);
     }
 
     if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {

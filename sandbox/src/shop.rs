@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::Router;
-use till_core::api::{CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem};
+use till_core::api::{CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem, Purpose};
 use till_core::money::{Currency, Money};
 
 #[derive(Clone)]
@@ -152,6 +152,8 @@ async fn checkout_page(
         line_items: line_items(),
         return_url: None,
         merchant_reference: Some(format!("order-{}", uuid::Uuid::new_v4().simple())),
+        customer: None,
+        purpose: Purpose::Payment,
     };
     let failed = |what: &str| {
         eprintln!("shop: could not create a checkout session: {what}");
@@ -243,6 +245,8 @@ mod tests {
             line_items: line_items(),
             return_url: None,
             merchant_reference: None,
+            customer: None,
+            purpose: Purpose::Payment,
         };
         assert_eq!(
             request

@@ -2,6 +2,7 @@
 
 use crate::card::CardSummary;
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::{self, IdKind};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{DeclineCode, PaymentStatus};
 use crate::urls::{check_return_url, check_webhook_url, DevHosts};
@@ -53,6 +54,31 @@ pub struct CreateCheckoutSession {
     pub return_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_reference: Option<String>,
+    /// The customer paying (`cus_…`); required for a wallet top-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub purpose: Purpose,
+}
+
+/// Where a checkout's money goes when its payment succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// To the merchant.
+    #[default]
+    Payment,
+    /// Into the customer's wallet.
+    WalletTopUp,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Payment => "payment",
+            Purpose::WalletTopUp => "wallet_top_up",
+        }
+    }
 }
 
 const MAX_LINE_ITEMS: usize = 100;
@@ -140,6 +166,17 @@ impl CreateCheckoutSession {
                 ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
             );
         }
+        match &self.customer {
+            Some(customer) if !ids::is_valid(IdKind::Customer, customer) => {
+                return Err(ApiError::not_found("customer").with_param("customer"))
+            }
+            None if self.purpose == Purpose::WalletTopUp => {
+                return Err(ApiError::new(ErrorCode::ParameterInvalid)
+                    .with_message("A wallet top-up needs the customer whose wallet it fills.")
+                    .with_param("customer"))
+            }
+            _ => {}
+        }
         Ok(total)
     }
 }
@@ -185,6 +222,10 @@ pub struct CheckoutSession {
     pub merchant_name: String,
     #[serde(default)]
     pub payment: Option<String>,
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub purpose: Purpose,
     pub created: i64,
 }
 
@@ -229,6 +270,10 @@ pub struct Payment {
     #[serde(default)]
     pub next_action: Option<NextAction>,
     pub checkout_session: String,
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub purpose: Purpose,
     pub card: CardSummary,
     #[serde(default)]
     pub failure_code: Option<DeclineCode>,
@@ -305,13 +350,18 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
     "refund.succeeded",
     "reconciliation.mismatch",
     "checkout_session.locked",
+    "customer.created",
+    "customer.updated",
+    "transfer.succeeded",
+    "transfer.awaiting_claim",
+    "transfer.returned",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,6 +440,118 @@ impl DeliveryStatus {
     }
 }
 
+/// One page of a list, newest first. When `has_more`, the next page is asked for with
+/// `starting_after` set to the last object's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct List<T> {
+    pub object: String,
+    pub data: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> List<T> {
+    /// A page from the rows read for it: one more than `limit` was read, to learn whether
+    /// another page follows.
+    pub fn page(mut rows: Vec<T>, limit: usize) -> List<T> {
+        let has_more = rows.len() > limit;
+        rows.truncate(limit);
+        List {
+            object: "list".into(),
+            data: rows,
+            has_more,
+        }
+    }
+}
+
+/// Which page of a list: `limit` (1 to 100, 10 when absent) and the id it starts after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub starting_after: Option<String>,
+}
+
+pub const MAX_PAGE: usize = 100;
+
+impl Page {
+    /// The page named by a list's query parameters; `starting_after` must be an id of `kind`.
+    pub fn parse(
+        limit: Option<&str>,
+        starting_after: Option<&str>,
+        kind: IdKind,
+    ) -> Result<Page, ApiError> {
+        let limit = match limit {
+            None => 10,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::new(ErrorCode::ParameterInvalid)
+                        .with_message(format!("limit is a number from 1 to {MAX_PAGE}."))
+                        .with_param("limit")
+                })?,
+        };
+        let starting_after = match starting_after {
+            None => None,
+            Some(id) if ids::is_valid(kind, id) => Some(id.to_string()),
+            Some(_) => {
+                return Err(ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))
+            }
+        };
+        Ok(Page {
+            limit,
+            starting_after,
+        })
+    }
+}
+
+/// An amount held in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceAmount {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// `GET /v1/balance`: what the merchant holds, and what it holds for its customers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub object: String,
+    /// The merchant's own money: paid payments less refunds.
+    pub available: Vec<BalanceAmount>,
+    /// The sum of the customers' wallets.
+    pub customer_wallets: Vec<BalanceAmount>,
+    /// Transfers waiting for receivers who are not customers yet.
+    pub pending_claims: Vec<BalanceAmount>,
+}
+
+/// `GET /v1/customers/:id/balance`: a customer's wallet, per currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerBalance {
+    pub object: String,
+    pub customer: String,
+    pub available: Vec<BalanceAmount>,
+}
+
+/// One entry of the ledger: money into (`amount > 0`) or out of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub object: String,
+    /// The transaction it belongs to: its entries sum to zero.
+    pub transaction: String,
+    /// The operation: `card_payment`, `refund`, `top_up`, `transfer`, `hold_for_claim`, ...
+    pub kind: String,
+    /// The payment, refund or transfer the operation belongs to.
+    pub source: String,
+    /// The account, e.g. `wallet:cus_…:USD` or `merchant:mer_…:USD`.
+    pub account: String,
+    pub amount: i64,
+    pub currency: Currency,
+    /// The account's balance right after this entry.
+    pub balance_after: i64,
+    pub created: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,7 +611,36 @@ mod tests {
             line_items: items,
             return_url: None,
             merchant_reference: None,
+            customer: None,
+            purpose: Purpose::Payment,
         }
+    }
+
+    #[test]
+    fn a_top_up_names_the_customer_whose_wallet_it_fills() {
+        let top_up = CreateCheckoutSession {
+            purpose: Purpose::WalletTopUp,
+            ..session(500, vec![])
+        };
+        let dev = DevHosts(&[]);
+        assert_eq!(
+            top_up.validate(dev).unwrap_err().code(),
+            ErrorCode::ParameterInvalid
+        );
+        let customer = ids::new_id(IdKind::Customer, [5; 16]);
+        let named = CreateCheckoutSession {
+            customer: Some(customer),
+            ..top_up.clone()
+        };
+        assert!(named.validate(dev).is_ok());
+        let wrong = CreateCheckoutSession {
+            customer: Some("pay_1".into()),
+            ..top_up
+        };
+        assert_eq!(
+            wrong.validate(dev).unwrap_err().code(),
+            ErrorCode::ResourceMissing
+        );
     }
 
     fn item(unit_amount: i64, quantity: u32) -> LineItem {
@@ -536,6 +727,28 @@ mod tests {
         assert!(s.validate(DevHosts::default()).is_err());
         s.return_url = Some("/relative".into());
         assert!(s.validate(DevHosts::default()).is_err());
+    }
+
+    #[test]
+    fn pages_take_a_bounded_limit_and_a_cursor_of_the_right_kind() {
+        let customer = ids::new_id(IdKind::Customer, [4; 16]);
+        let page = Page::parse(None, None, IdKind::Customer).unwrap();
+        assert_eq!((page.limit, page.starting_after), (10, None));
+        let page = Page::parse(Some("100"), Some(&customer), IdKind::Customer).unwrap();
+        assert_eq!(
+            (page.limit, page.starting_after),
+            (100, Some(customer.clone()))
+        );
+        for bad in ["0", "101", "-1", "ten", "", "1.5"] {
+            let error = Page::parse(Some(bad), None, IdKind::Customer).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::ParameterInvalid, "{bad:?}");
+        }
+        let error = Page::parse(None, Some(&customer), IdKind::Transfer).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::CursorInvalid);
+        let list = List::page(vec![1, 2, 3], 2);
+        assert_eq!((list.data, list.has_more), (vec![1, 2], true));
+        let list = List::page(vec![1, 2], 2);
+        assert_eq!((list.data, list.has_more), (vec![1, 2], false));
     }
 }
 

@@ -203,6 +203,32 @@ error_codes! {
     SignatureInvalid = "signature_invalid", 400, InvalidRequestError,
         "Webhook refused: the signature does not verify.";
 
+    // Customers, wallets and transfers.
+    EmailInvalid = "email_invalid", 400, InvalidRequestError,
+        "email is not a valid email address.";
+    PhoneInvalid = "phone_invalid", 400, InvalidRequestError,
+        "phone must be in international E.164 form, such as +14155550100.";
+    NameInvalid = "name_invalid", 400, InvalidRequestError,
+        "name must be 1 to 200 characters, without control characters.";
+    LocaleInvalid = "locale_invalid", 400, InvalidRequestError,
+        "locale must be a language tag such as en or ko-KR.";
+    MetadataInvalid = "metadata_invalid", 400, InvalidRequestError,
+        "metadata is not valid.";
+    CustomerExists = "customer_exists", 409, InvalidRequestError,
+        "Another customer already has this email or phone number.";
+    CursorInvalid = "cursor_invalid", 400, InvalidRequestError,
+        "starting_after must be the id of an object in this list.";
+    RecipientInvalid = "recipient_invalid", 400, InvalidRequestError,
+        "to must be a customer id, a phone number in E.164 form or an email address.";
+    RecipientUnknown = "recipient_unknown", 404, InvalidRequestError,
+        "No customer with that id can receive this transfer.";
+    TransferToSelf = "transfer_to_self", 400, InvalidRequestError,
+        "A customer cannot send money to themselves.";
+    BalanceInsufficient = "balance_insufficient", 402, InvalidRequestError,
+        "The wallet's balance is too low for this.";
+    LimitExceeded = "limit_exceeded", 402, InvalidRequestError,
+        "This would go past the sender's transfer limit.";
+
     // Till's side.
     InternalError = "internal_error", 500, ApiError,
         "Something went wrong on Till's side. It is safe to retry.";

@@ -13,6 +13,11 @@ pub enum IdKind {
     Delivery,
     ReconciliationRun,
     GatewayAccount,
+    Customer,
+    PaymentMethod,
+    Transfer,
+    LedgerTransaction,
+    LedgerEntry,
 }
 
 impl IdKind {
@@ -29,6 +34,11 @@ impl IdKind {
             IdKind::Delivery => "whd_",
             IdKind::ReconciliationRun => "recon_",
             IdKind::GatewayAccount => "ga_",
+            IdKind::Customer => "cus_",
+            IdKind::PaymentMethod => "pm_",
+            IdKind::Transfer => "tr_",
+            IdKind::LedgerTransaction => "ltx_",
+            IdKind::LedgerEntry => "le_",
         }
     }
 }

@@ -63,6 +63,44 @@ impl Account {
             Owner::PaidOut => format!("paid_out:{currency}"),
         }
     }
+
+    /// The account a [`Account::key`] names, or `None` for a name that is not one.
+    pub fn from_key(key: &str) -> Option<Account> {
+        let parts: Vec<&str> = key.split(':').collect();
+        let (owner, currency) = match parts.as_slice() {
+            ["wallet", customer, currency] => (
+                Owner::Wallet {
+                    customer: (*customer).into(),
+                },
+                currency,
+            ),
+            ["merchant", merchant, currency] => (
+                Owner::Merchant {
+                    merchant: (*merchant).into(),
+                },
+                currency,
+            ),
+            ["pending_claim", claim, currency] => (
+                Owner::PendingClaim {
+                    claim: (*claim).into(),
+                },
+                currency,
+            ),
+            ["gateway_clearing", currency] => (Owner::GatewayClearing, currency),
+            ["fees", currency] => (Owner::Fees, currency),
+            ["payout_clearing", currency] => (Owner::PayoutClearing, currency),
+            ["paid_out", currency] => (Owner::PaidOut, currency),
+            _ => return None,
+        };
+        let owner_named = match &owner {
+            Owner::Wallet { customer: id }
+            | Owner::Merchant { merchant: id }
+            | Owner::PendingClaim { claim: id } => !id.is_empty(),
+            _ => true,
+        };
+        let currency = Currency::parse(currency).ok()?;
+        owner_named.then(|| Account::new(owner, currency))
+    }
 }
 
 /// One side of a transaction: money into (`amount > 0`) or out of (`amount < 0`) an account.
@@ -168,18 +206,39 @@ impl Transaction {
     }
 }
 
+/// Whom a card payment paid: the merchant, or (a top-up) a customer's wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payee<'a> {
+    Merchant(&'a str),
+    Wallet(&'a str),
+}
+
+impl Payee<'_> {
+    fn owner(self) -> Owner {
+        match self {
+            Payee::Merchant(merchant) => Owner::Merchant {
+                merchant: merchant.into(),
+            },
+            Payee::Wallet(customer) => Owner::Wallet {
+                customer: customer.into(),
+            },
+        }
+    }
+}
+
 /// Every movement of money Till makes, named as the API names it. Each moves an amount from one
 /// account to another of the same currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation<'a> {
-    /// A card payment to a merchant succeeded.
-    CardPayment { merchant: &'a str },
-    /// A merchant refunded (part of) a card payment.
-    Refund { merchant: &'a str },
+    /// A card payment succeeded: to a merchant, or (a top-up) into a customer's wallet.
+    CardPayment { payee: Payee<'a> },
+    /// A merchant refunded (part of) a card payment: the money is taken from whoever the
+    /// payment paid when the refund is requested.
+    Refund { payee: Payee<'a> },
+    /// The gateway refused a refund: its money goes back to the payee.
+    RefundReversed { payee: Payee<'a> },
     /// A fee Till keeps from a merchant's balance.
     Fee { merchant: &'a str },
-    /// A customer added money to their wallet from a card (once the payment succeeded).
-    TopUp { customer: &'a str },
     /// From one wallet to another.
     Transfer { sender: &'a str, receiver: &'a str },
     /// A transfer paid by card: the pay-in and the transfer are this one transaction.
@@ -211,12 +270,11 @@ impl Operation<'_> {
             claim: claim.into(),
         };
         match self {
-            Operation::CardPayment { merchant: m } => (Owner::GatewayClearing, merchant(m)),
-            Operation::Refund { merchant: m } => (merchant(m), Owner::GatewayClearing),
+            Operation::CardPayment { payee } => (Owner::GatewayClearing, payee.owner()),
+            Operation::Refund { payee } => (payee.owner(), Owner::GatewayClearing),
+            Operation::RefundReversed { payee } => (Owner::GatewayClearing, payee.owner()),
             Operation::Fee { merchant: m } => (merchant(m), Owner::Fees),
-            Operation::TopUp { customer } | Operation::TransferFromCard { receiver: customer } => {
-                (Owner::GatewayClearing, wallet(customer))
-            }
+            Operation::TransferFromCard { receiver } => (Owner::GatewayClearing, wallet(receiver)),
             Operation::Transfer { sender, receiver } => (wallet(sender), wallet(receiver)),
             Operation::HoldForClaim { sender, claim: c } => (wallet(sender), claim(c)),
             Operation::ReleaseClaim { claim: c, to } => (claim(c), wallet(to)),
@@ -224,6 +282,30 @@ impl Operation<'_> {
             Operation::PayoutPaid => (Owner::PayoutClearing, Owner::PaidOut),
             Operation::PayoutFailed { customer } => (Owner::PayoutClearing, wallet(customer)),
             Operation::PayoutReturned { customer } => (Owner::PaidOut, wallet(customer)),
+        }
+    }
+
+    /// The name its transaction is stored under: with the operation's source (the payment,
+    /// refund or transfer it belongs to) it identifies the transaction, so it is written once.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Operation::CardPayment {
+                payee: Payee::Merchant(_),
+            } => "card_payment",
+            Operation::CardPayment {
+                payee: Payee::Wallet(_),
+            } => "top_up",
+            Operation::Refund { .. } => "refund",
+            Operation::RefundReversed { .. } => "refund_reversed",
+            Operation::Fee { .. } => "fee",
+            Operation::Transfer { .. } => "transfer",
+            Operation::TransferFromCard { .. } => "transfer_from_card",
+            Operation::HoldForClaim { .. } => "hold_for_claim",
+            Operation::ReleaseClaim { .. } => "release_claim",
+            Operation::PayoutRequested { .. } => "payout_requested",
+            Operation::PayoutPaid => "payout_paid",
+            Operation::PayoutFailed { .. } => "payout_failed",
+            Operation::PayoutReturned { .. } => "payout_returned",
         }
     }
 
@@ -286,6 +368,44 @@ mod tests {
 
     fn entry(account: Account, amount: i64) -> Entry {
         Entry { account, amount }
+    }
+
+    #[test]
+    fn account_keys_name_accounts_and_nothing_else() {
+        for account in [
+            wallet("cus_1", usd()),
+            Account::new(
+                Owner::Merchant {
+                    merchant: "mer_demo".into(),
+                },
+                krw(),
+            ),
+            Account::new(
+                Owner::PendingClaim {
+                    claim: "tr_1".into(),
+                },
+                usd(),
+            ),
+            Account::new(Owner::GatewayClearing, usd()),
+            Account::new(Owner::Fees, usd()),
+            Account::new(Owner::PayoutClearing, usd()),
+            Account::new(Owner::PaidOut, usd()),
+        ] {
+            assert_eq!(Account::from_key(&account.key()), Some(account));
+        }
+        for bad in [
+            "",
+            "wallet",
+            "wallet::USD",
+            "wallet:cus_1",
+            "wallet:cus_1:usd",
+            "wallet:cus_1:USD:x",
+            "fees:USD:x",
+            "gateway_clearing:XYZ",
+            "vault:x:USD",
+        ] {
+            assert_eq!(Account::from_key(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
@@ -397,9 +517,11 @@ mod tests {
         );
         // The outside world's clearing account is the only one allowed below zero.
         let top_up = post(
-            &Operation::TopUp { customer: "a" }
-                .transaction(usd(), 250)
-                .unwrap(),
+            &Operation::CardPayment {
+                payee: Payee::Wallet("a"),
+            }
+            .transaction(usd(), 250)
+            .unwrap(),
             balance_of,
         )
         .unwrap();
@@ -417,9 +539,11 @@ mod tests {
         let full = |_: &Account| i64::MAX;
         assert_eq!(
             post(
-                &Operation::TopUp { customer: "a" }
-                    .transaction(usd(), 1)
-                    .unwrap(),
+                &Operation::CardPayment {
+                    payee: Payee::Wallet("a")
+                }
+                .transaction(usd(), 1)
+                .unwrap(),
                 full
             ),
             Err(LedgerError::Overflow)
@@ -430,7 +554,13 @@ mod tests {
     fn payouts_reserve_then_pay_or_release() {
         let mut book = Book::default();
         let a = "a";
-        book.run(Operation::TopUp { customer: a }, 10_000).unwrap();
+        book.run(
+            Operation::CardPayment {
+                payee: Payee::Wallet(a),
+            },
+            10_000,
+        )
+        .unwrap();
         book.run(Operation::PayoutRequested { customer: a }, 6_000)
             .unwrap();
         assert_eq!(book.balance(&wallet(a, usd())), 4_000);
@@ -520,14 +650,23 @@ mod tests {
     fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
         let currency = prop_oneof![Just(usd()), Just(krw())];
         let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
-        (0u8..12, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
+        (0u8..13, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
             let ids = ["id_0", "id_1", "id_2", "id_3"];
             let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
             let operation = match kind {
-                0 => Operation::CardPayment { merchant: a },
-                1 => Operation::Refund { merchant: a },
+                0 => Operation::CardPayment {
+                    payee: Payee::Merchant(a),
+                },
+                1 => Operation::Refund {
+                    payee: Payee::Merchant(a),
+                },
+                12 => Operation::RefundReversed {
+                    payee: Payee::Wallet(a),
+                },
                 2 => Operation::Fee { merchant: a },
-                3 => Operation::TopUp { customer: a },
+                3 => Operation::CardPayment {
+                    payee: Payee::Wallet(a),
+                },
                 4 => Operation::Transfer {
                     sender: a,
                     receiver: b,

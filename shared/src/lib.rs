@@ -20,6 +20,7 @@ pub mod backoff;
 pub mod card;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+pub mod customer;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
@@ -33,5 +34,6 @@ pub mod rate_limit;
 pub mod reconciliation;
 pub mod routes;
 pub mod secret;
+pub mod transfer;
 pub mod urls;
 pub mod webhook;

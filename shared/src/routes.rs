@@ -25,6 +25,16 @@ pub enum Endpoint {
     StartReconciliation,
     ListReconciliations,
     RetrieveReconciliation,
+    CreateCustomer,
+    ListCustomers,
+    RetrieveCustomer,
+    UpdateCustomer,
+    LookupCustomers,
+    RetrieveCustomerBalance,
+    CreateTransfer,
+    RetrieveTransfer,
+    RetrieveBalance,
+    ListLedgerEntries,
 }
 
 /// Who may call an endpoint.
@@ -172,6 +182,66 @@ pub const ROUTES: &[Route] = &[
         "GET",
         "/v1/reconciliation/runs/{id}",
         Endpoint::RetrieveReconciliation,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/customers",
+        Endpoint::CreateCustomer,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/customers",
+        Endpoint::ListCustomers,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/customers/lookup",
+        Endpoint::LookupCustomers,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/customers/{id}",
+        Endpoint::RetrieveCustomer,
+        Access::SecretKey,
+    ),
+    route(
+        "PATCH",
+        "/v1/customers/{id}",
+        Endpoint::UpdateCustomer,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/customers/{id}/balance",
+        Endpoint::RetrieveCustomerBalance,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/transfers",
+        Endpoint::CreateTransfer,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/transfers/{id}",
+        Endpoint::RetrieveTransfer,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/balance",
+        Endpoint::RetrieveBalance,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/ledger/entries",
+        Endpoint::ListLedgerEntries,
         Access::SecretKey,
     ),
 ];

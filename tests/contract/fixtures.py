@@ -1,7 +1,7 @@
 """Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
 several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
-endpoint (on loopback) and a reconciliation run. Writes a schemathesis config that pins each
-operation's path id to one of them.
+endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet) and a
+transfer. Writes a schemathesis config that pins each operation's path id to one of them.
 
 Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
 only argument.
@@ -39,13 +39,13 @@ def call(method, path, key, body=None, idempotent=False):
         raise SystemExit("%s %s: %d %s" % (method, path, error.code, error.read()[:300]))
 
 
-def session(amount, capture="automatic"):
+def session(amount, capture="automatic", **more):
     return call("POST", "/v1/checkout_sessions", SECRET_KEY,
-                {"amount": amount, "currency": "USD", "capture_method": capture})
+                {"amount": amount, "currency": "USD", "capture_method": capture, **more})
 
 
-def pay(amount, number, capture="automatic"):
-    made = session(amount, capture)
+def pay(amount, number, capture="automatic", **more):
+    made = session(amount, capture, **more)
     key = jwk.JWK(**call("GET", "/v1/keys", SECRET_KEY)["keys"][0])
     payload = {
         "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123", "name": "Contract Test"},
@@ -72,6 +72,13 @@ def main(config_path):
                     {"url": "http://127.0.0.1:9/contract-hook", "events": ["payment.succeeded"]})
     run = call("POST", "/v1/reconciliation/runs", SECRET_KEY, {})
     open_session = session(7_400)
+    sender = call("POST", "/v1/customers", SECRET_KEY,
+                  {"email": "contract-%s@example.com" % secrets.token_hex(4), "name": "Contract Sender"})
+    receiver = call("POST", "/v1/customers", SECRET_KEY, {"name": "Contract Receiver"})
+    pay(5_000, "4242424242424242", customer=sender["id"], purpose="wallet_top_up")
+    transfer = call("POST", "/v1/transfers", SECRET_KEY,
+                    {"from_customer": sender["id"], "to": receiver["id"], "amount": 1_000,
+                     "currency": "USD", "source": "wallet"}, idempotent=True)
     pinned = {
         "GET /v1/checkout_sessions/{id}": open_session["id"],
         "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
@@ -82,6 +89,10 @@ def main(config_path):
         "GET /v1/refunds/{id}": refund["id"],
         "GET /v1/webhook_endpoints/{id}/deliveries": endpoint["id"],
         "GET /v1/reconciliation/runs/{id}": run["id"],
+        "GET /v1/customers/{id}": sender["id"],
+        "PATCH /v1/customers/{id}": receiver["id"],
+        "GET /v1/customers/{id}/balance": sender["id"],
+        "GET /v1/transfers/{id}": transfer["id"],
     }
     with open(config_path, "w") as config:
         for name, value in pinned.items():

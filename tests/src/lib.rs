@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod gateways;
+pub mod wallet;
 
 use reqwest::{Client, Response};
 use serde_json::{json, Value};

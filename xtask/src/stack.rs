@@ -25,6 +25,8 @@ pub struct Ports {
     poll_after_seconds: u32,
     poll_backoff_seconds: u32,
     poll_max_attempts: u32,
+    /// How long a transfer to someone not yet a customer waits before it goes back.
+    claim_seconds: u32,
 }
 
 impl Ports {
@@ -40,6 +42,7 @@ impl Ports {
         poll_after_seconds: 60,
         poll_backoff_seconds: 30,
         poll_max_attempts: 8,
+        claim_seconds: 7 * 24 * 60 * 60,
     };
     /// Tests use other ports, so they run while `cargo xtask dev` is up.
     pub const TEST: Ports = Ports {
@@ -54,6 +57,7 @@ impl Ports {
         poll_after_seconds: 2,
         poll_backoff_seconds: 1,
         poll_max_attempts: 3,
+        claim_seconds: 20,
     };
 }
 
@@ -243,6 +247,8 @@ impl Stack {
             &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
             "--var",
             &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
+            "--var",
+            &format!("TRANSFER_CLAIM_SECONDS:{}", ports.claim_seconds),
             // The local shop and the tests' webhook receivers listen on plain http on loopback.
             "--var",
             "DEV_HTTP_HOSTS:127.0.0.1",

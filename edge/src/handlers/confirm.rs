@@ -273,6 +273,8 @@ async fn start_payment(
         gateway_idempotency_key: scope.gateway_key(),
         gateway_account_id: gateway.account_id.clone(),
         token: token.to_string(),
+        customer_id: session.customer_id.clone(),
+        purpose: session.purpose,
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,

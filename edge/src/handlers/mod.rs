@@ -2,14 +2,17 @@
 //! each handler parses, applies core rules, stores.
 
 pub mod confirm;
+pub mod customers;
 pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;
+pub mod ledger;
 pub mod payments;
 pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;
 pub mod tokens;
+pub mod transfers;
 pub mod webhook_endpoints;
 pub mod widget_page;
 

@@ -6,12 +6,16 @@ use crate::auth::Caller;
 use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended};
+use crate::payments::payee;
 use crate::payments::refunds::{resend, settle, view};
+use crate::store::ledger::Posting;
+use crate::store::refunds::Reserved;
 use crate::store::{self, refunds::RefundRow};
 use crate::{clock, random};
 use till_core::api::CreateRefund;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
+use till_core::ledger::Operation;
 use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
 use worker::{Env, Request};
 
@@ -39,52 +43,72 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     idempotency::once(env, &scope, || async {
         let existing =
             store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
-        let mut refund = match existing {
-            // The idempotency record may be gone: the row still knows which request made it.
-            Some(found) if found.request_fingerprint != scope.fingerprint => {
-                return Ok(Ended::Retryable(idempotency::key_reused()))
-            }
-            Some(found) if found.status != RefundStatus::Pending => return stored(&found),
-            Some(pending) => pending,
-            None => {
-                let status = payment.status;
-                if status != PaymentStatus::Succeeded {
-                    return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                        status, "refunded",
-                    )));
+        let mut refund =
+            match existing {
+                // The idempotency record may be gone: the row still knows which request made it.
+                Some(found) if found.request_fingerprint != scope.fingerprint => {
+                    return Ok(Ended::Retryable(idempotency::key_reused()))
                 }
-                let amount = match refund_amount(
-                    payment.amount_captured,
-                    payment.amount_refunded,
-                    request.amount,
-                ) {
-                    Ok(amount) => amount,
-                    Err(error) => return Ok(Ended::Retryable(error)),
-                };
-                let now = clock::now_seconds();
-                let refund = RefundRow {
-                    id: random::id(IdKind::Refund)?,
-                    merchant_id: caller.merchant_id.clone(),
-                    payment_id: payment.id.clone(),
-                    idempotency_key: scope.key.clone(),
-                    request_fingerprint: scope.fingerprint.clone(),
-                    gateway_idempotency_key: Some(scope.gateway_key()),
-                    poll_attempts: 0,
-                    amount,
-                    currency: payment.currency,
-                    status: RefundStatus::Pending,
-                    reason: request.reason,
-                    gateway_reference: None,
-                    failure_code: None,
-                    created: now,
-                    updated: now,
-                };
-                if !store::refunds::reserve(env, &refund).await? {
-                    return Ok(Ended::Retryable(refund_conflict()));
+                Some(found) if found.status != RefundStatus::Pending => return stored(&found),
+                Some(pending) => pending,
+                None => {
+                    let status = payment.status;
+                    if status != PaymentStatus::Succeeded {
+                        return Ok(Ended::Retryable(ApiError::payment_invalid_state(
+                            status, "refunded",
+                        )));
+                    }
+                    let amount = match refund_amount(
+                        payment.amount_captured,
+                        payment.amount_refunded,
+                        request.amount,
+                    ) {
+                        Ok(amount) => amount,
+                        Err(error) => return Ok(Ended::Retryable(error)),
+                    };
+                    let now = clock::now_seconds();
+                    let refund = RefundRow {
+                        id: random::id(IdKind::Refund)?,
+                        merchant_id: caller.merchant_id.clone(),
+                        payment_id: payment.id.clone(),
+                        idempotency_key: scope.key.clone(),
+                        request_fingerprint: scope.fingerprint.clone(),
+                        gateway_idempotency_key: Some(scope.gateway_key()),
+                        poll_attempts: 0,
+                        amount,
+                        currency: payment.currency,
+                        status: RefundStatus::Pending,
+                        reason: request.reason,
+                        gateway_reference: None,
+                        failure_code: None,
+                        created: now,
+                        updated: now,
+                    };
+                    let posting = Posting::new(
+                        &payment.merchant_id,
+                        Operation::Refund {
+                            payee: payee(&payment),
+                        },
+                        &refund.id,
+                        refund.currency,
+                        refund.amount,
+                        now,
+                    )?;
+                    match store::refunds::reserve(env, &refund, &posting).await? {
+                        Reserved::Done => {}
+                        Reserved::Conflict => return Ok(Ended::Retryable(refund_conflict())),
+                        Reserved::Overdrawn => return Ok(Ended::Retryable(
+                            ApiError::new(ErrorCode::BalanceInsufficient)
+                                .with_message(
+                                    "The money this payment paid in has been spent or paid out: \
+                                     the balance it went to is too low for this refund.",
+                                )
+                                .with_param("amount"),
+                        )),
+                    }
+                    refund
                 }
-                refund
-            }
-        };
+            };
         match resend(env, &refund).await {
             Ok(answer) => settle(env, &mut refund, answer).await?,
             Err(GatewayError::Unavailable(reason))

@@ -35,6 +35,8 @@ pub fn view(
         merchant_reference: row.merchant_reference.clone(),
         merchant_name: merchant_name.to_string(),
         payment: row.payment_id.clone(),
+        customer: row.customer_id.clone(),
+        purpose: row.purpose,
         created: row.created,
     })
 }
@@ -44,6 +46,14 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCheckoutSession = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
     let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
+    if let Some(customer) = &request.customer {
+        if store::customers::find(env, &caller.merchant_id, customer)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::not_found("customer").with_param("customer"));
+        }
+    }
     let id = random::id(IdKind::CheckoutSession)?;
     let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
     let row = SessionRow {
@@ -58,6 +68,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         merchant_reference: request.merchant_reference,
         status: SessionStatus::Open,
         payment_id: None,
+        customer_id: request.customer,
+        purpose: request.purpose,
         created: clock::now_seconds(),
     };
     store::sessions::insert(env, &row).await?;

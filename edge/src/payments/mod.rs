@@ -7,11 +7,13 @@ pub mod refunds;
 use crate::clock;
 use crate::connectors::{GatewayPayment, PaymentLookup};
 use crate::gateways;
+use crate::store::ledger::Posting;
 use crate::store::payments::{PaymentRow, Updated};
 use crate::store::{self, sessions::SessionOutcome};
-use till_core::api::{NextAction, Payment};
+use till_core::api::{NextAction, Payment, Purpose};
 use till_core::card::CardSummary;
 use till_core::error::ApiError;
+use till_core::ledger::{Operation, Payee};
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use worker::Env;
 
@@ -39,6 +41,8 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
                 .unwrap_or(0),
         }),
         checkout_session: row.checkout_session_id.clone(),
+        customer: row.customer_id.clone(),
+        purpose: row.purpose,
         card: CardSummary {
             brand: row.card_brand,
             last4: row.card_last4.clone(),
@@ -135,19 +139,43 @@ pub async fn apply(
         )?),
         None => None,
     };
-    let (locked, endpoints) =
-        match store::payments::update(env, payment, from, outcome, event.as_ref()).await? {
-            Updated::Written { locked, endpoints } => (locked, endpoints),
-            Updated::Lost => {
-                // Another request (a retry, a webhook) moved it first: report what is stored now.
-                if let Some(current) =
-                    store::payments::find(env, &payment.merchant_id, &payment.id).await?
-                {
-                    *payment = current;
-                }
-                return Ok(());
-            }
+    // What the payment's success writes to the ledger, in the same transaction as the payment.
+    let written = {
+        let posting = match next {
+            PaymentStatus::Succeeded if payment.amount_captured > 0 => Some(Posting::new(
+                &payment.merchant_id,
+                Operation::CardPayment {
+                    payee: payee(payment),
+                },
+                &payment.id,
+                payment.currency,
+                payment.amount_captured,
+                payment.updated,
+            )?),
+            _ => None,
         };
+        store::payments::update(
+            env,
+            payment,
+            from,
+            outcome,
+            event.as_ref(),
+            posting.as_ref(),
+        )
+        .await?
+    };
+    let (locked, endpoints) = match written {
+        Updated::Written { locked, endpoints } => (locked, endpoints),
+        Updated::Lost => {
+            // Another request (a retry, a webhook) moved it first: report what is stored now.
+            if let Some(current) =
+                store::payments::find(env, &payment.merchant_id, &payment.id).await?
+            {
+                *payment = current;
+            }
+            return Ok(());
+        }
+    };
     worker::console_log!(
         "payment {} {} -> {}",
         payment.id,
@@ -177,6 +205,14 @@ pub async fn apply(
         .await;
     }
     Ok(())
+}
+
+/// Whom the payment pays: the merchant, or the customer's wallet for a top-up.
+pub fn payee(payment: &PaymentRow) -> Payee<'_> {
+    match (payment.purpose, payment.customer_id.as_deref()) {
+        (Purpose::WalletTopUp, Some(customer)) => Payee::Wallet(customer),
+        _ => Payee::Merchant(&payment.merchant_id),
+    }
 }
 
 /// Once the gateway has answered, the card's vault records (the CVC above all) are deleted.

@@ -4,9 +4,11 @@
 use crate::clock;
 use crate::connectors::{GatewayError, RefundAnswer};
 use crate::gateways;
+use crate::store::ledger::Posting;
 use crate::store::{self, refunds::RefundRow};
 use till_core::api::Refund;
 use till_core::error::ApiError;
+use till_core::ledger::Operation;
 use till_core::payment::RefundStatus;
 use worker::Env;
 
@@ -48,7 +50,25 @@ pub async fn settle(
     }
     refund.status = next;
     refund.updated = clock::now_seconds();
-    if !store::refunds::settle(env, refund).await? {
+    let written = if next == RefundStatus::Failed {
+        let payment = store::payments::by_id(env, &refund.payment_id)
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        let reversal = Posting::new(
+            &refund.merchant_id,
+            Operation::RefundReversed {
+                payee: super::payee(&payment),
+            },
+            &refund.id,
+            refund.currency,
+            refund.amount,
+            refund.updated,
+        )?;
+        store::refunds::settle(env, refund, Some(&reversal)).await?
+    } else {
+        store::refunds::settle(env, refund, None).await?
+    };
+    if !written {
         if let Some(current) = store::refunds::by_id(env, &refund.id).await? {
             *refund = current;
         }

@@ -83,3 +83,19 @@ pub async fn first_use_of_nonce(env: &Env, nonce: &str, now: i64) -> StoreResult
     .await?;
     Ok(inserted == 1)
 }
+
+#[derive(Deserialize)]
+struct TransferLimitsRow {
+    transfer_limits: Option<String>,
+}
+
+/// JSON of the merchant's own transfer limits, when it set any.
+pub async fn transfer_limits(env: &Env, merchant_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<TransferLimitsRow> = first(
+        env,
+        "SELECT transfer_limits FROM merchants WHERE id = ?1",
+        &[text(merchant_id)],
+    )
+    .await?;
+    Ok(row.and_then(|r| r.transfer_limits))
+}

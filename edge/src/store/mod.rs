@@ -1,14 +1,17 @@
 //! D1, one module per aggregate. SQL lives here and nowhere else; rows carry the core's types,
 //! and every multi-statement change is one D1 `batch` (a transaction).
 
+pub mod customers;
 pub mod events;
 pub mod gateway_accounts;
+pub mod ledger;
 pub mod merchants;
 pub mod payments;
 pub mod polls;
 pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;
+pub mod transfers;
 pub mod webhooks;
 
 use serde::de::DeserializeOwned;
@@ -32,6 +35,23 @@ impl StoreError {
         }
     }
 }
+
+impl StoreError {
+    /// Whether the write failed on the named constraint (`CONSTRAINT name CHECK ...`).
+    pub fn violated(&self, constraint: &str) -> bool {
+        self.detail.contains("constraint failed") && self.detail.contains(constraint)
+    }
+
+    /// Whether the write failed on a UNIQUE constraint of `table`.
+    pub fn duplicate_in(&self, table: &str) -> bool {
+        self.detail
+            .contains(&format!("UNIQUE constraint failed: {table}."))
+    }
+}
+
+/// A row read only to learn that it exists.
+#[derive(serde::Deserialize)]
+struct Exists {}
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

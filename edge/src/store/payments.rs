@@ -1,11 +1,12 @@
 //! Payments.
 
+use super::ledger::Posting;
 use super::sessions::{self, SessionOutcome};
 use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
 use super::{batch, first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
-use till_core::api::{CaptureMethod, SessionStatus};
+use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::card::Brand;
 use till_core::money::Currency;
 use till_core::payment::{DeclineCode, PaymentStatus};
@@ -30,6 +31,9 @@ pub struct PaymentRow {
     /// The merchant's gateway account it was made through (`None`: the platform's).
     pub gateway_account_id: Option<String>,
     pub token: String,
+    /// The customer paying, and where the money goes (a top-up fills their wallet).
+    pub customer_id: Option<String>,
+    pub purpose: Purpose,
     pub poll_attempts: i64,
     pub requires_review: i64,
     pub card_brand: Brand,
@@ -60,9 +64,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
-         gateway_account_id) \
+         gateway_account_id, customer_id, purpose) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -82,6 +86,8 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.card_fingerprint.as_deref()),
             text(&p.request_fingerprint),
             opt_text(p.gateway_account_id.as_deref()),
+            opt_text(p.customer_id.as_deref()),
+            text(p.purpose.as_str()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -129,14 +135,16 @@ pub enum Updated {
 
 /// Writes a payment's new state, records the event that tells of it and moves its session on,
 /// in one transaction: a crash cannot keep one without the others. Only a payment still in
-/// `from` moves (the state machine has already approved `from -> p.status`). With an event, the
-/// merchant's webhook endpoints are read in the same batch.
+/// `from` moves (the state machine has already approved `from -> p.status`). A payment that
+/// succeeded writes its `posting` (the money to the merchant or the customer's wallet) in the
+/// same transaction. With an event, the merchant's webhook endpoints are read in the same batch.
 pub async fn update(
     env: &Env,
     p: &PaymentRow,
     from: PaymentStatus,
     outcome: SessionOutcome,
     event: Option<&EventRow>,
+    posting: Option<&Posting<'_>>,
 ) -> StoreResult<Updated> {
     let mut statements = vec![update_statement(env, p, from)?];
     // Each statement runs only when the one before it changed a row (`changes() = 1`): the
@@ -147,6 +155,13 @@ pub async fn update(
     let settle = sessions::settle_statement(env, &p.checkout_session_id, &p.id, outcome)?;
     let settled_at = settle.as_ref().map(|_| statements.len());
     statements.extend(settle);
+    if let Some(posting) = posting {
+        statements.extend(posting.statements(
+            env,
+            "EXISTS (SELECT 1 FROM payments WHERE id = ?6 AND status = 'succeeded')",
+            &[text(&p.id)],
+        )?);
+    }
     if event.is_some() {
         statements.push(webhooks::endpoints_statement(env, &p.merchant_id)?);
     }

@@ -1,5 +1,6 @@
 //! Refunds, and the share of a payment's captured money they reserve.
 
+use super::ledger::Posting;
 use super::StoreResult;
 use super::{first, int, opt_text, statement, text, transaction};
 use serde::Deserialize;
@@ -29,10 +30,20 @@ pub struct RefundRow {
     pub updated: i64,
 }
 
-/// Reserves the refund's amount of the payment's captured money and records the refund, in one
-/// transaction: false (and nothing written) when that would refund more than was captured, so
-/// concurrent refunds can never together exceed the capture.
-pub async fn reserve(env: &Env, r: &RefundRow) -> StoreResult<bool> {
+/// What reserving a refund came to. Each refusal wrote nothing.
+pub enum Reserved {
+    Done,
+    /// Another refund took the payment's captured money first.
+    Conflict,
+    /// Whoever the payment paid (the merchant, or the customer's wallet for a top-up) no
+    /// longer holds the amount.
+    Overdrawn,
+}
+
+/// Reserves the refund's amount of the payment's captured money, records the refund and takes
+/// its money from the payee's ledger account (`posting`), in one transaction: concurrent
+/// refunds can never together exceed the capture, nor take more than the payee holds.
+pub async fn reserve(env: &Env, r: &RefundRow, posting: &Posting<'_>) -> StoreResult<Reserved> {
     let reserve = statement(
         env,
         "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
@@ -59,13 +70,24 @@ pub async fn reserve(env: &Env, r: &RefundRow) -> StoreResult<bool> {
             opt_text(r.gateway_idempotency_key.as_deref()),
         ],
     )?;
-    let changed = transaction(env, vec![reserve, insert]).await?;
-    Ok(changed.get(1) == Some(&1))
+    let mut statements = vec![reserve, insert];
+    statements.extend(posting.statements(
+        env,
+        "EXISTS (SELECT 1 FROM refunds WHERE id = ?6)",
+        &[text(&r.id)],
+    )?);
+    match transaction(env, statements).await {
+        Ok(changed) if changed.get(1) == Some(&1) => Ok(Reserved::Done),
+        Ok(_) => Ok(Reserved::Conflict),
+        Err(error) if super::ledger::overdrawn(&error) => Ok(Reserved::Overdrawn),
+        Err(error) => Err(error),
+    }
 }
 
-/// Settles a pending refund, giving its reservation back to the payment when it failed, in one
-/// transaction; false when it was already settled (by a retry, a webhook or the poller).
-pub async fn settle(env: &Env, r: &RefundRow) -> StoreResult<bool> {
+/// Settles a pending refund, giving its reservation back to the payment and its money back to
+/// the payee (`reversal`) when it failed, in one transaction; false when it was already settled
+/// (by a retry, a webhook or the poller).
+pub async fn settle(env: &Env, r: &RefundRow, reversal: Option<&Posting<'_>>) -> StoreResult<bool> {
     let update = statement(
         env,
         "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5, \
@@ -86,7 +108,15 @@ pub async fn settle(env: &Env, r: &RefundRow) -> StoreResult<bool> {
          WHERE id = ?1 AND ?3 = 'failed' AND changes() = 1",
         &[text(&r.payment_id), int(r.amount), text(r.status.as_str())],
     )?;
-    let changed = transaction(env, vec![update, release]).await?;
+    let mut statements = vec![update, release];
+    if let Some(reversal) = reversal {
+        statements.extend(reversal.statements(
+            env,
+            "EXISTS (SELECT 1 FROM refunds WHERE id = ?6 AND status = 'failed')",
+            &[text(&r.id)],
+        )?);
+    }
+    let changed = transaction(env, statements).await?;
     Ok(changed.first() == Some(&1))
 }
 

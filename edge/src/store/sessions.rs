@@ -2,7 +2,7 @@
 
 use super::{execute, first, int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
-use till_core::api::{CaptureMethod, SessionStatus, MAX_FAILED_PAYMENTS_PER_SESSION};
+use till_core::api::{CaptureMethod, Purpose, SessionStatus, MAX_FAILED_PAYMENTS_PER_SESSION};
 use till_core::money::Currency;
 use worker::{D1PreparedStatement, Env};
 
@@ -20,6 +20,8 @@ pub struct SessionRow {
     pub merchant_reference: Option<String>,
     pub status: SessionStatus,
     pub payment_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub purpose: Purpose,
     pub created: i64,
 }
 
@@ -27,8 +29,9 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
     execute(
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
-         line_items, return_url, merchant_reference, status, payment_id, created, capture_method) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)",
+         line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
+         customer_id, purpose) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -41,6 +44,8 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             text(s.status.as_str()),
             int(s.created),
             text(s.capture_method.as_str()),
+            opt_text(s.customer_id.as_deref()),
+            text(s.purpose.as_str()),
         ],
     )
     .await

@@ -7,8 +7,9 @@ use std::io::Write;
 
 /// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
 /// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
-/// here. Lower it whenever the widget shrinks.
-pub const WIDGET_GZIP_BUDGET: usize = 116_000;
+/// here. Lower it whenever the widget shrinks. (116,500: the error-code table the widget reads
+/// codes with grew by the wallet's twelve codes.)
+pub const WIDGET_GZIP_BUDGET: usize = 116_500;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {

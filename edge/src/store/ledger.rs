@@ -1,0 +1,267 @@
+//! The ledger in D1: accounts with their cached balances, transactions identified by what
+//! caused them, and immutable entries.
+//!
+//! A transaction is written as statements appended to the batch of the change that causes it
+//! (a payment succeeding, a refund reserved, a transfer), so both happen or neither does:
+//! 1. the transaction row, unless one of the same kind and source exists (then the rest of
+//!    these statements do nothing: an operation is written once however often it is attempted);
+//! 2. per entry, the account is created at zero if new, its balance moves (the
+//!    `balance_not_negative` CHECK fails the whole batch when an account that may not go below
+//!    zero would), then the entry is written with the balance it left.
+//!
+//! D1 runs a batch as one SQLite transaction on the database's single primary, which serializes
+//! every batch: the decision "is there enough" is made there, once, for all concurrent writers.
+
+use super::{all, int, opt_text, statement, text, StoreError, StoreResult};
+use crate::random;
+use serde::Deserialize;
+use till_core::api::{BalanceAmount, LedgerEntry};
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use till_core::ledger::{Operation, Transaction};
+use till_core::money::Currency;
+use worker::{D1PreparedStatement, Env};
+
+/// An operation to write in the batch of the change that causes it.
+pub struct Posting<'a> {
+    pub merchant_id: &'a str,
+    pub operation: Operation<'a>,
+    /// The payment, refund or transfer it belongs to.
+    pub source: &'a str,
+    pub transaction: Transaction,
+    pub created: i64,
+    transaction_id: String,
+    /// One per entry of `transaction`.
+    entry_ids: Vec<String>,
+}
+
+impl<'a> Posting<'a> {
+    pub fn new(
+        merchant_id: &'a str,
+        operation: Operation<'a>,
+        source: &'a str,
+        currency: Currency,
+        amount: i64,
+        created: i64,
+    ) -> Result<Posting<'a>, ApiError> {
+        let transaction = operation.transaction(currency, amount).map_err(|e| {
+            worker::console_error!("ledger: {} of {source}: {e}", operation.kind());
+            ApiError::internal()
+        })?;
+        let entry_ids = transaction
+            .entries()
+            .iter()
+            .map(|_| random::id(IdKind::LedgerEntry))
+            .collect::<Result<_, _>>()?;
+        Ok(Posting {
+            merchant_id,
+            operation,
+            source,
+            transaction,
+            created,
+            transaction_id: random::id(IdKind::LedgerTransaction)?,
+            entry_ids,
+        })
+    }
+
+    /// The statements that write it, in order. `only_if` is an SQL condition (its parameters
+    /// are `?6` onwards, given in `only_if_params`) the transaction row needs to be written:
+    /// e.g. that the payment it belongs to did succeed.
+    pub fn statements(
+        &self,
+        env: &Env,
+        only_if: &str,
+        only_if_params: &[worker::wasm_bindgen::JsValue],
+    ) -> StoreResult<Vec<D1PreparedStatement>> {
+        let transaction_id = &self.transaction_id;
+        let mut params = vec![
+            text(transaction_id),
+            text(self.merchant_id),
+            text(self.operation.kind()),
+            text(self.source),
+            int(self.created),
+        ];
+        params.extend_from_slice(only_if_params);
+        let mut statements = vec![statement(
+            env,
+            &format!(
+                "INSERT INTO ledger_transactions (id, merchant_id, kind, source, created) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE {only_if} \
+                 ON CONFLICT (merchant_id, kind, source) DO NOTHING"
+            ),
+            &params,
+        )?];
+        for (entry, entry_id) in self.transaction.entries().iter().zip(&self.entry_ids) {
+            let account = entry.account.key();
+            // The account is created at zero and then moved: an upsert would check the new
+            // row's CHECK (a debit's negative amount) before it saw the existing row.
+            statements.push(statement(
+                env,
+                "INSERT INTO ledger_accounts (merchant_id, account, currency, balance, \
+                 may_go_negative, updated) \
+                 SELECT ?1, ?2, ?3, 0, ?4, ?5 \
+                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?6) \
+                 ON CONFLICT (merchant_id, account) DO NOTHING",
+                &[
+                    text(self.merchant_id),
+                    text(&account),
+                    text(entry.account.currency.code()),
+                    int(i64::from(entry.account.may_go_negative())),
+                    int(self.created),
+                    text(transaction_id),
+                ],
+            )?);
+            statements.push(statement(
+                env,
+                "UPDATE ledger_accounts SET balance = balance + ?3, updated = ?4 \
+                 WHERE merchant_id = ?1 AND account = ?2 \
+                 AND EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?5)",
+                &[
+                    text(self.merchant_id),
+                    text(&account),
+                    int(entry.amount),
+                    int(self.created),
+                    text(transaction_id),
+                ],
+            )?);
+            statements.push(statement(
+                env,
+                "INSERT INTO ledger_entries (id, transaction_id, merchant_id, account, currency, \
+                 amount, balance_after, created) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, \
+                 (SELECT balance FROM ledger_accounts WHERE merchant_id = ?3 AND account = ?4), ?7 \
+                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?2)",
+                &[
+                    text(entry_id),
+                    text(transaction_id),
+                    text(self.merchant_id),
+                    text(&account),
+                    text(entry.account.currency.code()),
+                    int(entry.amount),
+                    int(self.created),
+                ],
+            )?);
+        }
+        Ok(statements)
+    }
+}
+
+/// Whether a batch failed because it would have taken an account below zero.
+pub fn overdrawn(error: &StoreError) -> bool {
+    error.violated("balance_not_negative")
+}
+
+#[derive(Deserialize)]
+struct BalanceRow {
+    account: String,
+    currency: Currency,
+    balance: i64,
+}
+
+/// The balances of a merchant's accounts whose names start with `prefix` (`wallet:cus_1:`,
+/// `merchant:`), per account, in currency order.
+pub async fn balances(
+    env: &Env,
+    merchant_id: &str,
+    prefix: &str,
+) -> StoreResult<Vec<(String, BalanceAmount)>> {
+    let rows: Vec<BalanceRow> = all(
+        env,
+        "SELECT account, currency, balance FROM ledger_accounts \
+         WHERE merchant_id = ?1 AND substr(account, 1, length(?2)) = ?2 \
+         ORDER BY currency, account",
+        &[text(merchant_id), text(prefix)],
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.account,
+                BalanceAmount {
+                    amount: row.balance,
+                    currency: row.currency,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    id: String,
+    transaction_id: String,
+    kind: String,
+    source: String,
+    account: String,
+    currency: Currency,
+    amount: i64,
+    balance_after: i64,
+    created: i64,
+}
+
+/// Which entries to list.
+pub struct EntryFilter<'a> {
+    pub account: Option<&'a str>,
+    pub created_gte: Option<i64>,
+    pub created_lt: Option<i64>,
+    pub starting_after: Option<&'a str>,
+    /// How many to read (one more than the page shows).
+    pub limit: usize,
+}
+
+/// A merchant's entries, newest first. `None` when `starting_after` is not one of them.
+pub async fn entries(
+    env: &Env,
+    merchant_id: &str,
+    filter: &EntryFilter<'_>,
+) -> StoreResult<Option<Vec<LedgerEntry>>> {
+    if let Some(cursor) = filter.starting_after {
+        let known: Option<super::Exists> = super::first(
+            env,
+            "SELECT 1 AS found FROM ledger_entries WHERE id = ?1 AND merchant_id = ?2",
+            &[text(cursor), text(merchant_id)],
+        )
+        .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
+    }
+    let rows: Vec<EntryRow> = all(
+        env,
+        "SELECT e.id, e.transaction_id, t.kind, t.source, e.account, e.currency, e.amount, \
+         e.balance_after, e.created \
+         FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id \
+         WHERE e.merchant_id = ?1 \
+         AND (?2 IS NULL OR e.account = ?2) \
+         AND (?3 IS NULL OR e.created >= ?3) \
+         AND (?4 IS NULL OR e.created < ?4) \
+         AND (?5 IS NULL OR e.seq < (SELECT seq FROM ledger_entries WHERE id = ?5)) \
+         ORDER BY e.seq DESC LIMIT ?6",
+        &[
+            text(merchant_id),
+            opt_text(filter.account),
+            super::opt_int(filter.created_gte),
+            super::opt_int(filter.created_lt),
+            opt_text(filter.starting_after),
+            int(i64::try_from(filter.limit).unwrap_or(i64::MAX)),
+        ],
+    )
+    .await?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| LedgerEntry {
+                id: row.id,
+                object: "ledger_entry".into(),
+                transaction: row.transaction_id,
+                kind: row.kind,
+                source: row.source,
+                account: row.account,
+                amount: row.amount,
+                currency: row.currency,
+                balance_after: row.balance_after,
+                created: row.created,
+            })
+            .collect(),
+    ))
+}

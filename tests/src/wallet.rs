@@ -1,0 +1,140 @@
+//! Helpers for the wallet tests: customers of the wallet test merchant (`mer_wallet`, seeded
+//! with transfer limits of 50,000 per transfer and 200,000 per day), top-ups through the card
+//! flow, transfers and balances.
+
+use crate::{json_of, new_key, send, Session, Till};
+use serde_json::{json, Value};
+
+pub const SECRET_KEY: &str = "sk_test_till_wallet_merchant_secret";
+pub const PUBLISHABLE_KEY: &str = "pk_test_till_wallet_merchant_publishable";
+
+/// A client for the wallet test merchant.
+pub fn till() -> Till {
+    Till::for_merchant(SECRET_KEY, PUBLISHABLE_KEY)
+}
+
+/// A phone number no other test uses: +1 555 and 7 random digits.
+pub fn unique_phone() -> String {
+    let [a, b, c] = crate::random::<3>();
+    let n = (u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c)) % 10_000_000;
+    format!("+1555{n:07}")
+}
+
+impl Till {
+    pub async fn create_customer(&self, body: Value) -> Value {
+        let (status, customer) = self.post("/v1/customers", &self.secret_key, &body).await;
+        assert_eq!(status, 200, "create customer: {customer}");
+        customer
+    }
+
+    /// A new customer with a unique phone number; its id.
+    pub async fn new_customer(&self) -> String {
+        let customer = self
+            .create_customer(json!({ "phone": unique_phone() }))
+            .await;
+        customer["id"].as_str().expect("customer id").to_string()
+    }
+
+    /// A checkout session that tops up `customer`'s wallet by `amount` US cents.
+    pub async fn top_up_session(&self, customer: &str, amount: i64) -> Session {
+        let (status, body) = self
+            .post(
+                "/v1/checkout_sessions",
+                &self.secret_key,
+                &json!({ "amount": amount, "currency": "USD", "customer": customer,
+                         "purpose": "wallet_top_up" }),
+            )
+            .await;
+        assert_eq!(status, 200, "top-up session: {body}");
+        Session {
+            id: body["id"].as_str().expect("id").to_string(),
+            client_secret: body["client_secret"]
+                .as_str()
+                .expect("client_secret")
+                .to_string(),
+            body,
+        }
+    }
+
+    /// Pays a top-up with `card` through tokenize and confirm, as the widget does; the payment.
+    pub async fn top_up_with(&self, customer: &str, amount: i64, card: &str) -> Value {
+        let session = self.top_up_session(customer, amount).await;
+        let token = self.token(&session, card).await;
+        let (status, _, payment) = self.confirm(&session, &token, &new_key()).await;
+        assert_eq!(status, 200, "top-up confirm: {payment}");
+        payment
+    }
+
+    pub async fn top_up(&self, customer: &str, amount: i64) -> Value {
+        let payment = self.top_up_with(customer, amount, "4242424242424242").await;
+        assert_eq!(payment["status"], "succeeded", "{payment}");
+        payment
+    }
+
+    /// The customer's wallet in US cents (0 when it never held any).
+    pub async fn wallet(&self, customer: &str) -> i64 {
+        let (status, body) = self
+            .get(
+                &format!("/v1/customers/{customer}/balance"),
+                &self.secret_key,
+            )
+            .await;
+        assert_eq!(status, 200, "balance: {body}");
+        body["available"]
+            .as_array()
+            .expect("available")
+            .iter()
+            .find(|b| b["currency"] == "USD")
+            .map_or(0, |b| b["amount"].as_i64().expect("amount"))
+    }
+
+    /// Sends a transfer with `key`; status, whether it was a replay, body.
+    pub async fn transfer_with_key(&self, body: &Value, key: &str) -> (u16, bool, Value) {
+        let response = send(
+            self.http
+                .post(self.url("/v1/transfers"))
+                .bearer_auth(&self.secret_key)
+                .header("Idempotency-Key", key)
+                .json(body),
+        )
+        .await;
+        let replayed = response
+            .headers()
+            .get("Idempotent-Replayed")
+            .is_some_and(|v| v == "true");
+        let (status, body) = json_of(response).await;
+        (status, replayed, body)
+    }
+
+    /// `amount` US cents from one wallet to `to` (a customer id, phone or email).
+    pub async fn transfer(&self, from: &str, to: &str, amount: i64) -> (u16, Value) {
+        let body = json!({ "from_customer": from, "to": to, "amount": amount,
+                           "currency": "USD", "source": "wallet" });
+        let (status, _, body) = self.transfer_with_key(&body, &new_key()).await;
+        (status, body)
+    }
+
+    /// Every ledger entry of one account, oldest first, read page by page.
+    pub async fn entries_of(&self, account: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/ledger/entries?limit=100&account={account}");
+            if let Some(after) = &cursor {
+                path.push_str(&format!("&starting_after={after}"));
+            }
+            let (status, page) = self.get(&path, &self.secret_key).await;
+            assert_eq!(status, 200, "entries: {page}");
+            let data = page["data"].as_array().expect("data").clone();
+            cursor = data
+                .last()
+                .map(|e| e["id"].as_str().expect("id").to_string());
+            entries.extend(data);
+            if page["has_more"] != true {
+                break;
+            }
+        }
+        entries.reverse();
+        entries
+    }
+}
