@@ -137,6 +137,17 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::RetrieveTransfer => handlers::transfers::retrieve(env, caller, id).await,
         Endpoint::RetrieveBalance => handlers::ledger::balance(env, caller).await,
         Endpoint::ListLedgerEntries => handlers::ledger::entries(req, env, caller).await,
+        Endpoint::CreatePayment => handlers::off_session::create(req, env, caller).await,
+        Endpoint::ListPaymentMethods => {
+            handlers::payment_methods::of_customer(env, caller, id).await
+        }
+        Endpoint::DetachPaymentMethod => handlers::payment_methods::detach(env, caller, id).await,
+        Endpoint::CreateCustomerSession => {
+            handlers::customer_sessions::create(req, env, caller).await
+        }
+        Endpoint::ListSessionPaymentMethods => {
+            handlers::payment_methods::for_customer_session(req, env, caller, id).await
+        }
         Endpoint::OpenApi
         | Endpoint::Keys
         | Endpoint::GatewayWebhook

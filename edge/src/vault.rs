@@ -18,8 +18,8 @@ const CARD_TTL_SECONDS: u64 = 60 * 60;
 /// PCI DSS: the CVC lives only until authorization, and at most 15 minutes.
 const CVC_TTL_SECONDS: u64 = 15 * 60;
 
-/// What a token stands for, inside the sealed record.
-#[derive(Serialize, Deserialize)]
+/// What a token (or a saved card) stands for, inside the sealed record.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct VaultedCard {
     pub checkout_session: String,
     pub number: Secret<String>,
@@ -54,6 +54,10 @@ fn card_key(token: &str) -> String {
 
 fn cvc_key(token: &str) -> String {
     format!("cvc:{token}")
+}
+
+fn saved_key(payment_method: &str) -> String {
+    format!("pm:{payment_method}")
 }
 
 impl Vault {
@@ -165,6 +169,37 @@ impl Vault {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(Secret::new);
         Ok(Some((card, cvc)))
+    }
+
+    /// Keeps a card a customer saved, without an expiry and never with its CVC.
+    pub async fn keep_card(
+        &self,
+        payment_method: &str,
+        card: &VaultedCard,
+    ) -> Result<(), ApiError> {
+        let name = saved_key(payment_method);
+        let record = serde_json::to_vec(card).map_err(|e| kv_error("encode", e))?;
+        self.kv
+            .put(&name, self.seal(&name, &record)?)
+            .map_err(|e| kv_error("put", e))?
+            .execute()
+            .await
+            .map_err(|e| kv_error("put", e))
+    }
+
+    pub async fn saved_card(&self, payment_method: &str) -> Result<Option<VaultedCard>, ApiError> {
+        self.get_sealed(&saved_key(payment_method))
+            .await?
+            .map(|record| serde_json::from_slice(&record).map_err(|e| kv_error("decode", e)))
+            .transpose()
+    }
+
+    /// Deletes a saved card (detached, or saved twice).
+    pub async fn drop_saved_card(&self, payment_method: &str) -> Result<(), ApiError> {
+        self.kv
+            .delete(&saved_key(payment_method))
+            .await
+            .map_err(|e| kv_error("delete", e))
     }
 
     /// Deletes the token's records: tokens are single use and the CVC must not outlive

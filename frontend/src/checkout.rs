@@ -76,7 +76,9 @@ impl Checkout {
     pub async fn confirm(&self, attempt: &Attempt) -> PayResult {
         let body = ConfirmCheckoutSession {
             client_secret: self.client_secret.clone(),
-            token: attempt.token.clone(),
+            token: Some(attempt.token.clone()),
+            payment_method: None,
+            save_payment_method: false,
         };
         let mut last = String::new();
         for round in 0..CONFIRM_ATTEMPTS {

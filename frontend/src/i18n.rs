@@ -178,6 +178,7 @@ pub fn decline(code: Option<DeclineCode>, fallback: Option<String>) -> String {
             "카드 처리 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
         }
         Some(DeclineCode::AuthenticationFailed) => "카드사 인증에 실패했습니다.",
+        Some(DeclineCode::AuthenticationRequired) => "카드사에서 직접 결제 확인을 요청했습니다.",
         Some(DeclineCode::CardDeclined) | None => "카드가 거절되었습니다.",
     }
     .into()

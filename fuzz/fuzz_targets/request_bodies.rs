@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_core::api::{
     CancelPayment, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
-    CreateCheckoutSession, CreateRefund, CreateToken, CreateWebhookEndpoint, EVENT_TYPES,
+    CreateCheckoutSession, CreateCustomerSession, CreatePayment, CreateRefund, CreateToken,
+    CreateWebhookEndpoint, PayWith, EVENT_TYPES,
 };
 use till_core::customer::{
     normalize_email, normalize_phone, CreateCustomer, Details, LookupCustomers, UpdateCustomer,
@@ -157,7 +158,15 @@ fuzz_target!(|data: &[u8]| {
         check_checkout_session(&session);
     }
     parse::<CreateToken>(data);
-    parse::<ConfirmCheckoutSession>(data);
+    if let Some(Ok(pay_with)) = parse::<ConfirmCheckoutSession>(data).map(|c| c.pay_with()) {
+        match pay_with {
+            PayWith::Token(id) | PayWith::PaymentMethod(id) => assert!(id.len() <= data.len()),
+        }
+    }
+    if let Some(Ok(money)) = parse::<CreatePayment>(data).map(|p| p.validate()) {
+        assert!((1..=MAX_AMOUNT_MINOR).contains(&money.amount));
+    }
+    parse::<CreateCustomerSession>(data);
     parse::<CompleteChallenge>(data);
     parse::<CapturePayment>(data);
     parse::<CancelPayment>(data);

@@ -44,6 +44,21 @@ pub struct AuthorizationRequest {
     #[serde(default = "yes")]
     pub capture: bool,
     pub card: GatewayCard,
+    /// `merchant`: the cardholder is not there (off-session). A card that would ask for a
+    /// challenge is then declined `authentication_required`, as issuers do.
+    #[serde(default)]
+    pub initiator: Initiator,
+    /// A card the caller saved earlier (card-on-file): it comes without a CVC.
+    #[serde(default)]
+    pub stored_credential: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initiator {
+    #[default]
+    Customer,
+    Merchant,
 }
 
 fn yes() -> bool {
@@ -56,7 +71,9 @@ pub struct GatewayCard {
     pub number: Secret<String>,
     pub exp_month: u8,
     pub exp_year: u16,
-    pub cvc: Secret<String>,
+    /// Required unless the card is a stored credential.
+    #[serde(default)]
+    pub cvc: Option<Secret<String>>,
     pub name: String,
 }
 
@@ -407,6 +424,13 @@ async fn authorize(
     let Ok(Json(request)) = body else {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
+    if request.card.cvc.is_none() && !request.stored_credential {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "cvc_required",
+            "a card entered now needs its cvc",
+        );
+    }
     // Like a real gateway, finish what was asked even if the caller hangs up.
     let work = tokio::spawn(process_authorization(gateway, key, request));
     work.await.unwrap_or_else(|_| {
@@ -450,11 +474,16 @@ async fn process_authorization(
             capture: request.capture,
             after_challenge: None,
         };
-        settle(
-            ledger,
-            &mut authorization,
+        let outcome = match (
             outcome_for(&request.card, current_month()),
-        );
+            request.initiator,
+        ) {
+            (Outcome::Challenge(_), Initiator::Merchant) => {
+                Outcome::Decline("authentication_required")
+            }
+            (outcome, _) => outcome,
+        };
+        settle(ledger, &mut authorization, outcome);
         println!(
             "gateway: {} {} {} {} ref={}",
             authorization.id,
@@ -851,6 +880,61 @@ mod tests {
         let (_, declined) = send(&app, charge("k2", "4000000000000002", true)).await;
         assert_eq!(declined["decline_code"], "card_declined");
         assert_eq!(gateway.ledger().charges, 1);
+    }
+
+    fn saved_card_charge(key: &str, number: &str, initiator: &str) -> Request<Body> {
+        post(
+            "/v1/authorizations",
+            key,
+            serde_json::json!({
+                "amount": 1000, "currency": "USD", "reference": "pay_1",
+                "initiator": initiator, "stored_credential": true,
+                "card": {"number": number, "exp_month": 12, "exp_year": 2030, "name": "A"}
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn saved_cards_go_without_cvc_and_off_session_challenges_are_declined() {
+        let app = Gateway::new("gw_test", None).router();
+        let (status, paid) = send(
+            &app,
+            saved_card_charge("s1", "4242424242424242", "merchant"),
+        )
+        .await;
+        assert_eq!(
+            (status, paid["status"].as_str()),
+            (StatusCode::CREATED, Some("captured"))
+        );
+        // The customer is there: the challenge is theirs to pass.
+        let (_, present) = send(
+            &app,
+            saved_card_charge("s2", "4000002760003184", "customer"),
+        )
+        .await;
+        assert_eq!(present["status"], "requires_action");
+        // The merchant charges alone: the issuer's challenge becomes a decline.
+        let (_, absent) = send(
+            &app,
+            saved_card_charge("s3", "4000002760003184", "merchant"),
+        )
+        .await;
+        assert_eq!(absent["status"], "declined");
+        assert_eq!(absent["decline_code"], "authentication_required");
+        // A card entered now still needs its CVC.
+        let no_cvc = post(
+            "/v1/authorizations",
+            "s4",
+            serde_json::json!({
+                "amount": 1000, "currency": "USD", "reference": "pay_1",
+                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "name": "A"}
+            }),
+        );
+        let (status, refused) = send(&app, no_cvc).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("cvc_required"))
+        );
     }
 
     #[tokio::test]

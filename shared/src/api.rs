@@ -246,11 +246,121 @@ pub struct Token {
     pub created: i64,
 }
 
+/// Pays a checkout session with a card just entered (`token`) or one the customer saved
+/// (`payment_method`): exactly one of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmCheckoutSession {
     pub client_secret: String,
-    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+    /// The customer agreed to keep the card for next time (sessions with a `customer` only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub save_payment_method: bool,
+}
+
+/// What a confirm pays with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayWith {
+    Token(String),
+    PaymentMethod(String),
+}
+
+impl ConfirmCheckoutSession {
+    pub fn pay_with(&self) -> Result<PayWith, ApiError> {
+        match (&self.token, &self.payment_method) {
+            (Some(token), None) => Ok(PayWith::Token(token.clone())),
+            (None, Some(method)) if !self.save_payment_method => {
+                Ok(PayWith::PaymentMethod(method.clone()))
+            }
+            (None, Some(_)) => Err(ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("A saved payment method is already saved.")
+                .with_param("save_payment_method")),
+            _ => Err(ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("Send exactly one of token and payment_method.")
+                .with_param("token")),
+        }
+    }
+}
+
+/// A card a customer saved, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    pub object: String,
+    pub customer: String,
+    pub card: CardSummary,
+    pub created: i64,
+}
+
+/// `POST /v1/customer_sessions`: a short-lived secret that lets the widget show one customer's
+/// saved cards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerSession {
+    pub customer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSession {
+    pub id: String,
+    pub object: String,
+    pub customer: String,
+    /// Present only in the response to the create call: give it to the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub expires_at: i64,
+}
+
+/// `POST /v1/payments`: a merchant-initiated charge of a saved card, without the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    pub customer: String,
+    pub payment_method: String,
+    pub amount: i64,
+    pub currency: Currency,
+    /// Must be `true`: the customer is not present (a subscription, a top-up they set up).
+    pub off_session: bool,
+    #[serde(default)]
+    pub capture_method: CaptureMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_reference: Option<String>,
+}
+
+impl CreatePayment {
+    pub fn validate(&self) -> Result<Money, ApiError> {
+        if !self.off_session {
+            return Err(ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message(
+                    "Payments with the customer present go through a checkout session; \
+                     this endpoint charges off_session only.",
+                )
+                .with_param("off_session"));
+        }
+        if !ids::is_valid(IdKind::Customer, &self.customer) {
+            return Err(ApiError::not_found("customer").with_param("customer"));
+        }
+        if !ids::is_valid(IdKind::PaymentMethod, &self.payment_method) {
+            return Err(ApiError::not_found("payment method").with_param("payment_method"));
+        }
+        if self
+            .merchant_reference
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_TEXT || r.chars().any(char::is_control))
+        {
+            return Err(
+                ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
+            );
+        }
+        Money::payable(self.amount, self.currency).map_err(|e| {
+            ApiError::new(ErrorCode::AmountInvalid)
+                .with_message(e.to_string())
+                .with_param("amount")
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,12 +384,27 @@ pub struct Payment {
     pub customer: Option<String>,
     #[serde(default)]
     pub purpose: Purpose,
+    /// The saved card it was paid with.
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    /// An off-session charge the bank wants the customer to authenticate: only in the answer to
+    /// `POST /v1/payments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_action: Option<CustomerAction>,
     pub card: CardSummary,
     #[serde(default)]
     pub failure_code: Option<DeclineCode>,
     #[serde(default)]
     pub failure_message: Option<String>,
     pub created: i64,
+}
+
+/// How the customer pays a charge their bank would not take without them: on the hosted page,
+/// `https://<edge>/checkout/<checkout_session>?key=<publishable key>#secret=<client_secret>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAction {
+    pub checkout_session: String,
+    pub client_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

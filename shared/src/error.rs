@@ -228,6 +228,8 @@ error_codes! {
         "The wallet's balance is too low for this.";
     LimitExceeded = "limit_exceeded", 402, InvalidRequestError,
         "This would go past the sender's transfer limit.";
+    CustomerSessionExpired = "customer_session_expired", 400, InvalidRequestError,
+        "This customer session has expired. Ask the merchant for a new one.";
 
     // Till's side.
     InternalError = "internal_error", 500, ApiError,

@@ -18,6 +18,7 @@ pub enum IdKind {
     Transfer,
     LedgerTransaction,
     LedgerEntry,
+    CustomerSession,
 }
 
 impl IdKind {
@@ -39,6 +40,7 @@ impl IdKind {
             IdKind::Transfer => "tr_",
             IdKind::LedgerTransaction => "ltx_",
             IdKind::LedgerEntry => "le_",
+            IdKind::CustomerSession => "cuss_",
         }
     }
 }

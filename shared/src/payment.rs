@@ -219,10 +219,13 @@ pub enum DeclineCode {
     InvalidNumber,
     ProcessingError,
     AuthenticationFailed,
+    /// A charge without the customer (off-session) that the bank wants the customer to
+    /// authenticate: they must pay it themselves.
+    AuthenticationRequired,
 }
 
 impl DeclineCode {
-    pub const ALL: [DeclineCode; 7] = [
+    pub const ALL: [DeclineCode; 8] = [
         DeclineCode::CardDeclined,
         DeclineCode::InsufficientFunds,
         DeclineCode::ExpiredCard,
@@ -230,6 +233,7 @@ impl DeclineCode {
         DeclineCode::InvalidNumber,
         DeclineCode::ProcessingError,
         DeclineCode::AuthenticationFailed,
+        DeclineCode::AuthenticationRequired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -241,6 +245,7 @@ impl DeclineCode {
             DeclineCode::InvalidNumber => "invalid_number",
             DeclineCode::ProcessingError => "processing_error",
             DeclineCode::AuthenticationFailed => "authentication_failed",
+            DeclineCode::AuthenticationRequired => "authentication_required",
         }
     }
 
@@ -265,6 +270,9 @@ impl DeclineCode {
                 "An error occurred while processing your card. Try again in a little bit."
             }
             DeclineCode::AuthenticationFailed => "Your bank could not verify this payment.",
+            DeclineCode::AuthenticationRequired => {
+                "Your bank asks you to confirm this payment yourself."
+            }
         }
     }
 }

@@ -35,6 +35,11 @@ pub enum Endpoint {
     RetrieveTransfer,
     RetrieveBalance,
     ListLedgerEntries,
+    CreatePayment,
+    ListPaymentMethods,
+    DetachPaymentMethod,
+    CreateCustomerSession,
+    ListSessionPaymentMethods,
 }
 
 /// Who may call an endpoint.
@@ -243,6 +248,36 @@ pub const ROUTES: &[Route] = &[
         "/v1/ledger/entries",
         Endpoint::ListLedgerEntries,
         Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/payments",
+        Endpoint::CreatePayment,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/customers/{id}/payment_methods",
+        Endpoint::ListPaymentMethods,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/payment_methods/{id}/detach",
+        Endpoint::DetachPaymentMethod,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions",
+        Endpoint::CreateCustomerSession,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/customer_sessions/{id}/payment_methods",
+        Endpoint::ListSessionPaymentMethods,
+        Access::PublishableKey,
     ),
 ];
 

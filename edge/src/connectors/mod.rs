@@ -18,8 +18,27 @@ pub struct GatewayCard {
     pub number: Secret<String>,
     pub exp_month: u8,
     pub exp_year: u16,
-    pub cvc: Secret<String>,
+    /// Absent when a saved card is charged: the CVC is never kept.
+    pub cvc: Option<Secret<String>>,
     pub name: String,
+}
+
+/// Who starts a payment: the customer at the checkout, or the merchant without them
+/// (off-session, a merchant-initiated transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initiator {
+    Customer,
+    Merchant,
+}
+
+impl Initiator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Initiator::Customer => "customer",
+            Initiator::Merchant => "merchant",
+        }
+    }
 }
 
 pub struct Authorization {
@@ -30,6 +49,12 @@ pub struct Authorization {
     /// Capture with the authorization (`automatic`) or later (`manual`).
     pub capture: bool,
     pub card: GatewayCard,
+    pub initiator: Initiator,
+    /// The card was saved by Till earlier (card-on-file), so the gateway gets no CVC.
+    pub stored_credential: bool,
+    /// The gateway's own id for this saved card, from the payment that saved it: a connector
+    /// that has one charges it instead of the card.
+    pub card_reference: Option<String>,
 }
 
 /// How to find a payment at the gateway when its answer was lost.
@@ -48,6 +73,10 @@ pub struct GatewayPayment {
     /// The gateway's id of the authorization.
     pub reference: String,
     pub state: GatewayState,
+    /// The gateway's reusable id for the card it was paid with (Stripe's PaymentMethod), kept
+    /// with a saved card so the gateway is not sent the card again. `None` for gateways that
+    /// take the card each time.
+    pub card_reference: Option<String>,
 }
 
 /// What the gateway said about a refund.

@@ -1,5 +1,6 @@
-//! `POST /v1/checkout_sessions/:id/confirm`: pay the session with a token, exactly once per
-//! `Idempotency-Key`.
+//! `POST /v1/checkout_sessions/:id/confirm`: pay the session with a token or a card the
+//! session's customer saved, exactly once per `Idempotency-Key`; with the customer's consent,
+//! the card is saved for next time.
 //!
 //! The idempotency record decides who goes first. The payment row is written `processing` before
 //! the gateway is called, with the gateway key derived from the client's key. A retry after a
@@ -9,20 +10,21 @@
 use super::accessible_session;
 use super::payments::stored;
 use crate::auth::Caller;
-use crate::connectors::{Authorization, GatewayCard, GatewayError, PaymentLookup};
+use crate::connectors::{Authorization, GatewayCard, GatewayError, Initiator, PaymentLookup};
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
 use crate::payments::{apply, refused, Audience};
 use crate::store;
+use crate::store::payment_methods::PaymentMethodRow;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
 use crate::vault::{Vault, VaultedCard};
 use crate::{clock, random, rate_limit};
-use till_core::api::{CaptureMethod, ConfirmCheckoutSession, SessionStatus};
+use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith, SessionStatus};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
-use till_core::payment::PaymentStatus;
+use till_core::payment::{GatewayState, PaymentStatus};
 use till_core::secret::Secret;
 
 pub async fn confirm(
@@ -44,6 +46,7 @@ pub async fn confirm(
         return Ok(replay);
     }
     let request: ConfirmCheckoutSession = parse(body)?;
+    let pay_with = request.pay_with()?;
     let vault = Vault::open(env)?;
     // A first confirm asks for everything at once: the limits, the session, the key's claim and
     // what paying reads. Nothing reaches the gateway unless the limits and the session agree,
@@ -52,7 +55,7 @@ pub async fn confirm(
         rate_limit::check_browser_caller(env, &req, caller),
         accessible_session(env, caller, session_id, Some(&request.client_secret)),
         idempotency::claim(env, &scope),
-        Reads::load(env, caller, &vault, &scope, &request.token),
+        Reads::load(env, caller, &vault, &scope, &pay_with),
     )
     .await;
     // A request the limiters or the session refuse gets that refusal, whatever the key's
@@ -67,7 +70,11 @@ pub async fn confirm(
         }
     };
     idempotency::run_claimed(env, &scope, claimed?, || async {
-        match pay(env, caller, &session, &vault, reads, &request.token, &scope).await {
+        let asked = Asked {
+            pay_with: &pay_with,
+            save: request.save_payment_method,
+        };
+        match pay(env, caller, &session, &vault, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
             Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
@@ -85,8 +92,24 @@ fn invalid_token() -> ApiError {
     ApiError::new(ErrorCode::TokenInvalid).with_param("token")
 }
 
-/// A card from the vault, with its CVC while it is still held.
+/// A card from the vault, with its CVC while it is still held (a saved card has none).
 type Card = (VaultedCard, Option<Secret<String>>);
+
+/// What the customer asked to pay with, and whether to keep the card.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    pay_with: &'a PayWith,
+    save: bool,
+}
+
+impl Asked<'_> {
+    /// The token or saved card's id: the payment row keeps it as what it was paid with.
+    fn source(&self) -> &str {
+        match self.pay_with {
+            PayWith::Token(id) | PayWith::PaymentMethod(id) => id,
+        }
+    }
+}
 
 /// What paying reads: a payment this key already made, the card (a malformed token is never
 /// looked up), and the merchant's gateway (a resumed payment uses the one it went through
@@ -103,13 +126,17 @@ impl Reads {
         caller: &Caller,
         vault: &Vault,
         scope: &Scope,
-        token: &str,
+        pay_with: &PayWith,
     ) -> Reads {
         let card = async {
-            if ids::is_valid(IdKind::Token, token) {
-                vault.card(token).await
-            } else {
-                Ok(None)
+            match pay_with {
+                PayWith::Token(token) if ids::is_valid(IdKind::Token, token) => {
+                    vault.card(token).await
+                }
+                PayWith::PaymentMethod(id) if ids::is_valid(IdKind::PaymentMethod, id) => {
+                    Ok(vault.saved_card(id).await?.map(|card| (card, None)))
+                }
+                _ => Ok(None),
             }
         };
         let existing = async {
@@ -137,7 +164,7 @@ async fn pay(
     session: &SessionRow,
     vault: &Vault,
     reads: Reads,
-    token: &str,
+    asked: Asked<'_>,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
     let Reads {
@@ -162,7 +189,7 @@ async fn pay(
         None => {
             let gateway = merchant_gateway?;
             let payment =
-                start_payment(env, caller, session, token, card.as_ref(), &gateway, scope).await?;
+                start_payment(env, caller, session, asked, card.as_ref(), &gateway, scope).await?;
             (payment, gateway, false)
         }
     };
@@ -182,22 +209,33 @@ async fn pay(
     } else {
         None
     };
+    let saved = payment.payment_method_id.is_some();
+    // A saved card the gateway made its own id for is charged by that id.
+    let card_reference = match &payment.payment_method_id {
+        Some(id) => store::payment_methods::find(env, &payment.merchant_id, id)
+            .await?
+            .and_then(|method| method.reference_at(payment.gateway_account_id.as_deref())),
+        None => None,
+    };
     let answer = match known {
         Some(answer) => Ok(answer),
-        None => match card {
-            Some((card, Some(cvc))) => {
+        None => match &card {
+            Some((card, cvc)) if cvc.is_some() || saved => {
                 let authorization = Authorization {
                     amount: payment.amount,
                     currency: payment.currency,
                     reference: payment.id.clone(),
                     capture: payment.capture_method == CaptureMethod::Automatic,
                     card: GatewayCard {
-                        number: card.number,
+                        number: card.number.clone(),
                         exp_month: card.exp_month,
                         exp_year: card.exp_year,
-                        cvc,
-                        name: card.name,
+                        cvc: cvc.clone(),
+                        name: card.name.clone(),
                     },
+                    initiator: Initiator::Customer,
+                    stored_credential: saved,
+                    card_reference,
                 };
                 connector
                     .authorize(&authorization, &payment.gateway_idempotency_key)
@@ -218,12 +256,56 @@ async fn pay(
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
     };
+    // The card is kept before its token is forgotten, and only for a card the gateway did not
+    // refuse (it is offered again once the payment is authorized).
+    if let (true, Some((card, _)), false) = (asked.save, &card, resumed) {
+        if !matches!(answer.state, GatewayState::Declined { .. }) {
+            save_card(env, vault, &payment, card, answer.card_reference.clone()).await?;
+        }
+    }
     // The gateway holds the authorization now: the CVC must go, and the token is used up.
-    let (applied, forgotten) =
-        futures_util::future::join(apply(env, &mut payment, answer), vault.forget(token)).await;
+    let (applied, forgotten) = futures_util::future::join(
+        apply(env, &mut payment, answer),
+        vault.forget(asked.source()),
+    )
+    .await;
     applied?;
     forgotten?;
     stored(&payment, Audience::Browser)
+}
+
+/// Keeps the card for the payment's customer, unless they already saved it. The vault record
+/// is written first: a crash leaves at most an unreferenced sealed record, never a saved card
+/// without its card.
+async fn save_card(
+    env: &worker::Env,
+    vault: &Vault,
+    payment: &PaymentRow,
+    card: &VaultedCard,
+    gateway_card_reference: Option<String>,
+) -> Result<(), ApiError> {
+    let Some(customer) = &payment.customer_id else {
+        return Ok(());
+    };
+    let row = PaymentMethodRow {
+        id: random::id(IdKind::PaymentMethod)?,
+        merchant_id: payment.merchant_id.clone(),
+        customer_id: customer.clone(),
+        payment_id: payment.id.clone(),
+        card_brand: card.brand,
+        card_last4: card.last4.clone(),
+        card_exp_month: i64::from(card.exp_month),
+        card_exp_year: i64::from(card.exp_year),
+        card_fingerprint: card.fingerprint.clone(),
+        gateway_account_id: payment.gateway_account_id.clone(),
+        gateway_card_reference,
+        created: clock::now_seconds(),
+    };
+    vault.keep_card(&row.id, card).await?;
+    if !store::payment_methods::insert(env, &row).await? {
+        vault.drop_saved_card(&row.id).await?;
+    }
+    Ok(())
 }
 
 /// Reserves the session and records a `processing` payment before anything reaches the gateway.
@@ -231,7 +313,7 @@ async fn start_payment(
     env: &worker::Env,
     caller: &Caller,
     session: &SessionRow,
-    token: &str,
+    asked: Asked<'_>,
     card: Option<&Card>,
     gateway: &Gateway,
     scope: &Scope,
@@ -242,15 +324,35 @@ async fn start_payment(
     if session.status != SessionStatus::Open {
         return Err(unavailable_session());
     }
-    if !ids::is_valid(IdKind::Token, token) {
-        return Err(invalid_token());
+    if asked.save && session.customer_id.is_none() {
+        return Err(ApiError::new(ErrorCode::ParameterInvalid)
+            .with_message("Only a checkout session created with a customer can save a card.")
+            .with_param("save_payment_method"));
     }
-    let card = match card {
-        Some((card, Some(_))) if card.checkout_session == session.id => card,
-        Some((card, None)) if card.checkout_session == session.id => {
-            return Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
+    let card = match asked.pay_with {
+        PayWith::Token(token) => {
+            if !ids::is_valid(IdKind::Token, token) {
+                return Err(invalid_token());
+            }
+            match card {
+                Some((card, Some(_))) if card.checkout_session == session.id => card,
+                Some((card, None)) if card.checkout_session == session.id => {
+                    return Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
+                }
+                _ => return Err(invalid_token()),
+            }
         }
-        _ => return Err(invalid_token()),
+        PayWith::PaymentMethod(id) => {
+            let missing = || ApiError::not_found("payment method").with_param("payment_method");
+            let customer = session.customer_id.as_deref().ok_or_else(missing)?;
+            let usable = store::payment_methods::usable(env, &caller.merchant_id, customer, id)
+                .await?
+                .is_some();
+            match card {
+                Some((card, _)) if usable => card,
+                _ => return Err(missing()),
+            }
+        }
     };
     let status = PaymentStatus::RequiresPaymentMethod
         .move_to(PaymentStatus::RequiresConfirmation)
@@ -272,9 +374,14 @@ async fn start_payment(
         challenge_attempts_remaining: None,
         gateway_idempotency_key: scope.gateway_key(),
         gateway_account_id: gateway.account_id.clone(),
-        token: token.to_string(),
+        token: asked.source().to_string(),
         customer_id: session.customer_id.clone(),
         purpose: session.purpose,
+        payment_method_id: match asked.pay_with {
+            PayWith::PaymentMethod(id) => Some(id.clone()),
+            PayWith::Token(_) => None,
+        },
+        initiator: Initiator::Customer,
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,

@@ -2,11 +2,14 @@
 //! each handler parses, applies core rules, stores.
 
 pub mod confirm;
+pub mod customer_sessions;
 pub mod customers;
 pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;
 pub mod ledger;
+pub mod off_session;
+pub mod payment_methods;
 pub mod payments;
 pub mod reconciliation;
 pub mod refunds;

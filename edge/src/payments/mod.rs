@@ -43,6 +43,8 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         checkout_session: row.checkout_session_id.clone(),
         customer: row.customer_id.clone(),
         purpose: row.purpose,
+        payment_method: row.payment_method_id.clone(),
+        customer_action: None,
         card: CardSummary {
             brand: row.card_brand,
             last4: row.card_last4.clone(),
@@ -224,6 +226,7 @@ pub async fn forget_card(env: &Env, payment: &PaymentRow) -> Result<(), ApiError
 pub fn refused(code: &str) -> GatewayPayment {
     worker::console_error!("gateway refused a request: {code}");
     GatewayPayment {
+        card_reference: None,
         reference: String::new(),
         state: GatewayState::Declined {
             code: DeclineCode::ProcessingError,

@@ -1,11 +1,13 @@
 //! D1, one module per aggregate. SQL lives here and nowhere else; rows carry the core's types,
 //! and every multi-statement change is one D1 `batch` (a transaction).
 
+pub mod customer_sessions;
 pub mod customers;
 pub mod events;
 pub mod gateway_accounts;
 pub mod ledger;
 pub mod merchants;
+pub mod payment_methods;
 pub mod payments;
 pub mod polls;
 pub mod reconciliation;

@@ -5,6 +5,7 @@ use super::sessions::{self, SessionOutcome};
 use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
 use super::{batch, first, int, opt_int, opt_text, statement, text, transaction};
+use crate::connectors::Initiator;
 use serde::Deserialize;
 use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::card::Brand;
@@ -34,6 +35,9 @@ pub struct PaymentRow {
     /// The customer paying, and where the money goes (a top-up fills their wallet).
     pub customer_id: Option<String>,
     pub purpose: Purpose,
+    /// The saved card it was paid with, and who started it.
+    pub payment_method_id: Option<String>,
+    pub initiator: Initiator,
     pub poll_attempts: i64,
     pub requires_review: i64,
     pub card_brand: Brand,
@@ -64,9 +68,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
-         gateway_account_id, customer_id, purpose) \
+         gateway_account_id, customer_id, purpose, payment_method_id, initiator) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -88,6 +92,8 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.gateway_account_id.as_deref()),
             opt_text(p.customer_id.as_deref()),
             text(p.purpose.as_str()),
+            opt_text(p.payment_method_id.as_deref()),
+            text(p.initiator.as_str()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;

@@ -2,7 +2,9 @@
 //! decline codes as they are, `Gateway-Signature` webhooks with `authorization.updated` and
 //! `refund.updated` events.
 
-use crate::connectors::{Authorization, GatewayError, GatewayEvent, GatewayPayment, RefundAnswer};
+use crate::connectors::{
+    Authorization, GatewayError, GatewayEvent, GatewayPayment, Initiator, RefundAnswer,
+};
 use serde::{Deserialize, Serialize};
 use till_core::payment::{DeclineCode, GatewayState};
 use till_core::secret::Secret;
@@ -14,6 +16,8 @@ pub struct AuthorizationRequest<'a> {
     pub reference: &'a str,
     pub capture: bool,
     pub card: CardRequest<'a>,
+    pub initiator: Initiator,
+    pub stored_credential: bool,
 }
 
 #[derive(Serialize)]
@@ -21,7 +25,8 @@ pub struct CardRequest<'a> {
     pub number: &'a Secret<String>,
     pub exp_month: u8,
     pub exp_year: u16,
-    pub cvc: &'a Secret<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvc: Option<&'a Secret<String>>,
     pub name: &'a str,
 }
 
@@ -36,9 +41,11 @@ impl<'a> From<&'a Authorization> for AuthorizationRequest<'a> {
                 number: &request.card.number,
                 exp_month: request.card.exp_month,
                 exp_year: request.card.exp_year,
-                cvc: &request.card.cvc,
+                cvc: request.card.cvc.as_ref(),
                 name: &request.card.name,
             },
+            initiator: request.initiator,
+            stored_credential: request.stored_credential,
         }
     }
 }
@@ -117,6 +124,7 @@ impl TryFrom<SandboxAuthorization> for GatewayPayment {
             }
         };
         Ok(GatewayPayment {
+            card_reference: None,
             reference: answer.id,
             state,
         })
@@ -211,6 +219,7 @@ mod tests {
                 event_id: "evt_1".into(),
                 payment_id: Some("pay_7".into()),
                 payment: GatewayPayment {
+                    card_reference: None,
                     reference: "gwp_9".into(),
                     state: GatewayState::Captured { amount: 700 }
                 }

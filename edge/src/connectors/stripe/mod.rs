@@ -264,23 +264,33 @@ impl Connector for Stripe {
         key: &'a str,
     ) -> Answer<'a, GatewayPayment> {
         Box::pin(async move {
-            let card = transformers::payment_method_form(&request.card);
-            let method_key = format!("{key}-pm");
-            let payment_method: StripePaymentMethod = match self
-                .call(
-                    Method::Post,
-                    "/v1/payment_methods",
-                    Some(&method_key),
-                    Some(card.expose().clone()),
-                )
-                .await?
-            {
-                StripeReply::Success(body) => parse(&body)?,
-                StripeReply::NotFound => return Err(not_found()),
-                // The card itself was refused (a wrong number, an expired card).
-                StripeReply::CardError(error) => return Ok(transformers::declined(error, "")),
+            // A saved card is charged through the PaymentMethod Stripe made for it the first
+            // time; a new card becomes one now.
+            let payment_method = match &request.card_reference {
+                Some(reference) => reference.clone(),
+                None => {
+                    let card = transformers::payment_method_form(&request.card);
+                    let method_key = format!("{key}-pm");
+                    let created: StripePaymentMethod = match self
+                        .call(
+                            Method::Post,
+                            "/v1/payment_methods",
+                            Some(&method_key),
+                            Some(card.expose().clone()),
+                        )
+                        .await?
+                    {
+                        StripeReply::Success(body) => parse(&body)?,
+                        StripeReply::NotFound => return Err(not_found()),
+                        // The card itself was refused (a wrong number, an expired card).
+                        StripeReply::CardError(error) => {
+                            return Ok(transformers::declined(error, ""))
+                        }
+                    };
+                    created.id
+                }
             };
-            let body = transformers::payment_intent_form(request, &payment_method.id);
+            let body = transformers::payment_intent_form(request, &payment_method);
             match self
                 .call(Method::Post, "/v1/payment_intents", Some(key), Some(body))
                 .await?

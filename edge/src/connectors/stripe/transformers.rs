@@ -7,7 +7,8 @@
 //! localstripe never sends that object.
 
 use crate::connectors::{
-    Authorization, GatewayCard, GatewayError, GatewayEvent, GatewayPayment, RefundAnswer,
+    Authorization, GatewayCard, GatewayError, GatewayEvent, GatewayPayment, Initiator,
+    RefundAnswer,
 };
 use serde::Deserialize;
 use till_core::payment::{DeclineCode, GatewayState};
@@ -54,8 +55,10 @@ pub fn payment_method_form(card: &GatewayCard) -> Secret<String> {
         ("card[number]", card.number.expose().as_str()),
         ("card[exp_month]", exp_month.as_str()),
         ("card[exp_year]", exp_year.as_str()),
-        ("card[cvc]", card.cvc.expose().as_str()),
     ];
+    if let Some(cvc) = &card.cvc {
+        pairs.push(("card[cvc]", cvc.expose().as_str()));
+    }
     if !card.name.is_empty() {
         pairs.push(("billing_details[name]", card.name.as_str()));
     }
@@ -68,7 +71,7 @@ pub fn payment_method_form(card: &GatewayCard) -> Secret<String> {
 pub fn payment_intent_form(request: &Authorization, payment_method: &str) -> String {
     let amount = request.amount.to_string();
     let currency = request.currency.code().to_ascii_lowercase();
-    form(&[
+    let mut pairs = vec![
         ("amount", amount.as_str()),
         ("currency", currency.as_str()),
         ("payment_method", payment_method),
@@ -83,7 +86,13 @@ pub fn payment_intent_form(request: &Authorization, payment_method: &str) -> Str
             },
         ),
         ("metadata[till_payment]", request.reference.as_str()),
-    ])
+    ];
+    // A merchant-initiated charge: Stripe declines with `authentication_required` instead of
+    // asking a customer who is not there.
+    if request.initiator == Initiator::Merchant {
+        pairs.push(("off_session", "true"));
+    }
+    form(&pairs)
 }
 
 /// Stripe's search query for the intent that carries Till's payment id (quotes and backslashes
@@ -125,6 +134,8 @@ pub struct StripeIntent {
     pub metadata: Option<StripeMetadata>,
     pub last_payment_error: Option<StripeErrorBody>,
     pub latest_charge: Option<Expandable<StripeCharge>>,
+    /// The card it was paid with: reused for a card the customer saves.
+    pub payment_method: Option<Expandable<StripePaymentMethod>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,9 +233,8 @@ pub fn till_decline_code(code: Option<&str>, decline_code: Option<&str>) -> Decl
         "incorrect_cvc" | "invalid_cvc" => DeclineCode::IncorrectCvc,
         "processing_error" => DeclineCode::ProcessingError,
         "incorrect_number" | "invalid_number" => DeclineCode::InvalidNumber,
-        "authentication_required" | "payment_intent_authentication_failure" => {
-            DeclineCode::AuthenticationFailed
-        }
+        "authentication_required" => DeclineCode::AuthenticationRequired,
+        "payment_intent_authentication_failure" => DeclineCode::AuthenticationFailed,
         _ => DeclineCode::CardDeclined,
     }
 }
@@ -303,7 +313,12 @@ impl TryFrom<StripeIntent> for GatewayPayment {
                 )))
             }
         };
+        let card_reference = intent.payment_method.map(|method| match method {
+            Expandable::Id(id) => id,
+            Expandable::Object(method) => method.id,
+        });
         Ok(GatewayPayment {
+            card_reference,
             reference: intent.id,
             state,
         })
@@ -316,6 +331,7 @@ impl TryFrom<StripeIntent> for GatewayPayment {
 pub fn declined(error: StripeErrorBody, reference: &str) -> GatewayPayment {
     let code = error.till_code();
     GatewayPayment {
+        card_reference: None,
         reference: error
             .payment_intent
             .map_or_else(|| reference.to_string(), |intent| intent.id),
@@ -684,6 +700,7 @@ mod tests {
         assert_eq!(
             payment(SUCCEEDED),
             Ok(GatewayPayment {
+                card_reference: None,
                 reference: "pi_sRJH89XJQNJZEZ".into(),
                 state: GatewayState::Captured { amount: 4100 }
             })
@@ -758,6 +775,7 @@ mod tests {
         assert_eq!(
             card_error(402, LOCALSTRIPE_DECLINE),
             Some(GatewayPayment {
+                card_reference: None,
                 reference: "pi_known".into(),
                 state: GatewayState::Declined {
                     code: DeclineCode::CardDeclined
@@ -769,6 +787,7 @@ mod tests {
         assert_eq!(
             card_error(402, stripe),
             Some(GatewayPayment {
+                card_reference: None,
                 reference: "pi_3".into(),
                 state: GatewayState::Declined {
                     code: DeclineCode::InsufficientFunds
@@ -842,7 +861,7 @@ mod tests {
             (
                 Some("card_declined"),
                 Some("authentication_required"),
-                "authentication_failed",
+                "authentication_required",
             ),
             (
                 Some("payment_intent_authentication_failure"),
@@ -906,9 +925,12 @@ mod tests {
                 number: Secret::new("4242424242424242".into()),
                 exp_month: 7,
                 exp_year: 2030,
-                cvc: Secret::new("123".into()),
+                cvc: Some(Secret::new("123".into())),
                 name: "Jo Dö&e=1+2".into(),
             },
+            initiator: Initiator::Customer,
+            stored_credential: false,
+            card_reference: None,
         }
     }
 
@@ -942,6 +964,14 @@ mod tests {
         assert!(!payment_method_form(&automatic.card)
             .expose()
             .contains("billing_details"));
+        // A saved card charged without the customer: no CVC, and Stripe is told it is
+        // off-session.
+        let mut saved = authorization();
+        saved.card.cvc = None;
+        saved.initiator = Initiator::Merchant;
+        saved.stored_credential = true;
+        assert!(!payment_method_form(&saved.card).expose().contains("cvc"));
+        assert!(payment_intent_form(&saved, "pm_1").ends_with("&off_session=true"));
         // The form is never printed: its Debug shows nothing of the card.
         assert_eq!(
             format!("{:?}", payment_method_form(&request.card)),
@@ -1079,6 +1109,7 @@ mod tests {
                 event_id: "evt_rbhHEn0pAdtcOC".into(),
                 payment_id: Some("pay_pmt".into()),
                 payment: GatewayPayment {
+                    card_reference: Some("pm_MYcUxhP3S5HyB4".into()),
                     reference: "pi_gZgUUFXIMSOgkk".into(),
                     state: GatewayState::Captured { amount: 777 }
                 }
@@ -1094,6 +1125,7 @@ mod tests {
                 event_id: "evt_dY5VMsQG4PuKsV".into(),
                 payment_id: Some("pay_declined".into()),
                 payment: GatewayPayment {
+                    card_reference: None,
                     reference: "pi_EXdzdwNNrZZEgm".into(),
                     state: GatewayState::Declined {
                         code: DeclineCode::CardDeclined
@@ -1107,6 +1139,7 @@ mod tests {
                 event_id: "evt_Fdv1GoTIEcKFKw".into(),
                 payment_id: Some("pay_manual".into()),
                 payment: GatewayPayment {
+                    card_reference: None,
                     reference: "pi_rx6v8od6xPGLT1".into(),
                     state: GatewayState::Captured { amount: 3000 }
                 }
@@ -1119,6 +1152,7 @@ mod tests {
                 event_id: "evt_2".into(),
                 payment_id: None,
                 payment: GatewayPayment {
+                    card_reference: None,
                     reference: "pi_2".into(),
                     state: GatewayState::Authorized
                 }

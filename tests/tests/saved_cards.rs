@@ -1,0 +1,347 @@
+//! Saved cards: kept at checkout with the customer's consent, offered again through a customer
+//! session, paid with again without being typed, charged by the merchant off-session (and
+//! handed back to the customer when the bank asks for them), detached. On both gateways.
+
+use serde_json::{json, Value};
+use till_e2e::gateways::Gateway;
+use till_e2e::{new_key, on_every_gateway, Session, Till};
+
+on_every_gateway!(
+    a_card_saved_at_checkout_pays_again_without_being_typed,
+    an_off_session_charge_needing_the_customer_is_handed_back_to_them,
+);
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+/// A checkout session for `customer`.
+async fn session_for(till: &Till, customer: &str, amount: i64) -> Session {
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            &till.secret_key,
+            &json!({ "amount": amount, "currency": "USD", "customer": customer }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    Session {
+        id: body["id"].as_str().unwrap().into(),
+        client_secret: body["client_secret"].as_str().unwrap().into(),
+        body,
+    }
+}
+
+/// Confirms with any body (a token or a saved card, with or without consent).
+async fn confirm_with(till: &Till, session: &Session, mut body: Value) -> (u16, Value) {
+    body["client_secret"] = json!(session.client_secret);
+    let response = till
+        .http
+        .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+        .bearer_auth(&till.publishable_key)
+        .header("Idempotency-Key", new_key())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    till_e2e::json_of(response).await
+}
+
+/// Pays a new session of `customer` with `number`, asking to keep the card.
+async fn pay_and_save(till: &Till, customer: &str, amount: i64, number: &str) -> (Session, Value) {
+    let session = session_for(till, customer, amount).await;
+    let token = till.token(&session, number).await;
+    let (status, payment) = confirm_with(
+        till,
+        &session,
+        json!({ "token": token, "save_payment_method": true }),
+    )
+    .await;
+    assert_eq!(status, 200, "{payment}");
+    (session, payment)
+}
+
+async fn saved_cards(till: &Till, customer: &str) -> Vec<Value> {
+    let (status, list) = till
+        .get(
+            &format!("/v1/customers/{customer}/payment_methods"),
+            &till.secret_key,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["data"].as_array().unwrap().clone()
+}
+
+async fn charge_off_session(till: &Till, customer: &str, card: &str, amount: i64) -> (u16, Value) {
+    till.post_with_key(
+        "/v1/payments",
+        &till.secret_key,
+        &json!({ "customer": customer, "payment_method": card, "amount": amount,
+                 "currency": "USD", "off_session": true }),
+    )
+    .await
+}
+
+async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let cards = gateway.cards();
+    let customer = till.new_customer().await;
+
+    // Declined cards are not kept; a paid one is, once, however often it is saved.
+    let (_, declined) = pay_and_save(&till, &customer, 2_100, cards.declines).await;
+    assert_eq!(declined["status"], "failed");
+    assert!(saved_cards(&till, &customer).await.is_empty());
+    let (_, first) = pay_and_save(&till, &customer, 2_200, cards.succeeds).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    pay_and_save(&till, &customer, 2_300, cards.succeeds).await;
+    let saved = saved_cards(&till, &customer).await;
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let card = saved[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(saved[0]["card"]["last4"], "4242");
+    let (_, paid) = till
+        .get(
+            &format!("/v1/payments/{}", first["id"].as_str().unwrap()),
+            &till.secret_key,
+        )
+        .await;
+    assert!(paid["card"]["fingerprint"].is_string(), "{paid}");
+    assert_eq!(saved[0]["card"]["fingerprint"], paid["card"]["fingerprint"]);
+
+    // The widget's view through a customer session: brand, last4, expiry, no fingerprint.
+    let (status, customer_session) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": customer }),
+        )
+        .await;
+    assert_eq!(status, 200, "{customer_session}");
+    let listing = format!(
+        "/v1/customer_sessions/{}/payment_methods",
+        customer_session["id"].as_str().unwrap()
+    );
+    let secret = customer_session["client_secret"].as_str().unwrap();
+    let (status, offered) = till
+        .get(
+            &format!("{listing}?client_secret={secret}"),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!(status, 200, "{offered}");
+    assert_eq!(offered["data"][0]["id"], card.as_str());
+    assert_eq!(offered["data"][0]["card"].get("fingerprint"), None);
+    let (status, wrong) = till
+        .get(
+            &format!("{listing}?client_secret={}x", secret),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!((status, code(&wrong)), (400, "client_secret_invalid"));
+
+    // Paying again with it: no card typed, one charge at the gateway.
+    let again = session_for(&till, &customer, 2_400).await;
+    let (status, paid) = confirm_with(&till, &again, json!({ "payment_method": card })).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "succeeded");
+    assert_eq!(paid["payment_method"], card.as_str());
+    assert_eq!(
+        gateway
+            .charges(&till, paid["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+
+    // Nobody else may use it: another customer's session, a session without a customer.
+    let other = till.new_customer().await;
+    let theirs = session_for(&till, &other, 2_500).await;
+    let (status, refused) = confirm_with(&till, &theirs, json!({ "payment_method": card })).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (404, "resource_missing"),
+        "{refused}"
+    );
+    let anonymous = till.create_session(2_600).await;
+    let (status, refused) =
+        confirm_with(&till, &anonymous, json!({ "payment_method": card })).await;
+    assert_eq!((status, code(&refused)), (404, "resource_missing"));
+    let token = till.token(&anonymous, cards.succeeds).await;
+    let (status, refused) = confirm_with(
+        &till,
+        &anonymous,
+        json!({ "token": token, "save_payment_method": true }),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&refused)),
+        (400, "parameter_invalid"),
+        "{refused}"
+    );
+    let (status, refused) = confirm_with(
+        &till,
+        &anonymous,
+        json!({ "token": token, "payment_method": card }),
+    )
+    .await;
+    assert_eq!((status, code(&refused)), (400, "parameter_invalid"));
+
+    // Detached, it is gone everywhere.
+    let (status, detached) = till
+        .post(
+            &format!("/v1/payment_methods/{card}/detach"),
+            &till.secret_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{detached}");
+    assert!(saved_cards(&till, &customer).await.is_empty());
+    let last = session_for(&till, &customer, 2_700).await;
+    let (status, refused) = confirm_with(&till, &last, json!({ "payment_method": card })).await;
+    assert_eq!((status, code(&refused)), (404, "resource_missing"));
+    let (status, refused) = charge_off_session(&till, &customer, &card, 2_800).await;
+    assert_eq!((status, code(&refused)), (404, "resource_missing"));
+}
+
+async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let cards = gateway.cards();
+    let customer = till.new_customer().await;
+
+    // A plain card: the merchant charges it alone, once per key.
+    pay_and_save(&till, &customer, 3_100, cards.succeeds).await;
+    let plain = saved_cards(&till, &customer).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({ "customer": customer, "payment_method": plain, "amount": 3_200,
+                       "currency": "USD", "off_session": true });
+    let key = new_key();
+    let send = |key: String| {
+        let (till, body) = (&till, body.clone());
+        async move {
+            let response = till
+                .http
+                .post(till.url("/v1/payments"))
+                .bearer_auth(&till.secret_key)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            till_e2e::json_of(response).await
+        }
+    };
+    let (status, charged) = send(key.clone()).await;
+    assert_eq!(status, 200, "{charged}");
+    assert_eq!(charged["status"], "succeeded");
+    assert_eq!(charged["customer"], customer.as_str());
+    let (_, again) = send(key).await;
+    assert_eq!(again["id"], charged["id"]);
+    assert_eq!(
+        gateway
+            .charges(&till, charged["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
+
+    // A card whose bank wants its holder: saved after passing 3-D Secure at checkout...
+    let (session, challenged) = pay_and_save(&till, &customer, 3_300, cards.challenges).await;
+    assert_eq!(challenged["status"], "requires_action", "{challenged}");
+    assert_eq!(
+        saved_cards(&till, &customer).await.len(),
+        1,
+        "not offered before it passes"
+    );
+    let (status, passed) = till
+        .post(
+            &format!(
+                "/v1/payments/{}/challenge",
+                challenged["id"].as_str().unwrap()
+            ),
+            &till.publishable_key,
+            &json!({ "client_secret": session.client_secret, "otp": "123456" }),
+        )
+        .await;
+    assert_eq!(
+        (status, passed["status"].as_str()),
+        (200, Some("succeeded")),
+        "{passed}"
+    );
+    let saved = saved_cards(&till, &customer).await;
+    assert_eq!(saved.len(), 2);
+    let strong = saved[0]["id"].as_str().unwrap().to_string();
+
+    // ...charged off-session, fails `authentication_required` with a way back for the customer.
+    let (status, failed) = charge_off_session(&till, &customer, &strong, 3_400).await;
+    assert_eq!(status, 200, "{failed}");
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["failure_code"], "authentication_required");
+    let action = &failed["customer_action"];
+    let back = Session {
+        id: action["checkout_session"].as_str().unwrap().into(),
+        client_secret: action["client_secret"].as_str().unwrap().into(),
+        body: json!({}),
+    };
+    // The customer, on the hosted page, pays that session with the same card and passes.
+    let (status, present) = confirm_with(&till, &back, json!({ "payment_method": strong })).await;
+    assert_eq!(
+        (status, present["status"].as_str()),
+        (200, Some("requires_action")),
+        "{present}"
+    );
+    let (_, passed) = till
+        .post(
+            &format!("/v1/payments/{}/challenge", present["id"].as_str().unwrap()),
+            &till.publishable_key,
+            &json!({ "client_secret": back.client_secret, "otp": "123456" }),
+        )
+        .await;
+    assert_eq!(passed["status"], "succeeded", "{passed}");
+    assert_eq!(passed["amount"], 3_400);
+
+    // Charges the endpoint refuses.
+    for (body, status_code, expected) in [
+        (
+            json!({ "customer": customer, "payment_method": plain, "amount": 100, "currency": "USD",
+                 "off_session": false }),
+            400,
+            "parameter_invalid",
+        ),
+        (
+            json!({ "customer": customer, "payment_method": "pm_x", "amount": 100, "currency": "USD",
+                 "off_session": true }),
+            404,
+            "resource_missing",
+        ),
+        (
+            json!({ "customer": customer, "payment_method": plain, "amount": 0, "currency": "USD",
+                 "off_session": true }),
+            400,
+            "amount_invalid",
+        ),
+    ] {
+        let (status, refused) = till
+            .post_with_key("/v1/payments", &till.secret_key, &body)
+            .await;
+        assert_eq!(
+            (status, code(&refused)),
+            (status_code, expected),
+            "{body}: {refused}"
+        );
+    }
+    let other = till.new_customer().await;
+    let (status, refused) = charge_off_session(&till, &other, &plain, 100).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (404, "resource_missing"),
+        "another customer's card"
+    );
+    let stranger = till_e2e::wallet::till();
+    let (status, refused) = charge_off_session(&stranger, &customer, &plain, 100).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (404, "resource_missing"),
+        "another merchant's card"
+    );
+}
