@@ -46,6 +46,9 @@ async fn settle(env: &Env, transfer: &TransferRow, receiver: Option<&str>) -> Re
         Some(receiver) => (TransferStatus::Succeeded, receiver),
         None => (TransferStatus::Returned, transfer.sender_id.as_str()),
     };
+    if !transfer.status.can_move_to(status) {
+        return Ok(());
+    }
     let posting = Posting::new(
         &transfer.merchant_id,
         Operation::ReleaseClaim {

@@ -16,6 +16,7 @@
     var launch = new URLSearchParams({ secret: options.clientSecret, origin: location.origin });
     if (options.locale) launch.set("locale", options.locale);
     if (options.appearance) launch.set("appearance", JSON.stringify(options.appearance));
+    if (options.customerSession) launch.set("customer_session", options.customerSession);
 
     var frame = document.createElement("iframe");
     frame.title = "Secure card payment";

@@ -27,6 +27,12 @@ pub struct Session {
     #[serde(default)]
     pub return_url: Option<String>,
     pub merchant_name: String,
+    /// Set when the merchant made the session for a customer: the card may then be saved.
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// The customer's saved cards, read with the customer session the widget was opened with.
+    #[serde(skip)]
+    pub saved_cards: Vec<SavedCard>,
 }
 
 /// What the widget reads of the API's `Payment`.
@@ -87,6 +93,26 @@ pub struct Key {
     pub kid: Option<String>,
     pub x: String,
     pub y: String,
+}
+
+/// A card the customer saved, as a customer session lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCard {
+    pub id: String,
+    pub card: SavedCardFace,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCardFace {
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+}
+
+#[derive(Deserialize)]
+struct SavedCardList {
+    data: Vec<SavedCard>,
 }
 
 /// What the receipt shows of the card.
@@ -209,6 +235,22 @@ impl Edge {
             .await
             .map_err(|_| CallError::Network)?;
         decode(response).await
+    }
+
+    /// The saved cards a customer session (`cuss_…_secret_…`) may see.
+    pub async fn saved_cards(&self, customer_session: &str) -> Result<Vec<SavedCard>, CallError> {
+        let id = customer_session
+            .split_once("_secret_")
+            .map_or(customer_session, |(id, _)| id);
+        let response = Request::get(&format!("/v1/customer_sessions/{id}/payment_methods"))
+            .query([("client_secret", customer_session)])
+            .header("Authorization", &self.auth())
+            .send()
+            .await
+            .map_err(|_| CallError::Network)?;
+        decode::<SavedCardList>(response)
+            .await
+            .map(|list| list.data)
     }
 
     pub async fn keys(&self) -> Result<Keys, CallError> {

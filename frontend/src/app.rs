@@ -1,7 +1,7 @@
 //! The widget's top level: read the launch parameters, load the session, show the form, then the
 //! receipt. It provides the launch parameters and the edge client to every component below it.
 
-use crate::api::Edge;
+use crate::api::{Edge, Session};
 use crate::card_form::CardForm;
 use crate::challenge::OtpChallenge;
 use crate::host;
@@ -96,11 +96,23 @@ pub fn App() -> impl IntoView {
 }
 
 async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
+    // The saved cards are asked for alongside the session, so the form shows with them.
+    let saved_cards = async {
+        match &launch.customer_session {
+            Some(secret) => edge.saved_cards(secret).await.unwrap_or_default(),
+            None => Vec::new(),
+        }
+    };
+    let (session, saved_cards) = futures_util::future::join(
+        edge.session(&launch.session_id, &launch.client_secret),
+        saved_cards,
+    )
+    .await;
     stage.set(
-        match edge
-            .session(&launch.session_id, &launch.client_secret)
-            .await
-        {
+        match session.map(|session| Session {
+            saved_cards,
+            ..session
+        }) {
             Ok(session) if session.status == SessionStatus::Complete => {
                 Stage::Unavailable(i18n::t().already_paid.into())
             }

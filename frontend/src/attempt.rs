@@ -1,13 +1,20 @@
-//! One payment attempt = one `Idempotency-Key` and one token, kept in `sessionStorage` so that a
-//! reload finishes the same attempt instead of starting a second charge. Editing the card starts
-//! a new attempt. Nothing about the card itself is stored.
+//! One payment attempt = one `Idempotency-Key` and one token (or saved card), kept in
+//! `sessionStorage` so that a reload finishes the same attempt instead of starting a second
+//! charge. Editing the card or choosing another starts a new attempt. Nothing about the card
+//! itself is stored.
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     pub idempotency_key: String,
+    /// The token of the card just entered, or the id of the saved card chosen.
     pub token: String,
+    #[serde(default)]
+    pub saved_card: bool,
+    /// The customer agreed to keep the card entered.
+    #[serde(default)]
+    pub save: bool,
 }
 
 fn storage() -> Option<web_sys::Storage> {

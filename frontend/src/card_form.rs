@@ -9,6 +9,7 @@ use crate::host;
 use crate::i18n;
 use crate::launch::Launch;
 use crate::locale::amount_text;
+use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
 use leptos::prelude::*;
 use serde::Serialize;
@@ -117,11 +118,37 @@ impl Fields {
     }
 }
 
-/// What a Pay starts from: the card just typed, or the attempt a reload interrupted.
+/// What a Pay starts from: the card just typed (and whether to keep it), a saved card, or the
+/// attempt a reload interrupted.
 #[derive(Clone)]
 enum PayWith {
-    Card(CardDetails),
+    Card(CardDetails, bool),
+    SavedCard(String),
     SavedAttempt(Attempt),
+}
+
+/// The attempt for a saved card: the one kept for this session when it was for the same card,
+/// else a new one with a fresh key.
+fn saved_card_attempt(
+    session_id: &str,
+    card: String,
+    form_error: RwSignal<Option<String>>,
+) -> Option<Attempt> {
+    if let Some(existing) = attempt::load(session_id).filter(|a| a.saved_card && a.token == card) {
+        return Some(existing);
+    }
+    let Some(idempotency_key) = attempt::new_key() else {
+        form_error.set(Some(i18n::t().no_payment_key.into()));
+        return None;
+    };
+    let fresh = Attempt {
+        idempotency_key,
+        token: card,
+        saved_card: true,
+        save: false,
+    };
+    attempt::save(session_id, &fresh);
+    Some(fresh)
 }
 
 /// The attempt to confirm: the one saved for this session, else a new one with a fresh token and
@@ -129,6 +156,7 @@ enum PayWith {
 async fn start_attempt(
     checkout: &Checkout,
     card: &CardDetails,
+    save: bool,
     fields: Fields,
     form_error: RwSignal<Option<String>>,
 ) -> Option<Attempt> {
@@ -145,6 +173,8 @@ async fn start_attempt(
             let fresh = Attempt {
                 idempotency_key,
                 token,
+                saved_card: false,
+                save,
             };
             attempt::save(session_id, &fresh);
             Some(fresh)
@@ -221,6 +251,11 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     };
     let form_error = RwSignal::new(notice);
     let session_id = StoredValue::new(session.id.clone());
+    // A session made for a customer may keep the card; a customer session offers saved ones.
+    let may_save = session.customer.is_some();
+    let save = RwSignal::new(false);
+    let saved_cards = session.saved_cards.clone();
+    let choice = RwSignal::new(saved_cards.first().map(|first| first.id.clone()));
     let amount = amount_text(&session);
     let t = i18n::t();
     let pay_label = (t.pay)(&amount);
@@ -240,8 +275,14 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
         async move {
             let attempt = match with {
                 PayWith::SavedAttempt(saved) => saved,
-                PayWith::Card(card) => {
-                    match start_attempt(&checkout, &card, fields, form_error).await {
+                PayWith::SavedCard(card) => {
+                    match saved_card_attempt(&checkout.session.id, card, form_error) {
+                        Some(attempt) => attempt,
+                        None => return,
+                    }
+                }
+                PayWith::Card(card, save) => {
+                    match start_attempt(&checkout, &card, save, fields, form_error).await {
                         Some(attempt) => attempt,
                         None => return,
                     }
@@ -266,14 +307,30 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             return;
         }
         form_error.set(None);
-        let Some(card) = fields.validated() else {
-            return;
-        };
         let Some(checkout) = checkout.clone() else {
             form_error.set(Some(i18n::t().link_incomplete.into()));
             return;
         };
-        pay.dispatch_local((checkout, PayWith::Card(card)));
+        if let Some(card) = choice.get_untracked() {
+            pay.dispatch_local((checkout, PayWith::SavedCard(card)));
+            return;
+        }
+        let Some(card) = fields.validated() else {
+            return;
+        };
+        pay.dispatch_local((
+            checkout,
+            PayWith::Card(card, may_save && save.get_untracked()),
+        ));
+    };
+    // Another card, or another answer about keeping it, is another attempt.
+    let choose = move |card: Option<String>| {
+        choice.set(card);
+        session_id.with_value(|id| attempt::clear(id));
+    };
+    let consent = move |keep: bool| {
+        save.set(keep);
+        session_id.with_value(|id| attempt::clear(id));
     };
 
     // Any edit to the card makes the next Pay a new attempt with a new key.
@@ -294,6 +351,9 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     view! {
         <form class="card-form" on:submit=submit novalidate>
             <p class="total">{t.total} " " <strong>{amount}</strong></p>
+            {(!saved_cards.is_empty())
+                .then(|| view! { <SavedCards cards=saved_cards choice=choice on_choose=choose /> })}
+            <div class="new-card" hidden=move || choice.get().is_some()>
             <CardField id="card-number" label=t.card_number name="cardnumber" autocomplete="cc-number" inputmode="numeric"
                 placeholder="1234 1234 1234 1234"
                 field=fields.number
@@ -318,6 +378,14 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             <CardField id="card-name" label=t.name_on_card name="ccname" autocomplete="cc-name"
                 field=fields.name
                 on_input=move |text: String| edited(fields.name, text) />
+            {may_save.then(|| view! {
+                <label class="consent">
+                    <input id="save-card" type="checkbox" prop:checked=move || save.get()
+                        on:change=move |ev| consent(event_target_checked(&ev)) />
+                    {t.save_card}
+                </label>
+            })}
+            </div>
             <p id="form-error" class="error form-error" role="alert">{move || form_error.get()}</p>
             <button id="pay" type="submit" disabled=move || paying.get() aria-busy=move || paying.get().to_string()>
                 {move || if paying.get() { t.processing.to_string() } else { pay_label.clone() }}

@@ -74,11 +74,16 @@ impl Checkout {
 
     /// Confirms the attempt, resending it while the edge has no final answer yet.
     pub async fn confirm(&self, attempt: &Attempt) -> PayResult {
+        let (token, payment_method) = if attempt.saved_card {
+            (None, Some(attempt.token.clone()))
+        } else {
+            (Some(attempt.token.clone()), None)
+        };
         let body = ConfirmCheckoutSession {
             client_secret: self.client_secret.clone(),
-            token: Some(attempt.token.clone()),
-            payment_method: None,
-            save_payment_method: false,
+            token,
+            payment_method,
+            save_payment_method: attempt.save && !attempt.saved_card,
         };
         let mut last = String::new();
         for round in 0..CONFIRM_ATTEMPTS {

@@ -35,6 +35,10 @@ pub struct Strings {
     pub retry_hint: &'static str,
     pub no_payment_key: &'static str,
     pub encryption_failed: fn(&str) -> String,
+    pub saved_cards: &'static str,
+    pub new_card: &'static str,
+    pub expires: &'static str,
+    pub save_card: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -75,6 +79,10 @@ const EN: Strings = Strings {
     retry_hint: "Press Pay to try again.",
     no_payment_key: "Your browser cannot make a secure payment key.",
     encryption_failed: |reason| format!("Your browser could not encrypt the card ({reason})."),
+    saved_cards: "Your saved cards",
+    new_card: "Use a new card",
+    expires: "Expires",
+    save_card: "Save this card for next time",
 };
 
 const KO: Strings = Strings {
@@ -111,6 +119,10 @@ const KO: Strings = Strings {
     encryption_failed: |reason| {
         format!("브라우저에서 카드 정보를 암호화하지 못했습니다 ({reason}).")
     },
+    saved_cards: "저장된 카드",
+    new_card: "새 카드 사용",
+    expires: "만료",
+    save_card: "다음 결제를 위해 이 카드 저장",
 };
 
 fn korean() -> bool {

@@ -25,6 +25,9 @@ pub struct Launch {
     pub parent_origin: Option<String>,
     pub locale: Option<String>,
     pub appearance: Appearance,
+    /// A customer session's secret (`cuss_…_secret_…`): the widget offers that customer's
+    /// saved cards.
+    pub customer_session: Option<String>,
 }
 
 fn params(text: &str) -> Option<web_sys::UrlSearchParams> {
@@ -58,5 +61,8 @@ pub fn current() -> Option<Launch> {
             .and_then(|text| crate::json::from_str::<Appearance>(&text))
             .unwrap_or_default()
             .validated(),
+        customer_session: fragment
+            .get("customer_session")
+            .filter(|secret| secret.starts_with("cuss_") && secret.contains("_secret_")),
     })
 }

@@ -15,6 +15,7 @@ mod json;
 mod launch;
 mod locale;
 mod receipt;
+mod saved_cards;
 mod stage;
 mod timer;
 

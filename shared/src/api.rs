@@ -70,6 +70,8 @@ pub enum Purpose {
     Payment,
     /// Into the customer's wallet.
     WalletTopUp,
+    /// A transfer paid by card: into the receiver's wallet. Made only by `POST /v1/transfers`.
+    Transfer,
 }
 
 impl Purpose {
@@ -77,6 +79,7 @@ impl Purpose {
         match self {
             Purpose::Payment => "payment",
             Purpose::WalletTopUp => "wallet_top_up",
+            Purpose::Transfer => "transfer",
         }
     }
 }
@@ -165,6 +168,11 @@ impl CreateCheckoutSession {
             return Err(
                 ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
             );
+        }
+        if self.purpose == Purpose::Transfer {
+            return Err(ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("Transfers are made with POST /v1/transfers.")
+                .with_param("purpose"));
         }
         match &self.customer {
             Some(customer) if !ids::is_valid(IdKind::Customer, customer) => {
@@ -475,7 +483,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 12] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -487,6 +495,7 @@ pub const EVENT_TYPES: [&str; 11] = [
     "transfer.succeeded",
     "transfer.awaiting_claim",
     "transfer.returned",
+    "transfer.failed",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -191,8 +191,12 @@ impl TransferLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferStatus {
+    /// Paid by card: the card is being charged; nothing has moved yet.
+    Pending,
     /// The money is in the receiver's wallet.
     Succeeded,
+    /// Paid by card, and the card was declined: nothing moved.
+    Failed,
     /// The money left the sender and waits for the receiver to become a customer.
     AwaitingClaim,
     /// The claim expired and the money went back to the sender.
@@ -202,15 +206,22 @@ pub enum TransferStatus {
 impl TransferStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            TransferStatus::Pending => "pending",
             TransferStatus::Succeeded => "succeeded",
+            TransferStatus::Failed => "failed",
             TransferStatus::AwaitingClaim => "awaiting_claim",
             TransferStatus::Returned => "returned",
         }
     }
 
-    /// Only a claim moves: to its receiver, or back.
+    /// A card charge ends in the receiver's wallet or nowhere; a claim goes to its receiver or
+    /// back. Nothing else moves.
     pub fn can_move_to(self, next: TransferStatus) -> bool {
-        self == TransferStatus::AwaitingClaim && next != TransferStatus::AwaitingClaim
+        use TransferStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Succeeded | Failed) | (AwaitingClaim, Succeeded | Returned)
+        )
     }
 }
 
@@ -230,6 +241,8 @@ pub struct Transfer {
     pub status: TransferStatus,
     /// When an unclaimed transfer goes back to the sender.
     pub claim_expires_at: Option<i64>,
+    /// The payment that charged the sender's card, for a transfer paid by card.
+    pub payment: Option<String>,
     pub created: i64,
 }
 
@@ -346,5 +359,10 @@ mod tests {
         assert!(!AwaitingClaim.can_move_to(AwaitingClaim));
         assert!(!Succeeded.can_move_to(Returned));
         assert!(!Returned.can_move_to(Succeeded));
+        assert!(Pending.can_move_to(Succeeded));
+        assert!(Pending.can_move_to(Failed));
+        assert!(!Pending.can_move_to(Returned));
+        assert!(!Failed.can_move_to(Succeeded));
+        assert!(!AwaitingClaim.can_move_to(Failed));
     }
 }

@@ -138,3 +138,65 @@ impl Till {
         entries
     }
 }
+
+impl Till {
+    /// Pays a session of `customer` with `card` and keeps the card; the saved card's id.
+    pub async fn save_card(&self, customer: &str, amount: i64, card: &str) -> String {
+        let (status, session) = self
+            .post(
+                "/v1/checkout_sessions",
+                &self.secret_key,
+                &json!({ "amount": amount, "currency": "USD", "customer": customer }),
+            )
+            .await;
+        assert_eq!(status, 200, "{session}");
+        let session = Session {
+            id: session["id"].as_str().expect("id").to_string(),
+            client_secret: session["client_secret"]
+                .as_str()
+                .expect("secret")
+                .to_string(),
+            body: session,
+        };
+        let token = self.token(&session, card).await;
+        let response = send(
+            self.http
+                .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                .bearer_auth(&self.publishable_key)
+                .header("Idempotency-Key", new_key())
+                .json(
+                    &json!({ "client_secret": session.client_secret, "token": token,
+                               "save_payment_method": true }),
+                ),
+        )
+        .await;
+        let (status, payment) = json_of(response).await;
+        assert_eq!(status, 200, "{payment}");
+        if payment["status"] == "requires_action" {
+            let (status, passed) = self
+                .post(
+                    &format!(
+                        "/v1/payments/{}/challenge",
+                        payment["id"].as_str().expect("id")
+                    ),
+                    &self.publishable_key,
+                    &json!({ "client_secret": session.client_secret, "otp": "123456" }),
+                )
+                .await;
+            assert_eq!(
+                (status, passed["status"].as_str()),
+                (200, Some("succeeded"))
+            );
+        }
+        let (_, methods) = self
+            .get(
+                &format!("/v1/customers/{customer}/payment_methods"),
+                &self.secret_key,
+            )
+            .await;
+        methods["data"][0]["id"]
+            .as_str()
+            .expect("a saved card")
+            .to_string()
+    }
+}

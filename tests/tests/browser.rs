@@ -518,3 +518,123 @@ async fn korean_customers_see_korean_and_won_without_decimals() {
     screenshot(&client, "korean").await;
     client.close().await.unwrap();
 }
+
+/// A widget page for a checkout session of `customer`, with its customer session when given.
+async fn widget_for_customer(
+    client: &fantoccini::Client,
+    till: &Till,
+    customer: &str,
+    amount: i64,
+    customer_session: Option<&str>,
+) -> String {
+    let (status, session) = till
+        .post(
+            "/v1/checkout_sessions",
+            till_e2e::SECRET_KEY,
+            &serde_json::json!({ "amount": amount, "currency": "USD", "customer": customer }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let mut url = format!(
+        "{}/checkout/{}?key={}#secret={}",
+        till.edge,
+        session["id"].as_str().unwrap(),
+        till_e2e::PUBLISHABLE_KEY,
+        session["client_secret"].as_str().unwrap()
+    );
+    if let Some(secret) = customer_session {
+        url.push_str(&format!("&customer_session={secret}"));
+    }
+    client.goto(&url).await.expect("widget page");
+    wait_for(client, "#pay").await;
+    session["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
+    let client = open().await;
+    let till = Till::default();
+    let customer = till.new_customer().await;
+
+    // First visit: the card is typed and, with the customer's consent, kept.
+    widget_for_customer(&client, &till, &customer, 7_700, None).await;
+    let consent = wait_for(&client, "#save-card").await;
+    fill(&client, "4242424242424242").await;
+    consent.click().await.unwrap();
+    screenshot(&client, "save-card-consent").await;
+    click(&client, "#pay").await;
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let (_, saved) = till
+        .get(
+            &format!("/v1/customers/{customer}/payment_methods"),
+            till_e2e::SECRET_KEY,
+        )
+        .await;
+    let card = saved["data"][0]["id"].as_str().expect("the card was saved");
+
+    // Next visit, with a customer session: the saved card is offered and chosen, nothing typed.
+    let (_, customer_session) = till
+        .post(
+            "/v1/customer_sessions",
+            till_e2e::SECRET_KEY,
+            &serde_json::json!({ "customer": customer }),
+        )
+        .await;
+    let secret = customer_session["client_secret"].as_str().unwrap();
+    let session = widget_for_customer(&client, &till, &customer, 7_800, Some(secret)).await;
+    let offered = wait_for_text(&client, ".saved-cards", "4242").await;
+    assert!(offered.contains("Visa •••• 4242"), "{offered}");
+    assert!(offered.contains("12/34"), "{offered}");
+    let hidden = client
+        .execute(
+            "return document.querySelector('.new-card').hidden && \
+             document.querySelector('input[name=saved-card]:checked').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hidden.as_str(),
+        Some(card),
+        "the saved card is chosen, the form hidden"
+    );
+    screenshot(&client, "saved-card-desktop").await;
+    client.set_window_size(375, 812).await.unwrap();
+    let fits = client
+        .execute("return document.documentElement.scrollWidth <= 375", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        fits.as_bool(),
+        Some(true),
+        "no sideways scrolling at 375 px"
+    );
+    screenshot(&client, "saved-card-375").await;
+    // Choosing "a new card" shows the form again; choosing the saved card hides it.
+    click(&client, "#new-card").await;
+    wait_for(&client, "#card-number").await;
+    let shown = client
+        .execute("return !document.querySelector('.new-card').hidden", vec![])
+        .await
+        .unwrap();
+    assert_eq!(shown.as_bool(), Some(true));
+    click(&client, &format!("input[value='{card}']")).await;
+    click(&client, "#pay").await;
+    let receipt = wait_for_text(&client, ".receipt", "Payment successful").await;
+    assert!(receipt.contains("4242"), "{receipt}");
+    let (_, state) = till
+        .get(
+            &format!("/v1/checkout_sessions/{session}"),
+            till_e2e::SECRET_KEY,
+        )
+        .await;
+    let (_, payment) = till
+        .get(
+            &format!("/v1/payments/{}", state["payment"].as_str().unwrap()),
+            till_e2e::SECRET_KEY,
+        )
+        .await;
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(payment["payment_method"], card);
+    client.close().await.unwrap();
+}

@@ -598,3 +598,81 @@ async fn ledger_entries_are_filtered_and_paged() {
         .await;
     assert_eq!((status, code(&body)), (400, "cursor_invalid"));
 }
+
+/// A transfer paid by the sender's saved card: the charge and the transfer are one operation.
+#[tokio::test]
+async fn a_transfer_paid_by_card_happens_with_its_charge_or_not_at_all() {
+    let till = wallet::till();
+    let (sender, receiver) = (till.new_customer().await, till.new_customer().await);
+    let card = till.save_card(&sender, 1_000, "4242424242424242").await;
+
+    let body = json!({ "from_customer": sender, "to": receiver, "amount": 4_321,
+                       "currency": "USD", "source": card });
+    let key = new_key();
+    let (status, _, sent) = till.transfer_with_key(&body, &key).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["status"], "succeeded");
+    assert_eq!(sent["source"], card.as_str());
+    assert_eq!(till.wallet(&receiver).await, 4_321);
+    assert_eq!(
+        till.wallet(&sender).await,
+        0,
+        "the card paid, not the wallet"
+    );
+    let (_, replayed, again) = till.transfer_with_key(&body, &key).await;
+    assert!(replayed);
+    assert_eq!(again["id"], sent["id"]);
+    let entries = till.entries_of(&format!("wallet:{receiver}:USD")).await;
+    assert_eq!(entries.len(), 1, "credited once: {entries:?}");
+    assert_eq!(entries[0]["kind"], "transfer_from_card");
+
+    // The gateway does not answer the first time: the transfer waits, the retry finishes it
+    // with one charge.
+    till.fault(json!({ "amount": 4_322, "fail_times": 1 }))
+        .await;
+    let body = json!({ "from_customer": sender, "to": receiver, "amount": 4_322,
+                       "currency": "USD", "source": card });
+    let key = new_key();
+    let (status, _, first) = till.transfer_with_key(&body, &key).await;
+    assert_eq!(
+        (status, code(&first)),
+        (502, "gateway_unavailable"),
+        "{first}"
+    );
+    assert_eq!(till.wallet(&receiver).await, 4_321, "nothing moved yet");
+    let (status, _, finished) = till.transfer_with_key(&body, &key).await;
+    assert_eq!(status, 200, "{finished}");
+    assert_eq!(finished["status"], "succeeded");
+    assert_eq!(till.wallet(&receiver).await, 4_321 + 4_322);
+
+    // A card whose bank wants its holder fails the transfer, and nothing moves.
+    let strong = till.save_card(&sender, 1_100, "4000002760003184").await;
+    let body = json!({ "from_customer": sender, "to": receiver, "amount": 1_234,
+                       "currency": "USD", "source": strong });
+    let (status, _, refused) = till.transfer_with_key(&body, &new_key()).await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["status"], "failed");
+    assert_eq!(till.wallet(&receiver).await, 4_321 + 4_322);
+
+    // Only the sender's own saved cards, and only to customers.
+    let stranger_card = {
+        let other = till.new_customer().await;
+        till.save_card(&other, 1_200, "4242424242424242").await
+    };
+    let body = json!({ "from_customer": sender, "to": receiver, "amount": 100,
+                       "currency": "USD", "source": stranger_card });
+    let (status, _, refused) = till.transfer_with_key(&body, &new_key()).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (404, "resource_missing"),
+        "{refused}"
+    );
+    let body = json!({ "from_customer": sender, "to": unique_phone(), "amount": 100,
+                       "currency": "USD", "source": card });
+    let (status, _, refused) = till.transfer_with_key(&body, &new_key()).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (404, "recipient_unknown"),
+        "{refused}"
+    );
+}

@@ -382,6 +382,7 @@ async fn start_payment(
             PayWith::Token(_) => None,
         },
         initiator: Initiator::Customer,
+        payee_customer_id: None,
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,

@@ -4,17 +4,23 @@
 //! daily limit are decided there, so concurrent transfers cannot overdraw or pass the limit.
 
 use crate::auth::Caller;
+use crate::connectors::Initiator;
 use crate::http::{body_value, json, parse, ApiResult};
-use crate::idempotency::{self, Ended};
+use crate::idempotency::{self, Ended, Scope};
+use crate::payments::saved_cards::{self, Charge, Charged};
 use crate::store::ledger::Posting;
 use crate::store::transfers::{Sent, TransferRow};
+use crate::vault::Vault;
 use crate::{clock, random, store};
+use till_core::api::{CaptureMethod, Purpose};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::ledger::Operation;
+use till_core::payment::PaymentStatus;
 use till_core::reconciliation::date_of;
 use till_core::transfer::{
-    CreateTransfer, Recipient, Source, TransferLimits, TransferStatus, CLAIM_SECONDS,
+    CreateTransfer, Recipient, Source, TransferLimits, TransferRequest, TransferStatus,
+    CLAIM_SECONDS,
 };
 use worker::{Env, Request};
 
@@ -90,6 +96,10 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             Some(found) if found.request_fingerprint != scope.fingerprint => {
                 return Ok(Ended::Retryable(idempotency::key_reused()))
             }
+            // A card's charge an earlier attempt did not see to its end.
+            Some(found) if found.status == TransferStatus::Pending => {
+                return charge_card(env, found, &transfer, &scope).await
+            }
             Some(found) => return stored(&found),
             None => {}
         }
@@ -99,12 +109,6 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         {
             return Ok(Ended::Retryable(
                 ApiError::not_found("customer").with_param("from_customer"),
-            ));
-        }
-        if let Source::PaymentMethod(_) = transfer.source {
-            // No saved payment method belongs to the sender (saved cards are not stored yet).
-            return Ok(Ended::Retryable(
-                ApiError::not_found("payment method").with_param("source"),
             ));
         }
         let limits = limits(env, merchant_id).await?;
@@ -117,66 +121,97 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             Err(error) => return Ok(Ended::Retryable(error)),
         };
         let now = clock::now_seconds();
-        let (receiver_id, recipient_hash, status, claim_expires_at) = match receiver {
-            Receiver::Customer(id) => (Some(id), None, TransferStatus::Succeeded, None),
-            Receiver::Claim { contact_hash } => (
-                None,
-                Some(contact_hash),
-                TransferStatus::AwaitingClaim,
-                Some(now + claim_seconds(env)),
-            ),
-        };
-        let row = TransferRow {
+        let mut row = TransferRow {
             id: random::id(IdKind::Transfer)?,
             merchant_id: merchant_id.to_string(),
             idempotency_key: scope.key.clone(),
             request_fingerprint: scope.fingerprint.clone(),
             sender_id: transfer.sender.clone(),
-            receiver_id,
+            receiver_id: None,
             recipient_kind: transfer.recipient.kind().to_string(),
-            recipient_hash,
+            recipient_hash: None,
             amount: transfer.money.amount,
             currency: transfer.money.currency,
             source: transfer.source.as_str().to_string(),
             note: transfer.note.clone(),
-            status,
-            claim_expires_at,
+            status: TransferStatus::Succeeded,
+            claim_expires_at: None,
+            payment_id: None,
             created: now,
         };
-        let operation = match &row.receiver_id {
-            Some(receiver) => Operation::Transfer {
+        match (&transfer.source, receiver) {
+            (Source::Wallet, Receiver::Customer(id)) => row.receiver_id = Some(id),
+            (Source::Wallet, Receiver::Claim { contact_hash }) => {
+                row.recipient_hash = Some(contact_hash);
+                row.status = TransferStatus::AwaitingClaim;
+                row.claim_expires_at = Some(now + claim_seconds(env));
+            }
+            (Source::PaymentMethod(method), Receiver::Customer(id)) => {
+                let usable =
+                    store::payment_methods::usable(env, merchant_id, &transfer.sender, method)
+                        .await?;
+                if usable.is_none() {
+                    return Ok(Ended::Retryable(no_such_card()));
+                }
+                row.receiver_id = Some(id);
+                row.status = TransferStatus::Pending;
+                row.payment_id = Some(random::id(IdKind::Payment)?);
+            }
+            (Source::PaymentMethod(_), Receiver::Claim { .. }) => {
+                return Ok(Ended::Retryable(
+                    ApiError::new(ErrorCode::RecipientUnknown)
+                        .with_message("A transfer paid by card goes to a customer.")
+                        .with_param("to"),
+                ))
+            }
+        }
+        // From a wallet the money moves now; from a card, when the card is charged.
+        let operation = match (&row.receiver_id, row.status) {
+            (_, TransferStatus::Pending) => None,
+            (Some(receiver), _) => Some(Operation::Transfer {
                 sender: &row.sender_id,
                 receiver,
-            },
-            None => Operation::HoldForClaim {
+            }),
+            (None, _) => Some(Operation::HoldForClaim {
                 sender: &row.sender_id,
                 claim: &row.id,
-            },
+            }),
         };
-        let posting = Posting::new(
-            merchant_id,
-            operation,
-            &row.id,
-            row.currency,
-            row.amount,
-            now,
-        )?;
+        let posting = operation
+            .map(|operation| {
+                Posting::new(
+                    merchant_id,
+                    operation,
+                    &row.id,
+                    row.currency,
+                    row.amount,
+                    now,
+                )
+            })
+            .transpose()?;
         let kind = match row.status {
             TransferStatus::AwaitingClaim => "transfer.awaiting_claim",
             _ => "transfer.succeeded",
         };
-        let event = crate::merchant_webhooks::new_event(merchant_id, kind, &row.view())?;
+        let event = match posting {
+            Some(_) => Some(crate::merchant_webhooks::new_event(
+                merchant_id,
+                kind,
+                &row.view(),
+            )?),
+            None => None,
+        };
         let day = date_of(now);
-        let endpoints = match store::transfers::send(
+        let sent = store::transfers::send(
             env,
             &row,
-            &posting,
-            &event,
+            posting.as_ref(),
+            event.as_ref(),
             &day,
             limits.per_day,
         )
-        .await?
-        {
+        .await?;
+        let endpoints = match sent {
             Sent::Done { endpoints } => endpoints,
             Sent::Overdrawn => {
                 return Ok(Ended::Retryable(
@@ -186,10 +221,83 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             Sent::OverDailyLimit => return Ok(Ended::Retryable(limits.daily_exceeded())),
         };
         worker::console_log!("transfer {} {}", row.id, row.status.as_str());
-        crate::merchant_webhooks::deliver(env, &event, endpoints).await;
+        if let Some(event) = &event {
+            crate::merchant_webhooks::deliver(env, event, endpoints).await;
+        }
+        if row.status == TransferStatus::Pending {
+            return charge_card(env, row, &transfer, &scope).await;
+        }
         stored(&row)
     })
     .await
+}
+
+fn no_such_card() -> ApiError {
+    ApiError::not_found("payment method").with_param("source")
+}
+
+/// Charges the sender's saved card for a `pending` transfer (recorded first, with the payment
+/// id it will have). The payment's success writes the money into the receiver's wallet and
+/// settles the transfer in one batch; a decline fails it. A retry resumes here: the gateway is
+/// asked before it is charged again.
+async fn charge_card(
+    env: &Env,
+    mut row: TransferRow,
+    transfer: &TransferRequest,
+    scope: &Scope,
+) -> Result<Ended, ApiError> {
+    let (Source::PaymentMethod(method), Some(payment_id), Some(receiver)) = (
+        &transfer.source,
+        row.payment_id.clone(),
+        row.receiver_id.clone(),
+    ) else {
+        return stored(&row);
+    };
+    let Some(card) = Vault::open(env)?.saved_card(method).await? else {
+        return Ok(Ended::Retryable(no_such_card()));
+    };
+    let (mut payment, resumed) = match store::payments::by_id(env, &payment_id).await? {
+        Some(payment) if payment.status != PaymentStatus::Processing => {
+            let current = store::transfers::find(env, &row.merchant_id, &row.id).await?;
+            return stored(&current.unwrap_or(row));
+        }
+        Some(payment) => (payment, true),
+        None => {
+            let charge = Charge {
+                merchant_id: &row.merchant_id,
+                customer: &row.sender_id,
+                payment_method: method,
+                money: transfer.money,
+                capture_method: CaptureMethod::Automatic,
+                merchant_reference: Some(row.id.clone()),
+                purpose: Purpose::Transfer,
+                payee: Some(receiver),
+                initiator: Initiator::Customer,
+                // Payments' keys are unique per merchant across endpoints.
+                idempotency_key: format!("transfer:{}", scope.key),
+                fingerprint: scope.fingerprint.clone(),
+                gateway_key: scope.gateway_key(),
+            };
+            let (payment, _) = saved_cards::start(env, &charge, payment_id, &card).await?;
+            (payment, false)
+        }
+    };
+    if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, resumed).await? {
+        // The transfer stays pending: a retry with the same key finishes it.
+        return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
+    }
+    if let Some(current) = store::transfers::find(env, &row.merchant_id, &row.id).await? {
+        row = current;
+    }
+    if let Some(kind) = match row.status {
+        TransferStatus::Succeeded => Some("transfer.succeeded"),
+        TransferStatus::Failed => Some("transfer.failed"),
+        _ => None,
+    } {
+        worker::console_log!("transfer {} {}", row.id, row.status.as_str());
+        crate::merchant_webhooks::emit(env, &row.merchant_id, kind, &row.view()).await;
+    }
+    stored(&row)
 }
 
 /// `GET /v1/transfers/:id`.

@@ -3,6 +3,7 @@
 //! and settle refunds through here, never through each other.
 
 pub mod refunds;
+pub mod saved_cards;
 
 use crate::clock;
 use crate::connectors::{GatewayPayment, PaymentLookup};
@@ -146,9 +147,7 @@ pub async fn apply(
         let posting = match next {
             PaymentStatus::Succeeded if payment.amount_captured > 0 => Some(Posting::new(
                 &payment.merchant_id,
-                Operation::CardPayment {
-                    payee: payee(payment),
-                },
+                success_operation(payment),
                 &payment.id,
                 payment.currency,
                 payment.amount_captured,
@@ -213,7 +212,19 @@ pub async fn apply(
 pub fn payee(payment: &PaymentRow) -> Payee<'_> {
     match (payment.purpose, payment.customer_id.as_deref()) {
         (Purpose::WalletTopUp, Some(customer)) => Payee::Wallet(customer),
+        (Purpose::Transfer, _) => match payment.payee_customer_id.as_deref() {
+            Some(receiver) => Payee::Wallet(receiver),
+            None => Payee::Merchant(&payment.merchant_id),
+        },
         _ => Payee::Merchant(&payment.merchant_id),
+    }
+}
+
+/// What a payment's success writes to the ledger: the card's money to whoever it paid.
+fn success_operation(payment: &PaymentRow) -> Operation<'_> {
+    match (payment.purpose, payee(payment)) {
+        (Purpose::Transfer, Payee::Wallet(receiver)) => Operation::TransferFromCard { receiver },
+        (_, payee) => Operation::CardPayment { payee },
     }
 }
 

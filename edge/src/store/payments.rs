@@ -38,6 +38,8 @@ pub struct PaymentRow {
     /// The saved card it was paid with, and who started it.
     pub payment_method_id: Option<String>,
     pub initiator: Initiator,
+    /// Whose wallet a transfer's payment fills.
+    pub payee_customer_id: Option<String>,
     pub poll_attempts: i64,
     pub requires_review: i64,
     pub card_brand: Brand,
@@ -68,9 +70,10 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          amount, currency, status, card_brand, card_last4, card_exp_month, card_exp_year, \
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
-         gateway_account_id, customer_id, purpose, payment_method_id, initiator) \
+         gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
+         payee_customer_id) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -94,6 +97,7 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             text(p.purpose.as_str()),
             opt_text(p.payment_method_id.as_deref()),
             text(p.initiator.as_str()),
+            opt_text(p.payee_customer_id.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -166,6 +170,17 @@ pub async fn update(
             env,
             "EXISTS (SELECT 1 FROM payments WHERE id = ?6 AND status = 'succeeded')",
             &[text(&p.id)],
+        )?);
+    }
+    // A transfer paid by card ends with its payment: succeeded with the money above, or failed.
+    if p.purpose == Purpose::Transfer {
+        statements.push(statement(
+            env,
+            "UPDATE transfers SET status = CASE ?2 WHEN 'succeeded' THEN 'succeeded' \
+             ELSE 'failed' END, updated = ?3 \
+             WHERE payment_id = ?1 AND status = 'pending' AND ?2 IN ('succeeded', 'failed') \
+             AND EXISTS (SELECT 1 FROM payments WHERE id = ?1 AND status = ?2)",
+            &[text(&p.id), text(p.status.as_str()), int(p.updated)],
         )?);
     }
     if event.is_some() {

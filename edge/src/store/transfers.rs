@@ -28,6 +28,8 @@ pub struct TransferRow {
     pub note: Option<String>,
     pub status: TransferStatus,
     pub claim_expires_at: Option<i64>,
+    /// The payment charging the sender's card, for a transfer paid by card.
+    pub payment_id: Option<String>,
     pub created: i64,
 }
 
@@ -45,6 +47,7 @@ impl TransferRow {
             note: self.note.clone(),
             status: self.status,
             claim_expires_at: self.claim_expires_at,
+            payment: self.payment_id.clone(),
             created: self.created,
         }
     }
@@ -62,12 +65,13 @@ pub enum Sent {
 
 /// Writes a transfer and the event that tells of it, adds it to its sender's total for `day`
 /// (capped at `daily_cap`) and writes its ledger transaction, as one transaction; the
-/// merchant's webhook endpoints are read in the same batch.
+/// merchant's webhook endpoints are read in the same batch. A transfer paid by card has no
+/// posting or event yet: its payment writes them.
 pub async fn send(
     env: &Env,
     t: &TransferRow,
-    posting: &Posting<'_>,
-    event: &EventRow,
+    posting: Option<&Posting<'_>>,
+    event: Option<&EventRow>,
     day: &str,
     daily_cap: i64,
 ) -> StoreResult<Sent> {
@@ -76,8 +80,8 @@ pub async fn send(
             env,
             "INSERT INTO transfers (id, merchant_id, idempotency_key, request_fingerprint, \
              sender_id, receiver_id, recipient_kind, recipient_hash, amount, currency, source, \
-             note, status, claim_expires_at, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+             note, status, claim_expires_at, created, updated, payment_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
             &[
                 text(&t.id),
                 text(&t.merchant_id),
@@ -94,9 +98,9 @@ pub async fn send(
                 text(t.status.as_str()),
                 opt_int(t.claim_expires_at),
                 int(t.created),
+                opt_text(t.payment_id.as_deref()),
             ],
         )?,
-        webhooks::insert_event_after_change(env, event)?,
         statement(
             env,
             "INSERT INTO transfer_usage (merchant_id, customer_id, currency, day, sent, cap) \
@@ -113,7 +117,13 @@ pub async fn send(
             ],
         )?,
     ];
-    statements.extend(ledger_statements(env, posting, &t.id)?);
+    if let Some(event) = event {
+        // After the transfer's insert (`changes() = 1`), ahead of the daily total.
+        statements.insert(1, webhooks::insert_event_after_change(env, event)?);
+    }
+    if let Some(posting) = posting {
+        statements.extend(ledger_statements(env, posting, &t.id)?);
+    }
     statements.push(webhooks::endpoints_statement(env, &t.merchant_id)?);
     match batch(env, statements).await {
         Ok(results) => {
@@ -218,7 +228,8 @@ pub async fn claims_to_settle(env: &Env, now: i64, limit: i64) -> StoreResult<Ve
         env,
         "SELECT t.seq, t.id, t.merchant_id, t.idempotency_key, t.request_fingerprint, \
          t.sender_id, c.id AS receiver_id, t.recipient_kind, t.recipient_hash, t.amount, \
-         t.currency, t.source, t.note, t.status, t.claim_expires_at, t.created, t.updated \
+         t.currency, t.source, t.note, t.status, t.claim_expires_at, t.payment_id, t.created, \
+         t.updated \
          FROM transfers t LEFT JOIN customers c ON c.merchant_id = t.merchant_id \
          AND (c.email_hash = t.recipient_hash OR c.phone_hash = t.recipient_hash) \
          WHERE t.status = 'awaiting_claim' AND (c.id IS NOT NULL OR t.claim_expires_at <= ?1) \

@@ -7,9 +7,10 @@ use std::io::Write;
 
 /// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
 /// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
-/// here. Lower it whenever the widget shrinks. (116,500: the error-code table the widget reads
-/// codes with grew by the wallet's twelve codes.)
-pub const WIDGET_GZIP_BUDGET: usize = 116_500;
+/// here. Lower it whenever the widget shrinks. (127,500: saved cards, measured one piece at a
+/// time: the saved-card list 4.2 KB, the consent checkbox and hiding the form 2.3 KB, choosing,
+/// attempts and the customer-session call 4.8 KB; the wallet's error codes 0.4 KB.)
+pub const WIDGET_GZIP_BUDGET: usize = 127_500;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {

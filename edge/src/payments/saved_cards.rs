@@ -1,0 +1,184 @@
+//! Charging a saved card without the widget: the merchant's off-session charges and transfers
+//! paid by card. Each charge gets a checkout session of its own, so its payment is stored,
+//! recovered, reconciled and refunded like every other.
+
+use super::{apply, recover, refused, Recovered};
+use crate::connectors::{Authorization, GatewayCard, GatewayError, GatewayPayment, Initiator};
+use crate::store::payments::PaymentRow;
+use crate::store::sessions::SessionRow;
+use crate::vault::VaultedCard;
+use crate::{clock, gateways, random, store};
+use till_core::api::{CaptureMethod, Purpose, SessionStatus};
+use till_core::api_keys::hash_secret;
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use till_core::money::Money;
+use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use worker::Env;
+
+/// A charge of one of a customer's saved cards.
+pub struct Charge<'a> {
+    pub merchant_id: &'a str,
+    pub customer: &'a str,
+    pub payment_method: &'a str,
+    pub money: Money,
+    pub capture_method: CaptureMethod,
+    pub merchant_reference: Option<String>,
+    pub purpose: Purpose,
+    /// Whose wallet it fills, for a transfer.
+    pub payee: Option<String>,
+    pub initiator: Initiator,
+    /// The payment's idempotency identity: its key (unique per merchant), the request's
+    /// fingerprint, the key the gateway sees.
+    pub idempotency_key: String,
+    pub fingerprint: String,
+    pub gateway_key: String,
+}
+
+/// Records the charge's own checkout session and the `processing` payment, before anything
+/// reaches the gateway. The session's client secret is returned once: the customer needs it
+/// to pay on the hosted page should their bank ask for them.
+pub async fn start(
+    env: &Env,
+    charge: &Charge<'_>,
+    payment_id: String,
+    card: &VaultedCard,
+) -> Result<(PaymentRow, String), ApiError> {
+    let now = clock::now_seconds();
+    let session_id = random::id(IdKind::CheckoutSession)?;
+    let client_secret = format!("{session_id}_{}", random::id(IdKind::ClientSecret)?);
+    let session = SessionRow {
+        id: session_id,
+        merchant_id: charge.merchant_id.to_string(),
+        client_secret_hash: hash_secret(&client_secret),
+        amount: charge.money.amount,
+        currency: charge.money.currency,
+        capture_method: charge.capture_method,
+        line_items: "[]".into(),
+        return_url: None,
+        merchant_reference: charge.merchant_reference.clone(),
+        status: SessionStatus::Open,
+        payment_id: None,
+        customer_id: Some(charge.customer.to_string()),
+        purpose: charge.purpose,
+        created: now,
+    };
+    store::sessions::insert(env, &session).await?;
+    let gateway = gateways::for_merchant(env, charge.merchant_id).await?;
+    let status = PaymentStatus::RequiresPaymentMethod
+        .move_to(PaymentStatus::RequiresConfirmation)
+        .and_then(|s| s.move_to(PaymentStatus::Processing))
+        .map_err(|_| ApiError::internal())?;
+    let payment = PaymentRow {
+        id: payment_id,
+        merchant_id: charge.merchant_id.to_string(),
+        checkout_session_id: session.id.clone(),
+        idempotency_key: charge.idempotency_key.clone(),
+        request_fingerprint: charge.fingerprint.clone(),
+        amount: charge.money.amount,
+        currency: charge.money.currency,
+        capture_method: charge.capture_method,
+        status,
+        amount_captured: 0,
+        amount_refunded: 0,
+        challenge_attempts_remaining: None,
+        gateway_idempotency_key: charge.gateway_key.clone(),
+        gateway_account_id: gateway.account_id.clone(),
+        token: charge.payment_method.to_string(),
+        customer_id: Some(charge.customer.to_string()),
+        purpose: charge.purpose,
+        payment_method_id: Some(charge.payment_method.to_string()),
+        initiator: charge.initiator,
+        payee_customer_id: charge.payee.clone(),
+        poll_attempts: 0,
+        requires_review: 0,
+        card_brand: card.brand,
+        card_last4: card.last4.clone(),
+        card_fingerprint: Some(card.fingerprint.clone()),
+        card_exp_month: i64::from(card.exp_month),
+        card_exp_year: i64::from(card.exp_year),
+        gateway_reference: None,
+        failure_code: None,
+        failure_message: None,
+        created: now,
+        updated: now,
+    };
+    if !store::payments::insert_claiming_session(env, &payment).await? {
+        return Err(ApiError::internal());
+    }
+    Ok((payment, client_secret))
+}
+
+/// Where charging got to.
+pub enum Charged {
+    /// The gateway answered and the payment moved (succeeded, failed, ...).
+    Applied,
+    /// No answer: the payment stays `processing`; a retry with the same key finds it.
+    Unanswered,
+}
+
+/// Charges the saved card for a `processing` payment: first asks the gateway whether an earlier
+/// attempt already reached it (it never charges twice), then authorizes as a stored credential
+/// and applies the answer. Nobody can answer a challenge here, so a gateway asking for one is
+/// the bank wanting the customer: `authentication_required`.
+pub async fn charge(
+    env: &Env,
+    payment: &mut PaymentRow,
+    card: VaultedCard,
+    resumed: bool,
+) -> Result<Charged, ApiError> {
+    if resumed {
+        match recover(env, payment).await? {
+            Recovered::Applied => return Ok(Charged::Applied),
+            Recovered::Unanswered(_) => return Ok(Charged::Unanswered),
+            Recovered::Unknown => {}
+        }
+    }
+    let gateway = gateways::for_payment(env, payment).await?;
+    let card_reference = match &payment.payment_method_id {
+        Some(id) => store::payment_methods::find(env, &payment.merchant_id, id)
+            .await?
+            .and_then(|method| method.reference_at(payment.gateway_account_id.as_deref())),
+        None => None,
+    };
+    let authorization = Authorization {
+        amount: payment.amount,
+        currency: payment.currency,
+        reference: payment.id.clone(),
+        capture: payment.capture_method == CaptureMethod::Automatic,
+        card: GatewayCard {
+            number: card.number,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            cvc: None,
+            name: card.name,
+        },
+        initiator: payment.initiator,
+        stored_credential: true,
+        card_reference,
+    };
+    let answer = match gateway
+        .connector
+        .authorize(&authorization, &payment.gateway_idempotency_key)
+        .await
+    {
+        Ok(answer) => answer,
+        Err(GatewayError::Unavailable(reason)) => {
+            worker::console_warn!("payment {}: gateway unavailable: {reason}", payment.id);
+            return Ok(Charged::Unanswered);
+        }
+        Err(GatewayError::Rejected { code, .. }) => refused(&code),
+    };
+    let answer = match answer.state {
+        GatewayState::RequiresAction { .. } => GatewayPayment {
+            card_reference: answer.card_reference,
+            reference: answer.reference,
+            state: GatewayState::Declined {
+                code: DeclineCode::AuthenticationRequired,
+            },
+        },
+        _ => answer,
+    };
+    apply(env, payment, answer).await?;
+    Ok(Charged::Applied)
+}
