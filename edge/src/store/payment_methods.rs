@@ -1,9 +1,11 @@
 //! Saved cards: what may be shown of them, whose they are, and whether they may be used.
 
 use super::{all, execute, first, int, opt_text, text, StoreResult};
+use crate::clock;
 use serde::Deserialize;
 use till_core::api::PaymentMethod;
 use till_core::card::{Brand, CardSummary};
+use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,9 +79,19 @@ pub async fn insert(env: &Env, p: &PaymentMethodRow) -> StoreResult<bool> {
     Ok(changed == 1)
 }
 
-/// Saved cards that may be used: not detached, and saved by a payment that was authorized.
+/// Saved cards that may be used: not detached, saved by a payment that was authorized, and not
+/// expired (`?1` the year and `?2` the month it is now).
 const USABLE: &str = "SELECT m.* FROM payment_methods m JOIN payments p ON p.id = m.payment_id \
-     WHERE m.detached_at IS NULL AND p.status IN ('succeeded', 'requires_capture')";
+     WHERE m.detached_at IS NULL AND p.status IN ('succeeded', 'requires_capture') \
+     AND (m.card_exp_year > ?1 OR (m.card_exp_year = ?1 AND m.card_exp_month >= ?2))";
+
+/// `USABLE`'s parameters, then `more` from `?3` on.
+fn usable_params(more: &[&str]) -> Vec<JsValue> {
+    let now = clock::this_month();
+    let mut params = vec![int(i64::from(now.year)), int(i64::from(now.month))];
+    params.extend(more.iter().map(|value| text(value)));
+    params
+}
 
 /// One of the customer's usable saved cards.
 pub async fn usable(
@@ -90,8 +102,8 @@ pub async fn usable(
 ) -> StoreResult<Option<PaymentMethodRow>> {
     first(
         env,
-        &format!("{USABLE} AND m.id = ?1 AND m.merchant_id = ?2 AND m.customer_id = ?3"),
-        &[text(id), text(merchant_id), text(customer_id)],
+        &format!("{USABLE} AND m.id = ?3 AND m.merchant_id = ?4 AND m.customer_id = ?5"),
+        &usable_params(&[id, merchant_id, customer_id]),
     )
     .await
 }
@@ -104,8 +116,8 @@ pub async fn of_customer(
 ) -> StoreResult<Vec<PaymentMethodRow>> {
     all(
         env,
-        &format!("{USABLE} AND m.merchant_id = ?1 AND m.customer_id = ?2 ORDER BY m.seq DESC"),
-        &[text(merchant_id), text(customer_id)],
+        &format!("{USABLE} AND m.merchant_id = ?3 AND m.customer_id = ?4 ORDER BY m.seq DESC"),
+        &usable_params(&[merchant_id, customer_id]),
     )
     .await
 }

@@ -3,7 +3,7 @@
 //!
 //! `bench latency`: the storage-free route and the direct gateway call (the floors), a confirm,
 //! its idempotent replay, and confirms per second at 32 clients against the floor route at the
-//! same concurrency. `bench first-request`: one request right after the edge (re)started.
+//! same concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients. `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache), with when each piece of the page arrived (p50).
 
@@ -19,6 +19,8 @@ const WARM_UP: usize = 20;
 const CLIENTS: usize = 32;
 const CONFIRMS_AT_ONCE: usize = 320;
 const FLOOR_REQUESTS_AT_ONCE: usize = 3200;
+const TRANSFER_SENDERS: usize = 8;
+const TRANSFERS_AT_ONCE: usize = 320;
 /// Long enough for the sandbox's webhooks about the last confirms to be handled.
 const WEBHOOKS_SETTLE: Duration = Duration::from_secs(2);
 
@@ -189,6 +191,44 @@ async fn throughput(till: Arc<Till>) -> Value {
     })
 }
 
+/// Wallet transfers of one cent: timed alone, then per second with `CLIENTS` at a time from
+/// `TRANSFER_SENDERS` wallets (the demo merchant's default limits allow them all).
+async fn transfers(till: Arc<Till>) -> Value {
+    let receiver = till.new_customer().await;
+    let mut senders = Vec::with_capacity(TRANSFER_SENDERS);
+    for _ in 0..TRANSFER_SENDERS {
+        let sender = till.new_customer().await;
+        till.top_up(&sender, 10_000).await;
+        senders.push(sender);
+    }
+    let mut alone = Vec::with_capacity(CONFIRM_SAMPLES);
+    for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
+        let started = Instant::now();
+        let (status, body) = till.transfer(&senders[0], &receiver, 1).await;
+        let transfer_ms = millis(started);
+        assert_eq!(status, 200, "{body}");
+        if n >= WARM_UP {
+            alone.push(transfer_ms);
+        }
+    }
+    let jobs: Vec<String> = (0..TRANSFERS_AT_ONCE)
+        .map(|n| senders[n % TRANSFER_SENDERS].clone())
+        .collect();
+    let (sending, to) = (till.clone(), receiver.clone());
+    let per_second = per_second(jobs, move |sender: String| {
+        let (till, to) = (sending.clone(), to.clone());
+        async move {
+            let (status, body) = till.transfer(&sender, &to, 1).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    })
+    .await;
+    let mut report = summary(alone);
+    report["clients"] = json!(CLIENTS);
+    report["per_second"] = json!(per_second);
+    report
+}
+
 async fn latency() -> Value {
     let till = Till::default();
     let gateway = setting("TILL_GATEWAY_URL");
@@ -197,7 +237,9 @@ async fn latency() -> Value {
     let direct = sequential(|| direct_gateway(&http, &gateway)).await;
     let (confirm, replay) = confirms_and_replays(&till).await;
     let throughput = throughput(Arc::new(Till::default())).await;
+    let transfers = transfers(Arc::new(Till::default())).await;
     json!({
+        "transfer": transfers,
         "floor_route": floor,
         "direct_gateway": direct,
         "confirm": confirm,

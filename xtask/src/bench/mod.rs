@@ -135,6 +135,7 @@ pub fn run() -> Result<(), String> {
         ("sandbox authorization (gateway floor)", "direct_gateway"),
         ("confirm", "confirm"),
         ("confirm replay", "replay"),
+        ("wallet transfer", "transfer"),
     ] {
         let row = &latency[key];
         println!(
@@ -151,6 +152,12 @@ pub fn run() -> Result<(), String> {
         ms(&throughput["confirms_per_second"]),
         ms(&throughput["floor_per_second"]),
         ms(&throughput["ratio"])
+    );
+    let transfers = &latency["transfer"];
+    println!(
+        "{:<44} {:>10.0} transfers/s",
+        format!("wallet transfers at {} clients", transfers["clients"]),
+        ms(&transfers["per_second"])
     );
     let first = &stack["first_request"];
     println!(
