@@ -14,9 +14,13 @@ const MAX_METADATA_KEYS: usize = 20;
 const MAX_METADATA_KEY: usize = 40;
 const MAX_METADATA_VALUE: usize = 500;
 
+/// The body of `POST /v1/customers` and of `PATCH /v1/customers/:id`: the same fields. A create
+/// is [`CustomerFields::validate`]d; an update is [`CustomerFields::apply`]ed to what is stored:
+/// each field given replaces the stored one, an empty string clears it, and `metadata` keys
+/// given replace theirs (a key set to `""` is removed).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateCustomer {
+pub struct CustomerFields {
     #[serde(default)]
     pub email: Option<String>,
     /// E.164 (`+` and 8 to 15 digits); spaces, dashes, dots and parentheses are ignored.
@@ -31,22 +35,8 @@ pub struct CreateCustomer {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// `PATCH /v1/customers/:id`: each field given replaces the stored one; an empty string clears
-/// it. `metadata` keys given replace theirs; a key set to `""` is removed.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateCustomer {
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub locale: Option<String>,
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-}
+pub type CreateCustomer = CustomerFields;
+pub type UpdateCustomer = CustomerFields;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -81,7 +71,7 @@ impl Details {
     }
 }
 
-impl CreateCustomer {
+impl CustomerFields {
     pub fn validate(&self) -> Result<Details, ApiError> {
         let metadata = checked_metadata(BTreeMap::new(), &self.metadata)?;
         Ok(Details {
@@ -92,9 +82,7 @@ impl CreateCustomer {
             metadata,
         })
     }
-}
 
-impl UpdateCustomer {
     /// The stored details with this update applied.
     pub fn apply(&self, current: Details) -> Result<Details, ApiError> {
         fn replace<F>(

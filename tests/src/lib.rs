@@ -72,6 +72,20 @@ pub struct Session {
     pub body: Value,
 }
 
+impl Session {
+    /// The session `POST /v1/checkout_sessions` answered with.
+    pub fn from_created(body: Value) -> Session {
+        Session {
+            id: body["id"].as_str().expect("id").to_string(),
+            client_secret: body["client_secret"]
+                .as_str()
+                .expect("client_secret")
+                .to_string(),
+            body,
+        }
+    }
+}
+
 /// A client that calls like a page of Till's own origin (publishable keys need an `Origin`),
 /// from its own client address (`CF-Connecting-IP`, an IPv6 documentation address), so tests
 /// do not share one rate-limit window.
@@ -216,14 +230,7 @@ impl Till {
             )
             .await;
         assert_eq!(status, 200, "create session: {body}");
-        Session {
-            id: body["id"].as_str().expect("id").to_string(),
-            client_secret: body["client_secret"]
-                .as_str()
-                .expect("client_secret")
-                .to_string(),
-            body,
-        }
+        Session::from_created(body)
     }
 
     pub async fn jwks(&self) -> Jwks {

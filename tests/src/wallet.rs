@@ -46,14 +46,7 @@ impl Till {
             )
             .await;
         assert_eq!(status, 200, "top-up session: {body}");
-        Session {
-            id: body["id"].as_str().expect("id").to_string(),
-            client_secret: body["client_secret"]
-                .as_str()
-                .expect("client_secret")
-                .to_string(),
-            body,
-        }
+        Session::from_created(body)
     }
 
     /// Pays a top-up with `card` through tokenize and confirm, as the widget does; the payment.
@@ -150,14 +143,7 @@ impl Till {
             )
             .await;
         assert_eq!(status, 200, "{session}");
-        let session = Session {
-            id: session["id"].as_str().expect("id").to_string(),
-            client_secret: session["client_secret"]
-                .as_str()
-                .expect("secret")
-                .to_string(),
-            body: session,
-        };
+        let session = Session::from_created(session);
         let token = self.token(&session, card).await;
         let response = send(
             self.http

@@ -25,11 +25,7 @@ async fn session_for(till: &Till, customer: &str, amount: i64) -> Session {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    Session {
-        id: body["id"].as_str().unwrap().into(),
-        client_secret: body["client_secret"].as_str().unwrap().into(),
-        body,
-    }
+    Session::from_created(body)
 }
 
 /// Confirms with any body (a token or a saved card, with or without consent).
