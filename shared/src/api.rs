@@ -160,15 +160,7 @@ impl CreateCheckoutSession {
                     .with_param("return_url")
             })?;
         }
-        if self
-            .merchant_reference
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > MAX_TEXT || r.chars().any(char::is_control))
-        {
-            return Err(
-                ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
-            );
-        }
+        check_merchant_reference(self.merchant_reference.as_deref())?;
         if self.purpose == Purpose::Transfer {
             return Err(ApiError::new(ErrorCode::ParameterInvalid)
                 .with_message("Transfers are made with POST /v1/transfers.")
@@ -186,6 +178,16 @@ impl CreateCheckoutSession {
             _ => {}
         }
         Ok(total)
+    }
+}
+
+/// The merchant's own reference: at most 200 characters, no control characters.
+fn check_merchant_reference(reference: Option<&str>) -> Result<(), ApiError> {
+    match reference {
+        Some(r) if r.chars().count() > MAX_TEXT || r.chars().any(char::is_control) => {
+            Err(ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -354,15 +356,7 @@ impl CreatePayment {
         if !ids::is_valid(IdKind::PaymentMethod, &self.payment_method) {
             return Err(ApiError::not_found("payment method").with_param("payment_method"));
         }
-        if self
-            .merchant_reference
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > MAX_TEXT || r.chars().any(char::is_control))
-        {
-            return Err(
-                ApiError::new(ErrorCode::MerchantReferenceInvalid).with_param("merchant_reference")
-            );
-        }
+        check_merchant_reference(self.merchant_reference.as_deref())?;
         Money::payable(self.amount, self.currency).map_err(|e| {
             ApiError::new(ErrorCode::AmountInvalid)
                 .with_message(e.to_string())
