@@ -113,6 +113,20 @@ pub fn platform_gateway(env: &Env) -> Result<(String, AccountCredentials), ApiEr
     ))
 }
 
+/// The bank that pays payouts: `BANK_URL` and the secrets `BANK_API_KEY` and
+/// `BANK_WEBHOOK_SECRET`.
+pub fn platform_bank(env: &Env) -> Result<crate::banks::BankCredentials, ApiError> {
+    let url = env.var("BANK_URL").map(|v| v.to_string()).map_err(|_| {
+        worker::console_error!("configuration: var BANK_URL is not set");
+        ApiError::internal()
+    })?;
+    Ok(crate::banks::BankCredentials {
+        url,
+        api_key: Secret::new(secret(env, "BANK_API_KEY")?),
+        webhook_secret: Secret::new(secret(env, "BANK_WEBHOOK_SECRET")?),
+    })
+}
+
 /// `DEV_HTTP_HOSTS`: hosts that webhook and return URLs may use over plain http, comma-separated.
 /// Only `cargo xtask dev|test` sets it (for the local shop and test receivers on 127.0.0.1);
 /// a deployment never has it, so production accepts only public https URLs.

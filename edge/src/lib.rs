@@ -10,6 +10,7 @@
 )]
 
 mod auth;
+mod banks;
 mod claims;
 mod clock;
 mod config;
@@ -21,6 +22,7 @@ mod idempotency;
 mod isolate_cache;
 mod merchant_webhooks;
 mod payments;
+mod payouts;
 mod poller;
 mod random;
 mod rate_limit;
@@ -37,8 +39,8 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Cron: every minute, settle payments the gateway never answered and transfer claims that
-/// are due; daily, reconcile yesterday.
+/// Cron: every minute, settle payments the gateway never answered, payouts the bank has not
+/// told of, and transfer claims that are due; daily, reconcile yesterday.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = if event.cron() == DAILY_RECONCILIATION {
@@ -94,6 +96,9 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     // Who may call is declared in the route table; handlers receive the authenticated caller.
     let caller = match route.access {
         Access::Public => return http::reply(public(route.endpoint, env).await),
+        Access::GatewaySignature if route.endpoint == Endpoint::BankWebhook => {
+            return http::reply(handlers::bank_webhooks::receive(req, env).await);
+        }
         Access::GatewaySignature => {
             let account = (route.endpoint == Endpoint::AccountWebhook).then_some(id);
             return http::reply(handlers::gateway_webhooks::receive(req, env, account).await);
@@ -148,10 +153,13 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::ListSessionPaymentMethods => {
             handlers::payment_methods::for_customer_session(req, env, caller, id).await
         }
+        Endpoint::CreatePayout => handlers::payouts::create(req, env, caller).await,
+        Endpoint::RetrievePayout => handlers::payouts::retrieve(env, caller, id).await,
         Endpoint::OpenApi
         | Endpoint::Keys
         | Endpoint::GatewayWebhook
-        | Endpoint::AccountWebhook => {
+        | Endpoint::AccountWebhook
+        | Endpoint::BankWebhook => {
             worker::console_error!("route table: {:?} dispatched with a key", route.endpoint);
             Err(ApiError::internal())
         }

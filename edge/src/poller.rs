@@ -1,10 +1,12 @@
 //! The cron trigger: payments left `processing` and refunds left `pending` (no answer, no
-//! webhook) are settled from the gateway. Each item backs off exponentially; after the last
+//! webhook) are settled from the gateway, and payouts the bank has not finished are sent again
+//! or looked up. Each item backs off exponentially; after the last
 //! attempt it is flagged `requires_review` for a person. One item that fails (a gateway error,
 //! an answer the state machine refuses, a storage error) is recorded and skipped: it never
 //! stops the others.
 
 use crate::payments::{self, refunds, Recovered};
+use crate::store::payouts::PayoutRow;
 use crate::store::polls::Watched;
 use crate::store::{self, payments::PaymentRow, refunds::RefundRow};
 use crate::{clock, config};
@@ -83,6 +85,23 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
             Watched::Refunds,
             &refund.id,
             refund.poll_attempts,
+            polled,
+        )
+        .await;
+    }
+    for mut payout in
+        store::polls::due::<PayoutRow>(env, Watched::Payouts, schedule.now, schedule.after).await?
+    {
+        let polled = match crate::payouts::poll(env, &mut payout).await {
+            Ok(()) => Polled::Settled(payout.status.as_str()),
+            Err(reason) => Polled::Unanswered(Some(reason)),
+        };
+        record(
+            env,
+            &schedule,
+            Watched::Payouts,
+            &payout.id,
+            payout.poll_attempts,
             polled,
         )
         .await;

@@ -18,8 +18,9 @@ use till_core::customer::{
     normalize_email, normalize_phone, CreateCustomer, Details, LookupCustomers, UpdateCustomer,
 };
 use till_core::idempotency::fingerprint;
-use till_core::transfer::{CreateTransfer, Recipient};
 use till_core::money::MAX_AMOUNT_MINOR;
+use till_core::payout::CreatePayout;
+use till_core::transfer::{CreateTransfer, Recipient};
 use till_core::urls::{check_return_url, check_webhook_url, DevHosts, MAX_URL_LEN};
 
 /// Parses `data` as `T`; when it parses, checks that it serializes and parses back unchanged.
@@ -96,7 +97,10 @@ fn check_details(details: &Details) {
     }
     assert!(details.metadata.len() <= 20);
     let text_ok = |text: &str| !text.chars().any(char::is_control);
-    assert!(details.name.as_deref().is_none_or(|n| !n.trim().is_empty() && text_ok(n)));
+    assert!(details
+        .name
+        .as_deref()
+        .is_none_or(|n| !n.trim().is_empty() && text_ok(n)));
 }
 
 fn check_transfer(transfer: &CreateTransfer) {
@@ -113,6 +117,22 @@ fn check_transfer(transfer: &CreateTransfer) {
         .note
         .as_deref()
         .is_none_or(|n| n.chars().count() <= 140 && !n.is_empty()));
+}
+
+fn check_payout(payout: &CreatePayout) {
+    let Ok(request) = payout.validate() else {
+        return;
+    };
+    assert!((1..=MAX_AMOUNT_MINOR).contains(&request.money.amount));
+    let account = &request.bank_account;
+    let digits = |text: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+    };
+    assert!(digits(&account.routing_number, 3..=11));
+    assert!(digits(account.account_number.expose(), 4..=17));
+    assert_eq!(account.last4().len(), 4);
+    let name = &account.holder_name;
+    assert!(!name.trim().is_empty() && name.trim() == name && !name.chars().any(char::is_control));
 }
 
 fn has_float(value: &serde_json::Value) -> bool {
@@ -183,10 +203,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(Ok(hashes)) = parse::<LookupCustomers>(data).map(|l| l.validate()) {
         assert!(!hashes.is_empty() && hashes.len() <= 1000);
         assert!(hashes.iter().all(|h| h.len() == 64
-            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
     }
     if let Some(transfer) = parse::<CreateTransfer>(data) {
         check_transfer(&transfer);
+    }
+    if let Some(payout) = parse::<CreatePayout>(data) {
+        check_payout(&payout);
     }
 
     if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {

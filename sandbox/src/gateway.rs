@@ -16,6 +16,7 @@
 //! - `GET /v1/settlements/{date}`: the day's settlement file (CSV); `POST /v1/control/settlement`
 //!   injects mismatches into it for reconciliation tests.
 //! - `GET /v1/stats`: charges and declines so far.
+//! - `/v1/bank_transfers`: the bank that pays Till's payouts (see `bank.rs`).
 
 use crate::test_cards::{outcome_for, Outcome};
 use axum::extract::{Path, Query, State};
@@ -203,6 +204,7 @@ pub struct Ledger {
     pub authorizations: HashMap<String, Authorization>,
     pub refunds: HashMap<String, GatewayRefund>,
     pub settlement_faults: crate::settlement::Injections,
+    pub bank: crate::bank::Transfers,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -217,22 +219,24 @@ pub struct Gateway {
     api_key: Arc<str>,
     ledger: Arc<Mutex<Ledger>>,
     webhooks: Option<Webhooks>,
+    /// Where the bank's events go (the edge's bank webhook).
+    bank_webhooks: Option<Webhooks>,
 }
 
-type Reply = (StatusCode, Json<serde_json::Value>);
+pub type Reply = (StatusCode, Json<serde_json::Value>);
 
-fn error(status: StatusCode, code: &str, message: &str) -> Reply {
+pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     (
         status,
         Json(serde_json::json!({ "error": { "code": code, "message": message } })),
     )
 }
 
-fn value<T: Serialize>(item: &T) -> serde_json::Value {
+pub fn value<T: Serialize>(item: &T) -> serde_json::Value {
     serde_json::to_value(item).unwrap_or_default()
 }
 
-fn new_id(prefix: &str) -> String {
+pub fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -244,26 +248,53 @@ fn current_month() -> YearMonth {
     YearMonth::from_unix_seconds(seconds)
 }
 
+fn send_event(webhooks: Option<Webhooks>, kind: &str, object: &serde_json::Value, fault: Fault) {
+    let Some(webhooks) = webhooks else {
+        return;
+    };
+    let event = serde_json::json!({
+        "id": new_id("evt_gw_"),
+        "type": kind,
+        "data": { "object": object },
+    });
+    tokio::spawn(webhooks.deliver(event, fault));
+}
+
 impl Gateway {
     pub fn new(api_key: &str, webhooks: Option<Webhooks>) -> Self {
         Gateway {
             api_key: api_key.into(),
             ledger: Arc::default(),
             webhooks,
+            bank_webhooks: None,
+        }
+    }
+
+    /// The bank sends its events to `webhooks`.
+    pub fn with_bank_webhooks(self, webhooks: Webhooks) -> Self {
+        Gateway {
+            bank_webhooks: Some(webhooks),
+            ..self
         }
     }
 
     /// Sends an event about `object` in the background.
     fn emit(&self, kind: &str, object: &serde_json::Value, fault: Fault) {
-        let Some(webhooks) = self.webhooks.clone() else {
-            return;
-        };
-        let event = serde_json::json!({
-            "id": new_id("evt_gw_"),
-            "type": kind,
-            "data": { "object": object },
-        });
-        tokio::spawn(webhooks.deliver(event, fault));
+        send_event(self.webhooks.clone(), kind, object, fault);
+    }
+
+    /// Sends a bank event about `object` in the background.
+    pub fn emit_bank(&self, kind: &str, object: &serde_json::Value, fault: Fault) {
+        send_event(self.bank_webhooks.clone(), kind, object, fault);
+    }
+
+    /// The fault a test set for `amount`, without using it up.
+    pub fn fault_for(&self, amount: i64) -> Fault {
+        self.ledger()
+            .faults
+            .get(&amount)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn router(self) -> Router {
@@ -278,6 +309,12 @@ impl Gateway {
                 get(find_by_idempotency_key),
             )
             .route("/v1/refunds", post(refund).get(refunds_of))
+            .route("/v1/bank_transfers", post(crate::bank::create))
+            .route("/v1/bank_transfers/{id}", get(crate::bank::find_by_id))
+            .route(
+                "/v1/bank_transfers/by_idempotency_key/{key}",
+                get(crate::bank::find_by_idempotency_key),
+            )
             .route("/v1/control/faults", post(add_fault))
             .route("/v1/control/settlement", post(inject_settlement))
             .route("/v1/settlements/{date}", get(settlement_file))
@@ -285,7 +322,7 @@ impl Gateway {
             .with_state(self)
     }
 
-    fn authenticated(&self, headers: &HeaderMap) -> Result<(), Reply> {
+    pub fn authenticated(&self, headers: &HeaderMap) -> Result<(), Reply> {
         let key = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -301,7 +338,7 @@ impl Gateway {
         }
     }
 
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+    pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         // A poisoned lock only means another request panicked; the ledger itself is still whole.
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -335,7 +372,7 @@ fn amount_triggered(amount: i64) -> Fault {
 }
 
 /// The fault a test set for `amount` (one of its `fail_times` used up), or the built-in one.
-fn take_fault(gateway: &Gateway, amount: i64) -> Fault {
+pub fn take_fault(gateway: &Gateway, amount: i64) -> Fault {
     let mut ledger = gateway.ledger();
     let fault = ledger.faults.get(&amount).cloned();
     if let Some(f) = ledger.faults.get_mut(&amount) {
@@ -345,7 +382,7 @@ fn take_fault(gateway: &Gateway, amount: i64) -> Fault {
 }
 
 /// Checks the caller's key and the request's `Idempotency-Key`: the key, or the reply to send.
-fn admit(gateway: &Gateway, headers: &HeaderMap) -> Result<String, Reply> {
+pub fn admit(gateway: &Gateway, headers: &HeaderMap) -> Result<String, Reply> {
     gateway.authenticated(headers)?;
     idempotency_key(headers)
 }

@@ -3,9 +3,11 @@
 //! Configuration comes from the environment (all optional, defaults for local use):
 //! `SANDBOX_GATEWAY_ADDR` (127.0.0.1:8790), `SANDBOX_SHOP_ADDR` (127.0.0.1:8791),
 //! `SANDBOX_GATEWAY_KEY`, `SANDBOX_WEBHOOK_URL` (the edge's `/v1/webhooks/gateway`),
-//! `SANDBOX_WEBHOOK_SECRET`, `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
+//! `SANDBOX_WEBHOOK_SECRET`, `SANDBOX_BANK_WEBHOOK_URL` (the edge's `/v1/webhooks/bank`),
+//! `SANDBOX_BANK_DELAY_MS` (how long the bank takes to pay, 1000), `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
 //! `TILL_DEMO_PUBLISHABLE_KEY`.
 
+mod bank;
 mod gateway;
 mod settlement;
 mod shop;
@@ -36,10 +38,18 @@ async fn main() -> std::io::Result<()> {
         secret: setting("SANDBOX_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET).into(),
         http: reqwest::Client::new(),
     };
+    let bank_webhooks = gateway::Webhooks {
+        url: setting(
+            "SANDBOX_BANK_WEBHOOK_URL",
+            &format!("{edge_url}/v1/webhooks/bank"),
+        ),
+        ..webhooks.clone()
+    };
     let gateway = gateway::Gateway::new(
         &setting("SANDBOX_GATEWAY_KEY", DEMO_GATEWAY_KEY),
         Some(webhooks),
-    );
+    )
+    .with_bank_webhooks(bank_webhooks);
     let shop = shop::Shop {
         edge_url,
         secret_key: setting("TILL_DEMO_SECRET_KEY", DEMO_SECRET_KEY),

@@ -477,7 +477,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -490,6 +490,10 @@ pub const EVENT_TYPES: [&str; 12] = [
     "transfer.awaiting_claim",
     "transfer.returned",
     "transfer.failed",
+    "payout.created",
+    "payout.paid",
+    "payout.failed",
+    "payout.returned",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

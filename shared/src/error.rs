@@ -228,6 +228,8 @@ error_codes! {
         "The wallet's balance is too low for this.";
     LimitExceeded = "limit_exceeded", 402, InvalidRequestError,
         "This would go past the sender's transfer limit.";
+    BankAccountInvalid = "bank_account_invalid", 400, InvalidRequestError,
+        "bank_account is not a valid bank account.";
     CustomerSessionExpired = "customer_session_expired", 400, InvalidRequestError,
         "This customer session has expired. Ask the merchant for a new one.";
 

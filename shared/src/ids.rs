@@ -19,6 +19,7 @@ pub enum IdKind {
     LedgerTransaction,
     LedgerEntry,
     CustomerSession,
+    Payout,
 }
 
 impl IdKind {
@@ -41,6 +42,7 @@ impl IdKind {
             IdKind::LedgerTransaction => "ltx_",
             IdKind::LedgerEntry => "le_",
             IdKind::CustomerSession => "cuss_",
+            IdKind::Payout => "po_",
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod ledger;
 pub(crate) mod mac;
 pub mod money;
 pub mod payment;
+pub mod payout;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod routes;

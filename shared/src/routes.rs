@@ -40,6 +40,9 @@ pub enum Endpoint {
     DetachPaymentMethod,
     CreateCustomerSession,
     ListSessionPaymentMethods,
+    CreatePayout,
+    RetrievePayout,
+    BankWebhook,
 }
 
 /// Who may call an endpoint.
@@ -51,7 +54,7 @@ pub enum Access {
     SecretKey,
     /// The publishable key (from a browser, with the session's client secret) or the secret key.
     PublishableKey,
-    /// The gateway's webhook signature.
+    /// The webhook signature of a gateway, or of the bank that pays payouts.
     GatewaySignature,
 }
 
@@ -278,6 +281,24 @@ pub const ROUTES: &[Route] = &[
         "/v1/customer_sessions/{id}/payment_methods",
         Endpoint::ListSessionPaymentMethods,
         Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/payouts",
+        Endpoint::CreatePayout,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/payouts/{id}",
+        Endpoint::RetrievePayout,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/webhooks/bank",
+        Endpoint::BankWebhook,
+        Access::GatewaySignature,
     ),
 ];
 

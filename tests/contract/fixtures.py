@@ -1,7 +1,7 @@
 """Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
 several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
 endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet) and a
-transfer. Writes a schemathesis config that pins each operation's path id to one of them.
+transfer and a payout. Writes a schemathesis config that pins each operation's path id to one of them.
 
 Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
 only argument.
@@ -79,6 +79,10 @@ def main(config_path):
     transfer = call("POST", "/v1/transfers", SECRET_KEY,
                     {"from_customer": sender["id"], "to": receiver["id"], "amount": 1_000,
                      "currency": "USD", "source": "wallet"}, idempotent=True)
+    payout = call("POST", "/v1/payouts", SECRET_KEY,
+                  {"customer": sender["id"], "amount": 500, "currency": "USD",
+                   "bank_account": {"holder_name": "Contract Sender", "routing_number": "110000000",
+                                    "account_number": "000123456789"}}, idempotent=True)
     pinned = {
         "GET /v1/checkout_sessions/{id}": open_session["id"],
         "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
@@ -93,6 +97,7 @@ def main(config_path):
         "PATCH /v1/customers/{id}": receiver["id"],
         "GET /v1/customers/{id}/balance": sender["id"],
         "GET /v1/transfers/{id}": transfer["id"],
+        "GET /v1/payouts/{id}": payout["id"],
     }
     with open(config_path, "w") as config:
         for name, value in pinned.items():

@@ -186,3 +186,60 @@ impl Till {
             .to_string()
     }
 }
+
+/// Test accounts of the sandbox's bank (`sandbox/src/bank.rs`): paid; failed `no_account`;
+/// paid, then returned `account_closed`.
+pub const PAID_ACCOUNT: &str = "000123456789";
+pub const NO_ACCOUNT: &str = "000111111116";
+pub const CLOSED_ACCOUNT: &str = "000111111113";
+
+/// A payout request of `amount` US cents from `customer`'s wallet to `account_number`.
+pub fn payout_body(customer: &str, amount: i64, account_number: &str) -> Value {
+    json!({ "customer": customer, "amount": amount, "currency": "USD",
+            "bank_account": { "holder_name": "Jiwoo Kim", "routing_number": "110000000",
+                              "account_number": account_number } })
+}
+
+impl Till {
+    /// Requests a payout with `key`; status, whether it was a replay, body.
+    pub async fn payout_with_key(&self, body: &Value, key: &str) -> (u16, bool, Value) {
+        let response = send(
+            self.http
+                .post(self.url("/v1/payouts"))
+                .bearer_auth(&self.secret_key)
+                .header("Idempotency-Key", key)
+                .json(body),
+        )
+        .await;
+        let replayed = response
+            .headers()
+            .get("Idempotent-Replayed")
+            .is_some_and(|v| v == "true");
+        let (status, body) = json_of(response).await;
+        (status, replayed, body)
+    }
+
+    pub async fn payout(&self, customer: &str, amount: i64, account_number: &str) -> (u16, Value) {
+        let body = payout_body(customer, amount, account_number);
+        let (status, _, body) = self.payout_with_key(&body, &new_key()).await;
+        (status, body)
+    }
+
+    /// The payout once it is `status` (the sandbox's bank takes about a second per step);
+    /// panics after 20 s.
+    pub async fn payout_reaches(&self, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..80 {
+            let (code, payout) = self
+                .get(&format!("/v1/payouts/{id}"), &self.secret_key)
+                .await;
+            assert_eq!(code, 200, "{payout}");
+            if payout["status"] == status {
+                return payout;
+            }
+            last = payout;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("payout {id} never became {status}: {last}");
+    }
+}

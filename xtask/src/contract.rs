@@ -47,10 +47,7 @@ pub fn check(edge_url: &str, artifacts: &Path, examples: u32, seconds: u32) -> R
         .args(["--report", "junit"])
         .arg("--report-dir")
         .arg(&report)
-        .env(
-            "SCHEMATHESIS_HOOKS",
-            root().join("tests/contract/hooks.py"),
-        )
+        .env("SCHEMATHESIS_HOOKS", root().join("tests/contract/hooks.py"))
         // Its cache of past failures goes with the run's artifacts, not into the repository.
         .dir(&report)
         .env("NO_COLOR", "1"))

@@ -1,6 +1,7 @@
 //! One module per resource. The router authenticates the caller as the route table declares;
 //! each handler parses, applies core rules, stores.
 
+pub mod bank_webhooks;
 pub mod confirm;
 pub mod customer_sessions;
 pub mod customers;
@@ -11,6 +12,7 @@ pub mod ledger;
 pub mod off_session;
 pub mod payment_methods;
 pub mod payments;
+pub mod payouts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod merchants;
 pub mod payment_methods;
 pub mod payments;
+pub mod payouts;
 pub mod polls;
 pub mod reconciliation;
 pub mod refunds;

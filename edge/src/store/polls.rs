@@ -1,5 +1,6 @@
 //! What the poller watches: payments left `processing` and refunds left `pending` because the
-//! gateway's answer never came. Both tables keep the same poll columns.
+//! gateway's answer never came, and payouts the bank has not finished. The tables keep the same
+//! poll columns.
 
 use super::{all, execute, int, opt_int, opt_text, text, StoreResult};
 use serde::de::DeserializeOwned;
@@ -9,14 +10,16 @@ use worker::Env;
 pub enum Watched {
     Payments,
     Refunds,
+    Payouts,
 }
 
 impl Watched {
-    /// The table, and the status its rows wait in.
+    /// The table, and the statuses its rows wait in (an SQL list).
     fn table(self) -> (&'static str, &'static str) {
         match self {
-            Watched::Payments => ("payments", "processing"),
-            Watched::Refunds => ("refunds", "pending"),
+            Watched::Payments => ("payments", "'processing'"),
+            Watched::Refunds => ("refunds", "'pending'"),
+            Watched::Payouts => ("payouts", "'pending', 'processing'"),
         }
     }
 }
@@ -32,7 +35,7 @@ pub async fn due<T: DeserializeOwned>(
     all::<T>(
         env,
         &format!(
-            "SELECT * FROM {table} WHERE status = '{waiting}' AND requires_review = 0 \
+            "SELECT * FROM {table} WHERE status IN ({waiting}) AND requires_review = 0 \
              AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
              ORDER BY updated LIMIT 25"
         ),
@@ -56,7 +59,7 @@ pub async fn record(
         &format!(
             "UPDATE {table} SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
              requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
-             WHERE id = ?1 AND status = '{waiting}'"
+             WHERE id = ?1 AND status IN ({waiting})"
         ),
         &[
             text(id),
