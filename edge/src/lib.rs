@@ -74,14 +74,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     let path = req.path();
     if !path.starts_with("/v1/") {
-        // The widget's pages: their HTML gets a CSP nonce and the merchant's frame-ancestors.
+        // Till's pages: their HTML gets a CSP nonce (and the checkout the merchant's
+        // frame-ancestors).
+        use handlers::widget_page::{serve, Page};
         return match (req.method(), path.as_str()) {
-            (Method::Get, "/" | "/index.html" | "/pay") => {
-                handlers::widget_page::serve(req, env).await
-            }
+            (Method::Get, "/" | "/index.html" | "/pay") => serve(req, env, Page::Checkout).await,
             (Method::Get, page) if page.starts_with("/checkout/") => {
-                handlers::widget_page::serve(req, env).await
+                serve(req, env, Page::Checkout).await
             }
+            (Method::Get, "/wallet" | "/wallet/") => serve(req, env, Page::Wallet).await,
             _ => http::reply(Err(ApiError::not_found("page"))),
         };
     }
@@ -155,6 +156,10 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         }
         Endpoint::CreatePayout => handlers::payouts::create(req, env, caller).await,
         Endpoint::RetrievePayout => handlers::payouts::retrieve(env, caller, id).await,
+        Endpoint::RetrieveWallet => handlers::wallet::retrieve(req, env, caller, id).await,
+        Endpoint::CreateWalletTopUp => handlers::wallet::top_up(req, env, caller, id).await,
+        Endpoint::CreateWalletTransfer => handlers::wallet::transfer(req, env, caller, id).await,
+        Endpoint::CreateWalletPayout => handlers::wallet::payout(req, env, caller, id).await,
         Endpoint::OpenApi
         | Endpoint::Keys
         | Endpoint::GatewayWebhook

@@ -201,7 +201,7 @@ impl Edge {
         format!("Bearer {}", self.publishable_key)
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -222,14 +222,13 @@ impl Edge {
         decode(response).await
     }
 
-    /// The session. The first call takes the answer to the request `index.html` started while
-    /// the wasm loaded, when there is one; later calls, or a failed early request, ask again.
-    pub async fn session(&self, id: &str, client_secret: &str) -> Result<Session, CallError> {
-        if let Some(early) = early_session().await {
-            return decode(early).await;
-        }
-        let response = Request::get(&format!("/v1/checkout_sessions/{id}"))
-            .query([("client_secret", client_secret)])
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, CallError> {
+        let response = Request::get(path)
+            .query(query.iter().copied())
             .header("Authorization", &self.auth())
             .send()
             .await
@@ -237,20 +236,30 @@ impl Edge {
         decode(response).await
     }
 
+    /// The session. The first call takes the answer to the request `index.html` started while
+    /// the wasm loaded, when there is one; later calls, or a failed early request, ask again.
+    pub async fn session(&self, id: &str, client_secret: &str) -> Result<Session, CallError> {
+        if let Some(early) = early_session().await {
+            return decode(early).await;
+        }
+        self.get(
+            &format!("/v1/checkout_sessions/{id}"),
+            &[("client_secret", client_secret)],
+        )
+        .await
+    }
+
     /// The saved cards a customer session (`cuss_…_secret_…`) may see.
     pub async fn saved_cards(&self, customer_session: &str) -> Result<Vec<SavedCard>, CallError> {
         let id = customer_session
             .split_once("_secret_")
             .map_or(customer_session, |(id, _)| id);
-        let response = Request::get(&format!("/v1/customer_sessions/{id}/payment_methods"))
-            .query([("client_secret", customer_session)])
-            .header("Authorization", &self.auth())
-            .send()
-            .await
-            .map_err(|_| CallError::Network)?;
-        decode::<SavedCardList>(response)
-            .await
-            .map(|list| list.data)
+        self.get::<SavedCardList>(
+            &format!("/v1/customer_sessions/{id}/payment_methods"),
+            &[("client_secret", customer_session)],
+        )
+        .await
+        .map(|list| list.data)
     }
 
     pub async fn keys(&self) -> Result<Keys, CallError> {

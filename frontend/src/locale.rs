@@ -14,7 +14,8 @@ pub fn current() -> String {
         .unwrap_or_else(|| "en-US".into())
 }
 
-fn format_amount(money: &Money, locale: &str) -> String {
+/// `money` as a customer in `locale` reads it (`$12.50`, `₩15,000`).
+pub fn format_amount(money: &Money, locale: &str) -> String {
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into());
     let fallback = money.to_string();

@@ -1,5 +1,8 @@
 //! Till's checkout widget. It runs on Till's origin (inside the merchant's iframe, or as a page),
 //! encrypts the card in the browser and talks only to the edge.
+//!
+//! The crate's second binary, the hosted wallet page (`src/wallet/main.rs`), shares some of
+//! these modules; each binary is compiled on its own, so neither ships the other's code.
 
 mod api;
 mod app;

@@ -306,11 +306,31 @@ pub struct PaymentMethod {
 }
 
 /// `POST /v1/customer_sessions`: a short-lived secret that lets the widget show one customer's
-/// saved cards.
+/// saved cards and, with `wallet`, the hosted wallet page act for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomerSession {
     pub customer: String,
+    /// Lets the session's holder see the customer's wallet and move its money (top up, send,
+    /// withdraw): the hosted wallet page. Off unless asked for.
+    #[serde(default)]
+    pub wallet: bool,
+    /// Where the wallet page's Done sends the customer (an app's scheme or a web page).
+    #[serde(default)]
+    pub return_url: Option<String>,
+}
+
+impl CreateCustomerSession {
+    pub fn validate(&self, dev: DevHosts<'_>) -> Result<(), ApiError> {
+        if let Some(url) = &self.return_url {
+            check_return_url(url, dev).map_err(|e| {
+                ApiError::new(ErrorCode::ReturnUrlInvalid)
+                    .with_message(format!("return_url {}.", e.message()))
+                    .with_param("return_url")
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,7 +341,93 @@ pub struct CustomerSession {
     /// Present only in the response to the create call: give it to the widget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    pub wallet: bool,
+    pub return_url: Option<String>,
     pub expires_at: i64,
+}
+
+/// `GET /v1/customer_sessions/:id/wallet`: what the hosted wallet page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub object: String,
+    pub customer: String,
+    pub name: Option<String>,
+    pub balances: Vec<BalanceAmount>,
+    /// The wallet's latest movements, newest first.
+    pub history: Vec<WalletEntry>,
+    pub return_url: Option<String>,
+}
+
+/// One movement of a wallet, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletEntry {
+    pub id: String,
+    /// The operation: `top_up`, `transfer`, `payout_requested`, `payout_failed`, ...
+    pub kind: String,
+    /// The payment, transfer or payout it belongs to.
+    pub source: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub balance_after: i64,
+    pub created: i64,
+}
+
+/// `POST /v1/customer_sessions/:id/top_ups`: a checkout session that adds money to the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopUp {
+    pub client_secret: String,
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// `POST /v1/customer_sessions/:id/transfers`: the wallet's owner sends money from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletTransfer {
+    pub client_secret: String,
+    /// A customer id, a phone number (E.164) or an email.
+    pub to: String,
+    pub amount: i64,
+    pub currency: Currency,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl WalletTransfer {
+    /// The transfer, from `customer`'s wallet.
+    pub fn from(self, customer: &str) -> crate::transfer::CreateTransfer {
+        crate::transfer::CreateTransfer {
+            from_customer: customer.to_string(),
+            to: self.to,
+            amount: self.amount,
+            currency: self.currency,
+            source: "wallet".into(),
+            note: self.note,
+        }
+    }
+}
+
+/// `POST /v1/customer_sessions/:id/payouts`: the wallet's owner withdraws to a bank account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletPayout {
+    pub client_secret: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub bank_account: crate::payout::BankAccountInput,
+}
+
+impl WalletPayout {
+    /// The payout, from `customer`'s wallet.
+    pub fn from(self, customer: &str) -> crate::payout::CreatePayout {
+        crate::payout::CreatePayout {
+            customer: customer.to_string(),
+            amount: self.amount,
+            currency: self.currency,
+            bank_account: self.bank_account,
+        }
+    }
 }
 
 /// `POST /v1/payments`: a merchant-initiated charge of a saved card, without the customer.

@@ -232,6 +232,8 @@ error_codes! {
         "bank_account is not a valid bank account.";
     CustomerSessionExpired = "customer_session_expired", 400, InvalidRequestError,
         "This customer session has expired. Ask the merchant for a new one.";
+    WalletNotEnabled = "wallet_not_enabled", 403, InvalidRequestError,
+        "This customer session was not made for the wallet (create it with wallet: true).";
 
     // Till's side.
     InternalError = "internal_error", 500, ApiError,

@@ -160,6 +160,33 @@ impl Money {
     }
 }
 
+impl Money {
+    /// What a customer types, in major units (`12.5`, `1,200`, `12.50`), as a payable amount:
+    /// digits with at most the currency's decimals, thousands separators (`,`) allowed before the
+    /// point, no sign. `None` for anything else, zero included.
+    pub fn from_decimal_str(text: &str, currency: Currency) -> Option<Money> {
+        let text = text.trim();
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (text, None),
+        };
+        let whole: String = whole.chars().filter(|c| *c != ',').collect();
+        let digits_only = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        let exponent = usize::from(currency.exponent());
+        if !digits_only(&whole) || whole.len() > 18 {
+            return None;
+        }
+        let fraction = match fraction {
+            None => String::new(),
+            Some(f) if digits_only(f) && f.len() <= exponent => f.to_string(),
+            Some(_) => return None,
+        };
+        let padded = format!("{whole}{fraction:0<exponent$}");
+        let amount: i64 = padded.parse().ok()?;
+        Money::payable(amount, currency).ok()
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.to_decimal_string(), self.currency)
@@ -182,6 +209,27 @@ mod tests {
         assert_eq!(Currency::parse("KRW").unwrap().exponent(), 0);
         assert_eq!(Currency::parse("BHD").unwrap().exponent(), 3);
         assert_eq!(Currency::parse("KWD").unwrap().exponent(), 3);
+    }
+
+    #[test]
+    fn typed_amounts_become_minor_units() {
+        let krw = Currency::parse("KRW").unwrap();
+        let bhd = Currency::parse("BHD").unwrap();
+        let read = |text: &str, currency| Money::from_decimal_str(text, currency).map(|m| m.amount);
+        assert_eq!(read("12.5", usd()), Some(1250));
+        assert_eq!(read(" 12.50 ", usd()), Some(1250));
+        assert_eq!(read("1,200", usd()), Some(120_000));
+        assert_eq!(read("0.01", usd()), Some(1));
+        assert_eq!(read("15000", krw), Some(15_000));
+        assert_eq!(read("1.005", bhd), Some(1005));
+        for bad in [
+            "", ".", "0", "0.00", "-1", "+1", "1.234", "1e3", "12.", ".5", "١٢", "1.2.3",
+        ] {
+            assert_eq!(read(bad, usd()), None, "{bad:?}");
+        }
+        assert_eq!(read("1.5", krw), None);
+        assert_eq!(read("99999999999999999999", usd()), None);
+        assert_eq!(read("1000000000", usd()), None, "above the maximum");
     }
 
     #[test]

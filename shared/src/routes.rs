@@ -43,6 +43,10 @@ pub enum Endpoint {
     CreatePayout,
     RetrievePayout,
     BankWebhook,
+    RetrieveWallet,
+    CreateWalletTopUp,
+    CreateWalletTransfer,
+    CreateWalletPayout,
 }
 
 /// Who may call an endpoint.
@@ -299,6 +303,30 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/bank",
         Endpoint::BankWebhook,
         Access::GatewaySignature,
+    ),
+    route(
+        "GET",
+        "/v1/customer_sessions/{id}/wallet",
+        Endpoint::RetrieveWallet,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/top_ups",
+        Endpoint::CreateWalletTopUp,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/transfers",
+        Endpoint::CreateWalletTransfer,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/payouts",
+        Endpoint::CreateWalletPayout,
+        Access::PublishableKey,
     ),
 ];
 

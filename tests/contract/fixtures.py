@@ -1,7 +1,8 @@
 """Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
 several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
-endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet) and a
-transfer and a payout. Writes a schemathesis config that pins each operation's path id to one of them.
+endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet), a
+transfer, a payout and a wallet customer session. Writes a schemathesis config that pins each
+operation's path id to one of them.
 
 Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
 only argument.
@@ -83,6 +84,8 @@ def main(config_path):
                   {"customer": sender["id"], "amount": 500, "currency": "USD",
                    "bank_account": {"holder_name": "Contract Sender", "routing_number": "110000000",
                                     "account_number": "000123456789"}}, idempotent=True)
+    wallet_session = call("POST", "/v1/customer_sessions", SECRET_KEY,
+                          {"customer": sender["id"], "wallet": True})
     pinned = {
         "GET /v1/checkout_sessions/{id}": open_session["id"],
         "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
@@ -98,6 +101,10 @@ def main(config_path):
         "GET /v1/customers/{id}/balance": sender["id"],
         "GET /v1/transfers/{id}": transfer["id"],
         "GET /v1/payouts/{id}": payout["id"],
+        "GET /v1/customer_sessions/{id}/wallet": wallet_session["id"],
+        "POST /v1/customer_sessions/{id}/top_ups": wallet_session["id"],
+        "POST /v1/customer_sessions/{id}/transfers": wallet_session["id"],
+        "POST /v1/customer_sessions/{id}/payouts": wallet_session["id"],
     }
     with open(config_path, "w") as config:
         for name, value in pinned.items():

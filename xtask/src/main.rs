@@ -103,9 +103,12 @@ fn esbuild() -> PathBuf {
 }
 
 /// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
-fn build() -> Result<(), String> {
+/// Trunk's release build of one page; `more` picks the page and where it goes.
+fn trunk_release(more: &[&str]) -> Result<(), String> {
     run(Cmd::new("trunk")
-        .args(["build", "--release"])
+        .arg("build")
+        .args(more)
+        .arg("--release")
         .env("PATH", path_with_node_bin())
         // Size: the standard library rebuilt with the widget's profile, and panics that trap
         // without formatting a message or carrying source locations (docs/architecture.md).
@@ -115,8 +118,23 @@ fn build() -> Result<(), String> {
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
         )
-        .dir(root()))?;
-    widget_glue::minify(&root().join("dist"), &esbuild())?;
+        .dir(root()))
+}
+
+fn build() -> Result<(), String> {
+    let dist = root().join("dist");
+    // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to
+    // dist/wallet/, served under /wallet/.
+    trunk_release(&[])?;
+    widget_glue::minify(&dist, "index.html", &esbuild())?;
+    trunk_release(&[
+        "wallet.html",
+        "--dist",
+        "dist/wallet",
+        "--public-url",
+        "/wallet/",
+    ])?;
+    widget_glue::minify(&dist, "wallet/index.html", &esbuild())?;
     run(Cmd::new("worker-build")
         .arg("--release")
         .env("WASM_BINDGEN_BIN", which("wasm-bindgen")?)

@@ -6,12 +6,13 @@ use base64::Engine;
 use sha2::{Digest, Sha384};
 use std::path::Path;
 
-/// `dist/index.html` links exactly one glue module; it is minified in place and its hash renewed.
-pub fn minify(dist: &Path, esbuild: &Path) -> Result<(), String> {
-    let index_path = dist.join("index.html");
+/// `page` (a path under `dist`, the site's root) links exactly one glue module; it is minified in
+/// place and its hash renewed.
+pub fn minify(dist: &Path, page: &str, esbuild: &Path) -> Result<(), String> {
+    let index_path = dist.join(page);
     let index = std::fs::read_to_string(&index_path)
         .map_err(|e| format!("{}: {e}", index_path.display()))?;
-    let glue_name = glue_file(&index).ok_or("index.html links no wasm-bindgen glue module")?;
+    let glue_name = glue_file(&index).ok_or(format!("{page} links no wasm-bindgen glue module"))?;
     let glue_path = dist.join(&glue_name);
     let original = std::fs::read(&glue_path).map_err(|e| format!("{glue_name}: {e}"))?;
 
@@ -29,15 +30,14 @@ pub fn minify(dist: &Path, esbuild: &Path) -> Result<(), String> {
     let minified = std::fs::read(&glue_path).map_err(|e| format!("{glue_name}: {e}"))?;
     let old = integrity(&original);
     if !index.contains(&old) {
-        return Err(format!(
-            "index.html lacks the integrity {old} of {glue_name}"
-        ));
+        return Err(format!("{page} lacks the integrity {old} of {glue_name}"));
     }
     std::fs::write(&index_path, index.replace(&old, &integrity(&minified)))
         .map_err(|e| format!("{}: {e}", index_path.display()))
 }
 
-/// The glue module's file name, from Trunk's `<link ... href=/NAME.js ... rel=modulepreload>`.
+/// The glue module's path from the site's root, from Trunk's `<link ... href=/NAME.js ...
+/// rel=modulepreload>`.
 fn glue_file(index: &str) -> Option<String> {
     let tag = index.split('<').find(|tag| tag.contains("modulepreload"))?;
     let href = tag
@@ -69,6 +69,11 @@ mod tests {
         assert_eq!(
             glue_file("<link href=\"/w-1.js\" rel=\"modulepreload\">").as_deref(),
             Some("w-1.js")
+        );
+        // The wallet page is served under /wallet/.
+        assert_eq!(
+            glue_file("<link href=/wallet/till-wallet-2.js rel=modulepreload>").as_deref(),
+            Some("wallet/till-wallet-2.js")
         );
     }
 

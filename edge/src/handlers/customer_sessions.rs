@@ -1,5 +1,6 @@
 //! `POST /v1/customer_sessions` (secret key): a secret, valid for half an hour, that the
-//! merchant gives the widget so it can show one customer's saved cards.
+//! merchant gives the widget so it can show one customer's saved cards, or (with `wallet`) the
+//! hosted wallet page so it can act for the customer.
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
@@ -7,13 +8,56 @@ use crate::store::customer_sessions::CustomerSessionRow;
 use crate::{clock, random, store};
 use till_core::api::{CreateCustomerSession, CustomerSession};
 use till_core::api_keys::hash_secret;
-use till_core::ids::IdKind;
+use till_core::error::{ApiError, ErrorCode};
+use till_core::ids::{self, IdKind};
 use worker::{Env, Request};
 
 const LIFETIME_SECONDS: i64 = 30 * 60;
 
+/// The customer session `id` of the caller's merchant, when `client_secret` is its secret and
+/// it has not expired.
+pub async fn open(
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+    client_secret: Option<&str>,
+) -> Result<CustomerSessionRow, ApiError> {
+    let missing = || ApiError::not_found("customer session");
+    if !ids::is_valid(IdKind::CustomerSession, id) {
+        return Err(missing());
+    }
+    let session = store::customer_sessions::find(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(missing)?;
+    let secret = client_secret
+        .ok_or_else(|| ApiError::new(ErrorCode::ClientSecretMissing).with_param("client_secret"))?;
+    if hash_secret(secret) != session.client_secret_hash {
+        return Err(ApiError::new(ErrorCode::ClientSecretInvalid).with_param("client_secret"));
+    }
+    if session.expires_at <= clock::now_seconds() {
+        return Err(ApiError::new(ErrorCode::CustomerSessionExpired));
+    }
+    Ok(session)
+}
+
+/// [`open`], for a session made for the wallet.
+pub async fn open_wallet(
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+    client_secret: Option<&str>,
+) -> Result<CustomerSessionRow, ApiError> {
+    let session = open(env, caller, id, client_secret).await?;
+    if session.wallet != 1 {
+        return Err(ApiError::new(ErrorCode::WalletNotEnabled));
+    }
+    Ok(session)
+}
+
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCustomerSession = parse(body_value(&mut req).await?)?;
+    let dev_hosts = crate::config::dev_http_hosts(env);
+    request.validate(till_core::urls::DevHosts(&dev_hosts))?;
     let customer = super::customers::find(env, caller, &request.customer)
         .await
         .map_err(|e| e.with_param("customer"))?;
@@ -26,6 +70,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         customer_id: customer.id,
         client_secret_hash: hash_secret(&client_secret),
         expires_at: now + LIFETIME_SECONDS,
+        wallet: i64::from(request.wallet),
+        return_url: request.return_url,
     };
     store::customer_sessions::insert(env, &row, now).await?;
     json(
@@ -35,6 +81,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             object: "customer_session".into(),
             customer: row.customer_id,
             client_secret: Some(client_secret),
+            wallet: row.wallet == 1,
+            return_url: row.return_url,
             expires_at: row.expires_at,
         },
     )

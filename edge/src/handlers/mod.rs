@@ -18,6 +18,7 @@ pub mod refunds;
 pub mod sessions;
 pub mod tokens;
 pub mod transfers;
+pub mod wallet;
 pub mod webhook_endpoints;
 pub mod widget_page;
 

@@ -7,8 +7,7 @@ use crate::store::payment_methods::PaymentMethodRow;
 use crate::vault::Vault;
 use crate::{clock, store};
 use till_core::api::List;
-use till_core::api_keys::hash_secret;
-use till_core::error::{ApiError, ErrorCode};
+use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
 use worker::{Env, Request};
 
@@ -42,21 +41,8 @@ pub async fn detach(env: &Env, caller: &Caller, id: &str) -> ApiResult {
 
 /// `GET /v1/customer_sessions/:id/payment_methods?client_secret=`: what the widget may offer.
 pub async fn for_customer_session(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    let missing = || ApiError::not_found("customer session");
-    if !ids::is_valid(IdKind::CustomerSession, id) {
-        return Err(missing());
-    }
-    let session = store::customer_sessions::find(env, &caller.merchant_id, id)
-        .await?
-        .ok_or_else(missing)?;
-    let secret = query_param(&req, "client_secret")
-        .ok_or_else(|| ApiError::new(ErrorCode::ClientSecretMissing).with_param("client_secret"))?;
-    if hash_secret(&secret) != session.client_secret_hash {
-        return Err(ApiError::new(ErrorCode::ClientSecretInvalid).with_param("client_secret"));
-    }
-    if session.expires_at <= clock::now_seconds() {
-        return Err(ApiError::new(ErrorCode::CustomerSessionExpired));
-    }
+    let secret = query_param(&req, "client_secret");
+    let session = super::customer_sessions::open(env, caller, id, secret.as_deref()).await?;
     let rows =
         store::payment_methods::of_customer(env, &caller.merchant_id, &session.customer_id).await?;
     page(&rows, false)

@@ -44,6 +44,15 @@ pub fn view(
 /// `POST /v1/checkout_sessions` (secret key).
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCheckoutSession = parse(body_value(&mut req).await?)?;
+    json(200, &open(env, caller, request).await?)
+}
+
+/// Opens a checkout session for the caller's merchant; the answer carries its client secret.
+pub async fn open(
+    env: &Env,
+    caller: &Caller,
+    request: CreateCheckoutSession,
+) -> Result<CheckoutSession, ApiError> {
     let dev_hosts = crate::config::dev_http_hosts(env);
     let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
     if let Some(customer) = &request.customer {
@@ -73,10 +82,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         created: clock::now_seconds(),
     };
     store::sessions::insert(env, &row).await?;
-    json(
-        200,
-        &view(&row, &caller.merchant_name, Some(client_secret))?,
-    )
+    view(&row, &caller.merchant_name, Some(client_secret))
 }
 
 /// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`).

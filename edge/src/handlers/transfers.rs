@@ -88,148 +88,154 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let scope = idempotency::scope_for(&req, &caller.merchant_id, "transfers.create", &body)?;
     let request: CreateTransfer = parse(body)?;
     let transfer = request.validate()?;
-    let merchant_id = caller.merchant_id.as_str();
-
-    idempotency::once(env, &scope, || async {
-        // The idempotency record may be gone: the row still knows which request made it.
-        match store::transfers::by_idempotency_key(env, merchant_id, &scope.key).await? {
-            Some(found) if found.request_fingerprint != scope.fingerprint => {
-                return Ok(Ended::Retryable(idempotency::key_reused()))
-            }
-            // A card's charge an earlier attempt did not see to its end.
-            Some(found) if found.status == TransferStatus::Pending => {
-                return charge_card(env, found, &transfer, &scope).await
-            }
-            Some(found) => return stored(&found),
-            None => {}
-        }
-        if store::customers::find(env, merchant_id, &transfer.sender)
-            .await?
-            .is_none()
-        {
-            return Ok(Ended::Retryable(
-                ApiError::not_found("customer").with_param("from_customer"),
-            ));
-        }
-        let limits = limits(env, merchant_id).await?;
-        if let Err(error) = limits.check(transfer.money.amount) {
-            return Ok(Ended::Retryable(error));
-        }
-        let receiver = match receiver(env, merchant_id, &transfer.sender, &transfer.recipient).await
-        {
-            Ok(receiver) => receiver,
-            Err(error) => return Ok(Ended::Retryable(error)),
-        };
-        let now = clock::now_seconds();
-        let mut row = TransferRow {
-            id: random::id(IdKind::Transfer)?,
-            merchant_id: merchant_id.to_string(),
-            idempotency_key: scope.key.clone(),
-            request_fingerprint: scope.fingerprint.clone(),
-            sender_id: transfer.sender.clone(),
-            receiver_id: None,
-            recipient_kind: transfer.recipient.kind().to_string(),
-            recipient_hash: None,
-            amount: transfer.money.amount,
-            currency: transfer.money.currency,
-            source: transfer.source.as_str().to_string(),
-            note: transfer.note.clone(),
-            status: TransferStatus::Succeeded,
-            claim_expires_at: None,
-            payment_id: None,
-            created: now,
-        };
-        match (&transfer.source, receiver) {
-            (Source::Wallet, Receiver::Customer(id)) => row.receiver_id = Some(id),
-            (Source::Wallet, Receiver::Claim { contact_hash }) => {
-                row.recipient_hash = Some(contact_hash);
-                row.status = TransferStatus::AwaitingClaim;
-                row.claim_expires_at = Some(now + claim_seconds(env));
-            }
-            (Source::PaymentMethod(method), Receiver::Customer(id)) => {
-                let usable =
-                    store::payment_methods::usable(env, merchant_id, &transfer.sender, method)
-                        .await?;
-                if usable.is_none() {
-                    return Ok(Ended::Retryable(no_such_card()));
-                }
-                row.receiver_id = Some(id);
-                row.status = TransferStatus::Pending;
-                row.payment_id = Some(random::id(IdKind::Payment)?);
-            }
-            (Source::PaymentMethod(_), Receiver::Claim { .. }) => {
-                return Ok(Ended::Retryable(
-                    ApiError::new(ErrorCode::RecipientUnknown)
-                        .with_message("A transfer paid by card goes to a customer.")
-                        .with_param("to"),
-                ))
-            }
-        }
-        // From a wallet the money moves now; from a card, when the card is charged.
-        let operation = match (&row.receiver_id, row.status) {
-            (_, TransferStatus::Pending) => None,
-            (Some(receiver), _) => Some(Operation::Transfer {
-                sender: &row.sender_id,
-                receiver,
-            }),
-            (None, _) => Some(Operation::HoldForClaim {
-                sender: &row.sender_id,
-                claim: &row.id,
-            }),
-        };
-        let posting = operation
-            .map(|operation| {
-                Posting::new(
-                    merchant_id,
-                    operation,
-                    &row.id,
-                    row.currency,
-                    row.amount,
-                    now,
-                )
-            })
-            .transpose()?;
-        let kind = match row.status {
-            TransferStatus::AwaitingClaim => "transfer.awaiting_claim",
-            _ => "transfer.succeeded",
-        };
-        let event = match posting {
-            Some(_) => Some(crate::merchant_webhooks::new_event(
-                merchant_id,
-                kind,
-                &row.view(),
-            )?),
-            None => None,
-        };
-        let day = date_of(now);
-        let sent = store::transfers::send(
-            env,
-            &row,
-            posting.as_ref(),
-            event.as_ref(),
-            &day,
-            limits.per_day,
-        )
-        .await?;
-        let endpoints = match sent {
-            Sent::Done { endpoints } => endpoints,
-            Sent::Overdrawn => {
-                return Ok(Ended::Retryable(
-                    ApiError::new(ErrorCode::BalanceInsufficient).with_param("amount"),
-                ))
-            }
-            Sent::OverDailyLimit => return Ok(Ended::Retryable(limits.daily_exceeded())),
-        };
-        worker::console_log!("transfer {} {}", row.id, row.status.as_str());
-        if let Some(event) = &event {
-            crate::merchant_webhooks::deliver(env, event, endpoints).await;
-        }
-        if row.status == TransferStatus::Pending {
-            return charge_card(env, row, &transfer, &scope).await;
-        }
-        stored(&row)
+    idempotency::once(env, &scope, || {
+        send(env, &caller.merchant_id, &transfer, &scope)
     })
     .await
+}
+
+/// Makes a transfer once per idempotency key (the merchant's API and the wallet page both).
+pub async fn send(
+    env: &Env,
+    merchant_id: &str,
+    transfer: &TransferRequest,
+    scope: &Scope,
+) -> Result<Ended, ApiError> {
+    // The idempotency record may be gone: the row still knows which request made it.
+    match store::transfers::by_idempotency_key(env, merchant_id, &scope.key).await? {
+        Some(found) if found.request_fingerprint != scope.fingerprint => {
+            return Ok(Ended::Retryable(idempotency::key_reused()))
+        }
+        // A card's charge an earlier attempt did not see to its end.
+        Some(found) if found.status == TransferStatus::Pending => {
+            return charge_card(env, found, transfer, scope).await
+        }
+        Some(found) => return stored(&found),
+        None => {}
+    }
+    if store::customers::find(env, merchant_id, &transfer.sender)
+        .await?
+        .is_none()
+    {
+        return Ok(Ended::Retryable(
+            ApiError::not_found("customer").with_param("from_customer"),
+        ));
+    }
+    let limits = limits(env, merchant_id).await?;
+    if let Err(error) = limits.check(transfer.money.amount) {
+        return Ok(Ended::Retryable(error));
+    }
+    let receiver = match receiver(env, merchant_id, &transfer.sender, &transfer.recipient).await {
+        Ok(receiver) => receiver,
+        Err(error) => return Ok(Ended::Retryable(error)),
+    };
+    let now = clock::now_seconds();
+    let mut row = TransferRow {
+        id: random::id(IdKind::Transfer)?,
+        merchant_id: merchant_id.to_string(),
+        idempotency_key: scope.key.clone(),
+        request_fingerprint: scope.fingerprint.clone(),
+        sender_id: transfer.sender.clone(),
+        receiver_id: None,
+        recipient_kind: transfer.recipient.kind().to_string(),
+        recipient_hash: None,
+        amount: transfer.money.amount,
+        currency: transfer.money.currency,
+        source: transfer.source.as_str().to_string(),
+        note: transfer.note.clone(),
+        status: TransferStatus::Succeeded,
+        claim_expires_at: None,
+        payment_id: None,
+        created: now,
+    };
+    match (&transfer.source, receiver) {
+        (Source::Wallet, Receiver::Customer(id)) => row.receiver_id = Some(id),
+        (Source::Wallet, Receiver::Claim { contact_hash }) => {
+            row.recipient_hash = Some(contact_hash);
+            row.status = TransferStatus::AwaitingClaim;
+            row.claim_expires_at = Some(now + claim_seconds(env));
+        }
+        (Source::PaymentMethod(method), Receiver::Customer(id)) => {
+            let usable =
+                store::payment_methods::usable(env, merchant_id, &transfer.sender, method).await?;
+            if usable.is_none() {
+                return Ok(Ended::Retryable(no_such_card()));
+            }
+            row.receiver_id = Some(id);
+            row.status = TransferStatus::Pending;
+            row.payment_id = Some(random::id(IdKind::Payment)?);
+        }
+        (Source::PaymentMethod(_), Receiver::Claim { .. }) => {
+            return Ok(Ended::Retryable(
+                ApiError::new(ErrorCode::RecipientUnknown)
+                    .with_message("A transfer paid by card goes to a customer.")
+                    .with_param("to"),
+            ))
+        }
+    }
+    // From a wallet the money moves now; from a card, when the card is charged.
+    let operation = match (&row.receiver_id, row.status) {
+        (_, TransferStatus::Pending) => None,
+        (Some(receiver), _) => Some(Operation::Transfer {
+            sender: &row.sender_id,
+            receiver,
+        }),
+        (None, _) => Some(Operation::HoldForClaim {
+            sender: &row.sender_id,
+            claim: &row.id,
+        }),
+    };
+    let posting = operation
+        .map(|operation| {
+            Posting::new(
+                merchant_id,
+                operation,
+                &row.id,
+                row.currency,
+                row.amount,
+                now,
+            )
+        })
+        .transpose()?;
+    let kind = match row.status {
+        TransferStatus::AwaitingClaim => "transfer.awaiting_claim",
+        _ => "transfer.succeeded",
+    };
+    let event = match posting {
+        Some(_) => Some(crate::merchant_webhooks::new_event(
+            merchant_id,
+            kind,
+            &row.view(),
+        )?),
+        None => None,
+    };
+    let day = date_of(now);
+    let sent = store::transfers::send(
+        env,
+        &row,
+        posting.as_ref(),
+        event.as_ref(),
+        &day,
+        limits.per_day,
+    )
+    .await?;
+    let endpoints = match sent {
+        Sent::Done { endpoints } => endpoints,
+        Sent::Overdrawn => {
+            return Ok(Ended::Retryable(
+                ApiError::new(ErrorCode::BalanceInsufficient).with_param("amount"),
+            ))
+        }
+        Sent::OverDailyLimit => return Ok(Ended::Retryable(limits.daily_exceeded())),
+    };
+    worker::console_log!("transfer {} {}", row.id, row.status.as_str());
+    if let Some(event) = &event {
+        crate::merchant_webhooks::deliver(env, event, endpoints).await;
+    }
+    if row.status == TransferStatus::Pending {
+        return charge_card(env, row, transfer, scope).await;
+    }
+    stored(&row)
 }
 
 fn no_such_card() -> ApiError {

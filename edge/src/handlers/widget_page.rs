@@ -1,6 +1,6 @@
-//! The widget's HTML page, served with a fresh CSP nonce and security headers. `frame-ancestors`
-//! lists the origins of the merchant named by `?key=pk_...`; without a known key the page may
-//! not be framed at all.
+//! Till's HTML pages, served with a fresh CSP nonce and security headers: the checkout widget,
+//! whose `frame-ancestors` lists the origins of the merchant named by `?key=pk_...` (without a
+//! known key it may not be framed at all), and the hosted wallet page, which is never framed.
 
 use crate::{auth, random};
 use till_core::api_keys::{hash_secret, KeyKind};
@@ -38,18 +38,39 @@ pub fn content_security_policy(nonce: &str, ancestors: &str) -> String {
     )
 }
 
-pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
+/// Which page to serve.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Checkout,
+    Wallet,
+}
+
+impl Page {
+    /// Where Trunk put the page among the static files.
+    fn asset(self) -> &'static str {
+        match self {
+            Page::Checkout => "https://assets.invalid/index.html",
+            Page::Wallet => "https://assets.invalid/wallet/index.html",
+        }
+    }
+}
+
+pub async fn serve(req: Request, env: &Env, page: Page) -> worker::Result<Response> {
     let nonce = random::bytes::<16>()
         .map(|b| b64(&b))
         .map_err(|_| worker::Error::RustError("no randomness".into()))?;
     let assets = env.assets("ASSETS")?;
-    let page = async {
-        let mut index = assets
-            .fetch("https://assets.invalid/index.html", None)
-            .await?;
-        index.text().await
+    let html = async {
+        let mut file = assets.fetch(page.asset(), None).await?;
+        file.text().await
     };
-    let (html, ancestors) = futures_util::future::join(page, frame_ancestors(&req, env)).await;
+    let ancestors = async {
+        match page {
+            Page::Checkout => frame_ancestors(&req, env).await,
+            Page::Wallet => "'none'".to_string(),
+        }
+    };
+    let (html, ancestors) = futures_util::future::join(html, ancestors).await;
     let html = html?.replace(NONCE_PLACEHOLDER, &nonce);
     let mut response = Response::from_html(html)?;
     let headers = response.headers_mut();

@@ -1,6 +1,7 @@
-//! Customer sessions: the short-lived secrets that let the widget show one customer's cards.
+//! Customer sessions: the short-lived secrets that let the widget show one customer's cards and
+//! the hosted wallet page act for them.
 
-use super::{execute, first, int, text, StoreResult};
+use super::{execute, first, int, opt_text, text, StoreResult};
 use serde::Deserialize;
 use worker::Env;
 
@@ -11,13 +12,16 @@ pub struct CustomerSessionRow {
     pub customer_id: String,
     pub client_secret_hash: String,
     pub expires_at: i64,
+    /// 1: the session may use the wallet.
+    pub wallet: i64,
+    pub return_url: Option<String>,
 }
 
 pub async fn insert(env: &Env, s: &CustomerSessionRow, now: i64) -> StoreResult<()> {
     execute(
         env,
         "INSERT INTO customer_sessions (id, merchant_id, customer_id, client_secret_hash, \
-         expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         expires_at, created, wallet, return_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -25,6 +29,8 @@ pub async fn insert(env: &Env, s: &CustomerSessionRow, now: i64) -> StoreResult<
             text(&s.client_secret_hash),
             int(s.expires_at),
             int(now),
+            int(s.wallet),
+            opt_text(s.return_url.as_deref()),
         ],
     )
     .await

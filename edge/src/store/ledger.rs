@@ -15,7 +15,7 @@
 use super::{all, int, opt_text, statement, text, StoreError, StoreResult};
 use crate::random;
 use serde::Deserialize;
-use till_core::api::{BalanceAmount, LedgerEntry};
+use till_core::api::{BalanceAmount, LedgerEntry, WalletEntry};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::ledger::{Operation, Transaction};
@@ -264,4 +264,38 @@ pub async fn entries(
             })
             .collect(),
     ))
+}
+
+/// The latest `limit` entries of a customer's wallets (every currency), newest first.
+pub async fn wallet_history(
+    env: &Env,
+    merchant_id: &str,
+    customer_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<WalletEntry>> {
+    // `wallet:cus_…:` up to (not including) `wallet:cus_…;`: the range the index serves.
+    let from = format!("wallet:{customer_id}:");
+    let to = format!("wallet:{customer_id};");
+    let rows: Vec<EntryRow> = all(
+        env,
+        "SELECT e.id, e.transaction_id, t.kind, t.source, e.account, e.currency, e.amount, \
+         e.balance_after, e.created \
+         FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id \
+         WHERE e.merchant_id = ?1 AND e.account >= ?2 AND e.account < ?3 \
+         ORDER BY e.seq DESC LIMIT ?4",
+        &[text(merchant_id), text(&from), text(&to), int(limit)],
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| WalletEntry {
+            id: row.id,
+            kind: row.kind,
+            source: row.source,
+            amount: row.amount,
+            currency: row.currency,
+            balance_after: row.balance_after,
+            created: row.created,
+        })
+        .collect())
 }

@@ -1,0 +1,230 @@
+//! The wallet page's words in English and Korean, chosen by the `locale` it was opened with (or
+//! the browser's language).
+
+use crate::api::CallError;
+use till_core::error::ErrorCode;
+
+pub struct Strings {
+    pub title: &'static str,
+    pub balance: &'static str,
+    pub loading: &'static str,
+    pub link_incomplete: &'static str,
+    pub sections: &'static str,
+    pub add_money: &'static str,
+    pub send: &'static str,
+    pub withdraw: &'static str,
+    pub history: &'static str,
+    pub amount: &'static str,
+    pub amount_invalid: &'static str,
+    pub continue_to_payment: &'static str,
+    pub opening_checkout: &'static str,
+    pub money_added: &'static str,
+    pub top_up_not_paid: &'static str,
+    pub recipient: &'static str,
+    pub recipient_hint: &'static str,
+    pub recipient_required: &'static str,
+    pub note: &'static str,
+    pub send_money: &'static str,
+    pub sending: &'static str,
+    pub sent: fn(&str, &str) -> String,
+    pub waiting_for_sign_up: fn(&str, &str) -> String,
+    pub holder_name: &'static str,
+    pub routing_number: &'static str,
+    pub account_number: &'static str,
+    pub required: &'static str,
+    pub withdraw_money: &'static str,
+    pub withdrawing: &'static str,
+    pub withdrawal_requested: fn(&str) -> String,
+    pub no_history: &'static str,
+    pub done: &'static str,
+    pub network_error: &'static str,
+    pub expired: &'static str,
+    kinds: [(&'static str, &'static str, &'static str); 10],
+}
+
+/// Per ledger operation: what an entry into the wallet and one out of it is called.
+const EN_KINDS: [(&str, &str, &str); 10] = [
+    ("top_up", "Money added", "Money added"),
+    ("transfer", "Received", "Sent"),
+    ("transfer_from_card", "Received", "Sent"),
+    ("hold_for_claim", "Returned", "Sent, waiting for sign-up"),
+    ("release_claim", "Received", "Sent"),
+    ("payout_requested", "Withdrawal", "Withdrawal"),
+    (
+        "payout_failed",
+        "Withdrawal failed, money back",
+        "Withdrawal",
+    ),
+    (
+        "payout_returned",
+        "Withdrawal returned, money back",
+        "Withdrawal",
+    ),
+    ("refund", "Refunded to card", "Refunded to card"),
+    (
+        "refund_reversed",
+        "Refund cancelled, money back",
+        "Refund cancelled",
+    ),
+];
+
+const KO_KINDS: [(&str, &str, &str); 10] = [
+    ("top_up", "충전", "충전"),
+    ("transfer", "받은 돈", "보낸 돈"),
+    ("transfer_from_card", "받은 돈", "보낸 돈"),
+    ("hold_for_claim", "돌려받음", "보냄 (가입 대기 중)"),
+    ("release_claim", "받은 돈", "보낸 돈"),
+    ("payout_requested", "출금", "출금"),
+    ("payout_failed", "출금 실패, 잔액 복구", "출금"),
+    ("payout_returned", "출금 반환, 잔액 복구", "출금"),
+    ("refund", "카드로 환불", "카드로 환불"),
+    ("refund_reversed", "환불 취소, 잔액 복구", "환불 취소"),
+];
+
+const EN: Strings = Strings {
+    title: "Wallet",
+    balance: "Balance",
+    loading: "Loading your wallet…",
+    link_incomplete:
+        "This wallet link is incomplete. Go back to the app and open the wallet again.",
+    sections: "Wallet actions",
+    add_money: "Add money",
+    send: "Send",
+    withdraw: "Withdraw",
+    history: "History",
+    amount: "Amount",
+    amount_invalid: "Enter an amount, such as 12.50.",
+    continue_to_payment: "Continue to payment",
+    opening_checkout: "Opening checkout…",
+    money_added: "Money added to your wallet.",
+    top_up_not_paid: "The payment did not go through; nothing was added.",
+    recipient: "To",
+    recipient_hint: "Phone number (+82…) or email",
+    recipient_required: "Enter a phone number or an email.",
+    note: "Note (optional)",
+    send_money: "Send money",
+    sending: "Sending…",
+    sent: |amount, to| format!("Sent {amount} to {to}."),
+    waiting_for_sign_up: |amount, to| {
+        format!(
+            "{amount} is waiting for {to}: they get it when they sign up, or it comes back to you."
+        )
+    },
+    holder_name: "Account holder",
+    routing_number: "Routing number",
+    account_number: "Account number",
+    required: "Required.",
+    withdraw_money: "Withdraw",
+    withdrawing: "Withdrawing…",
+    withdrawal_requested: |amount| {
+        format!("Withdrawal of {amount} requested. The bank usually pays it within a day.")
+    },
+    no_history: "No movements yet.",
+    done: "Done",
+    network_error: "We could not reach the wallet service. Check your connection and try again.",
+    expired: "This wallet link has expired. Go back to the app and open the wallet again.",
+    kinds: EN_KINDS,
+};
+
+const KO: Strings = Strings {
+    title: "지갑",
+    balance: "잔액",
+    loading: "지갑을 불러오는 중…",
+    link_incomplete: "지갑 링크가 올바르지 않습니다. 앱으로 돌아가 지갑을 다시 열어 주세요.",
+    sections: "지갑 메뉴",
+    add_money: "충전",
+    send: "송금",
+    withdraw: "출금",
+    history: "내역",
+    amount: "금액",
+    amount_invalid: "금액을 입력해 주세요. 예: 15000",
+    continue_to_payment: "결제하기",
+    opening_checkout: "결제 화면을 여는 중…",
+    money_added: "지갑에 충전되었습니다.",
+    top_up_not_paid: "결제가 완료되지 않아 충전되지 않았습니다.",
+    recipient: "받는 사람",
+    recipient_hint: "전화번호(+82…) 또는 이메일",
+    recipient_required: "전화번호나 이메일을 입력해 주세요.",
+    note: "메모 (선택)",
+    send_money: "보내기",
+    sending: "보내는 중…",
+    sent: |amount, to| format!("{to}님에게 {amount}을 보냈습니다."),
+    waiting_for_sign_up: |amount, to| {
+        format!("{to}님이 가입하면 {amount}이 전달됩니다. 가입하지 않으면 돌려받습니다.")
+    },
+    holder_name: "예금주",
+    routing_number: "은행 코드",
+    account_number: "계좌번호",
+    required: "필수 항목입니다.",
+    withdraw_money: "출금하기",
+    withdrawing: "출금 중…",
+    withdrawal_requested: |amount| {
+        format!("{amount} 출금을 요청했습니다. 보통 하루 안에 입금됩니다.")
+    },
+    no_history: "아직 내역이 없습니다.",
+    done: "완료",
+    network_error: "지갑 서비스에 연결할 수 없습니다. 연결을 확인하고 다시 시도해 주세요.",
+    expired: "지갑 링크가 만료되었습니다. 앱으로 돌아가 지갑을 다시 열어 주세요.",
+    kinds: KO_KINDS,
+};
+
+/// The page's language: its `locale`, else the browser's.
+pub fn locale() -> String {
+    super::wallet_launch::current()
+        .and_then(|launch| launch.locale)
+        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+        .unwrap_or_else(|| "en-US".into())
+}
+
+pub fn t() -> &'static Strings {
+    if locale().to_ascii_lowercase().starts_with("ko") {
+        &KO
+    } else {
+        &EN
+    }
+}
+
+impl Strings {
+    /// What a history line is called: its operation, into the wallet (`amount > 0`) or out.
+    pub fn movement(&self, kind: &str, amount: i64) -> &'static str {
+        self.kinds.iter().find(|(name, _, _)| *name == kind).map_or(
+            self.history,
+            |(_, into, out)| if amount > 0 { into } else { out },
+        )
+    }
+
+    /// What to tell the customer about a failed call: the page's own words for what they can
+    /// fix, else the edge's message.
+    pub fn error(&self, error: &CallError) -> String {
+        let korean = std::ptr::eq(self, &KO);
+        let CallError::Api { code, message, .. } = error else {
+            return self.network_error.into();
+        };
+        let text = match (code, korean) {
+            (ErrorCode::BalanceInsufficient, false) => "Your balance is too low for this.",
+            (ErrorCode::BalanceInsufficient, true) => "잔액이 부족합니다.",
+            (ErrorCode::LimitExceeded, false) => "This is over your sending limit.",
+            (ErrorCode::LimitExceeded, true) => "송금 한도를 넘었습니다.",
+            (ErrorCode::RecipientInvalid, false) => {
+                "Enter a phone number with its country code (+82…) or an email."
+            }
+            (ErrorCode::RecipientInvalid, true) => {
+                "국가 번호가 있는 전화번호(+82…)나 이메일을 입력해 주세요."
+            }
+            (ErrorCode::RecipientUnknown, false) => "No one can receive money at that address.",
+            (ErrorCode::RecipientUnknown, true) => "받을 수 있는 사람이 없습니다.",
+            (ErrorCode::TransferToSelf, false) => "You cannot send money to yourself.",
+            (ErrorCode::TransferToSelf, true) => "자신에게는 보낼 수 없습니다.",
+            (ErrorCode::BankAccountInvalid, false) => "Check the bank account details.",
+            (ErrorCode::BankAccountInvalid, true) => "계좌 정보를 확인해 주세요.",
+            (
+                ErrorCode::CustomerSessionExpired
+                | ErrorCode::ClientSecretInvalid
+                | ErrorCode::WalletNotEnabled,
+                _,
+            ) => self.expired,
+            _ => return message.clone(),
+        };
+        text.into()
+    }
+}

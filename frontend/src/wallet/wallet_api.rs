@@ -1,0 +1,138 @@
+//! The wallet page's calls to the edge: its customer session's wallet, top-ups, transfers and
+//! withdrawals. What it decodes of each answer is only what the page shows.
+
+use super::wallet_launch::WalletLaunch;
+use crate::api::{CallError, Edge};
+use serde::Deserialize;
+use till_core::api::{CreateTopUp, WalletPayout, WalletTransfer};
+use till_core::money::{Currency, Money};
+use till_core::payout::BankAccountInput;
+use till_core::secret::Secret;
+
+pub type CallResult<T> = Result<T, CallError>;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WalletView {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub balances: Vec<Balance>,
+    pub history: Vec<Movement>,
+    #[serde(default)]
+    pub return_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Balance {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// One line of the wallet's history.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Movement {
+    pub id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub created: i64,
+}
+
+/// The checkout session a top-up is paid in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TopUpCheckout {
+    pub id: String,
+    pub client_secret: String,
+}
+
+/// A transfer or a payout, as the page reports it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Moved {
+    pub id: String,
+    pub status: String,
+}
+
+/// A withdrawal's destination as typed.
+pub struct BankDetails {
+    pub holder_name: String,
+    pub routing_number: String,
+    pub account_number: String,
+}
+
+#[derive(Clone)]
+pub struct WalletApi {
+    edge: Edge,
+    launch: WalletLaunch,
+}
+
+impl WalletApi {
+    pub fn new(launch: &WalletLaunch) -> Self {
+        WalletApi {
+            edge: Edge {
+                publishable_key: launch.publishable_key.clone(),
+            },
+            launch: launch.clone(),
+        }
+    }
+
+    fn path(&self, what: &str) -> String {
+        format!("/v1/customer_sessions/{}/{what}", self.launch.session_id())
+    }
+
+    pub async fn wallet(&self) -> Result<WalletView, CallError> {
+        self.edge
+            .get(
+                &self.path("wallet"),
+                &[("client_secret", &self.launch.customer_session)],
+            )
+            .await
+    }
+
+    pub async fn top_up(&self, money: Money) -> Result<TopUpCheckout, CallError> {
+        let body = CreateTopUp {
+            client_secret: self.launch.customer_session.clone(),
+            amount: money.amount,
+            currency: money.currency,
+        };
+        self.edge.post(&self.path("top_ups"), &body, None).await
+    }
+
+    pub async fn transfer(
+        &self,
+        to: &str,
+        money: Money,
+        note: Option<String>,
+        idempotency_key: &str,
+    ) -> Result<Moved, CallError> {
+        let body = WalletTransfer {
+            client_secret: self.launch.customer_session.clone(),
+            to: to.to_string(),
+            amount: money.amount,
+            currency: money.currency,
+            note,
+        };
+        self.edge
+            .post(&self.path("transfers"), &body, Some(idempotency_key))
+            .await
+    }
+
+    pub async fn payout(
+        &self,
+        account: BankDetails,
+        money: Money,
+        idempotency_key: &str,
+    ) -> Result<Moved, CallError> {
+        let body = WalletPayout {
+            client_secret: self.launch.customer_session.clone(),
+            amount: money.amount,
+            currency: money.currency,
+            bank_account: BankAccountInput {
+                holder_name: account.holder_name,
+                routing_number: account.routing_number,
+                account_number: Secret::new(account.account_number),
+            },
+        };
+        self.edge
+            .post(&self.path("payouts"), &body, Some(idempotency_key))
+            .await
+    }
+}

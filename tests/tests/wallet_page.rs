@@ -1,0 +1,320 @@
+//! The hosted wallet page and its API: a customer session made with `wallet: true` lets the page
+//! show the wallet, add money through the hosted checkout, send to a contact and withdraw, in
+//! English and Korean, on a desktop and on a 375 px phone.
+
+use fantoccini::Locator;
+use serde_json::{json, Value};
+use till_e2e::browser::{click, open, screenshot, wait_for, wait_for_text};
+use till_e2e::wallet::{self, unique_phone, PAID_ACCOUNT};
+use till_e2e::{json_of, new_key, Till};
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+/// A customer session of `customer`; its client secret.
+async fn customer_session(till: &Till, customer: &str, wallet: bool) -> String {
+    let (status, session) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": customer, "wallet": wallet, "return_url": "tillwallet://done" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["wallet"], wallet);
+    session["client_secret"].as_str().unwrap().to_string()
+}
+
+fn session_id(secret: &str) -> &str {
+    secret.split("_secret_").next().unwrap()
+}
+
+/// A call of the wallet page's API with the publishable key, as the page makes it.
+async fn page_post(
+    till: &Till,
+    secret: &str,
+    what: &str,
+    body: Value,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut request = till
+        .http
+        .post(till.url(&format!(
+            "/v1/customer_sessions/{}/{what}",
+            session_id(secret)
+        )))
+        .bearer_auth(&till.publishable_key)
+        .header("Origin", &till.edge)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    json_of(request.send().await.unwrap()).await
+}
+
+async fn page_wallet(till: &Till, secret: &str) -> (u16, Value) {
+    let response = till
+        .http
+        .get(till.url(&format!(
+            "/v1/customer_sessions/{}/wallet",
+            session_id(secret)
+        )))
+        .query(&[("client_secret", secret)])
+        .bearer_auth(&till.publishable_key)
+        .header("Origin", &till.edge)
+        .send()
+        .await
+        .unwrap();
+    json_of(response).await
+}
+
+#[tokio::test]
+async fn a_wallet_session_moves_only_its_customers_money() {
+    let till = wallet::till();
+    let sender = till.new_customer().await;
+    let receiver_phone = unique_phone();
+    let receiver = till
+        .create_customer(json!({ "phone": receiver_phone, "name": "Bo" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = customer_session(&till, &sender, true).await;
+
+    // A top-up is a checkout of the wallet's customer that comes back to the wallet page.
+    let (status, checkout) = page_post(
+        &till,
+        &secret,
+        "top_ups",
+        json!({ "client_secret": secret, "amount": 6_000, "currency": "USD" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{checkout}");
+    assert_eq!(checkout["purpose"], "wallet_top_up");
+    assert_eq!(checkout["customer"], sender.as_str());
+    assert_eq!(checkout["return_url"], format!("{}/wallet", till.edge));
+    let session = till_e2e::Session::from_created(checkout);
+    let token = till.token(&session, "4242424242424242").await;
+    let (status, _, paid) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!((status, paid["status"].as_str()), (200, Some("succeeded")));
+
+    let body = json!({ "client_secret": secret, "to": receiver_phone, "amount": 2_500,
+                       "currency": "USD", "note": "점심" });
+    let key = new_key();
+    let (status, sent) = page_post(&till, &secret, "transfers", body.clone(), Some(&key)).await;
+    assert_eq!(
+        (status, sent["to_customer"].as_str()),
+        (200, Some(receiver.as_str())),
+        "{sent}"
+    );
+    let (status, again) = page_post(&till, &secret, "transfers", body, Some(&key)).await;
+    assert_eq!((status, &again["id"]), (200, &sent["id"]));
+    let (status, payout) = page_post(
+        &till,
+        &secret,
+        "payouts",
+        json!({ "client_secret": secret, "amount": 1_000, "currency": "USD",
+                "bank_account": { "holder_name": "Jiwoo Kim", "routing_number": "110000000",
+                                  "account_number": PAID_ACCOUNT } }),
+        Some(&new_key()),
+    )
+    .await;
+    assert_eq!(status, 200, "{payout}");
+    assert_eq!(payout["customer"], sender.as_str());
+
+    let (status, seen) = page_wallet(&till, &secret).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(
+        seen["balances"],
+        json!([{ "amount": 2_500, "currency": "USD" }])
+    );
+    let kinds: Vec<&str> = seen["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["payout_requested", "transfer", "top_up"]);
+    assert_eq!(seen["return_url"], "tillwallet://done");
+    assert_eq!(till.wallet(&receiver).await, 2_500);
+
+    // What the page may not do: move money it cannot see, or with a session made for cards.
+    let (status, overdrawn) = page_post(
+        &till,
+        &secret,
+        "transfers",
+        json!({ "client_secret": secret, "to": receiver, "amount": 2_501, "currency": "USD" }),
+        Some(&new_key()),
+    )
+    .await;
+    assert_eq!((status, code(&overdrawn)), (402, "balance_insufficient"));
+    let (status, from_card) = page_post(
+        &till,
+        &secret,
+        "transfers",
+        json!({ "client_secret": secret, "to": receiver, "amount": 100, "currency": "USD",
+                "source": "pm_5f0c2b9e8d7a4c1b9e3f6a2d4c8b1e7f" }),
+        Some(&new_key()),
+    )
+    .await;
+    assert_eq!((status, code(&from_card)), (400, "parameter_invalid"));
+    let cards_only = customer_session(&till, &sender, false).await;
+    let (status, refused) = page_wallet(&till, &cards_only).await;
+    assert_eq!((status, code(&refused)), (403, "wallet_not_enabled"));
+    let (status, refused) = page_post(
+        &till,
+        &cards_only,
+        "payouts",
+        json!({ "client_secret": cards_only, "amount": 100, "currency": "USD",
+                "bank_account": { "holder_name": "X", "routing_number": "110000000",
+                                  "account_number": PAID_ACCOUNT } }),
+        Some(&new_key()),
+    )
+    .await;
+    assert_eq!((status, code(&refused)), (403, "wallet_not_enabled"));
+    let wrong = format!("{}_secret_{}", session_id(&secret), "0".repeat(32));
+    let (status, refused) = page_wallet(&till, &wrong).await;
+    assert_eq!((status, code(&refused)), (400, "client_secret_invalid"));
+    let other_merchant = Till::default();
+    let (status, refused) = page_wallet(&other_merchant, &secret).await;
+    assert_eq!((status, code(&refused)), (404, "resource_missing"));
+    assert_eq!(till.wallet(&sender).await, 2_500);
+
+    let (status, bad) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": sender, "wallet": true, "return_url": "javascript:alert(1)" }),
+        )
+        .await;
+    assert_eq!((status, code(&bad)), (400, "return_url_invalid"));
+}
+
+/// The page's balance line, once it shows `needle`.
+async fn balance_shows(client: &fantoccini::Client, needle: &str) -> String {
+    wait_for_text(client, ".balance .amount", needle).await
+}
+
+async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect(css);
+    field.send_keys(text).await.expect(css);
+}
+
+#[tokio::test]
+async fn a_customer_tops_up_sends_and_the_receiver_sees_it_in_english_and_korean() {
+    let client = open().await;
+    let till = wallet::till();
+    let sender = till.new_customer().await;
+    let receiver_phone = unique_phone();
+    let receiver = till
+        .create_customer(json!({ "phone": receiver_phone, "locale": "ko" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The sender opens the wallet; Add money goes through the hosted checkout and comes back.
+    let secret = customer_session(&till, &sender, true).await;
+    let url = format!(
+        "{}/wallet?key={}#customer_session={secret}",
+        till.edge, till.publishable_key
+    );
+    client.goto(&url).await.unwrap();
+    balance_shows(&client, "$0.00").await;
+    let address = client.current_url().await.unwrap();
+    assert!(
+        !address.as_str().contains("secret"),
+        "the secret leaves the address: {address}"
+    );
+    type_into(&client, "#top-up-amount", "50").await;
+    click(&client, "#panel-add-money button[type=submit]").await;
+    wait_for(&client, "#card-number").await;
+    for (css, text) in [
+        ("#card-number", "4242424242424242"),
+        ("#card-expiry", "1234"),
+        ("#card-cvc", "123"),
+        ("#card-name", "Ada Lovelace"),
+    ] {
+        type_into(&client, css, text).await;
+    }
+    click(&client, "#pay").await;
+    balance_shows(&client, "$50.00").await;
+    wait_for_text(&client, ".notice", "Money added").await;
+
+    // Send to a contact by phone number, with the keyboard's Enter.
+    click(&client, "#tab-send").await;
+    type_into(&client, "#send-to", &receiver_phone).await;
+    type_into(&client, "#send-amount", "12.50").await;
+    type_into(&client, "#send-note", "Lunch").await;
+    screenshot(&client, "wallet-send-desktop").await;
+    click(&client, "#panel-send button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Sent $12.50").await;
+    balance_shows(&client, "$37.50").await;
+    click(&client, "#tab-history").await;
+    let history = wait_for_text(&client, ".movements", "Sent").await;
+    assert!(
+        history.contains("−$12.50") && history.contains("Money added"),
+        "{history}"
+    );
+    screenshot(&client, "wallet-history-desktop").await;
+    client.set_window_size(375, 812).await.unwrap();
+    let fits = client
+        .execute("return document.documentElement.scrollWidth <= 375", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        fits.as_bool(),
+        Some(true),
+        "no sideways scrolling at 375 px"
+    );
+    screenshot(&client, "wallet-history-375").await;
+    // Withdraw: the money leaves the balance at once.
+    click(&client, "#tab-withdraw").await;
+    type_into(&client, "#payout-holder", "Ada Lovelace").await;
+    type_into(&client, "#payout-routing", "110000000").await;
+    type_into(&client, "#payout-account", PAID_ACCOUNT).await;
+    type_into(&client, "#payout-amount", "7.50").await;
+    click(&client, "#panel-withdraw button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Withdrawal of $7.50").await;
+    balance_shows(&client, "$30.00").await;
+    screenshot(&client, "wallet-withdraw-375").await;
+
+    // The receiver opens their own wallet, in Korean, on the phone: the money is there.
+    let theirs = customer_session(&till, &receiver, true).await;
+    let url = format!(
+        "{}/wallet?key={}#customer_session={theirs}&locale=ko",
+        till.edge, till.publishable_key
+    );
+    client.goto(&url).await.unwrap();
+    balance_shows(&client, "12.50").await;
+    let lang = client
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang.as_str(), Some("ko"));
+    wait_for_text(&client, "#tab-send", "송금").await;
+    // Arrow keys move between the sections, as in any tab list.
+    client
+        .find(Locator::Css("#tab-add-money"))
+        .await
+        .unwrap()
+        .send_keys("\u{E012}")
+        .await
+        .unwrap();
+    let focused = client
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused.as_str(), Some("tab-history"));
+    let history = wait_for_text(&client, ".movements", "받은 돈").await;
+    assert!(
+        history.contains("+US$12.50") || history.contains("+$12.50"),
+        "{history}"
+    );
+    screenshot(&client, "wallet-receiver-ko-375").await;
+    client.close().await.unwrap();
+    assert_eq!(till.wallet(&receiver).await, 1_250);
+}
