@@ -15,6 +15,7 @@ mod claims;
 mod clock;
 mod config;
 mod connectors;
+mod encrypted;
 mod gateways;
 mod handlers;
 mod http;

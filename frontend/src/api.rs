@@ -30,6 +30,9 @@ pub struct Session {
     /// Set when the merchant made the session for a customer: the card may then be saved.
     #[serde(default)]
     pub customer: Option<String>,
+    /// A saved card pays only with its security code typed again.
+    #[serde(default)]
+    pub require_cvc: bool,
     /// The customer's saved cards, read with the customer session the widget was opened with.
     #[serde(skip)]
     pub saved_cards: Vec<SavedCard>,

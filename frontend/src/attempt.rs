@@ -15,6 +15,9 @@ pub struct Attempt {
     /// The customer agreed to keep the card entered.
     #[serde(default)]
     pub save: bool,
+    /// A saved card's security code typed again, encrypted to the edge (never in clear).
+    #[serde(default)]
+    pub encrypted_cvc: Option<String>,
 }
 
 fn storage() -> Option<web_sys::Storage> {

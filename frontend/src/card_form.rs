@@ -123,17 +123,20 @@ impl Fields {
 #[derive(Clone)]
 enum PayWith {
     Card(CardDetails, bool),
-    SavedCard(String),
+    /// A saved card, with its security code when the merchant asks for it again.
+    SavedCard(String, Option<String>),
     SavedAttempt(Attempt),
 }
 
 /// The attempt for a saved card: the one kept for this session when it was for the same card,
-/// else a new one with a fresh key.
-fn saved_card_attempt(
-    session_id: &str,
+/// else a new one with a fresh key (and the code, encrypted, when one was typed).
+async fn saved_card_attempt(
+    checkout: &Checkout,
     card: String,
+    cvc: Option<String>,
     form_error: RwSignal<Option<String>>,
 ) -> Option<Attempt> {
+    let session_id = &checkout.session.id;
     if let Some(existing) = attempt::load(session_id).filter(|a| a.saved_card && a.token == card) {
         return Some(existing);
     }
@@ -141,11 +144,22 @@ fn saved_card_attempt(
         form_error.set(Some(i18n::t().no_payment_key.into()));
         return None;
     };
+    let encrypted_cvc = match cvc {
+        Some(cvc) => match checkout.encrypt_cvc(&cvc).await {
+            Ok(sealed) => Some(sealed),
+            Err(error) => {
+                form_error.set(Some(error.message()));
+                return None;
+            }
+        },
+        None => None,
+    };
     let fresh = Attempt {
         idempotency_key,
         token: card,
         saved_card: true,
         save: false,
+        encrypted_cvc,
     };
     attempt::save(session_id, &fresh);
     Some(fresh)
@@ -175,6 +189,7 @@ async fn start_attempt(
                 token,
                 saved_card: false,
                 save,
+                encrypted_cvc: None,
             };
             attempt::save(session_id, &fresh);
             Some(fresh)
@@ -255,6 +270,18 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     let may_save = session.customer.is_some();
     let save = RwSignal::new(false);
     let saved_cards = session.saved_cards.clone();
+    // The merchant wants a saved card's code typed again: one field under the saved cards.
+    let ask_cvc = session.require_cvc && !saved_cards.is_empty();
+    let saved_cvc = Field::new();
+    let brand_of = {
+        let cards = saved_cards.clone();
+        move |id: &str| {
+            cards
+                .iter()
+                .find(|saved| saved.id == id)
+                .map_or(Brand::Visa, |saved| saved.card.brand)
+        }
+    };
     let choice = RwSignal::new(saved_cards.first().map(|first| first.id.clone()));
     let amount = amount_text(&session);
     let t = i18n::t();
@@ -275,8 +302,8 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
         async move {
             let attempt = match with {
                 PayWith::SavedAttempt(saved) => saved,
-                PayWith::SavedCard(card) => {
-                    match saved_card_attempt(&checkout.session.id, card, form_error) {
+                PayWith::SavedCard(card, cvc) => {
+                    match saved_card_attempt(&checkout, card, cvc, form_error).await {
                         Some(attempt) => attempt,
                         None => return,
                     }
@@ -312,7 +339,16 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             return;
         };
         if let Some(card) = choice.get_untracked() {
-            pay.dispatch_local((checkout, PayWith::SavedCard(card)));
+            let cvc = if ask_cvc {
+                let typed = saved_cvc.value.get_untracked();
+                if Fields::show(saved_cvc, validate_cvc(&typed, brand_of(&card))).is_none() {
+                    return;
+                }
+                Some(typed)
+            } else {
+                None
+            };
+            pay.dispatch_local((checkout, PayWith::SavedCard(card, cvc)));
             return;
         }
         let Some(card) = fields.validated() else {
@@ -353,6 +389,15 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             <p class="total">{t.total} " " <strong>{amount}</strong></p>
             {(!saved_cards.is_empty())
                 .then(|| view! { <SavedCards cards=saved_cards choice=choice on_choose=choose /> })}
+            {ask_cvc.then(|| view! {
+                <div class="saved-cvc" hidden=move || choice.get().is_none()>
+                    <CardField id="saved-card-cvc" label=t.security_code name="cvc" autocomplete="cc-csc"
+                        inputmode="numeric" maxlength="4" field=saved_cvc
+                        on_input=move |text: String| {
+                            edited(saved_cvc, text.chars().filter(char::is_ascii_digit).take(4).collect())
+                        } />
+                </div>
+            })}
             <div class="new-card" hidden=move || choice.get().is_some()>
             <CardField id="card-number" label=t.card_number name="cardnumber" autocomplete="cc-number" inputmode="numeric"
                 placeholder="1234 1234 1234 1234"

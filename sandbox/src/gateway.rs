@@ -90,6 +90,9 @@ pub struct Authorization {
     pub reference: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<Challenge>,
+    /// `pass` when the card came with its security code (checked), `unchecked` without one (a
+    /// stored credential).
+    pub cvc_check: &'static str,
     /// The UTC day the money was captured: the settlement file it lands in.
     #[serde(skip)]
     pub settled_on: Option<String>,
@@ -507,6 +510,11 @@ async fn process_authorization(
             currency: request.currency,
             reference: request.reference,
             challenge: None,
+            cvc_check: if request.card.cvc.is_some() {
+                "pass"
+            } else {
+                "unchecked"
+            },
             settled_on: None,
             capture: request.capture,
             after_challenge: None,

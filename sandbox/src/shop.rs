@@ -154,6 +154,7 @@ async fn checkout_page(
         merchant_reference: Some(format!("order-{}", uuid::Uuid::new_v4().simple())),
         customer: None,
         purpose: Purpose::Payment,
+        require_cvc: false,
     };
     let failed = |what: &str| {
         eprintln!("shop: could not create a checkout session: {what}");
@@ -247,6 +248,7 @@ mod tests {
             merchant_reference: None,
             customer: None,
             purpose: Purpose::Payment,
+            require_cvc: false,
         };
         assert_eq!(
             request

@@ -59,6 +59,9 @@ pub struct CreateCheckoutSession {
     pub customer: Option<String>,
     #[serde(default)]
     pub purpose: Purpose,
+    /// A saved card pays only with its security code typed again.
+    #[serde(default)]
+    pub require_cvc: bool,
 }
 
 /// Where a checkout's money goes when its payment succeeds.
@@ -236,6 +239,9 @@ pub struct CheckoutSession {
     pub customer: Option<String>,
     #[serde(default)]
     pub purpose: Purpose,
+    /// A saved card pays only with its security code typed again.
+    #[serde(default)]
+    pub require_cvc: bool,
     pub created: i64,
 }
 
@@ -269,6 +275,10 @@ pub struct ConfirmCheckoutSession {
     /// The customer agreed to keep the card for next time (sessions with a `customer` only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub save_payment_method: bool,
+    /// The saved card's security code, typed again and encrypted like a card (a compact JWE of
+    /// `{cvc, iat, nonce}`), for sessions created with `require_cvc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_cvc: Option<String>,
 }
 
 /// What a confirm pays with.
@@ -281,6 +291,13 @@ pub enum PayWith {
 impl ConfirmCheckoutSession {
     pub fn pay_with(&self) -> Result<PayWith, ApiError> {
         match (&self.token, &self.payment_method) {
+            (Some(_), None) if self.encrypted_cvc.is_some() => {
+                Err(ApiError::new(ErrorCode::ParameterInvalid)
+                    .with_message(
+                        "encrypted_cvc goes with a saved payment_method; a token has its own.",
+                    )
+                    .with_param("encrypted_cvc"))
+            }
             (Some(token), None) => Ok(PayWith::Token(token.clone())),
             (None, Some(method)) if !self.save_payment_method => {
                 Ok(PayWith::PaymentMethod(method.clone()))
@@ -851,6 +868,7 @@ mod tests {
             merchant_reference: None,
             customer: None,
             purpose: Purpose::Payment,
+            require_cvc: false,
         }
     }
 

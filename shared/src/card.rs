@@ -351,23 +351,44 @@ pub enum PayloadError {
     BadNonce,
 }
 
+/// A ciphertext made at `iat` with `nonce` may be opened `now`: recent enough, not from the
+/// future, and with a nonce of the expected shape.
+fn check_fresh(iat: i64, nonce: &str, now: i64) -> Result<(), PayloadError> {
+    if iat < now - PAYLOAD_MAX_AGE_SECONDS {
+        return Err(PayloadError::Expired);
+    }
+    if iat > now + PAYLOAD_MAX_SKEW_SECONDS {
+        return Err(PayloadError::FromTheFuture);
+    }
+    let nonce_ok = (22..=128).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !nonce_ok {
+        return Err(PayloadError::BadNonce);
+    }
+    Ok(())
+}
+
 impl CardPayload {
     pub fn check(&self, now: i64) -> Result<(), PayloadError> {
-        if self.iat < now - PAYLOAD_MAX_AGE_SECONDS {
-            return Err(PayloadError::Expired);
-        }
-        if self.iat > now + PAYLOAD_MAX_SKEW_SECONDS {
-            return Err(PayloadError::FromTheFuture);
-        }
-        let nonce_ok = (22..=128).contains(&self.nonce.len())
-            && self
-                .nonce
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !nonce_ok {
-            return Err(PayloadError::BadNonce);
-        }
-        Ok(())
+        check_fresh(self.iat, &self.nonce, now)
+    }
+}
+
+/// The plaintext of a saved card's security code typed again (`encrypted_cvc`), when the
+/// merchant asks for it: the code alone, dated and with a one-time nonce like a card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CvcPayload {
+    pub cvc: Secret<String>,
+    pub iat: i64,
+    pub nonce: String,
+}
+
+impl CvcPayload {
+    pub fn check(&self, now: i64) -> Result<(), PayloadError> {
+        check_fresh(self.iat, &self.nonce, now)
     }
 }
 

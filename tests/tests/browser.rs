@@ -526,12 +526,14 @@ async fn widget_for_customer(
     customer: &str,
     amount: i64,
     customer_session: Option<&str>,
+    require_cvc: bool,
 ) -> String {
     let (status, session) = till
         .post(
             "/v1/checkout_sessions",
             till_e2e::SECRET_KEY,
-            &serde_json::json!({ "amount": amount, "currency": "USD", "customer": customer }),
+            &serde_json::json!({ "amount": amount, "currency": "USD", "customer": customer,
+                                 "require_cvc": require_cvc }),
         )
         .await;
     assert_eq!(status, 200, "{session}");
@@ -557,7 +559,7 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
     let customer = till.new_customer().await;
 
     // First visit: the card is typed and, with the customer's consent, kept.
-    widget_for_customer(&client, &till, &customer, 7_700, None).await;
+    widget_for_customer(&client, &till, &customer, 7_700, None, false).await;
     let consent = wait_for(&client, "#save-card").await;
     fill(&client, "4242424242424242").await;
     consent.click().await.unwrap();
@@ -581,7 +583,7 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
         )
         .await;
     let secret = customer_session["client_secret"].as_str().unwrap();
-    let session = widget_for_customer(&client, &till, &customer, 7_800, Some(secret)).await;
+    let session = widget_for_customer(&client, &till, &customer, 7_800, Some(secret), false).await;
     let offered = wait_for_text(&client, ".saved-cards", "4242").await;
     assert!(offered.contains("Visa •••• 4242"), "{offered}");
     assert!(offered.contains("12/34"), "{offered}");
@@ -636,5 +638,32 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
         .await;
     assert_eq!(payment["status"], "succeeded");
     assert_eq!(payment["payment_method"], card);
+
+    // A merchant that wants the code again: one field under the saved cards, checked as typed,
+    // encrypted like a card, and the gateway gets it.
+    let session = widget_for_customer(&client, &till, &customer, 7_900, Some(secret), true).await;
+    wait_for(&client, "#saved-card-cvc").await;
+    click(&client, "#pay").await;
+    wait_for_text(&client, "#saved-card-cvc-error", "security code").await;
+    client
+        .find(Locator::Css("#saved-card-cvc"))
+        .await
+        .unwrap()
+        .send_keys("123")
+        .await
+        .unwrap();
+    screenshot(&client, "saved-card-cvc-375").await;
+    click(&client, "#pay").await;
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let (_, state) = till
+        .get(
+            &format!("/v1/checkout_sessions/{session}"),
+            till_e2e::SECRET_KEY,
+        )
+        .await;
+    let charged = till
+        .gateway_authorizations(state["payment"].as_str().unwrap())
+        .await;
+    assert_eq!(charged[0]["cvc_check"], "pass", "{charged:?}");
     client.close().await.unwrap();
 }

@@ -9,6 +9,7 @@ use till_e2e::{new_key, on_every_gateway, Session, Till};
 on_every_gateway!(
     a_card_saved_at_checkout_pays_again_without_being_typed,
     an_off_session_charge_needing_the_customer_is_handed_back_to_them,
+    a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted,
 );
 
 fn code(body: &Value) -> &str {
@@ -147,6 +148,18 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
             .len(),
         1
     );
+    if gateway == Gateway::Stripe {
+        // Stripe charges a PaymentMethod again only when it was attached to a Customer before
+        // its first use: the kept card is charged with the Customer it was attached to.
+        let intents = till_e2e::gateways::stripe_intents(paid["id"].as_str().unwrap()).await;
+        let customer = intents[0]["customer"].as_str().unwrap_or_default();
+        assert!(customer.starts_with("cus_"), "{intents:?}");
+        let first_intent = till_e2e::gateways::stripe_intents(first["id"].as_str().unwrap()).await;
+        assert_eq!(
+            first_intent[0]["customer"], customer,
+            "attached at its first use"
+        );
+    }
 
     // Nobody else may use it: another customer's session, a session without a customer.
     let other = till.new_customer().await;
@@ -340,4 +353,113 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
         (404, "resource_missing"),
         "another merchant's card"
     );
+}
+
+/// `cvc` encrypted for `session` as the widget does: `{cvc, iat, nonce}` to the edge's key.
+async fn encrypted_cvc(till: &Till, session: &Session, cvc: &str) -> String {
+    let nonce = till_core::jwe::b64(&till_e2e::random::<16>());
+    let payload = json!({ "cvc": cvc, "iat": till_e2e::now(), "nonce": nonce });
+    till.encrypt_payload(&session.id, &payload, 0).await
+}
+
+async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let cards = gateway.cards();
+    let customer = till.new_customer().await;
+    let (_, first) = pay_and_save(&till, &customer, 3_100, cards.succeeds).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let card = saved_cards(&till, &customer).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = till
+        .post(
+            "/v1/checkout_sessions",
+            &till.secret_key,
+            &json!({ "amount": 3_200, "currency": "USD", "customer": customer,
+                     "require_cvc": true }),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["require_cvc"]),
+        (200, &json!(true)),
+        "{body}"
+    );
+    let session = Session::from_created(body);
+
+    // Without the code, with a short one, with one made for another session: refused, and
+    // nothing reaches the gateway.
+    let (status, refused) = confirm_with(&till, &session, json!({ "payment_method": card })).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (402, "incomplete_cvc"),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["param"], "cvc");
+    let short = encrypted_cvc(&till, &session, "12").await;
+    let (status, refused) = confirm_with(
+        &till,
+        &session,
+        json!({ "payment_method": card, "encrypted_cvc": short }),
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["error"]["param"]),
+        (402, &json!("cvc")),
+        "{refused}"
+    );
+    let elsewhere = session_for(&till, &customer, 3_300).await;
+    let misdirected = encrypted_cvc(&till, &elsewhere, "123").await;
+    let (status, refused) = confirm_with(
+        &till,
+        &session,
+        json!({ "payment_method": card, "encrypted_cvc": misdirected }),
+    )
+    .await;
+    assert_eq!((status, code(&refused)), (400, "encrypted_card_invalid"));
+    let token = till.token(&session, cards.succeeds).await;
+    let sealed = encrypted_cvc(&till, &session, "123").await;
+    let (status, refused) = confirm_with(
+        &till,
+        &session,
+        json!({ "token": token, "encrypted_cvc": sealed }),
+    )
+    .await;
+    assert_eq!((status, code(&refused)), (400, "parameter_invalid"));
+    let state = till.session_state(&session).await;
+    assert_eq!(
+        state["payment"],
+        Value::Null,
+        "nothing was charged: {state}"
+    );
+
+    // With the code: paid, and the gateway got it with the saved card. The customer's retry
+    // (same key, same ciphertext) is the same payment.
+    let body = json!({ "client_secret": session.client_secret, "payment_method": card,
+                       "encrypted_cvc": sealed });
+    let key = new_key();
+    let send = || {
+        till.http
+            .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+            .bearer_auth(&till.publishable_key)
+            .header("Idempotency-Key", &key)
+            .json(&body)
+            .send()
+    };
+    let (status, paid) = till_e2e::json_of(send().await.unwrap()).await;
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (200, Some("succeeded")),
+        "{paid}"
+    );
+    assert_eq!(paid["payment_method"], card.as_str());
+    let (status, again) = till_e2e::json_of(send().await.unwrap()).await;
+    assert_eq!((status, &again["id"]), (200, &paid["id"]));
+    if gateway == Gateway::Sandbox {
+        let charged = till
+            .gateway_authorizations(paid["id"].as_str().unwrap())
+            .await;
+        assert_eq!(charged.len(), 1, "{charged:?}");
+        assert_eq!(charged[0]["cvc_check"], "pass", "{charged:?}");
+    }
 }

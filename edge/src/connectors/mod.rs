@@ -55,6 +55,9 @@ pub struct Authorization {
     /// The gateway's own id for this saved card, from the payment that saved it: a connector
     /// that has one charges it instead of the card.
     pub card_reference: Option<String>,
+    /// The customer agreed to keep this card: a gateway that reuses cards by its own id (Stripe)
+    /// makes the card reusable now, since it cannot be made so after its first use.
+    pub save_for_reuse: bool,
 }
 
 /// How to find a payment at the gateway when its answer was lost.

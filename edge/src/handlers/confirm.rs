@@ -73,6 +73,7 @@ pub async fn confirm(
         let asked = Asked {
             pay_with: &pay_with,
             save: request.save_payment_method,
+            encrypted_cvc: request.encrypted_cvc.as_deref(),
         };
         match pay(env, caller, &session, &vault, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
@@ -82,6 +83,33 @@ pub async fn confirm(
         }
     })
     .await
+}
+
+/// The security code in `encrypted` (a `CvcPayload` JWE for this session), checked for the
+/// saved card's brand; its nonce is spent when `first_use`.
+async fn typed_cvc(
+    env: &worker::Env,
+    session: &SessionRow,
+    encrypted: &str,
+    card: &VaultedCard,
+    first_use: bool,
+) -> Result<Secret<String>, ApiError> {
+    const PARAM: &str = "encrypted_cvc";
+    let plaintext = crate::encrypted::open(env, encrypted, &session.id, PARAM)?;
+    let payload: till_core::card::CvcPayload =
+        serde_json::from_slice(&plaintext).map_err(|_| {
+            crate::encrypted::invalid(PARAM, "The decrypted code is not a CVC payload.")
+        })?;
+    let now = clock::now_seconds();
+    payload
+        .check(now)
+        .map_err(|e| crate::encrypted::stale(PARAM, e))?;
+    let cvc = payload.cvc.expose().trim().to_string();
+    till_core::card::validate_cvc(&cvc, card.brand).map_err(ApiError::card)?;
+    if first_use && !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
+        return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param(PARAM));
+    }
+    Ok(Secret::new(cvc))
 }
 
 fn unavailable_session() -> ApiError {
@@ -100,6 +128,8 @@ type Card = (VaultedCard, Option<Secret<String>>);
 struct Asked<'a> {
     pay_with: &'a PayWith,
     save: bool,
+    /// A saved card's security code, typed again.
+    encrypted_cvc: Option<&'a str>,
 }
 
 impl Asked<'_> {
@@ -172,8 +202,23 @@ async fn pay(
         card,
         merchant_gateway,
     } = reads;
-    let card = card?;
-    let (mut payment, gateway, resumed) = match existing? {
+    let mut card = card?;
+    let existing = existing?;
+    // A saved card's code typed again is used for this authorization only, never kept. Its
+    // nonce is spent when the payment starts; a retry of the same request (same key, same
+    // ciphertext) may open it again.
+    if let (Some((saved, cvc)), PayWith::PaymentMethod(_)) = (&mut card, asked.pay_with) {
+        match asked.encrypted_cvc {
+            Some(encrypted) => {
+                *cvc = Some(typed_cvc(env, session, encrypted, saved, existing.is_none()).await?)
+            }
+            None if session.require_cvc == 1 => {
+                return Err(ApiError::card(till_core::card::CardError::IncompleteCvc))
+            }
+            None => {}
+        }
+    }
+    let (mut payment, gateway, resumed) = match existing {
         // The idempotency record may be gone (released, expired): the row still knows which
         // request made it.
         Some(found) if found.request_fingerprint != scope.fingerprint => {
@@ -236,6 +281,7 @@ async fn pay(
                     initiator: Initiator::Customer,
                     stored_credential: saved,
                     card_reference,
+                    save_for_reuse: asked.save && !saved,
                 };
                 connector
                     .authorize(&authorization, &payment.gateway_idempotency_key)

@@ -37,6 +37,7 @@ pub fn view(
         payment: row.payment_id.clone(),
         customer: row.customer_id.clone(),
         purpose: row.purpose,
+        require_cvc: row.require_cvc == 1,
         created: row.created,
     })
 }
@@ -79,6 +80,7 @@ pub async fn open(
         payment_id: None,
         customer_id: request.customer,
         purpose: request.purpose,
+        require_cvc: i64::from(request.require_cvc),
         created: clock::now_seconds(),
     };
     store::sessions::insert(env, &row).await?;

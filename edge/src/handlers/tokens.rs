@@ -4,20 +4,13 @@ use super::accessible_session;
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::vault::{Vault, VaultedCard};
-use crate::{clock, config, random, rate_limit, store};
+use crate::{clock, config, encrypted, random, rate_limit, store};
 use till_core::api::{CreateToken, SessionStatus, Token};
-use till_core::card::{CardPayload, PayloadError, ValidCard};
-use till_core::crypto::{self, CryptoError};
+use till_core::card::{CardPayload, ValidCard};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::rate_limit::Dimension;
 use worker::{Env, Request};
-
-fn invalid_ciphertext(message: &str) -> ApiError {
-    ApiError::new(ErrorCode::EncryptedCardInvalid)
-        .with_message(message)
-        .with_param("encrypted_card")
-}
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     rate_limit::check_browser_caller(env, &req, caller).await?;
@@ -36,27 +29,16 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
 
-    let keys = config::card_keys(env)?;
-    let decrypted = crypto::decrypt(&keys, &request.encrypted_card).map_err(|e| match e {
-        CryptoError::UnknownKey => {
-            ApiError::new(ErrorCode::EncryptionKeyUnknown).with_param("encrypted_card")
-        }
-        other => invalid_ciphertext(&format!("{other}.")),
+    const PARAM: &str = "encrypted_card";
+    let plaintext = encrypted::open(env, &request.encrypted_card, &session.id, PARAM)?;
+    let payload: CardPayload = serde_json::from_slice(&plaintext).map_err(|_| {
+        encrypted::invalid(
+            PARAM,
+            "The decrypted card does not have the expected fields.",
+        )
     })?;
-    if decrypted.header.cs != session.id {
-        return Err(invalid_ciphertext(
-            "encrypted_card was made for another checkout session.",
-        ));
-    }
-    let payload: CardPayload = serde_json::from_slice(&decrypted.plaintext)
-        .map_err(|_| invalid_ciphertext("The decrypted card does not have the expected fields."))?;
     let now = clock::now_seconds();
-    payload.check(now).map_err(|e| match e {
-        PayloadError::Expired | PayloadError::FromTheFuture => {
-            ApiError::new(ErrorCode::EncryptedCardExpired).with_param("encrypted_card")
-        }
-        PayloadError::BadNonce => invalid_ciphertext("encrypted_card lacks a valid nonce."),
-    })?;
+    payload.check(now).map_err(|e| encrypted::stale(PARAM, e))?;
     // The nonce is checked last, so a request refused for another reason can be corrected.
     // From here on only the normalized card is used: digits only, trimmed name.
     let ValidCard { card, summary } = payload

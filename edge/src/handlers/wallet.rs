@@ -69,6 +69,7 @@ pub async fn top_up(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         merchant_reference: None,
         customer: Some(session.customer_id),
         purpose: Purpose::WalletTopUp,
+        require_cvc: false,
     };
     json(200, &sessions::open(env, caller, checkout).await?)
 }

@@ -61,6 +61,7 @@ pub async fn start(
         payment_id: None,
         customer_id: Some(charge.customer.to_string()),
         purpose: charge.purpose,
+        require_cvc: 0,
         created: now,
     };
     store::sessions::insert(env, &session).await?;
@@ -155,6 +156,7 @@ pub async fn charge(
         },
         initiator: payment.initiator,
         stored_credential: true,
+        save_for_reuse: false,
         card_reference,
     };
     let answer = match gateway

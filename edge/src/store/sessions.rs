@@ -22,6 +22,9 @@ pub struct SessionRow {
     pub payment_id: Option<String>,
     pub customer_id: Option<String>,
     pub purpose: Purpose,
+    /// 1: a saved card pays only with its security code typed again.
+    #[serde(default)]
+    pub require_cvc: i64,
     pub created: i64,
 }
 
@@ -30,8 +33,8 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
          line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
-         customer_id, purpose) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13)",
+         customer_id, purpose, require_cvc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -46,6 +49,7 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             text(s.capture_method.as_str()),
             opt_text(s.customer_id.as_deref()),
             text(s.purpose.as_str()),
+            int(s.require_cvc),
         ],
     )
     .await

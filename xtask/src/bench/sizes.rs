@@ -9,8 +9,10 @@ use std::io::Write;
 /// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
 /// here. Lower it whenever the widget shrinks. (127,500: saved cards, measured one piece at a
 /// time: the saved-card list 4.2 KB, the consent checkbox and hiding the form 2.3 KB, choosing,
-/// attempts and the customer-session call 4.8 KB; the wallet's error codes 0.4 KB.)
-pub const WIDGET_GZIP_BUDGET: usize = 127_500;
+/// attempts and the customer-session call 4.8 KB; the wallet's error codes 0.4 KB. 129,500: a
+/// saved card's security code typed again when the merchant requires it, 2.0 KB: its field,
+/// encrypting it and keeping it with the attempt.)
+pub const WIDGET_GZIP_BUDGET: usize = 129_500;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {

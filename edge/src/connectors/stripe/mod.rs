@@ -257,6 +257,53 @@ impl Stripe {
     }
 }
 
+impl Stripe {
+    /// Makes a new PaymentMethod reusable: Stripe charges a PaymentMethod again only when it
+    /// was attached to a Customer before its first use. One Customer per saved card, named by
+    /// Till's payment in its metadata. `Ok(Err(..))`: the card was declined on attaching.
+    async fn keep_for_reuse(
+        &self,
+        payment_method: &str,
+        request: &Authorization,
+        key: &str,
+    ) -> Result<Result<transformers::SavedCard, GatewayPayment>, GatewayError> {
+        let customer_form = form(&[("metadata[till_payment]", request.reference.as_str())]);
+        let customer: transformers::StripeCustomer = match self
+            .call(
+                Method::Post,
+                "/v1/customers",
+                Some(&format!("{key}-customer")),
+                Some(customer_form),
+            )
+            .await?
+        {
+            StripeReply::Success(body) => parse(&body)?,
+            StripeReply::NotFound => return Err(not_found()),
+            StripeReply::CardError(error) => return Ok(Err(transformers::declined(error, ""))),
+        };
+        let path = format!(
+            "/v1/payment_methods/{}/attach",
+            encode_component(payment_method)
+        );
+        match self
+            .call(
+                Method::Post,
+                &path,
+                Some(&format!("{key}-attach")),
+                Some(form(&[("customer", customer.id.as_str())])),
+            )
+            .await?
+        {
+            StripeReply::Success(_) => Ok(Ok(transformers::SavedCard {
+                customer: Some(customer.id),
+                payment_method: payment_method.to_string(),
+            })),
+            StripeReply::NotFound => Err(not_found()),
+            StripeReply::CardError(error) => Ok(Err(transformers::declined(error, ""))),
+        }
+    }
+}
+
 impl Connector for Stripe {
     fn authorize<'a>(
         &'a self,
@@ -264,11 +311,12 @@ impl Connector for Stripe {
         key: &'a str,
     ) -> Answer<'a, GatewayPayment> {
         Box::pin(async move {
-            // A saved card is charged through the PaymentMethod Stripe made for it the first
-            // time; a new card becomes one now.
-            let payment_method = match &request.card_reference {
-                Some(reference) => reference.clone(),
-                None => {
+            // A saved card is charged through the PaymentMethod (and Customer) Stripe made for
+            // it the first time; a new card becomes one now, and so does a saved card whose
+            // code was typed again (Stripe checks a code only on a card it is given).
+            let saved = match (&request.card_reference, &request.card.cvc) {
+                (Some(reference), None) => transformers::SavedCard::parse(reference),
+                _ => {
                     let card = transformers::payment_method_form(&request.card);
                     let method_key = format!("{key}-pm");
                     let created: StripePaymentMethod = match self
@@ -287,10 +335,20 @@ impl Connector for Stripe {
                             return Ok(transformers::declined(error, ""))
                         }
                     };
-                    created.id
+                    if request.save_for_reuse {
+                        match self.keep_for_reuse(&created.id, request, key).await? {
+                            Ok(saved) => saved,
+                            Err(declined) => return Ok(declined),
+                        }
+                    } else {
+                        transformers::SavedCard {
+                            customer: None,
+                            payment_method: created.id,
+                        }
+                    }
                 }
             };
-            let body = transformers::payment_intent_form(request, &payment_method);
+            let body = transformers::payment_intent_form(request, &saved);
             match self
                 .call(Method::Post, "/v1/payment_intents", Some(key), Some(body))
                 .await?

@@ -68,13 +68,13 @@ pub fn payment_method_form(card: &GatewayCard) -> Secret<String> {
 /// `POST /v1/payment_intents`, confirmed at once, with Till's payment id in the metadata.
 /// `payment_method_types[]=card` keeps real Stripe from asking for a `return_url` (accounts whose
 /// API version enables automatic payment methods by default).
-pub fn payment_intent_form(request: &Authorization, payment_method: &str) -> String {
+pub fn payment_intent_form(request: &Authorization, card: &SavedCard) -> String {
     let amount = request.amount.to_string();
     let currency = request.currency.code().to_ascii_lowercase();
     let mut pairs = vec![
         ("amount", amount.as_str()),
         ("currency", currency.as_str()),
-        ("payment_method", payment_method),
+        ("payment_method", card.payment_method.as_str()),
         ("payment_method_types[]", "card"),
         ("confirm", "true"),
         (
@@ -92,7 +92,45 @@ pub fn payment_intent_form(request: &Authorization, payment_method: &str) -> Str
     if request.initiator == Initiator::Merchant {
         pairs.push(("off_session", "true"));
     }
+    if let Some(customer) = &card.customer {
+        pairs.push(("customer", customer.as_str()));
+    }
     form(&pairs)
+}
+
+/// The card an intent is paid with: a PaymentMethod, attached to a Customer when it is kept for
+/// reuse. Till keeps it as the saved card's reference, `cus_…/pm_…` (or `pm_…` alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCard {
+    pub customer: Option<String>,
+    pub payment_method: String,
+}
+
+impl SavedCard {
+    pub fn parse(reference: &str) -> SavedCard {
+        match reference.split_once('/') {
+            Some((customer, payment_method)) => SavedCard {
+                customer: Some(customer.to_string()),
+                payment_method: payment_method.to_string(),
+            },
+            None => SavedCard {
+                customer: None,
+                payment_method: reference.to_string(),
+            },
+        }
+    }
+
+    pub fn reference(&self) -> String {
+        match &self.customer {
+            Some(customer) => format!("{customer}/{}", self.payment_method),
+            None => self.payment_method.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StripeCustomer {
+    pub id: String,
 }
 
 /// Stripe's search query for the intent that carries Till's payment id (quotes and backslashes
@@ -136,6 +174,9 @@ pub struct StripeIntent {
     pub latest_charge: Option<Expandable<StripeCharge>>,
     /// The card it was paid with: reused for a card the customer saves.
     pub payment_method: Option<Expandable<StripePaymentMethod>>,
+    /// The Customer the card was attached to, for a card kept for reuse.
+    #[serde(default)]
+    pub customer: Option<Expandable<StripeCustomer>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,9 +354,20 @@ impl TryFrom<StripeIntent> for GatewayPayment {
                 )))
             }
         };
-        let card_reference = intent.payment_method.map(|method| match method {
+        let customer = intent.customer.map(|customer| match customer {
             Expandable::Id(id) => id,
-            Expandable::Object(method) => method.id,
+            Expandable::Object(customer) => customer.id,
+        });
+        let card_reference = intent.payment_method.map(|method| {
+            let payment_method = match method {
+                Expandable::Id(id) => id,
+                Expandable::Object(method) => method.id,
+            };
+            SavedCard {
+                customer,
+                payment_method,
+            }
+            .reference()
         });
         Ok(GatewayPayment {
             card_reference,
@@ -931,6 +983,7 @@ mod tests {
             initiator: Initiator::Customer,
             stored_credential: false,
             card_reference: None,
+            save_for_reuse: false,
         }
     }
 
@@ -952,7 +1005,7 @@ mod tests {
              &billing_details%5Bname%5D=Jo%20D%C3%B6%26e%3D1%2B2"
         );
         assert_eq!(
-            payment_intent_form(&request, "pm_FTQvc8mLTp5WXr"),
+            payment_intent_form(&request, &SavedCard::parse("pm_FTQvc8mLTp5WXr")),
             "amount=4100&currency=usd&payment_method=pm_FTQvc8mLTp5WXr\
              &payment_method_types%5B%5D=card&confirm=true&capture_method=manual\
              &metadata%5Btill_payment%5D=pay_1"
@@ -960,7 +1013,8 @@ mod tests {
         let mut automatic = authorization();
         automatic.capture = true;
         automatic.card.name = String::new();
-        assert!(payment_intent_form(&automatic, "pm_1").contains("capture_method=automatic"));
+        assert!(payment_intent_form(&automatic, &SavedCard::parse("pm_1"))
+            .contains("capture_method=automatic"));
         assert!(!payment_method_form(&automatic.card)
             .expose()
             .contains("billing_details"));
@@ -971,7 +1025,12 @@ mod tests {
         saved.initiator = Initiator::Merchant;
         saved.stored_credential = true;
         assert!(!payment_method_form(&saved.card).expose().contains("cvc"));
-        assert!(payment_intent_form(&saved, "pm_1").ends_with("&off_session=true"));
+        assert!(payment_intent_form(&saved, &SavedCard::parse("pm_1")).ends_with("&off_session=true"));
+        // A card kept for reuse is charged with its Customer.
+        let kept = SavedCard::parse("cus_9/pm_1");
+        assert_eq!(kept.customer.as_deref(), Some("cus_9"));
+        assert_eq!(kept.reference(), "cus_9/pm_1");
+        assert!(payment_intent_form(&saved, &kept).ends_with("&off_session=true&customer=cus_9"));
         // The form is never printed: its Debug shows nothing of the card.
         assert_eq!(
             format!("{:?}", payment_method_form(&request.card)),
