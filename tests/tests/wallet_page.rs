@@ -250,7 +250,14 @@ async fn a_customer_tops_up_sends_and_the_receiver_sees_it_in_english_and_korean
     type_into(&client, "#send-amount", "12.50").await;
     type_into(&client, "#send-note", "Lunch").await;
     screenshot(&client, "wallet-send-desktop").await;
-    click(&client, "#panel-send button[type=submit]").await;
+    // Enter in the last field sends, as on any form.
+    client
+        .find(Locator::Css("#send-note"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
     wait_for_text(&client, ".notice", "Sent $12.50").await;
     balance_shows(&client, "$37.50").await;
     click(&client, "#tab-history").await;
