@@ -12,8 +12,9 @@ use serde::Serialize;
 use till_core::api::{
     CancelPayment, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
     CreateCheckoutSession, CreateCustomerSession, CreatePayment, CreateRefund, CreateToken,
-    CreateWebhookEndpoint, PayWith, EVENT_TYPES,
+    CreateTopUp, CreateWebhookEndpoint, PayWith, WalletPayout, WalletTransfer, EVENT_TYPES,
 };
+use till_core::card::CvcPayload;
 use till_core::customer::{
     normalize_email, normalize_phone, CreateCustomer, Details, LookupCustomers, UpdateCustomer,
 };
@@ -186,7 +187,29 @@ fuzz_target!(|data: &[u8]| {
     if let Some(Ok(money)) = parse::<CreatePayment>(data).map(|p| p.validate()) {
         assert!((1..=MAX_AMOUNT_MINOR).contains(&money.amount));
     }
-    parse::<CreateCustomerSession>(data);
+    if let Some(session) = parse::<CreateCustomerSession>(data) {
+        if session.validate(DevHosts(&[])).is_ok() {
+            assert!(session
+                .return_url
+                .as_deref()
+                .is_none_or(|url| check_return_url(url, DevHosts(&[])).is_ok()));
+        }
+    }
+    // The wallet page's bodies become the merchant API's, for the session's customer.
+    let customer = "cus_5f0c2b9e8d7a4c1b9e3f6a2d4c8b1e7f";
+    if let Some(transfer) = parse::<WalletTransfer>(data) {
+        let made = transfer.from(customer);
+        assert_eq!(made.source, "wallet");
+        check_transfer(&made);
+    }
+    if let Some(payout) = parse::<WalletPayout>(data) {
+        check_payout(&payout.from(customer));
+    }
+    parse::<CreateTopUp>(data);
+    // A saved card's code, as the edge reads it once decrypted: any bytes the customer chose.
+    if let Ok(payload) = serde_json::from_slice::<CvcPayload>(data) {
+        let _ = payload.check(1_764_000_000);
+    }
     parse::<CompleteChallenge>(data);
     parse::<CapturePayment>(data);
     parse::<CancelPayment>(data);

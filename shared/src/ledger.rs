@@ -206,11 +206,13 @@ impl Transaction {
     }
 }
 
-/// Whom a card payment paid: the merchant, or (a top-up) a customer's wallet.
+/// Whom a card payment paid: the merchant, a customer's wallet (a top-up, a transfer), or the
+/// claim of a transfer paid by card to someone not yet a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payee<'a> {
     Merchant(&'a str),
     Wallet(&'a str),
+    Claim(&'a str),
 }
 
 impl Payee<'_> {
@@ -222,6 +224,9 @@ impl Payee<'_> {
             Payee::Wallet(customer) => Owner::Wallet {
                 customer: customer.into(),
             },
+            Payee::Claim(claim) => Owner::PendingClaim {
+                claim: claim.into(),
+            },
         }
     }
 }
@@ -230,7 +235,8 @@ impl Payee<'_> {
 /// account to another of the same currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation<'a> {
-    /// A card payment succeeded: to a merchant, or (a top-up) into a customer's wallet.
+    /// A card payment succeeded: to a merchant, into a customer's wallet (a top-up), or into
+    /// the claim of a transfer paid by card to someone not yet a customer.
     CardPayment { payee: Payee<'a> },
     /// A merchant refunded (part of) a card payment: the money is taken from whoever the
     /// payment paid when the refund is requested.
@@ -295,6 +301,9 @@ impl Operation<'_> {
             Operation::CardPayment {
                 payee: Payee::Wallet(_),
             } => "top_up",
+            Operation::CardPayment {
+                payee: Payee::Claim(_),
+            } => "hold_from_card",
             Operation::Refund { .. } => "refund",
             Operation::RefundReversed { .. } => "refund_reversed",
             Operation::Fee { .. } => "fee",
@@ -650,7 +659,7 @@ mod tests {
     fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
         let currency = prop_oneof![Just(usd()), Just(krw())];
         let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
-        (0u8..13, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
+        (0u8..15, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
             let ids = ["id_0", "id_1", "id_2", "id_3"];
             let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
             let operation = match kind {
@@ -662,6 +671,12 @@ mod tests {
                 },
                 12 => Operation::RefundReversed {
                     payee: Payee::Wallet(a),
+                },
+                13 => Operation::CardPayment {
+                    payee: Payee::Claim(a),
+                },
+                14 => Operation::Refund {
+                    payee: Payee::Claim(a),
                 },
                 2 => Operation::Fee { merchant: a },
                 3 => Operation::CardPayment {

@@ -214,13 +214,13 @@ impl TransferStatus {
         }
     }
 
-    /// A card charge ends in the receiver's wallet or nowhere; a claim goes to its receiver or
-    /// back. Nothing else moves.
+    /// A card charge ends in the receiver's wallet, in a claim, or nowhere; a claim goes to its
+    /// receiver or back. Nothing else moves.
     pub fn can_move_to(self, next: TransferStatus) -> bool {
         use TransferStatus::*;
         matches!(
             (self, next),
-            (Pending, Succeeded | Failed) | (AwaitingClaim, Succeeded | Returned)
+            (Pending, Succeeded | Failed | AwaitingClaim) | (AwaitingClaim, Succeeded | Returned)
         )
     }
 }
@@ -361,6 +361,7 @@ mod tests {
         assert!(!Returned.can_move_to(Succeeded));
         assert!(Pending.can_move_to(Succeeded));
         assert!(Pending.can_move_to(Failed));
+        assert!(Pending.can_move_to(AwaitingClaim));
         assert!(!Pending.can_move_to(Returned));
         assert!(!Failed.can_move_to(Succeeded));
         assert!(!AwaitingClaim.can_move_to(Failed));

@@ -654,7 +654,7 @@ async fn a_transfer_paid_by_card_happens_with_its_charge_or_not_at_all() {
     assert_eq!(refused["status"], "failed");
     assert_eq!(till.wallet(&receiver).await, 4_321 + 4_322);
 
-    // Only the sender's own saved cards, and only to customers.
+    // Only the sender's own saved cards.
     let stranger_card = {
         let other = till.new_customer().await;
         till.save_card(&other, 1_200, "4242424242424242").await
@@ -667,12 +667,34 @@ async fn a_transfer_paid_by_card_happens_with_its_charge_or_not_at_all() {
         (404, "resource_missing"),
         "{refused}"
     );
-    let body = json!({ "from_customer": sender, "to": unique_phone(), "amount": 100,
+
+    // To someone not a customer yet: the card is charged, and the money waits in the transfer's
+    // claim until they sign up with that phone.
+    let phone = unique_phone();
+    let body = json!({ "from_customer": sender, "to": phone, "amount": 2_468,
                        "currency": "USD", "source": card });
-    let (status, _, refused) = till.transfer_with_key(&body, &new_key()).await;
+    let (status, _, held) = till.transfer_with_key(&body, &new_key()).await;
     assert_eq!(
-        (status, code(&refused)),
-        (404, "recipient_unknown"),
-        "{refused}"
+        (status, held["status"].as_str()),
+        (200, Some("awaiting_claim")),
+        "{held}"
     );
+    let id = held["id"].as_str().unwrap();
+    let claim: Vec<Value> = till.entries_of(&format!("pending_claim:{id}:USD")).await;
+    assert_eq!(claim.len(), 1, "{claim:?}");
+    assert_eq!(
+        (&claim[0]["kind"], &claim[0]["amount"]),
+        (&json!("hold_from_card"), &json!(2_468))
+    );
+    let newcomer = till.create_customer(json!({ "phone": phone })).await;
+    let newcomer = newcomer["id"].as_str().unwrap();
+    assert_eq!(till.wallet(newcomer).await, 2_468);
+    let (_, settled) = till
+        .get(&format!("/v1/transfers/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(
+        (settled["status"].as_str(), settled["to_customer"].as_str()),
+        (Some("succeeded"), Some(newcomer))
+    );
+    assert_eq!(till.wallet(&sender).await, 0, "the card paid it");
 }

@@ -429,6 +429,7 @@ async fn start_payment(
         },
         initiator: Initiator::Customer,
         payee_customer_id: None,
+        payee_claim: None,
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,

@@ -67,6 +67,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
                     merchant_reference: request.merchant_reference.clone(),
                     purpose: Purpose::Payment,
                     payee: None,
+                    payee_claim: None,
                     initiator: Initiator::Merchant,
                     idempotency_key: scope.key.clone(),
                     fingerprint: scope.fingerprint.clone(),

@@ -165,12 +165,17 @@ pub async fn send(
             row.status = TransferStatus::Pending;
             row.payment_id = Some(random::id(IdKind::Payment)?);
         }
-        (Source::PaymentMethod(_), Receiver::Claim { .. }) => {
-            return Ok(Ended::Retryable(
-                ApiError::new(ErrorCode::RecipientUnknown)
-                    .with_message("A transfer paid by card goes to a customer.")
-                    .with_param("to"),
-            ))
+        // The card is charged now; the money waits in the claim, as from a wallet.
+        (Source::PaymentMethod(method), Receiver::Claim { contact_hash }) => {
+            let usable =
+                store::payment_methods::usable(env, merchant_id, &transfer.sender, method).await?;
+            if usable.is_none() {
+                return Ok(Ended::Retryable(no_such_card()));
+            }
+            row.recipient_hash = Some(contact_hash);
+            row.claim_expires_at = Some(now + claim_seconds(env));
+            row.status = TransferStatus::Pending;
+            row.payment_id = Some(random::id(IdKind::Payment)?);
         }
     }
     // From a wallet the money moves now; from a card, when the card is charged.
@@ -252,11 +257,9 @@ async fn charge_card(
     transfer: &TransferRequest,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
-    let (Source::PaymentMethod(method), Some(payment_id), Some(receiver)) = (
-        &transfer.source,
-        row.payment_id.clone(),
-        row.receiver_id.clone(),
-    ) else {
+    let (Source::PaymentMethod(method), Some(payment_id)) =
+        (&transfer.source, row.payment_id.clone())
+    else {
         return stored(&row);
     };
     let Some(card) = Vault::open(env)?.saved_card(method).await? else {
@@ -277,7 +280,9 @@ async fn charge_card(
                 capture_method: CaptureMethod::Automatic,
                 merchant_reference: Some(row.id.clone()),
                 purpose: Purpose::Transfer,
-                payee: Some(receiver),
+                payee: row.receiver_id.clone(),
+                // A receiver who is not a customer yet gets the transfer's claim.
+                payee_claim: row.receiver_id.is_none().then(|| row.id.clone()),
                 initiator: Initiator::Customer,
                 // Payments' keys are unique per merchant across endpoints.
                 idempotency_key: format!("transfer:{}", scope.key),
@@ -297,6 +302,7 @@ async fn charge_card(
     }
     if let Some(kind) = match row.status {
         TransferStatus::Succeeded => Some("transfer.succeeded"),
+        TransferStatus::AwaitingClaim => Some("transfer.awaiting_claim"),
         TransferStatus::Failed => Some("transfer.failed"),
         _ => None,
     } {

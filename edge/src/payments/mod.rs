@@ -208,13 +208,19 @@ pub async fn apply(
     Ok(())
 }
 
-/// Whom the payment pays: the merchant, or the customer's wallet for a top-up.
+/// Whom the payment pays: the merchant, the customer's wallet for a top-up, and for a transfer
+/// paid by card the receiver's wallet or, when the receiver is not a customer yet, the
+/// transfer's claim.
 pub fn payee(payment: &PaymentRow) -> Payee<'_> {
     match (payment.purpose, payment.customer_id.as_deref()) {
         (Purpose::WalletTopUp, Some(customer)) => Payee::Wallet(customer),
-        (Purpose::Transfer, _) => match payment.payee_customer_id.as_deref() {
-            Some(receiver) => Payee::Wallet(receiver),
-            None => Payee::Merchant(&payment.merchant_id),
+        (Purpose::Transfer, _) => match (
+            payment.payee_customer_id.as_deref(),
+            payment.payee_claim.as_deref(),
+        ) {
+            (Some(receiver), _) => Payee::Wallet(receiver),
+            (None, Some(transfer)) => Payee::Claim(transfer),
+            (None, None) => Payee::Merchant(&payment.merchant_id),
         },
         _ => Payee::Merchant(&payment.merchant_id),
     }

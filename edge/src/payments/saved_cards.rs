@@ -27,6 +27,8 @@ pub struct Charge<'a> {
     pub purpose: Purpose,
     /// Whose wallet it fills, for a transfer.
     pub payee: Option<String>,
+    /// The transfer whose claim it fills, for a transfer to someone not yet a customer.
+    pub payee_claim: Option<String>,
     pub initiator: Initiator,
     /// The payment's idempotency identity: its key (unique per merchant), the request's
     /// fingerprint, the key the gateway sees.
@@ -91,6 +93,7 @@ pub async fn start(
         payment_method_id: Some(charge.payment_method.to_string()),
         initiator: charge.initiator,
         payee_customer_id: charge.payee.clone(),
+        payee_claim: charge.payee_claim.clone(),
         poll_attempts: 0,
         requires_review: 0,
         card_brand: card.brand,

@@ -40,6 +40,9 @@ pub struct PaymentRow {
     pub initiator: Initiator,
     /// Whose wallet a transfer's payment fills.
     pub payee_customer_id: Option<String>,
+    /// The transfer whose claim it fills, for a transfer paid by card to a stranger.
+    #[serde(default)]
+    pub payee_claim: Option<String>,
     pub poll_attempts: i64,
     pub requires_review: i64,
     pub card_brand: Brand,
@@ -71,9 +74,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
-         payee_customer_id) \
+         payee_customer_id, payee_claim) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -98,6 +101,7 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.payment_method_id.as_deref()),
             text(p.initiator.as_str()),
             opt_text(p.payee_customer_id.as_deref()),
+            opt_text(p.payee_claim.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -172,11 +176,13 @@ pub async fn update(
             &[text(&p.id)],
         )?);
     }
-    // A transfer paid by card ends with its payment: succeeded with the money above, or failed.
+    // A transfer paid by card ends with its payment: succeeded with the money above (or
+    // awaiting its claim, for a receiver who is not a customer yet), or failed.
     if p.purpose == Purpose::Transfer {
         statements.push(statement(
             env,
-            "UPDATE transfers SET status = CASE ?2 WHEN 'succeeded' THEN 'succeeded' \
+            "UPDATE transfers SET status = CASE ?2 WHEN 'succeeded' THEN \
+             (CASE WHEN receiver_id IS NULL THEN 'awaiting_claim' ELSE 'succeeded' END) \
              ELSE 'failed' END, updated = ?3 \
              WHERE payment_id = ?1 AND status = 'pending' AND ?2 IN ('succeeded', 'failed') \
              AND EXISTS (SELECT 1 FROM payments WHERE id = ?1 AND status = ?2)",
