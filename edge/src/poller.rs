@@ -89,8 +89,14 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
         )
         .await;
     }
+    // Banks take days, not minutes: a payout the bank has not finished is looked up on the same
+    // backoff for longer before a person is asked to look.
+    let payouts = Schedule {
+        max_attempts: setting(env, "PAYOUT_POLL_MAX_ATTEMPTS", 20),
+        ..schedule
+    };
     for mut payout in
-        store::polls::due::<PayoutRow>(env, Watched::Payouts, schedule.now, schedule.after).await?
+        store::polls::due::<PayoutRow>(env, Watched::Payouts, payouts.now, payouts.after).await?
     {
         let polled = match crate::payouts::poll(env, &mut payout).await {
             Ok(()) => Polled::Settled(payout.status.as_str()),
@@ -98,7 +104,7 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
         };
         record(
             env,
-            &schedule,
+            &payouts,
             Watched::Payouts,
             &payout.id,
             payout.poll_attempts,
@@ -189,4 +195,30 @@ fn unanswered(
         next,
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How long an item is polled before it is handed to a person: the sum of the waits
+    /// between its unanswered polls, in seconds.
+    fn until_review(max_attempts: i64) -> i64 {
+        let schedule = Schedule {
+            now: 0,
+            after: 60,
+            backoff: 30,
+            max_attempts,
+        };
+        (1..).map_while(|attempts| schedule.next(attempts)).sum()
+    }
+
+    #[test]
+    fn payouts_are_looked_up_for_days_payments_for_hours() {
+        let payments = until_review(8);
+        let payouts = until_review(20);
+        assert!(payments < 6 * 3600, "{payments}");
+        assert!(payouts > 7 * 24 * 3600, "{payouts}");
+        assert!(payouts < 12 * 24 * 3600, "{payouts}");
+    }
 }
