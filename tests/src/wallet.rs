@@ -81,11 +81,12 @@ impl Till {
             .map_or(0, |b| b["amount"].as_i64().expect("amount"))
     }
 
-    /// Sends a transfer with `key`; status, whether it was a replay, body.
-    pub async fn transfer_with_key(&self, body: &Value, key: &str) -> (u16, bool, Value) {
+    /// POSTs `body` to `path` with the secret key and `key`; status, whether the answer was a
+    /// replay, body.
+    pub async fn post_keyed(&self, path: &str, body: &Value, key: &str) -> (u16, bool, Value) {
         let response = send(
             self.http
-                .post(self.url("/v1/transfers"))
+                .post(self.url(path))
                 .bearer_auth(&self.secret_key)
                 .header("Idempotency-Key", key)
                 .json(body),
@@ -97,6 +98,11 @@ impl Till {
             .is_some_and(|v| v == "true");
         let (status, body) = json_of(response).await;
         (status, replayed, body)
+    }
+
+    /// Sends a transfer with `key`; status, whether it was a replay, body.
+    pub async fn transfer_with_key(&self, body: &Value, key: &str) -> (u16, bool, Value) {
+        self.post_keyed("/v1/transfers", body, key).await
     }
 
     /// `amount` US cents from one wallet to `to` (a customer id, phone or email).
@@ -203,20 +209,7 @@ pub fn payout_body(customer: &str, amount: i64, account_number: &str) -> Value {
 impl Till {
     /// Requests a payout with `key`; status, whether it was a replay, body.
     pub async fn payout_with_key(&self, body: &Value, key: &str) -> (u16, bool, Value) {
-        let response = send(
-            self.http
-                .post(self.url("/v1/payouts"))
-                .bearer_auth(&self.secret_key)
-                .header("Idempotency-Key", key)
-                .json(body),
-        )
-        .await;
-        let replayed = response
-            .headers()
-            .get("Idempotent-Replayed")
-            .is_some_and(|v| v == "true");
-        let (status, body) = json_of(response).await;
-        (status, replayed, body)
+        self.post_keyed("/v1/payouts", body, key).await
     }
 
     pub async fn payout(&self, customer: &str, amount: i64, account_number: &str) -> (u16, Value) {

@@ -1,8 +1,9 @@
-//! The sandbox's bank (`sandbox/src/bank.rs`): JSON over HTTP with a Bearer key,
-//! `Idempotency-Key` on every transfer, `Gateway-Signature` webhooks (`bank_transfer.updated`).
+//! The sandbox's bank (`sandbox/src/bank.rs`): the sandbox gateway's dialect (JSON over HTTP with
+//! a Bearer key, `Idempotency-Key` on every transfer, `Gateway-Signature` webhooks), here
+//! `bank_transfer.updated`.
 
 use super::{Answer, Bank, BankCredentials, BankEvent, BankTransfer, BankTransferRequest};
-use crate::connectors::transport;
+use crate::connectors::sandbox::Call;
 use crate::connectors::{GatewayError, WebhookError};
 use serde::{Deserialize, Serialize};
 use till_core::payout::BankState;
@@ -73,16 +74,6 @@ struct EventData {
     object: serde_json::Value,
 }
 
-#[derive(Deserialize)]
-struct SandboxError {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-}
-
 /// Reads a verified event body.
 fn event(body: &[u8]) -> Option<BankEvent> {
     let event: SandboxEvent = serde_json::from_slice(body).ok()?;
@@ -113,30 +104,17 @@ impl SandboxBank {
         key: Option<&str>,
         body: Option<String>,
     ) -> Result<Option<BankTransfer>, GatewayError> {
-        let authorization = format!("Bearer {}", self.credentials.api_key.expose());
-        let mut headers = vec![("Authorization", authorization.as_str())];
-        if let Some(key) = key {
-            headers.push(("Idempotency-Key", key));
-        }
-        let url = format!("{}{path}", self.credentials.url);
-        let body = body.map(|b| ("application/json", b));
-        let reply = transport::send(method, &url, &headers, body, self.timeout_ms).await?;
-        match reply.status {
-            200..=299 => serde_json::from_slice::<SandboxTransfer>(&reply.body)
+        let call = Call {
+            base_url: &self.credentials.url,
+            api_key: &self.credentials.api_key,
+            timeout_ms: self.timeout_ms,
+        };
+        match call.send(method, path, key, body).await? {
+            Some(reply) => serde_json::from_slice::<SandboxTransfer>(&reply.body)
                 .map_err(|e| GatewayError::Unavailable(e.to_string()))?
                 .try_into()
                 .map(Some),
-            404 => Ok(None),
-            500.. => Err(GatewayError::Unavailable(format!(
-                "bank status {}",
-                reply.status
-            ))),
-            status => Err(GatewayError::Rejected {
-                status,
-                code: serde_json::from_slice::<SandboxError>(&reply.body)
-                    .map(|e| e.error.code)
-                    .unwrap_or_else(|_| "unknown".into()),
-            }),
+            None => Ok(None),
         }
     }
 }

@@ -212,11 +212,9 @@ pub async fn update(
             .any(|row| row.status == SessionStatus::Locked),
         None => false,
     };
-    let endpoints = match (event, results.last()) {
-        (Some(_), Some(read)) => read
-            .results::<EndpointRow>()
-            .map_err(|e| super::StoreError::new("decode", e))?,
-        _ => Vec::new(),
+    let endpoints = match event {
+        Some(_) => webhooks::endpoints_read(&results)?,
+        None => Vec::new(),
     };
     Ok(Updated::Written { locked, endpoints })
 }

@@ -127,12 +127,7 @@ pub async fn send(
     statements.push(webhooks::endpoints_statement(env, &t.merchant_id)?);
     match batch(env, statements).await {
         Ok(results) => {
-            let endpoints = match results.last() {
-                Some(read) => read
-                    .results::<EndpointRow>()
-                    .map_err(|e| super::StoreError::new("decode", e))?,
-                None => Vec::new(),
-            };
+            let endpoints = webhooks::endpoints_read(&results)?;
             Ok(Sent::Done { endpoints })
         }
         Err(error) if super::ledger::overdrawn(&error) => Ok(Sent::Overdrawn),

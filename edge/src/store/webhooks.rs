@@ -91,6 +91,16 @@ pub(super) fn insert_event_after_change(
     )
 }
 
+/// The endpoints a batch read last (with [`endpoints_statement`]).
+pub(super) fn endpoints_read(results: &[worker::D1Result]) -> StoreResult<Vec<EndpointRow>> {
+    match results.last() {
+        Some(read) => read
+            .results::<EndpointRow>()
+            .map_err(|e| super::StoreError::new("decode", e)),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The merchant's endpoints, as a statement for a batch.
 pub(super) fn endpoints_statement(
     env: &Env,

@@ -10,6 +10,7 @@ use super::{
     GatewayPayment, PaymentLookup, RefundAnswer, WebhookError,
 };
 use serde::de::DeserializeOwned;
+use till_core::secret::Secret;
 use till_core::reconciliation::SettlementLine;
 use transformers::{AuthorizationRequest, SandboxAuthorization, SandboxError, SandboxRefund};
 use worker::Method;
@@ -27,7 +28,6 @@ impl Sandbox {
         }
     }
 
-    /// One call: the 2xx answer, `None` for 404, a refusal for other 4xx, unavailable for 5xx.
     async fn call(
         &self,
         method: Method,
@@ -35,28 +35,12 @@ impl Sandbox {
         key: Option<&str>,
         body: Option<String>,
     ) -> Result<Option<Reply>, GatewayError> {
-        let authorization = format!("Bearer {}", self.credentials.api_key.expose());
-        let mut headers = vec![("Authorization", authorization.as_str())];
-        if let Some(key) = key {
-            headers.push(("Idempotency-Key", key));
-        }
-        let url = format!("{}{path}", self.credentials.url);
-        let body = body.map(|b| ("application/json", b));
-        let reply = transport::send(method, &url, &headers, body, self.timeout_ms).await?;
-        match reply.status {
-            200..=299 => Ok(Some(reply)),
-            404 => Ok(None),
-            500.. => Err(GatewayError::Unavailable(format!(
-                "gateway status {}",
-                reply.status
-            ))),
-            status => Err(GatewayError::Rejected {
-                status,
-                code: serde_json::from_slice::<SandboxError>(&reply.body)
-                    .map(|e| e.error.code)
-                    .unwrap_or_else(|_| "unknown".into()),
-            }),
-        }
+        let call = Call {
+            base_url: &self.credentials.url,
+            api_key: &self.credentials.api_key,
+            timeout_ms: self.timeout_ms,
+        };
+        call.send(method, path, key, body).await
     }
 
     async fn json<T: DeserializeOwned>(
@@ -87,6 +71,49 @@ impl Sandbox {
                 code: "not_found".into(),
             })?
             .try_into()
+    }
+}
+
+/// How to reach the sandbox: its gateway and its bank speak the same dialect.
+pub struct Call<'a> {
+    pub base_url: &'a str,
+    pub api_key: &'a Secret<String>,
+    pub timeout_ms: u64,
+}
+
+impl Call<'_> {
+    /// One call with the Bearer key (and an `Idempotency-Key` for a change): the 2xx answer,
+    /// `None` for 404, a refusal with the sandbox's error code for other 4xx, unavailable for
+    /// 5xx and no answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Option<Reply>, GatewayError> {
+        let authorization = format!("Bearer {}", self.api_key.expose());
+        let mut headers = vec![("Authorization", authorization.as_str())];
+        if let Some(key) = key {
+            headers.push(("Idempotency-Key", key));
+        }
+        let url = format!("{}{path}", self.base_url);
+        let body = body.map(|b| ("application/json", b));
+        let reply = transport::send(method, &url, &headers, body, self.timeout_ms).await?;
+        match reply.status {
+            200..=299 => Ok(Some(reply)),
+            404 => Ok(None),
+            500.. => Err(GatewayError::Unavailable(format!(
+                "sandbox status {}",
+                reply.status
+            ))),
+            status => Err(GatewayError::Rejected {
+                status,
+                code: serde_json::from_slice::<SandboxError>(&reply.body)
+                    .map(|e| e.error.code)
+                    .unwrap_or_else(|_| "unknown".into()),
+            }),
+        }
     }
 }
 
