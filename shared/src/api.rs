@@ -156,13 +156,7 @@ impl CreateCheckoutSession {
                 return Err(ApiError::new(ErrorCode::AmountMismatch).with_param("amount"));
             }
         }
-        if let Some(url) = &self.return_url {
-            check_return_url(url, dev).map_err(|e| {
-                ApiError::new(ErrorCode::ReturnUrlInvalid)
-                    .with_message(format!("return_url {}.", e.message()))
-                    .with_param("return_url")
-            })?;
-        }
+        check_return_url_param(self.return_url.as_deref(), dev)?;
         check_merchant_reference(self.merchant_reference.as_deref())?;
         if self.purpose == Purpose::Transfer {
             return Err(ApiError::new(ErrorCode::ParameterInvalid)
@@ -322,6 +316,19 @@ pub struct PaymentMethod {
     pub created: i64,
 }
 
+/// A request's optional `return_url` (checkout sessions, customer sessions), as the API refuses
+/// it: `return_url_invalid` with the reason.
+fn check_return_url_param(url: Option<&str>, dev: DevHosts<'_>) -> Result<(), ApiError> {
+    match url {
+        Some(url) => check_return_url(url, dev).map(|_| ()).map_err(|e| {
+            ApiError::new(ErrorCode::ReturnUrlInvalid)
+                .with_message(format!("return_url {}.", e.message()))
+                .with_param("return_url")
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `POST /v1/customer_sessions`: a short-lived secret that lets the widget show one customer's
 /// saved cards and, with `wallet`, the hosted wallet page act for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,14 +346,7 @@ pub struct CreateCustomerSession {
 
 impl CreateCustomerSession {
     pub fn validate(&self, dev: DevHosts<'_>) -> Result<(), ApiError> {
-        if let Some(url) = &self.return_url {
-            check_return_url(url, dev).map_err(|e| {
-                ApiError::new(ErrorCode::ReturnUrlInvalid)
-                    .with_message(format!("return_url {}.", e.message()))
-                    .with_param("return_url")
-            })?;
-        }
-        Ok(())
+        check_return_url_param(self.return_url.as_deref(), dev)
     }
 }
 

@@ -73,3 +73,17 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     std::fs::write(&path, png).expect("write screenshot");
     path
 }
+
+/// Narrows the window to a 375 px phone and checks the page needs no sideways scrolling.
+pub async fn fits_a_phone(client: &Client) {
+    client.set_window_size(375, 812).await.expect("window size");
+    let fits = client
+        .execute("return document.documentElement.scrollWidth <= 375", vec![])
+        .await
+        .expect("script");
+    assert_eq!(
+        fits.as_bool(),
+        Some(true),
+        "no sideways scrolling at 375 px"
+    );
+}

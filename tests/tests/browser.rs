@@ -1,7 +1,7 @@
 //! The real widget in headless Chromium: the demo shop, its iframe, the edge and the sandbox.
 
 use fantoccini::Locator;
-use till_e2e::browser::{click, open, screenshot, wait_for, wait_for_text};
+use till_e2e::browser::{click, fits_a_phone, open, screenshot, wait_for, wait_for_text};
 use till_e2e::{setting, Till};
 
 /// Opens the demo shop, checks out, and enters the widget's iframe.
@@ -397,15 +397,7 @@ async fn the_hosted_page_pays_on_a_phone_and_returns_to_the_app() {
         number.attr("autocomplete").await.unwrap().as_deref(),
         Some("cc-number")
     );
-    let fits = client
-        .execute("return document.documentElement.scrollWidth <= 375", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        fits.as_bool(),
-        Some(true),
-        "no sideways scrolling at 375 px"
-    );
+    fits_a_phone(&client).await;
     fill(&client, "4242424242424242").await;
     screenshot(&client, "hosted-375").await;
     click(&client, "#pay").await;
@@ -601,16 +593,7 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
         "the saved card is chosen, the form hidden"
     );
     screenshot(&client, "saved-card-desktop").await;
-    client.set_window_size(375, 812).await.unwrap();
-    let fits = client
-        .execute("return document.documentElement.scrollWidth <= 375", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        fits.as_bool(),
-        Some(true),
-        "no sideways scrolling at 375 px"
-    );
+    fits_a_phone(&client).await;
     screenshot(&client, "saved-card-375").await;
     // Choosing "a new card" shows the form again; choosing the saved card hides it.
     click(&client, "#new-card").await;

@@ -4,7 +4,7 @@
 
 use fantoccini::Locator;
 use serde_json::{json, Value};
-use till_e2e::browser::{click, open, screenshot, wait_for, wait_for_text};
+use till_e2e::browser::{click, fits_a_phone, open, screenshot, wait_for, wait_for_text};
 use till_e2e::wallet::{self, unique_phone, PAID_ACCOUNT};
 use till_e2e::{json_of, new_key, Till};
 
@@ -267,16 +267,7 @@ async fn a_customer_tops_up_sends_and_the_receiver_sees_it_in_english_and_korean
         "{history}"
     );
     screenshot(&client, "wallet-history-desktop").await;
-    client.set_window_size(375, 812).await.unwrap();
-    let fits = client
-        .execute("return document.documentElement.scrollWidth <= 375", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        fits.as_bool(),
-        Some(true),
-        "no sideways scrolling at 375 px"
-    );
+    fits_a_phone(&client).await;
     screenshot(&client, "wallet-history-375").await;
     // Withdraw: the money leaves the balance at once.
     click(&client, "#tab-withdraw").await;
