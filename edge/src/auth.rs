@@ -6,26 +6,20 @@ use crate::http::header;
 use crate::isolate_cache::TtlCache;
 use crate::store::{self, merchants::MerchantKey};
 use std::cell::RefCell;
-use till_core::api_keys::{bearer_key, hash_secret, KeyKind};
+use till_core::api_keys::{bearer_key, hash_secret, scopes_allow, KeyKind, Scope};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::rate_limit::Limits;
+use till_core::routes::{Access, Route};
 use worker::{Env, Request};
 
 pub struct Caller {
+    /// The key the request was made with (`key_…`): the actor in the audit log.
+    pub key_id: String,
     pub merchant_id: String,
     pub merchant_name: String,
     pub key_kind: KeyKind,
     /// The rate limits this merchant overrides (the deployment's defaults apply to the rest).
     pub rate_limits: Limits,
-}
-
-impl Caller {
-    pub fn require_secret_key(&self) -> Result<(), ApiError> {
-        match self.key_kind {
-            KeyKind::Secret => Ok(()),
-            KeyKind::Publishable => Err(ApiError::new(ErrorCode::SecretKeyRequired)),
-        }
-    }
 }
 
 /// How long an isolate trusts what it read about a key or a merchant's origins: a revoked key
@@ -83,16 +77,30 @@ pub async fn merchant_origins(env: &Env, merchant_id: &str) -> Result<Vec<String
     Ok(found)
 }
 
-pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> {
+/// The merchant behind the request's key, if that key may call `route`: a secret key anything a
+/// key may, a restricted key what its scopes name, a publishable key only the routes declared
+/// for it and only from the merchant's pages.
+pub async fn authenticate(req: &Request, env: &Env, route: &Route) -> Result<Caller, ApiError> {
     let value = header(req, "Authorization").ok_or_else(ApiError::missing_key)?;
     let key = bearer_key(&value).ok_or_else(ApiError::missing_key)?;
     let kind = KeyKind::of(key).ok_or_else(ApiError::invalid_key)?;
     let found = merchant_key(env, hash_secret(key))
         .await?
-        .filter(|m| m.kind == kind)
+        .filter(|m| m.kind == kind && m.revoked.is_none())
         .ok_or_else(ApiError::invalid_key)?;
-    if kind == KeyKind::Publishable {
-        check_browser_origin(req, env, &found.merchant_id).await?;
+    if found
+        .expires
+        .is_some_and(|expires| expires <= clock::now_seconds())
+    {
+        return Err(ApiError::new(ErrorCode::ApiKeyExpired));
+    }
+    match kind {
+        KeyKind::Secret => {}
+        KeyKind::Publishable if route.access == Access::PublishableKey => {
+            check_browser_origin(req, env, &found.merchant_id).await?
+        }
+        KeyKind::Publishable => return Err(ApiError::new(ErrorCode::SecretKeyRequired)),
+        KeyKind::Restricted => check_scopes(&found, route)?,
     }
     let rate_limits = match found.rate_limits.as_deref() {
         Some(text) => serde_json::from_str(text).map_err(|_| {
@@ -105,6 +113,7 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
         None => Limits::default(),
     };
     Ok(Caller {
+        key_id: found.key_id,
         merchant_id: found.merchant_id,
         merchant_name: found.merchant_name,
         key_kind: kind,
@@ -112,11 +121,65 @@ pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, ApiError> 
     })
 }
 
-/// A caller with the merchant's secret key (routes declared `Access::SecretKey`).
-pub async fn authenticate_secret(req: &Request, env: &Env) -> Result<Caller, ApiError> {
-    let caller = authenticate(req, env).await?;
-    caller.require_secret_key()?;
-    Ok(caller)
+/// A restricted key calls only what its scopes grant; the answer names the scope it lacks.
+fn check_scopes(key: &MerchantKey, route: &Route) -> Result<(), ApiError> {
+    let granted: Vec<Scope> = key
+        .scopes
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| Scope::parse(name))
+        .collect();
+    let permission = route.permission();
+    let Some(resource) = route.endpoint.resource() else {
+        return Err(ApiError::new(ErrorCode::PermissionDenied).with_message(
+            "Restricted keys cannot manage API keys, origins or the audit log: use a secret key.",
+        ));
+    };
+    if scopes_allow(&granted, resource, permission) {
+        Ok(())
+    } else {
+        let needed = Scope {
+            resource,
+            permission,
+        };
+        Err(
+            ApiError::new(ErrorCode::PermissionDenied).with_message(format!(
+                "This restricted key has no scope for this request: it needs {}.",
+                needed.name()
+            )),
+        )
+    }
+}
+
+/// Forgets what this isolate read about a key, after it was revoked or rolled here. Other
+/// isolates learn it within [`LOOKUP_CACHE_SECONDS`].
+pub fn forget_key(key_hash: &str) {
+    KEYS.with(|cache| cache.borrow_mut().remove(key_hash));
+}
+
+/// Forgets a merchant's origins after they changed here (other isolates: within the cache time).
+pub fn forget_origins(merchant_id: &str, origin: &str) {
+    ORIGINS.with(|cache| cache.borrow_mut().remove(merchant_id));
+    REGISTERED.with(|cache| cache.borrow_mut().remove(origin));
+}
+
+/// The platform operator (onboarding): `Authorization: Bearer <PLATFORM_SECRET>`. Without the
+/// secret set, the platform API is closed.
+pub fn authenticate_platform(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let value = header(req, "Authorization").ok_or_else(ApiError::missing_key)?;
+    let given = bearer_key(&value).ok_or_else(ApiError::missing_key)?;
+    let expected = env
+        .secret("PLATFORM_SECRET")
+        .map(|s| s.to_string())
+        .ok()
+        .filter(|s| s.len() >= 32);
+    // Comparing hashes leaks nothing about the secret through timing.
+    match expected {
+        Some(secret) if hash_secret(&secret) == hash_secret(given) => Ok(()),
+        _ => Err(ApiError::invalid_key()),
+    }
 }
 
 /// Publishable keys are for the merchant's pages and Till's own widget, so a call must come from

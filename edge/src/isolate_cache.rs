@@ -40,6 +40,11 @@ impl<V: Clone> TtlCache<V> {
         }
         self.entries.insert(key, (now, value));
     }
+
+    /// Drops what is known of `key`, after this isolate changed it.
+    pub fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +58,7 @@ mod tests {
         assert_eq!(cache.get("k", 100), Some(1));
         assert_eq!(cache.get("k", 129), Some(1));
         assert_eq!(cache.get("k", 130), None);
+        cache.remove("k");
         assert_eq!(
             cache.get("k", 99),
             None,

@@ -105,8 +105,13 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
             let account = (route.endpoint == Endpoint::AccountWebhook).then_some(id);
             return http::reply(handlers::gateway_webhooks::receive(req, env, account).await);
         }
-        Access::SecretKey => auth::authenticate_secret(&req, env).await,
-        Access::PublishableKey => auth::authenticate(&req, env).await,
+        Access::Platform => {
+            return http::reply(match auth::authenticate_platform(&req, env) {
+                Ok(()) => handlers::platform::create_merchant(req, env).await,
+                Err(error) => Err(error),
+            });
+        }
+        Access::SecretKey | Access::PublishableKey => auth::authenticate(&req, env, &route).await,
     };
     let caller = match caller {
         Ok(caller) => caller,
@@ -161,7 +166,16 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::CreateWalletTopUp => handlers::wallet::top_up(req, env, caller, id).await,
         Endpoint::CreateWalletTransfer => handlers::wallet::transfer(req, env, caller, id).await,
         Endpoint::CreateWalletPayout => handlers::wallet::payout(req, env, caller, id).await,
+        Endpoint::ListApiKeys => handlers::api_keys::list(env, caller).await,
+        Endpoint::CreateApiKey => handlers::api_keys::create(req, env, caller).await,
+        Endpoint::RollApiKey => handlers::api_keys::roll(req, env, caller, id).await,
+        Endpoint::RevokeApiKey => handlers::api_keys::revoke(env, caller, id).await,
+        Endpoint::ListOrigins => handlers::origins::list(env, caller).await,
+        Endpoint::AddOrigin => handlers::origins::add(req, env, caller).await,
+        Endpoint::RemoveOrigin => handlers::origins::remove(env, caller, id).await,
+        Endpoint::ListAuditLog => handlers::api_keys::audit_log(req, env, caller).await,
         Endpoint::OpenApi
+        | Endpoint::CreateMerchant
         | Endpoint::Keys
         | Endpoint::GatewayWebhook
         | Endpoint::AccountWebhook

@@ -54,8 +54,8 @@ pub struct Payment {
     pub failure_message: Option<String>,
 }
 
-/// What the widget reads of the API's error answer: the code as its wire name (read with
-/// `ErrorCode::from_wire`), the message and the parameter at fault.
+/// What the widget reads of the API's error answer: its type, the code as its wire name, the
+/// message and the parameter at fault.
 #[derive(Deserialize)]
 struct ErrorAnswer {
     error: ErrorFields,
@@ -63,6 +63,9 @@ struct ErrorAnswer {
 
 #[derive(Deserialize)]
 struct ErrorFields {
+    /// `api_error` when the failure was on Till's or the gateway's side.
+    #[serde(rename = "type")]
+    kind: String,
     code: String,
     message: String,
     #[serde(default)]
@@ -127,9 +130,13 @@ pub struct Card {
 
 #[derive(Debug, Clone)]
 pub enum CallError {
-    /// The edge answered with an API error (`Unknown` when the answer was not one).
+    /// The edge answered with an API error. `code` is the wire name (empty when the answer was
+    /// not an error the edge made); compared with [`CallError::is`], so the widget carries only
+    /// the names it handles, not every code of the API.
     Api {
-        code: ErrorCode,
+        code: String,
+        /// Nothing in the request was wrong: Till or the gateway could not finish it yet.
+        retryable: bool,
         message: String,
         param: Option<String>,
     },
@@ -142,18 +149,25 @@ pub enum CallError {
 impl CallError {
     pub fn message(&self) -> String {
         match self {
-            CallError::Api { code, message, .. } => {
-                crate::i18n::api_error(*code).map_or_else(|| message.clone(), String::from)
+            CallError::Api { message, .. } => {
+                crate::i18n::api_error(self).map_or_else(|| message.clone(), String::from)
             }
             CallError::Encryption(reason) => (crate::i18n::t().encryption_failed)(reason),
             CallError::Network => crate::i18n::t().network_error.into(),
         }
     }
 
+    /// Whether the edge refused with this code's wire name. Write it
+    /// `const { ErrorCode::X.as_str() }`: evaluated at compile time, so only the names the
+    /// widget asks about are in it.
+    pub fn is(&self, wire_name: &str) -> bool {
+        matches!(self, CallError::Api { code, .. } if code == wire_name)
+    }
+
     /// Sending the same request again later may give a final answer.
     pub fn may_succeed_later(&self) -> bool {
         match self {
-            CallError::Api { code, .. } => code.may_succeed_later(),
+            CallError::Api { retryable, .. } => *retryable,
             CallError::Encryption(_) => false,
             CallError::Network => true,
         }
@@ -174,12 +188,15 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError>
     }
     match json::from_str::<ErrorAnswer>(&text) {
         Some(ErrorAnswer { error }) => Err(CallError::Api {
-            code: ErrorCode::from_wire(&error.code),
+            retryable: error.kind == "api_error"
+                || error.code == const { ErrorCode::IdempotencyRequestInProgress.as_str() },
+            code: error.code,
             message: error.message,
             param: error.param,
         }),
         None => Err(CallError::Api {
-            code: ErrorCode::Unknown,
+            code: String::new(),
+            retryable: false,
             message: crate::i18n::t().unexpected_response.into(),
             param: None,
         }),

@@ -1,6 +1,7 @@
 //! The widget's words in English and Korean, chosen by the `locale` embed option (or the
 //! browser's language). Card rules come from the core; only their wording lives here.
 
+use crate::api::CallError;
 use till_core::card::CardError;
 use till_core::error::ErrorCode;
 use till_core::payment::DeclineCode;
@@ -158,16 +159,16 @@ pub fn card_error(error: CardError) -> &'static str {
 }
 
 /// The edge's refusals a customer may meet, in Korean (the edge's own message is English).
-pub fn api_error(code: ErrorCode) -> Option<&'static str> {
+pub fn api_error(error: &CallError) -> Option<&'static str> {
     if !korean() {
         return None;
     }
-    match code {
-        ErrorCode::RateLimited => Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."),
-        ErrorCode::CheckoutSessionLocked => {
-            Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
-        }
-        _ => None,
+    if error.is(const { ErrorCode::RateLimited.as_str() }) {
+        Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.")
+    } else if error.is(const { ErrorCode::CheckoutSessionLocked.as_str() }) {
+        Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
+    } else {
+        None
     }
 }
 

@@ -164,7 +164,7 @@ pub fn normalize_phone(phone: &str) -> Result<String, ApiError> {
     }
 }
 
-fn checked_name(name: &str) -> Result<String, ApiError> {
+pub(crate) fn checked_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(ApiError::new(ErrorCode::NameInvalid).with_param("name"));

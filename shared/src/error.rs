@@ -31,7 +31,10 @@ macro_rules! error_codes {
         impl ErrorCode {
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
-            pub fn as_str(self) -> &'static str {
+            /// The wire name. `const`, so a client can compare a received name with the few
+            /// codes it handles (`const { ErrorCode::RateLimited.as_str() }`) without carrying
+            /// every name.
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(ErrorCode::$variant => $code,)*
                     ErrorCode::Unknown => "unknown",
@@ -107,6 +110,10 @@ error_codes! {
         "Publishable keys work only from a browser page: the request has no Origin header.";
     OriginNotAllowed = "origin_not_allowed", 403, AuthenticationError,
         "This origin is not registered for the publishable key.";
+    ApiKeyExpired = "api_key_expired", 401, AuthenticationError,
+        "This API key was rolled and has expired. Use the key that replaced it.";
+    PermissionDenied = "permission_denied", 403, AuthenticationError,
+        "This restricted key has no scope for this request.";
     ClientSecretMissing = "client_secret_missing", 400, InvalidRequestError,
         "Publishable keys must send the session's client_secret.";
     ClientSecretInvalid = "client_secret_invalid", 400, InvalidRequestError,
@@ -202,6 +209,17 @@ error_codes! {
         "date must be YYYY-MM-DD.";
     SignatureInvalid = "signature_invalid", 400, InvalidRequestError,
         "Webhook refused: the signature does not verify.";
+
+    ScopesInvalid = "scopes_invalid", 400, InvalidRequestError,
+        "scopes must list grants such as payments:read or refunds:write.";
+    KeyKindInvalid = "key_kind_invalid", 400, InvalidRequestError,
+        "kind must be secret, publishable or restricted.";
+    ApiKeyInactive = "api_key_inactive", 409, InvalidRequestError,
+        "This API key is revoked or already rolled.";
+    ApiKeyInUse = "api_key_in_use", 409, InvalidRequestError,
+        "A key cannot revoke itself: make this request with another secret key, or roll the key.";
+    OriginInvalid = "origin_invalid", 400, InvalidRequestError,
+        "origin must be a scheme, host and optional port, such as https://shop.example.";
 
     // Customers, wallets and transfers.
     EmailInvalid = "email_invalid", 400, InvalidRequestError,

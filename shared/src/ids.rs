@@ -20,6 +20,9 @@ pub enum IdKind {
     LedgerEntry,
     CustomerSession,
     Payout,
+    Merchant,
+    ApiKey,
+    AuditEntry,
 }
 
 impl IdKind {
@@ -43,6 +46,9 @@ impl IdKind {
             IdKind::LedgerEntry => "le_",
             IdKind::CustomerSession => "cuss_",
             IdKind::Payout => "po_",
+            IdKind::Merchant => "mer_",
+            IdKind::ApiKey => "key_",
+            IdKind::AuditEntry => "aud_",
         }
     }
 }

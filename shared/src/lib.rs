@@ -28,6 +28,7 @@ pub mod json;
 pub mod jwe;
 pub mod ledger;
 pub(crate) mod mac;
+pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod payout;

@@ -2,6 +2,8 @@
 //! edge dispatches on [`resolve`]; a test holds the OpenAPI description (`api/openapi.json`) to
 //! exactly this table, so the documentation cannot drift from the router.
 
+use crate::api_keys::{Permission, Resource};
+
 /// Every endpoint of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -47,6 +49,15 @@ pub enum Endpoint {
     CreateWalletTopUp,
     CreateWalletTransfer,
     CreateWalletPayout,
+    ListApiKeys,
+    CreateApiKey,
+    RollApiKey,
+    RevokeApiKey,
+    ListOrigins,
+    AddOrigin,
+    RemoveOrigin,
+    ListAuditLog,
+    CreateMerchant,
 }
 
 /// Who may call an endpoint.
@@ -60,6 +71,8 @@ pub enum Access {
     PublishableKey,
     /// The webhook signature of a gateway, or of the bank that pays payouts.
     GatewaySignature,
+    /// The platform's own secret (`PLATFORM_SECRET`): onboarding merchants.
+    Platform,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +341,116 @@ pub const ROUTES: &[Route] = &[
         Endpoint::CreateWalletPayout,
         Access::PublishableKey,
     ),
+    route(
+        "GET",
+        "/v1/api_keys",
+        Endpoint::ListApiKeys,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/api_keys",
+        Endpoint::CreateApiKey,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/api_keys/{id}/roll",
+        Endpoint::RollApiKey,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/api_keys/{id}/revoke",
+        Endpoint::RevokeApiKey,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/origins",
+        Endpoint::ListOrigins,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/origins",
+        Endpoint::AddOrigin,
+        Access::SecretKey,
+    ),
+    route(
+        "DELETE",
+        "/v1/origins/{id}",
+        Endpoint::RemoveOrigin,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/audit_log",
+        Endpoint::ListAuditLog,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/platform/merchants",
+        Endpoint::CreateMerchant,
+        Access::Platform,
+    ),
 ];
+
+impl Endpoint {
+    /// What a restricted key needs a scope on to call this endpoint. `None`: no restricted key
+    /// may: the merchant's keys, origins and audit log are managed with a full secret key only
+    /// (a leaked restricted key must not be able to mint itself a wider one); public and
+    /// signed endpoints take no key at all.
+    pub fn resource(self) -> Option<Resource> {
+        use Endpoint::*;
+        match self {
+            CreateSession | RetrieveSession | ConfirmSession | CreateToken => {
+                Some(Resource::CheckoutSessions)
+            }
+            RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment => {
+                Some(Resource::Payments)
+            }
+            CreateRefund | RetrieveRefund => Some(Resource::Refunds),
+            CreateCustomer
+            | ListCustomers
+            | RetrieveCustomer
+            | UpdateCustomer
+            | LookupCustomers
+            | RetrieveCustomerBalance
+            | ListPaymentMethods
+            | DetachPaymentMethod
+            | CreateCustomerSession
+            | ListSessionPaymentMethods
+            | RetrieveWallet
+            | CreateWalletTopUp
+            | CreateWalletTransfer
+            | CreateWalletPayout => Some(Resource::Customers),
+            CreateTransfer | RetrieveTransfer => Some(Resource::Transfers),
+            CreatePayout | RetrievePayout => Some(Resource::Payouts),
+            RetrieveBalance | ListLedgerEntries => Some(Resource::Balance),
+            CreateWebhookEndpoint | ListDeliveries => Some(Resource::WebhookEndpoints),
+            StartReconciliation | ListReconciliations | RetrieveReconciliation => {
+                Some(Resource::Reconciliation)
+            }
+            CreateGatewayAccount => Some(Resource::GatewayAccounts),
+            OpenApi | Keys | GatewayWebhook | AccountWebhook | BankWebhook | ListApiKeys
+            | CreateApiKey | RollApiKey | RevokeApiKey | ListOrigins | AddOrigin | RemoveOrigin
+            | ListAuditLog | CreateMerchant => None,
+        }
+    }
+}
+
+impl Route {
+    /// Reading needs a `read` scope; anything else changes something and needs `write`.
+    pub fn permission(&self) -> Permission {
+        if self.method == "GET" {
+            Permission::Read
+        } else {
+            Permission::Write
+        }
+    }
+}
 
 /// What a request's method and path name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,6 +545,45 @@ mod tests {
             "//v1/refunds",
         ] {
             assert_eq!(resolve("POST", path), Resolved::NotFound, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn restricted_keys_need_a_scope_and_never_reach_key_management() {
+        let route = |method: &str, path: &str| match resolve(method, path) {
+            Resolved::Found { route, .. } => route,
+            other => panic!("{method} {path}: {other:?}"),
+        };
+        let refund = route("POST", "/v1/refunds");
+        assert_eq!(refund.endpoint.resource(), Some(Resource::Refunds));
+        assert_eq!(refund.permission(), Permission::Write);
+        let payment = route("GET", "/v1/payments/pay_1");
+        assert_eq!(payment.endpoint.resource(), Some(Resource::Payments));
+        assert_eq!(payment.permission(), Permission::Read);
+        for (method, path) in [
+            ("GET", "/v1/api_keys"),
+            ("POST", "/v1/api_keys"),
+            ("POST", "/v1/api_keys/key_1/roll"),
+            ("POST", "/v1/api_keys/key_1/revoke"),
+            ("POST", "/v1/origins"),
+            ("DELETE", "/v1/origins/x"),
+            ("GET", "/v1/audit_log"),
+        ] {
+            assert_eq!(route(method, path).endpoint.resource(), None, "{path}");
+        }
+        // Every other route a merchant's key calls names its resource.
+        for r in ROUTES {
+            let keyed = matches!(r.access, Access::SecretKey | Access::PublishableKey);
+            let management = r.pattern.starts_with("/v1/api_keys")
+                || r.pattern.starts_with("/v1/origins")
+                || r.pattern == "/v1/audit_log";
+            assert_eq!(
+                r.endpoint.resource().is_some(),
+                keyed && !management,
+                "{} {}",
+                r.method,
+                r.pattern
+            );
         }
     }
 

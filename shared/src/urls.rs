@@ -90,6 +90,19 @@ pub fn check_return_url(text: &str, dev: DevHosts<'_>) -> Result<String, UrlErro
     Ok(url.into())
 }
 
+/// A merchant's page origin (allowed to frame the widget and call with the publishable key):
+/// `https://host[:port]` on a public host, nothing after it but an optional `/`. Returns the
+/// origin as browsers send it in `Origin` (lowercase host, default port dropped, IDN in
+/// punycode), which is what is stored and compared.
+pub fn check_origin(text: &str, dev: DevHosts<'_>) -> Result<String, UrlError> {
+    let url = parse(text)?;
+    check_web_url(&url, dev)?;
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(UrlError::Malformed);
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 fn check_web_url(url: &Url, dev: DevHosts<'_>) -> Result<(), UrlError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlError::Credentials);
@@ -344,6 +357,53 @@ mod tests {
             ("/thanks", UrlError::Malformed),
         ] {
             assert_eq!(check_return_url(url, NO_DEV), Err(error), "{url}");
+        }
+    }
+
+    #[test]
+    fn origins_are_normalized_as_browsers_send_them() {
+        let none = DevHosts::default();
+        assert_eq!(
+            check_origin("https://Shop.Example", none).unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            check_origin("https://shop.example:443/", none).unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            check_origin("https://shop.example:8443", none).unwrap(),
+            "https://shop.example:8443"
+        );
+        assert_eq!(
+            check_origin("https://bücher.example", none).unwrap(),
+            "https://xn--bcher-kva.example"
+        );
+        let dev = ["127.0.0.1".to_string()];
+        assert_eq!(
+            check_origin("http://127.0.0.1:8791", DevHosts(&dev)).unwrap(),
+            "http://127.0.0.1:8791"
+        );
+    }
+
+    #[test]
+    fn origins_with_more_than_an_origin_or_unsafe_are_refused() {
+        let none = DevHosts::default();
+        for (text, error) in [
+            ("https://shop.example/checkout", UrlError::Malformed),
+            ("https://shop.example/?a=1", UrlError::Malformed),
+            ("https://shop.example/#top", UrlError::Malformed),
+            ("https://shop.example//", UrlError::Malformed),
+            ("shop.example", UrlError::Malformed),
+            ("", UrlError::Malformed),
+            ("http://shop.example", UrlError::Scheme),
+            ("javascript:alert(1)", UrlError::Scheme),
+            ("https://user:pw@shop.example", UrlError::Credentials),
+            ("https://127.0.0.1", UrlError::InternalHost),
+            ("https://localhost", UrlError::InternalHost),
+            ("http://127.0.0.1:8791", UrlError::Scheme),
+        ] {
+            assert_eq!(check_origin(text, none), Err(error), "{text}");
         }
     }
 }

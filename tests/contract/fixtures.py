@@ -1,7 +1,8 @@
 """Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
 several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
 endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet), a
-transfer, a payout and a wallet customer session. Writes a schemathesis config that pins each
+transfer, a payout, a wallet customer session, API keys to roll and revoke and a loopback origin
+to remove. Writes a schemathesis config that pins each
 operation's path id to one of them.
 
 Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
@@ -14,6 +15,7 @@ import secrets
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from jwcrypto import jwe, jwk
@@ -86,6 +88,10 @@ def main(config_path):
                                     "account_number": "000123456789"}}, idempotent=True)
     wallet_session = call("POST", "/v1/customer_sessions", SECRET_KEY,
                           {"customer": sender["id"], "wallet": True})
+    to_roll = call("POST", "/v1/api_keys", SECRET_KEY,
+                   {"kind": "restricted", "name": "contract roll", "scopes": ["payments:read"]})
+    to_revoke = call("POST", "/v1/api_keys", SECRET_KEY, {"kind": "secret", "name": "contract revoke"})
+    origin = call("POST", "/v1/origins", SECRET_KEY, {"origin": "http://127.0.0.1:9"})
     pinned = {
         "GET /v1/checkout_sessions/{id}": open_session["id"],
         "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
@@ -105,6 +111,9 @@ def main(config_path):
         "POST /v1/customer_sessions/{id}/top_ups": wallet_session["id"],
         "POST /v1/customer_sessions/{id}/transfers": wallet_session["id"],
         "POST /v1/customer_sessions/{id}/payouts": wallet_session["id"],
+        "POST /v1/api_keys/{id}/roll": to_roll["id"],
+        "POST /v1/api_keys/{id}/revoke": to_revoke["id"],
+        "DELETE /v1/origins/{id}": urllib.parse.quote(origin["origin"], safe=""),
     }
     with open(config_path, "w") as config:
         for name, value in pinned.items():

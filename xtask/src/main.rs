@@ -20,6 +20,7 @@ mod contract;
 mod fuzz;
 mod interop;
 mod leaks;
+mod merchant;
 mod python;
 mod secrets;
 mod stack;
@@ -304,8 +305,13 @@ fn main() {
             Some(Ok(seconds)) => fuzz::run(seconds),
             Some(Err(_)) => Err("usage: cargo xtask fuzz [seconds per target]".into()),
         },
+        "merchant" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            tools::ensure_node_tools().and_then(|()| merchant::run_command(&args))
+        }
         _ => Err(
-            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]>".into(),
+            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]|merchant create …>"
+                .into(),
         ),
     };
     if let Err(error) = result {

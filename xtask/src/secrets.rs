@@ -27,7 +27,7 @@ fn card_key(kid: &str) -> Result<CardKey, String> {
 
 /// Marks the current layout of `.dev.vars`; an older file is replaced.
 const LAYOUT: &str =
-    "# till dev vars v5: two card keys, gateway webhooks, card fingerprints, the bank";
+    "# till dev vars v6: two card keys, gateway webhooks, card fingerprints, the bank, platform";
 
 /// The `.dev.vars` contents: secrets in the formats the edge's config reads. Two card keys, as
 /// during a rotation: widgets encrypt to the first, the second still decrypts.
@@ -40,8 +40,9 @@ pub fn dev_vars() -> Result<String, String> {
     let vault_keys =
         serde_json::json!([{ "version": "v1", "key": STANDARD.encode(random::<32>()?) }]);
     let fingerprint_key = STANDARD.encode(random::<32>()?);
+    let platform_secret: String = random::<32>()?.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!(
-        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nCARD_FINGERPRINT_KEY='{fingerprint_key}'\nBANK_API_KEY='{SANDBOX_GATEWAY_KEY}'\nBANK_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\n"
+        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nCARD_FINGERPRINT_KEY='{fingerprint_key}'\nBANK_API_KEY='{SANDBOX_GATEWAY_KEY}'\nBANK_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nPLATFORM_SECRET='{platform_secret}'\n"
     ))
 }
 
@@ -54,6 +55,16 @@ pub fn ensure_dev_vars() -> Result<(), String> {
     std::fs::write(&path, dev_vars()?).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("xtask: wrote fresh local secrets to {}", path.display());
     Ok(())
+}
+
+/// The local platform secret (onboarding API), for the tests and `xtask merchant`.
+pub fn platform_secret() -> Result<String, String> {
+    let path = root().join("edge/.dev.vars");
+    let vars = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    vars.lines()
+        .find_map(|line| line.strip_prefix("PLATFORM_SECRET="))
+        .map(|value| value.trim_matches('\'').to_string())
+        .ok_or_else(|| format!("{}: no PLATFORM_SECRET", path.display()))
 }
 
 #[cfg(test)]

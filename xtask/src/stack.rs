@@ -103,7 +103,7 @@ fn responds(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 2")
 }
 
-fn wrangler() -> Cmd {
+pub fn wrangler() -> Cmd {
     Cmd::new(node_bin().join("wrangler"))
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
@@ -315,6 +315,12 @@ impl Stack {
             .env("TILL_STRIPE_URL", self.stripe_url())
             .env("TILL_CHROMEDRIVER_URL", self.chromedriver_url())
             .env("TILL_ARTIFACTS", self.artifacts())
+            // Written by `ensure_dev_vars` before any stack starts; a test that needs it says so
+            // if it is somehow missing.
+            .env(
+                "TILL_PLATFORM_SECRET",
+                crate::secrets::platform_secret().unwrap_or_default(),
+            )
     }
 
     /// Blocks until a service exits (Ctrl-C reaches them all through the terminal).

@@ -61,7 +61,11 @@ pub fn ensure_build_tools() -> Result<(), String> {
     }
 
     ensure_widget_toolchain()?;
+    ensure_node_tools()
+}
 
+/// The npm packages in `package-lock.json` (wrangler, binaryen), when missing or older.
+pub fn ensure_node_tools() -> Result<(), String> {
     let node_modules = root().join("node_modules");
     let lock = root().join("package-lock.json");
     let installed = node_modules.join(".package-lock.json");

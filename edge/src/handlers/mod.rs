@@ -1,6 +1,7 @@
 //! One module per resource. The router authenticates the caller as the route table declares;
 //! each handler parses, applies core rules, stores.
 
+pub mod api_keys;
 pub mod bank_webhooks;
 pub mod confirm;
 pub mod customer_sessions;
@@ -10,9 +11,11 @@ pub mod gateway_webhooks;
 pub mod keys;
 pub mod ledger;
 pub mod off_session;
+pub mod origins;
 pub mod payment_methods;
 pub mod payments;
 pub mod payouts;
+pub mod platform;
 pub mod reconciliation;
 pub mod refunds;
 pub mod sessions;

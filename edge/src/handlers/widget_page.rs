@@ -18,9 +18,11 @@ async fn frame_ancestors(req: &Request, env: &Env) -> String {
         return "'none'".into();
     }
     let origins = match auth::merchant_key(env, hash_secret(&key)).await {
-        Ok(Some(merchant)) => auth::merchant_origins(env, &merchant.merchant_id)
-            .await
-            .unwrap_or_default(),
+        Ok(Some(merchant)) if merchant.is_active(crate::clock::now_seconds()) => {
+            auth::merchant_origins(env, &merchant.merchant_id)
+                .await
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     if origins.is_empty() {

@@ -1,28 +1,154 @@
 //! Merchants, their API keys and registered origins, and the card nonces their tokens used.
 
-use super::{all, execute, first, int, text, StoreResult};
+use super::api_keys::NewKeyRow;
+use super::audit::AuditRow;
+use super::{all, execute, first, int, statement, text, transaction, StoreResult};
 use serde::Deserialize;
 use till_core::api_keys::KeyKind;
 use worker::Env;
 
 #[derive(Clone, Deserialize)]
 pub struct MerchantKey {
+    pub key_id: String,
     pub merchant_id: String,
     pub merchant_name: String,
     pub kind: KeyKind,
+    /// JSON array of scope names, for restricted keys.
+    pub scopes: Option<String>,
+    /// When a rolled key stops working.
+    pub expires: Option<i64>,
+    pub revoked: Option<i64>,
     /// JSON of the merchant's own rate limits, when it has any.
     pub rate_limits: Option<String>,
+}
+
+impl MerchantKey {
+    /// Neither revoked nor past the expiry a roll gave it.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked.is_none() && self.expires.is_none_or(|expires| expires > now)
+    }
 }
 
 pub async fn by_key_hash(env: &Env, key_hash: &str) -> StoreResult<Option<MerchantKey>> {
     first(
         env,
-        "SELECT m.id AS merchant_id, m.name AS merchant_name, k.kind AS kind, \
+        "SELECT k.id AS key_id, m.id AS merchant_id, m.name AS merchant_name, k.kind AS kind, \
+         k.scopes AS scopes, k.expires AS expires, k.revoked AS revoked, \
          m.rate_limits AS rate_limits \
          FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.key_hash = ?1",
         &[text(key_hash)],
     )
     .await
+}
+
+/// A new merchant with its first keys, origins and the audit entry that says who made it: all
+/// or nothing.
+pub async fn create(
+    env: &Env,
+    merchant: &MerchantRow,
+    keys: &[&NewKeyRow],
+    audit: &AuditRow,
+) -> StoreResult<()> {
+    let mut statements = vec![statement(
+        env,
+        "INSERT INTO merchants (id, name, created) VALUES (?1, ?2, ?3)",
+        &[
+            text(&merchant.id),
+            text(&merchant.name),
+            int(merchant.created),
+        ],
+    )?];
+    for key in keys {
+        statements.push(super::api_keys::insert_statement(env, &merchant.id, key)?);
+    }
+    for origin in &merchant.origins {
+        statements.push(add_origin_statement(env, &merchant.id, origin)?);
+    }
+    statements.push(super::audit::insert_statement(env, &merchant.id, audit)?);
+    transaction(env, statements).await.map(|_| ())
+}
+
+/// A merchant as onboarding made it.
+pub struct MerchantRow {
+    pub id: String,
+    pub name: String,
+    pub origins: Vec<String>,
+    pub created: i64,
+}
+
+fn add_origin_statement(
+    env: &Env,
+    merchant_id: &str,
+    origin: &str,
+) -> StoreResult<worker::D1PreparedStatement> {
+    statement(
+        env,
+        "INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) VALUES (?1, ?2)",
+        &[text(merchant_id), text(origin)],
+    )
+}
+
+/// How adding an origin went.
+pub enum OriginAdded {
+    Added,
+    AlreadyThere,
+    /// The merchant has [`till_core::merchant::MAX_ORIGINS`] already.
+    Full,
+}
+
+/// Adds an origin unless the merchant has the most it may; the audit entry only if it was new.
+pub async fn add_origin(
+    env: &Env,
+    merchant_id: &str,
+    origin: &str,
+    audit: &AuditRow,
+) -> StoreResult<OriginAdded> {
+    let max = i64::try_from(till_core::merchant::MAX_ORIGINS).unwrap_or(i64::MAX);
+    let changes = transaction(
+        env,
+        vec![
+            statement(
+                env,
+                "INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) \
+                 SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM merchant_origins \
+                 WHERE merchant_id = ?1) < ?3",
+                &[text(merchant_id), text(origin), int(max)],
+            )?,
+            super::audit::insert_if_changed_statement(env, merchant_id, audit)?,
+        ],
+    )
+    .await?;
+    if changes.first() == Some(&1) {
+        return Ok(OriginAdded::Added);
+    }
+    let known = origins(env, merchant_id).await?;
+    Ok(if known.iter().any(|o| o == origin) {
+        OriginAdded::AlreadyThere
+    } else {
+        OriginAdded::Full
+    })
+}
+
+/// Removes an origin; false when the merchant did not have it.
+pub async fn remove_origin(
+    env: &Env,
+    merchant_id: &str,
+    origin: &str,
+    audit: &AuditRow,
+) -> StoreResult<bool> {
+    let changes = transaction(
+        env,
+        vec![
+            statement(
+                env,
+                "DELETE FROM merchant_origins WHERE merchant_id = ?1 AND origin = ?2",
+                &[text(merchant_id), text(origin)],
+            )?,
+            super::audit::insert_if_changed_statement(env, merchant_id, audit)?,
+        ],
+    )
+    .await?;
+    Ok(changes.first() == Some(&1))
 }
 
 #[derive(Deserialize)]

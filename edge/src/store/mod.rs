@@ -1,6 +1,8 @@
 //! D1, one module per aggregate. SQL lives here and nowhere else; rows carry the core's types,
 //! and every multi-statement change is one D1 `batch` (a transaction).
 
+pub mod api_keys;
+pub mod audit;
 pub mod customer_sessions;
 pub mod customers;
 pub mod events;

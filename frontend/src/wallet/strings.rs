@@ -197,34 +197,58 @@ impl Strings {
     /// fix, else the edge's message.
     pub fn error(&self, error: &CallError) -> String {
         let korean = std::ptr::eq(self, &KO);
-        let CallError::Api { code, message, .. } = error else {
+        let CallError::Api { message, .. } = error else {
             return self.network_error.into();
         };
-        let text = match (code, korean) {
-            (ErrorCode::BalanceInsufficient, false) => "Your balance is too low for this.",
-            (ErrorCode::BalanceInsufficient, true) => "잔액이 부족합니다.",
-            (ErrorCode::LimitExceeded, false) => "This is over your sending limit.",
-            (ErrorCode::LimitExceeded, true) => "송금 한도를 넘었습니다.",
-            (ErrorCode::RecipientInvalid, false) => {
-                "Enter a phone number with its country code (+82…) or an email."
+        if EXPIRED.iter().any(|code| error.is(code)) {
+            return self.expired.into();
+        }
+        match FIXABLE.iter().find(|(code, _, _)| error.is(code)) {
+            Some((_, english, korean_text)) => {
+                if korean { korean_text } else { english }.to_string()
             }
-            (ErrorCode::RecipientInvalid, true) => {
-                "국가 번호가 있는 전화번호(+82…)나 이메일을 입력해 주세요."
-            }
-            (ErrorCode::RecipientUnknown, false) => "No one can receive money at that address.",
-            (ErrorCode::RecipientUnknown, true) => "받을 수 있는 사람이 없습니다.",
-            (ErrorCode::TransferToSelf, false) => "You cannot send money to yourself.",
-            (ErrorCode::TransferToSelf, true) => "자신에게는 보낼 수 없습니다.",
-            (ErrorCode::BankAccountInvalid, false) => "Check the bank account details.",
-            (ErrorCode::BankAccountInvalid, true) => "계좌 정보를 확인해 주세요.",
-            (
-                ErrorCode::CustomerSessionExpired
-                | ErrorCode::ClientSecretInvalid
-                | ErrorCode::WalletNotEnabled,
-                _,
-            ) => self.expired,
-            _ => return message.clone(),
-        };
-        text.into()
+            None => message.clone(),
+        }
     }
 }
+
+/// Refusals that mean the page's session is over: the customer must reopen it from the app.
+const EXPIRED: [&str; 3] = [
+    ErrorCode::CustomerSessionExpired.as_str(),
+    ErrorCode::ClientSecretInvalid.as_str(),
+    ErrorCode::WalletNotEnabled.as_str(),
+];
+
+/// Refusals the customer can fix, in the page's own words: (code, English, Korean).
+const FIXABLE: [(&str, &str, &str); 6] = [
+    (
+        ErrorCode::BalanceInsufficient.as_str(),
+        "Your balance is too low for this.",
+        "잔액이 부족합니다.",
+    ),
+    (
+        ErrorCode::LimitExceeded.as_str(),
+        "This is over your sending limit.",
+        "송금 한도를 넘었습니다.",
+    ),
+    (
+        ErrorCode::RecipientInvalid.as_str(),
+        "Enter a phone number with its country code (+82…) or an email.",
+        "국가 번호가 있는 전화번호(+82…)나 이메일을 입력해 주세요.",
+    ),
+    (
+        ErrorCode::RecipientUnknown.as_str(),
+        "No one can receive money at that address.",
+        "받을 수 있는 사람이 없습니다.",
+    ),
+    (
+        ErrorCode::TransferToSelf.as_str(),
+        "You cannot send money to yourself.",
+        "자신에게는 보낼 수 없습니다.",
+    ),
+    (
+        ErrorCode::BankAccountInvalid.as_str(),
+        "Check the bank account details.",
+        "계좌 정보를 확인해 주세요.",
+    ),
+];
