@@ -174,6 +174,13 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::AddOrigin => handlers::origins::add(req, env, caller).await,
         Endpoint::RemoveOrigin => handlers::origins::remove(env, caller, id).await,
         Endpoint::ListAuditLog => handlers::api_keys::audit_log(req, env, caller).await,
+        Endpoint::ListPayments => handlers::lists::payments(req, env, caller).await,
+        Endpoint::PaymentTimeline => handlers::lists::timeline(env, caller, id).await,
+        Endpoint::ListRefunds => handlers::lists::refunds(req, env, caller).await,
+        Endpoint::ListSessions => handlers::lists::sessions(req, env, caller).await,
+        Endpoint::ListTransfers => handlers::lists::transfers(req, env, caller).await,
+        Endpoint::ListPayouts => handlers::lists::payouts(req, env, caller).await,
+        Endpoint::ListEvents => handlers::lists::events(req, env, caller).await,
         Endpoint::OpenApi
         | Endpoint::CreateMerchant
         | Endpoint::Keys

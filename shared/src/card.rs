@@ -18,6 +18,15 @@ pub enum Brand {
 }
 
 impl Brand {
+    pub const ALL: [Brand; 6] = [
+        Brand::Visa,
+        Brand::Mastercard,
+        Brand::Amex,
+        Brand::Discover,
+        Brand::Jcb,
+        Brand::Unionpay,
+    ];
+
     /// Brand by issuer identification number (leading digits); `None` until enough digits are typed.
     pub fn detect(digits: &str) -> Option<Brand> {
         let prefix = |n: usize| -> Option<u32> { digits.get(..n)?.parse().ok() };

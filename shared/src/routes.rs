@@ -58,6 +58,13 @@ pub enum Endpoint {
     RemoveOrigin,
     ListAuditLog,
     CreateMerchant,
+    ListPayments,
+    PaymentTimeline,
+    ListRefunds,
+    ListSessions,
+    ListTransfers,
+    ListPayouts,
+    ListEvents,
 }
 
 /// Who may call an endpoint.
@@ -395,6 +402,43 @@ pub const ROUTES: &[Route] = &[
         Endpoint::CreateMerchant,
         Access::Platform,
     ),
+    route(
+        "GET",
+        "/v1/payments",
+        Endpoint::ListPayments,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/payments/{id}/timeline",
+        Endpoint::PaymentTimeline,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/refunds",
+        Endpoint::ListRefunds,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/checkout_sessions",
+        Endpoint::ListSessions,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/transfers",
+        Endpoint::ListTransfers,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/payouts",
+        Endpoint::ListPayouts,
+        Access::SecretKey,
+    ),
+    route("GET", "/v1/events", Endpoint::ListEvents, Access::SecretKey),
 ];
 
 impl Endpoint {
@@ -405,13 +449,13 @@ impl Endpoint {
     pub fn resource(self) -> Option<Resource> {
         use Endpoint::*;
         match self {
-            CreateSession | RetrieveSession | ConfirmSession | CreateToken => {
+            CreateSession | RetrieveSession | ConfirmSession | CreateToken | ListSessions => {
                 Some(Resource::CheckoutSessions)
             }
-            RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment => {
-                Some(Resource::Payments)
-            }
-            CreateRefund | RetrieveRefund => Some(Resource::Refunds),
+            RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
+            | ListPayments | PaymentTimeline => Some(Resource::Payments),
+            CreateRefund | RetrieveRefund | ListRefunds => Some(Resource::Refunds),
+            ListEvents => Some(Resource::Events),
             CreateCustomer
             | ListCustomers
             | RetrieveCustomer
@@ -426,8 +470,8 @@ impl Endpoint {
             | CreateWalletTopUp
             | CreateWalletTransfer
             | CreateWalletPayout => Some(Resource::Customers),
-            CreateTransfer | RetrieveTransfer => Some(Resource::Transfers),
-            CreatePayout | RetrievePayout => Some(Resource::Payouts),
+            CreateTransfer | RetrieveTransfer | ListTransfers => Some(Resource::Transfers),
+            CreatePayout | RetrievePayout | ListPayouts => Some(Resource::Payouts),
             RetrieveBalance | ListLedgerEntries => Some(Resource::Balance),
             CreateWebhookEndpoint | ListDeliveries => Some(Resource::WebhookEndpoints),
             StartReconciliation | ListReconciliations | RetrieveReconciliation => {

@@ -96,6 +96,7 @@ def main(config_path):
         "GET /v1/checkout_sessions/{id}": open_session["id"],
         "POST /v1/checkout_sessions/{id}/confirm": open_session["id"],
         "GET /v1/payments/{id}": paid["id"],
+        "GET /v1/payments/{id}/timeline": paid["id"],
         "POST /v1/payments/{id}/capture": held["id"],
         "POST /v1/payments/{id}/cancel": held["id"],
         "POST /v1/payments/{id}/challenge": challenged["id"],

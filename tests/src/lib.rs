@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod gateways;
+pub mod merchants;
 pub mod wallet;
 
 use reqwest::{Client, Response};

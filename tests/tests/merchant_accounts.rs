@@ -3,43 +3,11 @@
 //! Each test onboards its own merchant, so none touches the demo merchant's keys.
 
 use serde_json::{json, Value};
-use till_e2e::{json_of, send, setting, Till};
+use till_e2e::merchants::{onboard, platform_create, platform_secret};
+use till_e2e::{json_of, send, Till};
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
-}
-
-/// A merchant made through `POST /v1/platform/merchants`: its id and its secret and publishable
-/// keys, as helpers acting for it.
-async fn onboard(name: &str, origins: &[&str]) -> (String, Till) {
-    let till = Till::default();
-    let (status, merchant) =
-        platform_create(&till, &setting("TILL_PLATFORM_SECRET"), name, origins).await;
-    assert_eq!(status, 200, "onboarding: {merchant}");
-    let key_of = |kind: &str| {
-        merchant["api_keys"]
-            .as_array()
-            .expect("api_keys")
-            .iter()
-            .find(|k| k["kind"] == kind)
-            .and_then(|k| k["secret"].as_str())
-            .unwrap_or_else(|| panic!("no {kind} key in {merchant}"))
-            .to_string()
-    };
-    let id = merchant["id"].as_str().expect("id").to_string();
-    (
-        id,
-        Till::for_merchant(&key_of("secret"), &key_of("publishable")),
-    )
-}
-
-async fn platform_create(till: &Till, secret: &str, name: &str, origins: &[&str]) -> (u16, Value) {
-    till.post(
-        "/v1/platform/merchants",
-        secret,
-        &json!({ "name": name, "origins": origins }),
-    )
-    .await
 }
 
 /// A paid payment of the merchant `till` acts for.
@@ -135,7 +103,7 @@ async fn onboarding_needs_the_platform_secret_and_valid_details() {
         let (status, body) = platform_create(&till, secret, "Nope", &[]).await;
         assert_eq!(status, 401, "{secret:?}: {body}");
     }
-    let secret = setting("TILL_PLATFORM_SECRET");
+    let secret = platform_secret();
     for (name, origins, expected) in [
         ("", vec![], "name_invalid"),
         ("a\u{0}b", vec![], "name_invalid"),

@@ -57,16 +57,6 @@ pub fn ensure_dev_vars() -> Result<(), String> {
     Ok(())
 }
 
-/// The local platform secret (onboarding API), for the tests and `xtask merchant`.
-pub fn platform_secret() -> Result<String, String> {
-    let path = root().join("edge/.dev.vars");
-    let vars = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    vars.lines()
-        .find_map(|line| line.strip_prefix("PLATFORM_SECRET="))
-        .map(|value| value.trim_matches('\'').to_string())
-        .ok_or_else(|| format!("{}: no PLATFORM_SECRET", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

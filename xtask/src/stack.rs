@@ -315,12 +315,9 @@ impl Stack {
             .env("TILL_STRIPE_URL", self.stripe_url())
             .env("TILL_CHROMEDRIVER_URL", self.chromedriver_url())
             .env("TILL_ARTIFACTS", self.artifacts())
-            // Written by `ensure_dev_vars` before any stack starts; a test that needs it says so
-            // if it is somehow missing.
-            .env(
-                "TILL_PLATFORM_SECRET",
-                crate::secrets::platform_secret().unwrap_or_default(),
-            )
+            // The edge's local secrets (the platform secret, for onboarding tests): the path, not
+            // the values, so no secret is echoed with the command line.
+            .env("TILL_DEV_VARS", crate::root().join("edge/.dev.vars"))
     }
 
     /// Blocks until a service exits (Ctrl-C reaches them all through the terminal).

@@ -416,6 +416,7 @@ async fn start_payment(
         capture_method: session.capture_method,
         status,
         amount_captured: 0,
+        captured_at: None,
         amount_refunded: 0,
         challenge_attempts_remaining: None,
         gateway_idempotency_key: scope.gateway_key(),

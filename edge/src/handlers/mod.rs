@@ -10,6 +10,7 @@ pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;
 pub mod ledger;
+pub mod lists;
 pub mod off_session;
 pub mod origins;
 pub mod payment_methods;

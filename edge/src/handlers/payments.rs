@@ -22,7 +22,7 @@ pub fn stored(row: &PaymentRow, audience: Audience) -> Result<Ended, ApiError> {
     Ok(Ended::Stored { status: 200, body })
 }
 
-async fn load(env: &Env, caller: &Caller, id: &str) -> Result<PaymentRow, ApiError> {
+pub async fn load(env: &Env, caller: &Caller, id: &str) -> Result<PaymentRow, ApiError> {
     let missing = || ApiError::not_found("payment");
     if !ids::is_valid(IdKind::Payment, id) {
         return Err(missing());

@@ -83,6 +83,7 @@ pub async fn start(
         capture_method: charge.capture_method,
         status,
         amount_captured: 0,
+        captured_at: None,
         amount_refunded: 0,
         challenge_attempts_remaining: None,
         gateway_idempotency_key: charge.gateway_key.clone(),

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod events;
 pub mod gateway_accounts;
 pub mod ledger;
+pub mod lists;
 pub mod merchants;
 pub mod payment_methods;
 pub mod payments;

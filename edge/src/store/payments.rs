@@ -26,6 +26,8 @@ pub struct PaymentRow {
     pub capture_method: CaptureMethod,
     pub status: PaymentStatus,
     pub amount_captured: i64,
+    /// When money was first captured (set by the store with the capture).
+    pub captured_at: Option<i64>,
     pub amount_refunded: i64,
     pub challenge_attempts_remaining: Option<i64>,
     pub gateway_idempotency_key: String,
