@@ -41,11 +41,14 @@ fn start() {
 }
 
 /// Cron: every minute, settle payments the gateway never answered, payouts the bank has not
-/// told of, and transfer claims that are due; daily, reconcile yesterday.
+/// told of, and transfer claims that are due; daily, reconcile yesterday and send each merchant
+/// yesterday's report (`report.daily`).
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = if event.cron() == DAILY_RECONCILIATION {
-        handlers::reconciliation::daily(&env).await
+        let reconciled = handlers::reconciliation::daily(&env).await;
+        // Yesterday's figures include the fees the reconciliation just recorded.
+        reconciled.and(handlers::reports::daily(&env).await)
     } else {
         let (polled, claimed) =
             futures_util::future::join(poller::poll(&env), claims::sweep(&env)).await;
@@ -181,6 +184,11 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::ListTransfers => handlers::lists::transfers(req, env, caller).await,
         Endpoint::ListPayouts => handlers::lists::payouts(req, env, caller).await,
         Endpoint::ListEvents => handlers::lists::events(req, env, caller).await,
+        Endpoint::ReportSummary => handlers::reports::summary(req, env, caller).await,
+        Endpoint::ExportBalanceTransactions => {
+            handlers::reports::balance_transactions(req, env, caller).await
+        }
+        Endpoint::SendDailyReport => handlers::reports::send_daily(req, env, caller).await,
         Endpoint::OpenApi
         | Endpoint::CreateMerchant
         | Endpoint::Keys

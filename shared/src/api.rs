@@ -600,7 +600,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -617,6 +617,7 @@ pub const EVENT_TYPES: [&str; 16] = [
     "payout.paid",
     "payout.failed",
     "payout.returned",
+    "report.daily",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -91,9 +91,10 @@ pub enum Resource {
     Reconciliation,
     GatewayAccounts,
     Events,
+    Reports,
 }
 
-const RESOURCES: [Resource; 11] = [
+const RESOURCES: [Resource; 12] = [
     Resource::CheckoutSessions,
     Resource::Payments,
     Resource::Refunds,
@@ -105,6 +106,7 @@ const RESOURCES: [Resource; 11] = [
     Resource::Reconciliation,
     Resource::GatewayAccounts,
     Resource::Events,
+    Resource::Reports,
 ];
 
 impl Resource {
@@ -121,6 +123,7 @@ impl Resource {
             Resource::Reconciliation => "reconciliation",
             Resource::GatewayAccounts => "gateway_accounts",
             Resource::Events => "events",
+            Resource::Reports => "reports",
         }
     }
 }

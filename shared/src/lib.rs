@@ -35,6 +35,7 @@ pub mod payment;
 pub mod payout;
 pub mod rate_limit;
 pub mod reconciliation;
+pub mod reports;
 pub mod routes;
 pub mod secret;
 pub mod timeline;

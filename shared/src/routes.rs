@@ -65,6 +65,9 @@ pub enum Endpoint {
     ListTransfers,
     ListPayouts,
     ListEvents,
+    ReportSummary,
+    ExportBalanceTransactions,
+    SendDailyReport,
 }
 
 /// Who may call an endpoint.
@@ -439,6 +442,24 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route("GET", "/v1/events", Endpoint::ListEvents, Access::SecretKey),
+    route(
+        "GET",
+        "/v1/reports/summary",
+        Endpoint::ReportSummary,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/reports/balance_transactions.csv",
+        Endpoint::ExportBalanceTransactions,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/reports/daily",
+        Endpoint::SendDailyReport,
+        Access::SecretKey,
+    ),
 ];
 
 impl Endpoint {
@@ -456,6 +477,7 @@ impl Endpoint {
             | ListPayments | PaymentTimeline => Some(Resource::Payments),
             CreateRefund | RetrieveRefund | ListRefunds => Some(Resource::Refunds),
             ListEvents => Some(Resource::Events),
+            ReportSummary | ExportBalanceTransactions | SendDailyReport => Some(Resource::Reports),
             CreateCustomer
             | ListCustomers
             | RetrieveCustomer

@@ -19,6 +19,7 @@ pub mod payouts;
 pub mod platform;
 pub mod reconciliation;
 pub mod refunds;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 pub mod transfers;

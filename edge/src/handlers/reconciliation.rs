@@ -96,6 +96,7 @@ pub async fn reconcile(
         created: clock::now_seconds(),
     };
     store::reconciliation::insert_run(env, &run).await?;
+    store::reconciliation::record_settlements(env, merchant_id, &run.id, &mine).await?;
     for finding in &findings {
         crate::merchant_webhooks::emit(env, merchant_id, "reconciliation.mismatch", finding).await;
     }

@@ -16,6 +16,7 @@ pub mod payouts;
 pub mod polls;
 pub mod reconciliation;
 pub mod refunds;
+pub mod reports;
 pub mod sessions;
 pub mod transfers;
 pub mod webhooks;

@@ -115,6 +115,45 @@ pub async fn record_exceptions(env: &Env, lines: &[SettlementLine], now: i64) ->
     Ok(())
 }
 
+/// Lines per statement when recording settlements (one JSON parameter each).
+const SETTLEMENTS_PER_STATEMENT: usize = 1000;
+
+/// Records what the gateway settled of the merchant's payments and refunds, with the run that
+/// read it; written again by a later run of the same day (the file's newest word wins).
+pub async fn record_settlements(
+    env: &Env,
+    merchant_id: &str,
+    run_id: &str,
+    lines: &[SettlementLine],
+) -> StoreResult<()> {
+    for chunk in lines.chunks(SETTLEMENTS_PER_STATEMENT) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "reference": l.reference, "type": l.kind.as_str(), "date": l.date,
+                    "gateway_id": l.gateway_id, "gross": l.gross, "fee": l.fee, "net": l.net,
+                    "currency": l.currency,
+                })
+            })
+            .collect();
+        let json = serde_json::to_string(&rows).map_err(|e| super::StoreError::new("encode", e))?;
+        execute(
+            env,
+            "INSERT OR REPLACE INTO settlements (merchant_id, reference, type, settled_on, \
+             gateway_id, gross, fee, net, currency, reconciliation_run) \
+             SELECT ?1, json_extract(value, '$.reference'), json_extract(value, '$.type'), \
+             json_extract(value, '$.date'), json_extract(value, '$.gateway_id'), \
+             json_extract(value, '$.gross'), json_extract(value, '$.fee'), \
+             json_extract(value, '$.net'), json_extract(value, '$.currency'), ?2 \
+             FROM json_each(?3)",
+            &[text(merchant_id), text(run_id), text(&json)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct RunRow {
     pub id: String,

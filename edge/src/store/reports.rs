@@ -1,0 +1,138 @@
+//! The figures behind the reports, aggregated in SQL (a year of payments never leaves D1 row by
+//! row): attempts and declines from the payments, money from the ledger, fees from the
+//! settlements the reconciliation recorded.
+
+use super::{all, batch, int, statement, text, StoreError, StoreResult};
+use till_core::reports::{
+    AttemptRow, BalanceTransaction, DeclineRow, GroupBy, MoneyRow, ReportQuery,
+};
+use worker::wasm_bindgen::JsValue;
+use worker::Env;
+
+/// The group a row falls in: its UTC day, the Monday of its week, the card's brand, or how the
+/// card was given. `time` is the column the period is read from.
+fn key(group_by: GroupBy, time: &str) -> String {
+    match group_by {
+        GroupBy::Day => format!("date({time}, 'unixepoch')"),
+        GroupBy::Week => format!("date({time}, 'unixepoch', 'weekday 0', '-6 days')"),
+        GroupBy::Brand => "p.card_brand".into(),
+        GroupBy::Method => {
+            "CASE WHEN p.payment_method_id IS NULL THEN 'card' ELSE 'saved_card' END".into()
+        }
+    }
+}
+
+/// Ledger kinds of a card payment that brought money in, whoever it paid.
+const CARD_PAYMENT_KINDS: &str = "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card'";
+
+fn params(merchant_id: &str, query: &ReportQuery) -> [JsValue; 4] {
+    [
+        text(merchant_id),
+        int(query.start),
+        int(query.end),
+        query
+            .currency
+            .as_ref()
+            .map_or(JsValue::NULL, |c| text(c.code())),
+    ]
+}
+
+pub async fn figures(
+    env: &Env,
+    merchant_id: &str,
+    query: &ReportQuery,
+) -> StoreResult<(Vec<AttemptRow>, Vec<DeclineRow>, Vec<MoneyRow>)> {
+    let by_payment = key(query.group_by, "p.created");
+    let by_ledger = key(query.group_by, "t.created");
+    let params = params(merchant_id, query);
+    let attempts = format!(
+        "SELECT {by_payment} AS key, p.currency AS currency, COUNT(*) AS attempts, \
+         SUM(p.status IN ('succeeded', 'requires_capture')) AS succeeded \
+         FROM payments p WHERE p.merchant_id = ?1 AND p.created >= ?2 AND p.created < ?3 \
+         AND (?4 IS NULL OR p.currency = ?4) GROUP BY 1, 2"
+    );
+    let declines = format!(
+        "SELECT {by_payment} AS key, p.currency AS currency, p.failure_code AS code, \
+         COUNT(*) AS count FROM payments p WHERE p.merchant_id = ?1 AND p.status = 'failed' \
+         AND p.created >= ?2 AND p.created < ?3 AND (?4 IS NULL OR p.currency = ?4) \
+         GROUP BY 1, 2, 3"
+    );
+    let money = format!(
+        "SELECT {by_ledger} AS key, e.currency AS currency, SUM(e.amount) AS gross, \
+         COALESCE(SUM(s.fee), 0) AS fees, 0 AS refunds, COUNT(*) AS payments \
+         FROM ledger_transactions t \
+         JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0 \
+         JOIN payments p ON p.id = t.source \
+         LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \
+         AND s.type = 'charge' \
+         WHERE t.merchant_id = ?1 AND t.kind IN ({CARD_PAYMENT_KINDS}) \
+         AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
+         GROUP BY 1, 2 \
+         UNION ALL \
+         SELECT {by_ledger} AS key, e.currency AS currency, 0 AS gross, 0 AS fees, \
+         SUM(CASE t.kind WHEN 'refund' THEN e.amount ELSE -e.amount END) AS refunds, \
+         0 AS payments FROM ledger_transactions t \
+         JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0 \
+         JOIN refunds r ON r.id = t.source JOIN payments p ON p.id = r.payment_id \
+         WHERE t.merchant_id = ?1 AND t.kind IN ('refund', 'refund_reversed') \
+         AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
+         GROUP BY 1, 2"
+    );
+    let results = batch(
+        env,
+        vec![
+            statement(env, &attempts, &params)?,
+            statement(env, &declines, &params)?,
+            statement(env, &money, &params)?,
+        ],
+    )
+    .await?;
+    let decode = |e| StoreError::new("decode", e);
+    let [attempts, declines, money] = results.as_slice() else {
+        return Err(StoreError::new("batch", "three results expected"));
+    };
+    Ok((
+        attempts.results().map_err(decode)?,
+        declines.results().map_err(decode)?,
+        money.results().map_err(decode)?,
+    ))
+}
+
+/// At most this many movements in one export; a longer period is asked for in parts.
+pub const MAX_EXPORT_ROWS: i64 = 50_000;
+
+/// Every ledger transaction of the period, oldest first, with its settlement when there is one.
+/// `None` when there are more than [`MAX_EXPORT_ROWS`].
+pub async fn balance_transactions(
+    env: &Env,
+    merchant_id: &str,
+    query: &ReportQuery,
+) -> StoreResult<Option<Vec<BalanceTransaction>>> {
+    let rows: Vec<BalanceTransaction> = all(
+        env,
+        "SELECT t.id AS id, t.created AS created, t.kind AS kind, t.source AS source, \
+         debit.account AS from_account, credit.account AS to_account, credit.amount AS gross, \
+         credit.currency AS currency, s.fee AS fee, s.net AS net, s.settled_on AS settled_on, \
+         s.gateway_id AS gateway_reference, s.reconciliation_run AS reconciliation_run \
+         FROM ledger_transactions t \
+         JOIN ledger_entries credit ON credit.transaction_id = t.id AND credit.amount > 0 \
+         JOIN ledger_entries debit ON debit.transaction_id = t.id AND debit.amount < 0 \
+         LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \
+         AND s.type = CASE WHEN substr(t.source, 1, 3) = 're_' THEN 'refund' ELSE 'charge' END \
+         WHERE t.merchant_id = ?1 AND t.created >= ?2 AND t.created < ?3 \
+         AND (?4 IS NULL OR credit.currency = ?4) \
+         ORDER BY t.created, credit.seq LIMIT ?5",
+        &[
+            text(merchant_id),
+            int(query.start),
+            int(query.end),
+            query
+                .currency
+                .as_ref()
+                .map_or(JsValue::NULL, |c| text(c.code())),
+            int(MAX_EXPORT_ROWS + 1),
+        ],
+    )
+    .await?;
+    Ok((i64::try_from(rows.len()).unwrap_or(i64::MAX) <= MAX_EXPORT_ROWS).then_some(rows))
+}
