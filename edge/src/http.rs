@@ -3,7 +3,9 @@
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use till_core::api::Page;
 use till_core::error::{ApiError, ErrorCode};
+use till_core::ids::IdKind;
 use worker::{Env, Request, Response};
 
 pub type ApiResult = Result<Response, ApiError>;
@@ -105,6 +107,24 @@ pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError
 
 pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| ApiError::invalid_body(&describe(&e)))
+}
+
+/// The query string as name/value pairs, percent-decoded.
+pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    let url = req.url().map_err(|_| ApiError::internal())?;
+    Ok(url
+        .query_pairs()
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect())
+}
+
+/// The page a list request asks for (`limit`, `starting_after` an id of `kind`).
+pub fn page_param(req: &Request, kind: IdKind) -> Result<Page, ApiError> {
+    Page::parse(
+        query_param(req, "limit").as_deref(),
+        query_param(req, "starting_after").as_deref(),
+        kind,
+    )
 }
 
 /// A query-string parameter, percent-decoded.

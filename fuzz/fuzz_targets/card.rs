@@ -15,15 +15,6 @@ use till_core::card::{
 };
 use till_fuzz as fx;
 
-const BRANDS: [Brand; 6] = [
-    Brand::Visa,
-    Brand::Mastercard,
-    Brand::Amex,
-    Brand::Discover,
-    Brand::Jcb,
-    Brand::Unionpay,
-];
-
 fn check_details(card: &CardDetails) {
     let Ok(valid) = card.validate(fx::THIS_MONTH) else {
         return;
@@ -120,7 +111,7 @@ fn check_text(text: &str) {
         assert!(!name.chars().any(char::is_control));
     }
 
-    for brand in BRANDS {
+    for brand in Brand::ALL {
         if validate_cvc(text, brand).is_ok() {
             assert_eq!(text.len(), brand.cvc_length());
             assert!(text.bytes().all(|b| b.is_ascii_digit()));

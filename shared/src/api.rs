@@ -750,9 +750,7 @@ impl Page {
         let starting_after = match starting_after {
             None => None,
             Some(id) if ids::is_valid(kind, id) => Some(id.to_string()),
-            Some(_) => {
-                return Err(ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))
-            }
+            Some(_) => return Err(ApiError::cursor_invalid()),
         };
         Ok(Page {
             limit,

@@ -340,6 +340,11 @@ impl ApiError {
         Self::new(ErrorCode::ApiKeyInvalid)
     }
 
+    /// `starting_after` names no object of the list being paged.
+    pub fn cursor_invalid() -> Self {
+        Self::new(ErrorCode::CursorInvalid).with_param("starting_after")
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::ResourceMissing).with_message(format!("No such {what}."))
     }

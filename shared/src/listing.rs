@@ -195,6 +195,28 @@ fn id_of(filter: Filter, kind: IdKind, value: &str) -> Result<String, ApiError> 
     }
 }
 
+/// A query string names only `allowed` parameters, each once: anything else is refused with
+/// the parameter named (a misspelt filter must not silently match everything).
+pub fn check_names(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, _) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            return Err(invalid(
+                name,
+                format!(
+                    "Unknown parameter {name:?}. This takes {}.",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(invalid(name, format!("{name} is given more than once.")));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
 impl ListQuery {
     /// Reads a list's query string (`pairs`, already percent-decoded).
     pub fn parse(listed: Listed, pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
@@ -217,13 +239,9 @@ impl ListQuery {
             event_type: None,
         };
         let allowed = listed.filters();
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, _) in pairs {
-            if seen.contains(&name.as_str()) {
-                return Err(invalid(name, format!("{name} is given more than once.")));
-            }
-            seen.push(name);
-        }
+        let mut names = vec!["limit", "starting_after"];
+        names.extend(allowed.iter().map(|f| f.name()));
+        check_names(pairs, &names)?;
         let value_of = |name: &str| {
             pairs
                 .iter()
@@ -239,21 +257,9 @@ impl ListQuery {
             if name == "limit" || name == "starting_after" {
                 continue;
             }
-            let filter = allowed
-                .iter()
-                .copied()
-                .find(|f| f.name() == name)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
-                    invalid(
-                        name,
-                        format!(
-                            "Unknown parameter {name:?}. This list takes limit, \
-                             starting_after, {}.",
-                            known.join(", ")
-                        ),
-                    )
-                })?;
+            let Some(filter) = allowed.iter().copied().find(|f| f.name() == name) else {
+                continue;
+            };
             query.set(listed, filter, value)?;
         }
         let inverted = |low: Option<i64>, high: Option<i64>| matches!((low, high), (Some(l), Some(h)) if l > h);

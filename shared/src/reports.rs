@@ -7,6 +7,7 @@
 //! [`summarize`], which does the arithmetic: integers only, one currency per group.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::listing::check_names;
 use crate::money::Currency;
 use crate::reconciliation::{date_of, day_bounds};
 use serde::{Deserialize, Serialize};
@@ -68,22 +69,7 @@ impl ReportQuery {
         if allow_group_by {
             allowed.push("group_by");
         }
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, _) in pairs {
-            if !allowed.contains(&name.as_str()) {
-                return Err(invalid(
-                    name,
-                    format!(
-                        "Unknown parameter {name:?}. This report takes {}.",
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-            if seen.contains(&name.as_str()) {
-                return Err(invalid(name, format!("{name} is given more than once.")));
-            }
-            seen.push(name);
-        }
+        check_names(pairs, &allowed)?;
         let value = |name: &str| {
             pairs
                 .iter()

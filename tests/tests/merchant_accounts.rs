@@ -10,6 +10,16 @@ fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
+/// The audit log's actions, newest first.
+fn actions_in(log: &Value) -> Vec<&str> {
+    log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
 /// A paid payment of the merchant `till` acts for.
 async fn paid(till: &Till, amount: i64) -> Value {
     let session = till.create_session(amount).await;
@@ -364,12 +374,7 @@ async fn a_rolled_key_works_until_its_expiry_and_a_revoked_key_stops_at_once() {
 
     // The audit log tells it all, newest first, with who did it.
     let (_, log) = till.get("/v1/audit_log?limit=100", &third_secret).await;
-    let actions: Vec<&str> = log["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&log);
     assert_eq!(
         actions,
         [
@@ -465,12 +470,7 @@ async fn origins_are_added_normalized_and_removed_through_the_api() {
     .await;
     assert_eq!(json_of(response).await.0, 404, "already removed");
     let (_, log) = till.get("/v1/audit_log", &till.secret_key).await;
-    let actions: Vec<&str> = log["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = actions_in(&log);
     assert_eq!(
         actions,
         ["origin.removed", "origin.added", "merchant.created"],

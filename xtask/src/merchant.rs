@@ -132,17 +132,7 @@ pub fn run_command(args: &[String]) -> Result<(), String> {
         args.push("--remote");
     } else {
         // The tables exist once `cargo xtask dev` ran; applying is a no-op then.
-        run(wrangler().args([
-            "d1",
-            "migrations",
-            "apply",
-            "DB",
-            "--local",
-            "--persist-to",
-            &state,
-            "-c",
-            "edge/wrangler.toml",
-        ]))?;
+        crate::stack::apply_migrations(&state)?;
         args.extend(["--local", "--persist-to", &state]);
     }
     args.extend(["--file", &file_arg]);

@@ -111,6 +111,22 @@ pub fn wrangler() -> Cmd {
         .dir(root())
 }
 
+/// Applies the edge's D1 migrations to the local database kept under `persist` (a no-op for
+/// those already applied).
+pub fn apply_migrations(persist: &str) -> Result<(), String> {
+    run(wrangler().args([
+        "d1",
+        "migrations",
+        "apply",
+        "DB",
+        "--local",
+        "--persist-to",
+        persist,
+        "-c",
+        "edge/wrangler.toml",
+    ]))
+}
+
 impl Stack {
     pub fn start(ports: Ports, with_browser: bool) -> Result<Stack, String> {
         let artifacts = root().join("target/till").join(ports.name);
@@ -121,17 +137,7 @@ impl Stack {
         let persist = state.to_string_lossy().to_string();
         let config = "edge/wrangler.toml";
 
-        run(wrangler().args([
-            "d1",
-            "migrations",
-            "apply",
-            "DB",
-            "--local",
-            "--persist-to",
-            &persist,
-            "-c",
-            config,
-        ]))?;
+        apply_migrations(&persist)?;
         run(wrangler().args([
             "d1",
             "execute",

@@ -7,11 +7,11 @@
 //! `api_key_inactive`, and the replacement is in the list (`rolled_to`).
 
 use crate::auth::{self, Caller};
-use crate::http::{body_value, json, parse, query_param, ApiResult};
+use crate::http::{body_value, json, page_param, parse, ApiResult};
 use crate::store::api_keys::{KeyRow, NewKeyRow};
 use crate::store::audit::AuditRow;
 use crate::{clock, random, store};
-use till_core::api::{List, Page};
+use till_core::api::List;
 use till_core::api_keys::{hash_secret, new_key, redact, KeyKind, Scope};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
@@ -164,11 +164,7 @@ pub async fn revoke(env: &Env, caller: &Caller, id: &str) -> ApiResult {
 
 /// `GET /v1/audit_log?limit=&starting_after=`: newest first.
 pub async fn audit_log(req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    let page = Page::parse(
-        query_param(&req, "limit").as_deref(),
-        query_param(&req, "starting_after").as_deref(),
-        IdKind::AuditEntry,
-    )?;
+    let page = page_param(&req, IdKind::AuditEntry)?;
     let entries = store::audit::list(
         env,
         &caller.merchant_id,
@@ -176,6 +172,6 @@ pub async fn audit_log(req: Request, env: &Env, caller: &Caller) -> ApiResult {
         page.limit + 1,
     )
     .await?
-    .ok_or_else(|| ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))?;
+    .ok_or_else(ApiError::cursor_invalid)?;
     json(200, &List::page(entries, page.limit))
 }

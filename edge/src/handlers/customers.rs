@@ -2,10 +2,10 @@
 //! a contact list's hashes are customers.
 
 use crate::auth::Caller;
-use crate::http::{body_value, json, parse, query_param, ApiResult};
+use crate::http::{body_value, json, page_param, parse, ApiResult};
 use crate::store::customers::{CustomerRow, Written};
 use crate::{claims, clock, random, store};
-use till_core::api::{CustomerBalance, List, Page};
+use till_core::api::{CustomerBalance, List};
 use till_core::customer::{CreateCustomer, LookupCustomers, UpdateCustomer};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
@@ -94,11 +94,7 @@ pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
 
 /// `GET /v1/customers?limit=&starting_after=`: newest first.
 pub async fn list(req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    let page = Page::parse(
-        query_param(&req, "limit").as_deref(),
-        query_param(&req, "starting_after").as_deref(),
-        IdKind::Customer,
-    )?;
+    let page = page_param(&req, IdKind::Customer)?;
     let rows = store::customers::list(
         env,
         &caller.merchant_id,
@@ -106,7 +102,7 @@ pub async fn list(req: Request, env: &Env, caller: &Caller) -> ApiResult {
         page.limit + 1,
     )
     .await?
-    .ok_or_else(|| ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))?;
+    .ok_or_else(ApiError::cursor_invalid)?;
     let customers = rows.iter().map(CustomerRow::view).collect();
     json(200, &List::page(customers, page.limit))
 }

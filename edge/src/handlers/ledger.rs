@@ -2,10 +2,10 @@
 //! customers (`GET /v1/balance`), and the entries themselves (`GET /v1/ledger/entries`).
 
 use crate::auth::Caller;
-use crate::http::{json, query_param, ApiResult};
+use crate::http::{json, page_param, query_param, ApiResult};
 use crate::store::{self, ledger::EntryFilter};
 use std::collections::BTreeMap;
-use till_core::api::{Balance, BalanceAmount, List, Page};
+use till_core::api::{Balance, BalanceAmount, List};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::ledger::Account;
@@ -62,11 +62,7 @@ fn time_param(req: &Request, name: &str) -> Result<Option<i64>, ApiError> {
 /// `GET /v1/ledger/entries?account=&created_gte=&created_lt=&limit=&starting_after=`: newest
 /// first.
 pub async fn entries(req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    let page = Page::parse(
-        query_param(&req, "limit").as_deref(),
-        query_param(&req, "starting_after").as_deref(),
-        IdKind::LedgerEntry,
-    )?;
+    let page = page_param(&req, IdKind::LedgerEntry)?;
     let account = query_param(&req, "account");
     if let Some(name) = &account {
         if Account::from_key(name).is_none() {
@@ -86,6 +82,6 @@ pub async fn entries(req: Request, env: &Env, caller: &Caller) -> ApiResult {
     };
     let entries = store::ledger::entries(env, &caller.merchant_id, &filter)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))?;
+        .ok_or_else(ApiError::cursor_invalid)?;
     json(200, &List::page(entries, page.limit))
 }

@@ -4,25 +4,16 @@
 
 use crate::auth::Caller;
 use crate::handlers::payments::load;
-use crate::http::{json, ApiResult};
+use crate::http::{json, query_pairs, ApiResult};
 use crate::store::{self, payments::PaymentRow, payouts::PayoutRow, refunds::RefundRow};
 use crate::store::{sessions::SessionRow, transfers::TransferRow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use till_core::api::List;
-use till_core::error::{ApiError, ErrorCode};
+use till_core::error::ApiError;
 use till_core::listing::{ListQuery, Listed};
 use till_core::timeline::{self, PaymentFacts};
 use worker::{Env, Request};
-
-/// The query string as name/value pairs, percent-decoded.
-fn pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    let url = req.url().map_err(|_| ApiError::internal())?;
-    Ok(url
-        .query_pairs()
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect())
-}
 
 /// One page of `listed`, as rows of `T`, and the limit to cut it at.
 async fn rows<T: DeserializeOwned>(
@@ -31,10 +22,10 @@ async fn rows<T: DeserializeOwned>(
     caller: &Caller,
     listed: Listed,
 ) -> Result<(Vec<T>, usize), ApiError> {
-    let query = ListQuery::parse(listed, &pairs(req)?)?;
+    let query = ListQuery::parse(listed, &query_pairs(req)?)?;
     let rows = store::lists::page(env, &caller.merchant_id, listed, &query)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::CursorInvalid).with_param("starting_after"))?;
+        .ok_or_else(ApiError::cursor_invalid)?;
     Ok((rows, query.page.limit))
 }
 

@@ -3,21 +3,13 @@
 //! sent yesterday's summary as a `report.daily` webhook event.
 
 use crate::auth::Caller;
-use crate::http::{body_value, json, parse, ApiResult};
+use crate::http::{body_value, json, parse, query_pairs, ApiResult};
 use crate::{clock, store};
 use serde::Deserialize;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::reconciliation::date_of;
 use till_core::reports::{balance_transactions_csv, summarize, ReportQuery, Summary};
 use worker::{Env, Request, Response};
-
-fn pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    let url = req.url().map_err(|_| ApiError::internal())?;
-    Ok(url
-        .query_pairs()
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect())
-}
 
 async fn summary_of(
     env: &Env,
@@ -30,13 +22,13 @@ async fn summary_of(
 
 /// `GET /v1/reports/summary?from&to&currency&group_by`.
 pub async fn summary(req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    let query = ReportQuery::parse(&pairs(&req)?, clock::now_seconds(), true)?;
+    let query = ReportQuery::parse(&query_pairs(&req)?, clock::now_seconds(), true)?;
     json(200, &summary_of(env, &caller.merchant_id, &query).await?)
 }
 
 /// `GET /v1/reports/balance_transactions.csv?from&to&currency`.
 pub async fn balance_transactions(req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    let query = ReportQuery::parse(&pairs(&req)?, clock::now_seconds(), false)?;
+    let query = ReportQuery::parse(&query_pairs(&req)?, clock::now_seconds(), false)?;
     let rows = store::reports::balance_transactions(env, &caller.merchant_id, &query)
         .await?
         .ok_or_else(|| {

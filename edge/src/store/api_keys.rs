@@ -1,10 +1,11 @@
 //! A merchant's API keys: stored as hashes, shown by prefix and last four characters.
 
-use super::audit::{insert_if_changed_statement, AuditRow};
+use super::audit::{changed_with_entry, AuditRow};
 use super::{all, first, int, opt_text, statement, text, transaction, StoreResult};
 use serde::Deserialize;
 use till_core::api_keys::KeyKind;
 use till_core::merchant::ApiKeyView;
+use worker::wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Env};
 
 /// A key to store: everything but the key itself, which only its maker sees.
@@ -19,26 +20,28 @@ pub struct NewKeyRow {
     pub created: i64,
 }
 
+const INSERT: &str = "INSERT INTO api_keys (id, key_hash, merchant_id, kind, name, redacted, \
+                      scopes, created) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8";
+
+fn insert_params(merchant_id: &str, key: &NewKeyRow) -> [JsValue; 8] {
+    [
+        text(&key.id),
+        text(&key.key_hash),
+        text(merchant_id),
+        text(key.kind.as_str()),
+        opt_text(key.name.as_deref()),
+        text(&key.redacted),
+        opt_text(key.scopes.as_deref()),
+        int(key.created),
+    ]
+}
+
 pub fn insert_statement(
     env: &Env,
     merchant_id: &str,
     key: &NewKeyRow,
 ) -> StoreResult<D1PreparedStatement> {
-    statement(
-        env,
-        "INSERT INTO api_keys (id, key_hash, merchant_id, kind, name, redacted, scopes, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &[
-            text(&key.id),
-            text(&key.key_hash),
-            text(merchant_id),
-            text(key.kind.as_str()),
-            opt_text(key.name.as_deref()),
-            text(&key.redacted),
-            opt_text(key.scopes.as_deref()),
-            int(key.created),
-        ],
-    )
+    statement(env, INSERT, &insert_params(merchant_id, key))
 }
 
 #[derive(Clone, Deserialize)]
@@ -137,20 +140,10 @@ pub async fn roll(
             )?,
             statement(
                 env,
-                "INSERT INTO api_keys (id, key_hash, merchant_id, kind, name, redacted, scopes, \
-                 created) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE changes() = 1",
-                &[
-                    text(&new.id),
-                    text(&new.key_hash),
-                    text(merchant_id),
-                    text(new.kind.as_str()),
-                    opt_text(new.name.as_deref()),
-                    text(&new.redacted),
-                    opt_text(new.scopes.as_deref()),
-                    int(new.created),
-                ],
+                &format!("{INSERT} WHERE changes() = 1"),
+                &insert_params(merchant_id, new),
             )?,
-            insert_if_changed_statement(env, merchant_id, audit)?,
+            super::audit::insert_after_change_statement(env, merchant_id, audit)?,
         ],
     )
     .await?;
@@ -165,18 +158,10 @@ pub async fn revoke(
     now: i64,
     audit: &AuditRow,
 ) -> StoreResult<bool> {
-    let changes = transaction(
+    let revoke = statement(
         env,
-        vec![
-            statement(
-                env,
-                "UPDATE api_keys SET revoked = ?3 \
-                 WHERE merchant_id = ?1 AND id = ?2 AND revoked IS NULL",
-                &[text(merchant_id), text(id), int(now)],
-            )?,
-            insert_if_changed_statement(env, merchant_id, audit)?,
-        ],
-    )
-    .await?;
-    Ok(changes.first() == Some(&1))
+        "UPDATE api_keys SET revoked = ?3 WHERE merchant_id = ?1 AND id = ?2 AND revoked IS NULL",
+        &[text(merchant_id), text(id), int(now)],
+    )?;
+    changed_with_entry(env, merchant_id, revoke, audit).await
 }

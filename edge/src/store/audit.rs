@@ -1,7 +1,7 @@
 //! The audit log: who changed what on a merchant's account. Each entry is written in the batch
 //! of the change it records, so there is no change without its entry.
 
-use super::{all, int, opt_text, statement, text, StoreResult};
+use super::{all, int, opt_text, statement, text, transaction, StoreResult};
 use serde::Deserialize;
 use till_core::merchant::AuditEntryView;
 use worker::{D1PreparedStatement, Env};
@@ -15,31 +15,41 @@ pub struct AuditRow {
     pub created: i64,
 }
 
+const INSERT: &str = "INSERT INTO audit_log (id, merchant_id, actor, action, target, created) \
+                      SELECT ?1, ?2, ?3, ?4, ?5, ?6";
+
 pub fn insert_statement(
     env: &Env,
     merchant_id: &str,
     row: &AuditRow,
 ) -> StoreResult<D1PreparedStatement> {
-    statement(
-        env,
-        "INSERT INTO audit_log (id, merchant_id, actor, action, target, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &params(merchant_id, row),
-    )
+    statement(env, INSERT, &params(merchant_id, row))
 }
 
-/// Written only when the batch's previous statement changed a row (a no-op records nothing).
-pub fn insert_if_changed_statement(
+/// The entry, written only when the batch's previous statement changed one row.
+pub(super) fn insert_after_change_statement(
     env: &Env,
     merchant_id: &str,
     row: &AuditRow,
 ) -> StoreResult<D1PreparedStatement> {
     statement(
         env,
-        "INSERT INTO audit_log (id, merchant_id, actor, action, target, created) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() = 1",
+        &format!("{INSERT} WHERE changes() = 1"),
         &params(merchant_id, row),
     )
+}
+
+/// Runs `change` and records `row` with it only if it changed a row, in one batch: a change
+/// that changed nothing (already revoked, already removed) is not in the log. Whether it did.
+pub async fn changed_with_entry(
+    env: &Env,
+    merchant_id: &str,
+    change: D1PreparedStatement,
+    row: &AuditRow,
+) -> StoreResult<bool> {
+    let entry = insert_after_change_statement(env, merchant_id, row)?;
+    let changes = transaction(env, vec![change, entry]).await?;
+    Ok(changes.first() == Some(&1))
 }
 
 fn params(merchant_id: &str, row: &AuditRow) -> [worker::wasm_bindgen::JsValue; 6] {

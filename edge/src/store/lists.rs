@@ -8,47 +8,21 @@ use till_core::timeline::{DeliveryFact, EventFact, RefundFact};
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
-/// Where a list's rows come from and in which order they were written.
-struct Shape {
-    table: &'static str,
-    /// `FROM` clause, the table under the alias `x`.
-    from: &'static str,
-    /// The column that grows with each insert: `rowid`, or `seq` where the table has one.
-    order: &'static str,
-}
-
-fn shape(listed: Listed) -> Shape {
+/// Where a list's rows come from and in which order they were written: the table, the
+/// `FROM` clause (the table as `x`), and the column that grows with each insert (`rowid`, or
+/// `seq` where the table has one).
+fn shape(listed: Listed) -> (&'static str, &'static str, &'static str) {
     match listed {
-        Listed::Payments => Shape {
-            table: "payments",
-            from: "payments x LEFT JOIN checkout_sessions s ON s.id = x.checkout_session_id",
-            order: "rowid",
-        },
-        Listed::Refunds => Shape {
-            table: "refunds",
-            from: "refunds x",
-            order: "rowid",
-        },
-        Listed::CheckoutSessions => Shape {
-            table: "checkout_sessions",
-            from: "checkout_sessions x",
-            order: "rowid",
-        },
-        Listed::Transfers => Shape {
-            table: "transfers",
-            from: "transfers x",
-            order: "seq",
-        },
-        Listed::Payouts => Shape {
-            table: "payouts",
-            from: "payouts x",
-            order: "seq",
-        },
-        Listed::Events => Shape {
-            table: "events",
-            from: "events x",
-            order: "rowid",
-        },
+        Listed::Payments => (
+            "payments",
+            "payments x LEFT JOIN checkout_sessions s ON s.id = x.checkout_session_id",
+            "rowid",
+        ),
+        Listed::Refunds => ("refunds", "refunds x", "rowid"),
+        Listed::CheckoutSessions => ("checkout_sessions", "checkout_sessions x", "rowid"),
+        Listed::Transfers => ("transfers", "transfers x", "seq"),
+        Listed::Payouts => ("payouts", "payouts x", "seq"),
+        Listed::Events => ("events", "events x", "rowid"),
     }
 }
 
@@ -112,7 +86,7 @@ pub async fn page<T: DeserializeOwned>(
     listed: Listed,
     query: &ListQuery,
 ) -> StoreResult<Option<Vec<T>>> {
-    let Shape { table, from, order } = shape(listed);
+    let (table, from, order) = shape(listed);
     let mut sql = format!("SELECT x.* FROM {from} WHERE x.merchant_id = ?1");
     let mut params = vec![text(merchant_id)];
     if let Some(cursor) = query.page.starting_after.as_deref() {

@@ -1,7 +1,7 @@
 //! Merchants, their API keys and registered origins, and the card nonces their tokens used.
 
 use super::api_keys::NewKeyRow;
-use super::audit::AuditRow;
+use super::audit::{changed_with_entry, AuditRow};
 use super::{all, execute, first, int, statement, text, transaction, StoreResult};
 use serde::Deserialize;
 use till_core::api_keys::KeyKind;
@@ -104,21 +104,14 @@ pub async fn add_origin(
     audit: &AuditRow,
 ) -> StoreResult<OriginAdded> {
     let max = i64::try_from(till_core::merchant::MAX_ORIGINS).unwrap_or(i64::MAX);
-    let changes = transaction(
+    let insert = statement(
         env,
-        vec![
-            statement(
-                env,
-                "INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) \
-                 SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM merchant_origins \
-                 WHERE merchant_id = ?1) < ?3",
-                &[text(merchant_id), text(origin), int(max)],
-            )?,
-            super::audit::insert_if_changed_statement(env, merchant_id, audit)?,
-        ],
-    )
-    .await?;
-    if changes.first() == Some(&1) {
+        "INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) \
+         SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM merchant_origins \
+         WHERE merchant_id = ?1) < ?3",
+        &[text(merchant_id), text(origin), int(max)],
+    )?;
+    if changed_with_entry(env, merchant_id, insert, audit).await? {
         return Ok(OriginAdded::Added);
     }
     let known = origins(env, merchant_id).await?;
@@ -136,19 +129,12 @@ pub async fn remove_origin(
     origin: &str,
     audit: &AuditRow,
 ) -> StoreResult<bool> {
-    let changes = transaction(
+    let delete = statement(
         env,
-        vec![
-            statement(
-                env,
-                "DELETE FROM merchant_origins WHERE merchant_id = ?1 AND origin = ?2",
-                &[text(merchant_id), text(origin)],
-            )?,
-            super::audit::insert_if_changed_statement(env, merchant_id, audit)?,
-        ],
-    )
-    .await?;
-    Ok(changes.first() == Some(&1))
+        "DELETE FROM merchant_origins WHERE merchant_id = ?1 AND origin = ?2",
+        &[text(merchant_id), text(origin)],
+    )?;
+    changed_with_entry(env, merchant_id, delete, audit).await
 }
 
 #[derive(Deserialize)]

@@ -123,15 +123,10 @@ pub async fn balance_transactions(
          AND (?4 IS NULL OR credit.currency = ?4) \
          ORDER BY t.created, credit.seq LIMIT ?5",
         &[
-            text(merchant_id),
-            int(query.start),
-            int(query.end),
-            query
-                .currency
-                .as_ref()
-                .map_or(JsValue::NULL, |c| text(c.code())),
-            int(MAX_EXPORT_ROWS + 1),
-        ],
+            params(merchant_id, query).as_slice(),
+            &[int(MAX_EXPORT_ROWS + 1)],
+        ]
+        .concat(),
     )
     .await?;
     Ok((i64::try_from(rows.len()).unwrap_or(i64::MAX) <= MAX_EXPORT_ROWS).then_some(rows))
