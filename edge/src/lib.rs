@@ -21,12 +21,14 @@ mod handlers;
 mod http;
 mod idempotency;
 mod isolate_cache;
+mod mail;
 mod merchant_webhooks;
 mod payments;
 mod payouts;
 mod poller;
 mod random;
 mod rate_limit;
+mod receipts;
 mod store;
 mod vault;
 
@@ -41,7 +43,7 @@ fn start() {
 }
 
 /// Cron: every minute, settle payments the gateway never answered, payouts the bank has not
-/// told of, and transfer claims that are due; daily, reconcile yesterday and send each merchant
+/// told of, and transfer claims that are due, and start receipts left unsent; daily, reconcile yesterday and send each merchant
 /// yesterday's report (`report.daily`).
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -50,9 +52,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // Yesterday's figures include the fees the reconciliation just recorded.
         reconciled.and(handlers::reports::daily(&env).await)
     } else {
-        let (polled, claimed) =
-            futures_util::future::join(poller::poll(&env), claims::sweep(&env)).await;
-        polled.and(claimed)
+        let (polled, claimed, receipts) = futures_util::future::join3(
+            poller::poll(&env),
+            claims::sweep(&env),
+            receipts::sweep(&env),
+        )
+        .await;
+        polled.and(claimed).and(receipts)
     };
     if let Err(error) = result {
         worker::console_error!("cron {}: {error}", event.cron());

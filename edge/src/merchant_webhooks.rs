@@ -151,7 +151,8 @@ pub fn new_event<T: Serialize>(
     })
 }
 
-/// Records an event and starts a delivery to each subscribed endpoint. Failures are logged, not
+/// Records an event, sends the receipt it calls for, and starts a delivery to each subscribed
+/// endpoint. Failures are logged, not
 /// returned: a payment must not fail because a merchant's webhook could not be queued.
 pub async fn emit<T: Serialize>(env: &Env, merchant_id: &str, kind: &str, object: &T) {
     if let Err(error) = try_emit(env, merchant_id, kind, object).await {
@@ -173,12 +174,14 @@ async fn try_emit<T: Serialize>(
     )
     .await;
     recorded?;
+    crate::receipts::on_event(env, &event).await;
     start_deliveries(env, &event, endpoints?).await
 }
 
 /// Starts a delivery of an event already recorded (in the same transaction as the change it
 /// tells of) to each of `endpoints` subscribed to it. Failures are logged, not returned.
 pub async fn deliver(env: &Env, event: &EventRow, endpoints: Vec<EndpointRow>) {
+    crate::receipts::on_event(env, event).await;
     if let Err(error) = start_deliveries(env, event, endpoints).await {
         worker::console_error!(
             "event {} for {} not delivered: {error}",

@@ -208,6 +208,7 @@ pub struct Ledger {
     pub refunds: HashMap<String, GatewayRefund>,
     pub settlement_faults: crate::settlement::Injections,
     pub bank: crate::bank::Transfers,
+    pub mail: crate::mail::Mailbox,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -322,6 +323,10 @@ impl Gateway {
             .route("/v1/control/settlement", post(inject_settlement))
             .route("/v1/settlements/{date}", get(settlement_file))
             .route("/v1/stats", get(stats))
+            .route("/emails", post(crate::mail::send))
+            .route("/v1/mail/messages", get(crate::mail::messages))
+            .route("/v1/control/mail", post(crate::mail::control))
+            .route("/mailbox", get(crate::mail::page))
             .with_state(self)
     }
 

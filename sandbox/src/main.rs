@@ -9,6 +9,7 @@
 
 mod bank;
 mod gateway;
+mod mail;
 mod settlement;
 mod shop;
 mod test_cards;

@@ -155,6 +155,8 @@ async fn checkout_page(
         customer: None,
         purpose: Purpose::Payment,
         require_cvc: false,
+        receipt_email: None,
+        locale: None,
     };
     let failed = |what: &str| {
         eprintln!("shop: could not create a checkout session: {what}");
@@ -249,6 +251,8 @@ mod tests {
             customer: None,
             purpose: Purpose::Payment,
             require_cvc: false,
+            receipt_email: None,
+            locale: None,
         };
         assert_eq!(
             request

@@ -62,6 +62,12 @@ pub struct CreateCheckoutSession {
     /// A saved card pays only with its security code typed again.
     #[serde(default)]
     pub require_cvc: bool,
+    /// Where the receipt goes (else the customer's email, if the session has a customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_email: Option<String>,
+    /// The receipt's language (`ko`, `en-US`; else the customer's, else English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 /// Where a checkout's money goes when its payment succeeds.
@@ -115,6 +121,25 @@ impl SessionStatus {
 impl CreateCheckoutSession {
     /// Checks the amount and that the cart adds up to it; returns the payable total. `dev` lists
     /// hosts a local setup may use over plain http (see [`crate::urls`]).
+    /// The receipt's address and language, checked (`email_invalid`, `locale_invalid`) and
+    /// normalized.
+    pub fn receipt(&self) -> Result<(Option<String>, Option<String>), ApiError> {
+        let email = self
+            .receipt_email
+            .as_deref()
+            .map(|email| {
+                crate::customer::normalize_email(email)
+                    .map_err(|error| error.with_param("receipt_email"))
+            })
+            .transpose()?;
+        let locale = self
+            .locale
+            .as_deref()
+            .map(crate::customer::checked_locale)
+            .transpose()?;
+        Ok((email, locale))
+    }
+
     pub fn validate(&self, dev: DevHosts<'_>) -> Result<Money, ApiError> {
         let total = Money::payable(self.amount, self.currency).map_err(|e| {
             ApiError::new(ErrorCode::AmountInvalid)
@@ -236,6 +261,10 @@ pub struct CheckoutSession {
     /// A saved card pays only with its security code typed again.
     #[serde(default)]
     pub require_cvc: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     pub created: i64,
 }
 
@@ -868,6 +897,8 @@ mod tests {
             customer: None,
             purpose: Purpose::Payment,
             require_cvc: false,
+            receipt_email: None,
+            locale: None,
         }
     }
 

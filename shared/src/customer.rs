@@ -173,7 +173,7 @@ pub(crate) fn checked_name(name: &str) -> Result<String, ApiError> {
 }
 
 /// A language, optionally with script and region: `en`, `ko-KR`, `zh-Hant-TW`.
-fn checked_locale(locale: &str) -> Result<String, ApiError> {
+pub(crate) fn checked_locale(locale: &str) -> Result<String, ApiError> {
     let mut parts = locale.split('-');
     let language = parts.next().unwrap_or_default();
     let valid = locale.len() <= MAX_LOCALE

@@ -23,6 +23,7 @@ pub enum IdKind {
     Merchant,
     ApiKey,
     AuditEntry,
+    Receipt,
 }
 
 impl IdKind {
@@ -49,6 +50,7 @@ impl IdKind {
             IdKind::Merchant => "mer_",
             IdKind::ApiKey => "key_",
             IdKind::AuditEntry => "aud_",
+            IdKind::Receipt => "rcpt_",
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod money;
 pub mod payment;
 pub mod payout;
 pub mod rate_limit;
+pub mod receipt;
 pub mod reconciliation;
 pub mod reports;
 pub mod routes;

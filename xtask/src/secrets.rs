@@ -5,7 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use till_core::crypto::CardKey;
 
-/// Must match the sandbox's default gateway key (sandbox/src/main.rs); its bank takes it too.
+/// Must match the sandbox's default gateway key (sandbox/src/main.rs); its bank and its mail
+/// API take it too.
 const SANDBOX_GATEWAY_KEY: &str = "gw_test_till_sandbox_key";
 /// Must match the sandbox's default webhook secret (sandbox/src/main.rs), for its bank's too.
 const SANDBOX_WEBHOOK_SECRET: &str = "gwhsec_till_sandbox_local";
@@ -27,7 +28,7 @@ fn card_key(kid: &str) -> Result<CardKey, String> {
 
 /// Marks the current layout of `.dev.vars`; an older file is replaced.
 const LAYOUT: &str =
-    "# till dev vars v6: two card keys, gateway webhooks, card fingerprints, the bank, platform";
+    "# till dev vars v7: two card keys, gateway webhooks, card fingerprints, the bank, platform, mail";
 
 /// The `.dev.vars` contents: secrets in the formats the edge's config reads. Two card keys, as
 /// during a rotation: widgets encrypt to the first, the second still decrypts.
@@ -42,7 +43,7 @@ pub fn dev_vars() -> Result<String, String> {
     let fingerprint_key = STANDARD.encode(random::<32>()?);
     let platform_secret: String = random::<32>()?.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!(
-        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nCARD_FINGERPRINT_KEY='{fingerprint_key}'\nBANK_API_KEY='{SANDBOX_GATEWAY_KEY}'\nBANK_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nPLATFORM_SECRET='{platform_secret}'\n"
+        "{LAYOUT}\nCARD_ENCRYPTION_KEYS='{card_keys}'\nVAULT_KEYS='{vault_keys}'\nGATEWAY_API_KEY='{SANDBOX_GATEWAY_KEY}'\nGATEWAY_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nCARD_FINGERPRINT_KEY='{fingerprint_key}'\nBANK_API_KEY='{SANDBOX_GATEWAY_KEY}'\nBANK_WEBHOOK_SECRET='{SANDBOX_WEBHOOK_SECRET}'\nPLATFORM_SECRET='{platform_secret}'\nMAIL_API_KEY='{SANDBOX_GATEWAY_KEY}'\n"
     ))
 }
 

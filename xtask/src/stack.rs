@@ -246,6 +246,8 @@ impl Stack {
             "--var",
             &format!("BANK_URL:{}", self.gateway_url()),
             "--var",
+            &format!("MAIL_URL:{}", self.gateway_url()),
+            "--var",
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
             "--var",
             &format!("IDEMPOTENCY_STALE_SECONDS:{}", ports.stale_seconds),

@@ -38,6 +38,8 @@ pub fn view(
         customer: row.customer_id.clone(),
         purpose: row.purpose,
         require_cvc: row.require_cvc == 1,
+        receipt_email: row.receipt_email.clone(),
+        locale: row.locale.clone(),
         created: row.created,
     })
 }
@@ -56,6 +58,7 @@ pub async fn open(
 ) -> Result<CheckoutSession, ApiError> {
     let dev_hosts = crate::config::dev_http_hosts(env);
     let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
+    let (receipt_email, locale) = request.receipt()?;
     if let Some(customer) = &request.customer {
         if store::customers::find(env, &caller.merchant_id, customer)
             .await?
@@ -81,6 +84,8 @@ pub async fn open(
         customer_id: request.customer,
         purpose: request.purpose,
         require_cvc: i64::from(request.require_cvc),
+        receipt_email,
+        locale,
         created: clock::now_seconds(),
     };
     store::sessions::insert(env, &row).await?;

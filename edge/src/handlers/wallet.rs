@@ -70,6 +70,8 @@ pub async fn top_up(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         customer: Some(session.customer_id),
         purpose: Purpose::WalletTopUp,
         require_cvc: false,
+        receipt_email: None,
+        locale: None,
     };
     json(200, &sessions::open(env, caller, checkout).await?)
 }

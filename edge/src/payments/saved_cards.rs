@@ -64,6 +64,8 @@ pub async fn start(
         customer_id: Some(charge.customer.to_string()),
         purpose: charge.purpose,
         require_cvc: 0,
+        receipt_email: None,
+        locale: None,
         created: now,
     };
     store::sessions::insert(env, &session).await?;

@@ -14,6 +14,7 @@ pub mod payment_methods;
 pub mod payments;
 pub mod payouts;
 pub mod polls;
+pub mod receipts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod reports;

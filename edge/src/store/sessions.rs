@@ -25,6 +25,10 @@ pub struct SessionRow {
     /// 1: a saved card pays only with its security code typed again.
     #[serde(default)]
     pub require_cvc: i64,
+    #[serde(default)]
+    pub receipt_email: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
     pub created: i64,
 }
 
@@ -33,8 +37,8 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
          line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
-         customer_id, purpose, require_cvc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14)",
+         customer_id, purpose, require_cvc, receipt_email, locale) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -50,6 +54,8 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             opt_text(s.customer_id.as_deref()),
             text(s.purpose.as_str()),
             int(s.require_cvc),
+            opt_text(s.receipt_email.as_deref()),
+            opt_text(s.locale.as_deref()),
         ],
     )
     .await

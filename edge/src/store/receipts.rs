@@ -1,0 +1,144 @@
+//! Receipt e-mails: one row per event that calls for one, written before anything is sent.
+
+use super::{all, execute, first, int, opt_text, text, StoreResult};
+use serde::Deserialize;
+use worker::Env;
+
+/// The event types a receipt is sent for.
+pub const RECEIPT_EVENTS: [&str; 2] = ["payment.succeeded", "refund.succeeded"];
+
+/// A receipt to record; without a recipient it records that there is no one to send it to.
+pub struct NewReceipt<'a> {
+    pub id: &'a str,
+    pub merchant_id: &'a str,
+    pub event_id: &'a str,
+    pub payment_id: Option<&'a str>,
+    pub recipient: Option<&'a str>,
+    pub locale: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Records the event's receipt unless it has one already.
+pub async fn insert(env: &Env, r: &NewReceipt<'_>) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT OR IGNORE INTO receipts (id, merchant_id, event_id, payment_id, recipient, \
+         locale, subject, status, created, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 IS NULL THEN 'skipped' ELSE 'pending' END, \
+         ?8, ?8)",
+        &[
+            text(r.id),
+            text(r.merchant_id),
+            text(r.event_id),
+            opt_text(r.payment_id),
+            opt_text(r.recipient),
+            opt_text(r.locale),
+            opt_text(r.subject),
+            int(r.now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Deserialize)]
+pub struct ReceiptRow {
+    pub id: String,
+    pub status: String,
+}
+
+pub async fn of_event(env: &Env, event_id: &str) -> StoreResult<Option<ReceiptRow>> {
+    first(
+        env,
+        "SELECT id, status FROM receipts WHERE event_id = ?1",
+        &[text(event_id)],
+    )
+    .await
+}
+
+/// Records an attempt: `sent` (with the provider's id), still `pending`, or `failed` for good.
+/// A receipt already sent stays sent.
+pub async fn record_attempt(
+    env: &Env,
+    id: &str,
+    status: &str,
+    attempts: i64,
+    provider_id: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    execute(
+        env,
+        "UPDATE receipts SET status = ?2, attempts = ?3, provider_id = ?4, updated = ?5 \
+         WHERE id = ?1 AND status != 'sent'",
+        &[
+            text(id),
+            text(status),
+            int(attempts),
+            opt_text(provider_id),
+            int(now),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Deserialize)]
+pub struct StaleEvent {
+    pub id: String,
+    pub merchant_id: String,
+}
+
+/// Events since `since` that call for a receipt and, by `before`, still have none recorded or
+/// one left pending with nothing heard of it: their sender never started or was lost.
+pub async fn stale_events(
+    env: &Env,
+    since: i64,
+    before: i64,
+    limit: i64,
+) -> StoreResult<Vec<StaleEvent>> {
+    all(
+        env,
+        "SELECT e.id AS id, e.merchant_id AS merchant_id FROM events e \
+         LEFT JOIN receipts r ON r.event_id = e.id \
+         WHERE e.type IN ('payment.succeeded', 'refund.succeeded') \
+         AND e.created >= ?1 AND e.created < ?2 \
+         AND (r.id IS NULL OR (r.status = 'pending' AND r.updated < ?2)) \
+         ORDER BY e.created LIMIT ?3",
+        &[int(since), int(before), int(limit)],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct EventBody {
+    pub merchant_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub body: String,
+}
+
+pub async fn event(env: &Env, id: &str) -> StoreResult<Option<EventBody>> {
+    first(
+        env,
+        "SELECT merchant_id, type, body FROM events WHERE id = ?1",
+        &[text(id)],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+/// The merchant's name, as its customers see it.
+pub async fn merchant_name(env: &Env, merchant_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<NameRow> = first(
+        env,
+        "SELECT name FROM merchants WHERE id = ?1",
+        &[text(merchant_id)],
+    )
+    .await?;
+    Ok(row.map(|r| r.name))
+}
