@@ -195,6 +195,15 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
             handlers::reports::balance_transactions(req, env, caller).await
         }
         Endpoint::SendDailyReport => handlers::reports::send_daily(req, env, caller).await,
+        Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
+        Endpoint::CreateRefundRequest => {
+            handlers::refund_requests::create(req, env, caller, id).await
+        }
+        Endpoint::ListRefundRequests => handlers::refund_requests::list(req, env, caller).await,
+        Endpoint::ApproveRefundRequest => handlers::refund_requests::approve(env, caller, id).await,
+        Endpoint::DeclineRefundRequest => {
+            handlers::refund_requests::decline(req, env, caller, id).await
+        }
         Endpoint::OpenApi
         | Endpoint::CreateMerchant
         | Endpoint::Keys

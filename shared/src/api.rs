@@ -629,7 +629,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 17] = [
+pub const EVENT_TYPES: [&str; 20] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -647,6 +647,9 @@ pub const EVENT_TYPES: [&str; 17] = [
     "payout.failed",
     "payout.returned",
     "report.daily",
+    "refund_request.created",
+    "refund_request.approved",
+    "refund_request.declined",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -195,6 +195,12 @@ error_codes! {
         "This payment has been refunded in full.";
     RefundConflict = "refund_conflict", 409, InvalidRequestError,
         "Another refund of this payment took that amount first. Check the payment and retry.";
+    ReasonInvalid = "reason_invalid", 400, InvalidRequestError,
+        "reason must be 1 to 500 characters of text.";
+    RefundRequestOpen = "refund_request_open", 409, InvalidRequestError,
+        "This payment already has an open refund request.";
+    RefundRequestDecided = "refund_request_decided", 409, InvalidRequestError,
+        "This refund request was already approved or declined.";
 
     // Merchant configuration.
     UrlInvalid = "url_invalid", 400, InvalidRequestError,

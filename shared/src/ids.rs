@@ -24,6 +24,7 @@ pub enum IdKind {
     ApiKey,
     AuditEntry,
     Receipt,
+    RefundRequest,
 }
 
 impl IdKind {
@@ -51,6 +52,7 @@ impl IdKind {
             IdKind::ApiKey => "key_",
             IdKind::AuditEntry => "aud_",
             IdKind::Receipt => "rcpt_",
+            IdKind::RefundRequest => "rr_",
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod payout;
 pub mod rate_limit;
 pub mod receipt;
 pub mod reconciliation;
+pub mod refund_request;
 pub mod reports;
 pub mod routes;
 pub mod secret;

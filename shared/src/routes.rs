@@ -68,6 +68,11 @@ pub enum Endpoint {
     ReportSummary,
     ExportBalanceTransactions,
     SendDailyReport,
+    ListOrders,
+    CreateRefundRequest,
+    ListRefundRequests,
+    ApproveRefundRequest,
+    DeclineRefundRequest,
 }
 
 /// Who may call an endpoint.
@@ -460,6 +465,36 @@ pub const ROUTES: &[Route] = &[
         Endpoint::SendDailyReport,
         Access::SecretKey,
     ),
+    route(
+        "GET",
+        "/v1/customer_sessions/{id}/orders",
+        Endpoint::ListOrders,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/refund_requests",
+        Endpoint::CreateRefundRequest,
+        Access::PublishableKey,
+    ),
+    route(
+        "GET",
+        "/v1/refund_requests",
+        Endpoint::ListRefundRequests,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/refund_requests/{id}/approve",
+        Endpoint::ApproveRefundRequest,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/refund_requests/{id}/decline",
+        Endpoint::DeclineRefundRequest,
+        Access::SecretKey,
+    ),
 ];
 
 impl Endpoint {
@@ -475,7 +510,8 @@ impl Endpoint {
             }
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
             | ListPayments | PaymentTimeline => Some(Resource::Payments),
-            CreateRefund | RetrieveRefund | ListRefunds => Some(Resource::Refunds),
+            CreateRefund | RetrieveRefund | ListRefunds | ListRefundRequests
+            | ApproveRefundRequest | DeclineRefundRequest => Some(Resource::Refunds),
             ListEvents => Some(Resource::Events),
             ReportSummary | ExportBalanceTransactions | SendDailyReport => Some(Resource::Reports),
             CreateCustomer
@@ -491,7 +527,9 @@ impl Endpoint {
             | RetrieveWallet
             | CreateWalletTopUp
             | CreateWalletTransfer
-            | CreateWalletPayout => Some(Resource::Customers),
+            | CreateWalletPayout
+            | ListOrders
+            | CreateRefundRequest => Some(Resource::Customers),
             CreateTransfer | RetrieveTransfer | ListTransfers => Some(Resource::Transfers),
             CreatePayout | RetrievePayout | ListPayouts => Some(Resource::Payouts),
             RetrieveBalance | ListLedgerEntries => Some(Resource::Balance),

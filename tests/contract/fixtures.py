@@ -1,8 +1,8 @@
 """Real resources for the contract run, so schemathesis reaches past 404s: a session, payments in
 several states (paid with a card encrypted by jwcrypto, as a browser would), a refund, a webhook
 endpoint (on loopback), a reconciliation run, customers (one with a topped-up wallet), a
-transfer, a payout, a wallet customer session, API keys to roll and revoke and a loopback origin
-to remove. Writes a schemathesis config that pins each
+transfer, a payout, a wallet customer session with two orders asked to be refunded, API keys to
+roll and revoke and a loopback origin to remove. Writes a schemathesis config that pins each
 operation's path id to one of them.
 
 Run with the interop virtualenv's Python (jwcrypto): TILL_EDGE_URL, and the config's path as the
@@ -88,6 +88,10 @@ def main(config_path):
                                     "account_number": "000123456789"}}, idempotent=True)
     wallet_session = call("POST", "/v1/customer_sessions", SECRET_KEY,
                           {"customer": sender["id"], "wallet": True})
+    orders = [pay(6_000 + n, "4242424242424242", customer=sender["id"]) for n in range(2)]
+    requests = [call("POST", "/v1/customer_sessions/%s/refund_requests" % wallet_session["id"], PUBLISHABLE_KEY,
+                     {"client_secret": wallet_session["client_secret"], "payment": order["id"],
+                      "kind": "refund", "reason": "Contract test"}) for order in orders]
     to_roll = call("POST", "/v1/api_keys", SECRET_KEY,
                    {"kind": "restricted", "name": "contract roll", "scopes": ["payments:read"]})
     to_revoke = call("POST", "/v1/api_keys", SECRET_KEY, {"kind": "secret", "name": "contract revoke"})
@@ -115,6 +119,10 @@ def main(config_path):
         "POST /v1/api_keys/{id}/roll": to_roll["id"],
         "POST /v1/api_keys/{id}/revoke": to_revoke["id"],
         "DELETE /v1/origins/{id}": urllib.parse.quote(origin["origin"], safe=""),
+        "GET /v1/customer_sessions/{id}/orders": wallet_session["id"],
+        "POST /v1/customer_sessions/{id}/refund_requests": wallet_session["id"],
+        "POST /v1/refund_requests/{id}/approve": requests[0]["id"],
+        "POST /v1/refund_requests/{id}/decline": requests[1]["id"],
     }
     with open(config_path, "w") as config:
         for name, value in pinned.items():

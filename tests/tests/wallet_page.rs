@@ -1,6 +1,7 @@
 //! The hosted wallet page and its API: a customer session made with `wallet: true` lets the page
-//! show the wallet, add money through the hosted checkout, send to a contact and withdraw, in
-//! English and Korean, on a desktop and on a 375 px phone.
+//! show the wallet, add money through the hosted checkout, send to a contact and withdraw, and
+//! see the customer's orders and ask for a refund or a return, in English and Korean, on a
+//! desktop and on a 375 px phone.
 
 use fantoccini::Locator;
 use serde_json::{json, Value};
@@ -306,7 +307,12 @@ async fn a_customer_tops_up_sends_and_the_receiver_sees_it_in_english_and_korean
         .execute("return document.activeElement.id", vec![])
         .await
         .unwrap();
-    assert_eq!(focused.as_str(), Some("tab-history"));
+    assert_eq!(
+        focused.as_str(),
+        Some("tab-orders"),
+        "from the first to the last"
+    );
+    click(&client, "#tab-history").await;
     let history = wait_for_text(&client, ".movements", "받은 돈").await;
     assert!(
         history.contains("+US$12.50") || history.contains("+$12.50"),
@@ -315,4 +321,90 @@ async fn a_customer_tops_up_sends_and_the_receiver_sees_it_in_english_and_korean
     screenshot(&client, "wallet-receiver-ko-375").await;
     client.close().await.unwrap();
     assert_eq!(till.wallet(&receiver).await, 1_250);
+}
+
+#[tokio::test]
+async fn a_customer_asks_for_a_return_in_korean_and_sees_the_shops_answer() {
+    let client = open().await;
+    let till = wallet::till();
+    let customer = till.new_customer().await;
+    let (status, created) = till
+        .post(
+            "/v1/checkout_sessions",
+            &till.secret_key,
+            &json!({
+                "amount": 45_000, "currency": "KRW", "customer": customer,
+                "merchant_reference": "주문-2026-1126",
+                "line_items": [{ "name": "운동화", "quantity": 1, "unit_amount": 45_000 }],
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let session = till_e2e::Session::from_created(created);
+    let token = till.token(&session, "4242424242424242").await;
+    let (status, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 200, "{payment}");
+
+    let secret = customer_session(&till, &customer, true).await;
+    let url = format!(
+        "{}/wallet?key={}#customer_session={secret}&locale=ko",
+        till.edge, till.publishable_key
+    );
+    client.goto(&url).await.unwrap();
+    fits_a_phone(&client).await;
+    wait_for(&client, "#tab-orders").await;
+    click(&client, "#tab-orders").await;
+    let order = wait_for_text(&client, ".orders", "주문-2026-1126").await;
+    assert!(
+        order.contains("결제 완료") && order.contains("운동화 × 1"),
+        "{order}"
+    );
+    assert!(order.contains("45,000"), "{order}");
+    click(&client, ".orders .ask").await;
+    click(&client, "input[name=kind][value=return]").await;
+    // Sending without a reason says what is missing and sends nothing.
+    click(&client, "form.request button[type=submit]").await;
+    wait_for_text(&client, "#request-reason-error", "사유").await;
+    type_into(&client, "#request-reason", "사이즈가 작아요").await;
+    screenshot(&client, "wallet-orders-request-ko-375").await;
+    click(&client, "form.request button[type=submit]").await;
+    wait_for_text(&client, ".notice", "상점에 요청을 보냈습니다").await;
+    wait_for_text(&client, ".orders .request", "요청 접수").await;
+
+    // The shop declines with a reason; the customer sees it when they look again.
+    let (_, requests) = till
+        .get("/v1/refund_requests?status=open", &till.secret_key)
+        .await;
+    let request = requests["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["payment"] == payment["id"])
+        .cloned()
+        .expect("the request reached the shop");
+    assert_eq!(
+        (&request["kind"], &request["reason"]),
+        (&json!("return"), &json!("사이즈가 작아요"))
+    );
+    let (status, declined) = till
+        .post(
+            &format!(
+                "/v1/refund_requests/{}/decline",
+                request["id"].as_str().unwrap()
+            ),
+            &till.secret_key,
+            &json!({ "reason": "착용한 상품은 반품할 수 없습니다." }),
+        )
+        .await;
+    assert_eq!(status, 200, "{declined}");
+    client.refresh().await.unwrap();
+    wait_for(&client, "#tab-orders").await;
+    click(&client, "#tab-orders").await;
+    let answer = wait_for_text(&client, ".orders .request", "거절").await;
+    assert!(
+        answer.contains("착용한 상품은 반품할 수 없습니다."),
+        "{answer}"
+    );
+    screenshot(&client, "wallet-orders-declined-ko-375").await;
+    client.close().await.unwrap();
 }

@@ -18,6 +18,7 @@ pub mod payments;
 pub mod payouts;
 pub mod platform;
 pub mod reconciliation;
+pub mod refund_requests;
 pub mod refunds;
 pub mod reports;
 pub mod sessions;

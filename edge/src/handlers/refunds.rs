@@ -5,7 +5,7 @@
 use crate::auth::Caller;
 use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
-use crate::idempotency::{self, Ended};
+use crate::idempotency::{self, Ended, Scope};
 use crate::payments::payee;
 use crate::payments::refunds::{resend, settle, view};
 use crate::store::ledger::Posting;
@@ -28,10 +28,18 @@ fn refund_conflict() -> ApiError {
     ApiError::new(ErrorCode::RefundConflict)
 }
 
+/// `POST /v1/refunds` (secret key, `Idempotency-Key`).
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let body = body_value(&mut req).await?;
     let scope = idempotency::scope_for(&req, &caller.merchant_id, "refunds.create", &body)?;
     let request: CreateRefund = parse(body)?;
+    issue(env, caller, &scope, request).await
+}
+
+/// Refunds (part of) a payment exactly once per `scope`: the amount is reserved before the
+/// gateway is asked, and a retry in the same scope gets the same refund. Also how an approved
+/// refund request refunds.
+pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRefund) -> ApiResult {
     let missing = || ApiError::not_found("payment").with_param("payment");
     if !ids::is_valid(IdKind::Payment, &request.payment) {
         return Err(missing());
@@ -40,7 +48,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         .await?
         .ok_or_else(missing)?;
 
-    idempotency::once(env, &scope, || async {
+    idempotency::once(env, scope, || async {
         let existing =
             store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
         let mut refund =

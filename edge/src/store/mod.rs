@@ -16,6 +16,7 @@ pub mod payouts;
 pub mod polls;
 pub mod receipts;
 pub mod reconciliation;
+pub mod refund_requests;
 pub mod refunds;
 pub mod reports;
 pub mod sessions;

@@ -5,12 +5,16 @@ use crate::locale::format_amount;
 use leptos::prelude::*;
 use till_core::money::Money;
 
-/// A Unix time as the customer's local date and time.
-fn when(seconds: i64) -> String {
+/// A Unix time as the customer reads it: their local date (and time, unless `date_only`).
+pub fn local_time(seconds: i64, date_only: bool) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
-    date.to_locale_string(&strings::locale(), &wasm_bindgen::JsValue::UNDEFINED)
-        .as_string()
-        .unwrap_or_default()
+    let (locale, options) = (strings::locale(), wasm_bindgen::JsValue::UNDEFINED);
+    let text = if date_only {
+        date.to_locale_date_string(&locale, &options)
+    } else {
+        date.to_locale_string(&locale, &options)
+    };
+    text.as_string().unwrap_or_default()
 }
 
 #[component]
@@ -35,7 +39,7 @@ pub fn History() -> impl IntoView {
                     <li id=m.id>
                         <span class="what">{t().movement(&m.kind, m.amount)}</span>
                         <span class=format!("how-much {class}")>{amount}</span>
-                        <span class="when">{when(m.created)}</span>
+                        <span class="when">{local_time(m.created, false)}</span>
                     </li>
                 }
             })

@@ -1,11 +1,13 @@
 //! The hosted wallet page for apps' webviews (`/wallet`, built by Trunk from `wallet.html`):
 //! the balance, add money (a checkout of the top-up, then back here), send to a contact,
-//! withdraw to a bank account, and the history. It acts for one customer through a customer
+//! withdraw to a bank account, the history, and the customer's orders with the shop (with a
+//! request for a refund or a return). It acts for one customer through a customer
 //! session made with `wallet: true`, and hands results to the app through the same bridges as
 //! the checkout page.
 
 mod add_money;
 mod history;
+mod orders;
 mod send;
 mod strings;
 mod wallet_api;
@@ -147,13 +149,15 @@ enum Section {
     Send,
     Withdraw,
     History,
+    Orders,
 }
 
-const SECTIONS: [Section; 4] = [
+const SECTIONS: [Section; 5] = [
     Section::AddMoney,
     Section::Send,
     Section::Withdraw,
     Section::History,
+    Section::Orders,
 ];
 
 impl Section {
@@ -163,6 +167,7 @@ impl Section {
             Section::Send => "send",
             Section::Withdraw => "withdraw",
             Section::History => "history",
+            Section::Orders => "orders",
         }
     }
 
@@ -172,6 +177,7 @@ impl Section {
             Section::Send => t().send,
             Section::Withdraw => t().withdraw,
             Section::History => t().history,
+            Section::Orders => t().orders,
         }
     }
 }
@@ -276,7 +282,7 @@ fn Balances() -> impl IntoView {
     }
 }
 
-/// The four actions as tabs: arrow keys move between them, as screen-reader users expect.
+/// The sections as tabs: arrow keys move between them, as screen-reader users expect.
 #[component]
 fn Sections(open: RwSignal<Section>) -> impl IntoView {
     let step = move |ev: leptos::ev::KeyboardEvent| {
@@ -322,6 +328,7 @@ fn Sections(open: RwSignal<Section>) -> impl IntoView {
                 Section::Send => view! { <send::Send /> }.into_any(),
                 Section::Withdraw => view! { <withdraw::Withdraw /> }.into_any(),
                 Section::History => view! { <history::History /> }.into_any(),
+                Section::Orders => view! { <orders::Orders /> }.into_any(),
             }}
         </section>
     }

@@ -39,6 +39,25 @@ pub struct Strings {
     pub done: &'static str,
     pub network_error: &'static str,
     pub expired: &'static str,
+    pub orders: &'static str,
+    pub no_orders: &'static str,
+    pub order_paid: &'static str,
+    pub order_refunded: &'static str,
+    pub order_partly_refunded: &'static str,
+    pub order_processing: &'static str,
+    pub order_canceled: &'static str,
+    pub ask_refund: &'static str,
+    pub kind_label: &'static str,
+    pub kind_refund: &'static str,
+    pub kind_return: &'static str,
+    pub reason: &'static str,
+    pub reason_required: &'static str,
+    pub send_request: &'static str,
+    pub sending_request: &'static str,
+    pub request_sent: &'static str,
+    pub request_open: &'static str,
+    pub request_approved: &'static str,
+    pub request_declined: &'static str,
     kinds: [(&'static str, &'static str, &'static str); 10],
 }
 
@@ -123,6 +142,25 @@ const EN: Strings = Strings {
     done: "Done",
     network_error: "We could not reach the wallet service. Check your connection and try again.",
     expired: "This wallet link has expired. Go back to the app and open the wallet again.",
+    orders: "Orders",
+    no_orders: "No orders yet.",
+    order_paid: "Paid",
+    order_refunded: "Refunded",
+    order_partly_refunded: "Partly refunded",
+    order_processing: "Processing",
+    order_canceled: "Canceled",
+    ask_refund: "Request a refund or return",
+    kind_label: "What would you like?",
+    kind_refund: "A refund",
+    kind_return: "To return the item",
+    reason: "What happened?",
+    reason_required: "Tell the shop what happened.",
+    send_request: "Send request",
+    sending_request: "Sending…",
+    request_sent: "Your request was sent to the shop.",
+    request_open: "Request sent: waiting for the shop",
+    request_approved: "Refund approved",
+    request_declined: "Request declined",
     kinds: EN_KINDS,
 };
 
@@ -165,6 +203,25 @@ const KO: Strings = Strings {
     done: "완료",
     network_error: "지갑 서비스에 연결할 수 없습니다. 연결을 확인하고 다시 시도해 주세요.",
     expired: "지갑 링크가 만료되었습니다. 앱으로 돌아가 지갑을 다시 열어 주세요.",
+    orders: "주문",
+    no_orders: "아직 주문이 없습니다.",
+    order_paid: "결제 완료",
+    order_refunded: "환불 완료",
+    order_partly_refunded: "부분 환불",
+    order_processing: "처리 중",
+    order_canceled: "취소됨",
+    ask_refund: "환불·반품 요청",
+    kind_label: "원하시는 처리",
+    kind_refund: "환불",
+    kind_return: "반품",
+    reason: "사유",
+    reason_required: "사유를 입력해 주세요.",
+    send_request: "요청 보내기",
+    sending_request: "보내는 중…",
+    request_sent: "상점에 요청을 보냈습니다.",
+    request_open: "요청 접수: 상점 확인 중",
+    request_approved: "환불 승인됨",
+    request_declined: "요청 거절됨",
     kinds: KO_KINDS,
 };
 
@@ -185,6 +242,26 @@ pub fn t() -> &'static Strings {
 }
 
 impl Strings {
+    /// An order's state as the customer reads it.
+    pub fn order_status(&self, status: &str, refunded: i64, amount: i64) -> &'static str {
+        match status {
+            "succeeded" if refunded >= amount => self.order_refunded,
+            "succeeded" if refunded > 0 => self.order_partly_refunded,
+            "succeeded" | "requires_capture" => self.order_paid,
+            "canceled" => self.order_canceled,
+            _ => self.order_processing,
+        }
+    }
+
+    /// A refund or return request's state as the customer reads it.
+    pub fn request_status(&self, status: &str) -> &'static str {
+        match status {
+            "approved" => self.request_approved,
+            "declined" => self.request_declined,
+            _ => self.request_open,
+        }
+    }
+
     /// What a history line is called: its operation, into the wallet (`amount > 0`) or out.
     pub fn movement(&self, kind: &str, amount: i64) -> &'static str {
         self.kinds.iter().find(|(name, _, _)| *name == kind).map_or(
@@ -220,7 +297,12 @@ const EXPIRED: [&str; 3] = [
 ];
 
 /// Refusals the customer can fix, in the page's own words: (code, English, Korean).
-const FIXABLE: [(&str, &str, &str); 6] = [
+const FIXABLE: [(&str, &str, &str); 7] = [
+    (
+        ErrorCode::RefundRequestOpen.as_str(),
+        "You already asked about this order; the shop will answer.",
+        "이 주문은 이미 요청했습니다. 상점의 답변을 기다려 주세요.",
+    ),
     (
         ErrorCode::BalanceInsufficient.as_str(),
         "Your balance is too low for this.",

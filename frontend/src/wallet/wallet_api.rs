@@ -58,6 +58,52 @@ pub struct BankDetails {
     pub account_number: String,
 }
 
+/// One of the customer's orders, as the page shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderView {
+    pub id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: String,
+    pub amount_refunded: i64,
+    pub refundable: i64,
+    #[serde(default)]
+    pub merchant_reference: Option<String>,
+    pub line_items: Vec<OrderLine>,
+    #[serde(default)]
+    pub request: Option<RequestView>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderLine {
+    pub name: String,
+    pub quantity: u32,
+}
+
+/// The customer's latest refund or return request about an order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestView {
+    pub kind: String,
+    pub status: String,
+    #[serde(default)]
+    pub decline_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Orders {
+    pub data: Vec<OrderView>,
+}
+
+/// What `POST …/refund_requests` is sent.
+#[derive(serde::Serialize)]
+struct NewRequest<'a> {
+    client_secret: &'a str,
+    payment: &'a str,
+    kind: &'a str,
+    reason: &'a str,
+}
+
 #[derive(Clone)]
 pub struct WalletApi {
     edge: Edge,
@@ -133,6 +179,33 @@ impl WalletApi {
         };
         self.edge
             .post(&self.path("payouts"), &body, Some(idempotency_key))
+            .await
+    }
+
+    pub async fn orders(&self) -> Result<Orders, CallError> {
+        self.edge
+            .get(
+                &self.path("orders"),
+                &[("client_secret", &self.launch.customer_session)],
+            )
+            .await
+    }
+
+    /// Asks the shop for a `refund` or a `return` of an order, for all that is left.
+    pub async fn request_refund(
+        &self,
+        payment: &str,
+        kind: &str,
+        reason: &str,
+    ) -> Result<RequestView, CallError> {
+        let body = NewRequest {
+            client_secret: &self.launch.customer_session,
+            payment,
+            kind,
+            reason,
+        };
+        self.edge
+            .post(&self.path("refund_requests"), &body, None)
             .await
     }
 }
