@@ -175,7 +175,7 @@ pub async fn secure(
     } else {
         headers.set(
             "Access-Control-Expose-Headers",
-            "Idempotent-Replayed, Retry-After",
+            "Idempotent-Replayed, Retry-After, Request-Id",
         )?;
     }
     Ok(())

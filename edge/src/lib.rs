@@ -23,6 +23,7 @@ mod idempotency;
 mod isolate_cache;
 mod mail;
 mod merchant_webhooks;
+mod observability;
 mod payments;
 mod payouts;
 mod poller;
@@ -70,6 +71,9 @@ const DAILY_RECONCILIATION: &str = "30 2 * * *";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let request_id = observability::request_id();
+    let (method, route_label) = (req.method().to_string(), observability::route_label(&req));
     let origin = auth::cross_origin(&req);
     let preflight = req.method() == Method::Options;
     let mut response = if preflight {
@@ -78,6 +82,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         route(req, &env).await?
     };
     http::secure(&mut response, origin, &env, preflight).await?;
+    response.headers_mut().set("Request-Id", &request_id)?;
+    observability::record(
+        &env,
+        &observability::Record {
+            request_id: &request_id,
+            method: &method,
+            route: route_label,
+            status: response.status_code(),
+            millis: worker::Date::now().as_millis().saturating_sub(started) as f64,
+        },
+    );
     Ok(response)
 }
 

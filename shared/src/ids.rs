@@ -25,6 +25,7 @@ pub enum IdKind {
     AuditEntry,
     Receipt,
     RefundRequest,
+    Request,
 }
 
 impl IdKind {
@@ -53,6 +54,7 @@ impl IdKind {
             IdKind::AuditEntry => "aud_",
             IdKind::Receipt => "rcpt_",
             IdKind::RefundRequest => "rr_",
+            IdKind::Request => "req_",
         }
     }
 }

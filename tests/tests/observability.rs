@@ -1,0 +1,79 @@
+//! Every answer carries a `Request-Id`, and the edge logs one structured line per request under
+//! it, with the route's pattern (never its ids or query), the status and the time taken.
+
+use std::collections::HashSet;
+use till_e2e::{send, setting, Till};
+
+fn request_id(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Request-Id")
+        .to_string()
+}
+
+/// The edge's log line for `id`, waiting a moment for the log to be written.
+async fn log_line(id: &str) -> serde_json::Value {
+    let path = format!("{}/edge.log", setting("TILL_ARTIFACTS"));
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains(id) && l.contains("\"route\""))
+        {
+            let json = &line[line.find('{').expect("a JSON line")..];
+            return serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {line}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no log line for {id} in {path}");
+}
+
+#[tokio::test]
+async fn each_request_gets_an_id_and_one_structured_log_line_without_secrets() {
+    let till = Till::default();
+    let session = till.create_session(1_000).await;
+    let secret_path = format!(
+        "/v1/checkout_sessions/{}?client_secret={}",
+        session.id, session.client_secret
+    );
+    let mut seen = HashSet::new();
+    for (path, route, status) in [
+        ("/v1/keys".to_string(), "/v1/keys", 200),
+        (
+            "/v1/payments/pay_00000000000040008000000000000000".to_string(),
+            "/v1/payments/{id}",
+            404,
+        ),
+        (secret_path, "/v1/checkout_sessions/{id}", 200),
+        ("/v1/nowhere".to_string(), "unknown", 404),
+    ] {
+        let response = send(till.http.get(till.url(&path)).bearer_auth(&till.secret_key)).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let id = request_id(&response);
+        assert!(
+            id.len() == 36
+                && id.starts_with("req_")
+                && id[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        assert!(seen.insert(id.clone()), "ids are unique");
+        let line = log_line(&id).await;
+        assert_eq!(
+            (
+                line["route"].as_str(),
+                line["status"].as_u64(),
+                line["method"].as_str()
+            ),
+            (Some(route), Some(u64::from(status)), Some("GET")),
+            "{line}"
+        );
+        assert!(line["ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+        let text = line.to_string();
+        assert!(
+            !text.contains(&session.client_secret) && !text.contains("pay_0000"),
+            "{text}"
+        );
+    }
+}
