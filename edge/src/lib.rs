@@ -30,6 +30,7 @@ mod poller;
 mod random;
 mod rate_limit;
 mod receipts;
+mod retried_jobs;
 mod store;
 mod vault;
 

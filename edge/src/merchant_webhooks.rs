@@ -5,7 +5,7 @@
 
 use crate::store::webhooks::{EndpointRow, EventRow};
 use crate::vault::Vault;
-use crate::{clock, random, store};
+use crate::{clock, random, retried_jobs, store};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use till_core::api::DeliveryStatus;
@@ -48,16 +48,12 @@ impl DurableObject for WebhookDelivery {
         WebhookDelivery { state, env }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let job: Job = req.json().await?;
-        self.state.storage().put("job", job).await?;
-        self.state.storage().set_alarm(0).await?;
-        Response::ok("")
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        retried_jobs::accept::<Job>(&self.state, req).await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        let storage = self.state.storage();
-        let Some(mut job) = storage.get::<Job>("job").await? else {
+        let Some(mut job) = retried_jobs::waiting::<Job>(&self.state).await? else {
             return Response::ok("");
         };
         job.attempts += 1;
@@ -91,14 +87,8 @@ impl DurableObject for WebhookDelivery {
         {
             worker::console_error!("delivery {}: log not written: {error}", job.delivery);
         }
-        if status == DeliveryStatus::Pending {
-            let delay = RETRIES.delay(u32::try_from(job.attempts).unwrap_or(u32::MAX));
-            storage.put("job", &job).await?;
-            storage.set_alarm(delay).await?;
-        } else {
-            storage.delete_all().await?;
-        }
-        Response::ok("")
+        let again = status == DeliveryStatus::Pending;
+        retried_jobs::after_attempt(&self.state, &job, job.attempts, again, RETRIES).await
     }
 }
 
@@ -228,24 +218,7 @@ async fn start_deliveries(
             body: body.clone(),
             attempts: 0,
         };
-        let stub = env
-            .durable_object("WEBHOOK_DELIVERY")
-            .and_then(|ns| ns.id_from_name(&delivery.id)?.get_stub())
-            .map_err(|e| {
-                worker::console_error!("delivery stub: {e}");
-                ApiError::internal()
-            })?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(JsValue::from_str(
-                &serde_json::to_string(&job).map_err(|_| ApiError::internal())?,
-            )));
-        let request = Request::new_with_init("https://delivery.till/", &init)
-            .map_err(|_| ApiError::internal())?;
-        stub.fetch_with_request(request).await.map_err(|e| {
-            worker::console_error!("delivery start: {e}");
-            ApiError::internal()
-        })?;
+        retried_jobs::start(env, "WEBHOOK_DELIVERY", &delivery.id, &job).await?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 use crate::mail::{MailApi, MailError};
 use crate::store::receipts::{NewReceipt, RECEIPT_EVENTS};
 use crate::store::webhooks::EventRow;
-use crate::{clock, random, store};
+use crate::{clock, random, retried_jobs, store};
 use serde::{Deserialize, Serialize};
 use till_core::api::LineItem;
 use till_core::backoff::Backoff;
@@ -20,8 +20,7 @@ use till_core::ids::IdKind;
 use till_core::money::Money;
 use till_core::receipt::{render, Email, Line, Occasion, ReceiptFacts};
 use till_core::reconciliation::date_of;
-use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 const MAX_ATTEMPTS: i64 = 8;
 const RETRIES: Backoff = Backoff {
@@ -182,28 +181,11 @@ struct Job {
 }
 
 async fn start(env: &Env, event_id: &str) -> Result<(), ApiError> {
-    let failed = |what: &str, error: String| {
-        worker::console_error!("receipt for {event_id}: {what}: {error}");
-        ApiError::internal()
-    };
-    let stub = env
-        .durable_object("RECEIPT_SENDER")
-        .and_then(|ns| ns.id_from_name(event_id)?.get_stub())
-        .map_err(|e| failed("stub", e.to_string()))?;
     let job = Job {
         event: event_id.to_string(),
         attempts: 0,
     };
-    let body = serde_json::to_string(&job).map_err(|e| failed("encode", e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(&body)));
-    let request = Request::new_with_init("https://receipt.till/", &init)
-        .map_err(|e| failed("request", e.to_string()))?;
-    stub.fetch_with_request(request)
-        .await
-        .map_err(|e| failed("start", e.to_string()))?;
-    Ok(())
+    retried_jobs::start(env, "RECEIPT_SENDER", event_id, &job).await
 }
 
 /// One attempt at the event's receipt: what to record, and whether to try again.
@@ -281,20 +263,12 @@ impl DurableObject for ReceiptSender {
         ReceiptSender { state, env }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let job: Job = req.json().await?;
-        let storage = self.state.storage();
-        // Started again while still at work (the cron): keep the attempts counted so far.
-        if storage.get::<Job>("job").await?.is_none() {
-            storage.put("job", job).await?;
-            storage.set_alarm(0).await?;
-        }
-        Response::ok("")
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        retried_jobs::accept::<Job>(&self.state, req).await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        let storage = self.state.storage();
-        let Some(mut job) = storage.get::<Job>("job").await? else {
+        let Some(mut job) = retried_jobs::waiting::<Job>(&self.state).await? else {
             return Response::ok("");
         };
         job.attempts += 1;
@@ -305,13 +279,6 @@ impl DurableObject for ReceiptSender {
                 job.attempts < MAX_ATTEMPTS
             }
         };
-        if again {
-            let delay = RETRIES.delay(u32::try_from(job.attempts).unwrap_or(u32::MAX));
-            storage.put("job", &job).await?;
-            storage.set_alarm(delay).await?;
-        } else {
-            storage.delete_all().await?;
-        }
-        Response::ok("")
+        retried_jobs::after_attempt(&self.state, &job, job.attempts, again, RETRIES).await
     }
 }
