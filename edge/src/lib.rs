@@ -159,6 +159,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
             handlers::webhook_endpoints::create(req, env, caller).await
         }
         Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(env, caller, id).await,
+        Endpoint::ResendDelivery => handlers::webhook_endpoints::resend(env, caller, id).await,
         Endpoint::StartReconciliation => handlers::reconciliation::start(req, env, caller).await,
         Endpoint::ListReconciliations => handlers::reconciliation::list(env, caller).await,
         Endpoint::RetrieveReconciliation => {

@@ -186,7 +186,7 @@ async fn start_deliveries(
     event: &EventRow,
     endpoints: Vec<EndpointRow>,
 ) -> Result<(), ApiError> {
-    let (id, kind, body, now) = (&event.id, event.kind.as_str(), &event.body, event.created);
+    let (kind, now) = (event.kind.as_str(), event.created);
     let subscribed: Vec<_> = endpoints
         .into_iter()
         .filter(|e| {
@@ -198,27 +198,39 @@ async fn start_deliveries(
         return Ok(());
     }
     for endpoint in subscribed {
-        let delivery = store::webhooks::DeliveryRow {
-            id: random::id(IdKind::Delivery)?,
-            endpoint_id: endpoint.id.clone(),
-            event_id: id.clone(),
-            event_type: kind.to_string(),
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            last_status_code: None,
-            created: now,
-            updated: now,
-        };
-        store::webhooks::insert_delivery(env, &delivery).await?;
-        let job = Job {
-            delivery: delivery.id.clone(),
-            url: endpoint.url.clone(),
-            endpoint: endpoint.id.clone(),
-            sealed_secret: endpoint.sealed_secret.clone(),
-            body: body.clone(),
-            attempts: 0,
-        };
-        retried_jobs::start(env, "WEBHOOK_DELIVERY", &delivery.id, &job).await?;
+        deliver_to(env, event, &endpoint, now).await?;
     }
     Ok(())
+}
+
+/// Starts one delivery of a recorded event to `endpoint`: a row in the delivery log, and the
+/// object that sends and retries it. Also how a merchant resends an event.
+pub async fn deliver_to(
+    env: &Env,
+    event: &EventRow,
+    endpoint: &EndpointRow,
+    now: i64,
+) -> Result<store::webhooks::DeliveryRow, ApiError> {
+    let delivery = store::webhooks::DeliveryRow {
+        id: random::id(IdKind::Delivery)?,
+        endpoint_id: endpoint.id.clone(),
+        event_id: event.id.clone(),
+        event_type: event.kind.clone(),
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        last_status_code: None,
+        created: now,
+        updated: now,
+    };
+    store::webhooks::insert_delivery(env, &delivery).await?;
+    let job = Job {
+        delivery: delivery.id.clone(),
+        url: endpoint.url.clone(),
+        endpoint: endpoint.id.clone(),
+        sealed_secret: endpoint.sealed_secret.clone(),
+        body: event.body.clone(),
+        attempts: 0,
+    };
+    retried_jobs::start(env, "WEBHOOK_DELIVERY", &delivery.id, &job).await?;
+    Ok(delivery)
 }

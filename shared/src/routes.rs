@@ -73,6 +73,7 @@ pub enum Endpoint {
     ListRefundRequests,
     ApproveRefundRequest,
     DeclineRefundRequest,
+    ResendDelivery,
 }
 
 /// Who may call an endpoint.
@@ -495,6 +496,12 @@ pub const ROUTES: &[Route] = &[
         Endpoint::DeclineRefundRequest,
         Access::SecretKey,
     ),
+    route(
+        "POST",
+        "/v1/webhook_deliveries/{id}/resend",
+        Endpoint::ResendDelivery,
+        Access::SecretKey,
+    ),
 ];
 
 impl Endpoint {
@@ -533,7 +540,9 @@ impl Endpoint {
             CreateTransfer | RetrieveTransfer | ListTransfers => Some(Resource::Transfers),
             CreatePayout | RetrievePayout | ListPayouts => Some(Resource::Payouts),
             RetrieveBalance | ListLedgerEntries => Some(Resource::Balance),
-            CreateWebhookEndpoint | ListDeliveries => Some(Resource::WebhookEndpoints),
+            CreateWebhookEndpoint | ListDeliveries | ResendDelivery => {
+                Some(Resource::WebhookEndpoints)
+            }
             StartReconciliation | ListReconciliations | RetrieveReconciliation => {
                 Some(Resource::Reconciliation)
             }

@@ -367,4 +367,66 @@ async fn a_payments_timeline_shows_each_step_and_each_webhook_in_order() {
             .0,
         404
     );
+
+    // The merchant resends the payment's webhook: a second delivery of the same event.
+    let delivery = entries[3]["event"].as_str().unwrap().to_string();
+    let (_, deliveries) = till
+        .get(
+            &format!(
+                "/v1/webhook_endpoints/{}/deliveries",
+                endpoint["id"].as_str().unwrap()
+            ),
+            &till.secret_key,
+        )
+        .await;
+    let first = deliveries["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["event"] == delivery.as_str())
+        .cloned()
+        .expect("the payment's delivery");
+    let resend = format!(
+        "/v1/webhook_deliveries/{}/resend",
+        first["id"].as_str().unwrap()
+    );
+    let (status, again) = till.post(&resend, &till.secret_key, &json!({})).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        (&again["event"], &again["status"]),
+        (&first["event"], &json!("pending"))
+    );
+    assert_ne!(again["id"], first["id"]);
+    let mut resent = 0;
+    for _ in 0..80 {
+        let timeline = list(&till, &path).await;
+        resent = timeline["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["kind"] == "webhook.delivery"
+                    && e["event"] == delivery.as_str()
+                    && e["delivery_status"] == "succeeded"
+            })
+            .count();
+        if resent == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        resent, 2,
+        "both deliveries of the event reached the endpoint"
+    );
+    let (status, _) = demo.post(&resend, &demo.secret_key, &json!({})).await;
+    assert_eq!(status, 404, "not another merchant's delivery");
+    let (status, _) = till
+        .post(
+            "/v1/webhook_deliveries/whd_x/resend",
+            &till.secret_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
 }

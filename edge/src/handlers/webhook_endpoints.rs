@@ -59,3 +59,37 @@ pub async fn deliveries(env: &Env, caller: &Caller, id: &str) -> ApiResult {
         .collect();
     json(200, &serde_json::json!({ "object": "list", "data": data }))
 }
+
+/// `POST /v1/webhook_deliveries/:id/resend`: the delivery's event to its endpoint again, as a new
+/// delivery (same event id: receivers that deduplicate by it see it once).
+pub async fn resend(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let missing = || ApiError::not_found("webhook delivery");
+    if !till_core::ids::is_valid(till_core::ids::IdKind::Delivery, id) {
+        return Err(missing());
+    }
+    let delivery = store::webhooks::delivery_of(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(missing)?;
+    let endpoint = store::webhooks::endpoint(env, &caller.merchant_id, &delivery.endpoint_id)
+        .await?
+        .ok_or_else(missing)?;
+    let event = store::webhooks::event(env, &caller.merchant_id, &delivery.event_id)
+        .await?
+        .ok_or_else(missing)?;
+    let sent =
+        crate::merchant_webhooks::deliver_to(env, &event, &endpoint, crate::clock::now_seconds())
+            .await?;
+    json(
+        200,
+        &WebhookDelivery {
+            id: sent.id,
+            event: sent.event_id,
+            event_type: sent.event_type,
+            status: sent.status,
+            attempts: sent.attempts,
+            last_status_code: sent.last_status_code,
+            created: sent.created,
+            updated: sent.updated,
+        },
+    )
+}

@@ -173,3 +173,44 @@ pub async fn deliveries_of(env: &Env, endpoint_id: &str) -> StoreResult<Vec<Deli
     )
     .await
 }
+
+/// One of the merchant's deliveries (through its endpoint).
+pub async fn delivery_of(
+    env: &Env,
+    merchant_id: &str,
+    id: &str,
+) -> StoreResult<Option<DeliveryRow>> {
+    first(
+        env,
+        "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+         WHERE d.id = ?1 AND w.merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct StoredEvent {
+    id: String,
+    merchant_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    body: String,
+    created: i64,
+}
+
+pub async fn event(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<EventRow>> {
+    let found: Option<StoredEvent> = first(
+        env,
+        "SELECT id, merchant_id, type, body, created FROM events WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await?;
+    Ok(found.map(|e| EventRow {
+        id: e.id,
+        merchant_id: e.merchant_id,
+        kind: e.kind,
+        body: e.body,
+        created: e.created,
+    }))
+}
