@@ -12,14 +12,40 @@ use till_core::rate_limit::Limits;
 use till_core::routes::{Access, Route};
 use worker::{Env, Request};
 
+/// Who acts for the merchant: one of its API keys, or a person signed in to the dashboard.
+#[derive(Clone)]
+pub enum Actor {
+    /// The key the request was made with (`key_…`).
+    Key(String),
+    /// The person (`usr_…`); their role was checked when the request was authenticated.
+    Person(String),
+}
+
 pub struct Caller {
-    /// The key the request was made with (`key_…`): the actor in the audit log.
-    pub key_id: String,
+    pub actor: Actor,
     pub merchant_id: String,
     pub merchant_name: String,
     pub key_kind: KeyKind,
     /// The rate limits this merchant overrides (the deployment's defaults apply to the rest).
     pub rate_limits: Limits,
+}
+
+impl Caller {
+    /// The actor as the audit log names it: `api_key:key_…` or `user:usr_…`.
+    pub fn audit_actor(&self) -> String {
+        match &self.actor {
+            Actor::Key(id) => format!("api_key:{id}"),
+            Actor::Person(user_id) => format!("user:{user_id}"),
+        }
+    }
+
+    /// The API key making the request, when not a person.
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Key(id) => Some(id),
+            Actor::Person(_) => None,
+        }
+    }
 }
 
 /// How long an isolate trusts what it read about a key or a merchant's origins: a revoked key
@@ -80,8 +106,16 @@ pub async fn merchant_origins(env: &Env, merchant_id: &str) -> Result<Vec<String
 /// The merchant behind the request's key, if that key may call `route`: a secret key anything a
 /// key may, a restricted key what its scopes name, a publishable key only the routes declared
 /// for it and only from the merchant's pages.
+///
+/// Without an `Authorization` header, a dashboard session cookie stands in for a secret key,
+/// limited by the person's role.
 pub async fn authenticate(req: &Request, env: &Env, route: &Route) -> Result<Caller, ApiError> {
-    let value = header(req, "Authorization").ok_or_else(ApiError::missing_key)?;
+    let Some(value) = header(req, "Authorization") else {
+        return match crate::people::session_token(req) {
+            Some(_) => authenticate_person(req, env, route).await,
+            None => Err(ApiError::missing_key()),
+        };
+    };
     let key = bearer_key(&value).ok_or_else(ApiError::missing_key)?;
     let kind = KeyKind::of(key).ok_or_else(ApiError::invalid_key)?;
     let found = merchant_key(env, hash_secret(key))
@@ -102,22 +136,38 @@ pub async fn authenticate(req: &Request, env: &Env, route: &Route) -> Result<Cal
         KeyKind::Publishable => return Err(ApiError::new(ErrorCode::SecretKeyRequired)),
         KeyKind::Restricted => check_scopes(&found, route)?,
     }
-    let rate_limits = match found.rate_limits.as_deref() {
-        Some(text) => serde_json::from_str(text).map_err(|_| {
-            worker::console_error!(
-                "merchant {}: stored rate_limits are invalid",
-                found.merchant_id
-            );
-            ApiError::internal()
-        })?,
-        None => Limits::default(),
-    };
     Ok(Caller {
-        key_id: found.key_id,
+        actor: Actor::Key(found.key_id),
+        rate_limits: merchant_limits(&found.merchant_id, found.rate_limits.as_deref())?,
         merchant_id: found.merchant_id,
         merchant_name: found.merchant_name,
         key_kind: kind,
-        rate_limits,
+    })
+}
+
+fn merchant_limits(merchant_id: &str, stored: Option<&str>) -> Result<Limits, ApiError> {
+    match stored {
+        Some(text) => serde_json::from_str(text).map_err(|_| {
+            worker::console_error!("merchant {merchant_id}: stored rate_limits are invalid");
+            ApiError::internal()
+        }),
+        None => Ok(Limits::default()),
+    }
+}
+
+/// A person signed in to the dashboard, acting with the merchant's secret-key authority as far
+/// as their role allows.
+async fn authenticate_person(req: &Request, env: &Env, route: &Route) -> Result<Caller, ApiError> {
+    let session = crate::people::authenticate(req, env).await?;
+    if !session.role.may(route) {
+        return Err(session.role.refusal());
+    }
+    Ok(Caller {
+        actor: Actor::Person(session.user_id),
+        rate_limits: merchant_limits(&session.merchant_id, session.rate_limits.as_deref())?,
+        merchant_id: session.merchant_id,
+        merchant_name: session.merchant_name,
+        key_kind: KeyKind::Secret,
     })
 }
 
@@ -205,7 +255,7 @@ async fn check_browser_origin(req: &Request, env: &Env, merchant_id: &str) -> Re
     }
 }
 
-fn own_origin(req: &Request) -> Option<String> {
+pub fn own_origin(req: &Request) -> Option<String> {
     Some(req.url().ok()?.origin().ascii_serialization())
 }
 

@@ -26,6 +26,7 @@ mod merchant_webhooks;
 mod observability;
 mod payments;
 mod payouts;
+mod people;
 mod poller;
 mod random;
 mod rate_limit;
@@ -122,7 +123,8 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     let id = id.as_str();
     // Who may call is declared in the route table; handlers receive the authenticated caller.
     let caller = match route.access {
-        Access::Public => return http::reply(public(route.endpoint, env).await),
+        Access::Public => return http::reply(public(route.endpoint, req, env).await),
+        Access::Person => return http::reply(person(route.endpoint, req, env).await),
         Access::GatewaySignature if route.endpoint == Endpoint::BankWebhook => {
             return http::reply(handlers::bank_webhooks::receive(req, env).await);
         }
@@ -143,6 +145,9 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Err(error) => return http::reply(Err(error)),
     };
     let caller = &caller;
+    if let Err(error) = audit_person_change(&req, env, caller, &route).await {
+        return http::reply(Err(error));
+    }
     http::reply(match route.endpoint {
         Endpoint::CreateSession => handlers::sessions::create(req, env, caller).await,
         Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, caller, id).await,
@@ -221,8 +226,21 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::DeclineRefundRequest => {
             handlers::refund_requests::decline(req, env, caller, id).await
         }
+        Endpoint::ListMembers => handlers::team::members(env, caller).await,
+        Endpoint::ChangeMemberRole => handlers::team::change_role(req, env, caller, id).await,
+        Endpoint::RemoveMember => handlers::team::remove(env, caller, id).await,
+        Endpoint::ListInvitations => handlers::team::invitations(env, caller).await,
+        Endpoint::CreateInvitation => handlers::team::invite(req, env, caller).await,
+        Endpoint::RevokeInvitation => handlers::team::revoke_invitation(env, caller, id).await,
         Endpoint::OpenApi
         | Endpoint::CreateMerchant
+        | Endpoint::SignIn
+        | Endpoint::SignUp
+        | Endpoint::CurrentSession
+        | Endpoint::SignOut
+        | Endpoint::StartTotp
+        | Endpoint::EnableTotp
+        | Endpoint::DisableTotp
         | Endpoint::Keys
         | Endpoint::GatewayWebhook
         | Endpoint::AccountWebhook
@@ -233,11 +251,49 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     })
 }
 
+/// Every change a person makes through the dashboard is in the audit log: the request (method
+/// and path) is recorded before it runs, so a crash between the change and the entry cannot
+/// leave the change unrecorded. Changes with an entry of their own (keys, origins, the team)
+/// are recorded again here only as the request that asked for them.
+async fn audit_person_change(
+    req: &Request,
+    env: &Env,
+    caller: &auth::Caller,
+    route: &till_core::routes::Route,
+) -> Result<(), ApiError> {
+    if caller.key_id().is_some() || route.method == "GET" {
+        return Ok(());
+    }
+    let entry = store::audit::AuditRow {
+        id: random::id(till_core::ids::IdKind::AuditEntry)?,
+        actor: caller.audit_actor(),
+        action: "request",
+        target: format!("{} {}", route.method, req.path()),
+        created: clock::now_seconds(),
+    };
+    let statement = store::audit::insert_statement(env, &caller.merchant_id, &entry)?;
+    store::run(statement).await?;
+    Ok(())
+}
+
 /// Endpoints anyone may call.
-async fn public(endpoint: Endpoint, env: &Env) -> http::ApiResult {
+async fn public(endpoint: Endpoint, req: Request, env: &Env) -> http::ApiResult {
     match endpoint {
         Endpoint::Keys => handlers::keys::list(env),
+        Endpoint::SignIn => handlers::dashboard::sign_in(req, env).await,
+        Endpoint::SignUp => handlers::dashboard::sign_up(req, env).await,
         _ => openapi(env).await,
+    }
+}
+
+/// A signed-in person's own session and second factor.
+async fn person(endpoint: Endpoint, req: Request, env: &Env) -> http::ApiResult {
+    match endpoint {
+        Endpoint::SignOut => handlers::dashboard::sign_out(req, env).await,
+        Endpoint::StartTotp => handlers::dashboard::start_totp(req, env).await,
+        Endpoint::EnableTotp => handlers::dashboard::enable_totp(req, env).await,
+        Endpoint::DisableTotp => handlers::dashboard::disable_totp(req, env).await,
+        _ => handlers::dashboard::current(req, env).await,
     }
 }
 

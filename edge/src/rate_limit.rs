@@ -77,12 +77,27 @@ pub async fn check(
     value: &str,
 ) -> Result<(), ApiError> {
     let limits = deployment_limits(env).with(&caller.rate_limits);
+    count(env, &limits, &caller.merchant_id, dimension, value).await
+}
+
+/// Counts a dashboard sign-in or sign-up from the request's client address, across merchants.
+pub async fn check_sign_in(env: &Env, req: &Request) -> Result<(), ApiError> {
+    let ip = crate::auth::client_ip(req);
+    count(env, &deployment_limits(env), "", Dimension::SignIn, &ip).await
+}
+
+async fn count(
+    env: &Env,
+    limits: &Limits,
+    merchant_id: &str,
+    dimension: Dimension,
+    value: &str,
+) -> Result<(), ApiError> {
     let Some(limit) = limits.get(dimension) else {
         return Ok(());
     };
     let name = till_core::api_keys::hash_secret(&format!(
-        "{}\n{}\n{value}",
-        caller.merchant_id,
+        "{merchant_id}\n{}\n{value}",
         dimension.as_str()
     ));
     let stub = env
@@ -106,8 +121,7 @@ pub async fn check(
         None => Ok(()),
         Some(seconds) => {
             worker::console_warn!(
-                "rate limit: merchant {} {} refused for {seconds} s",
-                caller.merchant_id,
+                "rate limit: merchant {merchant_id} {} refused for {seconds} s",
                 dimension.as_str()
             );
             Err(ApiError::rate_limited(dimension.description(), seconds))

@@ -227,6 +227,38 @@ error_codes! {
     OriginInvalid = "origin_invalid", 400, InvalidRequestError,
         "origin must be a scheme, host and optional port, such as https://shop.example.";
 
+    // Dashboard people: sign-in, sessions, roles and the team.
+    SignInFailed = "sign_in_failed", 401, AuthenticationError,
+        "The email or password is wrong.";
+    AccountLocked = "account_locked", 429, AuthenticationError,
+        "Too many failed sign-ins: this account is locked for a while. Retry later.";
+    TotpRequired = "totp_required", 401, AuthenticationError,
+        "This account has a second factor: send the six-digit code from the authenticator app.";
+    TotpCodeInvalid = "totp_code_invalid", 400, InvalidRequestError,
+        "code must be the six digits the authenticator app shows now.";
+    TotpNotStarted = "totp_not_started", 409, InvalidRequestError,
+        "Start setting up the second factor first (POST /v1/dashboard/totp).";
+    TotpAlreadyEnabled = "totp_already_enabled", 409, InvalidRequestError,
+        "The second factor is already on: turn it off first to set up another.";
+    TotpNotEnabled = "totp_not_enabled", 409, InvalidRequestError,
+        "The second factor is not on.";
+    SessionRequired = "session_required", 401, AuthenticationError,
+        "Sign in to the dashboard first: this session is missing, expired or signed out.";
+    CsrfTokenInvalid = "csrf_token_invalid", 403, AuthenticationError,
+        "Send the session's csrf_token in an X-CSRF-Token header, from the dashboard's own page.";
+    PasswordInvalid = "password_invalid", 400, InvalidRequestError,
+        "password must be 12 to 128 characters and not the email address.";
+    RoleInvalid = "role_invalid", 400, InvalidRequestError,
+        "role must be owner, developer or analyst.";
+    InvitationInvalid = "invitation_invalid", 400, InvalidRequestError,
+        "This invitation is unknown, already used, revoked or expired. Ask for a new one.";
+    InvitationInactive = "invitation_inactive", 409, InvalidRequestError,
+        "This invitation was already accepted or revoked.";
+    MemberExists = "member_exists", 409, InvalidRequestError,
+        "A person with this email already uses a Till dashboard.";
+    LastOwner = "last_owner", 409, InvalidRequestError,
+        "A merchant keeps at least one owner: make someone else owner first.";
+
     // Customers, wallets and transfers.
     EmailInvalid = "email_invalid", 400, InvalidRequestError,
         "email is not a valid email address.";

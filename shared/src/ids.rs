@@ -26,6 +26,8 @@ pub enum IdKind {
     Receipt,
     RefundRequest,
     Request,
+    User,
+    Invitation,
 }
 
 impl IdKind {
@@ -55,6 +57,8 @@ impl IdKind {
             IdKind::Receipt => "rcpt_",
             IdKind::RefundRequest => "rr_",
             IdKind::Request => "req_",
+            IdKind::User => "usr_",
+            IdKind::Invitation => "inv_",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod api_keys;
 pub mod appearance;
 pub mod backoff;
 pub mod card;
+pub mod chart;
 #[cfg(feature = "crypto")]
 pub mod crypto;
 pub mod customer;
@@ -31,6 +32,8 @@ pub mod listing;
 pub(crate) mod mac;
 pub mod merchant;
 pub mod money;
+#[cfg(feature = "crypto")]
+pub mod password;
 pub mod payment;
 pub mod payout;
 pub mod rate_limit;
@@ -40,7 +43,10 @@ pub mod refund_request;
 pub mod reports;
 pub mod routes;
 pub mod secret;
+pub mod team;
 pub mod timeline;
+#[cfg(feature = "crypto")]
+pub mod totp;
 pub mod transfer;
 pub mod urls;
 pub mod webhook;

@@ -15,6 +15,9 @@ pub enum Dimension {
     ClientIp,
     /// Tokenizations of one card (by its per-merchant fingerprint).
     Card,
+    /// Dashboard sign-ins and sign-ups from one client IP address, whatever the account: one
+    /// address cannot try a password on many accounts (each account also locks on its own).
+    SignIn,
 }
 
 impl Dimension {
@@ -23,6 +26,7 @@ impl Dimension {
             Dimension::PublishableKey => "publishable_key",
             Dimension::ClientIp => "client_ip",
             Dimension::Card => "card",
+            Dimension::SignIn => "sign_in",
         }
     }
 
@@ -32,6 +36,7 @@ impl Dimension {
             Dimension::PublishableKey => "publishable key",
             Dimension::ClientIp => "client address",
             Dimension::Card => "card",
+            Dimension::SignIn => "client address",
         }
     }
 }
@@ -72,6 +77,13 @@ impl Limits {
                 Limit {
                     limit: 5,
                     window_seconds: 3600,
+                },
+            ),
+            (
+                Dimension::SignIn,
+                Limit {
+                    limit: 30,
+                    window_seconds: 600,
                 },
             ),
         ]))

@@ -74,6 +74,19 @@ pub enum Endpoint {
     ApproveRefundRequest,
     DeclineRefundRequest,
     ResendDelivery,
+    SignIn,
+    SignUp,
+    CurrentSession,
+    SignOut,
+    StartTotp,
+    EnableTotp,
+    DisableTotp,
+    ListMembers,
+    ChangeMemberRole,
+    RemoveMember,
+    ListInvitations,
+    CreateInvitation,
+    RevokeInvitation,
 }
 
 /// Who may call an endpoint.
@@ -89,6 +102,8 @@ pub enum Access {
     GatewaySignature,
     /// The platform's own secret (`PLATFORM_SECRET`): onboarding merchants.
     Platform,
+    /// A person signed in to the dashboard (its session cookie), about their own account.
+    Person,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,6 +517,84 @@ pub const ROUTES: &[Route] = &[
         Endpoint::ResendDelivery,
         Access::SecretKey,
     ),
+    route(
+        "POST",
+        "/v1/dashboard/sign_in",
+        Endpoint::SignIn,
+        Access::Public,
+    ),
+    route(
+        "POST",
+        "/v1/dashboard/sign_up",
+        Endpoint::SignUp,
+        Access::Public,
+    ),
+    route(
+        "GET",
+        "/v1/dashboard/session",
+        Endpoint::CurrentSession,
+        Access::Person,
+    ),
+    route(
+        "POST",
+        "/v1/dashboard/sign_out",
+        Endpoint::SignOut,
+        Access::Person,
+    ),
+    route(
+        "POST",
+        "/v1/dashboard/totp",
+        Endpoint::StartTotp,
+        Access::Person,
+    ),
+    route(
+        "POST",
+        "/v1/dashboard/totp/enable",
+        Endpoint::EnableTotp,
+        Access::Person,
+    ),
+    route(
+        "POST",
+        "/v1/dashboard/totp/disable",
+        Endpoint::DisableTotp,
+        Access::Person,
+    ),
+    route(
+        "GET",
+        "/v1/team/members",
+        Endpoint::ListMembers,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/team/members/{id}",
+        Endpoint::ChangeMemberRole,
+        Access::SecretKey,
+    ),
+    route(
+        "DELETE",
+        "/v1/team/members/{id}",
+        Endpoint::RemoveMember,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/team/invitations",
+        Endpoint::ListInvitations,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/team/invitations",
+        Endpoint::CreateInvitation,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/team/invitations/{id}/revoke",
+        Endpoint::RevokeInvitation,
+        Access::SecretKey,
+    ),
 ];
 
 impl Endpoint {
@@ -550,6 +643,10 @@ impl Endpoint {
             OpenApi | Keys | GatewayWebhook | AccountWebhook | BankWebhook | ListApiKeys
             | CreateApiKey | RollApiKey | RevokeApiKey | ListOrigins | AddOrigin | RemoveOrigin
             | ListAuditLog | CreateMerchant => None,
+            // People and the team: managed by owners, or with a full secret key.
+            SignIn | SignUp | CurrentSession | SignOut | StartTotp | EnableTotp | DisableTotp
+            | ListMembers | ChangeMemberRole | RemoveMember | ListInvitations
+            | CreateInvitation | RevokeInvitation => None,
         }
     }
 }
@@ -689,7 +786,8 @@ mod tests {
             let keyed = matches!(r.access, Access::SecretKey | Access::PublishableKey);
             let management = r.pattern.starts_with("/v1/api_keys")
                 || r.pattern.starts_with("/v1/origins")
-                || r.pattern == "/v1/audit_log";
+                || r.pattern == "/v1/audit_log"
+                || r.pattern.starts_with("/v1/team/");
             assert_eq!(
                 r.endpoint.resource().is_some(),
                 keyed && !management,

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod gateways;
 pub mod merchants;
+pub mod people;
 pub mod wallet;
 
 use reqwest::{Client, Response};

@@ -73,7 +73,7 @@ pub fn audit(
 ) -> Result<AuditRow, ApiError> {
     Ok(AuditRow {
         id: random::id(IdKind::AuditEntry)?,
-        actor: format!("api_key:{}", caller.key_id),
+        actor: caller.audit_actor(),
         action,
         target: target.to_string(),
         created: now,
@@ -152,7 +152,7 @@ pub async fn roll(mut req: Request, env: &Env, caller: &Caller, id: &str) -> Api
 /// one request.
 pub async fn revoke(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let key = find(env, caller, id).await?;
-    if key.id == caller.key_id {
+    if caller.key_id() == Some(key.id.as_str()) {
         return Err(ApiError::new(ErrorCode::ApiKeyInUse));
     }
     let now = clock::now_seconds();

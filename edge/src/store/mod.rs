@@ -13,6 +13,7 @@ pub mod merchants;
 pub mod payment_methods;
 pub mod payments;
 pub mod payouts;
+pub mod people;
 pub mod polls;
 pub mod receipts;
 pub mod reconciliation;
@@ -145,6 +146,15 @@ async fn execute(env: &Env, sql: &str, params: &[JsValue]) -> StoreResult<usize>
         .flatten()
         .and_then(|meta| meta.changes)
         .unwrap_or(0))
+}
+
+/// Runs one prepared write.
+pub async fn run(statement: D1PreparedStatement) -> StoreResult<()> {
+    statement
+        .run()
+        .await
+        .map_err(|e| StoreError::new("write", e))?;
+    Ok(())
 }
 
 /// Runs statements as one transaction (D1 `batch`); each statement's result.
