@@ -9,6 +9,11 @@ INSERT OR IGNORE INTO api_keys (id, key_hash, merchant_id, kind, redacted, creat
 INSERT OR IGNORE INTO merchant_origins (merchant_id, origin) VALUES
     ('mer_demo', 'http://127.0.0.1:8791'),
     ('mer_demo', 'http://127.0.0.1:18791');
+-- The demo merchant's dashboard owner (README): owner@edge-goods.test, password
+-- "till demo owner" (its Argon2id hash).
+INSERT OR IGNORE INTO users (id, merchant_id, email, name, role, password_hash, created) VALUES
+    ('usr_0d3e0f1a2b3c4d5e8f6a7b8c9d0e1f2a', 'mer_demo', 'owner@edge-goods.test', 'Demo Owner', 'owner',
+     '$argon2id$v=19$m=19456,t=2,p=1$dGlsbGRlbW9vd25lcnNhbA$6RXAMRNPCuAGB21eJ66fFdTX2rATpnBA+bjpxDVltzE', 0);
 -- A second merchant whose events go to the webhook test's receiver only (tests).
 INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_hooks', 'Hook Test Merchant', 0);
 INSERT OR IGNORE INTO api_keys (id, key_hash, merchant_id, kind, redacted, created) VALUES

@@ -110,6 +110,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
                 serve(req, env, Page::Checkout).await
             }
             (Method::Get, "/wallet" | "/wallet/") => serve(req, env, Page::Wallet).await,
+            (Method::Get, "/dashboard" | "/dashboard/") => serve(req, env, Page::Dashboard).await,
             _ => http::reply(Err(ApiError::not_found("page"))),
         };
     }
@@ -163,6 +164,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Endpoint::CreateWebhookEndpoint => {
             handlers::webhook_endpoints::create(req, env, caller).await
         }
+        Endpoint::ListWebhookEndpoints => handlers::webhook_endpoints::list(env, caller).await,
         Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(env, caller, id).await,
         Endpoint::ResendDelivery => handlers::webhook_endpoints::resend(env, caller, id).await,
         Endpoint::StartReconciliation => handlers::reconciliation::start(req, env, caller).await,

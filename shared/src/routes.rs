@@ -87,6 +87,7 @@ pub enum Endpoint {
     ListInvitations,
     CreateInvitation,
     RevokeInvitation,
+    ListWebhookEndpoints,
 }
 
 /// Who may call an endpoint.
@@ -214,6 +215,12 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/webhook_endpoints",
         Endpoint::CreateWebhookEndpoint,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/webhook_endpoints",
+        Endpoint::ListWebhookEndpoints,
         Access::SecretKey,
     ),
     route(
@@ -633,7 +640,7 @@ impl Endpoint {
             CreateTransfer | RetrieveTransfer | ListTransfers => Some(Resource::Transfers),
             CreatePayout | RetrievePayout | ListPayouts => Some(Resource::Payouts),
             RetrieveBalance | ListLedgerEntries => Some(Resource::Balance),
-            CreateWebhookEndpoint | ListDeliveries | ResendDelivery => {
+            CreateWebhookEndpoint | ListWebhookEndpoints | ListDeliveries | ResendDelivery => {
                 Some(Resource::WebhookEndpoints)
             }
             StartReconciliation | ListReconciliations | RetrieveReconciliation => {

@@ -460,3 +460,13 @@ async fn a_second_factor_is_asked_for_once_on_and_each_code_works_once() {
     assert_eq!(off["user"]["totp_enabled"], false);
     sign_in(&till, &email, PASSWORD, None).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_demo_owner_signs_in_with_the_password_the_readme_gives() {
+    let till = Till::default();
+    let owner = sign_in(&till, "owner@edge-goods.test", "till demo owner", None)
+        .await
+        .unwrap_or_else(|(status, body)| panic!("{status}: {body}"));
+    assert_eq!(owner.session["merchant_id"], "mer_demo");
+    assert_eq!(owner.session["user"]["role"], "owner");
+}

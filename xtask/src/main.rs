@@ -125,7 +125,7 @@ fn trunk_release(more: &[&str]) -> Result<(), String> {
 fn build() -> Result<(), String> {
     let dist = root().join("dist");
     // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to
-    // dist/wallet/, served under /wallet/.
+    // dist/wallet/, served under /wallet/, the dashboard to dist/dashboard/ (/dashboard/).
     trunk_release(&[])?;
     widget_glue::minify(&dist, "index.html", &esbuild())?;
     trunk_release(&[
@@ -136,6 +136,14 @@ fn build() -> Result<(), String> {
         "/wallet/",
     ])?;
     widget_glue::minify(&dist, "wallet/index.html", &esbuild())?;
+    trunk_release(&[
+        "dashboard.html",
+        "--dist",
+        "dist/dashboard",
+        "--public-url",
+        "/dashboard/",
+    ])?;
+    widget_glue::minify(&dist, "dashboard/index.html", &esbuild())?;
     run(Cmd::new("worker-build")
         .arg("--release")
         .env("WASM_BINDGEN_BIN", which("wasm-bindgen")?)
@@ -159,6 +167,8 @@ fn lint() -> Result<(), String> {
             "till-edge",
             "--exclude",
             "till-widget",
+            "--exclude",
+            "till-dashboard",
         ])
         .args(["--all-targets", "--", "-D", "warnings"])
         .dir(root()))?;
@@ -169,6 +179,8 @@ fn lint() -> Result<(), String> {
             "till-edge",
             "--package",
             "till-widget",
+            "--package",
+            "till-dashboard",
         ])
         .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
         .dir(root()))

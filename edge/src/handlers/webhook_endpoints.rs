@@ -1,4 +1,5 @@
-//! `POST /v1/webhook_endpoints` and `GET /v1/webhook_endpoints/:id/deliveries` (secret key).
+//! `POST /v1/webhook_endpoints`, `GET /v1/webhook_endpoints` and
+//! `GET /v1/webhook_endpoints/:id/deliveries` (secret key).
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
@@ -37,6 +38,25 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             created: row.created,
         },
     )
+}
+
+/// `GET /v1/webhook_endpoints`: the merchant's endpoints (never their signing secrets).
+pub async fn list(env: &Env, caller: &Caller) -> ApiResult {
+    let data = store::webhooks::endpoints_of(env, &caller.merchant_id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(WebhookEndpoint {
+                events: serde_json::from_str(&row.events).map_err(|_| ApiError::internal())?,
+                id: row.id,
+                object: "webhook_endpoint".into(),
+                url: row.url,
+                secret: None,
+                created: row.created,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    json(200, &serde_json::json!({ "object": "list", "data": data }))
 }
 
 pub async fn deliveries(env: &Env, caller: &Caller, id: &str) -> ApiResult {

@@ -1,6 +1,7 @@
 //! Till's HTML pages, served with a fresh CSP nonce and security headers: the checkout widget,
 //! whose `frame-ancestors` lists the origins of the merchant named by `?key=pk_...` (without a
-//! known key it may not be framed at all), and the hosted wallet page, which is never framed.
+//! known key it may not be framed at all), and the hosted wallet page and the merchant's
+//! dashboard, which are never framed.
 
 use crate::{auth, random};
 use till_core::api_keys::{hash_secret, KeyKind};
@@ -45,6 +46,8 @@ pub fn content_security_policy(nonce: &str, ancestors: &str) -> String {
 pub enum Page {
     Checkout,
     Wallet,
+    /// The merchant's dashboard: never framed (no clickjacking of its buttons).
+    Dashboard,
 }
 
 impl Page {
@@ -53,6 +56,7 @@ impl Page {
         match self {
             Page::Checkout => "https://assets.invalid/index.html",
             Page::Wallet => "https://assets.invalid/wallet/index.html",
+            Page::Dashboard => "https://assets.invalid/dashboard/index.html",
         }
     }
 }
@@ -69,7 +73,7 @@ pub async fn serve(req: Request, env: &Env, page: Page) -> worker::Result<Respon
     let ancestors = async {
         match page {
             Page::Checkout => frame_ancestors(&req, env).await,
-            Page::Wallet => "'none'".to_string(),
+            Page::Wallet | Page::Dashboard => "'none'".to_string(),
         }
     };
     let (html, ancestors) = futures_util::future::join(html, ancestors).await;

@@ -1,0 +1,298 @@
+//! The merchant's dashboard in headless Chromium against the edge: a person invited by e-mail
+//! signs up, sees the overview's charts, finds a payment by its card's last four digits,
+//! refunds part of it and sees the chart change; signs out and in again; switches to Korean; and
+//! the page is as locked down as the widget (CSP, never framed).
+
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use till_e2e::browser::{click, fits_a_phone, open, screenshot, wait_for, wait_for_text};
+use till_e2e::merchants::onboard;
+use till_e2e::people::{invitation_token, invite_with_key, unique_email, PASSWORD};
+use till_e2e::{new_key, Till};
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect(css);
+    field.send_keys(text).await.expect(css);
+}
+
+/// A payment of `amount` cents with `number`; its answer.
+async fn pay(till: &Till, amount: i64, number: &str) -> Value {
+    let session = till.create_session(amount).await;
+    let token = till.token(&session, number).await;
+    let (status, _, body) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 200, "confirm: {body}");
+    body
+}
+
+/// Today's bar of the net volume chart: its value in cents.
+async fn todays_net(client: &Client) -> i64 {
+    let value = client
+        .execute(
+            "const bars = document.querySelectorAll('#volume-chart .bar'); \
+             return bars.length ? bars[bars.length - 1].getAttribute('data-value') : null",
+            vec![],
+        )
+        .await
+        .expect("script");
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("no bar for today: {value}"))
+        .parse()
+        .expect("a number")
+}
+
+#[tokio::test]
+async fn a_person_signs_up_finds_a_payment_by_last4_refunds_it_and_sees_the_chart_change() {
+    let (_, till) = onboard("Dashboard Books", &[]).await;
+    let visa = pay(&till, 4_200, "4242424242424242").await;
+    pay(&till, 1_500, "5555555555554444").await;
+    let declined = pay(&till, 900, "4000000000000002").await;
+    assert_eq!(declined["status"], "failed", "{declined}");
+    let email = unique_email("dash");
+    let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "owner").await;
+    assert_eq!(status, 200, "{invitation}");
+
+    let client = open().await;
+    client
+        .goto(&format!(
+            "{}/dashboard/#invitation={}",
+            till.edge,
+            invitation_token(&invitation)
+        ))
+        .await
+        .unwrap();
+    wait_for_text(&client, "h1", "Join your team").await;
+    type_into(&client, "#name", "Ana Kim").await;
+    type_into(&client, "#new-password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+
+    // The overview: both payments in today's net volume, the decline among the reasons.
+    wait_for(&client, "#volume-chart .bar").await;
+    assert_eq!(todays_net(&client).await, 4_200 + 1_500);
+    wait_for_text(&client, "#declines-chart", "card_declined").await;
+    wait_for_text(&client, "#net-total", "$57.00").await;
+    let token_left = client.current_url().await.unwrap().to_string();
+    assert!(!token_left.contains("invitation="), "{token_left}");
+    screenshot(&client, "dashboard-overview").await;
+
+    // Payments: the search by last 4 finds the Visa payment only.
+    click(&client, "nav a[href='#/payments']").await;
+    wait_for(&client, "#payments tbody tr").await;
+    type_into(&client, "#last4", "4242").await;
+    click(&client, "form.filters button[type=submit]").await;
+    wait_for_text(&client, "#payments tbody", "42.00").await;
+    let rows = client
+        .find_all(Locator::Css("#payments tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the card ending in 4242");
+    screenshot(&client, "dashboard-payments").await;
+
+    // The payment: refund $12.00 of it.
+    click(&client, "#payments tbody a").await;
+    wait_for_text(&client, "#payment-status", "succeeded").await;
+    let visa_id = visa["id"].as_str().unwrap();
+    wait_for_text(&client, ".details", visa_id).await;
+    type_into(&client, "#refund-amount", "12.00").await;
+    click(&client, "#refund").await;
+    wait_for_text(&client, ".notice", "Refund issued").await;
+    wait_for_text(&client, "#refunded", "$12.00").await;
+    wait_for_text(&client, "#timeline", "refund").await;
+    screenshot(&client, "dashboard-payment-refunded").await;
+    let (_, seen) = till
+        .get(&format!("/v1/payments/{visa_id}"), &till.secret_key)
+        .await;
+    assert_eq!(seen["amount_refunded"], 1_200, "{seen}");
+
+    // Back on the overview, today's bar is lower by the refund.
+    click(&client, "nav a[href='#/overview']").await;
+    wait_for(&client, "#volume-chart .bar").await;
+    assert_eq!(todays_net(&client).await, 4_200 + 1_500 - 1_200);
+    wait_for_text(&client, "#net-total", "$45.00").await;
+
+    // The person's change is in the audit log under their name.
+    let (_, log) = till.get("/v1/audit_log?limit=100", &till.secret_key).await;
+    assert!(
+        log["data"].as_array().unwrap().iter().any(|e| {
+            e["action"] == "request"
+                && e["target"] == "POST /v1/refunds"
+                && e["actor"].as_str().unwrap().starts_with("user:usr_")
+        }),
+        "{log}"
+    );
+
+    // Signed out, the page asks to sign in; the password signs in again.
+    click(&client, "header button.quiet:not(.lang)").await;
+    wait_for_text(&client, "h1", "Sign in to Till").await;
+    type_into(&client, "#email", &email).await;
+    type_into(&client, "#password", "not the password").await;
+    click(&client, "button[type=submit]").await;
+    wait_for_text(&client, ".error", "email or password is wrong").await;
+    type_into(&client, "#password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+    wait_for(&client, "#volume-chart .bar").await;
+
+    // In Korean, on a phone.
+    click(&client, "button.lang[lang=ko]").await;
+    wait_for_text(&client, "nav", "결제").await;
+    wait_for_text(&client, "#volume-chart figcaption", "일별").await;
+    let lang = client
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang.as_str(), Some("ko"));
+    fits_a_phone(&client).await;
+    screenshot(&client, "dashboard-overview-ko-375").await;
+    click(&client, "button.lang[lang=en]").await;
+    wait_for_text(&client, "nav", "Payments").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_dashboard_page_is_never_framed_and_runs_under_a_strict_csp() {
+    let till = Till::default();
+    let response = till.http.get(till.url("/dashboard/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["Content-Security-Policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing: {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("{{__TRUNK NONCE__}}"),
+        "the nonce is filled in"
+    );
+}
+
+/// A local receiver of webhook deliveries that answers 200.
+async fn webhook_receiver() -> String {
+    let app = axum::Router::new().route("/hooks", axum::routing::post(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_developer_turns_on_a_second_factor_makes_keys_and_resends_a_webhook() {
+    let (_, till) = onboard("Dashboard Tools", &[]).await;
+    let (status, endpoint) = till
+        .post(
+            "/v1/webhook_endpoints",
+            &till.secret_key,
+            &serde_json::json!({ "url": webhook_receiver().await, "events": ["payment.succeeded"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{endpoint}");
+    pay(&till, 2_000, "4242424242424242").await;
+    let (status, customer) = till
+        .post(
+            "/v1/customers",
+            &till.secret_key,
+            &serde_json::json!({ "email": unique_email("customer"), "name": "Min-jun Park" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{customer}");
+    let email = unique_email("dev");
+    let (_, invitation) = invite_with_key(&till, &till.secret_key, &email, "developer").await;
+    let client = open().await;
+    client
+        .goto(&format!(
+            "{}/dashboard/#invitation={}",
+            till.edge,
+            invitation_token(&invitation)
+        ))
+        .await
+        .unwrap();
+    wait_for(&client, "#name").await;
+    type_into(&client, "#name", "Dev Person").await;
+    type_into(&client, "#new-password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+    wait_for(&client, "#volume-chart").await;
+
+    // The second factor: set up with the secret shown once, confirmed with a code.
+    click(&client, "nav a[href='#/account']").await;
+    click(&client, "#totp-start").await;
+    let secret = wait_for(&client, "#totp-secret")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let now = till_e2e::now() as u64;
+    let code_at = |t: u64| till_core::totp::code_at(&secret, t).unwrap();
+    type_into(&client, "#totp-code", &code_at(now)).await;
+    click(&client, "form.filters button[type=submit]").await;
+    wait_for_text(&client, "#totp-state", "On").await;
+    screenshot(&client, "dashboard-account-totp").await;
+
+    // Signing in now asks for the code after the password.
+    click(&client, "header button.quiet:not(.lang)").await;
+    wait_for(&client, "#email").await;
+    type_into(&client, "#email", &email).await;
+    type_into(&client, "#password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+    wait_for(&client, "#code").await;
+    type_into(&client, "#code", &code_at(now + 30)).await;
+    click(&client, "button[type=submit]").await;
+    wait_for(&client, "#volume-chart").await;
+
+    // Keys: a restricted key is made and shown once; an origin is added.
+    click(&client, "nav a[href='#/keys']").await;
+    wait_for(&client, "#keys tbody tr").await;
+    client
+        .find(Locator::Css("#key-kind option[value=restricted]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&client, "#key-name", "Reporting").await;
+    type_into(&client, "#key-scopes", "payments:read").await;
+    click(&client, "form.filters button[type=submit]").await;
+    let shown = wait_for_text(&client, "#new-key", "rk_test_").await;
+    let (status, _) = till.get("/v1/payments", shown.trim()).await;
+    assert_eq!(status, 200, "the key shown works");
+    wait_for_text(&client, "#keys", "Reporting").await;
+    type_into(&client, "#origin", "https://books.example").await;
+    click(&client, "form.filters:last-of-type button[type=submit]").await;
+    wait_for_text(&client, "#origins", "https://books.example").await;
+    screenshot(&client, "dashboard-keys").await;
+
+    // Webhooks: the payment's delivery is in the log, and is sent again on request.
+    click(&client, "nav a[href='#/webhooks']").await;
+    wait_for(&client, "#endpoints button").await;
+    click(&client, "#endpoints button").await;
+    wait_for_text(&client, "#deliveries", "payment.succeeded").await;
+    click(&client, "#deliveries .resend").await;
+    wait_for_text(&client, ".notice", "Sent again").await;
+    let endpoint_id = endpoint["id"].as_str().unwrap();
+    let (_, deliveries) = till
+        .get(
+            &format!("/v1/webhook_endpoints/{endpoint_id}/deliveries"),
+            &till.secret_key,
+        )
+        .await;
+    assert_eq!(
+        deliveries["data"].as_array().unwrap().len(),
+        2,
+        "{deliveries}"
+    );
+    screenshot(&client, "dashboard-webhooks").await;
+
+    // Customers and reconciliation runs are listed.
+    click(&client, "nav a[href='#/customers']").await;
+    wait_for_text(&client, "#customers", "Min-jun Park").await;
+    click(&client, "nav a[href='#/reconciliation']").await;
+    wait_for_text(&client, "main", "No reconciliation runs yet").await;
+    client.close().await.unwrap();
+}
