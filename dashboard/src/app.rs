@@ -5,8 +5,8 @@
 use crate::api::{self, CallError};
 use crate::strings::t;
 use crate::{
-    account, customers, keys, overview, payments, reconciliation, refund_requests, sign_in, team,
-    webhooks,
+    account, customers, keys, overview, payments, performance, reconciliation, refund_requests,
+    sign_in, team, webhooks,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,6 +25,7 @@ pub enum Page {
     Reconciliation,
     Webhooks,
     Keys,
+    Performance,
     Team,
     Account,
 }
@@ -41,6 +42,7 @@ impl Page {
                 "reconciliation" => Page::Reconciliation,
                 "webhooks" => Page::Webhooks,
                 "keys" => Page::Keys,
+                "performance" => Page::Performance,
                 "team" => Page::Team,
                 "account" => Page::Account,
                 _ => Page::Overview,
@@ -58,6 +60,7 @@ impl Page {
             Page::Reconciliation => "#/reconciliation".into(),
             Page::Webhooks => "#/webhooks".into(),
             Page::Keys => "#/keys".into(),
+            Page::Performance => "#/performance".into(),
             Page::Team => "#/team".into(),
             Page::Account => "#/account".into(),
         }
@@ -202,6 +205,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
         (Page::Reconciliation, t().reconciliation),
         (Page::Webhooks, t().webhooks),
         (Page::Keys, t().keys),
+        (Page::Performance, t().performance),
         (Page::Team, t().team),
         (Page::Account, t().account),
     ]
@@ -261,6 +265,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
                 Page::Reconciliation => view! { <reconciliation::Reconciliation /> }.into_any(),
                 Page::Webhooks => view! { <webhooks::Webhooks /> }.into_any(),
                 Page::Keys => view! { <keys::Keys /> }.into_any(),
+                Page::Performance => view! { <performance::Performance /> }.into_any(),
                 Page::Team => view! { <team::Team /> }.into_any(),
                 Page::Account => view! { <account::Account /> }.into_any(),
             }}

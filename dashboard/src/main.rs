@@ -1,7 +1,7 @@
 //! The merchant's dashboard (`/dashboard/`, built by Trunk from `dashboard.html`): sign-in for
 //! the merchant's people, an overview with charts, payments with search, detail and actions,
 //! customers' refund requests, customers, reconciliation runs, webhook endpoints with their
-//! deliveries, API keys and origins, the team, and the person's own second factor. It calls the same API as the merchant's servers,
+//! deliveries, API keys and origins, per-route latency, the team, and the person's own second factor. It calls the same API as the merchant's servers,
 //! with the person's session cookie instead of a key; the edge enforces their role.
 
 mod account;
@@ -13,6 +13,7 @@ mod format;
 mod keys;
 mod overview;
 mod payments;
+mod performance;
 mod reconciliation;
 mod refund_requests;
 mod sign_in;

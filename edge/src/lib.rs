@@ -78,10 +78,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let (method, route_label) = (req.method().to_string(), observability::route_label(&req));
     let origin = auth::cross_origin(&req);
     let preflight = req.method() == Method::Options;
+    let merchant = std::cell::RefCell::new(None::<String>);
     let mut response = if preflight {
         Response::empty()?.with_status(204)
     } else {
-        route(req, &env).await?
+        route(req, &env, &merchant).await?
     };
     http::secure(&mut response, origin, &env, preflight).await?;
     response.headers_mut().set("Request-Id", &request_id)?;
@@ -89,6 +90,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         &env,
         &observability::Record {
             request_id: &request_id,
+            merchant: merchant.borrow().as_deref(),
             method: &method,
             route: route_label,
             status: response.status_code(),
@@ -98,7 +100,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(response)
 }
 
-async fn route(req: Request, env: &Env) -> worker::Result<Response> {
+/// Answers the request; `merchant` learns whose request it was once it is authenticated.
+async fn route(
+    req: Request,
+    env: &Env,
+    merchant: &std::cell::RefCell<Option<String>>,
+) -> worker::Result<Response> {
     let path = req.path();
     if !path.starts_with("/v1/") {
         // Till's pages: their HTML gets a CSP nonce (and the checkout the merchant's
@@ -146,6 +153,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Err(error) => return http::reply(Err(error)),
     };
     let caller = &caller;
+    merchant.replace(Some(caller.merchant_id.clone()));
     if let Err(error) = audit_person_change(&req, env, caller, &route).await {
         return http::reply(Err(error));
     }
@@ -219,6 +227,7 @@ async fn route(req: Request, env: &Env) -> worker::Result<Response> {
             handlers::reports::balance_transactions(req, env, caller).await
         }
         Endpoint::SendDailyReport => handlers::reports::send_daily(req, env, caller).await,
+        Endpoint::RouteMetrics => handlers::metrics::routes(req, env, caller).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

@@ -1,9 +1,10 @@
 //! What every request leaves behind for merchants and operators: a `Request-Id` on the answer,
 //! one structured JSON log line (`request_id`, method, route pattern, status, milliseconds), and
-//! a data point per request in Workers Analytics Engine (`METRICS`: the route as index; method,
-//! route and status class as blobs; milliseconds, status and whether it failed on Till's side as
-//! doubles), from which per-route p50/p99 latency and error rates are queried. Without the
-//! binding (local runs) the log line is the record.
+//! a data point per request in Workers Analytics Engine (`METRICS`: the merchant as index, so a
+//! merchant's points are read and sampled on their own; method, route and status class as blobs;
+//! milliseconds, status and whether it failed on Till's side as doubles), from which per-route
+//! p50/p99 latency and error rates are queried (`GET /v1/metrics/routes`). Without the binding
+//! (local runs) the log line is the record, and the sandbox answers the SQL API from it.
 //!
 //! The route pattern (`/v1/payments/{id}`), never the path or query, is what is recorded: ids
 //! and client secrets stay out of logs and metrics.
@@ -38,6 +39,8 @@ pub fn route_label(req: &Request) -> &'static str {
 /// One request's record.
 pub struct Record<'a> {
     pub request_id: &'a str,
+    /// The merchant whose key or person made the request, once authenticated.
+    pub merchant: Option<&'a str>,
     pub method: &'a str,
     pub route: &'static str,
     pub status: u16,
@@ -48,7 +51,9 @@ pub struct Record<'a> {
 pub fn record(env: &Env, record: &Record<'_>) {
     let line = serde_json::json!({
         "level": if record.status >= 500 { "error" } else { "info" },
+        "ts": worker::Date::now().as_millis(),
         "request_id": record.request_id,
+        "merchant": record.merchant,
         "method": record.method,
         "route": record.route,
         "status": record.status,
@@ -59,7 +64,7 @@ pub fn record(env: &Env, record: &Record<'_>) {
         return;
     };
     let point = AnalyticsEngineDataPointBuilder::new()
-        .indexes([record.route])
+        .indexes([record.merchant.unwrap_or("-")])
         .blobs([
             record.method.to_string(),
             record.route.to_string(),

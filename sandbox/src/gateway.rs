@@ -327,6 +327,7 @@ impl Gateway {
             .route("/v1/mail/messages", get(crate::mail::messages))
             .route("/v1/control/mail", post(crate::mail::control))
             .route("/mailbox", get(crate::mail::page))
+            .route("/v1/analytics/sql", post(crate::analytics::sql))
             .with_state(self)
     }
 

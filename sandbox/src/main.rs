@@ -7,6 +7,7 @@
 //! `SANDBOX_BANK_DELAY_MS` (how long the bank takes to pay, 1000), `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
 //! `TILL_DEMO_PUBLISHABLE_KEY`.
 
+mod analytics;
 mod bank;
 mod gateway;
 mod mail;

@@ -258,6 +258,8 @@ error_codes! {
         "A person with this email already uses a Till dashboard.";
     LastOwner = "last_owner", 409, InvalidRequestError,
         "A merchant keeps at least one owner: make someone else owner first.";
+    MetricsUnavailable = "metrics_unavailable", 503, ApiError,
+        "Request metrics cannot be read right now. Retry shortly.";
 
     // Customers, wallets and transfers.
     EmailInvalid = "email_invalid", 400, InvalidRequestError,

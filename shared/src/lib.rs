@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod listing;
 pub(crate) mod mac;
 pub mod merchant;
+pub mod metrics;
 pub mod money;
 #[cfg(feature = "crypto")]
 pub mod password;

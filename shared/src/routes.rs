@@ -88,6 +88,7 @@ pub enum Endpoint {
     CreateInvitation,
     RevokeInvitation,
     ListWebhookEndpoints,
+    RouteMetrics,
 }
 
 /// Who may call an endpoint.
@@ -525,6 +526,12 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route(
+        "GET",
+        "/v1/metrics/routes",
+        Endpoint::RouteMetrics,
+        Access::SecretKey,
+    ),
+    route(
         "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
@@ -620,7 +627,9 @@ impl Endpoint {
             CreateRefund | RetrieveRefund | ListRefunds | ListRefundRequests
             | ApproveRefundRequest | DeclineRefundRequest => Some(Resource::Refunds),
             ListEvents => Some(Resource::Events),
-            ReportSummary | ExportBalanceTransactions | SendDailyReport => Some(Resource::Reports),
+            ReportSummary | ExportBalanceTransactions | SendDailyReport | RouteMetrics => {
+                Some(Resource::Reports)
+            }
             CreateCustomer
             | ListCustomers
             | RetrieveCustomer

@@ -289,6 +289,12 @@ async fn a_developer_turns_on_a_second_factor_makes_keys_and_resends_a_webhook()
     );
     screenshot(&client, "dashboard-webhooks").await;
 
+    // Performance: the person's own calls are among the merchant's routes.
+    click(&client, "nav a[href='#/performance']").await;
+    wait_for_text(&client, "#routes", "/v1/api_keys").await;
+    wait_for(&client, "#p99-chart .bar").await;
+    screenshot(&client, "dashboard-performance").await;
+
     // Customers and reconciliation runs are listed.
     click(&client, "nav a[href='#/customers']").await;
     wait_for_text(&client, "#customers", "Min-jun Park").await;

@@ -77,3 +77,72 @@ async fn each_request_gets_an_id_and_one_structured_log_line_without_secrets() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_merchant_reads_p50_p99_and_error_rates_of_its_own_routes() {
+    let (_, till) = till_e2e::merchants::onboard("Metrics Shop", &[]).await;
+    let (_, other) = till_e2e::merchants::onboard("Other Metrics Shop", &[]).await;
+    for _ in 0..6 {
+        let (status, _) = till.get("/v1/payments?limit=1", &till.secret_key).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = till
+        .get(
+            "/v1/refunds/re_00000000000000000000000000000000",
+            &till.secret_key,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, refused) = till
+        .get("/v1/metrics/routes?minutes=0", &till.secret_key)
+        .await;
+    assert_eq!(
+        (status, refused["error"]["param"].as_str()),
+        (400, Some("minutes"))
+    );
+    // The log is the local record: wait until the requests are in it.
+    let mut payments = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, metrics) = till
+            .get("/v1/metrics/routes?minutes=5", &till.secret_key)
+            .await;
+        assert_eq!(status, 200, "{metrics}");
+        payments = metrics["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["route"] == "/v1/payments")
+            .cloned()
+            .unwrap_or_default();
+        if payments["requests"].as_i64() == Some(6) {
+            let refunds = metrics["routes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["route"] == "/v1/refunds/{id}")
+                .cloned()
+                .expect("the refund lookup");
+            assert_eq!(
+                (refunds["requests"].as_i64(), refunds["errors"].as_i64()),
+                (Some(1), Some(0))
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(payments["requests"], 6, "{payments}");
+    assert_eq!(payments["errors"], 0);
+    assert!(payments["p50_ms"].as_i64().unwrap() <= payments["p99_ms"].as_i64().unwrap());
+    // Another merchant's figures hold none of these requests.
+    let (_, theirs) = other
+        .get("/v1/metrics/routes?minutes=5", &other.secret_key)
+        .await;
+    assert!(
+        theirs["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["route"] != "/v1/payments" && r["route"] != "/v1/refunds/{id}"),
+        "{theirs}"
+    );
+}

@@ -163,7 +163,9 @@ impl Stack {
                 format!("127.0.0.1:{}", ports.gateway),
             )
             .env("SANDBOX_SHOP_ADDR", format!("127.0.0.1:{}", ports.shop))
-            .env("TILL_EDGE_URL", stack.edge_url());
+            .env("TILL_EDGE_URL", stack.edge_url())
+            // Locally the edge's log is its metrics record (the sandbox answers the SQL API).
+            .env("TILL_EDGE_LOG", stack.artifacts.join("edge.log"));
         stack.spawn("sandbox", sandbox)?;
         let localstripe =
             crate::python::venv("venv-localstripe", "tests/localstripe/requirements.txt")?
@@ -247,6 +249,8 @@ impl Stack {
             &format!("BANK_URL:{}", self.gateway_url()),
             "--var",
             &format!("MAIL_URL:{}", self.gateway_url()),
+            "--var",
+            &format!("ANALYTICS_SQL_URL:{}/v1/analytics/sql", self.gateway_url()),
             "--var",
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),
             "--var",

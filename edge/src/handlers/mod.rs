@@ -12,6 +12,7 @@ pub mod gateway_webhooks;
 pub mod keys;
 pub mod ledger;
 pub mod lists;
+pub mod metrics;
 pub mod off_session;
 pub mod origins;
 pub mod payment_methods;
