@@ -148,7 +148,7 @@ pub async fn authenticate(req: &Request, env: &Env, route: &Route) -> Result<Cal
 fn merchant_limits(merchant_id: &str, stored: Option<&str>) -> Result<Limits, ApiError> {
     match stored {
         Some(text) => serde_json::from_str(text).map_err(|_| {
-            worker::console_error!("merchant {merchant_id}: stored rate_limits are invalid");
+            crate::log_error!("merchant {merchant_id}: stored rate_limits are invalid");
             ApiError::internal()
         }),
         None => Ok(Limits::default()),

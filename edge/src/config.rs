@@ -12,13 +12,13 @@ use worker::Env;
 
 fn secret(env: &Env, name: &str) -> Result<String, ApiError> {
     env.secret(name).map(|s| s.to_string()).map_err(|_| {
-        worker::console_error!("configuration: secret {name} is not set");
+        crate::log_error!("configuration: secret {name} is not set");
         ApiError::internal()
     })
 }
 
 fn misconfigured(name: &str) -> ApiError {
-    worker::console_error!("configuration: secret {name} is malformed");
+    crate::log_error!("configuration: secret {name} is malformed");
     ApiError::internal()
 }
 
@@ -96,7 +96,7 @@ pub fn gateway_timeout_ms(env: &Env) -> u64 {
 /// and `GATEWAY_WEBHOOK_SECRET`.
 pub fn platform_gateway(env: &Env) -> Result<(String, AccountCredentials), ApiError> {
     let url = env.var("GATEWAY_URL").map(|v| v.to_string()).map_err(|_| {
-        worker::console_error!("configuration: var GATEWAY_URL is not set");
+        crate::log_error!("configuration: var GATEWAY_URL is not set");
         ApiError::internal()
     })?;
     let connector = env
@@ -117,7 +117,7 @@ pub fn platform_gateway(env: &Env) -> Result<(String, AccountCredentials), ApiEr
 /// `BANK_WEBHOOK_SECRET`.
 pub fn platform_bank(env: &Env) -> Result<crate::banks::BankCredentials, ApiError> {
     let url = env.var("BANK_URL").map(|v| v.to_string()).map_err(|_| {
-        worker::console_error!("configuration: var BANK_URL is not set");
+        crate::log_error!("configuration: var BANK_URL is not set");
         ApiError::internal()
     })?;
     Ok(crate::banks::BankCredentials {

@@ -17,7 +17,7 @@ pub struct Gateway {
 }
 
 fn unknown_connector(name: &str) -> ApiError {
-    worker::console_error!("gateway account: unknown connector {name}");
+    crate::log_error!("gateway account: unknown connector {name}");
     ApiError::internal()
 }
 
@@ -35,7 +35,7 @@ pub fn platform(env: &Env) -> Result<Gateway, ApiError> {
 fn open(env: &Env, account: GatewayAccountRow) -> Result<Gateway, ApiError> {
     let text = Vault::open(env)?.open_text(&account.id, &account.sealed_credentials)?;
     let credentials: AccountCredentials = serde_json::from_str(text.expose()).map_err(|_| {
-        worker::console_error!("gateway account {}: credentials unreadable", account.id);
+        crate::log_error!("gateway account {}: credentials unreadable", account.id);
         ApiError::internal()
     })?;
     let connector = connectors::build(
@@ -66,7 +66,7 @@ pub async fn for_account(env: &Env, account_id: Option<&str>) -> Result<Gateway,
     let account = store::gateway_accounts::by_id(env, id)
         .await?
         .ok_or_else(|| {
-            worker::console_error!("gateway account {id} is gone");
+            crate::log_error!("gateway account {id} is gone");
             ApiError::internal()
         })?;
     open(env, account)

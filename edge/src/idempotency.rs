@@ -133,7 +133,7 @@ pub enum Ended {
 }
 
 fn storage_error(what: &str, error: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("idempotency {what}: {error}");
+    crate::log_error!("idempotency {what}: {error}");
     ApiError::internal()
 }
 
@@ -297,7 +297,7 @@ where
             .await;
             completed?;
             if let Err(error) = cached {
-                worker::console_warn!("idempotency: cache copy not written: {error}");
+                crate::log_warn!("idempotency: cache copy not written: {error}");
             }
             raw_json(status, &body)
         }

@@ -21,6 +21,7 @@ mod handlers;
 mod http;
 mod idempotency;
 mod isolate_cache;
+mod log;
 mod mail;
 mod merchant_webhooks;
 mod observability;
@@ -64,7 +65,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         polled.and(claimed).and(receipts)
     };
     if let Err(error) = result {
-        worker::console_error!("cron {}: {error}", event.cron());
+        crate::log_error!("cron {}: {error}", event.cron());
     }
 }
 
@@ -82,7 +83,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let mut response = if preflight {
         Response::empty()?.with_status(204)
     } else {
-        route(req, &env, &merchant).await?
+        log::WithRequestId::new(&request_id, route(req, &env, &merchant)).await?
     };
     http::secure(&mut response, origin, &env, preflight).await?;
     response.headers_mut().set("Request-Id", &request_id)?;
@@ -256,7 +257,7 @@ async fn route(
         | Endpoint::GatewayWebhook
         | Endpoint::AccountWebhook
         | Endpoint::BankWebhook => {
-            worker::console_error!("route table: {:?} dispatched with a key", route.endpoint);
+            crate::log_error!("route table: {:?} dispatched with a key", route.endpoint);
             Err(ApiError::internal())
         }
     })
@@ -322,7 +323,7 @@ async fn openapi(env: &Env) -> http::ApiResult {
     match document.await {
         Ok(text) => http::raw_json(200, &text),
         Err(error) => {
-            worker::console_error!("the API description is not among the static files: {error}");
+            crate::log_error!("the API description is not among the static files: {error}");
             Err(ApiError::internal())
         }
     }

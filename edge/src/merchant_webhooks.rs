@@ -62,7 +62,7 @@ impl DurableObject for WebhookDelivery {
         {
             Ok(secret) => post(&job, secret.expose()).await,
             Err(error) => {
-                worker::console_error!("delivery {}: secret not opened: {error}", job.delivery);
+                crate::log_error!("delivery {}: secret not opened: {error}", job.delivery);
                 None
             }
         };
@@ -85,7 +85,7 @@ impl DurableObject for WebhookDelivery {
         )
         .await
         {
-            worker::console_error!("delivery {}: log not written: {error}", job.delivery);
+            crate::log_error!("delivery {}: log not written: {error}", job.delivery);
         }
         let again = status == DeliveryStatus::Pending;
         retried_jobs::after_attempt(&self.state, &job, job.attempts, again, RETRIES).await
@@ -146,7 +146,7 @@ pub fn new_event<T: Serialize>(
 /// returned: a payment must not fail because a merchant's webhook could not be queued.
 pub async fn emit<T: Serialize>(env: &Env, merchant_id: &str, kind: &str, object: &T) {
     if let Err(error) = try_emit(env, merchant_id, kind, object).await {
-        worker::console_error!("event {kind} for {merchant_id} not delivered: {error}");
+        crate::log_error!("event {kind} for {merchant_id} not delivered: {error}");
     }
 }
 
@@ -173,7 +173,7 @@ async fn try_emit<T: Serialize>(
 pub async fn deliver(env: &Env, event: &EventRow, endpoints: Vec<EndpointRow>) {
     crate::receipts::on_event(env, event).await;
     if let Err(error) = start_deliveries(env, event, endpoints).await {
-        worker::console_error!(
+        crate::log_error!(
             "event {} for {} not delivered: {error}",
             event.kind,
             event.merchant_id

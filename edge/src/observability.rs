@@ -77,6 +77,6 @@ pub fn record(env: &Env, record: &Record<'_>) {
         ])
         .build();
     if let Err(error) = dataset.write_data_point(&point) {
-        worker::console_warn!("metrics: {error}");
+        crate::log_warn!("metrics: {error}");
     }
 }

@@ -105,7 +105,7 @@ pub async fn request(
 pub async fn submit(env: &Env, row: &mut PayoutRow) -> Result<(), ApiError> {
     let text = Vault::open(env)?.open_text(&row.id, &row.sealed_account)?;
     let account: BankAccount = serde_json::from_str(text.expose()).map_err(|_| {
-        worker::console_error!("payout {}: sealed account unreadable", row.id);
+        crate::log_error!("payout {}: sealed account unreadable", row.id);
         ApiError::internal()
     })?;
     let request = BankTransferRequest {
@@ -119,7 +119,7 @@ pub async fn submit(env: &Env, row: &mut PayoutRow) -> Result<(), ApiError> {
     match bank.send(&request, &key).await {
         Ok(transfer) => follow(env, row, Some(&transfer.id), &transfer.state).await?,
         Err(GatewayError::Unavailable(reason)) => {
-            worker::console_warn!("payout {}: bank unavailable: {reason}", row.id);
+            crate::log_warn!("payout {}: bank unavailable: {reason}", row.id);
             return Ok(());
         }
         // The bank will never pay this: it fails, and the money goes back.

@@ -156,7 +156,7 @@ async fn record(
     )
     .await;
     if let Err(failure) = written {
-        worker::console_error!("poller: {id}: poll not recorded: {failure}");
+        crate::log_error!("poller: {id}: poll not recorded: {failure}");
     }
 }
 
@@ -183,12 +183,12 @@ fn unanswered(
         Polled::Unanswered(error) => error,
     };
     if let Some(error) = &error {
-        worker::console_warn!("poller: {id}: {error}");
+        crate::log_warn!("poller: {id}: {error}");
     }
     let attempts = attempts_before + 1;
     let next = schedule.next(attempts);
     if next.is_none() {
-        worker::console_warn!("poller: {id} needs review");
+        crate::log_warn!("poller: {id} needs review");
     }
     Some(UnansweredPoll {
         attempts,

@@ -6,7 +6,7 @@ use till_core::ids::{new_id, IdKind};
 pub fn bytes<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut out = [0u8; N];
     getrandom::getrandom(&mut out).map_err(|e| {
-        worker::console_error!("random: {e}");
+        crate::log_error!("random: {e}");
         ApiError::internal()
     })?;
     Ok(out)

@@ -55,7 +55,7 @@ impl DurableObject for RateLimiter {
 }
 
 fn limiter_error(what: &str, error: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("rate limit {what}: {error}");
+    crate::log_error!("rate limit {what}: {error}");
     ApiError::internal()
 }
 
@@ -120,7 +120,7 @@ async fn count(
     match verdict.retry_after {
         None => Ok(()),
         Some(seconds) => {
-            worker::console_warn!(
+            crate::log_warn!(
                 "rate limit: merchant {merchant_id} {} refused for {seconds} s",
                 dimension.as_str()
             );

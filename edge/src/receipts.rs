@@ -153,7 +153,7 @@ pub async fn on_event(env: &Env, event: &EventRow) {
         return;
     }
     if let Err(error) = start(env, &event.id).await {
-        worker::console_error!("receipt for event {}: {error:?}", event.id);
+        crate::log_error!("receipt for event {}: {error:?}", event.id);
     }
 }
 
@@ -163,7 +163,7 @@ pub async fn sweep(env: &Env) -> Result<(), ApiError> {
     let stale =
         store::receipts::stale_events(env, now - 2 * 86_400, now - STALE_SECONDS, 50).await?;
     for event in stale {
-        worker::console_warn!(
+        crate::log_warn!(
             "receipt for event {} of {}: started again",
             event.id,
             event.merchant_id
@@ -238,7 +238,7 @@ async fn attempt(env: &Env, job: &Job) -> Result<bool, ApiError> {
         Err(_) => ("pending", None),
     };
     if let Err(error) = &outcome {
-        worker::console_warn!("receipt {} attempt {}: {error}", receipt.id, job.attempts);
+        crate::log_warn!("receipt {} attempt {}: {error}", receipt.id, job.attempts);
     }
     store::receipts::record_attempt(
         env,
@@ -275,7 +275,7 @@ impl DurableObject for ReceiptSender {
         let again = match attempt(&self.env, &job).await {
             Ok(again) => again,
             Err(error) => {
-                worker::console_error!("receipt for {}: {error:?}", job.event);
+                crate::log_error!("receipt for {}: {error:?}", job.event);
                 job.attempts < MAX_ATTEMPTS
             }
         };

@@ -17,7 +17,7 @@ pub async fn start<T: Serialize>(
     job: &T,
 ) -> Result<(), ApiError> {
     let failed = |what: &str, error: String| {
-        worker::console_error!("{binding} {name}: {what}: {error}");
+        crate::log_error!("{binding} {name}: {what}: {error}");
         ApiError::internal()
     };
     let stub = env

@@ -44,7 +44,7 @@ pub struct Vault {
 }
 
 fn kv_error(what: &str, error: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("vault {what}: {error}");
+    crate::log_error!("vault {what}: {error}");
     ApiError::internal()
 }
 

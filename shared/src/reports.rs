@@ -1,5 +1,6 @@
 //! Merchant reports: a summary of a period (volume, refunds, fees, net, counts, success rate,
-//! decline reasons, average order value), grouped by day, week, card brand or payment method,
+//! decline reasons, average order value), grouped by day, week, card brand, payment method or
+//! the customer's country,
 //! and the balance-transactions export an accounting system imports.
 //!
 //! Money comes from the ledger (what moved) and the gateway's settlement (its fee); counts and
@@ -25,10 +26,19 @@ pub enum GroupBy {
     Brand,
     /// `card` (typed in) or `saved_card`.
     Method,
+    /// The country the customer paid from (ISO 3166-1 alpha-2, from their IP address as
+    /// Cloudflare saw it; `unknown` for server-initiated payments).
+    Country,
 }
 
 impl GroupBy {
-    const ALL: [GroupBy; 4] = [GroupBy::Day, GroupBy::Week, GroupBy::Brand, GroupBy::Method];
+    const ALL: [GroupBy; 5] = [
+        GroupBy::Day,
+        GroupBy::Week,
+        GroupBy::Brand,
+        GroupBy::Method,
+        GroupBy::Country,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,8 +46,17 @@ impl GroupBy {
             GroupBy::Week => "week",
             GroupBy::Brand => "brand",
             GroupBy::Method => "method",
+            GroupBy::Country => "country",
         }
     }
+}
+
+/// The country in Cloudflare's `CF-IPCountry` header: two letters (ISO 3166-1 alpha-2), upper
+/// case. `XX` (unknown) and Cloudflare's own codes (`T1`, Tor) are no country.
+pub fn ip_country(header: &str) -> Option<String> {
+    let code = header.trim();
+    (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && code != "XX")
+        .then(|| code.to_string())
 }
 
 /// A checked report request: whole UTC days `[from, to]`, as Unix seconds `[start, end)`.
@@ -108,7 +127,7 @@ impl ReportQuery {
                 .ok_or_else(|| {
                     invalid(
                         "group_by",
-                        "group_by is one of day, week, brand, method.".into(),
+                        "group_by is one of day, week, brand, method, country.".into(),
                     )
                 })?,
         };
@@ -448,7 +467,7 @@ mod tests {
                 pairs(&[("from", "2023-01-01"), ("to", "2025-01-01")]),
                 "from",
             ),
-            (pairs(&[("group_by", "country")]), "group_by"),
+            (pairs(&[("group_by", "planet")]), "group_by"),
             (pairs(&[("currency", "ABC")]), "currency"),
             (pairs(&[("limit", "5")]), "limit"),
             (pairs(&[("to", "2025-01-01"), ("to", "2025-01-02")]), "to"),
@@ -457,6 +476,18 @@ mod tests {
             assert_eq!(error.error.param.as_deref(), Some(param), "{given:?}");
         }
         assert!(ReportQuery::parse(&pairs(&[("group_by", "day")]), NOW, false).is_err());
+    }
+
+    #[test]
+    fn countries_are_two_capital_letters_and_unknown_is_none() {
+        assert_eq!(ip_country("KR").as_deref(), Some("KR"));
+        assert_eq!(ip_country(" US ").as_deref(), Some("US"));
+        for none in ["XX", "T1", "kr", "KOR", "", "한국"] {
+            assert_eq!(ip_country(none), None, "{none}");
+        }
+        let pairs = [("group_by".to_string(), "country".to_string())];
+        let query = ReportQuery::parse(&pairs, NOW, true).unwrap();
+        assert_eq!(query.group_by, GroupBy::Country);
     }
 
     #[test]

@@ -81,12 +81,21 @@ async fn a_person_signs_up_finds_a_payment_by_last4_refunds_it_and_sees_the_char
     wait_for(&client, "#payments tbody tr").await;
     type_into(&client, "#last4", "4242").await;
     click(&client, "form.filters button[type=submit]").await;
+    // The list is replaced by the search's answer: one row, the Visa payment.
+    let mut rows = 0;
+    for _ in 0..80 {
+        rows = client
+            .find_all(Locator::Css("#payments tbody tr"))
+            .await
+            .unwrap()
+            .len();
+        if rows == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(rows, 1, "only the card ending in 4242");
     wait_for_text(&client, "#payments tbody", "42.00").await;
-    let rows = client
-        .find_all(Locator::Css("#payments tbody tr"))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "only the card ending in 4242");
     screenshot(&client, "dashboard-payments").await;
 
     // The payment: refund $12.00 of it.

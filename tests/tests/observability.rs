@@ -146,3 +146,42 @@ async fn a_merchant_reads_p50_p99_and_error_rates_of_its_own_routes() {
         "{theirs}"
     );
 }
+
+#[tokio::test]
+async fn a_warning_logged_inside_a_request_names_that_request() {
+    let till = Till::default();
+    let response = send(
+        till.http
+            .post(till.url("/v1/webhooks/gateway"))
+            .header("Gateway-Signature", "t=1,v1=00")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let id = request_id(&response);
+    let path = format!("{}/edge.log", setting("TILL_ARTIFACTS"));
+    let mut found = None;
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        found = log
+            .lines()
+            .find(|l| l.contains("gateway webhook refused") && l.contains(&id))
+            .map(str::to_string);
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let line = found.unwrap_or_else(|| panic!("no warning with {id} in {path}"));
+    // Wrangler colours warnings: terminal codes follow the JSON.
+    let json: serde_json::Value =
+        serde_json::Deserializer::from_str(&line[line.find('{').unwrap()..])
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (json["level"].as_str(), json["request_id"].as_str()),
+        (Some("warn"), Some(id.as_str()))
+    );
+}

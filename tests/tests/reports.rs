@@ -197,7 +197,7 @@ async fn the_summary_and_the_export_agree_with_the_ledger_and_the_settlement() {
         ("?from=2026-13-01", "from"),
         ("?from=2026-02-01&to=2026-01-01", "from"),
         ("?from=2020-01-01&to=2026-01-01", "from"),
-        ("?group_by=country", "group_by"),
+        ("?group_by=planet", "group_by"),
         ("?currency=EURO", "currency"),
         ("?limit=5", "limit"),
     ] {
@@ -297,4 +297,51 @@ async fn a_days_report_is_sent_to_the_merchants_endpoint() {
     .await;
     let (status, body) = json_of(response).await;
     assert_eq!((status, code(&body)), (400, "date_invalid"), "{body}");
+}
+
+/// A payment confirmed from a browser in `country`, as Cloudflare's `CF-IPCountry` says.
+async fn pay_from(till: &Till, amount: i64, country: &str) {
+    let session = till.create_session(amount).await;
+    let token = till.token(&session, "4242424242424242").await;
+    let request = till
+        .http
+        .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+        .bearer_auth(&till.publishable_key)
+        .header("Idempotency-Key", new_key())
+        .header("CF-IPCountry", country)
+        .json(&json!({ "client_secret": session.client_secret, "token": token }));
+    let (status, payment) = json_of(send(request).await).await;
+    assert_eq!(
+        (status, payment["status"].as_str()),
+        (200, Some("succeeded")),
+        "{payment}"
+    );
+}
+
+#[tokio::test]
+async fn a_summary_groups_payments_by_the_country_customers_paid_from() {
+    let (_, till) = onboard("Country Report Shop", &[]).await;
+    pay_from(&till, 1_000, "KR").await;
+    pay_from(&till, 2_000, "KR").await;
+    pay_from(&till, 500, "US").await;
+    // Cloudflare's "unknown" and Tor codes are no country.
+    pay_from(&till, 700, "XX").await;
+    pay_from(&till, 300, "T1").await;
+    let by_country = summary(&till, "?group_by=country").await;
+    let group = |key: &str| {
+        by_country["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {key} group: {by_country}"))
+    };
+    assert_eq!(
+        (&group("KR")["gross"], &group("KR")["count"]),
+        (&json!(3_000), &json!(2))
+    );
+    assert_eq!(group("US")["gross"], 500);
+    assert_eq!(group("unknown")["gross"], 1_000);
+    assert_eq!(by_country["groups"].as_array().unwrap().len(), 3);
 }

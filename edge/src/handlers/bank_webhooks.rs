@@ -13,7 +13,7 @@ use worker::{Env, Request};
 const MAX_EVENT_BYTES: usize = 16 * 1024;
 
 fn refused(error: SignatureError) -> ApiError {
-    worker::console_warn!("bank webhook refused: {error}");
+    crate::log_warn!("bank webhook refused: {error}");
     ApiError::new(ErrorCode::SignatureInvalid).with_message(format!("Webhook refused: {error}."))
 }
 

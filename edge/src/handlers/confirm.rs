@@ -69,11 +69,14 @@ pub async fn confirm(
             return Err(refusal);
         }
     };
+    let country = crate::http::header(&req, "CF-IPCountry")
+        .and_then(|code| till_core::reports::ip_country(&code));
     idempotency::run_claimed(env, &scope, claimed?, || async {
         let asked = Asked {
             pay_with: &pay_with,
             save: request.save_payment_method,
             encrypted_cvc: request.encrypted_cvc.as_deref(),
+            country: country.as_deref(),
         };
         match pay(env, caller, &session, &vault, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
@@ -130,6 +133,8 @@ struct Asked<'a> {
     save: bool,
     /// A saved card's security code, typed again.
     encrypted_cvc: Option<&'a str>,
+    /// Where the customer pays from (`CF-IPCountry`, set by Cloudflare), for reports.
+    country: Option<&'a str>,
 }
 
 impl Asked<'_> {
@@ -297,7 +302,7 @@ async fn pay(
     let answer = match answer {
         Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
-            worker::console_warn!("payment {}: gateway unavailable: {reason}", payment.id);
+            crate::log_warn!("payment {}: gateway unavailable: {reason}", payment.id);
             return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
@@ -438,6 +443,7 @@ async fn start_payment(
         card_fingerprint: Some(card.fingerprint.clone()),
         card_exp_month: i64::from(card.exp_month),
         card_exp_year: i64::from(card.exp_year),
+        country: asked.country.map(str::to_string),
         gateway_reference: None,
         failure_code: None,
         failure_message: None,

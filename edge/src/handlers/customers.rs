@@ -33,7 +33,7 @@ pub async fn find(env: &Env, caller: &Caller, id: &str) -> Result<CustomerRow, A
 /// every-minute cron pays what is left.
 async fn pay_waiting_claims(env: &Env, customer: &CustomerRow) {
     if let Err(error) = claims::claim_for(env, customer).await {
-        worker::console_error!("claims for {}: left to the cron: {error:?}", customer.id);
+        crate::log_error!("claims for {}: left to the cron: {error:?}", customer.id);
     }
 }
 

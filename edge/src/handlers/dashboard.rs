@@ -33,7 +33,7 @@ pub async fn sign_up(mut req: Request, env: &Env) -> ApiResult {
         .ok_or_else(invalid)?;
     let name = request.validate(&invitation.email)?;
     let password_hash = password::hash(&request.password, random::bytes()?).ok_or_else(|| {
-        worker::console_error!("password hashing failed");
+        crate::log_error!("password hashing failed");
         ApiError::internal()
     })?;
     let user_id = random::id(IdKind::User)?;

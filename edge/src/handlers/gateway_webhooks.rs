@@ -21,7 +21,7 @@ use worker::{Env, Request};
 const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 fn refused(error: SignatureError) -> ApiError {
-    worker::console_warn!("gateway webhook refused: {error}");
+    crate::log_warn!("gateway webhook refused: {error}");
     ApiError::new(ErrorCode::SignatureInvalid).with_message(format!("Webhook refused: {error}."))
 }
 
@@ -94,7 +94,7 @@ async fn settle_payment(
         return Ok("unknown_payment");
     };
     if !same_account(gateway, &payment) {
-        worker::console_warn!("gateway event for {payment_id} from another account");
+        crate::log_warn!("gateway event for {payment_id} from another account");
         return Ok("other_account");
     }
     if payment
@@ -131,7 +131,7 @@ async fn settle_refund(
         return Ok("unknown_refund");
     };
     if !same_account(gateway, &payment) {
-        worker::console_warn!("gateway event for {refund_id} from another account");
+        crate::log_warn!("gateway event for {refund_id} from another account");
         return Ok("other_account");
     }
     if refund.status != RefundStatus::Pending {

@@ -87,7 +87,7 @@ pub async fn events(req: Request, env: &Env, caller: &Caller) -> ApiResult {
         .map(|row| serde_json::from_str::<serde_json::Value>(&row.body))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| {
-            worker::console_error!(
+            crate::log_error!(
                 "events of {}: a stored body is not JSON",
                 caller.merchant_id
             );

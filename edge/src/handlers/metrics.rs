@@ -14,7 +14,7 @@ use worker::{Env, Method, Request};
 const TIMEOUT_MS: u64 = 10_000;
 
 fn unavailable(detail: impl std::fmt::Display) -> ApiError {
-    worker::console_warn!("metrics: {detail}");
+    crate::log_warn!("metrics: {detail}");
     ApiError::new(ErrorCode::MetricsUnavailable)
 }
 

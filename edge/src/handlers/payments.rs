@@ -77,7 +77,7 @@ pub async fn challenge(mut req: Request, env: &Env, caller: &Caller, id: &str) -
     {
         Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
-            worker::console_warn!("payment {}: challenge unanswered: {reason}", payment.id);
+            crate::log_warn!("payment {}: challenge unanswered: {reason}", payment.id);
             return Err(ApiError::gateway_unavailable());
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
@@ -119,7 +119,7 @@ pub async fn capture(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
                 return Ok(Ended::Retryable(ApiError::gateway_unavailable()))
             }
             Err(GatewayError::Rejected { status, code }) => {
-                worker::console_error!("payment {}: capture refused ({status} {code})", payment.id);
+                crate::log_error!("payment {}: capture refused ({status} {code})", payment.id);
                 return Ok(Ended::Retryable(ApiError::payment_invalid_state(
                     payment.status,
                     "captured",
@@ -159,7 +159,7 @@ pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
                 return Ok(Ended::Retryable(ApiError::gateway_unavailable()))
             }
             Err(GatewayError::Rejected { status, code }) => {
-                worker::console_error!("payment {}: void refused ({status} {code})", payment.id);
+                crate::log_error!("payment {}: void refused ({status} {code})", payment.id);
                 return Ok(Ended::Retryable(ApiError::payment_invalid_state(
                     payment.status,
                     "canceled",

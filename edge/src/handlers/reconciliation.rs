@@ -54,7 +54,7 @@ fn view(row: &RunRow) -> Result<Run, ApiError> {
 /// What `gateway` settled on `date`.
 async fn settlement_lines(gateway: &Gateway, date: &str) -> Result<Vec<SettlementLine>, ApiError> {
     gateway.connector.settlement(date).await.map_err(|e| {
-        worker::console_warn!("reconciliation {date}: no settlement: {e}");
+        crate::log_warn!("reconciliation {date}: no settlement: {e}");
         ApiError::gateway_unavailable()
     })
 }
@@ -179,7 +179,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
         }
         .await;
         if let Err(error) = outcome {
-            worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
+            crate::log_error!("reconciliation {yesterday} for {merchant}: {error}");
             let failed = RunRow {
                 id: random::id(IdKind::ReconciliationRun)?,
                 merchant_id: merchant.clone(),
@@ -191,7 +191,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
                 created: clock::now_seconds(),
             };
             if let Err(error) = store::reconciliation::insert_run(env, &failed).await {
-                worker::console_error!("reconciliation {yesterday} for {merchant}: {error}");
+                crate::log_error!("reconciliation {yesterday} for {merchant}: {error}");
             }
         }
     }

@@ -123,7 +123,7 @@ pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRef
             | Err(GatewayError::Rejected { code: reason, .. }) => {
                 // The refund stays pending with its amount reserved; a retry with the same key,
                 // the gateway's webhook or the poller settles it.
-                worker::console_warn!("refund {}: gateway unavailable: {reason}", refund.id);
+                crate::log_warn!("refund {}: gateway unavailable: {reason}", refund.id);
                 return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
             }
         }

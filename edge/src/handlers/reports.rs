@@ -98,7 +98,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
             Ok(summary) => {
                 crate::merchant_webhooks::emit(env, &merchant, "report.daily", &summary).await
             }
-            Err(error) => worker::console_error!("daily report for {merchant}: {error:?}"),
+            Err(error) => crate::log_error!("daily report for {merchant}: {error:?}"),
         }
     }
     Ok(())

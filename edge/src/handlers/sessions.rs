@@ -17,7 +17,7 @@ pub fn view(
     client_secret: Option<String>,
 ) -> Result<CheckoutSession, ApiError> {
     let corrupt = |what: &str| {
-        worker::console_error!("session {}: stored {what} is invalid", row.id);
+        crate::log_error!("session {}: stored {what} is invalid", row.id);
         ApiError::internal()
     };
     let line_items: Vec<LineItem> =

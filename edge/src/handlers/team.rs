@@ -135,7 +135,7 @@ async fn send_invitation(env: &Env, caller: &Caller, row: &InvitationRow, url: &
     };
     let email = invitation_email(&caller.merchant_name, row.role, url);
     if let Err(error) = mail.send(&row.email, &email, &row.id).await {
-        worker::console_warn!("invitation {}: e-mail not sent: {error}", row.id);
+        crate::log_warn!("invitation {}: e-mail not sent: {error}", row.id);
     }
 }
 

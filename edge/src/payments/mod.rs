@@ -19,7 +19,7 @@ use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use worker::Env;
 
 pub fn corrupt(row: &PaymentRow, what: &str) -> ApiError {
-    worker::console_error!("payment {}: stored {what} is invalid", row.id);
+    crate::log_error!("payment {}: stored {what} is invalid", row.id);
     ApiError::internal()
 }
 
@@ -95,7 +95,7 @@ pub async fn apply(
     let next = answer.state.status();
     if from != next {
         from.settle_to(next).map_err(|e| {
-            worker::console_error!("payment {}: gateway answer refused: {e}", payment.id);
+            crate::log_error!("payment {}: gateway answer refused: {e}", payment.id);
             ApiError::payment_invalid_state(from, next.as_str())
         })?;
     }
@@ -187,7 +187,7 @@ pub async fn apply(
         crate::merchant_webhooks::deliver(env, event, endpoints).await;
     }
     if locked {
-        worker::console_warn!(
+        crate::log_warn!(
             "checkout session {} locked after repeated failed payments",
             payment.checkout_session_id
         );
@@ -241,7 +241,7 @@ pub async fn forget_card(env: &Env, payment: &PaymentRow) -> Result<(), ApiError
 
 /// A gateway refusal means the call had no effect: the payment fails with a processing error.
 pub fn refused(code: &str) -> GatewayPayment {
-    worker::console_error!("gateway refused a request: {code}");
+    crate::log_error!("gateway refused a request: {code}");
     GatewayPayment {
         card_reference: None,
         reference: String::new(),

@@ -40,7 +40,7 @@ pub async fn settle(
             RefundStatus::Succeeded
         }
         RefundAnswer::Refused(code) => {
-            worker::console_error!("refund {}: gateway refused ({code})", refund.id);
+            crate::log_error!("refund {}: gateway refused ({code})", refund.id);
             refund.failure_code = Some(code);
             RefundStatus::Failed
         }

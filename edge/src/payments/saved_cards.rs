@@ -104,6 +104,8 @@ pub async fn start(
         card_fingerprint: Some(card.fingerprint.clone()),
         card_exp_month: i64::from(card.exp_month),
         card_exp_year: i64::from(card.exp_year),
+        // Started by the merchant's server: no customer's address to place.
+        country: None,
         gateway_reference: None,
         failure_code: None,
         failure_message: None,
@@ -172,7 +174,7 @@ pub async fn charge(
     {
         Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
-            worker::console_warn!("payment {}: gateway unavailable: {reason}", payment.id);
+            crate::log_warn!("payment {}: gateway unavailable: {reason}", payment.id);
             return Ok(Charged::Unanswered);
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),

@@ -45,7 +45,7 @@ impl<'a> Posting<'a> {
         created: i64,
     ) -> Result<Posting<'a>, ApiError> {
         let transaction = operation.transaction(currency, amount).map_err(|e| {
-            worker::console_error!("ledger: {} of {source}: {e}", operation.kind());
+            crate::log_error!("ledger: {} of {source}: {e}", operation.kind());
             ApiError::internal()
         })?;
         let entry_ids = transaction

@@ -72,7 +72,7 @@ impl std::fmt::Display for StoreError {
 impl From<StoreError> for ApiError {
     /// The client learns only that it may retry; the operator's log has the cause.
     fn from(error: StoreError) -> Self {
-        worker::console_error!("{error}");
+        crate::log_error!("{error}");
         ApiError::internal()
     }
 }

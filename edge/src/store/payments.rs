@@ -52,6 +52,9 @@ pub struct PaymentRow {
     pub card_fingerprint: Option<String>,
     pub card_exp_month: i64,
     pub card_exp_year: i64,
+    /// Where the customer paid from (`CF-IPCountry`), for browser payments.
+    #[serde(default)]
+    pub country: Option<String>,
     pub gateway_reference: Option<String>,
     pub failure_code: Option<DeclineCode>,
     pub failure_message: Option<String>,
@@ -76,9 +79,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
-         payee_customer_id, payee_claim) \
+         payee_customer_id, payee_claim, country) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -104,6 +107,7 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             text(p.initiator.as_str()),
             opt_text(p.payee_customer_id.as_deref()),
             opt_text(p.payee_claim.as_deref()),
+            opt_text(p.country.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;

@@ -9,8 +9,8 @@ use till_core::reports::{
 use worker::wasm_bindgen::JsValue;
 use worker::Env;
 
-/// The group a row falls in: its UTC day, the Monday of its week, the card's brand, or how the
-/// card was given. `time` is the column the period is read from.
+/// The group a row falls in: its UTC day, the Monday of its week, the card's brand, how the
+/// card was given, or the customer's country. `time` is the column the period is read from.
 fn key(group_by: GroupBy, time: &str) -> String {
     match group_by {
         GroupBy::Day => format!("date({time}, 'unixepoch')"),
@@ -19,6 +19,7 @@ fn key(group_by: GroupBy, time: &str) -> String {
         GroupBy::Method => {
             "CASE WHEN p.payment_method_id IS NULL THEN 'card' ELSE 'saved_card' END".into()
         }
+        GroupBy::Country => "COALESCE(p.country, 'unknown')".into(),
     }
 }
 
