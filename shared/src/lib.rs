@@ -42,6 +42,7 @@ pub mod receipt;
 pub mod reconciliation;
 pub mod refund_request;
 pub mod reports;
+pub mod risk_rules;
 pub mod routes;
 pub mod secret;
 pub mod team;
