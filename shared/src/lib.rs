@@ -51,4 +51,5 @@ pub mod timeline;
 pub mod totp;
 pub mod transfer;
 pub mod urls;
+pub mod velocity;
 pub mod webhook;
