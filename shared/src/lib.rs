@@ -17,6 +17,7 @@ pub mod api;
 pub mod api_keys;
 pub mod appearance;
 pub mod backoff;
+pub mod bin_table;
 pub mod card;
 pub mod chart;
 #[cfg(feature = "crypto")]
