@@ -261,6 +261,10 @@ error_codes! {
     MetricsUnavailable = "metrics_unavailable", 503, ApiError,
         "Request metrics cannot be read right now. Retry shortly.";
 
+    // Risk.
+    RuleInvalid = "rule_invalid", 400, InvalidRequestError,
+        "rule is not a valid risk rule, such as: review if declines(card, 1h) >= 3.";
+
     // Customers, wallets and transfers.
     EmailInvalid = "email_invalid", 400, InvalidRequestError,
         "email is not a valid email address.";

@@ -43,6 +43,7 @@ pub mod receipt;
 pub mod reconciliation;
 pub mod refund_request;
 pub mod reports;
+pub mod risk;
 pub mod risk_rules;
 pub mod routes;
 pub mod secret;
