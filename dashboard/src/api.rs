@@ -29,6 +29,12 @@ impl CallError {
 
 pub type CallResult<T> = Result<T, CallError>;
 
+/// A list answer, of which the pages read only the objects.
+#[derive(Clone, Deserialize)]
+pub struct Listed<T> {
+    pub data: Vec<T>,
+}
+
 #[derive(Deserialize)]
 struct ErrorAnswer {
     error: ErrorFields,

@@ -104,6 +104,31 @@ impl Dashboard {
         self.notice.set(Some(t().error(error)));
     }
 
+    /// A change the person asked for, sent with the session's CSRF token: on success `done` is
+    /// told and `then` runs with the answer; on failure the error is shown.
+    pub fn change(
+        &self,
+        method: &'static str,
+        path: String,
+        body: serde_json::Value,
+        done: &'static str,
+        then: impl Fn(serde_json::Value) + 'static,
+    ) {
+        let dashboard = *self;
+        spawn_local(async move {
+            match dashboard
+                .send::<serde_json::Value, _>(method, &path, &body, None)
+                .await
+            {
+                Ok(answer) => {
+                    dashboard.tell(done);
+                    then(answer);
+                }
+                Err(error) => dashboard.fail(&error),
+            }
+        });
+    }
+
     /// A change with the session's CSRF token.
     pub async fn send<T: serde::de::DeserializeOwned, B: serde::Serialize>(
         &self,

@@ -1,20 +1,14 @@
 //! API keys (made, rolled, revoked; a new key is shown once) and the page origins allowed to
 //! embed the checkout.
 
-use crate::api;
+use crate::api::{self, Listed};
 use crate::app::Dashboard;
 use crate::format;
 use crate::strings::t;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use serde_json::json;
 use till_core::merchant::{ApiKeyView, OriginView};
-
-#[derive(Clone, Deserialize)]
-struct Listed<T> {
-    data: Vec<T>,
-}
 
 #[component]
 pub fn Keys() -> impl IntoView {
@@ -36,24 +30,11 @@ pub fn Keys() -> impl IntoView {
     reload();
     let change =
         move |method: &'static str, path: String, body: serde_json::Value, done: &'static str| {
-            spawn_local(async move {
-                match dashboard
-                    .send::<serde_json::Value, _>(method, &path, &body, None)
-                    .await
-                {
-                    Ok(answer) => {
-                        shown_once.set(
-                            answer
-                                .get("secret")
-                                .and_then(|s| s.as_str())
-                                .map(str::to_string),
-                        );
-                        dashboard.tell(done);
-                        reload();
-                    }
-                    Err(error) => dashboard.fail(&error),
-                }
-            });
+            dashboard.change(method, path, body, done, move |answer| {
+                let secret = answer.get("secret").and_then(|s| s.as_str());
+                shown_once.set(secret.map(str::to_string));
+                reload();
+            })
         };
     let key_rows = move || {
         keys.get()

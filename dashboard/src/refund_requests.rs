@@ -26,24 +26,14 @@ pub fn RefundRequests() -> impl IntoView {
     };
     reload();
     let decide = move |id: String, verdict: &'static str, reason: Option<String>| {
-        spawn_local(async move {
-            let path = format!("/v1/refund_requests/{id}/{verdict}");
-            let body = reason.map_or_else(|| json!({}), |r| json!({ "reason": r }));
-            match dashboard
-                .send::<RefundRequestView, _>("POST", &path, &body, None)
-                .await
-            {
-                Ok(_) => {
-                    dashboard.tell(if verdict == "approve" {
-                        t().approved_done
-                    } else {
-                        t().declined_done
-                    });
-                    reload();
-                }
-                Err(error) => dashboard.fail(&error),
-            }
-        });
+        let path = format!("/v1/refund_requests/{id}/{verdict}");
+        let body = reason.map_or_else(|| json!({}), |r| json!({ "reason": r }));
+        let done = if verdict == "approve" {
+            t().approved_done
+        } else {
+            t().declined_done
+        };
+        dashboard.change("POST", path, body, done, move |_| reload());
     };
     let rows = move || {
         let list = requests.get()?;

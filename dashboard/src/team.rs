@@ -1,20 +1,14 @@
 //! The team: who may sign in, with which role; owners invite people by e-mail, change roles
 //! and remove people.
 
-use crate::api;
+use crate::api::{self, Listed};
 use crate::app::Dashboard;
 use crate::format;
 use crate::strings::t;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use serde_json::json;
 use till_core::team::{InvitationView, MemberView, Role};
-
-#[derive(Clone, Deserialize)]
-struct Listed<T> {
-    data: Vec<T>,
-}
 
 const ROLES: [Role; 3] = [Role::Owner, Role::Developer, Role::Analyst];
 
@@ -37,18 +31,7 @@ pub fn Team() -> impl IntoView {
     reload();
     let change =
         move |method: &'static str, path: String, body: serde_json::Value, done: &'static str| {
-            spawn_local(async move {
-                match dashboard
-                    .send::<serde_json::Value, _>(method, &path, &body, None)
-                    .await
-                {
-                    Ok(_) => {
-                        dashboard.tell(done);
-                        reload();
-                    }
-                    Err(error) => dashboard.fail(&error),
-                }
-            });
+            dashboard.change(method, path, body, done, move |_| reload())
         };
     let role_options = move |current: Role| {
         ROLES

@@ -1,18 +1,12 @@
 //! Webhook endpoints and each one's delivery log; a delivery can be sent again.
 
-use crate::api;
+use crate::api::{self, Listed};
 use crate::app::Dashboard;
 use crate::format;
 use crate::strings::t;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use till_core::api::{WebhookDelivery, WebhookEndpoint};
-
-#[derive(Clone, Deserialize)]
-struct Listed<T> {
-    data: Vec<T>,
-}
 
 #[component]
 pub fn Webhooks() -> impl IntoView {
@@ -37,19 +31,10 @@ pub fn Webhooks() -> impl IntoView {
         });
     };
     let resend = move |delivery: String| {
-        spawn_local(async move {
-            let path = format!("/v1/webhook_deliveries/{}/resend", api::encode(&delivery));
-            match dashboard
-                .send::<serde_json::Value, _>("POST", &path, &serde_json::json!({}), None)
-                .await
-            {
-                Ok(_) => {
-                    dashboard.tell(t().resent);
-                    if let Some(id) = chosen.get_untracked() {
-                        show(id);
-                    }
-                }
-                Err(error) => dashboard.fail(&error),
+        let path = format!("/v1/webhook_deliveries/{}/resend", api::encode(&delivery));
+        dashboard.change("POST", path, serde_json::json!({}), t().resent, move |_| {
+            if let Some(id) = chosen.get_untracked() {
+                show(id);
             }
         });
     };

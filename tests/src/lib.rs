@@ -202,6 +202,28 @@ impl Till {
         );
     }
 
+    /// What the sandbox's mailbox holds for `to`, waiting up to 20 s for `count` messages.
+    pub async fn mail_to(&self, to: &str, count: usize) -> Vec<Value> {
+        let mut messages = Vec::new();
+        for _ in 0..200 {
+            let response = self
+                .http
+                .get(format!("{}/v1/mail/messages", self.gateway))
+                .query(&[("to", to)])
+                .bearer_auth(GATEWAY_KEY)
+                .send()
+                .await
+                .expect("sandbox reachable");
+            let body: Value = response.json().await.expect("JSON");
+            messages = body["data"].as_array().cloned().unwrap_or_default();
+            if messages.len() >= count {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        messages
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         json_of(
             self.http

@@ -25,6 +25,21 @@ async fn pay(till: &Till, amount: i64, number: &str) -> Value {
     body
 }
 
+/// Opens the invitation's link and signs up as `name`; the overview follows.
+async fn sign_up_in_browser(client: &Client, till: &Till, invitation: &Value, name: &str) {
+    let link = format!(
+        "{}/dashboard/#invitation={}",
+        till.edge,
+        invitation_token(invitation)
+    );
+    client.goto(&link).await.unwrap();
+    wait_for_text(client, "h1", "Join your team").await;
+    type_into(client, "#name", name).await;
+    type_into(client, "#new-password", PASSWORD).await;
+    click(client, "button[type=submit]").await;
+    wait_for(client, "#volume-chart").await;
+}
+
 /// Today's bar of the net volume chart: its value in cents.
 async fn todays_net(client: &Client) -> i64 {
     let value = client
@@ -54,18 +69,7 @@ async fn a_person_signs_up_finds_a_payment_by_last4_refunds_it_and_sees_the_char
     assert_eq!(status, 200, "{invitation}");
 
     let client = open().await;
-    client
-        .goto(&format!(
-            "{}/dashboard/#invitation={}",
-            till.edge,
-            invitation_token(&invitation)
-        ))
-        .await
-        .unwrap();
-    wait_for_text(&client, "h1", "Join your team").await;
-    type_into(&client, "#name", "Ana Kim").await;
-    type_into(&client, "#new-password", PASSWORD).await;
-    click(&client, "button[type=submit]").await;
+    sign_up_in_browser(&client, &till, &invitation, "Ana Kim").await;
 
     // The overview: both payments in today's net volume, the decline among the reasons.
     wait_for(&client, "#volume-chart .bar").await;
@@ -215,19 +219,7 @@ async fn a_developer_turns_on_a_second_factor_makes_keys_and_resends_a_webhook()
     let email = unique_email("dev");
     let (_, invitation) = invite_with_key(&till, &till.secret_key, &email, "developer").await;
     let client = open().await;
-    client
-        .goto(&format!(
-            "{}/dashboard/#invitation={}",
-            till.edge,
-            invitation_token(&invitation)
-        ))
-        .await
-        .unwrap();
-    wait_for(&client, "#name").await;
-    type_into(&client, "#name", "Dev Person").await;
-    type_into(&client, "#new-password", PASSWORD).await;
-    click(&client, "button[type=submit]").await;
-    wait_for(&client, "#volume-chart").await;
+    sign_up_in_browser(&client, &till, &invitation, "Dev Person").await;
 
     // The second factor: set up with the secret shown once, confirmed with a code.
     click(&client, "nav a[href='#/account']").await;

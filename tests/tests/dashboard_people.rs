@@ -10,31 +10,10 @@ use till_e2e::merchants::onboard;
 use till_e2e::people::{
     invitation_token, invite_with_key, join, sign_in, sign_up, unique_email, PASSWORD,
 };
-use till_e2e::{json_of, send, Till, GATEWAY_KEY};
+use till_e2e::{json_of, send, Till};
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
-}
-
-/// The sandbox mailbox's messages to `to`, waiting up to 10 s for one.
-async fn mail_to(till: &Till, to: &str) -> Vec<Value> {
-    for _ in 0..100 {
-        let response = till
-            .http
-            .get(format!("{}/v1/mail/messages", till.gateway))
-            .query(&[("to", to)])
-            .bearer_auth(GATEWAY_KEY)
-            .send()
-            .await
-            .expect("sandbox reachable");
-        let body: Value = response.json().await.expect("JSON");
-        let messages = body["data"].as_array().cloned().unwrap_or_default();
-        if !messages.is_empty() {
-            return messages;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Vec::new()
 }
 
 async fn audit_log(till: &Till) -> Vec<(String, String, String)> {
@@ -61,7 +40,7 @@ async fn an_invited_owner_signs_up_from_the_emailed_link_and_the_cookie_is_locke
     assert_eq!(invitation["role"], "owner");
     let token = invitation_token(&invitation);
     // The link arrived by e-mail too.
-    let mail = mail_to(&till, &email).await;
+    let mail = till.mail_to(&email, 1).await;
     assert_eq!(mail.len(), 1, "one invitation e-mail");
     assert!(mail[0]["text"].as_str().unwrap().contains(&token));
     assert!(mail[0]["subject"].as_str().unwrap().contains("People Shop"));

@@ -15,28 +15,6 @@ fn address() -> String {
     )
 }
 
-/// What the sandbox's mailbox holds for `to`, waiting up to 20 s for `count` messages.
-async fn mail_to(till: &Till, to: &str, count: usize) -> Vec<Value> {
-    let mut messages = Vec::new();
-    for _ in 0..200 {
-        let response = till
-            .http
-            .get(format!("{}/v1/mail/messages", till.gateway))
-            .query(&[("to", to)])
-            .bearer_auth(GATEWAY_KEY)
-            .send()
-            .await
-            .expect("sandbox reachable");
-        let body: Value = response.json().await.expect("JSON");
-        messages = body["data"].as_array().cloned().unwrap_or_default();
-        if messages.len() >= count {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    messages
-}
-
 async fn paid(till: &Till, session: Value) -> (Session, Value) {
     let (status, created) = till
         .post("/v1/checkout_sessions", &till.secret_key, &session)
@@ -75,7 +53,7 @@ async fn a_korean_customer_gets_one_receipt_for_the_payment_and_one_for_the_refu
         to.as_str(),
         "stored normalized"
     );
-    let messages = mail_to(&till, &to, 1).await;
+    let messages = till.mail_to(&to, 1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let receipt = &messages[0];
     assert_eq!(receipt["subject"], "결제 영수증: Seoul <Books>");
@@ -99,7 +77,7 @@ async fn a_korean_customer_gets_one_receipt_for_the_payment_and_one_for_the_refu
         )
         .await;
     assert_eq!(status, 200, "{refund}");
-    let messages = mail_to(&till, &to, 2).await;
+    let messages = till.mail_to(&to, 2).await;
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_eq!(messages[1]["subject"], "환불 안내: Seoul <Books>");
     let text = messages[1]["text"].as_str().unwrap();
@@ -112,7 +90,7 @@ async fn a_korean_customer_gets_one_receipt_for_the_payment_and_one_for_the_refu
     till.run_poller().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        mail_to(&till, &to, 3).await.len(),
+        till.mail_to(&to, 3).await.len(),
         2,
         "exactly one receipt per event"
     );
@@ -148,7 +126,7 @@ async fn a_customers_receipt_goes_to_their_email_in_their_language() {
         json!({ "amount": 2_500, "currency": "USD", "customer": customer["id"] }),
     )
     .await;
-    let messages = mail_to(&till, &to, 1).await;
+    let messages = till.mail_to(&to, 1).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["subject"], "Your receipt from Ada's Shop");
     assert!(messages[0]["text"]
@@ -175,10 +153,10 @@ async fn a_receipt_waits_out_a_mail_outage_and_is_sent_once() {
         json!({ "amount": 1_999, "currency": "USD", "receipt_email": to }),
     )
     .await;
-    let messages = mail_to(&till, &to, 1).await;
+    let messages = till.mail_to(&to, 1).await;
     assert_eq!(messages.len(), 1, "sent after two refused attempts");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(mail_to(&till, &to, 2).await.len(), 1);
+    assert_eq!(till.mail_to(&to, 2).await.len(), 1);
 }
 
 #[tokio::test]
