@@ -6,7 +6,7 @@ use crate::api::{self, CallError};
 use crate::strings::t;
 use crate::{
     account, customers, keys, overview, payments, performance, reconciliation, refund_requests,
-    sign_in, team, webhooks,
+    risk, sign_in, team, webhooks,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +21,7 @@ pub enum Page {
     Payments,
     Payment(String),
     RefundRequests,
+    Risk,
     Customers,
     Reconciliation,
     Webhooks,
@@ -38,6 +39,7 @@ impl Page {
             _ => match path {
                 "payments" => Page::Payments,
                 "refund_requests" => Page::RefundRequests,
+                "risk" => Page::Risk,
                 "customers" => Page::Customers,
                 "reconciliation" => Page::Reconciliation,
                 "webhooks" => Page::Webhooks,
@@ -56,6 +58,7 @@ impl Page {
             Page::Payments => "#/payments".into(),
             Page::Payment(id) => format!("#/payments/{id}"),
             Page::RefundRequests => "#/refund_requests".into(),
+            Page::Risk => "#/risk".into(),
             Page::Customers => "#/customers".into(),
             Page::Reconciliation => "#/reconciliation".into(),
             Page::Webhooks => "#/webhooks".into(),
@@ -226,6 +229,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
         (Page::Overview, t().overview),
         (Page::Payments, t().payments),
         (Page::RefundRequests, t().refund_requests),
+        (Page::Risk, t().risk),
         (Page::Customers, t().customers),
         (Page::Reconciliation, t().reconciliation),
         (Page::Webhooks, t().webhooks),
@@ -286,6 +290,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
                 Page::Payments => view! { <payments::Payments /> }.into_any(),
                 Page::Payment(id) => view! { <payments::PaymentDetail id=id /> }.into_any(),
                 Page::RefundRequests => view! { <refund_requests::RefundRequests /> }.into_any(),
+                Page::Risk => view! { <risk::Risk /> }.into_any(),
                 Page::Customers => view! { <customers::Customers /> }.into_any(),
                 Page::Reconciliation => view! { <reconciliation::Reconciliation /> }.into_any(),
                 Page::Webhooks => view! { <webhooks::Webhooks /> }.into_any(),

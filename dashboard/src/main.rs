@@ -16,6 +16,7 @@ mod payments;
 mod performance;
 mod reconciliation;
 mod refund_requests;
+mod risk;
 mod sign_in;
 mod strings;
 mod team;

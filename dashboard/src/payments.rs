@@ -11,6 +11,7 @@ use serde_json::json;
 use till_core::api::{List, Payment};
 use till_core::money::Money;
 use till_core::payment::{PaymentStatus, ALL_STATUSES};
+use till_core::risk::ReviewStatus;
 use till_core::timeline::TimelineEntry;
 
 /// The list's query from the filters (empty ones left out).
@@ -174,6 +175,13 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
                 <dt>{t().refunded}</dt><dd id="refunded">{format::money(p.amount_refunded, p.currency)}</dd>
                 <dt>{t().customer}</dt><dd class="mono">{p.customer.clone().unwrap_or_else(|| t().none.into())}</dd>
                 <dt>{t().created}</dt><dd>{format::date_time(p.created)}</dd>
+                {p.risk.clone().map(|r| view! {
+                    <dt>{t().risk_score}</dt>
+                    <dd id="risk">{r.score}" · "{r.level}" "{r.rules.join(" · ")}</dd>
+                })}
+                {p.review.map(|review| view! {
+                    <dt>{t().review}</dt><dd id="review">{review.as_str()}</dd>
+                })}
             </dl>
         })
     };
@@ -289,10 +297,16 @@ fn Actions<F: Fn() + Clone + Send + Sync + 'static>(
             );
         }
     };
+    let held = move || {
+        payment
+            .get()
+            .is_some_and(|p| p.review == Some(ReviewStatus::Open))
+    };
     let awaiting_capture = move || {
         payment
             .get()
             .is_some_and(|p| p.status == PaymentStatus::RequiresCapture)
+            && !held()
     };
     view! {
         <div class="actions">
@@ -304,6 +318,9 @@ fn Actions<F: Fn() + Clone + Send + Sync + 'static>(
                         prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev)) />
                     <button type="submit" id="refund" disabled=move || busy.get()>{t().refund}</button>
                 </form>
+            </Show>
+            <Show when=held>
+                <p class="hint">{t().held_for_review}" "<a href=Page::Risk.href()>{t().risk}</a></p>
             </Show>
             <Show when=awaiting_capture>
                 <button type="button" id="capture" disabled=move || busy.get() on:click=capture.clone()>{t().capture}</button>

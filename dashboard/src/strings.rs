@@ -135,6 +135,28 @@ pub struct Strings {
     pub turn_off: &'static str,
     pub second_factor_on: &'static str,
     pub second_factor_off: &'static str,
+    pub risk: &'static str,
+    pub review_queue: &'static str,
+    pub no_reviews: &'static str,
+    pub review_approved: &'static str,
+    pub review_rejected: &'static str,
+    pub risk_score: &'static str,
+    pub reject: &'static str,
+    pub rules: &'static str,
+    pub rule: &'static str,
+    pub action: &'static str,
+    pub rule_default: &'static str,
+    pub rule_own: &'static str,
+    pub new_rule: &'static str,
+    pub rule_hint: &'static str,
+    pub dry_run: &'static str,
+    pub add_rule: &'static str,
+    pub rule_added: &'static str,
+    pub rule_on: &'static str,
+    pub rule_off: &'static str,
+    pub rule_deleted: &'static str,
+    pub review: &'static str,
+    pub held_for_review: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -272,6 +294,28 @@ const EN: Strings = Strings {
     turn_off: "Turn off",
     second_factor_on: "Two-step sign-in is on.",
     second_factor_off: "Two-step sign-in is off.",
+    risk: "Risk",
+    review_queue: "Review queue",
+    no_reviews: "No payments are waiting for review.",
+    review_approved: "Approved.",
+    review_rejected: "Rejected: the authorization is voided.",
+    risk_score: "Risk score",
+    reject: "Reject",
+    rules: "Rules",
+    rule: "Rule",
+    action: "Action",
+    rule_default: "Till default",
+    rule_own: "Yours",
+    new_rule: "New rule",
+    rule_hint: "action if condition, the action one of block, review, request_3ds, allow; for example: block if card_country != ip_country and amount_usd > 500",
+    dry_run: "Try on the last 30 days",
+    add_rule: "Add rule",
+    rule_added: "Rule added: it applies to every new payment.",
+    rule_on: "Rule turned on.",
+    rule_off: "Rule turned off.",
+    rule_deleted: "Rule deleted.",
+    review: "Review",
+    held_for_review: "Held for review: approve or reject it on the Risk page.",
 };
 
 const KO: Strings = Strings {
@@ -409,6 +453,28 @@ const KO: Strings = Strings {
     turn_off: "사용 안 함",
     second_factor_on: "2단계 로그인을 켰습니다.",
     second_factor_off: "2단계 로그인을 껐습니다.",
+    risk: "위험 관리",
+    review_queue: "검토 대기",
+    no_reviews: "검토를 기다리는 결제가 없습니다.",
+    review_approved: "승인했습니다.",
+    review_rejected: "거절했습니다. 카드 승인이 취소됩니다.",
+    risk_score: "위험 점수",
+    reject: "거절",
+    rules: "규칙",
+    rule: "규칙",
+    action: "조치",
+    rule_default: "Till 기본",
+    rule_own: "직접 추가",
+    new_rule: "새 규칙",
+    rule_hint: "조치 if 조건 (조치는 block, review, request_3ds, allow 중 하나). 예: block if card_country != ip_country and amount_usd > 500",
+    dry_run: "최근 30일에 시험하기",
+    add_rule: "규칙 추가",
+    rule_added: "규칙을 추가했습니다. 새 결제부터 적용됩니다.",
+    rule_on: "규칙을 켰습니다.",
+    rule_off: "규칙을 껐습니다.",
+    rule_deleted: "규칙을 삭제했습니다.",
+    review: "검토",
+    held_for_review: "검토 대기 중입니다. 위험 관리 화면에서 승인하거나 거절하세요.",
 };
 
 const CHOSEN: &str = "till:dashboard:lang";
@@ -445,6 +511,15 @@ pub fn t() -> &'static Strings {
 }
 
 impl Strings {
+    /// What a dry run found: `hits` of `attempts` payments.
+    pub fn would_hit(&self, hits: i64, attempts: i64) -> String {
+        if self.lang == "ko" {
+            format!("최근 30일 결제 {attempts}건 중 {hits}건에 해당했을 것입니다.")
+        } else {
+            format!("Would have hit {hits} of {attempts} payments in the last 30 days.")
+        }
+    }
+
     pub fn role(&self, role: till_core::team::Role) -> &'static str {
         match role {
             till_core::team::Role::Owner => self.owner,

@@ -64,3 +64,31 @@ UPDATE merchants SET rate_limits =
     '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}',
     transfer_limits = '{"per_transfer":50000,"per_day":200000}'
     WHERE id = 'mer_wallet';
+
+-- A merchant for the risk tests that send hundreds of attempts from one address with one card:
+-- rate limits raised, Till's default risk rules on. Keys: sk_test_till_risk_merchant_secret,
+-- pk_test_till_risk_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_risk', 'Risk Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (id, key_hash, merchant_id, kind, redacted, created) VALUES
+    ('key_7bdc84c3490b4dee82bce11903af3fd7', '7bdc84c3490b0dee42bce11903af3fd713255073cba38724ec38f1c3a7d57f3a', 'mer_risk', 'secret', 'sk_test_...cret', 0),
+    ('key_fd8579dc781a4b4c83b67287b41911e4', 'fd8579dc781aeb4cf3b67287b41911e4d86bcda13c4e1f58ed83549107956610', 'mer_risk', 'publishable', 'pk_test_...able', 0);
+UPDATE merchants SET rate_limits =
+    '{"publishable_key":{"limit":10000,"window_seconds":60},"client_ip":{"limit":10000,"window_seconds":60},"card":{"limit":10000,"window_seconds":60}}'
+    WHERE id = 'mer_risk';
+
+-- Till's default risk rules count attempts, declines and cards per card, client address and
+-- email. Local development and the test suite pay through these merchants hundreds of times an
+-- hour from one address, with the same few test cards: their defaults are off. (Merchants
+-- onboarded through the platform, and every production merchant, start with them on; the
+-- risk tests use such merchants.)
+INSERT OR IGNORE INTO risk_rules (merchant_id, id, rule, enabled, created, updated)
+    SELECT m.id, d.id, NULL, 0, 0, 0
+    FROM merchants AS m,
+         (SELECT 'rule_default_card_declines' AS id UNION ALL
+          SELECT 'rule_default_ip_cards' UNION ALL
+          SELECT 'rule_default_geo_mismatch' UNION ALL
+          SELECT 'rule_default_new_customer' UNION ALL
+          SELECT 'rule_default_email_attempts' UNION ALL
+          SELECT 'rule_default_email_cards') AS d
+    WHERE m.id IN ('mer_demo', 'mer_hooks', 'mer_recon', 'mer_throttle', 'mer_keylimit',
+                   'mer_stripe', 'mer_wallet');

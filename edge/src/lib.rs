@@ -11,6 +11,7 @@
 
 mod auth;
 mod banks;
+mod bins;
 mod claims;
 mod clock;
 mod config;
@@ -33,6 +34,7 @@ mod random;
 mod rate_limit;
 mod receipts;
 mod retried_jobs;
+mod risk;
 mod store;
 mod vault;
 
@@ -229,6 +231,14 @@ async fn route(
         }
         Endpoint::SendDailyReport => handlers::reports::send_daily(req, env, caller).await,
         Endpoint::RouteMetrics => handlers::metrics::routes(req, env, caller).await,
+        Endpoint::ListRiskRules => handlers::risk::list(env, caller).await,
+        Endpoint::CreateRiskRule => handlers::risk::create(req, env, caller).await,
+        Endpoint::UpdateRiskRule => handlers::risk::update(req, env, caller, id).await,
+        Endpoint::DeleteRiskRule => handlers::risk::delete(env, caller, id).await,
+        Endpoint::DryRunRiskRule => handlers::risk::dry_run(req, env, caller).await,
+        Endpoint::ListReviews => handlers::reviews::list(req, env, caller).await,
+        Endpoint::ApproveReview => handlers::reviews::approve(env, caller, id).await,
+        Endpoint::RejectReview => handlers::reviews::reject(env, caller, id).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

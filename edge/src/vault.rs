@@ -29,6 +29,12 @@ pub struct VaultedCard {
     pub brand: Brand,
     pub last4: String,
     pub fingerprint: String,
+    /// The issuing country and funding of the card's BIN, from the BIN provider at
+    /// tokenization (unknown for cards saved before Till asked).
+    #[serde(default)]
+    pub card_country: Option<String>,
+    #[serde(default)]
+    pub card_funding: Option<String>,
 }
 
 /// A stored record: the key version and the sealed bytes; nothing readable without the key.

@@ -167,6 +167,9 @@ pub fn api_error(error: &CallError) -> Option<&'static str> {
         Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.")
     } else if error.is(const { ErrorCode::CheckoutSessionLocked.as_str() }) {
         Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
+    } else if error.is(const { ErrorCode::BlockedByRisk.as_str() }) {
+        // As card networks word a fraud refusal: the customer learns nothing of the rules.
+        Some("카드가 거절되었습니다.")
     } else {
         None
     }
@@ -192,7 +195,9 @@ pub fn decline(code: Option<DeclineCode>, fallback: Option<String>) -> String {
         }
         Some(DeclineCode::AuthenticationFailed) => "카드사 인증에 실패했습니다.",
         Some(DeclineCode::AuthenticationRequired) => "카드사에서 직접 결제 확인을 요청했습니다.",
-        Some(DeclineCode::CardDeclined) | None => "카드가 거절되었습니다.",
+        Some(DeclineCode::CardDeclined | DeclineCode::BlockedByRisk) | None => {
+            "카드가 거절되었습니다."
+        }
     }
     .into()
 }

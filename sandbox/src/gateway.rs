@@ -52,6 +52,10 @@ pub struct AuthorizationRequest {
     /// A card the caller saved earlier (card-on-file): it comes without a CVC.
     #[serde(default)]
     pub stored_credential: bool,
+    /// The caller's fraud screening asks the issuer to authenticate the cardholder (3-D Secure
+    /// step-up): a card that would be approved is challenged first.
+    #[serde(default)]
+    pub authenticate: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -328,6 +332,7 @@ impl Gateway {
             .route("/v1/control/mail", post(crate::mail::control))
             .route("/mailbox", get(crate::mail::page))
             .route("/v1/analytics/sql", post(crate::analytics::sql))
+            .route("/v1/bins/{bin}", get(crate::bins::lookup))
             .with_state(self)
     }
 
@@ -531,6 +536,9 @@ async fn process_authorization(
         ) {
             (Outcome::Challenge(_), Initiator::Merchant) => {
                 Outcome::Decline("authentication_required")
+            }
+            (Outcome::Approve, Initiator::Customer) if request.authenticate => {
+                Outcome::Challenge(&Outcome::Approve)
             }
             (outcome, _) => outcome,
         };
@@ -986,6 +994,26 @@ mod tests {
             (status, refused["error"]["code"].as_str()),
             (StatusCode::BAD_REQUEST, Some("cvc_required"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_requested_authentication_challenges_a_card_that_would_pass() {
+        let app = Gateway::new("gw_test", None).router();
+        let charge = |key: &str, number: &str| {
+            post(
+                "/v1/authorizations",
+                key,
+                serde_json::json!({
+                    "amount": 1000, "currency": "USD", "reference": "pay_1", "authenticate": true,
+                    "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123",
+                             "name": "A"}
+                }),
+            )
+        };
+        let (_, challenged) = send(&app, charge("a1", "4242424242424242")).await;
+        assert_eq!(challenged["status"], "requires_action");
+        let (_, declined) = send(&app, charge("a2", "4000000000000002")).await;
+        assert_eq!(declined["status"], "declined", "a decline stays a decline");
     }
 
     #[tokio::test]

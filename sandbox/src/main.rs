@@ -9,6 +9,7 @@
 
 mod analytics;
 mod bank;
+mod bins;
 mod gateway;
 mod mail;
 mod settlement;

@@ -550,6 +550,12 @@ pub struct Payment {
     pub failure_code: Option<DeclineCode>,
     #[serde(default)]
     pub failure_message: Option<String>,
+    /// How Till's fraud rules saw the attempt (for the merchant; the browser never sees it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::RiskAssessment>,
+    /// Held by a `review` rule: authorized, not captured until the merchant approves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::risk::ReviewStatus>,
     pub created: i64,
 }
 
@@ -629,7 +635,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 20] = [
+pub const EVENT_TYPES: [&str; 22] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -650,6 +656,8 @@ pub const EVENT_TYPES: [&str; 20] = [
     "refund_request.created",
     "refund_request.approved",
     "refund_request.declined",
+    "review.opened",
+    "review.closed",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,9 +92,10 @@ pub enum Resource {
     GatewayAccounts,
     Events,
     Reports,
+    Risk,
 }
 
-const RESOURCES: [Resource; 12] = [
+const RESOURCES: [Resource; 13] = [
     Resource::CheckoutSessions,
     Resource::Payments,
     Resource::Refunds,
@@ -107,6 +108,7 @@ const RESOURCES: [Resource; 12] = [
     Resource::GatewayAccounts,
     Resource::Events,
     Resource::Reports,
+    Resource::Risk,
 ];
 
 impl Resource {
@@ -124,6 +126,7 @@ impl Resource {
             Resource::GatewayAccounts => "gateway_accounts",
             Resource::Events => "events",
             Resource::Reports => "reports",
+            Resource::Risk => "risk",
         }
     }
 }

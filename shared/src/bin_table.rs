@@ -32,7 +32,7 @@ impl Funding {
         }
     }
 
-    fn parse(text: &str) -> Option<Funding> {
+    pub fn parse(text: &str) -> Option<Funding> {
         [Funding::Credit, Funding::Debit, Funding::Prepaid]
             .into_iter()
             .find(|f| f.as_str() == text)

@@ -264,6 +264,18 @@ error_codes! {
     // Risk.
     RuleInvalid = "rule_invalid", 400, InvalidRequestError,
         "rule is not a valid risk rule, such as: review if declines(card, 1h) >= 3.";
+    RuleExists = "rule_exists", 409, InvalidRequestError,
+        "The merchant already has this rule.";
+    RuleLimit = "rule_limit", 409, InvalidRequestError,
+        "A merchant has at most 50 rules of its own: delete one first.";
+    DefaultRuleKept = "default_rule_kept", 409, InvalidRequestError,
+        "Till's default rules cannot be deleted: disable the rule instead.";
+    BlockedByRisk = "blocked_by_risk", 402, CardError,
+        "This payment could not be completed. Try another payment method, or contact the seller.";
+    PaymentUnderReview = "payment_under_review", 409, InvalidRequestError,
+        "The payment is held for review: approve or reject its review first.";
+    ReviewNotOpen = "review_not_open", 409, InvalidRequestError,
+        "This payment has no open review.";
 
     // Customers, wallets and transfers.
     EmailInvalid = "email_invalid", 400, InvalidRequestError,

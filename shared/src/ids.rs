@@ -28,6 +28,7 @@ pub enum IdKind {
     Request,
     User,
     Invitation,
+    RiskRule,
 }
 
 impl IdKind {
@@ -59,6 +60,7 @@ impl IdKind {
             IdKind::Request => "req_",
             IdKind::User => "usr_",
             IdKind::Invitation => "inv_",
+            IdKind::RiskRule => "rule_",
         }
     }
 }

@@ -222,10 +222,12 @@ pub enum DeclineCode {
     /// A charge without the customer (off-session) that the bank wants the customer to
     /// authenticate: they must pay it themselves.
     AuthenticationRequired,
+    /// Till's fraud rules refused the attempt before any gateway saw it.
+    BlockedByRisk,
 }
 
 impl DeclineCode {
-    pub const ALL: [DeclineCode; 8] = [
+    pub const ALL: [DeclineCode; 9] = [
         DeclineCode::CardDeclined,
         DeclineCode::InsufficientFunds,
         DeclineCode::ExpiredCard,
@@ -234,6 +236,7 @@ impl DeclineCode {
         DeclineCode::ProcessingError,
         DeclineCode::AuthenticationFailed,
         DeclineCode::AuthenticationRequired,
+        DeclineCode::BlockedByRisk,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -246,6 +249,7 @@ impl DeclineCode {
             DeclineCode::ProcessingError => "processing_error",
             DeclineCode::AuthenticationFailed => "authentication_failed",
             DeclineCode::AuthenticationRequired => "authentication_required",
+            DeclineCode::BlockedByRisk => "blocked_by_risk",
         }
     }
 
@@ -261,7 +265,8 @@ impl DeclineCode {
     /// The customer-facing reason, stored on the payment as `failure_message`.
     pub fn message(self) -> &'static str {
         match self {
-            DeclineCode::CardDeclined => "Your card was declined.",
+            // A refusal by the merchant's fraud rules is worded as networks word theirs.
+            DeclineCode::CardDeclined | DeclineCode::BlockedByRisk => "Your card was declined.",
             DeclineCode::InsufficientFunds => "Your card has insufficient funds.",
             DeclineCode::ExpiredCard => "Your card has expired.",
             DeclineCode::IncorrectCvc => "Your card's security code is incorrect.",

@@ -34,7 +34,7 @@ impl Action {
         }
     }
 
-    fn parse(word: &str) -> Option<Action> {
+    pub fn parse(word: &str) -> Option<Action> {
         [
             Action::Allow,
             Action::Request3ds,
@@ -88,7 +88,10 @@ impl Feature {
 }
 
 /// What a velocity counter counts, over a sliding window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Counter {
     Attempts,
     Declines,
@@ -103,6 +106,29 @@ pub enum Subject {
     Ip,
     Customer,
     Email,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 4] = [
+        Subject::Card,
+        Subject::Ip,
+        Subject::Customer,
+        Subject::Email,
+    ];
+
+    /// The name rules (and stored screenings) use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Card => "card",
+            Subject::Ip => "ip",
+            Subject::Customer => "customer",
+            Subject::Email => "email",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Subject> {
+        Subject::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 /// One counter a rule reads: `declines(card, 1h)`.
@@ -446,12 +472,10 @@ impl Parser {
         self.expect_symbol("(")?;
         let at = self.position();
         let subject = match self.take() {
-            Some(Token::Word(w)) if w == "card" => Subject::Card,
-            Some(Token::Word(w)) if w == "ip" => Subject::Ip,
-            Some(Token::Word(w)) if w == "customer" => Subject::Customer,
-            Some(Token::Word(w)) if w == "email" => Subject::Email,
-            _ => return Err(error(at, "count by card, ip, customer or email")),
-        };
+            Some(Token::Word(w)) => Subject::parse(&w),
+            _ => None,
+        }
+        .ok_or_else(|| error(at, "count by card, ip, customer or email"))?;
         if counter == Counter::DistinctCards && subject == Subject::Card {
             return Err(error(
                 at,
@@ -691,12 +715,14 @@ pub fn decide(rules: &[Rule], facts: &dyn Facts) -> Decision {
 }
 
 /// The rules every merchant starts with.
-pub const DEFAULT_RULES: [&str; 5] = [
+pub const DEFAULT_RULES: [&str; 6] = [
     "block if declines(card, 1h) >= 5",
     "block if distinct_cards(ip, 1h) >= 10",
     "review if card_country != ip_country and amount_usd > 500",
     "request_3ds if customer_age_days < 1 and amount_usd > 200",
     "review if attempts(email, 1d) >= 20",
+    // Card testing that changes address on every attempt still uses one email.
+    "review if distinct_cards(email, 1h) >= 5",
 ];
 
 #[cfg(test)]

@@ -89,6 +89,14 @@ pub enum Endpoint {
     RevokeInvitation,
     ListWebhookEndpoints,
     RouteMetrics,
+    ListRiskRules,
+    CreateRiskRule,
+    UpdateRiskRule,
+    DeleteRiskRule,
+    DryRunRiskRule,
+    ListReviews,
+    ApproveReview,
+    RejectReview,
 }
 
 /// Who may call an endpoint.
@@ -532,6 +540,54 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route(
+        "GET",
+        "/v1/risk/rules",
+        Endpoint::ListRiskRules,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/risk/rules",
+        Endpoint::CreateRiskRule,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/risk/rules/{id}",
+        Endpoint::UpdateRiskRule,
+        Access::SecretKey,
+    ),
+    route(
+        "DELETE",
+        "/v1/risk/rules/{id}",
+        Endpoint::DeleteRiskRule,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/risk/dry_runs",
+        Endpoint::DryRunRiskRule,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/reviews",
+        Endpoint::ListReviews,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/reviews/{id}/approve",
+        Endpoint::ApproveReview,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/reviews/{id}/reject",
+        Endpoint::RejectReview,
+        Access::SecretKey,
+    ),
+    route(
         "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
@@ -623,7 +679,12 @@ impl Endpoint {
                 Some(Resource::CheckoutSessions)
             }
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
-            | ListPayments | PaymentTimeline => Some(Resource::Payments),
+            | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview => {
+                Some(Resource::Payments)
+            }
+            ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
+                Some(Resource::Risk)
+            }
             CreateRefund | RetrieveRefund | ListRefunds | ListRefundRequests
             | ApproveRefundRequest | DeclineRefundRequest => Some(Resource::Refunds),
             ListEvents => Some(Resource::Events),

@@ -303,3 +303,50 @@ async fn a_developer_turns_on_a_second_factor_makes_keys_and_resends_a_webhook()
     wait_for_text(&client, "main", "No reconciliation runs yet").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_owner_tries_a_rule_on_past_payments_adds_it_and_approves_a_held_payment() {
+    let (_, till) = onboard("Dashboard Risk Shop", &[]).await;
+    pay(&till, 20_000, "4242424242424242").await;
+    pay(&till, 1_000, "4242424242424242").await;
+    let email = unique_email("risk");
+    let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "owner").await;
+    assert_eq!(status, 200, "{invitation}");
+    let client = open().await;
+    sign_up_in_browser(&client, &till, &invitation, "Min Park").await;
+    client
+        .goto(&format!("{}/dashboard/#/risk", till.edge))
+        .await
+        .unwrap();
+    wait_for_text(&client, "table.rules", "declines(card, 1h) >= 5").await;
+    wait_for_text(&client, ".empty", "No payments are waiting").await;
+
+    // A malformed rule is refused with where it went wrong; a good one is tried first.
+    type_into(&client, "#rule", "review if amount_usd >=").await;
+    click(&client, "#dry-run-button").await;
+    wait_for_text(&client, ".notice", "character").await;
+    type_into(&client, "#rule", "review if amount_usd >= 100").await;
+    click(&client, "#dry-run-button").await;
+    wait_for_text(&client, "#dry-run", "Would have hit 1 of 2 payments").await;
+    click(&client, "#add-rule").await;
+    wait_for_text(&client, "table.rules", "review if amount_usd >= 100").await;
+
+    // The rule holds the next large payment; the owner approves it from the queue.
+    let held = pay(&till, 15_000, "4242424242424242").await;
+    assert_eq!(held["status"], "requires_capture", "{held}");
+    client.refresh().await.unwrap();
+    wait_for_text(&client, "ul.reviews", "$150.00").await;
+    screenshot(&client, "dashboard-risk").await;
+    fits_a_phone(&client).await;
+    click(&client, "ul.reviews button.approve").await;
+    wait_for_text(&client, ".empty", "No payments are waiting").await;
+    let id = held["id"].as_str().unwrap();
+    let (_, payment) = till
+        .get(&format!("/v1/payments/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(
+        (payment["status"].as_str(), payment["review"].as_str()),
+        (Some("succeeded"), Some("approved"))
+    );
+    client.close().await.unwrap();
+}

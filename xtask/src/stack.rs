@@ -250,6 +250,8 @@ impl Stack {
             "--var",
             &format!("MAIL_URL:{}", self.gateway_url()),
             "--var",
+            &format!("BIN_LOOKUP_URL:{}", self.gateway_url()),
+            "--var",
             &format!("ANALYTICS_SQL_URL:{}/v1/analytics/sql", self.gateway_url()),
             "--var",
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),

@@ -58,6 +58,9 @@ pub struct Authorization {
     /// The customer agreed to keep this card: a gateway that reuses cards by its own id (Stripe)
     /// makes the card reusable now, since it cannot be made so after its first use.
     pub save_for_reuse: bool,
+    /// Till's fraud rules ask the issuer to authenticate the cardholder (3-D Secure step-up),
+    /// whatever the issuer would have decided alone.
+    pub authenticate: bool,
 }
 
 /// How to find a payment at the gateway when its answer was lost.

@@ -14,7 +14,8 @@ use crate::connectors::{Authorization, GatewayCard, GatewayError, Initiator, Pay
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
-use crate::payments::{apply, refused, Audience};
+use crate::payments::{apply, block, blocked_answer, refused, risk_action, Audience};
+use crate::risk::{self, Attempt};
 use crate::store;
 use crate::store::payment_methods::PaymentMethodRow;
 use crate::store::payments::PaymentRow;
@@ -24,7 +25,9 @@ use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith, SessionStatus};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
-use till_core::payment::{GatewayState, PaymentStatus};
+use till_core::money::Money;
+use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::risk_rules::{Action, Rule};
 use till_core::secret::Secret;
 
 pub async fn confirm(
@@ -71,12 +74,14 @@ pub async fn confirm(
     };
     let country = crate::http::header(&req, "CF-IPCountry")
         .and_then(|code| till_core::reports::ip_country(&code));
+    let client_ip = crate::auth::client_ip(&req);
     idempotency::run_claimed(env, &scope, claimed?, || async {
         let asked = Asked {
             pay_with: &pay_with,
             save: request.save_payment_method,
             encrypted_cvc: request.encrypted_cvc.as_deref(),
             country: country.as_deref(),
+            client_ip: &client_ip,
         };
         match pay(env, caller, &session, &vault, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
@@ -133,8 +138,11 @@ struct Asked<'a> {
     save: bool,
     /// A saved card's security code, typed again.
     encrypted_cvc: Option<&'a str>,
-    /// Where the customer pays from (`CF-IPCountry`, set by Cloudflare), for reports.
+    /// Where the customer pays from (`CF-IPCountry`, set by Cloudflare), for reports and the
+    /// risk rules.
     country: Option<&'a str>,
+    /// The customer's address, for the risk rules' counters (hashed before it is kept).
+    client_ip: &'a str,
 }
 
 impl Asked<'_> {
@@ -147,12 +155,13 @@ impl Asked<'_> {
 }
 
 /// What paying reads: a payment this key already made, the card (a malformed token is never
-/// looked up), and the merchant's gateway (a resumed payment uses the one it went through
-/// instead). Read alongside the claim; used only once the request may run.
+/// looked up), the merchant's gateway (a resumed payment uses the one it went through
+/// instead) and its risk rules. Read alongside the claim; used only once the request may run.
 struct Reads {
     existing: Result<Option<PaymentRow>, ApiError>,
     card: Result<Option<Card>, ApiError>,
     merchant_gateway: Result<Gateway, ApiError>,
+    rules: Result<Vec<Rule>, ApiError>,
 }
 
 impl Reads {
@@ -179,16 +188,18 @@ impl Reads {
                 .await
                 .map_err(ApiError::from)
         };
-        let (existing, card, merchant_gateway) = futures_util::future::join3(
+        let (existing, card, merchant_gateway, rules) = futures_util::future::join4(
             existing,
             card,
             gateways::for_merchant(env, &caller.merchant_id),
+            risk::rules(env, &caller.merchant_id),
         )
         .await;
         Reads {
             existing,
             card,
             merchant_gateway,
+            rules,
         }
     }
 }
@@ -206,6 +217,7 @@ async fn pay(
         existing,
         card,
         merchant_gateway,
+        rules,
     } = reads;
     let mut card = card?;
     let existing = existing?;
@@ -229,6 +241,9 @@ async fn pay(
         Some(found) if found.request_fingerprint != scope.fingerprint => {
             return Err(idempotency::key_reused())
         }
+        Some(found) if found.failure_code == Some(DeclineCode::BlockedByRisk) => {
+            return blocked_answer()
+        }
         Some(found) if found.status != PaymentStatus::Processing => {
             return stored(&found, Audience::Browser)
         }
@@ -238,12 +253,28 @@ async fn pay(
         }
         None => {
             let gateway = merchant_gateway?;
-            let payment =
-                start_payment(env, caller, session, asked, card.as_ref(), &gateway, scope).await?;
+            let checkout = Checkout {
+                caller,
+                session,
+                gateway: &gateway,
+                scope,
+                rules: &rules?,
+            };
+            let payment = start_payment(env, &checkout, asked, card.as_ref()).await?;
             (payment, gateway, false)
         }
     };
     let connector = &gateway.connector;
+    // The rules decided when the payment was recorded; a retry keeps their decision.
+    let action = risk_action(&payment);
+    if action == Action::Block {
+        let (blocked, forgotten) =
+            futures_util::future::join(block(env, &mut payment), vault.forget(asked.source()))
+                .await;
+        blocked?;
+        forgotten?;
+        return blocked_answer();
+    }
 
     // A payment left `processing` by an earlier attempt may already be at the gateway.
     let known = if resumed {
@@ -275,7 +306,9 @@ async fn pay(
                     amount: payment.amount,
                     currency: payment.currency,
                     reference: payment.id.clone(),
-                    capture: payment.capture_method == CaptureMethod::Automatic,
+                    // A payment held for review is only authorized: approving it captures.
+                    capture: payment.capture_method == CaptureMethod::Automatic
+                        && action != Action::Review,
                     card: GatewayCard {
                         number: card.number.clone(),
                         exp_month: card.exp_month,
@@ -287,6 +320,7 @@ async fn pay(
                     stored_credential: saved,
                     card_reference,
                     save_for_reuse: asked.save && !saved,
+                    authenticate: action == Action::Request3ds,
                 };
                 connector
                     .authorize(&authorization, &payment.gateway_idempotency_key)
@@ -322,6 +356,15 @@ async fn pay(
     .await;
     applied?;
     forgotten?;
+    if payment.status == PaymentStatus::Failed {
+        risk::count_decline(
+            env,
+            &payment.merchant_id,
+            payment.screening.as_deref(),
+            &payment.gateway_idempotency_key,
+        )
+        .await;
+    }
     stored(&payment, Audience::Browser)
 }
 
@@ -359,16 +402,30 @@ async fn save_card(
     Ok(())
 }
 
-/// Reserves the session and records a `processing` payment before anything reaches the gateway.
+/// What a new payment is made in: the checkout and whose rules screen it.
+struct Checkout<'a> {
+    caller: &'a Caller,
+    session: &'a SessionRow,
+    gateway: &'a Gateway,
+    scope: &'a Scope,
+    rules: &'a [Rule],
+}
+
+/// Screens the attempt, reserves the session and records a `processing` payment (with the
+/// rules' decision) before anything reaches the gateway.
 async fn start_payment(
     env: &worker::Env,
-    caller: &Caller,
-    session: &SessionRow,
+    checkout: &Checkout<'_>,
     asked: Asked<'_>,
     card: Option<&Card>,
-    gateway: &Gateway,
-    scope: &Scope,
 ) -> Result<PaymentRow, ApiError> {
+    let Checkout {
+        caller,
+        session,
+        gateway,
+        scope,
+        rules,
+    } = *checkout;
     if session.status == SessionStatus::Locked {
         return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
@@ -410,6 +467,33 @@ async fn start_payment(
         .and_then(|s| s.move_to(PaymentStatus::Processing))
         .map_err(|_| ApiError::internal())?;
     let now = clock::now_seconds();
+    let customer = match &session.customer_id {
+        Some(id) => store::customers::find(env, &caller.merchant_id, id).await?,
+        None => None,
+    };
+    let email = customer
+        .as_ref()
+        .and_then(|c| c.email.clone())
+        .or_else(|| session.receipt_email.clone());
+    let gateway_key = scope.gateway_key();
+    let screening = risk::screen(
+        env,
+        rules,
+        &Attempt {
+            merchant_id: &caller.merchant_id,
+            key: &gateway_key,
+            amount: Money {
+                amount: session.amount,
+                currency: session.currency,
+            },
+            card,
+            client: Some((asked.client_ip, asked.country)),
+            customer: customer.as_ref(),
+            email: email.as_deref(),
+            now,
+        },
+    )
+    .await?;
     let payment = PaymentRow {
         id: random::id(IdKind::Payment)?,
         merchant_id: caller.merchant_id.clone(),
@@ -424,7 +508,7 @@ async fn start_payment(
         captured_at: None,
         amount_refunded: 0,
         challenge_attempts_remaining: None,
-        gateway_idempotency_key: scope.gateway_key(),
+        gateway_idempotency_key: gateway_key,
         gateway_account_id: gateway.account_id.clone(),
         token: asked.source().to_string(),
         customer_id: session.customer_id.clone(),
@@ -447,6 +531,9 @@ async fn start_payment(
         gateway_reference: None,
         failure_code: None,
         failure_message: None,
+        risk: screening.risk_json(),
+        screening: screening.record_json(),
+        review_status: (screening.action == Action::Review).then(|| "open".to_string()),
         created: now,
         updated: now,
     };

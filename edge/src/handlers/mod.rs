@@ -23,6 +23,8 @@ pub mod reconciliation;
 pub mod refund_requests;
 pub mod refunds;
 pub mod reports;
+pub mod reviews;
+pub mod risk;
 pub mod sessions;
 pub mod team;
 pub mod tokens;

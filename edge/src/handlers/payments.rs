@@ -100,31 +100,24 @@ pub async fn capture(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
                 status, "captured",
             )));
         }
+        if under_review(&payment) {
+            return Ok(Ended::Retryable(ApiError::new(
+                ErrorCode::PaymentUnderReview,
+            )));
+        }
         let amount = match capture_amount(payment.amount, request.amount) {
             Ok(amount) => amount,
             Err(error) => return Ok(Ended::Retryable(error)),
         };
-        let reference = payment
-            .gateway_reference
-            .clone()
-            .ok_or_else(ApiError::internal)?;
-        let gateway = gateways::for_payment(env, &payment).await?;
-        match gateway
-            .connector
-            .capture(&reference, amount, &scope.gateway_key())
-            .await
+        if let Err(refused) = at_gateway(
+            env,
+            &mut payment,
+            Move::Capture(amount),
+            &scope.gateway_key(),
+        )
+        .await?
         {
-            Ok(answer) => apply(env, &mut payment, answer).await?,
-            Err(GatewayError::Unavailable(_)) => {
-                return Ok(Ended::Retryable(ApiError::gateway_unavailable()))
-            }
-            Err(GatewayError::Rejected { status, code }) => {
-                crate::log_error!("payment {}: capture refused ({status} {code})", payment.id);
-                return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                    payment.status,
-                    "captured",
-                )));
-            }
+            return Ok(Ended::Retryable(refused));
         }
         stored(&payment, Audience::Server)
     })
@@ -144,29 +137,63 @@ pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
                 status, "canceled",
             )));
         }
-        let reference = payment
-            .gateway_reference
-            .clone()
-            .ok_or_else(ApiError::internal)?;
-        let gateway = gateways::for_payment(env, &payment).await?;
-        match gateway
-            .connector
-            .void(&reference, &scope.gateway_key())
-            .await
+        if under_review(&payment) {
+            return Ok(Ended::Retryable(ApiError::new(
+                ErrorCode::PaymentUnderReview,
+            )));
+        }
+        if let Err(refused) =
+            at_gateway(env, &mut payment, Move::Void, &scope.gateway_key()).await?
         {
-            Ok(answer) => apply(env, &mut payment, answer).await?,
-            Err(GatewayError::Unavailable(_)) => {
-                return Ok(Ended::Retryable(ApiError::gateway_unavailable()))
-            }
-            Err(GatewayError::Rejected { status, code }) => {
-                crate::log_error!("payment {}: void refused ({status} {code})", payment.id);
-                return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                    payment.status,
-                    "canceled",
-                )));
-            }
+            return Ok(Ended::Retryable(refused));
         }
         stored(&payment, Audience::Server)
     })
     .await
+}
+
+/// A payment a review rule holds is decided through its review, not captured or voided alone.
+fn under_review(payment: &PaymentRow) -> bool {
+    payment.review_status.as_deref() == Some("open")
+}
+
+/// What is asked of an authorization at its gateway.
+#[derive(Clone, Copy)]
+pub enum Move {
+    Capture(i64),
+    Void,
+}
+
+/// Captures or voids the payment's authorization at its gateway with `key` and applies the
+/// answer. The inner error is a refusal that changed nothing (the gateway said no, or did not
+/// answer): the same request may be retried.
+pub async fn at_gateway(
+    env: &Env,
+    payment: &mut PaymentRow,
+    asked: Move,
+    key: &str,
+) -> Result<Result<(), ApiError>, ApiError> {
+    let reference = payment
+        .gateway_reference
+        .clone()
+        .ok_or_else(ApiError::internal)?;
+    let gateway = gateways::for_payment(env, payment).await?;
+    let (answer, action) = match asked {
+        Move::Capture(amount) => (
+            gateway.connector.capture(&reference, amount, key).await,
+            "captured",
+        ),
+        Move::Void => (gateway.connector.void(&reference, key).await, "canceled"),
+    };
+    match answer {
+        Ok(answer) => {
+            apply(env, payment, answer).await?;
+            Ok(Ok(()))
+        }
+        Err(GatewayError::Unavailable(_)) => Ok(Err(ApiError::gateway_unavailable())),
+        Err(GatewayError::Rejected { status, code }) => {
+            crate::log_error!("payment {}: not {action} ({status} {code})", payment.id);
+            Ok(Err(ApiError::payment_invalid_state(payment.status, action)))
+        }
+    }
 }

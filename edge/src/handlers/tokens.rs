@@ -51,7 +51,12 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         &caller.merchant_id,
         card.number.expose(),
     );
-    rate_limit::check(env, caller, Dimension::Card, &fingerprint).await?;
+    let (limited, bin) = futures_util::future::join(
+        rate_limit::check(env, caller, Dimension::Card, &fingerprint),
+        crate::bins::lookup(env, card.number.expose()),
+    )
+    .await;
+    limited?;
 
     if !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_card"));
@@ -66,6 +71,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         brand: summary.brand,
         last4: summary.last4.clone(),
         fingerprint,
+        card_country: bin.country,
+        card_funding: bin.funding,
     };
     Vault::open(env)?.store(&token, &card, &vaulted).await?;
     // The fingerprint stays on the server side: it is in payments read with the secret key,

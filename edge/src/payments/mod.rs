@@ -16,6 +16,8 @@ use till_core::card::CardSummary;
 use till_core::error::ApiError;
 use till_core::ledger::{Operation, Payee};
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::risk::{ReviewStatus, RiskAssessment};
+use till_core::risk_rules::Action;
 use worker::Env;
 
 pub fn corrupt(row: &PaymentRow, what: &str) -> ApiError {
@@ -55,6 +57,17 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         },
         failure_code: row.failure_code,
         failure_message: row.failure_message.clone(),
+        risk: row
+            .risk
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| corrupt(row, "risk"))?,
+        review: row
+            .review_status
+            .as_deref()
+            .map(|s| ReviewStatus::parse(s).ok_or_else(|| corrupt(row, "review_status")))
+            .transpose()?,
         created: row.created,
     })
 }
@@ -71,6 +84,9 @@ pub fn view_for(row: &PaymentRow, audience: Audience) -> Result<Payment, ApiErro
     let mut payment = view(row)?;
     if audience == Audience::Browser {
         payment.card.fingerprint = None;
+        // The customer never learns which rules looked at them.
+        payment.risk = None;
+        payment.review = None;
     }
     Ok(payment)
 }
@@ -129,6 +145,10 @@ pub async fn apply(
         _ => SessionOutcome::Keep,
     };
     let kind = match next {
+        // Held by a review rule: the authorization is what the merchant now decides on.
+        PaymentStatus::RequiresCapture if payment.review_status.as_deref() == Some("open") => {
+            Some("review.opened")
+        }
         PaymentStatus::Succeeded => Some("payment.succeeded"),
         PaymentStatus::Failed => Some("payment.failed"),
         PaymentStatus::RequiresAction => Some("payment.requires_action"),
@@ -232,6 +252,45 @@ fn success_operation(payment: &PaymentRow) -> Operation<'_> {
         (Purpose::Transfer, Payee::Wallet(receiver)) => Operation::TransferFromCard { receiver },
         (_, payee) => Operation::CardPayment { payee },
     }
+}
+
+/// What the risk rules decided for the payment when it was recorded (`allow` for payments
+/// recorded before Till screened).
+pub fn risk_action(payment: &PaymentRow) -> Action {
+    payment
+        .risk
+        .as_deref()
+        .and_then(|risk| serde_json::from_str::<RiskAssessment>(risk).ok())
+        .and_then(|risk| Action::parse(&risk.level))
+        .unwrap_or(Action::Allow)
+}
+
+/// Fails a payment the risk rules blocked: it never reaches the gateway, and it counts as a
+/// decline in every velocity history it was recorded in.
+pub async fn block(env: &Env, payment: &mut PaymentRow) -> Result<(), ApiError> {
+    let refusal = GatewayPayment {
+        card_reference: None,
+        reference: String::new(),
+        state: GatewayState::Declined {
+            code: DeclineCode::BlockedByRisk,
+        },
+    };
+    apply(env, payment, refusal).await?;
+    crate::risk::count_decline(
+        env,
+        &payment.merchant_id,
+        payment.screening.as_deref(),
+        &payment.gateway_idempotency_key,
+    )
+    .await;
+    Ok(())
+}
+
+/// The answer to a payment the risk rules blocked: a 402 that names no rule.
+pub fn blocked_answer() -> Result<crate::idempotency::Ended, ApiError> {
+    let body = serde_json::to_string(&ApiError::new(till_core::error::ErrorCode::BlockedByRisk))
+        .map_err(|_| ApiError::internal())?;
+    Ok(crate::idempotency::Ended::Stored { status: 402, body })
 }
 
 /// Once the gateway has answered, the card's vault records (the CVC above all) are deleted.

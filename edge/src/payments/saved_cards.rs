@@ -2,8 +2,9 @@
 //! paid by card. Each charge gets a checkout session of its own, so its payment is stored,
 //! recovered, reconciled and refunded like every other.
 
-use super::{apply, recover, refused, Recovered};
+use super::{apply, block, recover, refused, risk_action, Recovered};
 use crate::connectors::{Authorization, GatewayCard, GatewayError, GatewayPayment, Initiator};
+use crate::risk::{self, Attempt};
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
 use crate::vault::VaultedCard;
@@ -14,6 +15,7 @@ use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::risk_rules::Action;
 use worker::Env;
 
 /// A charge of one of a customer's saved cards.
@@ -69,7 +71,30 @@ pub async fn start(
         created: now,
     };
     store::sessions::insert(env, &session).await?;
-    let gateway = gateways::for_merchant(env, charge.merchant_id).await?;
+    let (gateway, rules, customer) = futures_util::future::join3(
+        gateways::for_merchant(env, charge.merchant_id),
+        risk::rules(env, charge.merchant_id),
+        store::customers::find(env, charge.merchant_id, charge.customer),
+    )
+    .await;
+    let (gateway, customer) = (gateway?, customer?);
+    // Nobody is at a checkout: no client address, and a rule asking for 3-D Secure holds the
+    // charge for review instead.
+    let screening = risk::screen(
+        env,
+        &rules?,
+        &Attempt {
+            merchant_id: charge.merchant_id,
+            key: &charge.gateway_key,
+            amount: charge.money,
+            card,
+            client: None,
+            customer: customer.as_ref(),
+            email: customer.as_ref().and_then(|c| c.email.as_deref()),
+            now,
+        },
+    )
+    .await?;
     let status = PaymentStatus::RequiresPaymentMethod
         .move_to(PaymentStatus::RequiresConfirmation)
         .and_then(|s| s.move_to(PaymentStatus::Processing))
@@ -109,6 +134,9 @@ pub async fn start(
         gateway_reference: None,
         failure_code: None,
         failure_message: None,
+        risk: screening.risk_json(),
+        screening: screening.record_json(),
+        review_status: (screening.action == Action::Review).then(|| "open".to_string()),
         created: now,
         updated: now,
     };
@@ -136,6 +164,11 @@ pub async fn charge(
     card: VaultedCard,
     resumed: bool,
 ) -> Result<Charged, ApiError> {
+    let action = risk_action(payment);
+    if action == Action::Block {
+        block(env, payment).await?;
+        return Ok(Charged::Applied);
+    }
     if resumed {
         match recover(env, payment).await? {
             Recovered::Applied => return Ok(Charged::Applied),
@@ -154,7 +187,8 @@ pub async fn charge(
         amount: payment.amount,
         currency: payment.currency,
         reference: payment.id.clone(),
-        capture: payment.capture_method == CaptureMethod::Automatic,
+        // A charge held for review is only authorized: approving it captures.
+        capture: payment.capture_method == CaptureMethod::Automatic && action != Action::Review,
         card: GatewayCard {
             number: card.number,
             exp_month: card.exp_month,
@@ -166,6 +200,7 @@ pub async fn charge(
         stored_credential: true,
         save_for_reuse: false,
         card_reference,
+        authenticate: false,
     };
     let answer = match gateway
         .connector

@@ -20,6 +20,7 @@ pub mod reconciliation;
 pub mod refund_requests;
 pub mod refunds;
 pub mod reports;
+pub mod risk_rules;
 pub mod sessions;
 pub mod transfers;
 pub mod webhooks;

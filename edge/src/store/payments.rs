@@ -4,7 +4,7 @@ use super::ledger::Posting;
 use super::sessions::{self, SessionOutcome};
 use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
-use super::{batch, first, int, opt_int, opt_text, statement, text, transaction};
+use super::{all, batch, first, int, opt_int, opt_text, statement, text, transaction};
 use crate::connectors::Initiator;
 use serde::Deserialize;
 use till_core::api::{CaptureMethod, Purpose, SessionStatus};
@@ -58,6 +58,15 @@ pub struct PaymentRow {
     pub gateway_reference: Option<String>,
     pub failure_code: Option<DeclineCode>,
     pub failure_message: Option<String>,
+    /// How the risk rules saw it (`RiskAssessment` as JSON), written with the payment.
+    #[serde(default)]
+    pub risk: Option<String>,
+    /// What a dry run replays of it (`ScreeningRecord` as JSON).
+    #[serde(default)]
+    pub screening: Option<String>,
+    /// `open` while a `review` rule holds it, then `approved` or `rejected`.
+    #[serde(default)]
+    pub review_status: Option<String>,
     pub created: i64,
     pub updated: i64,
 }
@@ -79,9 +88,10 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
-         payee_customer_id, payee_claim, country) \
+         payee_customer_id, payee_claim, country, risk, screening, review_status) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25 WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28 \
+         WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -108,6 +118,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.payee_customer_id.as_deref()),
             opt_text(p.payee_claim.as_deref()),
             opt_text(p.country.as_deref()),
+            opt_text(p.risk.as_deref()),
+            opt_text(p.screening.as_deref()),
+            opt_text(p.review_status.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -249,4 +262,96 @@ fn update_statement(
             opt_int(p.challenge_attempts_remaining),
         ],
     )
+}
+
+/// Closes a payment's open review with `decision` and records `event` in one transaction:
+/// `None` when the review was not open (another decision came first), otherwise the merchant's
+/// webhook endpoints for the event.
+pub async fn close_review(
+    env: &Env,
+    payment_id: &str,
+    decision: &str,
+    event: &EventRow,
+    now: i64,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let close = statement(
+        env,
+        "UPDATE payments SET review_status = ?2, updated = ?3 \
+         WHERE id = ?1 AND review_status = 'open'",
+        &[text(payment_id), text(decision), int(now)],
+    )?;
+    let statements = vec![
+        close,
+        webhooks::insert_event_after_change(env, event)?,
+        webhooks::endpoints_statement(env, &event.merchant_id)?,
+    ];
+    let results = batch(env, statements).await?;
+    let closed = results
+        .first()
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|meta| meta.changes)
+        == Some(1);
+    if !closed {
+        return Ok(None);
+    }
+    webhooks::endpoints_read(&results).map(Some)
+}
+
+/// The merchant's payments whose review is open (authorized, waiting), oldest first: the
+/// queue. `starting_after` is a payment of the queue.
+pub async fn open_reviews(
+    env: &Env,
+    merchant_id: &str,
+    starting_after: Option<&str>,
+    limit: usize,
+) -> StoreResult<Option<Vec<PaymentRow>>> {
+    let after = match starting_after {
+        Some(id) => match find(env, merchant_id, id).await? {
+            Some(row) => Some((row.created, row.id)),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let (created, id) = after.unwrap_or((i64::MIN, String::new()));
+    let limit = i64::try_from(limit).unwrap_or(100);
+    all(
+        env,
+        "SELECT * FROM payments WHERE merchant_id = ?1 AND review_status = 'open' \
+         AND status = 'requires_capture' AND (created > ?2 OR (created = ?2 AND id > ?3)) \
+         ORDER BY created, id LIMIT ?4",
+        &[text(merchant_id), int(created), text(&id), int(limit)],
+    )
+    .await
+    .map(Some)
+}
+
+/// What a dry run replays of a past attempt.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReplayRow {
+    pub id: String,
+    pub created: i64,
+    pub amount: i64,
+    pub currency: Currency,
+    pub card_brand: Brand,
+    pub country: Option<String>,
+    pub screening: Option<String>,
+    pub status: PaymentStatus,
+}
+
+/// The merchant's payment attempts since `since`, oldest first: the newest `limit` of them.
+pub async fn attempts_since(
+    env: &Env,
+    merchant_id: &str,
+    since: i64,
+    limit: usize,
+) -> StoreResult<Vec<ReplayRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    all(
+        env,
+        "SELECT * FROM (SELECT id, created, amount, currency, card_brand, country, screening, \
+         status FROM payments WHERE merchant_id = ?1 AND created >= ?2 \
+         ORDER BY created DESC, id DESC LIMIT ?3) ORDER BY created, id",
+        &[text(merchant_id), int(since), int(limit)],
+    )
+    .await
 }

@@ -18,6 +18,7 @@ pub struct AuthorizationRequest<'a> {
     pub card: CardRequest<'a>,
     pub initiator: Initiator,
     pub stored_credential: bool,
+    pub authenticate: bool,
 }
 
 #[derive(Serialize)]
@@ -46,6 +47,7 @@ impl<'a> From<&'a Authorization> for AuthorizationRequest<'a> {
             },
             initiator: request.initiator,
             stored_credential: request.stored_credential,
+            authenticate: request.authenticate,
         }
     }
 }

@@ -95,6 +95,10 @@ pub fn payment_intent_form(request: &Authorization, card: &SavedCard) -> String 
     if let Some(customer) = &card.customer {
         pairs.push(("customer", customer.as_str()));
     }
+    // Till's rules ask for 3-D Secure: Stripe then challenges whenever the card supports it.
+    if request.authenticate {
+        pairs.push(("payment_method_options[card][request_three_d_secure]", "challenge"));
+    }
     form(&pairs)
 }
 
@@ -984,6 +988,7 @@ mod tests {
             stored_credential: false,
             card_reference: None,
             save_for_reuse: false,
+            authenticate: false,
         }
     }
 
@@ -1031,6 +1036,11 @@ mod tests {
         assert_eq!(kept.customer.as_deref(), Some("cus_9"));
         assert_eq!(kept.reference(), "cus_9/pm_1");
         assert!(payment_intent_form(&saved, &kept).ends_with("&off_session=true&customer=cus_9"));
+        // Till's rules asked for 3-D Secure.
+        let mut stepped_up = authorization();
+        stepped_up.authenticate = true;
+        assert!(payment_intent_form(&stepped_up, &SavedCard::parse("pm_1"))
+            .ends_with("&payment_method_options%5Bcard%5D%5Brequest_three_d_secure%5D=challenge"));
         // The form is never printed: its Debug shows nothing of the card.
         assert_eq!(
             format!("{:?}", payment_method_form(&request.card)),
