@@ -14,6 +14,9 @@
 //! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and
 //!   cargo-fuzz) and run each for `seconds` (default 60) from the committed seeds; `test` runs
 //!   every target for 10 seconds.
+//! - `risk-eval [--seed N] [--attempts N]`: the default fraud rules against a seeded, labelled
+//!   stream of simulated attempts (precision and recall, when card-testing bursts are blocked)
+//!   and the cost of one assessment; pure, no stack (`risk_eval.rs`).
 
 mod bench;
 mod contract;
@@ -22,6 +25,7 @@ mod interop;
 mod leaks;
 mod merchant;
 mod python;
+mod risk_eval;
 mod secrets;
 mod stack;
 mod tools;
@@ -321,8 +325,12 @@ fn main() {
             let args: Vec<String> = std::env::args().skip(2).collect();
             tools::ensure_node_tools().and_then(|()| merchant::run_command(&args))
         }
+        "risk-eval" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            risk_eval::run(&args)
+        }
         _ => Err(
-            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]|merchant create …>"
+            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]|merchant create …|risk-eval [--seed N] [--attempts N]>"
                 .into(),
         ),
     };
