@@ -8,7 +8,8 @@
 //! - `e2e [filter…]`: only the build and the end-to-end tests (those matching a filter), for
 //!   working on one test.
 //! - `bench`: sizes (widget, worker, Braintree and Adyen bundled from npm), edge latency and
-//!   throughput against their floors, and time to interactive, on a fresh stack; writes
+//!   throughput against their floors, time to interactive, on a fresh stack, and the cost of a
+//!   risk assessment (in process, before the stack starts); writes
 //!   `target/till/bench/report.json` and `report.svg`. `test` also fails when the widget is over
 //!   its size budget (`bench/sizes.rs`).
 //! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and

@@ -15,6 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hint::black_box;
 use std::time::Instant;
 
+use serde_json::{json, Value};
 use till_core::money::{Currency, Money};
 use till_core::risk::{assess, AttemptFacts};
 use till_core::risk_rules::{Action, Rule, Subject, Velocity, DEFAULT_RULES};
@@ -791,6 +792,16 @@ impl EvaluationCost {
             self.ns_per_attempt, self.runs, self.attempts_per_run, self.rules, self.build
         )
     }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "ns_per_attempt": self.ns_per_attempt,
+            "rules": self.rules,
+            "attempts_per_run": self.attempts_per_run,
+            "runs": self.runs,
+            "build": self.build,
+        })
+    }
 }
 
 /// Times `assess` over `facts` (cycled to [`TIMED_ATTEMPTS`]), [`TIMED_RUNS`] times.
@@ -819,6 +830,15 @@ fn time_assessment(rules: &[Rule], facts: &[AttemptFacts]) -> EvaluationCost {
             "release"
         },
     }
+}
+
+/// The cost of screening one attempt with the default and extra rules, over the facts of the
+/// default stream as the edge would see them: for the bench.
+pub fn evaluation_cost() -> Result<EvaluationCost, String> {
+    let rules = timed_rules()?;
+    let screened = replay(&rules, &generate(DEFAULT_SEED, DEFAULT_ATTEMPTS));
+    let facts: Vec<AttemptFacts> = screened.into_iter().map(|s| s.facts).collect();
+    Ok(time_assessment(&rules, &facts))
 }
 
 /// How many of `caught` are fraud, and how much of the fraud they are.
