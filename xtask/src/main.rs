@@ -8,12 +8,16 @@
 //! - `e2e [filter…]`: only the build and the end-to-end tests (those matching a filter), for
 //!   working on one test.
 //! - `bench`: sizes (widget, worker, Braintree and Adyen bundled from npm), edge latency and
-//!   throughput against their floors, and time to interactive, on a fresh stack; writes
+//!   throughput against their floors, time to interactive, on a fresh stack, and the cost of a
+//!   risk assessment (in process, before the stack starts); writes
 //!   `target/till/bench/report.json` and `report.svg`. `test` also fails when the widget is over
 //!   its size budget (`bench/sizes.rs`).
 //! - `fuzz [seconds]`: build the fuzz targets of till-core's parsers (`fuzz/`, pinned nightly and
 //!   cargo-fuzz) and run each for `seconds` (default 60) from the committed seeds; `test` runs
 //!   every target for 10 seconds.
+//! - `risk-eval [--seed N] [--attempts N]`: the default fraud rules against a seeded, labelled
+//!   stream of simulated attempts (precision and recall, when card-testing bursts are blocked)
+//!   and the cost of one assessment; pure, no stack (`risk_eval.rs`).
 
 mod bench;
 mod contract;
@@ -22,6 +26,7 @@ mod interop;
 mod leaks;
 mod merchant;
 mod python;
+mod risk_eval;
 mod secrets;
 mod stack;
 mod tools;
@@ -321,8 +326,12 @@ fn main() {
             let args: Vec<String> = std::env::args().skip(2).collect();
             tools::ensure_node_tools().and_then(|()| merchant::run_command(&args))
         }
+        "risk-eval" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            risk_eval::run(&args)
+        }
         _ => Err(
-            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]|merchant create …>"
+            "usage: cargo xtask <setup|build|dev|test|e2e [filter…]|bench|fuzz [seconds]|merchant create …|risk-eval [--seed N] [--attempts N]>"
                 .into(),
         ),
     };

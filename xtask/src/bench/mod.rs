@@ -3,14 +3,16 @@
 //! downloads (`anchors`). Latency and throughput: a confirm and its replay against the
 //! storage-free route and the direct gateway call (the floors), measured by the `bench` binary
 //! of the end-to-end crate. Time to interactive: the demo shop's checkout page to the widget's
-//! ready event, in fresh browser profiles. Writes `target/till/bench/report.json` and
-//! `report.svg` and prints the table with each target.
+//! ready event, in fresh browser profiles. Risk evaluation: what `till_core::risk::assess` costs
+//! per attempt with the default rules and a few more, velocity counters included, measured in
+//! process before the stack starts (`risk_eval::evaluation_cost`). Writes
+//! `target/till/bench/report.json` and `report.svg` and prints the table with each target.
 
 mod anchors;
 mod chart;
 pub mod sizes;
 
-use crate::{root, secrets, stack, Cmd};
+use crate::{risk_eval, root, secrets, stack, Cmd};
 use serde_json::{json, Value};
 
 /// Checkout page to widget ready, cold, this many times.
@@ -116,6 +118,8 @@ pub fn run() -> Result<(), String> {
     let (files, widget_total) = sizes::widget()?;
     let worker = sizes::worker()?;
     let anchors = anchors::measure(&root())?;
+    // CPU only: measured while no stack competes for the cores.
+    let risk = risk_eval::evaluation_cost()?;
     let stack = measure_stack()?;
 
     let mut rows: Vec<&sizes::Size> = files.iter().collect();
@@ -185,6 +189,9 @@ pub fn run() -> Result<(), String> {
         println!("{:<44} {at:>10.1} ms p50", format!("  … {phase}"));
     }
 
+    println!();
+    println!("{:<44} {}", "risk evaluation (assess)", risk.summary());
+
     let targets = targets(widget_total.gzip, &stack);
     println!();
     for (target, measured, met) in &targets {
@@ -197,6 +204,7 @@ pub fn run() -> Result<(), String> {
         "worker": worker.iter().map(sizes::Size::json).collect::<Vec<_>>(),
         "anchors": anchors.iter().map(sizes::Size::json).collect::<Vec<_>>(),
         "stack": stack,
+        "risk_evaluation": risk.json(),
         "targets": targets.iter().map(|(target, measured, met)| json!({ "target": target, "measured": measured, "met": met })).collect::<Vec<_>>(),
     });
     let dir = root().join("target/till/bench");
