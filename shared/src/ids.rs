@@ -28,6 +28,9 @@ pub enum IdKind {
     Request,
     User,
     Invitation,
+    Dispute,
+    /// A file given as dispute evidence, kept in object storage under this id.
+    EvidenceFile,
 }
 
 impl IdKind {
@@ -59,6 +62,8 @@ impl IdKind {
             IdKind::Request => "req_",
             IdKind::User => "usr_",
             IdKind::Invitation => "inv_",
+            IdKind::Dispute => "dp_",
+            IdKind::EvidenceFile => "file_",
         }
     }
 }
