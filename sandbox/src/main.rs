@@ -9,6 +9,7 @@
 
 mod analytics;
 mod bank;
+mod disputes;
 mod gateway;
 mod mail;
 mod settlement;
