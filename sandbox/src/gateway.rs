@@ -17,6 +17,8 @@
 //!   injects mismatches into it for reconciliation tests.
 //! - `GET /v1/stats`: charges and declines so far.
 //! - `/v1/bank_transfers`: the bank that pays Till's payouts (see `bank.rs`).
+//! - `/v1/disputes`, `/v1/control/disputes`: chargebacks and how tests decide them (see
+//!   `disputes.rs`).
 
 use crate::test_cards::{outcome_for, Outcome};
 use axum::extract::{Path, Query, State};
@@ -213,6 +215,7 @@ pub struct Ledger {
     pub settlement_faults: crate::settlement::Injections,
     pub bank: crate::bank::Transfers,
     pub mail: crate::mail::Mailbox,
+    pub disputes: crate::disputes::Disputes,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -220,6 +223,17 @@ pub struct Ledger {
     faults: HashMap<i64, Fault>,
     charges: u64,
     declines: u64,
+}
+
+impl Ledger {
+    /// The fault a test set for the amount of `object` (an authorization, refund or dispute),
+    /// for its webhooks.
+    pub fn fault_of(&self, object: &serde_json::Value) -> Fault {
+        object["amount"]
+            .as_i64()
+            .and_then(|amount| self.faults.get(&amount).cloned())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone)]
@@ -256,16 +270,30 @@ fn current_month() -> YearMonth {
     YearMonth::from_unix_seconds(seconds)
 }
 
-fn send_event(webhooks: Option<Webhooks>, kind: &str, object: &serde_json::Value, fault: Fault) {
+/// An event to send: its type, the object it is about, and the fault set for that object's
+/// amount.
+pub type Told = (&'static str, serde_json::Value, Fault);
+
+/// Sends `events` in the background, one after the other: a change told by several events
+/// (a dispute reviewed, then decided) reaches the receiver in the order it happened, unless a
+/// test's fault delays one.
+fn send_events(webhooks: Option<Webhooks>, events: Vec<Told>) {
     let Some(webhooks) = webhooks else {
         return;
     };
-    let event = serde_json::json!({
-        "id": new_id("evt_gw_"),
-        "type": kind,
-        "data": { "object": object },
+    if events.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        for (kind, object, fault) in events {
+            let event = serde_json::json!({
+                "id": new_id("evt_gw_"),
+                "type": kind,
+                "data": { "object": object },
+            });
+            webhooks.clone().deliver(event, fault).await;
+        }
     });
-    tokio::spawn(webhooks.deliver(event, fault));
 }
 
 impl Gateway {
@@ -286,14 +314,17 @@ impl Gateway {
         }
     }
 
-    /// Sends an event about `object` in the background.
-    fn emit(&self, kind: &str, object: &serde_json::Value, fault: Fault) {
-        send_event(self.webhooks.clone(), kind, object, fault);
+    /// Sends events in the background, in order.
+    pub fn emit(&self, events: Vec<Told>) {
+        send_events(self.webhooks.clone(), events);
     }
 
     /// Sends a bank event about `object` in the background.
-    pub fn emit_bank(&self, kind: &str, object: &serde_json::Value, fault: Fault) {
-        send_event(self.bank_webhooks.clone(), kind, object, fault);
+    pub fn emit_bank(&self, kind: &'static str, object: &serde_json::Value, fault: Fault) {
+        send_events(
+            self.bank_webhooks.clone(),
+            vec![(kind, object.clone(), fault)],
+        );
     }
 
     /// The fault a test set for `amount`, without using it up.
@@ -322,6 +353,18 @@ impl Gateway {
             .route(
                 "/v1/bank_transfers/by_idempotency_key/{key}",
                 get(crate::bank::find_by_idempotency_key),
+            )
+            .route("/v1/disputes", get(crate::disputes::list))
+            .route("/v1/disputes/{id}", get(crate::disputes::find_by_id))
+            .route(
+                "/v1/disputes/{id}/evidence",
+                post(crate::disputes::submit_evidence),
+            )
+            .route("/v1/disputes/{id}/close", post(crate::disputes::close))
+            .route("/v1/control/disputes", post(crate::disputes::open))
+            .route(
+                "/v1/control/disputes/{id}/decide",
+                post(crate::disputes::decide),
             )
             .route("/v1/control/faults", post(add_fault))
             .route("/v1/control/settlement", post(inject_settlement))
@@ -401,34 +444,56 @@ pub fn admit(gateway: &Gateway, headers: &HeaderMap) -> Result<String, Reply> {
     idempotency_key(headers)
 }
 
-/// Runs `act` once per (endpoint, key); repeats get the stored answer.
+/// Runs `act` once per (endpoint, key); repeats get the stored answer. A success is told by
+/// `authorization.updated` (`refund.updated` for refunds) about the answer's object.
 fn once(
     gateway: &Gateway,
     endpoint: &str,
     key: String,
     act: impl FnOnce(&mut Ledger) -> Reply,
 ) -> Reply {
+    let kind = if endpoint == "refund" {
+        "refund.updated"
+    } else {
+        "authorization.updated"
+    };
+    once_telling(gateway, endpoint, key, |ledger| {
+        let reply = act(ledger);
+        let told = if reply.0.is_success() {
+            vec![(kind, reply.1 .0.clone())]
+        } else {
+            Vec::new()
+        };
+        (reply, told)
+    })
+}
+
+/// Runs `act` once per (endpoint, key); repeats get the stored answer and send nothing. `act`
+/// answers and names the events (type, object) its change is told by, sent in order with the
+/// fault set for each object's amount.
+pub fn once_telling(
+    gateway: &Gateway,
+    endpoint: &str,
+    key: String,
+    act: impl FnOnce(&mut Ledger) -> (Reply, Vec<(&'static str, serde_json::Value)>),
+) -> Reply {
     let mut ledger = gateway.ledger();
     let slot = (endpoint.to_string(), key);
     if let Some((status, body)) = ledger.answers.get(&slot) {
         return (*status, Json(body.clone()));
     }
-    let (status, Json(body)) = act(&mut ledger);
+    let ((status, Json(body)), told) = act(&mut ledger);
     if status.is_success() || status.is_client_error() {
         ledger.answers.insert(slot, (status, body.clone()));
     }
-    if status.is_success() {
-        let fault = body["amount"]
-            .as_i64()
-            .and_then(|amount| ledger.faults.get(&amount).cloned())
-            .unwrap_or_default();
-        let kind = if endpoint == "refund" {
-            "refund.updated"
-        } else {
-            "authorization.updated"
-        };
-        gateway.emit(kind, &body, fault);
-    }
+    let events = told
+        .into_iter()
+        .map(|(kind, object)| {
+            let fault = ledger.fault_of(&object);
+            (kind, object, fault)
+        })
+        .collect();
+    gateway.emit(events);
     (status, Json(body))
 }
 
@@ -722,6 +787,13 @@ async fn refund(
 
 fn refund_once(gateway: &Gateway, key: String, request: &RefundRequest) -> Reply {
     once(gateway, "refund", key, |ledger| {
+        if ledger.disputes.disputed(&request.authorization) {
+            return error(
+                StatusCode::CONFLICT,
+                "charge_disputed",
+                "a disputed authorization cannot be refunded",
+            );
+        }
         let Some(authorization) = ledger.authorizations.get_mut(&request.authorization) else {
             return error(StatusCode::NOT_FOUND, "not_found", "no such authorization");
         };

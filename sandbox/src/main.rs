@@ -10,6 +10,7 @@
 mod analytics;
 mod bank;
 mod bins;
+mod disputes;
 mod gateway;
 mod mail;
 mod settlement;

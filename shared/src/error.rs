@@ -202,6 +202,20 @@ error_codes! {
     RefundRequestDecided = "refund_request_decided", 409, InvalidRequestError,
         "This refund request was already approved or declined.";
 
+    // Disputes (chargebacks).
+    DisputeClosed = "dispute_closed", 409, InvalidRequestError,
+        "This dispute is already won or lost: it takes no more evidence and cannot be closed.";
+    DisputeUnderReview = "dispute_under_review", 409, InvalidRequestError,
+        "Evidence was already submitted: the dispute is under review until the card network \
+         decides.";
+    EvidencePastDue = "evidence_past_due", 409, InvalidRequestError,
+        "The evidence for this dispute was due earlier: it can no longer be answered.";
+    EvidenceInvalid = "evidence_invalid", 400, InvalidRequestError,
+        "Give at least one evidence text or file; each text within its length, without control \
+         characters.";
+    EvidenceFileInvalid = "evidence_file_invalid", 400, InvalidRequestError,
+        "Evidence files are PDF, PNG or JPEG, base64-encoded, at most 3 of at most 512 KiB each.";
+
     // Merchant configuration.
     UrlInvalid = "url_invalid", 400, InvalidRequestError,
         "url is not valid.";

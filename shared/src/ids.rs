@@ -29,6 +29,9 @@ pub enum IdKind {
     User,
     Invitation,
     RiskRule,
+    Dispute,
+    /// A file given as dispute evidence, kept in object storage under this id.
+    EvidenceFile,
 }
 
 impl IdKind {
@@ -61,6 +64,8 @@ impl IdKind {
             IdKind::User => "usr_",
             IdKind::Invitation => "inv_",
             IdKind::RiskRule => "rule_",
+            IdKind::Dispute => "dp_",
+            IdKind::EvidenceFile => "file_",
         }
     }
 }

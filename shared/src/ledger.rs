@@ -1,5 +1,5 @@
 //! The double-entry ledger every movement of money is written to: card payments, refunds,
-//! wallet top-ups, transfers, claims and payouts. An operation is one [`Transaction`] whose
+//! wallet top-ups, transfers, claims, payouts and disputes. An operation is one [`Transaction`] whose
 //! entries sum to zero in each currency; entries never change; an account's balance is the sum
 //! of its entries. [`post`] decides whether a transaction may be written given the current
 //! balances of the accounts it touches: the edge asks it in the one place that serializes
@@ -261,6 +261,15 @@ pub enum Operation<'a> {
     PayoutFailed { customer: &'a str },
     /// A paid withdrawal came back from the receiving bank.
     PayoutReturned { customer: &'a str },
+    /// A cardholder disputed a payment: the card network takes the disputed amount back from
+    /// the merchant, whoever the payment paid (the merchant is liable for its chargebacks).
+    DisputeWithdrawn { merchant: &'a str },
+    /// Till's fee for handling a dispute, kept from the merchant's balance.
+    DisputeFee { merchant: &'a str },
+    /// The merchant won the dispute: the network gives the disputed amount back.
+    DisputeReinstated { merchant: &'a str },
+    /// The merchant won the dispute: Till gives its fee back.
+    DisputeFeeReturned { merchant: &'a str },
 }
 
 impl Operation<'_> {
@@ -288,6 +297,10 @@ impl Operation<'_> {
             Operation::PayoutPaid => (Owner::PayoutClearing, Owner::PaidOut),
             Operation::PayoutFailed { customer } => (Owner::PayoutClearing, wallet(customer)),
             Operation::PayoutReturned { customer } => (Owner::PaidOut, wallet(customer)),
+            Operation::DisputeWithdrawn { merchant: m } => (merchant(m), Owner::GatewayClearing),
+            Operation::DisputeFee { merchant: m } => (merchant(m), Owner::Fees),
+            Operation::DisputeReinstated { merchant: m } => (Owner::GatewayClearing, merchant(m)),
+            Operation::DisputeFeeReturned { merchant: m } => (Owner::Fees, merchant(m)),
         }
     }
 
@@ -315,6 +328,10 @@ impl Operation<'_> {
             Operation::PayoutPaid => "payout_paid",
             Operation::PayoutFailed { .. } => "payout_failed",
             Operation::PayoutReturned { .. } => "payout_returned",
+            Operation::DisputeWithdrawn { .. } => "dispute",
+            Operation::DisputeFee { .. } => "dispute_fee",
+            Operation::DisputeReinstated { .. } => "dispute_reinstated",
+            Operation::DisputeFeeReturned { .. } => "dispute_fee_returned",
         }
     }
 
@@ -659,7 +676,7 @@ mod tests {
     fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
         let currency = prop_oneof![Just(usd()), Just(krw())];
         let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
-        (0u8..15, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
+        (0u8..19, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
             let ids = ["id_0", "id_1", "id_2", "id_3"];
             let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
             let operation = match kind {
@@ -678,6 +695,9 @@ mod tests {
                 14 => Operation::Refund {
                     payee: Payee::Claim(a),
                 },
+                15 => Operation::DisputeWithdrawn { merchant: a },
+                16 => Operation::DisputeFee { merchant: a },
+                17 => Operation::DisputeReinstated { merchant: a },
                 2 => Operation::Fee { merchant: a },
                 3 => Operation::CardPayment {
                     payee: Payee::Wallet(a),
@@ -695,7 +715,8 @@ mod tests {
                 8 => Operation::PayoutRequested { customer: a },
                 9 => Operation::PayoutPaid,
                 10 => Operation::PayoutFailed { customer: a },
-                _ => Operation::PayoutReturned { customer: a },
+                11 => Operation::PayoutReturned { customer: a },
+                _ => Operation::DisputeFeeReturned { merchant: a },
             };
             operation.transaction(currency, amount)
         })

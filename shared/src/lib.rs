@@ -23,6 +23,7 @@ pub mod chart;
 #[cfg(feature = "crypto")]
 pub mod crypto;
 pub mod customer;
+pub mod dispute;
 pub mod error;
 pub mod idempotency;
 pub mod ids;

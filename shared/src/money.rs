@@ -12,7 +12,7 @@ pub struct Currency {
 }
 
 /// ISO 4217 codes Till supports and their exponents (number of minor-unit digits).
-const CURRENCIES: &[(&str, u8)] = &[
+pub(crate) const CURRENCIES: &[(&str, u8)] = &[
     ("AUD", 2),
     ("BHD", 3),
     ("CAD", 2),
