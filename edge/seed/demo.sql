@@ -82,13 +82,10 @@ UPDATE merchants SET rate_limits =
 -- onboarded through the platform, and every production merchant, start with them on; the
 -- risk tests use such merchants.)
 INSERT OR IGNORE INTO risk_rules (merchant_id, id, rule, enabled, created, updated)
-    SELECT m.id, d.id, NULL, 0, 0, 0
+    SELECT m.id, d.value, NULL, 0, 0, 0
     FROM merchants AS m,
-         (SELECT 'rule_default_card_declines' AS id UNION ALL
-          SELECT 'rule_default_ip_cards' UNION ALL
-          SELECT 'rule_default_geo_mismatch' UNION ALL
-          SELECT 'rule_default_new_customer' UNION ALL
-          SELECT 'rule_default_email_attempts' UNION ALL
-          SELECT 'rule_default_email_cards') AS d
+         json_each('["rule_default_card_declines", "rule_default_ip_cards",
+                     "rule_default_geo_mismatch", "rule_default_new_customer",
+                     "rule_default_email_attempts", "rule_default_email_cards"]') AS d
     WHERE m.id IN ('mer_demo', 'mer_hooks', 'mer_recon', 'mer_throttle', 'mer_keylimit',
                    'mer_stripe', 'mer_wallet');
