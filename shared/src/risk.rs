@@ -619,7 +619,7 @@ mod tests {
     fn the_local_seed_names_every_default_rule_it_turns_off() {
         let seed = include_str!("../../edge/seed/demo.sql");
         for id in DEFAULT_RULE_IDS {
-            assert!(seed.contains(&format!("'{id}'")), "{id}");
+            assert!(seed.contains(&format!("\"{id}\"")), "{id}");
         }
     }
 }

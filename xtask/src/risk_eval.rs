@@ -34,7 +34,7 @@ const SIMULATED_DAYS: i64 = 3;
 const END: i64 = START + SIMULATED_DAYS * DAY;
 
 /// Rules a merchant might add to the defaults, timed with them so the cost covers more than
-/// the five defaults (blocklists, more counters, text lists).
+/// the defaults (blocklists, more counters, text lists).
 const EXTRA_RULES: [&str; 8] = [
     "block if card_country in ('KP', 'IR', 'SY', 'CU')",
     "review if distinct_cards(email, 1d) >= 5",
