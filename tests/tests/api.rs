@@ -66,12 +66,18 @@ async fn a_card_payment_succeeds_once_and_replays() {
     assert_eq!(status, 200);
     // The merchant's server sees the card fingerprint; the browser's answer never has it.
     assert!(fetched["card"]["fingerprint"].is_string(), "{fetched}");
-    let mut without_fingerprint = fetched.clone();
-    without_fingerprint["card"]
+    // So does the fraud screening (`risk`), never shown to the browser.
+    assert_eq!(fetched["risk"]["level"], "allow", "{fetched}");
+    let mut as_the_browser_sees_it = fetched.clone();
+    as_the_browser_sees_it["card"]
         .as_object_mut()
         .unwrap()
         .remove("fingerprint");
-    assert_eq!(without_fingerprint, payment);
+    as_the_browser_sees_it
+        .as_object_mut()
+        .unwrap()
+        .remove("risk");
+    assert_eq!(as_the_browser_sees_it, payment);
     let state = till.session_state(&session).await;
     assert_eq!(state["status"], "complete");
     assert_eq!(state["payment"], payment_id);
