@@ -416,6 +416,21 @@ async fn rules_are_checked_listed_switched_and_dry_run_against_past_attempts() {
     assert_eq!((status, deleted["deleted"].as_bool()), (200, Some(true)));
     let (status, _) = delete(format!("/v1/risk/rules/{own_id}")).await;
     assert_eq!(status, 404);
+
+    // At most 50 rules of its own; the 51st is refused and nothing is added.
+    for n in 0..50 {
+        add_rule(&till, &format!("review if amount > {}", 1_000 + n)).await;
+    }
+    let (status, full) = till
+        .post(
+            "/v1/risk/rules",
+            &secret,
+            &json!({ "rule": "review if amount > 1" }),
+        )
+        .await;
+    assert_eq!((status, code(&full)), (409, "rule_limit"), "{full}");
+    let (_, listed) = till.get("/v1/risk/rules", &secret).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 6 + 50);
 }
 
 /// A valid card number of `prefix` (15 digits) with its Luhn check digit.

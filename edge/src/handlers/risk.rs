@@ -113,17 +113,12 @@ pub async fn delete(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     if risk::DEFAULT_RULE_IDS.contains(&id) {
         return Err(ApiError::new(ErrorCode::DefaultRuleKept));
     }
-    let rule = if risk::is_rule_id(id) {
-        one(env, caller, id).await?
-    } else {
-        return Err(missing());
-    };
-    if !store::risk_rules::delete(env, &caller.merchant_id, id).await? {
+    if !risk::is_rule_id(id) || !store::risk_rules::delete(env, &caller.merchant_id, id).await? {
         return Err(missing());
     }
     json(
         200,
-        &serde_json::json!({"id": rule.id, "object": "risk_rule", "deleted": true}),
+        &serde_json::json!({"id": id, "object": "risk_rule", "deleted": true}),
     )
 }
 
