@@ -97,11 +97,19 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiEr
 /// Reads the body as a JSON value (kept for the idempotency fingerprint). Duplicate member names
 /// are refused: `{"amount":100,"amount":99999999}` has no single meaning.
 pub async fn body_value(req: &mut Request) -> Result<serde_json::Value, ApiError> {
+    body_value_within(req, MAX_BODY_BYTES).await
+}
+
+/// A JSON body of at most `limit` bytes: for the one endpoint whose bodies carry files.
+pub async fn body_value_within(
+    req: &mut Request,
+    limit: usize,
+) -> Result<serde_json::Value, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !content_type.is_some_and(|t| t.starts_with("application/json")) {
         return Err(ApiError::new(ErrorCode::ContentTypeInvalid));
     }
-    let bytes = read_body(req, MAX_BODY_BYTES).await?;
+    let bytes = read_body(req, limit).await?;
     till_core::json::parse_strict(&bytes).map_err(|e| ApiError::invalid_body(&e.to_string()))
 }
 

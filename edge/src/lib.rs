@@ -16,6 +16,7 @@ mod claims;
 mod clock;
 mod config;
 mod connectors;
+mod disputes;
 mod encrypted;
 mod gateways;
 mod handlers;
@@ -239,6 +240,13 @@ async fn route(
         Endpoint::ListReviews => handlers::reviews::list(req, env, caller).await,
         Endpoint::ApproveReview => handlers::reviews::approve(env, caller, id).await,
         Endpoint::RejectReview => handlers::reviews::reject(env, caller, id).await,
+        Endpoint::ListDisputes => handlers::disputes::list(req, env, caller).await,
+        Endpoint::RetrieveDispute => handlers::disputes::retrieve(env, caller, id).await,
+        Endpoint::SubmitDisputeEvidence => {
+            handlers::disputes::submit_evidence(req, env, caller, id).await
+        }
+        Endpoint::CloseDispute => handlers::disputes::close(req, env, caller, id).await,
+        Endpoint::RetrieveDisputeFile => handlers::disputes::file(env, caller, id).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

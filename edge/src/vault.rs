@@ -54,6 +54,14 @@ fn kv_error(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal()
 }
 
+/// Dispute evidence is kept well past any decision (networks' pre-arbitration and a merchant's
+/// own records), then expires.
+const EVIDENCE_TTL_SECONDS: u64 = 400 * 24 * 60 * 60;
+
+fn evidence_key(merchant_id: &str, file_id: &str) -> String {
+    format!("evidence:{merchant_id}:{file_id}")
+}
+
 fn card_key(token: &str) -> String {
     format!("card:{token}")
 }
@@ -198,6 +206,30 @@ impl Vault {
             .await?
             .map(|record| serde_json::from_slice(&record).map_err(|e| kv_error("decode", e)))
             .transpose()
+    }
+
+    /// Keeps a dispute evidence file, sealed: it may hold a customer's name and address.
+    pub async fn keep_evidence_file(
+        &self,
+        merchant_id: &str,
+        file_id: &str,
+        bytes: &[u8],
+    ) -> Result<(), ApiError> {
+        self.put_sealed(
+            &evidence_key(merchant_id, file_id),
+            bytes,
+            EVIDENCE_TTL_SECONDS,
+        )
+        .await
+    }
+
+    /// A merchant's evidence file, while it is kept.
+    pub async fn evidence_file(
+        &self,
+        merchant_id: &str,
+        file_id: &str,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        self.get_sealed(&evidence_key(merchant_id, file_id)).await
     }
 
     /// Deletes a saved card (detached, or saved twice).

@@ -635,7 +635,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 22] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -658,6 +658,9 @@ pub const EVENT_TYPES: [&str; 22] = [
     "refund_request.declined",
     "review.opened",
     "review.closed",
+    "dispute.created",
+    "dispute.updated",
+    "dispute.closed",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

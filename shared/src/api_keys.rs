@@ -93,9 +93,10 @@ pub enum Resource {
     Events,
     Reports,
     Risk,
+    Disputes,
 }
 
-const RESOURCES: [Resource; 13] = [
+const RESOURCES: [Resource; 14] = [
     Resource::CheckoutSessions,
     Resource::Payments,
     Resource::Refunds,
@@ -109,6 +110,7 @@ const RESOURCES: [Resource; 13] = [
     Resource::Events,
     Resource::Reports,
     Resource::Risk,
+    Resource::Disputes,
 ];
 
 impl Resource {
@@ -127,6 +129,7 @@ impl Resource {
             Resource::Events => "events",
             Resource::Reports => "reports",
             Resource::Risk => "risk",
+            Resource::Disputes => "disputes",
         }
     }
 }

@@ -255,8 +255,9 @@ pub fn dispute_fee(currency: Currency) -> i64 {
 /// shows what happened. The edge posts each with the dispute's id as source, so each is
 /// written once however often the change is applied.
 ///
-/// The merchant's balance may not go below zero ([`crate::ledger::post`]): a merchant whose
-/// balance is lower than amount and fee is refused `InsufficientFunds`, as a refund would be.
+/// Both withdrawals are written even when the merchant's balance is lower: the network has
+/// taken the money already ([`Operation::may_overdraw`]); the negative balance is what the
+/// merchant owes, paid back by its next payments.
 pub fn ledger_operations(
     merchant: &str,
     from: Option<DisputeStatus>,
@@ -988,30 +989,39 @@ mod tests {
         assert_eq!(seen, [Some(4_500), Some(4_500), Some(10_000)]);
         assert_eq!(balances.get(&Account::new(Owner::Fees, usd())), Some(&0));
 
-        // A merchant that holds less than amount and fee is refused, like a refund.
+        // A merchant that holds less than amount and fee owes the rest: its balance goes below
+        // zero, its next payment pays it back, and a refund meanwhile is refused.
         let poor = "mer_2";
-        apply(
-            &mut balances,
+        let poor_account = Account::new(
+            Owner::Merchant {
+                merchant: poor.into(),
+            },
+            usd(),
+        );
+        let paid = |amount| {
             Operation::CardPayment {
                 payee: Payee::Merchant(poor),
             }
-            .transaction(usd(), 1_000)
-            .unwrap(),
-        )
-        .unwrap();
-        let ops = ledger_operations(poor, None, NeedsResponse, 1_000, 1_500);
-        apply(
-            &mut balances,
-            ops[0].0.transaction(usd(), ops[0].1).unwrap(),
-        )
-        .unwrap();
-        assert!(matches!(
-            apply(
-                &mut balances,
-                ops[1].0.transaction(usd(), ops[1].1).unwrap()
-            ),
-            Err(LedgerError::InsufficientFunds { .. })
-        ));
+            .transaction(usd(), amount)
+            .unwrap()
+        };
+        apply(&mut balances, paid(1_000)).unwrap();
+        for (operation, amount) in ledger_operations(poor, None, NeedsResponse, 1_000, 1_500) {
+            apply(&mut balances, operation.transaction(usd(), amount).unwrap()).unwrap();
+        }
+        assert_eq!(balances.get(&poor_account), Some(&-1_500));
+        let refund = Operation::Refund {
+            payee: Payee::Merchant(poor),
+        };
+        assert_eq!(
+            apply(&mut balances, refund.transaction(usd(), 1).unwrap()),
+            Err(LedgerError::InsufficientFunds {
+                account: poor_account.clone()
+            })
+        );
+        apply(&mut balances, paid(1_000)).unwrap();
+        assert_eq!(balances.get(&poor_account), Some(&-500));
+        assert_eq!(balances.values().sum::<i64>(), 0);
     }
 
     #[test]

@@ -213,6 +213,12 @@ error_codes! {
     EvidenceInvalid = "evidence_invalid", 400, InvalidRequestError,
         "Give at least one evidence text or file; each text within its length, without control \
          characters.";
+    DisputeRefusedByGateway = "dispute_refused_by_gateway", 409, InvalidRequestError,
+        "The gateway refused this for the dispute: it has moved on there. Till follows the \
+         gateway's events; retrieve the dispute to see where it stands.";
+    PaymentDisputed = "payment_disputed", 409, InvalidRequestError,
+        "This payment is disputed: the card network has taken the money back, so it cannot be \
+         refunded.";
     EvidenceFileInvalid = "evidence_file_invalid", 400, InvalidRequestError,
         "Evidence files are PDF, PNG or JPEG, base64-encoded, at most 3 of at most 512 KiB each.";
 

@@ -44,8 +44,9 @@ impl Account {
         Account { owner, currency }
     }
 
-    /// Only the outside world's account may go below zero: every other balance is money
-    /// someone holds, and nobody holds less than nothing.
+    /// The outside world's account may always go below zero: every other balance is money
+    /// someone holds, and goes below zero only by a dispute
+    /// ([`Transaction::may_leave_negative`]).
     pub fn may_go_negative(&self) -> bool {
         self.owner == Owner::GatewayClearing
     }
@@ -157,6 +158,8 @@ pub const MAX_ENTRIES: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Transaction {
     entries: Vec<Entry>,
+    /// Its debits may leave an account below zero (a dispute: see [`Operation::may_overdraw`]).
+    may_overdraw: bool,
 }
 
 impl Transaction {
@@ -180,7 +183,10 @@ impl Transaction {
         }
         match sums.into_iter().find(|(_, sum)| *sum != 0) {
             Some((currency, _)) => Err(LedgerError::Unbalanced { currency }),
-            None => Ok(Transaction { entries }),
+            None => Ok(Transaction {
+                entries,
+                may_overdraw: false,
+            }),
         }
     }
 
@@ -203,6 +209,14 @@ impl Transaction {
 
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// Whether `entry` (one of this transaction's) may leave its account below zero: always
+    /// for the outside world's account; always for money coming in (a credit never makes a
+    /// balance worse, and must reach a merchant a dispute left below zero); and for a debit
+    /// only in a transaction that may overdraw. Otherwise nobody holds less than nothing.
+    pub fn may_leave_negative(&self, entry: &Entry) -> bool {
+        entry.account.may_go_negative() || entry.amount > 0 || self.may_overdraw
     }
 }
 
@@ -335,14 +349,28 @@ impl Operation<'_> {
         }
     }
 
+    /// Whether it is written even when it takes its payer below zero: only a dispute's
+    /// withdrawal and fee. The card network has already taken the money from Till, so
+    /// refusing to write it would only hide it; a merchant's negative balance is what it owes,
+    /// and its next payments pay it back. Everything a merchant or customer asks for (a
+    /// refund, a transfer, a payout) is still refused when the money is not there.
+    pub fn may_overdraw(self) -> bool {
+        matches!(
+            self,
+            Operation::DisputeWithdrawn { .. } | Operation::DisputeFee { .. }
+        )
+    }
+
     /// The operation's transaction: `amount` (> 0) of `currency`.
     pub fn transaction(self, currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
         let (from, to) = self.owners();
-        Transaction::movement(
+        let mut transaction = Transaction::movement(
             Account::new(from, currency),
             Account::new(to, currency),
             amount,
-        )
+        )?;
+        transaction.may_overdraw = self.may_overdraw();
+        Ok(transaction)
     }
 }
 
@@ -360,7 +388,7 @@ pub fn post(
             let balance = balance_of(&entry.account)
                 .checked_add(entry.amount)
                 .ok_or(LedgerError::Overflow)?;
-            if balance < 0 && !entry.account.may_go_negative() {
+            if balance < 0 && !transaction.may_leave_negative(entry) {
                 return Err(LedgerError::InsufficientFunds {
                     account: entry.account.clone(),
                 });
@@ -660,7 +688,12 @@ mod tests {
                     *balance,
                     "{account:?}"
                 );
-                assert!(*balance >= 0 || account.may_go_negative(), "{account:?}");
+                // A merchant goes below zero only by a dispute; nobody else but the world.
+                let merchant = matches!(account.owner, Owner::Merchant { .. });
+                assert!(
+                    *balance >= 0 || account.may_go_negative() || merchant,
+                    "{account:?}"
+                );
                 *per_currency
                     .entry(account.currency.code().into())
                     .or_default() += i128::from(*balance);

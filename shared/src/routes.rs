@@ -97,6 +97,11 @@ pub enum Endpoint {
     ListReviews,
     ApproveReview,
     RejectReview,
+    ListDisputes,
+    RetrieveDispute,
+    SubmitDisputeEvidence,
+    CloseDispute,
+    RetrieveDisputeFile,
 }
 
 /// Who may call an endpoint.
@@ -588,6 +593,36 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route(
+        "GET",
+        "/v1/disputes",
+        Endpoint::ListDisputes,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/disputes/{id}",
+        Endpoint::RetrieveDispute,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/disputes/{id}/evidence",
+        Endpoint::SubmitDisputeEvidence,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/disputes/{id}/close",
+        Endpoint::CloseDispute,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/dispute_files/{id}",
+        Endpoint::RetrieveDisputeFile,
+        Access::SecretKey,
+    ),
+    route(
         "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
@@ -685,6 +720,11 @@ impl Endpoint {
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
                 Some(Resource::Risk)
             }
+            ListDisputes
+            | RetrieveDispute
+            | SubmitDisputeEvidence
+            | CloseDispute
+            | RetrieveDisputeFile => Some(Resource::Disputes),
             CreateRefund | RetrieveRefund | ListRefunds | ListRefundRequests
             | ApproveRefundRequest | DeclineRefundRequest => Some(Resource::Refunds),
             ListEvents => Some(Resource::Events),

@@ -9,6 +9,7 @@ pub mod transport;
 
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
+use till_core::dispute::{DisputeStatus, EvidenceSummary};
 use till_core::payment::GatewayState;
 use till_core::reconciliation::SettlementLine;
 use till_core::secret::Secret;
@@ -94,6 +95,26 @@ pub enum RefundAnswer {
     Refused(String),
 }
 
+/// The gateway's view of a dispute (a chargeback) of one of its authorizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayDispute {
+    /// The gateway's id of the dispute.
+    pub reference: String,
+    /// The gateway's id of the disputed authorization.
+    pub authorization: String,
+    /// Till's payment id, when the gateway echoes it (the sandbox does; Stripe's disputes name
+    /// only the payment intent, found by `authorization`).
+    pub payment_id: Option<String>,
+    pub amount: i64,
+    /// As the gateway writes it (`USD`, Stripe's `usd`).
+    pub currency: String,
+    /// As the network says it; [`till_core::dispute::DisputeReason::from_gateway`] reads it.
+    pub reason: String,
+    pub status: DisputeStatus,
+    /// Unix seconds.
+    pub evidence_due_by: i64,
+}
+
 /// A webhook event from a gateway, in Till's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayEvent {
@@ -109,6 +130,11 @@ pub enum GatewayEvent {
         refund_id: String,
         answer: RefundAnswer,
     },
+    /// A dispute was opened or changed.
+    Dispute {
+        event_id: String,
+        dispute: GatewayDispute,
+    },
     /// An event Till has no use for (acknowledged, not applied).
     Other { event_id: String },
 }
@@ -118,6 +144,7 @@ impl GatewayEvent {
         match self {
             GatewayEvent::Payment { event_id, .. }
             | GatewayEvent::Refund { event_id, .. }
+            | GatewayEvent::Dispute { event_id, .. }
             | GatewayEvent::Other { event_id } => event_id,
         }
     }
@@ -187,6 +214,22 @@ pub trait Connector {
         refund_id: &'a str,
         key: &'a str,
     ) -> Answer<'a, RefundAnswer>;
+    /// Answers the dispute `reference` with the merchant's evidence: its text, and its files by
+    /// type, size and SHA-256 (the files themselves stay with Till). Final: the network reads
+    /// it and decides.
+    fn submit_evidence<'a>(
+        &'a self,
+        reference: &'a str,
+        evidence: &'a EvidenceSummary,
+        key: &'a str,
+    ) -> Answer<'a, GatewayDispute>;
+    /// Whether [`Connector::submit_evidence`] forwards files (asked before any is stored).
+    fn takes_evidence_files(&self) -> bool {
+        true
+    }
+    /// The merchant accepts the dispute `reference`: it is lost.
+    fn accept_dispute<'a>(&'a self, reference: &'a str, key: &'a str)
+        -> Answer<'a, GatewayDispute>;
     /// The settled money of a UTC day (`YYYY-MM-DD`).
     fn settlement<'a>(&'a self, date: &'a str) -> Answer<'a, Vec<SettlementLine>>;
     /// Verifies and reads a webhook: `signature` is the value of the connector's signature

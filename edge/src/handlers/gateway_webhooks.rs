@@ -1,7 +1,7 @@
 //! Gateways' signed events: `POST /v1/webhooks/gateway` for the platform's account and
 //! `POST /v1/webhooks/gateway/:account` for a merchant's own. The account's connector verifies
 //! and reads the event; a payment left `processing` (the answer was lost) or a refund left
-//! `pending` is settled by it. Duplicates are recognised by event id, events that arrive out of
+//! `pending` is settled by it; a dispute is recorded or moved. Duplicates are recognised by event id, events that arrive out of
 //! order are refused by the state machine and acknowledged without effect, and an event about
 //! another account's payment changes nothing.
 
@@ -68,6 +68,9 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
         GatewayEvent::Refund {
             refund_id, answer, ..
         } => settle_refund(env, &gateway, &refund_id, answer).await?,
+        GatewayEvent::Dispute { dispute, .. } => {
+            crate::disputes::from_gateway(env, &gateway, dispute).await?
+        }
         GatewayEvent::Other { .. } => "ignored",
     };
     // Remembered only once handled, so a failure above is retried by the gateway.

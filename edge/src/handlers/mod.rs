@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod customer_sessions;
 pub mod customers;
 pub mod dashboard;
+pub mod disputes;
 pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;

@@ -66,6 +66,14 @@ pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRef
                             status, "refunded",
                         )));
                     }
+                    // The network took the disputed money back already: a refund would pay the
+                    // cardholder twice (the gateway refuses it too).
+                    if store::disputes::of_payment(env, &payment.id)
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(Ended::Retryable(ApiError::new(ErrorCode::PaymentDisputed)));
+                    }
                     let amount = match refund_amount(
                         payment.amount_captured,
                         payment.amount_refunded,

@@ -6,8 +6,9 @@
 //! 1. the transaction row, unless one of the same kind and source exists (then the rest of
 //!    these statements do nothing: an operation is written once however often it is attempted);
 //! 2. per entry, the account is created at zero if new, its balance moves (the
-//!    `balance_not_negative` CHECK fails the whole batch when an account that may not go below
-//!    zero would), then the entry is written with the balance it left.
+//!    `balance_not_negative` CHECK fails the whole batch when a debit that may not overdraw
+//!    would take it below zero: [`till_core::ledger::Transaction::may_leave_negative`]), then
+//!    the entry is written with the balance it left.
 //!
 //! D1 runs a batch as one SQLite transaction on the database's single primary, which serializes
 //! every batch: the decision "is there enough" is made there, once, for all concurrent writers.
@@ -111,9 +112,13 @@ impl<'a> Posting<'a> {
                     text(transaction_id),
                 ],
             )?);
+            // `may_go_negative` says whether this write may leave the balance below zero, so the
+            // CHECK refuses exactly the debits that may not (a refund beyond what a merchant
+            // holds) and lets a credit reach a merchant a dispute left below zero.
             statements.push(statement(
                 env,
-                "UPDATE ledger_accounts SET balance = balance + ?3, updated = ?4 \
+                "UPDATE ledger_accounts SET balance = balance + ?3, updated = ?4, \
+                 may_go_negative = ?6 \
                  WHERE merchant_id = ?1 AND account = ?2 \
                  AND EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?5)",
                 &[
@@ -122,6 +127,7 @@ impl<'a> Posting<'a> {
                     int(entry.amount),
                     int(self.created),
                     text(transaction_id),
+                    int(i64::from(self.transaction.may_leave_negative(entry))),
                 ],
             )?);
             statements.push(statement(

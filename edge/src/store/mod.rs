@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod customer_sessions;
 pub mod customers;
+pub mod disputes;
 pub mod events;
 pub mod gateway_accounts;
 pub mod ledger;

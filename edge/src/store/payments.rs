@@ -141,6 +141,21 @@ pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<PaymentRow>> {
     first(env, "SELECT * FROM payments WHERE id = ?1", &[text(id)]).await
 }
 
+/// The payment a gateway account knows as `reference` (how Stripe's dispute events name it).
+pub async fn by_gateway_reference(
+    env: &Env,
+    gateway_account_id: Option<&str>,
+    reference: &str,
+) -> StoreResult<Option<PaymentRow>> {
+    first(
+        env,
+        "SELECT * FROM payments WHERE gateway_reference = ?2 \
+         AND COALESCE(gateway_account_id, '') = COALESCE(?1, '')",
+        &[opt_text(gateway_account_id), text(reference)],
+    )
+    .await
+}
+
 pub async fn by_idempotency_key(
     env: &Env,
     merchant_id: &str,

@@ -6,13 +6,17 @@ mod transformers;
 
 use super::transport::{self, Reply};
 use super::{
-    AccountCredentials, Answer, Authorization, Connector, GatewayError, GatewayEvent,
-    GatewayPayment, PaymentLookup, RefundAnswer, WebhookError,
+    AccountCredentials, Answer, Authorization, Connector, GatewayDispute, GatewayError,
+    GatewayEvent, GatewayPayment, PaymentLookup, RefundAnswer, WebhookError,
 };
 use serde::de::DeserializeOwned;
-use till_core::secret::Secret;
+use till_core::dispute::EvidenceSummary;
 use till_core::reconciliation::SettlementLine;
-use transformers::{AuthorizationRequest, SandboxAuthorization, SandboxError, SandboxRefund};
+use till_core::secret::Secret;
+use transformers::{
+    AuthorizationRequest, EvidenceRequest, SandboxAuthorization, SandboxDispute, SandboxError,
+    SandboxRefund,
+};
 use worker::Method;
 
 pub struct Sandbox {
@@ -71,6 +75,21 @@ impl Sandbox {
                 code: "not_found".into(),
             })?
             .try_into()
+    }
+
+    async fn dispute(
+        &self,
+        path: &str,
+        key: &str,
+        body: String,
+    ) -> Result<GatewayDispute, GatewayError> {
+        self.json::<SandboxDispute>(Method::Post, path, Some(key), Some(body))
+            .await?
+            .map(GatewayDispute::from)
+            .ok_or(GatewayError::Rejected {
+                status: 404,
+                code: "not_found".into(),
+            })
     }
 }
 
@@ -216,6 +235,26 @@ impl Connector for Sandbox {
             };
             Option::<RefundAnswer>::from(refund)
                 .ok_or_else(|| GatewayError::Unavailable("refund still pending".into()))
+        })
+    }
+
+    fn submit_evidence<'a>(
+        &'a self,
+        reference: &'a str,
+        evidence: &'a EvidenceSummary,
+        key: &'a str,
+    ) -> Answer<'a, GatewayDispute> {
+        Box::pin(async move {
+            let body = encode(&EvidenceRequest::from(evidence))?;
+            self.dispute(&format!("/v1/disputes/{reference}/evidence"), key, body)
+                .await
+        })
+    }
+
+    fn accept_dispute<'a>(&'a self, reference: &'a str, key: &'a str) -> Answer<'a, GatewayDispute> {
+        Box::pin(async move {
+            self.dispute(&format!("/v1/disputes/{reference}/close"), key, "{}".into())
+                .await
         })
     }
 

@@ -1,11 +1,13 @@
 //! The sandbox gateway's wire format (see `sandbox/src/gateway.rs`): JSON bodies, Till's
-//! decline codes as they are, `Gateway-Signature` webhooks with `authorization.updated` and
-//! `refund.updated` events.
+//! decline codes as they are, `Gateway-Signature` webhooks with `authorization.updated`,
+//! `refund.updated` and `dispute.*` events.
 
 use crate::connectors::{
-    Authorization, GatewayError, GatewayEvent, GatewayPayment, Initiator, RefundAnswer,
+    Authorization, GatewayDispute, GatewayError, GatewayEvent, GatewayPayment, Initiator,
+    RefundAnswer,
 };
 use serde::{Deserialize, Serialize};
+use till_core::dispute::{DisputeStatus, EvidenceSummary, EvidenceText, FileType};
 use till_core::payment::{DeclineCode, GatewayState};
 use till_core::secret::Secret;
 
@@ -76,6 +78,67 @@ pub struct SandboxRefund {
     pub reference: String,
     #[serde(default)]
     pub failure_code: Option<String>,
+}
+
+/// A dispute as the sandbox shows it (`sandbox/src/disputes.rs`).
+#[derive(Debug, Deserialize)]
+pub struct SandboxDispute {
+    pub id: String,
+    pub status: DisputeStatus,
+    pub authorization: String,
+    /// The authorization's reference: Till's payment id.
+    #[serde(default)]
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+    pub evidence_due_by: i64,
+}
+
+impl From<SandboxDispute> for GatewayDispute {
+    fn from(dispute: SandboxDispute) -> Self {
+        GatewayDispute {
+            payment_id: Some(dispute.reference).filter(|r| !r.is_empty()),
+            reference: dispute.id,
+            authorization: dispute.authorization,
+            amount: dispute.amount,
+            currency: dispute.currency,
+            reason: dispute.reason,
+            status: dispute.status,
+            evidence_due_by: dispute.evidence_due_by,
+        }
+    }
+}
+
+/// What the sandbox takes as evidence: the text, and the files by digest.
+#[derive(Serialize)]
+pub struct EvidenceRequest<'a> {
+    pub text: &'a EvidenceText,
+    pub files: Vec<FileDigest<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct FileDigest<'a> {
+    pub content_type: FileType,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
+impl<'a> From<&'a EvidenceSummary> for EvidenceRequest<'a> {
+    fn from(evidence: &'a EvidenceSummary) -> Self {
+        EvidenceRequest {
+            text: &evidence.text,
+            files: evidence
+                .files
+                .iter()
+                .map(|file| FileDigest {
+                    content_type: file.content_type,
+                    size: file.size,
+                    sha256: &file.sha256,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +234,13 @@ pub fn event(body: &[u8]) -> Option<GatewayEvent> {
                 answer: answer?,
             })
         }
+        "dispute.created" | "dispute.updated" | "dispute.closed" => {
+            let dispute: SandboxDispute = serde_json::from_value(event.data.object).ok()?;
+            Some(GatewayEvent::Dispute {
+                event_id: event.id,
+                dispute: dispute.into(),
+            })
+        }
         _ => Some(GatewayEvent::Other { event_id: event.id }),
     }
 }
@@ -236,6 +306,25 @@ mod tests {
                 answer: RefundAnswer::Succeeded("gwr_1".into())
             })
         );
+        let dispute = br#"{"id":"evt_4","type":"dispute.closed","data":{"object":{"id":"gwdp_1","status":"won","authorization":"gwp_9","reference":"pay_7","amount":700,"currency":"USD","reason":"fraudulent","evidence_due_by":1800000000,"created":1,"evidence":null}}}"#;
+        assert_eq!(
+            event(dispute),
+            Some(GatewayEvent::Dispute {
+                event_id: "evt_4".into(),
+                dispute: GatewayDispute {
+                    reference: "gwdp_1".into(),
+                    authorization: "gwp_9".into(),
+                    payment_id: Some("pay_7".into()),
+                    amount: 700,
+                    currency: "USD".into(),
+                    reason: "fraudulent".into(),
+                    status: DisputeStatus::Won,
+                    evidence_due_by: 1_800_000_000,
+                }
+            })
+        );
+        let unknown_status = br#"{"id":"evt_5","type":"dispute.updated","data":{"object":{"id":"gwdp_1","status":"warning","authorization":"gwp_9","amount":700,"currency":"USD","reason":"fraudulent","evidence_due_by":1}}}"#;
+        assert_eq!(event(unknown_status), None);
         let other = br#"{"id":"evt_3","type":"payout.paid","data":{"object":{}}}"#;
         assert_eq!(
             event(other),

@@ -22,13 +22,15 @@ mod transformers;
 
 use super::transport;
 use super::{
-    AccountCredentials, Answer, Authorization, Connector, GatewayError, GatewayEvent,
-    GatewayPayment, PaymentLookup, RefundAnswer, WebhookError,
+    AccountCredentials, Answer, Authorization, Connector, GatewayDispute, GatewayError,
+    GatewayEvent, GatewayPayment, PaymentLookup, RefundAnswer, WebhookError,
 };
 use std::collections::HashMap;
+use till_core::dispute::EvidenceSummary;
 use till_core::reconciliation::SettlementLine;
 use transformers::{
-    classify, encode_component, form, parse, StripeBalanceTransaction, StripeIntent, StripeList,
+    classify, encode_component, evidence_form, form, parse, StripeBalanceTransaction,
+    StripeDispute, StripeIntent, StripeList,
     StripePaymentMethod, StripeRefund, StripeReply, TillReference,
 };
 use worker::Method;
@@ -142,6 +144,25 @@ impl Stripe {
             .await?
         {
             StripeReply::Success(body) => parse::<StripeIntent>(&body)?.try_into(),
+            StripeReply::NotFound => Err(not_found()),
+            StripeReply::CardError(error) => Err(card_refusal(&error)),
+        }
+    }
+
+    /// `POST /v1/disputes/:id[/close]`: the dispute as it stands after.
+    async fn change_dispute(
+        &self,
+        path: &str,
+        key: &str,
+        body: String,
+    ) -> Result<GatewayDispute, GatewayError> {
+        match self
+            .call(Method::Post, path, Some(key), Some(body))
+            .await?
+        {
+            StripeReply::Success(body) => parse::<StripeDispute>(&body)?
+                .gateway_dispute()
+                .ok_or_else(|| GatewayError::Unavailable("dispute in an unknown state".into())),
             StripeReply::NotFound => Err(not_found()),
             StripeReply::CardError(error) => Err(card_refusal(&error)),
         }
@@ -471,6 +492,32 @@ impl Connector for Stripe {
             Option::<RefundAnswer>::from(refund)
                 .ok_or_else(|| GatewayError::Unavailable("refund still pending".into()))
         })
+    }
+
+    /// The text only: Stripe takes files as uploads to `files.stripe.com` (not done), so the edge
+    /// refuses files for a Stripe account before anything is stored ([`Connector::takes_evidence_files`]).
+    fn submit_evidence<'a>(
+        &'a self,
+        reference: &'a str,
+        evidence: &'a EvidenceSummary,
+        key: &'a str,
+    ) -> Answer<'a, GatewayDispute> {
+        Box::pin(async move {
+            let path = format!("/v1/disputes/{}", encode_component(reference));
+            self.change_dispute(&path, key, evidence_form(&evidence.text))
+                .await
+        })
+    }
+
+    fn accept_dispute<'a>(&'a self, reference: &'a str, key: &'a str) -> Answer<'a, GatewayDispute> {
+        Box::pin(async move {
+            let path = format!("/v1/disputes/{}/close", encode_component(reference));
+            self.change_dispute(&path, key, String::new()).await
+        })
+    }
+
+    fn takes_evidence_files(&self) -> bool {
+        false
     }
 
     /// The day's charges and refunds from the balance transactions. Till's id is in the metadata

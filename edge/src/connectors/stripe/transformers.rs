@@ -7,8 +7,8 @@
 //! localstripe never sends that object.
 
 use crate::connectors::{
-    Authorization, GatewayCard, GatewayError, GatewayEvent, GatewayPayment, Initiator,
-    RefundAnswer,
+    Authorization, GatewayCard, GatewayDispute, GatewayError, GatewayEvent, GatewayPayment,
+    Initiator, RefundAnswer,
 };
 use serde::Deserialize;
 use till_core::payment::{DeclineCode, GatewayState};
@@ -253,6 +253,75 @@ pub struct StripeEvent {
     #[serde(rename = "type")]
     pub kind: String,
     pub data: StripeEventData,
+}
+
+/// A Stripe dispute (`charge.dispute.*` events, `POST /v1/disputes/:id[/close]`).
+#[derive(Debug, Deserialize)]
+pub struct StripeDispute {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    /// The disputed intent: what Till keeps as the payment's gateway reference.
+    pub payment_intent: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub evidence_details: Option<StripeEvidenceDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StripeEvidenceDetails {
+    pub due_by: Option<i64>,
+}
+
+impl StripeDispute {
+    /// In Till's terms; `None` for an inquiry (`warning_*`: no money moved, nothing to answer
+    /// at Till) or a status Till does not know, and for a dispute of a charge made without a
+    /// payment intent (not Till's).
+    pub fn gateway_dispute(self) -> Option<GatewayDispute> {
+        use till_core::dispute::DisputeStatus;
+        let status = match self.status.as_str() {
+            "needs_response" => DisputeStatus::NeedsResponse,
+            "under_review" => DisputeStatus::UnderReview,
+            "won" => DisputeStatus::Won,
+            "lost" => DisputeStatus::Lost,
+            _ => return None,
+        };
+        Some(GatewayDispute {
+            reference: self.id,
+            authorization: self.payment_intent?,
+            payment_id: None,
+            amount: self.amount,
+            currency: self.currency.to_ascii_uppercase(),
+            reason: self.reason,
+            status,
+            evidence_due_by: self
+                .evidence_details
+                .and_then(|details| details.due_by)
+                .unwrap_or(0),
+        })
+    }
+}
+
+/// `POST /v1/disputes/:id` with the evidence's text, submitted at once (Stripe's field names are
+/// Till's).
+pub fn evidence_form(text: &till_core::dispute::EvidenceText) -> String {
+    let fields = [
+        ("evidence[product_description]", &text.product_description),
+        ("evidence[customer_communication]", &text.customer_communication),
+        (
+            "evidence[shipping_tracking_number]",
+            &text.shipping_tracking_number,
+        ),
+        ("evidence[refund_policy]", &text.refund_policy),
+        ("evidence[cancellation_rebuttal]", &text.cancellation_rebuttal),
+        ("evidence[uncategorized_text]", &text.uncategorized_text),
+    ];
+    let mut pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (*name, v)))
+        .collect();
+    pairs.push(("submit", "true"));
+    form(&pairs)
 }
 
 #[derive(Debug, Deserialize)]
@@ -587,6 +656,16 @@ pub fn event(body: &[u8]) -> Option<GatewayEvent> {
                     event_id: event.id,
                     refund_id,
                     answer,
+                },
+                None => other,
+            })
+        }
+        kind if kind.starts_with("charge.dispute.") => {
+            let dispute: StripeDispute = serde_json::from_value(event.data.object).ok()?;
+            Some(match dispute.gateway_dispute() {
+                Some(dispute) => GatewayEvent::Dispute {
+                    event_id: event.id,
+                    dispute,
                 },
                 None => other,
             })
@@ -1295,6 +1374,64 @@ mod tests {
         assert_eq!(
             event(wrapped("charge.refunded", bare_charge).as_bytes()),
             other
+        );
+    }
+
+    /// A `charge.dispute.*` event as Stripe documents it (localstripe has no disputes).
+    fn dispute_event(kind: &str, status: &str) -> String {
+        format!(
+            r#"{{"id":"evt_dp","type":"{kind}","data":{{"object":{{"id":"du_1","object":"dispute","amount":4100,"currency":"usd","charge":"ch_1","payment_intent":"pi_1","reason":"product_not_received","status":"{status}","evidence_details":{{"due_by":1800000000,"has_evidence":false}},"metadata":{{}}}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn dispute_events_are_read_and_inquiries_ignored() {
+        use till_core::dispute::DisputeStatus;
+        let read = |kind: &str, status: &str| event(dispute_event(kind, status).as_bytes());
+        for (stripe, till) in [
+            ("needs_response", DisputeStatus::NeedsResponse),
+            ("under_review", DisputeStatus::UnderReview),
+            ("won", DisputeStatus::Won),
+            ("lost", DisputeStatus::Lost),
+        ] {
+            assert_eq!(
+                read("charge.dispute.updated", stripe),
+                Some(GatewayEvent::Dispute {
+                    event_id: "evt_dp".into(),
+                    dispute: GatewayDispute {
+                        reference: "du_1".into(),
+                        authorization: "pi_1".into(),
+                        payment_id: None,
+                        amount: 4100,
+                        currency: "USD".into(),
+                        reason: "product_not_received".into(),
+                        status: till,
+                        evidence_due_by: 1_800_000_000,
+                    }
+                })
+            );
+        }
+        for inquiry in ["warning_needs_response", "warning_closed", "charge_refunded"] {
+            assert_eq!(
+                read("charge.dispute.created", inquiry),
+                Some(GatewayEvent::Other {
+                    event_id: "evt_dp".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn evidence_text_is_sent_under_stripes_names_and_submitted() {
+        let text = till_core::dispute::EvidenceText {
+            product_description: Some("Blue mug & saucer".into()),
+            uncategorized_text: Some("Delivered 3 May".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            evidence_form(&text),
+            "evidence%5Bproduct_description%5D=Blue%20mug%20%26%20saucer\
+             &evidence%5Buncategorized_text%5D=Delivered%203%20May&submit=true"
         );
     }
 }
