@@ -5,8 +5,8 @@
 use crate::api::{self, CallError};
 use crate::strings::t;
 use crate::{
-    account, customers, keys, overview, payments, performance, reconciliation, refund_requests,
-    risk, sign_in, team, webhooks,
+    account, customers, disputes, keys, overview, payments, performance, reconciliation,
+    refund_requests, risk, sign_in, team, webhooks,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -22,6 +22,7 @@ pub enum Page {
     Payment(String),
     RefundRequests,
     Risk,
+    Disputes,
     Customers,
     Reconciliation,
     Webhooks,
@@ -40,6 +41,7 @@ impl Page {
                 "payments" => Page::Payments,
                 "refund_requests" => Page::RefundRequests,
                 "risk" => Page::Risk,
+                "disputes" => Page::Disputes,
                 "customers" => Page::Customers,
                 "reconciliation" => Page::Reconciliation,
                 "webhooks" => Page::Webhooks,
@@ -59,6 +61,7 @@ impl Page {
             Page::Payment(id) => format!("#/payments/{id}"),
             Page::RefundRequests => "#/refund_requests".into(),
             Page::Risk => "#/risk".into(),
+            Page::Disputes => "#/disputes".into(),
             Page::Customers => "#/customers".into(),
             Page::Reconciliation => "#/reconciliation".into(),
             Page::Webhooks => "#/webhooks".into(),
@@ -230,6 +233,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
         (Page::Payments, t().payments),
         (Page::RefundRequests, t().refund_requests),
         (Page::Risk, t().risk),
+        (Page::Disputes, t().disputes),
         (Page::Customers, t().customers),
         (Page::Reconciliation, t().reconciliation),
         (Page::Webhooks, t().webhooks),
@@ -291,6 +295,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
                 Page::Payment(id) => view! { <payments::PaymentDetail id=id /> }.into_any(),
                 Page::RefundRequests => view! { <refund_requests::RefundRequests /> }.into_any(),
                 Page::Risk => view! { <risk::Risk /> }.into_any(),
+                Page::Disputes => view! { <disputes::Disputes /> }.into_any(),
                 Page::Customers => view! { <customers::Customers /> }.into_any(),
                 Page::Reconciliation => view! { <reconciliation::Reconciliation /> }.into_any(),
                 Page::Webhooks => view! { <webhooks::Webhooks /> }.into_any(),

@@ -78,6 +78,31 @@ async fn oversized_bodies_are_refused_by_length_and_while_reading() {
     .await;
     assert_eq!(status, 200, "a small chunked body is fine");
 
+    // Dispute evidence carries files: its cap is the largest valid evidence (about 1.8 MiB),
+    // not 64 KiB; beyond that it is refused by length like any other body.
+    let evidence = |bytes: usize| {
+        till.http
+            .post(till.url("/v1/disputes/dp_00000000000000000000000000000000/evidence"))
+            .bearer_auth(SECRET_KEY)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", till_e2e::new_key())
+            .body(format!(
+                r#"{{"text":{{"uncategorized_text":"{}"}}}}"#,
+                "x".repeat(bytes)
+            ))
+    };
+    let (status, body) = json_of(evidence(200_000).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("resource_missing")),
+        "read in full, then the dispute is looked up"
+    );
+    let (status, body) = json_of(evidence(3 * 1024 * 1024).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+
     // The gateway webhook is unauthenticated: a small cap, and no signature means no reading.
     let now = till_e2e::now();
     let signed = format!("Gateway-Signature: t={now},v1={}\r\n", "0".repeat(64));

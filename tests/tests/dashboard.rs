@@ -350,3 +350,72 @@ async fn an_owner_tries_a_rule_on_past_payments_adds_it_and_approves_a_held_paym
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_owner_answers_a_dispute_with_text_and_a_file_and_sees_it_won() {
+    let (_, till) = onboard("Dashboard Dispute Shop", &[]).await;
+    let paid = pay(&till, 8_000, "4242424242424242").await;
+    let payment = paid["id"].as_str().unwrap().to_string();
+    let authorization = till.gateway_authorizations(&payment).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let opened = till
+        .http
+        .post(format!("{}/v1/control/disputes", till.gateway))
+        .bearer_auth(till_e2e::GATEWAY_KEY)
+        .json(&serde_json::json!({ "authorization": authorization, "reason": "product_not_received" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let email = unique_email("disputes");
+    let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "owner").await;
+    assert_eq!(status, 200, "{invitation}");
+    let client = open().await;
+    sign_up_in_browser(&client, &till, &invitation, "Ji-woo Han").await;
+    client
+        .goto(&format!("{}/dashboard/#/disputes", till.edge))
+        .await
+        .unwrap();
+    wait_for_text(&client, "ul.disputes", "Needs response").await;
+    wait_for_text(&client, "ul.disputes", "$80.00").await;
+    screenshot(&client, "dashboard-disputes").await;
+
+    click(&client, "li.dispute button.answer").await;
+    type_into(
+        &client,
+        "#uncategorized_text",
+        "winning_evidence: delivered on 21 November, signed for.",
+    )
+    .await;
+    type_into(&client, "#shipping_tracking_number", "1Z999AA10123456784").await;
+    let mut note = b"\x89PNG\r\n\x1a\n".to_vec();
+    note.extend_from_slice(b"signed delivery note");
+    let path = std::env::temp_dir().join(format!("signature-{}.png", new_key()));
+    std::fs::write(&path, &note).unwrap();
+    wait_for(&client, "#evidence_files")
+        .await
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
+    screenshot(&client, "dashboard-dispute-evidence").await;
+    click(&client, "#send-evidence").await;
+    wait_for_text(&client, "ul.disputes", "Won").await;
+    wait_for_text(&client, ".evidence", "1Z999AA10123456784").await;
+    wait_for_text(&client, ".evidence .files", "signature-").await;
+    screenshot(&client, "dashboard-dispute-won").await;
+    fits_a_phone(&client).await;
+
+    let (_, list) = till.get("/v1/disputes", &till.secret_key).await;
+    let dispute = &list["data"][0];
+    assert_eq!(dispute["payment"], payment.as_str());
+    assert_eq!(dispute["status"], "won");
+    let file = &dispute["evidence"]["files"][0];
+    assert_eq!(file["content_type"], "image/png");
+    assert_eq!(file["size"], note.len());
+    let (_, balance) = till.get("/v1/balance", &till.secret_key).await;
+    assert_eq!(balance["available"][0]["amount"], 8_000, "{balance}");
+    let _ = std::fs::remove_file(path);
+    client.close().await.unwrap();
+}
