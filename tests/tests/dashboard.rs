@@ -368,7 +368,7 @@ async fn an_owner_answers_a_dispute_with_text_and_a_file_and_sees_it_won() {
         .send()
         .await
         .unwrap();
-    assert_eq!(opened.status(), 200);
+    assert_eq!(opened.status(), 201);
     let email = unique_email("disputes");
     let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "owner").await;
     assert_eq!(status, 200, "{invitation}");

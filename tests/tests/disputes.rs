@@ -42,7 +42,7 @@ async fn open_dispute(till: &Till, request: Value) -> Value {
     )
     .await;
     let (status, body) = json_of(response).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 201, "{body}");
     body
 }
 
