@@ -494,3 +494,118 @@ async fn bad_or_foreign_dispute_requests_change_nothing_and_evidence_is_taken_on
     assert_eq!(available(&till).await, 5_000);
     assert_eq!(event_count(&till, "dispute.updated").await, 1);
 }
+
+/// The sandbox's local webhook secret (sandbox/src/main.rs, edge/.dev.vars).
+const WEBHOOK_SECRET: &[u8] = b"gwhsec_till_sandbox_local";
+
+/// A signed `dispute.*` event as the sandbox would send it: the edge's outcome.
+async fn dispute_event(till: &Till, event_id: &str, dispute: Value) -> String {
+    let body = json!({
+        "id": event_id,
+        "type": "dispute.updated",
+        "created": till_e2e::now(),
+        "data": { "object": dispute },
+    })
+    .to_string();
+    let signature = till_core::webhook::sign(WEBHOOK_SECRET, till_e2e::now(), body.as_bytes());
+    let response = send(
+        till.http
+            .post(till.url("/v1/webhooks/gateway"))
+            .header("Gateway-Signature", signature)
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+    .await;
+    let (status, answer) = json_of(response).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["outcome"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn gateway_dispute_events_that_do_not_fit_change_nothing_and_each_counts_once() {
+    let (_, till) = onboard("Dispute Events Shop", &[]).await;
+    let (payment, authorization) = paid(&till, 2_000).await;
+    let object =
+        |reference: &str, authorization: &str, amount: i64, currency: &str, status: &str| {
+            json!({
+                "id": reference, "status": status, "authorization": authorization,
+                "reference": payment, "amount": amount, "currency": currency,
+                "reason": "fraudulent", "evidence_due_by": till_e2e::now() + 86_400,
+                "created": till_e2e::now(), "evidence": null,
+            })
+        };
+    let gateway_id = format!("gwdp_{}", new_key());
+    for (dispute, expected) in [
+        (
+            object(&gateway_id, &authorization, 2_001, "USD", "needs_response"),
+            "implausible",
+        ),
+        (
+            object(&gateway_id, &authorization, 1_000, "EUR", "needs_response"),
+            "implausible",
+        ),
+        (
+            object(&gateway_id, &authorization, 0, "USD", "needs_response"),
+            "implausible",
+        ),
+        (
+            object(
+                &gateway_id,
+                "gwp_someone_elses",
+                1_000,
+                "USD",
+                "needs_response",
+            ),
+            "other_authorization",
+        ),
+    ] {
+        assert_eq!(dispute_event(&till, &new_key(), dispute).await, expected);
+    }
+    let mut unknown = object(&gateway_id, "gwp_unknown", 1_000, "USD", "needs_response");
+    unknown["reference"] = json!("pay_00000000000000000000000000000000");
+    assert_eq!(
+        dispute_event(&till, &new_key(), unknown).await,
+        "unknown_payment"
+    );
+    let (_, listed) = till.get("/v1/disputes", &till.secret_key).await;
+    assert_eq!(listed["data"], json!([]));
+    assert_eq!(available(&till).await, 2_000);
+
+    // Recorded once; a redelivery, a repeat and a late step change nothing.
+    let first = new_key();
+    let open = object(&gateway_id, &authorization, 1_000, "USD", "needs_response");
+    assert_eq!(dispute_event(&till, &first, open.clone()).await, "recorded");
+    assert_eq!(
+        dispute_event(&till, &first, open.clone()).await,
+        "duplicate"
+    );
+    assert_eq!(dispute_event(&till, &new_key(), open).await, "unchanged");
+    assert_eq!(available(&till).await, 2_000 - 1_000 - FEE);
+    let won = object(&gateway_id, &authorization, 1_000, "USD", "won");
+    assert_eq!(dispute_event(&till, &new_key(), won).await, "applied");
+    let late = object(&gateway_id, &authorization, 1_000, "USD", "under_review");
+    assert_eq!(dispute_event(&till, &new_key(), late).await, "stale");
+    assert_eq!(available(&till).await, 2_000);
+    assert_eq!(dispute_of(&till, &payment, "won").await["amount"], 1_000);
+
+    // Two events about a new dispute at once: one records it, the other changes nothing.
+    let (second, second_authorization) = paid(&till, 3_000).await;
+    let other_id = format!("gwdp_{}", new_key());
+    let mut both = object(
+        &other_id,
+        &second_authorization,
+        3_000,
+        "USD",
+        "needs_response",
+    );
+    both["reference"] = json!(second);
+    let (event_a, event_b) = (new_key(), new_key());
+    let (a, b) = tokio::join!(
+        dispute_event(&till, &event_a, both.clone()),
+        dispute_event(&till, &event_b, both),
+    );
+    let mut outcomes = [a, b];
+    outcomes.sort();
+    assert_eq!(outcomes, ["recorded", "unchanged"]);
+    assert_eq!(available(&till).await, 2_000 + 3_000 - 3_000 - FEE);
+}
