@@ -78,7 +78,7 @@ async fn oversized_bodies_are_refused_by_length_and_while_reading() {
     .await;
     assert_eq!(status, 200, "a small chunked body is fine");
 
-    // Dispute evidence carries files: its cap is the largest valid evidence (about 1.8 MiB),
+    // Dispute evidence carries files: its cap is the largest valid evidence (about 1.7 MB),
     // not 64 KiB; beyond that it is refused by length like any other body.
     let evidence = |bytes: usize| {
         till.http
