@@ -25,6 +25,7 @@ pub mod crypto;
 pub mod customer;
 pub mod dispute;
 pub mod error;
+pub mod fx;
 pub mod idempotency;
 pub mod ids;
 pub mod json;
