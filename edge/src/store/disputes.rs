@@ -10,7 +10,7 @@ use serde::Deserialize;
 use till_core::dispute::{Dispute, DisputeReason, DisputeStatus, EvidenceSummary};
 use till_core::error::ApiError;
 use till_core::money::Currency;
-use worker::{D1PreparedStatement, D1Result, Env};
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DisputeRow {
@@ -170,20 +170,37 @@ fn consequences(
     Ok(statements)
 }
 
-fn changed_first(results: &[D1Result]) -> bool {
-    results
+/// Runs `change` (an insert or update of the dispute `row`) with what it causes, in one batch:
+/// `None` when it changed no row (so nothing else was written), otherwise the merchant's
+/// endpoints for the events.
+async fn write(
+    env: &Env,
+    change: D1PreparedStatement,
+    row: &DisputeRow,
+    events: &[EventRow],
+    postings: &[Posting<'_>],
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let mut statements = vec![change];
+    statements.extend(consequences(
+        env,
+        &row.id,
+        &row.merchant_id,
+        events,
+        postings,
+    )?);
+    let results = batch(env, statements).await?;
+    let changed = results
         .first()
         .and_then(|r| r.meta().ok().flatten())
         .and_then(|meta| meta.changes)
-        == Some(1)
-}
-
-fn endpoints(results: &[D1Result], events: &[EventRow]) -> StoreResult<Vec<EndpointRow>> {
-    if events.is_empty() {
-        Ok(Vec::new())
-    } else {
-        webhooks::endpoints_read(results)
+        == Some(1);
+    if !changed {
+        return Ok(None);
     }
+    if events.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    webhooks::endpoints_read(&results).map(Some)
 }
 
 /// Records a new dispute with what it causes. `None` when it was there already (another event
@@ -194,7 +211,7 @@ pub async fn insert(
     events: &[EventRow],
     postings: &[Posting<'_>],
 ) -> StoreResult<Option<Vec<EndpointRow>>> {
-    let mut statements = vec![statement(
+    let change = statement(
         env,
         "INSERT INTO disputes (id, merchant_id, payment_id, gateway_account_id, \
          gateway_reference, amount, currency, fee, reason, status, evidence_due_by, evidence, \
@@ -215,19 +232,8 @@ pub async fn insert(
             int(row.evidence_due_by),
             int(row.created),
         ],
-    )?];
-    statements.extend(consequences(
-        env,
-        &row.id,
-        &row.merchant_id,
-        events,
-        postings,
-    )?);
-    let results = batch(env, statements).await?;
-    if !changed_first(&results) {
-        return Ok(None);
-    }
-    endpoints(&results, events).map(Some)
+    )?;
+    write(env, change, row, events, postings).await
 }
 
 /// Moves a dispute from `from` to `to` with what it causes. `None` when it was no longer in
@@ -241,7 +247,7 @@ pub async fn move_status(
     events: &[EventRow],
     postings: &[Posting<'_>],
 ) -> StoreResult<Option<Vec<EndpointRow>>> {
-    let mut statements = vec![statement(
+    let change = statement(
         env,
         "UPDATE disputes SET status = ?3, updated = ?4 WHERE id = ?1 AND status = ?2",
         &[
@@ -250,19 +256,8 @@ pub async fn move_status(
             text(to.as_str()),
             int(now),
         ],
-    )?];
-    statements.extend(consequences(
-        env,
-        &row.id,
-        &row.merchant_id,
-        events,
-        postings,
-    )?);
-    let results = batch(env, statements).await?;
-    if !changed_first(&results) {
-        return Ok(None);
-    }
-    endpoints(&results, events).map(Some)
+    )?;
+    write(env, change, row, events, postings).await
 }
 
 /// Keeps the merchant's evidence on a dispute that needs a response and has none yet: `false`
