@@ -216,6 +216,8 @@ pub struct Ledger {
     pub bank: crate::bank::Transfers,
     pub mail: crate::mail::Mailbox,
     pub disputes: crate::disputes::Disputes,
+    /// The day the FX rates are published as (`None`: today).
+    pub rates_date: Option<time::Date>,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -376,6 +378,8 @@ impl Gateway {
             .route("/mailbox", get(crate::mail::page))
             .route("/v1/analytics/sql", post(crate::analytics::sql))
             .route("/v1/bins/{bin}", get(crate::bins::lookup))
+            .route("/v1/rates/eurofxref-daily.xml", get(crate::rates::daily))
+            .route("/v1/control/rates", post(crate::rates::control))
             .with_state(self)
     }
 

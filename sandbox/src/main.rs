@@ -13,6 +13,7 @@ mod bins;
 mod disputes;
 mod gateway;
 mod mail;
+mod rates;
 mod settlement;
 mod shop;
 mod test_cards;

@@ -294,7 +294,8 @@ impl ReferenceRates {
 /// The namespace of the ECB's rate elements.
 const ECB_NAMESPACE: &str = "http://www.ecb.int/vocabulary/2002-08-01/eurofxref";
 
-fn parse_date(text: &str) -> Option<time::Date> {
+/// A `YYYY-MM-DD` calendar day (how rate files date their rates).
+pub fn parse_date(text: &str) -> Option<time::Date> {
     let mut parts = text.split('-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
