@@ -18,6 +18,7 @@ mod config;
 mod connectors;
 mod disputes;
 mod encrypted;
+mod fx_rates;
 mod gateways;
 mod handlers;
 mod http;
@@ -247,6 +248,8 @@ async fn route(
         }
         Endpoint::CloseDispute => handlers::disputes::close(req, env, caller, id).await,
         Endpoint::RetrieveDisputeFile => handlers::disputes::file(env, caller, id).await,
+        Endpoint::CreateFxQuote => handlers::fx_quotes::create(req, env, caller).await,
+        Endpoint::RetrieveFxQuote => handlers::fx_quotes::retrieve(env, caller, id).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

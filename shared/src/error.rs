@@ -202,6 +202,13 @@ error_codes! {
     RefundRequestDecided = "refund_request_decided", 409, InvalidRequestError,
         "This refund request was already approved or declined.";
 
+    // Currency conversion.
+    FxRatesUnavailable = "fx_rates_unavailable", 503, ApiError,
+        "Exchange rates are out of date or cannot be read: no new quote can be made now. Try \
+         again later.";
+    CurrencyNotQuoted = "currency_not_quoted", 400, InvalidRequestError,
+        "There is no exchange rate for this currency.";
+
     // Disputes (chargebacks).
     DisputeClosed = "dispute_closed", 409, InvalidRequestError,
         "This dispute is already won or lost: it takes no more evidence and cannot be closed.";

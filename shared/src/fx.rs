@@ -374,6 +374,70 @@ pub fn share(before: i64, part: i64, whole: i64, converted_whole: i64) -> Option
     cumulative(after)?.checked_sub(cumulative(before)?)
 }
 
+/// How long a quote holds its rate: what the customer is shown is what they pay until then.
+pub const QUOTE_LIFETIME_SECONDS: i64 = 15 * 60;
+/// Decimals of a rate as the API shows it (the exact fraction is what is applied).
+pub const RATE_DISPLAY_DIGITS: u32 = 10;
+
+/// `POST /v1/fx_quotes`: what `amount` of `from` (minor units) costs in `to`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFxQuote {
+    pub from: Currency,
+    pub to: Currency,
+    pub amount: i64,
+}
+
+/// An amount in one currency, as quotes show both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuotedAmount {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// A locked conversion, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FxQuote {
+    pub id: String,
+    pub object: String,
+    /// What the merchant asked to convert (its prices' currency).
+    pub from: QuotedAmount,
+    /// What the customer pays, markup included.
+    pub to: QuotedAmount,
+    /// Units of `to` per unit of `from` at the reference rate, to [`RATE_DISPLAY_DIGITS`].
+    pub rate: String,
+    pub markup_bps: u32,
+    /// What the markup adds, in minor units of `to`.
+    pub margin: i64,
+    /// The day of the reference rates used (`YYYY-MM-DD`).
+    pub rates_date: String,
+    /// Unix seconds: the quote is not honoured after this.
+    pub expires_at: i64,
+    pub created: i64,
+}
+
+impl FxError {
+    /// The API's answer to it.
+    pub fn api_error(&self) -> crate::error::ApiError {
+        use crate::error::{ApiError, ErrorCode};
+        match self {
+            FxError::NoRate(_) => ApiError::new(ErrorCode::CurrencyNotQuoted)
+                .with_message(format!("{self}."))
+                .with_param("to"),
+            FxError::Stale { .. } => ApiError::new(ErrorCode::FxRatesUnavailable),
+            FxError::SameCurrency => ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("from and to must be different currencies.")
+                .with_param("to"),
+            FxError::MarkupInvalid => ApiError::internal(),
+            FxError::AmountInvalid | FxError::AmountTooSmall | FxError::AmountTooLarge => {
+                ApiError::new(ErrorCode::AmountInvalid)
+                    .with_message(format!("{self}."))
+                    .with_param("amount")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,7 @@ pub enum IdKind {
     Dispute,
     /// A file given as dispute evidence, kept in object storage under this id.
     EvidenceFile,
+    FxQuote,
 }
 
 impl IdKind {
@@ -66,6 +67,7 @@ impl IdKind {
             IdKind::RiskRule => "rule_",
             IdKind::Dispute => "dp_",
             IdKind::EvidenceFile => "file_",
+            IdKind::FxQuote => "fxq_",
         }
     }
 }

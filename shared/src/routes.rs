@@ -102,6 +102,8 @@ pub enum Endpoint {
     SubmitDisputeEvidence,
     CloseDispute,
     RetrieveDisputeFile,
+    CreateFxQuote,
+    RetrieveFxQuote,
 }
 
 /// Who may call an endpoint.
@@ -624,6 +626,18 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "POST",
+        "/v1/fx_quotes",
+        Endpoint::CreateFxQuote,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/fx_quotes/{id}",
+        Endpoint::RetrieveFxQuote,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
         Access::Public,
@@ -714,9 +728,8 @@ impl Endpoint {
                 Some(Resource::CheckoutSessions)
             }
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
-            | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview => {
-                Some(Resource::Payments)
-            }
+            | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview
+            | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
                 Some(Resource::Risk)
             }

@@ -252,6 +252,11 @@ impl Stack {
             "--var",
             &format!("BIN_LOOKUP_URL:{}", self.gateway_url()),
             "--var",
+            &format!(
+                "FX_RATES_URL:{}/v1/rates/eurofxref-daily.xml",
+                self.gateway_url()
+            ),
+            "--var",
             &format!("ANALYTICS_SQL_URL:{}/v1/analytics/sql", self.gateway_url()),
             "--var",
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),

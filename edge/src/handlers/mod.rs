@@ -8,6 +8,7 @@ pub mod customer_sessions;
 pub mod customers;
 pub mod dashboard;
 pub mod disputes;
+pub mod fx_quotes;
 pub mod gateway_accounts;
 pub mod gateway_webhooks;
 pub mod keys;

@@ -7,6 +7,7 @@ pub mod customer_sessions;
 pub mod customers;
 pub mod disputes;
 pub mod events;
+pub mod fx_quotes;
 pub mod gateway_accounts;
 pub mod ledger;
 pub mod lists;
