@@ -50,7 +50,8 @@ pub fn Disputes() -> impl IntoView {
     }
 }
 
-fn status_label(status: DisputeStatus) -> &'static str {
+/// A status as people read it.
+pub fn status_label(status: DisputeStatus) -> &'static str {
     match status {
         DisputeStatus::NeedsResponse => t().dispute_needs_response,
         DisputeStatus::UnderReview => t().dispute_under_review,

@@ -3,12 +3,13 @@
 
 use crate::api;
 use crate::app::{Dashboard, Page};
-use crate::format;
 use crate::strings::t;
+use crate::{disputes, format};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
 use till_core::api::{List, Payment};
+use till_core::dispute::Dispute;
 use till_core::money::Money;
 use till_core::payment::{PaymentStatus, ALL_STATUSES};
 use till_core::risk::ReviewStatus;
@@ -145,6 +146,7 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
     let payment = RwSignal::new(None::<Payment>);
     let timeline = RwSignal::new(Vec::<TimelineEntry>::new());
+    let dispute = RwSignal::new(None::<Dispute>);
     let reload = {
         let id = id.clone();
         move || {
@@ -158,6 +160,10 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
                 if let Ok(list) = api::get::<List<TimelineEntry>>(&format!("{path}/timeline")).await
                 {
                     timeline.set(list.data);
+                }
+                let disputes = format!("/v1/disputes?payment={}", api::encode(&id));
+                if let Ok(list) = api::get::<List<Dispute>>(&disputes).await {
+                    dispute.set(list.data.into_iter().next());
                 }
             });
         }
@@ -181,6 +187,11 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
                 })}
                 {p.review.map(|review| view! {
                     <dt>{t().review}</dt><dd id="review">{review.as_str()}</dd>
+                })}
+                {dispute.get().map(|d| view! {
+                    <dt>{t().dispute}</dt>
+                    <dd id="dispute"><a href=Page::Disputes.href()>{disputes::status_label(d.status)}</a>
+                        " · "{format::money(d.amount, d.currency)}</dd>
                 })}
             </dl>
         })
@@ -207,7 +218,7 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
             {details}
             <Show when=move || dashboard.may_change()
                 fallback=|| view! { <p class="hint">{t().read_only}</p> }>
-                <Actions payment=payment reload=reload.clone() />
+                <Actions payment=payment disputed=Signal::derive(move || dispute.get().is_some()) reload=reload.clone() />
             </Show>
             <h2>{t().timeline}</h2>
             <ol class="timeline" id="timeline">{entries}</ol>
@@ -219,6 +230,8 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
 #[component]
 fn Actions<F: Fn() + Clone + Send + Sync + 'static>(
     payment: RwSignal<Option<Payment>>,
+    /// A disputed payment cannot be refunded: the network took the money back.
+    disputed: Signal<bool>,
     reload: F,
 ) -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
@@ -227,7 +240,7 @@ fn Actions<F: Fn() + Clone + Send + Sync + 'static>(
     let refundable = move || {
         payment
             .get()
-            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .filter(|p| p.status == PaymentStatus::Succeeded && !disputed.get())
             .map(|p| p.amount_captured - p.amount_refunded)
             .filter(|left| *left > 0)
     };

@@ -407,6 +407,17 @@ async fn an_owner_answers_a_dispute_with_text_and_a_file_and_sees_it_won() {
     screenshot(&client, "dashboard-dispute-won").await;
     fits_a_phone(&client).await;
 
+    // The payment's page says it is disputed and offers no refund.
+    client
+        .goto(&format!("{}/dashboard/#/payments/{payment}", till.edge))
+        .await
+        .unwrap();
+    wait_for_text(&client, "#dispute", "Won").await;
+    assert!(
+        client.find(Locator::Css("#refund")).await.is_err(),
+        "a disputed payment offers no refund"
+    );
+
     let (_, list) = till.get("/v1/disputes", &till.secret_key).await;
     let dispute = &list["data"][0];
     assert_eq!(dispute["payment"], payment.as_str());

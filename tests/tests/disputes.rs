@@ -161,6 +161,19 @@ async fn a_won_dispute_withdraws_the_amount_and_fee_then_gives_both_back() {
     assert!(dispute["evidence_due_by"].as_i64().unwrap() > till_e2e::now());
     let id = dispute["id"].as_str().unwrap();
     assert_eq!(available(&till).await, 10_000 - 4_000 - FEE);
+    let (_, of_payment) = till
+        .get(&format!("/v1/disputes?payment={payment}"), &till.secret_key)
+        .await;
+    assert_eq!(of_payment["data"][0]["id"], id);
+    let unknown = till_core::ids::new_id(till_core::ids::IdKind::Payment, [7; 16]);
+    let (_, of_other) = till
+        .get(&format!("/v1/disputes?payment={unknown}"), &till.secret_key)
+        .await;
+    assert_eq!(of_other["data"], json!([]));
+    let (status, refused) = till
+        .get("/v1/disputes?payment=dp_1", &till.secret_key)
+        .await;
+    assert_eq!((status, code(&refused)), (400, "parameter_invalid"));
     assert_eq!(event_count(&till, "dispute.created").await, 1);
 
     // The network took the money back: a refund would pay the cardholder twice.

@@ -8,7 +8,7 @@ use crate::connectors::{GatewayDispute, GatewayError};
 use crate::disputes::settle;
 use crate::http::{body_value_within, json, page_param, parse, query_param, ApiResult};
 use crate::idempotency::{self, Ended};
-use crate::store::disputes::DisputeRow;
+use crate::store::disputes::{DisputeFilter, DisputeRow};
 use crate::vault::Vault;
 use crate::{clock, gateways, random, store};
 use till_core::api::List;
@@ -35,7 +35,7 @@ fn stored(row: &DisputeRow) -> Result<Ended, ApiError> {
     Ok(Ended::Stored { status: 200, body })
 }
 
-/// `GET /v1/disputes?status=&limit=&starting_after=`: newest first.
+/// `GET /v1/disputes?status=&payment=&limit=&starting_after=`: newest first.
 pub async fn list(req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let page = page_param(&req, IdKind::Dispute)?;
     let status = match query_param(&req, "status") {
@@ -46,15 +46,24 @@ pub async fn list(req: Request, env: &Env, caller: &Caller) -> ApiResult {
                 .with_param("status")
         })?),
     };
-    let rows = store::disputes::list(
-        env,
-        &caller.merchant_id,
+    let payment = query_param(&req, "payment");
+    if payment
+        .as_deref()
+        .is_some_and(|id| !ids::is_valid(IdKind::Payment, id))
+    {
+        return Err(ApiError::new(ErrorCode::ParameterInvalid)
+            .with_message("payment is a payment id (pay_...).")
+            .with_param("payment"));
+    }
+    let filter = DisputeFilter {
         status,
-        page.starting_after.as_deref(),
-        page.limit + 1,
-    )
-    .await?
-    .ok_or_else(ApiError::cursor_invalid)?;
+        payment: payment.as_deref(),
+        starting_after: page.starting_after.as_deref(),
+        limit: page.limit + 1,
+    };
+    let rows = store::disputes::list(env, &caller.merchant_id, &filter)
+        .await?
+        .ok_or_else(ApiError::cursor_invalid)?;
     let disputes = rows
         .iter()
         .map(DisputeRow::view)

@@ -99,16 +99,23 @@ pub async fn by_gateway_reference(
     .await
 }
 
-/// A merchant's disputes, newest first, optionally only those in `status`; `None` when
-/// `starting_after` is not one of its disputes.
+/// Which of a merchant's disputes to list.
+pub struct DisputeFilter<'a> {
+    pub status: Option<DisputeStatus>,
+    pub payment: Option<&'a str>,
+    pub starting_after: Option<&'a str>,
+    /// How many to read (one more than the page shows).
+    pub limit: usize,
+}
+
+/// A merchant's disputes, newest first, as `filter` says; `None` when `starting_after` is not
+/// one of its disputes.
 pub async fn list(
     env: &Env,
     merchant_id: &str,
-    status: Option<DisputeStatus>,
-    starting_after: Option<&str>,
-    limit: usize,
+    filter: &DisputeFilter<'_>,
 ) -> StoreResult<Option<Vec<DisputeRow>>> {
-    let after = match starting_after {
+    let after = match filter.starting_after {
         Some(id) => match find(env, merchant_id, id).await? {
             Some(row) => Some((row.created, row.id)),
             None => return Ok(None),
@@ -116,18 +123,20 @@ pub async fn list(
         None => None,
     };
     let (created, id) = after.unwrap_or((i64::MAX, String::new()));
-    let limit = i64::try_from(limit).unwrap_or(100);
+    let limit = i64::try_from(filter.limit).unwrap_or(100);
     all(
         env,
         "SELECT * FROM disputes WHERE merchant_id = ?1 AND (?2 IS NULL OR status = ?2) \
+         AND (?6 IS NULL OR payment_id = ?6) \
          AND (created < ?3 OR (created = ?3 AND (?4 = '' OR id < ?4))) \
          ORDER BY created DESC, id DESC LIMIT ?5",
         &[
             text(merchant_id),
-            opt_text(status.map(DisputeStatus::as_str)),
+            opt_text(filter.status.map(DisputeStatus::as_str)),
             int(created),
             text(&id),
             int(limit),
+            opt_text(filter.payment),
         ],
     )
     .await
