@@ -81,10 +81,13 @@ pub fn ensure_node_tools() -> Result<(), String> {
     Ok(())
 }
 
-/// Debian's Chromium and ChromeDriver for the browser tests.
+/// Debian's Chromium and ChromeDriver for the browser tests, and the Noto CJK fonts without
+/// which Korean renders as boxes in their screenshots.
 pub fn ensure_browser() -> Result<(), String> {
-    if std::path::Path::new("/usr/bin/chromium").exists()
-        && std::path::Path::new("/usr/bin/chromedriver").exists()
+    let present = |path: &str| std::path::Path::new(path).exists();
+    if present("/usr/bin/chromium")
+        && present("/usr/bin/chromedriver")
+        && present("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
     {
         return Ok(());
     }
@@ -96,6 +99,7 @@ pub fn ensure_browser() -> Result<(), String> {
             "--no-install-recommends",
             "chromium",
             "chromium-driver",
+            "fonts-noto-cjk",
         ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
