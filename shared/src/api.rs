@@ -68,6 +68,10 @@ pub struct CreateCheckoutSession {
     /// The receipt's language (`ko`, `en-US`; else the customer's, else English).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// An FX quote (`fxq_…`) whose `to` is this session's amount and currency: the customer
+    /// pays in their currency and the merchant is settled the quote's `from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fx_quote: Option<String>,
 }
 
 /// Where a checkout's money goes when its payment succeeds.
@@ -265,6 +269,9 @@ pub struct CheckoutSession {
     pub receipt_email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// Present when the customer pays in another currency than the merchant is settled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<crate::fx::Converted>,
     pub created: i64,
 }
 
@@ -556,6 +563,13 @@ pub struct Payment {
     /// Held by a `review` rule: authorized, not captured until the merchant approves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<crate::risk::ReviewStatus>,
+    /// Present when the customer paid in another currency than the merchant is settled in:
+    /// `amount` and `currency` are what the card paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<crate::fx::Converted>,
+    /// For a converted payment: what its refunds took in the settlement currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_refunded: Option<i64>,
     pub created: i64,
 }
 
@@ -631,6 +645,10 @@ pub struct Refund {
     pub reason: Option<RefundReason>,
     #[serde(default)]
     pub failure_code: Option<String>,
+    /// For a converted payment: what the refund takes from the merchant in its settlement
+    /// currency, at the payment's original rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<crate::fx::QuotedAmount>,
     pub created: i64,
 }
 
@@ -913,6 +931,7 @@ mod tests {
             require_cvc: false,
             receipt_email: None,
             locale: None,
+            fx_quote: None,
         }
     }
 

@@ -208,6 +208,12 @@ error_codes! {
          again later.";
     CurrencyNotQuoted = "currency_not_quoted", 400, InvalidRequestError,
         "There is no exchange rate for this currency.";
+    FxQuoteExpired = "fx_quote_expired", 409, InvalidRequestError,
+        "The exchange rate quoted for this checkout has expired: the merchant must quote again \
+         and open a new checkout session. Nothing was charged.";
+    FxQuoteMismatch = "fx_quote_mismatch", 400, InvalidRequestError,
+        "The checkout session's amount and currency must be what the exchange-rate quote \
+         converts to.";
 
     // Disputes (chargebacks).
     DisputeClosed = "dispute_closed", 409, InvalidRequestError,

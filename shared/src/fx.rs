@@ -9,12 +9,14 @@
 //!   currency's ISO 4217 exponent: 0 for JPY and KRW, 2 for USD, 3 for BHD), markup included,
 //!   and rounded once, half to even ([`round_half_even`]), by [`convert`].
 //! - **Parts add up to the whole**: a part of a converted amount (a partial refund at the
-//!   original rate) is the difference of two rounded cumulative shares ([`share`]), so any
-//!   split of the original converts to parts whose sum is exactly the converted whole.
+//!   original rate) is the rounded cumulative share less what earlier parts took
+//!   ([`next_share`]), so any split of the original converts to parts whose sum is exactly
+//!   the converted whole.
 //! - **Stale rates refuse**: rates older than the caller's limit quote nothing
 //!   ([`ReferenceRates::check_fresh`]).
 
-use crate::money::{Currency, MAX_AMOUNT_MINOR};
+use crate::ledger::ConvertedLegs;
+use crate::money::{Currency, Money, MAX_AMOUNT_MINOR};
 use num_rational::Ratio;
 use num_traits::{CheckedMul, One, Signed};
 use std::collections::BTreeMap;
@@ -356,22 +358,35 @@ pub fn convert(amount: i64, rate: &Rate, markup_bps: u32) -> Result<Conversion, 
     })
 }
 
-/// The part of `converted_whole` that `part` of `whole` is, when `before` of `whole` has
-/// already been taken (a partial refund at the original rate, after earlier ones): the
-/// rounded cumulative share after it less the one before it, so however `whole` is split,
-/// the parts add up to `converted_whole` exactly, each within one minor unit of its exact
-/// proportion. `None` when the parts do not fit in the whole.
-pub fn share(before: i64, part: i64, whole: i64, converted_whole: i64) -> Option<i64> {
-    if whole <= 0 || before < 0 || part < 0 || converted_whole < 0 {
+/// The part of `converted_whole` that `part` of `whole` is, rounded by the one rule: what a
+/// partial capture of a converted payment settles as, or what a dispute of part of it takes.
+/// `None` unless `0 <= part <= whole` and `whole > 0`.
+pub fn proportion(part: i64, whole: i64, converted_whole: i64) -> Option<i64> {
+    if whole <= 0 || part < 0 || part > whole || converted_whole < 0 {
         return None;
     }
-    let after = before.checked_add(part).filter(|after| *after <= whole)?;
-    let cumulative = |taken: i64| {
-        let exact = Exact::new(i128::from(converted_whole), i128::from(whole))
-            .checked_mul(&Exact::from_integer(i128::from(taken)))?;
-        i64::try_from(round_half_even(exact)).ok()
-    };
-    cumulative(after)?.checked_sub(cumulative(before)?)
+    let exact = Exact::new(i128::from(converted_whole), i128::from(whole))
+        .checked_mul(&Exact::from_integer(i128::from(part)))?;
+    i64::try_from(round_half_even(exact)).ok()
+}
+
+/// What the next refund of a converted payment takes in the other currency, at the original
+/// rate: the rounded share of everything refunded once it is done (`refunded_after` of
+/// `whole`) less what earlier refunds took (`converted_taken`), never below zero. So refunds
+/// add up to `converted_whole` exactly when the whole is refunded, however it was split and
+/// whichever refunds failed and were given back in between, and never to more. `None` when
+/// the figures do not fit.
+pub fn next_share(
+    refunded_after: i64,
+    whole: i64,
+    converted_whole: i64,
+    converted_taken: i64,
+) -> Option<i64> {
+    if !(0..=converted_whole).contains(&converted_taken) {
+        return None;
+    }
+    let cumulative = proportion(refunded_after, whole, converted_whole)?;
+    Some((cumulative - converted_taken).max(0))
 }
 
 /// How long a quote holds its rate: what the customer is shown is what they pay until then.
@@ -414,6 +429,103 @@ pub struct FxQuote {
     /// Unix seconds: the quote is not honoured after this.
     pub expires_at: i64,
     pub created: i64,
+}
+
+/// What a quote locked for a checkout in the customer's currency, as its checkout session and
+/// payment show it: the customer pays the session's (the payment's) amount and currency, and
+/// the merchant is settled `settlement`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Converted {
+    pub fx_quote: String,
+    /// What the merchant receives for the whole amount (before fees), in its own currency.
+    pub settlement: QuotedAmount,
+    /// Units of the customer's currency per unit of the merchant's at the reference rate, to
+    /// [`RATE_DISPLAY_DIGITS`]; the markup comes on top.
+    pub rate: String,
+    pub markup_bps: u32,
+    /// What the markup added, in minor units of the customer's currency.
+    pub margin: i64,
+    /// The day of the reference rates used (`YYYY-MM-DD`).
+    pub rates_date: String,
+    /// Unix seconds: a checkout confirmed after this asks for a new quote.
+    pub expires_at: i64,
+}
+
+/// What a converted payment's refunds have taken so far: of what the card paid, of the
+/// merchant's settlement, and of the FX margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Taken {
+    pub presentment: i64,
+    pub settlement: i64,
+    pub margin: i64,
+}
+
+impl Converted {
+    /// The legs of capturing `captured` of the payment's `amount` of `currency` (what the
+    /// card paid): a partial capture settles its proportion of the quote.
+    pub fn captured_legs(
+        &self,
+        currency: Currency,
+        amount: i64,
+        captured: i64,
+    ) -> Option<ConvertedLegs> {
+        Some(ConvertedLegs {
+            presentment: Money {
+                amount: captured,
+                currency,
+            },
+            margin: proportion(captured, amount, self.margin)?,
+            settlement: Money {
+                amount: proportion(captured, amount, self.settlement.amount)?,
+                currency: self.settlement.currency,
+            },
+        })
+    }
+}
+
+/// The legs of refunding `refund` of a converted payment whose capture was `captured`, after
+/// earlier refunds `taken`: at the original rate, cumulatively ([`next_share`]), so refunding
+/// everything gives back exactly what the capture booked. `None` beyond the capture.
+pub fn refund_legs(captured: &ConvertedLegs, refund: i64, taken: Taken) -> Option<ConvertedLegs> {
+    let whole = captured.presentment.amount;
+    let after = taken
+        .presentment
+        .checked_add(refund)
+        .filter(|a| *a <= whole)?;
+    if refund <= 0 {
+        return None;
+    }
+    Some(ConvertedLegs {
+        presentment: Money {
+            amount: refund,
+            currency: captured.presentment.currency,
+        },
+        margin: next_share(after, whole, captured.margin, taken.margin)?.min(refund),
+        settlement: Money {
+            amount: next_share(after, whole, captured.settlement.amount, taken.settlement)?,
+            currency: captured.settlement.currency,
+        },
+    })
+}
+
+/// The legs of `part` of a converted payment's capture at its proportion (what a dispute
+/// takes, and gives back when the merchant wins).
+pub fn part_legs(captured: &ConvertedLegs, part: i64) -> Option<ConvertedLegs> {
+    let whole = captured.presentment.amount;
+    if part <= 0 {
+        return None;
+    }
+    Some(ConvertedLegs {
+        presentment: Money {
+            amount: part,
+            currency: captured.presentment.currency,
+        },
+        margin: proportion(part, whole, captured.margin)?,
+        settlement: Money {
+            amount: proportion(part, whole, captured.settlement.amount)?,
+            currency: captured.settlement.currency,
+        },
+    })
 }
 
 impl FxError {
@@ -690,14 +802,40 @@ mod tests {
             points.sort_unstable();
             let mut total = 0i64;
             for pair in points.windows(2) {
-                let (before, part) = (pair[0], pair[1] - pair[0]);
-                let got = share(before, part, whole, converted_whole).unwrap();
+                let part = pair[1] - pair[0];
+                let got = next_share(pair[1], whole, converted_whole, total).unwrap();
                 let exact = x(i128::from(converted_whole) * i128::from(part), i128::from(whole));
                 let off = (Exact::from_integer(i128::from(got)) - exact).abs();
                 prop_assert!(off <= Exact::one(), "{got} vs {exact}");
                 total += got;
             }
             prop_assert_eq!(total, converted_whole);
+        }
+
+        /// Refunds that fail give back exactly what they took; whatever failed in between,
+        /// refunding the rest of the whole brings the total to the converted whole exactly,
+        /// and no moment has more taken than the whole converts to.
+        #[test]
+        fn failed_refunds_never_unbalance_the_total(
+            whole in 1i64..=1_000_000_000,
+            converted_whole in 0i64..=9_999_999_999,
+            refunds in proptest::collection::vec((1u32..=1_000, proptest::bool::ANY), 0..10),
+        ) {
+            let (mut refunded, mut taken) = (0i64, 0i64);
+            for (permille, fails) in refunds {
+                let part = (i128::from(whole) * i128::from(permille) / 1_000) as i64;
+                if part == 0 || refunded + part > whole {
+                    continue;
+                }
+                let got = next_share(refunded + part, whole, converted_whole, taken).unwrap();
+                prop_assert!(got >= 0 && taken + got <= converted_whole);
+                if !fails {
+                    refunded += part;
+                    taken += got;
+                }
+            }
+            let rest = next_share(whole, whole, converted_whole, taken).unwrap();
+            prop_assert_eq!(taken + rest, converted_whole);
         }
 
         /// A markup never lowers what the customer pays, and the margin is what it added.
@@ -713,10 +851,51 @@ mod tests {
     }
 
     #[test]
+    fn refunds_of_a_converted_payment_give_back_exactly_what_its_capture_booked() {
+        let converted = Converted {
+            fx_quote: "fxq".into(),
+            settlement: QuotedAmount {
+                amount: 3_241,
+                currency: c("USD"),
+            },
+            rate: "1388.5".into(),
+            markup_bps: 150,
+            margin: 665,
+            rates_date: "2026-11-27".into(),
+            expires_at: 0,
+        };
+        let captured = converted.captured_legs(c("KRW"), 45_000, 45_000).unwrap();
+        assert_eq!((captured.settlement.amount, captured.margin), (3_241, 665));
+        let half = converted.captured_legs(c("KRW"), 45_000, 22_500).unwrap();
+        assert_eq!((half.settlement.amount, half.margin), (1_620, 332));
+        let mut taken = Taken::default();
+        for part in [10_001, 1, 20_000, 14_998] {
+            let legs = refund_legs(&captured, part, taken).unwrap();
+            taken.presentment += part;
+            taken.settlement += legs.settlement.amount;
+            taken.margin += legs.margin;
+        }
+        assert_eq!(
+            taken,
+            Taken {
+                presentment: 45_000,
+                settlement: 3_241,
+                margin: 665
+            }
+        );
+        assert_eq!(refund_legs(&captured, 1, taken), None);
+        assert_eq!(part_legs(&captured, 45_000), Some(captured));
+        assert_eq!(part_legs(&captured, 0), None);
+    }
+
+    #[test]
     fn shares_refuse_parts_beyond_the_whole() {
-        assert_eq!(share(0, 100, 100, 115_229), Some(115_229));
-        assert_eq!(share(60, 41, 100, 115_229), None);
-        assert_eq!(share(0, 1, 0, 10), None);
-        assert_eq!(share(-1, 1, 10, 10), None);
+        assert_eq!(proportion(100, 100, 115_229), Some(115_229));
+        assert_eq!(proportion(50, 100, 3), Some(2));
+        assert_eq!(proportion(101, 100, 115_229), None);
+        assert_eq!(proportion(1, 0, 10), None);
+        assert_eq!(proportion(-1, 10, 10), None);
+        assert_eq!(next_share(100, 100, 115_229, 115_230), None);
+        assert_eq!(next_share(1, 100, 115_229, 2_000), Some(0));
     }
 }

@@ -30,6 +30,12 @@ pub enum Owner {
     PayoutClearing,
     /// Money paid out to bank accounts (a returned payout comes back from here).
     PaidOut,
+    /// Till's position from converting payments: it takes the customer's currency and pays
+    /// the merchant's, so it is above zero in one and below in the other until treasury trades
+    /// them; like the outside world, it may go below zero.
+    FxDesk,
+    /// What currency markups earned, in the customer's currency.
+    FxMargin,
 }
 
 /// One account: an owner's money in one currency.
@@ -48,7 +54,7 @@ impl Account {
     /// someone holds, and goes below zero only by a dispute
     /// ([`Transaction::may_leave_negative`]).
     pub fn may_go_negative(&self) -> bool {
-        self.owner == Owner::GatewayClearing
+        matches!(self.owner, Owner::GatewayClearing | Owner::FxDesk)
     }
 
     /// A stable name for storage, e.g. `wallet:cus_1:USD` or `gateway_clearing:USD`.
@@ -62,6 +68,8 @@ impl Account {
             Owner::PendingClaim { claim } => format!("pending_claim:{claim}:{currency}"),
             Owner::PayoutClearing => format!("payout_clearing:{currency}"),
             Owner::PaidOut => format!("paid_out:{currency}"),
+            Owner::FxDesk => format!("fx_desk:{currency}"),
+            Owner::FxMargin => format!("fx_margin:{currency}"),
         }
     }
 
@@ -91,6 +99,8 @@ impl Account {
             ["fees", currency] => (Owner::Fees, currency),
             ["payout_clearing", currency] => (Owner::PayoutClearing, currency),
             ["paid_out", currency] => (Owner::PaidOut, currency),
+            ["fx_desk", currency] => (Owner::FxDesk, currency),
+            ["fx_margin", currency] => (Owner::FxMargin, currency),
             _ => return None,
         };
         let owner_named = match &owner {
@@ -150,7 +160,7 @@ impl fmt::Display for LedgerError {
     }
 }
 
-/// Enough for any operation Till has (the largest, a transfer from a card, has 2).
+/// Enough for any operation Till has (the largest, a converted payment, has 5).
 pub const MAX_ENTRIES: usize = 16;
 
 /// Entries that balance in every currency; the only way to get one is [`Transaction::new`]
@@ -361,6 +371,47 @@ impl Operation<'_> {
         )
     }
 
+    /// The operation's transaction when the card paid in another currency than its payee holds
+    /// (a converted payment, its refunds and disputes): the card's side moves
+    /// `legs.presentment` through the FX desk, less the margin, which goes to the FX margin
+    /// account; the payee's side moves `legs.settlement`. Only for operations between the
+    /// outside world and a payee; a leg of zero (a tiny refund's settlement share) is left out.
+    pub fn converted_transaction(self, legs: &ConvertedLegs) -> Result<Transaction, LedgerError> {
+        let (from, to) = self.owners();
+        let (payee, sign) = match (from, to) {
+            (Owner::GatewayClearing, payee) => (payee, 1),
+            (payee, Owner::GatewayClearing) => (payee, -1),
+            _ => return Err(LedgerError::InvalidMovement),
+        };
+        let at_rate = legs.presentment.amount - legs.margin;
+        if legs.presentment.currency == legs.settlement.currency
+            || legs.presentment.amount <= 0
+            || legs.settlement.amount < 0
+            || legs.margin < 0
+            || at_rate < 0
+        {
+            return Err(LedgerError::InvalidMovement);
+        }
+        let (p, s) = (legs.presentment.currency, legs.settlement.currency);
+        let entries = [
+            (Owner::GatewayClearing, p, -legs.presentment.amount),
+            (Owner::FxMargin, p, legs.margin),
+            (Owner::FxDesk, p, at_rate),
+            (Owner::FxDesk, s, -legs.settlement.amount),
+            (payee, s, legs.settlement.amount),
+        ]
+        .into_iter()
+        .filter(|(_, _, amount)| *amount != 0)
+        .map(|(owner, currency, amount)| Entry {
+            account: Account::new(owner, currency),
+            amount: sign * amount,
+        })
+        .collect();
+        let mut transaction = Transaction::new(entries)?;
+        transaction.may_overdraw = self.may_overdraw();
+        Ok(transaction)
+    }
+
     /// The operation's transaction: `amount` (> 0) of `currency`.
     pub fn transaction(self, currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
         let (from, to) = self.owners();
@@ -372,6 +423,15 @@ impl Operation<'_> {
         transaction.may_overdraw = self.may_overdraw();
         Ok(transaction)
     }
+}
+
+/// The figures of a converted operation: what the card paid (or gets back), the FX margin in
+/// it (same currency), and what the payee receives (or gives back) in its own currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvertedLegs {
+    pub presentment: crate::money::Money,
+    pub margin: i64,
+    pub settlement: crate::money::Money,
 }
 
 /// Decides whether `transaction` may be written, given `balance_of` each account it touches
@@ -648,6 +708,89 @@ mod tests {
             "gateway_clearing:KRW"
         );
         assert_ne!(wallet("cus_1", usd()).key(), wallet("cus_1", krw()).key());
+    }
+
+    #[test]
+    fn a_converted_payment_books_both_legs_and_the_margin_and_its_refund_reverses_them() {
+        let money = |amount, currency| crate::money::Money { amount, currency };
+        let legs = ConvertedLegs {
+            presentment: money(45_000, krw()),
+            margin: 665,
+            settlement: money(3_241, usd()),
+        };
+        let merchant = Account::new(
+            Owner::Merchant {
+                merchant: "m".into(),
+            },
+            usd(),
+        );
+        let payee = Payee::Merchant("m");
+        let paid = Operation::CardPayment { payee }
+            .converted_transaction(&legs)
+            .unwrap();
+        let balances = post(&paid, |_| 0).unwrap();
+        assert_eq!(
+            balances,
+            vec![
+                (Account::new(Owner::GatewayClearing, krw()), -45_000),
+                (Account::new(Owner::FxMargin, krw()), 665),
+                (Account::new(Owner::FxDesk, krw()), 44_335),
+                (Account::new(Owner::FxDesk, usd()), -3_241),
+                (merchant.clone(), 3_241),
+            ]
+        );
+        let after_payment: BTreeMap<Account, i64> = balances.into_iter().collect();
+        let refund = Operation::Refund { payee }
+            .converted_transaction(&legs)
+            .unwrap();
+        let back = post(&refund, |a| after_payment.get(a).copied().unwrap_or(0)).unwrap();
+        assert!(back.iter().all(|(_, balance)| *balance == 0), "{back:?}");
+        // A refund the merchant cannot cover is refused like any other.
+        let short = post(&refund, |a| {
+            if *a == merchant {
+                3_240
+            } else {
+                after_payment.get(a).copied().unwrap_or(0)
+            }
+        });
+        assert_eq!(
+            short,
+            Err(LedgerError::InsufficientFunds { account: merchant })
+        );
+        // A settlement share of zero leaves the payee out; same currencies are refused.
+        let tiny = ConvertedLegs {
+            presentment: money(1, krw()),
+            margin: 0,
+            settlement: money(0, usd()),
+        };
+        let tiny = Operation::Refund { payee }
+            .converted_transaction(&tiny)
+            .unwrap();
+        assert_eq!(tiny.entries().len(), 2);
+        let same = ConvertedLegs {
+            settlement: money(3_241, krw()),
+            ..legs
+        };
+        assert_eq!(
+            Operation::CardPayment { payee }.converted_transaction(&same),
+            Err(LedgerError::InvalidMovement)
+        );
+        assert_eq!(
+            Operation::Transfer {
+                sender: "a",
+                receiver: "b"
+            }
+            .converted_transaction(&legs),
+            Err(LedgerError::InvalidMovement)
+        );
+        assert_eq!(
+            Account::from_key("fx_desk:KRW"),
+            Some(Account::new(Owner::FxDesk, krw()))
+        );
+        assert_eq!(
+            Account::from_key("fx_margin:USD"),
+            Some(Account::new(Owner::FxMargin, usd()))
+        );
     }
 
     /// An in-memory ledger for the property tests: balances kept as the edge keeps them (a
