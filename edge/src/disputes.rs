@@ -6,6 +6,7 @@
 
 use crate::connectors::GatewayDispute;
 use crate::gateways::Gateway;
+use crate::payments::conversion;
 use crate::store::disputes::DisputeRow;
 use crate::store::ledger::Posting;
 use crate::store::webhooks::EventRow;
@@ -13,6 +14,7 @@ use crate::{clock, merchant_webhooks, random, store};
 use till_core::dispute::{self, DisputeStatus};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
+use till_core::ledger::{ConvertedLegs, Operation};
 use till_core::money::Currency;
 
 /// Networks give 7 to 21 days to answer; a gateway that names no due date gets the shortest.
@@ -42,11 +44,16 @@ impl Outcome {
 
 /// The events and postings of a change from `from` (`None`: being recorded) to `to`, the
 /// status `row` now shows.
+///
+/// For a converted payment (`legs`: the disputed amount at the payment's rate) the amount is
+/// withdrawn and reinstated through the FX desk, in the merchant's settlement currency, and
+/// the fee is in that currency too.
 fn consequences<'a>(
     row: &'a DisputeRow,
     from: Option<DisputeStatus>,
     to: DisputeStatus,
     now: i64,
+    legs: Option<&ConvertedLegs>,
 ) -> Result<(Vec<EventRow>, Vec<Posting<'a>>), ApiError> {
     let view = row.view()?;
     let events = dispute::event_types(from, to)
@@ -55,15 +62,29 @@ fn consequences<'a>(
         .collect::<Result<Vec<_>, _>>()?;
     let postings = dispute::ledger_operations(&row.merchant_id, from, to, row.amount, row.fee)
         .into_iter()
-        .map(|(operation, amount)| {
-            Posting::new(
+        .map(|(operation, amount)| match (operation, legs) {
+            (
+                Operation::DisputeWithdrawn { .. } | Operation::DisputeReinstated { .. },
+                Some(legs),
+            ) => Posting::converted(&row.merchant_id, operation, &row.id, legs, now),
+            (Operation::DisputeFee { .. } | Operation::DisputeFeeReturned { .. }, _) => {
+                Posting::new(
+                    &row.merchant_id,
+                    operation,
+                    &row.id,
+                    row.fee_currency(),
+                    amount,
+                    now,
+                )
+            }
+            _ => Posting::new(
                 &row.merchant_id,
                 operation,
                 &row.id,
                 row.currency,
                 amount,
                 now,
-            )
+            ),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((events, postings))
@@ -97,7 +118,15 @@ pub async fn settle(
     let mut moved = row.clone();
     moved.status = to.as_str().to_string();
     moved.updated = now;
-    let (events, postings) = consequences(&moved, Some(from), to, now)?;
+    // Only winning moves money after the dispute is recorded.
+    let legs = match to {
+        DisputeStatus::Won => match store::payments::by_id(env, &row.payment_id).await? {
+            Some(payment) => conversion::part_legs(&payment, row.amount)?,
+            None => return Err(ApiError::internal()),
+        },
+        _ => None,
+    };
+    let (events, postings) = consequences(&moved, Some(from), to, now, legs.as_ref())?;
     match store::disputes::move_status(env, &moved, from, to, now, &events, &postings).await? {
         Some(endpoints) => {
             worker::console_log!("dispute {} {from} -> {to}", moved.id);
@@ -165,6 +194,8 @@ pub async fn from_gateway(
         return Ok("implausible");
     }
     let now = clock::now_seconds();
+    let legs = conversion::part_legs(&payment, incoming.amount)?;
+    let fee_currency = legs.map(|legs| legs.settlement.currency);
     let row = DisputeRow {
         id: random::id(IdKind::Dispute)?,
         merchant_id: payment.merchant_id.clone(),
@@ -173,7 +204,8 @@ pub async fn from_gateway(
         gateway_reference: incoming.reference.clone(),
         amount: incoming.amount,
         currency: payment.currency,
-        fee: dispute::dispute_fee(payment.currency),
+        fee: dispute::dispute_fee(fee_currency.unwrap_or(payment.currency)),
+        fee_currency,
         reason: dispute::DisputeReason::from_gateway(&incoming.reason)
             .as_str()
             .to_string(),
@@ -187,7 +219,7 @@ pub async fn from_gateway(
         created: now,
         updated: now,
     };
-    let (events, postings) = consequences(&row, None, incoming.status, now)?;
+    let (events, postings) = consequences(&row, None, incoming.status, now, legs.as_ref())?;
     match store::disputes::insert(env, &row, &events, &postings).await? {
         Some(endpoints) => {
             worker::console_log!("dispute {} recorded for {}", row.id, row.payment_id);

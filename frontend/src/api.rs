@@ -33,9 +33,29 @@ pub struct Session {
     /// A saved card pays only with its security code typed again.
     #[serde(default)]
     pub require_cvc: bool,
+    /// Present when the customer pays in their currency and the merchant is settled in its own.
+    #[serde(default)]
+    pub conversion: Option<Conversion>,
     /// The customer's saved cards, read with the customer session the widget was opened with.
     #[serde(skip)]
     pub saved_cards: Vec<SavedCard>,
+}
+
+/// What the widget reads of the session's `conversion` (`till_core::fx::Converted`): what to
+/// show beside the total.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Conversion {
+    pub settlement: SettlementAmount,
+    /// Units of the session's currency per unit of the settlement's, as decimal text.
+    pub rate: String,
+    pub markup_bps: u32,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SettlementAmount {
+    pub amount: i64,
+    pub currency: Currency,
 }
 
 /// What the widget reads of the API's `Payment`.

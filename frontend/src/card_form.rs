@@ -8,7 +8,7 @@ use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
 use crate::launch::Launch;
-use crate::locale::amount_text;
+use crate::locale::{amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
 use leptos::prelude::*;
@@ -284,6 +284,7 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     };
     let choice = RwSignal::new(saved_cards.first().map(|first| first.id.clone()));
     let amount = amount_text(&session);
+    let conversion = conversion_text(&session);
     let t = i18n::t();
     let pay_label = (t.pay)(&amount);
 
@@ -386,7 +387,13 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
 
     view! {
         <form class="card-form" on:submit=submit novalidate>
-            <p class="total">{t.total} " " <strong>{amount}</strong></p>
+            <p class="total">
+                {t.total} " " <strong>{amount}</strong>
+                {conversion.map(|text| view! {
+                    <span class="converted" aria-hidden="true">" · " {text.visible}</span>
+                    <span class="sr-only">{text.spoken}</span>
+                })}
+            </p>
             {(!saved_cards.is_empty())
                 .then(|| view! { <SavedCards cards=saved_cards choice=choice on_choose=choose /> })}
             {ask_cvc.then(|| view! {

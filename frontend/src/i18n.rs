@@ -40,6 +40,11 @@ pub struct Strings {
     pub new_card: &'static str,
     pub expires: &'static str,
     pub save_card: &'static str,
+    /// The merchant's amount beside a converted total.
+    pub about: fn(&str) -> String,
+    /// For screen readers: (merchant's amount, its currency, rate, customer's currency,
+    /// markup percent, time the rate holds until).
+    pub conversion_detail: fn(&str, &str, &str, &str, &str, &str) -> String,
 }
 
 const EN: Strings = Strings {
@@ -84,6 +89,13 @@ const EN: Strings = Strings {
     new_card: "Use a new card",
     expires: "Expires",
     save_card: "Save this card for next time",
+    about: |amount| format!("about {amount}"),
+    conversion_detail: |amount, from, rate, to, markup, until| {
+        format!(
+            "Converted from {amount} at 1 {from} = {rate} {to}, plus a {markup}% conversion \
+             fee. This rate is held until {until}."
+        )
+    },
 };
 
 const KO: Strings = Strings {
@@ -124,6 +136,13 @@ const KO: Strings = Strings {
     new_card: "새 카드 사용",
     expires: "만료",
     save_card: "다음 결제를 위해 이 카드 저장",
+    about: |amount| format!("약 {amount}"),
+    conversion_detail: |amount, from, rate, to, markup, until| {
+        format!(
+            "{amount}을(를) 1 {from} = {rate} {to} 환율로 환산한 금액이며, 환전 수수료 \
+             {markup}%가 포함되어 있습니다. 이 환율은 {until}까지 유지됩니다."
+        )
+    },
 };
 
 fn korean() -> bool {
@@ -167,6 +186,8 @@ pub fn api_error(error: &CallError) -> Option<&'static str> {
         Some("요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.")
     } else if error.is(const { ErrorCode::CheckoutSessionLocked.as_str() }) {
         Some("결제 실패가 여러 번 반복되어 이 결제가 잠겼습니다. 상점에서 다시 시작해 주세요.")
+    } else if error.is(const { ErrorCode::FxQuoteExpired.as_str() }) {
+        Some("환율 유효 시간이 지났습니다. 결제되지 않았으니 상점에서 다시 시작해 주세요.")
     } else if error.is(const { ErrorCode::BlockedByRisk.as_str() }) {
         // As card networks word a fraud refusal: the customer learns nothing of the rules.
         Some("카드가 거절되었습니다.")

@@ -35,6 +35,67 @@ pub fn format_amount(money: &Money, locale: &str) -> String {
         .unwrap_or(fallback)
 }
 
+/// A rate as decimal text (`1388.4973`) in `locale`'s digits and separators, to 4 decimals.
+fn format_rate(rate: &str, locale: &str) -> String {
+    let options = js_sys::Object::new();
+    if js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &4.into()).is_err() {
+        return rate.to_string();
+    }
+    let locales = js_sys::Array::of1(&JsValue::from_str(locale));
+    js_sys::Intl::NumberFormat::new(&locales, &options)
+        .format()
+        .call1(&JsValue::NULL, &JsValue::from_str(rate))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| rate.to_string())
+}
+
+/// A Unix time as the hour and minute `locale` shows (`14:35`, `오후 2:35`).
+fn format_time(unix_seconds: i64, locale: &str) -> String {
+    // Whole seconds since 1970 are far below 2^53: exact as a JavaScript number.
+    let date = js_sys::Date::new(&JsValue::from_f64((unix_seconds * 1000) as f64));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"numeric".into());
+    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    date.to_locale_time_string_with_options(locale, &options)
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// What a checkout in the customer's currency shows beside its total: the merchant's amount
+/// (`about US$32.41`) and, for screen readers, the rate, the markup and until when it holds.
+pub struct ConversionText {
+    pub visible: String,
+    pub spoken: String,
+}
+
+pub fn conversion_text(session: &Session) -> Option<ConversionText> {
+    let conversion = session.conversion.as_ref()?;
+    let locale = current();
+    let settlement = format_amount(
+        &Money {
+            amount: conversion.settlement.amount,
+            currency: conversion.settlement.currency,
+        },
+        &locale,
+    );
+    let t = crate::i18n::t();
+    let rate = format_rate(&conversion.rate, &locale);
+    let bps = conversion.markup_bps;
+    let markup = format_rate(&format!("{}.{:02}", bps / 100, bps % 100), &locale);
+    Some(ConversionText {
+        visible: (t.about)(&settlement),
+        spoken: (t.conversion_detail)(
+            &settlement,
+            conversion.settlement.currency.code(),
+            &rate,
+            session.currency.code(),
+            &markup,
+            &format_time(conversion.expires_at, &locale),
+        ),
+    })
+}
+
 /// The session's total as the customer reads it.
 pub fn amount_text(session: &Session) -> String {
     format_amount(

@@ -157,6 +157,7 @@ async fn checkout_page(
         require_cvc: false,
         receipt_email: None,
         locale: None,
+        fx_quote: None,
     };
     let failed = |what: &str| {
         eprintln!("shop: could not create a checkout session: {what}");
@@ -253,6 +254,7 @@ mod tests {
             require_cvc: false,
             receipt_email: None,
             locale: None,
+            fx_quote: None,
         };
         assert_eq!(
             request

@@ -319,6 +319,9 @@ pub struct Dispute {
     pub currency: Currency,
     /// Till's fee ([`dispute_fee`]), withdrawn with the amount and returned if won.
     pub fee: i64,
+    /// The fee's currency: the dispute's, or for a payment the customer made in another
+    /// currency, the merchant's settlement currency (where its balance is).
+    pub fee_currency: Currency,
     pub reason: DisputeReason,
     pub status: DisputeStatus,
     /// Unix seconds: evidence is refused after this.
@@ -1056,6 +1059,7 @@ mod tests {
             amount: 4_000,
             currency: usd(),
             fee: dispute_fee(usd()),
+            fee_currency: usd(),
             reason: DisputeReason::ProductNotReceived,
             status: UnderReview,
             evidence_due_by: 1_800_000_000,

@@ -389,8 +389,11 @@ pub fn next_share(
     Some((cumulative - converted_taken).max(0))
 }
 
-/// How long a quote holds its rate: what the customer is shown is what they pay until then.
+/// How long a quote holds its rate unless asked otherwise: what the customer is shown is what
+/// they pay until then.
 pub const QUOTE_LIFETIME_SECONDS: i64 = 15 * 60;
+/// The longest a quote may hold its rate: Till carries the market's moves meanwhile.
+pub const MAX_QUOTE_LIFETIME_SECONDS: i64 = 60 * 60;
 /// Decimals of a rate as the API shows it (the exact fraction is what is applied).
 pub const RATE_DISPLAY_DIGITS: u32 = 10;
 
@@ -401,6 +404,27 @@ pub struct CreateFxQuote {
     pub from: Currency,
     pub to: Currency,
     pub amount: i64,
+    /// How long the rate holds, 1 to [`MAX_QUOTE_LIFETIME_SECONDS`] (default
+    /// [`QUOTE_LIFETIME_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_seconds: Option<i64>,
+}
+
+impl CreateFxQuote {
+    /// How long the quote holds, or why the asked duration is refused.
+    pub fn lifetime(&self) -> Result<i64, crate::error::ApiError> {
+        match self.lock_seconds {
+            None => Ok(QUOTE_LIFETIME_SECONDS),
+            Some(seconds) if (1..=MAX_QUOTE_LIFETIME_SECONDS).contains(&seconds) => Ok(seconds),
+            Some(_) => Err(
+                crate::error::ApiError::new(crate::error::ErrorCode::ParameterInvalid)
+                    .with_message(format!(
+                        "lock_seconds is 1 to {MAX_QUOTE_LIFETIME_SECONDS} seconds."
+                    ))
+                    .with_param("lock_seconds"),
+            ),
+        }
+    }
 }
 
 /// An amount in one currency, as quotes show both sides.

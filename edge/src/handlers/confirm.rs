@@ -24,6 +24,7 @@ use crate::vault::{Vault, VaultedCard};
 use crate::{clock, random, rate_limit};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith, SessionStatus};
 use till_core::error::{ApiError, ErrorCode};
+use till_core::fx::Converted;
 use till_core::ids::{self, IdKind};
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
@@ -432,6 +433,17 @@ async fn start_payment(
     if session.status != SessionStatus::Open {
         return Err(unavailable_session());
     }
+    // The customer was shown the quote's amounts: after it expires they are not charged at
+    // another rate, the merchant quotes again.
+    if let Some(conversion) = &session.conversion {
+        let locked: Converted = serde_json::from_str(conversion).map_err(|_| {
+            crate::log_error!("session {}: stored conversion is invalid", session.id);
+            ApiError::internal()
+        })?;
+        if locked.expires_at <= clock::now_seconds() {
+            return Err(ApiError::new(ErrorCode::FxQuoteExpired));
+        }
+    }
     if asked.save && session.customer_id.is_none() {
         return Err(ApiError::new(ErrorCode::ParameterInvalid)
             .with_message("Only a checkout session created with a customer can save a card.")
@@ -534,6 +546,9 @@ async fn start_payment(
         risk: screening.risk_json(),
         screening: screening.record_json(),
         review_status: (screening.action == Action::Review).then(|| "open".to_string()),
+        conversion: session.conversion.clone(),
+        settlement_refunded: 0,
+        fx_margin_refunded: 0,
         created: now,
         updated: now,
     };

@@ -6,8 +6,8 @@ use crate::auth::Caller;
 use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
-use crate::payments::payee;
 use crate::payments::refunds::{resend, settle, view};
+use crate::payments::{conversion, payee};
 use crate::store::ledger::Posting;
 use crate::store::refunds::Reserved;
 use crate::store::{self, refunds::RefundRow};
@@ -51,80 +51,93 @@ pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRef
     idempotency::once(env, scope, || async {
         let existing =
             store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
-        let mut refund =
-            match existing {
-                // The idempotency record may be gone: the row still knows which request made it.
-                Some(found) if found.request_fingerprint != scope.fingerprint => {
-                    return Ok(Ended::Retryable(idempotency::key_reused()))
+        let mut refund = match existing {
+            // The idempotency record may be gone: the row still knows which request made it.
+            Some(found) if found.request_fingerprint != scope.fingerprint => {
+                return Ok(Ended::Retryable(idempotency::key_reused()))
+            }
+            Some(found) if found.status != RefundStatus::Pending => return stored(&found),
+            Some(pending) => pending,
+            None => {
+                let status = payment.status;
+                if status != PaymentStatus::Succeeded {
+                    return Ok(Ended::Retryable(ApiError::payment_invalid_state(
+                        status, "refunded",
+                    )));
                 }
-                Some(found) if found.status != RefundStatus::Pending => return stored(&found),
-                Some(pending) => pending,
-                None => {
-                    let status = payment.status;
-                    if status != PaymentStatus::Succeeded {
-                        return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                            status, "refunded",
-                        )));
+                // The network took the disputed money back already: a refund would pay the
+                // cardholder twice (the gateway refuses it too).
+                if store::disputes::of_payment(env, &payment.id)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Ended::Retryable(ApiError::new(ErrorCode::PaymentDisputed)));
+                }
+                let amount = match refund_amount(
+                    payment.amount_captured,
+                    payment.amount_refunded,
+                    request.amount,
+                ) {
+                    Ok(amount) => amount,
+                    Err(error) => return Ok(Ended::Retryable(error)),
+                };
+                let now = clock::now_seconds();
+                let legs = conversion::refund_legs(&payment, amount)?;
+                let refund = RefundRow {
+                    id: random::id(IdKind::Refund)?,
+                    merchant_id: caller.merchant_id.clone(),
+                    payment_id: payment.id.clone(),
+                    idempotency_key: scope.key.clone(),
+                    request_fingerprint: scope.fingerprint.clone(),
+                    gateway_idempotency_key: Some(scope.gateway_key()),
+                    poll_attempts: 0,
+                    amount,
+                    currency: payment.currency,
+                    status: RefundStatus::Pending,
+                    reason: request.reason,
+                    gateway_reference: None,
+                    failure_code: None,
+                    settlement_amount: legs.map(|l| l.settlement.amount),
+                    settlement_currency: legs.map(|l| l.settlement.currency),
+                    fx_margin: legs.map(|l| l.margin),
+                    created: now,
+                    updated: now,
+                };
+                let operation = Operation::Refund {
+                    payee: payee(&payment),
+                };
+                let posting = match &legs {
+                    Some(legs) => {
+                        Posting::converted(&payment.merchant_id, operation, &refund.id, legs, now)?
                     }
-                    // The network took the disputed money back already: a refund would pay the
-                    // cardholder twice (the gateway refuses it too).
-                    if store::disputes::of_payment(env, &payment.id)
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(Ended::Retryable(ApiError::new(ErrorCode::PaymentDisputed)));
-                    }
-                    let amount = match refund_amount(
-                        payment.amount_captured,
-                        payment.amount_refunded,
-                        request.amount,
-                    ) {
-                        Ok(amount) => amount,
-                        Err(error) => return Ok(Ended::Retryable(error)),
-                    };
-                    let now = clock::now_seconds();
-                    let refund = RefundRow {
-                        id: random::id(IdKind::Refund)?,
-                        merchant_id: caller.merchant_id.clone(),
-                        payment_id: payment.id.clone(),
-                        idempotency_key: scope.key.clone(),
-                        request_fingerprint: scope.fingerprint.clone(),
-                        gateway_idempotency_key: Some(scope.gateway_key()),
-                        poll_attempts: 0,
-                        amount,
-                        currency: payment.currency,
-                        status: RefundStatus::Pending,
-                        reason: request.reason,
-                        gateway_reference: None,
-                        failure_code: None,
-                        created: now,
-                        updated: now,
-                    };
-                    let posting = Posting::new(
+                    None => Posting::new(
                         &payment.merchant_id,
-                        Operation::Refund {
-                            payee: payee(&payment),
-                        },
+                        operation,
                         &refund.id,
                         refund.currency,
                         refund.amount,
                         now,
-                    )?;
-                    match store::refunds::reserve(env, &refund, &posting).await? {
-                        Reserved::Done => {}
-                        Reserved::Conflict => return Ok(Ended::Retryable(refund_conflict())),
-                        Reserved::Overdrawn => return Ok(Ended::Retryable(
+                    )?,
+                };
+                let reserved =
+                    store::refunds::reserve(env, &refund, payment.amount_refunded, &posting);
+                match reserved.await? {
+                    Reserved::Done => {}
+                    Reserved::Conflict => return Ok(Ended::Retryable(refund_conflict())),
+                    Reserved::Overdrawn => {
+                        return Ok(Ended::Retryable(
                             ApiError::new(ErrorCode::BalanceInsufficient)
                                 .with_message(
                                     "The money this payment paid in has been spent or paid out: \
                                      the balance it went to is too low for this refund.",
                                 )
                                 .with_param("amount"),
-                        )),
+                        ))
                     }
-                    refund
                 }
-            };
+                refund
+            }
+        };
         match resend(env, &refund).await {
             Ok(answer) => settle(env, &mut refund, answer).await?,
             Err(GatewayError::Unavailable(reason))

@@ -40,6 +40,12 @@ pub fn view(
         require_cvc: row.require_cvc == 1,
         receipt_email: row.receipt_email.clone(),
         locale: row.locale.clone(),
+        conversion: row
+            .conversion
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| corrupt("conversion"))?,
         created: row.created,
     })
 }
@@ -67,6 +73,22 @@ pub async fn open(
             return Err(ApiError::not_found("customer").with_param("customer"));
         }
     }
+    let now = clock::now_seconds();
+    let conversion = match &request.fx_quote {
+        Some(quote) => {
+            let locked = super::fx_quotes::lock_for_session(
+                env,
+                &caller.merchant_id,
+                quote,
+                total,
+                request.purpose,
+                now,
+            )
+            .await?;
+            Some(serde_json::to_string(&locked).map_err(|_| ApiError::internal())?)
+        }
+        None => None,
+    };
     let id = random::id(IdKind::CheckoutSession)?;
     let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
     let row = SessionRow {
@@ -86,7 +108,8 @@ pub async fn open(
         require_cvc: i64::from(request.require_cvc),
         receipt_email,
         locale,
-        created: clock::now_seconds(),
+        conversion,
+        created: now,
     };
     store::sessions::insert(env, &row).await?;
     view(&row, &caller.merchant_name, Some(client_secret))

@@ -72,6 +72,7 @@ pub async fn top_up(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         require_cvc: false,
         receipt_email: None,
         locale: None,
+        fx_quote: None,
     };
     json(200, &sessions::open(env, caller, checkout).await?)
 }

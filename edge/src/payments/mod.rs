@@ -2,6 +2,7 @@
 //! gateway webhooks, the poller and reconciliation all apply gateway answers, recover lost ones
 //! and settle refunds through here, never through each other.
 
+pub mod conversion;
 pub mod refunds;
 pub mod saved_cards;
 
@@ -68,6 +69,8 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
             .as_deref()
             .map(|s| ReviewStatus::parse(s).ok_or_else(|| corrupt(row, "review_status")))
             .transpose()?,
+        conversion: conversion::of(row)?,
+        settlement_refunded: row.conversion.as_ref().map(|_| row.settlement_refunded),
         created: row.created,
     })
 }
@@ -165,14 +168,25 @@ pub async fn apply(
     // What the payment's success writes to the ledger, in the same transaction as the payment.
     let written = {
         let posting = match next {
-            PaymentStatus::Succeeded if payment.amount_captured > 0 => Some(Posting::new(
-                &payment.merchant_id,
-                success_operation(payment),
-                &payment.id,
-                payment.currency,
-                payment.amount_captured,
-                payment.updated,
-            )?),
+            PaymentStatus::Succeeded if payment.amount_captured > 0 => {
+                Some(match conversion::captured_legs(payment)? {
+                    Some(legs) => Posting::converted(
+                        &payment.merchant_id,
+                        success_operation(payment),
+                        &payment.id,
+                        &legs,
+                        payment.updated,
+                    )?,
+                    None => Posting::new(
+                        &payment.merchant_id,
+                        success_operation(payment),
+                        &payment.id,
+                        payment.currency,
+                        payment.amount_captured,
+                        payment.updated,
+                    )?,
+                })
+            }
             _ => None,
         };
         store::payments::update(

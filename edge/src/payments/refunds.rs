@@ -8,7 +8,9 @@ use crate::store::ledger::Posting;
 use crate::store::{self, refunds::RefundRow};
 use till_core::api::Refund;
 use till_core::error::ApiError;
-use till_core::ledger::Operation;
+use till_core::fx::QuotedAmount;
+use till_core::ledger::{ConvertedLegs, Operation};
+use till_core::money::Money;
 use till_core::payment::RefundStatus;
 use worker::Env;
 
@@ -22,8 +24,27 @@ pub fn view(row: &RefundRow) -> Refund {
         status: row.status,
         reason: row.reason,
         failure_code: row.failure_code.clone(),
+        settlement: row
+            .settlement_amount
+            .zip(row.settlement_currency)
+            .map(|(amount, currency)| QuotedAmount { amount, currency }),
         created: row.created,
     }
+}
+
+/// What a refund of a converted payment took, as it was booked when it was reserved.
+fn legs(refund: &RefundRow) -> Option<ConvertedLegs> {
+    Some(ConvertedLegs {
+        presentment: Money {
+            amount: refund.amount,
+            currency: refund.currency,
+        },
+        margin: refund.fx_margin?,
+        settlement: Money {
+            amount: refund.settlement_amount?,
+            currency: refund.settlement_currency?,
+        },
+    })
 }
 
 /// Settles a pending refund with the gateway's answer: the reservation is released when the
@@ -54,16 +75,26 @@ pub async fn settle(
         let payment = store::payments::by_id(env, &refund.payment_id)
             .await?
             .ok_or_else(ApiError::internal)?;
-        let reversal = Posting::new(
-            &refund.merchant_id,
-            Operation::RefundReversed {
-                payee: super::payee(&payment),
-            },
-            &refund.id,
-            refund.currency,
-            refund.amount,
-            refund.updated,
-        )?;
+        let operation = Operation::RefundReversed {
+            payee: super::payee(&payment),
+        };
+        let reversal = match legs(refund) {
+            Some(legs) => Posting::converted(
+                &refund.merchant_id,
+                operation,
+                &refund.id,
+                &legs,
+                refund.updated,
+            )?,
+            None => Posting::new(
+                &refund.merchant_id,
+                operation,
+                &refund.id,
+                refund.currency,
+                refund.amount,
+                refund.updated,
+            )?,
+        };
         store::refunds::settle(env, refund, Some(&reversal)).await?
     } else {
         store::refunds::settle(env, refund, None).await?

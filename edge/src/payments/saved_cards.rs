@@ -68,6 +68,7 @@ pub async fn start(
         require_cvc: 0,
         receipt_email: None,
         locale: None,
+        conversion: None,
         created: now,
     };
     store::sessions::insert(env, &session).await?;
@@ -137,6 +138,9 @@ pub async fn start(
         risk: screening.risk_json(),
         screening: screening.record_json(),
         review_status: (screening.action == Action::Review).then(|| "open".to_string()),
+        conversion: None,
+        settlement_refunded: 0,
+        fx_margin_refunded: 0,
         created: now,
         updated: now,
     };

@@ -22,6 +22,9 @@ pub struct DisputeRow {
     pub amount: i64,
     pub currency: Currency,
     pub fee: i64,
+    /// `None`: the dispute's currency.
+    #[serde(default)]
+    pub fee_currency: Option<Currency>,
     pub reason: String,
     pub status: String,
     pub evidence_due_by: i64,
@@ -36,6 +39,10 @@ fn corrupt(row: &DisputeRow, what: &str) -> ApiError {
 }
 
 impl DisputeRow {
+    pub fn fee_currency(&self) -> Currency {
+        self.fee_currency.unwrap_or(self.currency)
+    }
+
     pub fn status(&self) -> Result<DisputeStatus, ApiError> {
         DisputeStatus::parse(&self.status).ok_or_else(|| corrupt(self, "status"))
     }
@@ -56,6 +63,7 @@ impl DisputeRow {
             amount: self.amount,
             currency: self.currency,
             fee: self.fee,
+            fee_currency: self.fee_currency(),
             reason: DisputeReason::from_gateway(&self.reason),
             status: self.status()?,
             evidence_due_by: self.evidence_due_by,
@@ -224,8 +232,8 @@ pub async fn insert(
         env,
         "INSERT INTO disputes (id, merchant_id, payment_id, gateway_account_id, \
          gateway_reference, amount, currency, fee, reason, status, evidence_due_by, evidence, \
-         created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?12) \
+         created, updated, fee_currency) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?12, ?13) \
          ON CONFLICT DO NOTHING",
         &[
             text(&row.id),
@@ -240,6 +248,7 @@ pub async fn insert(
             text(&row.status),
             int(row.evidence_due_by),
             int(row.created),
+            opt_text(row.fee_currency.as_ref().map(Currency::code)),
         ],
     )?;
     write(env, change, row, events, postings).await

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use till_core::api::{BalanceAmount, LedgerEntry, WalletEntry};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::ledger::{Operation, Transaction};
+use till_core::ledger::{ConvertedLegs, Operation, Transaction};
 use till_core::money::Currency;
 use worker::{D1PreparedStatement, Env};
 
@@ -49,6 +49,32 @@ impl<'a> Posting<'a> {
             crate::log_error!("ledger: {} of {source}: {e}", operation.kind());
             ApiError::internal()
         })?;
+        Posting::of(merchant_id, operation, source, transaction, created)
+    }
+
+    /// The operation of a payment the card made in another currency than its payee holds:
+    /// both legs through the FX desk and the margin ([`Operation::converted_transaction`]).
+    pub fn converted(
+        merchant_id: &'a str,
+        operation: Operation<'a>,
+        source: &'a str,
+        legs: &ConvertedLegs,
+        created: i64,
+    ) -> Result<Posting<'a>, ApiError> {
+        let transaction = operation.converted_transaction(legs).map_err(|e| {
+            crate::log_error!("ledger: converted {} of {source}: {e}", operation.kind());
+            ApiError::internal()
+        })?;
+        Posting::of(merchant_id, operation, source, transaction, created)
+    }
+
+    fn of(
+        merchant_id: &'a str,
+        operation: Operation<'a>,
+        source: &'a str,
+        transaction: Transaction,
+        created: i64,
+    ) -> Result<Posting<'a>, ApiError> {
         let entry_ids = transaction
             .entries()
             .iter()

@@ -67,6 +67,15 @@ pub struct PaymentRow {
     /// `open` while a `review` rule holds it, then `approved` or `rejected`.
     #[serde(default)]
     pub review_status: Option<String>,
+    /// What the FX quote locked (`till_core::fx::Converted` as JSON) when the card paid in
+    /// another currency than the merchant is settled in.
+    #[serde(default)]
+    pub conversion: Option<String>,
+    /// What its refunds took, in the settlement currency and of the FX margin.
+    #[serde(default)]
+    pub settlement_refunded: i64,
+    #[serde(default)]
+    pub fx_margin_refunded: i64,
     pub created: i64,
     pub updated: i64,
 }
@@ -88,9 +97,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
-         payee_customer_id, payee_claim, country, risk, screening, review_status) \
+         payee_customer_id, payee_claim, country, risk, screening, review_status, conversion) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28 \
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29 \
          WHERE changes() = 1",
         &[
             text(&p.id),
@@ -121,6 +130,7 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.risk.as_deref()),
             opt_text(p.screening.as_deref()),
             opt_text(p.review_status.as_deref()),
+            opt_text(p.conversion.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;

@@ -2,7 +2,7 @@
 
 use super::ledger::Posting;
 use super::StoreResult;
-use super::{first, int, opt_text, statement, text, transaction};
+use super::{first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
 use till_core::api::RefundReason;
 use till_core::money::Currency;
@@ -26,8 +26,26 @@ pub struct RefundRow {
     pub reason: Option<RefundReason>,
     pub gateway_reference: Option<String>,
     pub failure_code: Option<String>,
+    /// For a refund of a converted payment: what it takes from the merchant in the settlement
+    /// currency and of the FX margin, at the payment's original rate.
+    #[serde(default)]
+    pub settlement_amount: Option<i64>,
+    #[serde(default)]
+    pub settlement_currency: Option<Currency>,
+    #[serde(default)]
+    pub fx_margin: Option<i64>,
     pub created: i64,
     pub updated: i64,
+}
+
+impl RefundRow {
+    /// What it takes of the payment's settlement and FX margin (zero unless converted).
+    fn shares(&self) -> (i64, i64) {
+        (
+            self.settlement_amount.unwrap_or(0),
+            self.fx_margin.unwrap_or(0),
+        )
+    }
 }
 
 /// What reserving a refund came to. Each refusal wrote nothing.
@@ -42,20 +60,38 @@ pub enum Reserved {
 
 /// Reserves the refund's amount of the payment's captured money, records the refund and takes
 /// its money from the payee's ledger account (`posting`), in one transaction: concurrent
-/// refunds can never together exceed the capture, nor take more than the payee holds.
-pub async fn reserve(env: &Env, r: &RefundRow, posting: &Posting<'_>) -> StoreResult<Reserved> {
+/// refunds can never together exceed the capture, nor take more than the payee holds. A
+/// converted payment's shares were computed from `refunded_before`: the reservation takes only
+/// if no other refund came in between (else it is a conflict, and the retry computes again).
+pub async fn reserve(
+    env: &Env,
+    r: &RefundRow,
+    refunded_before: i64,
+    posting: &Posting<'_>,
+) -> StoreResult<Reserved> {
+    let (settlement, margin) = r.shares();
     let reserve = statement(
         env,
-        "UPDATE payments SET amount_refunded = amount_refunded + ?2 \
-         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured",
-        &[text(&r.payment_id), int(r.amount)],
+        "UPDATE payments SET amount_refunded = amount_refunded + ?2, \
+         settlement_refunded = settlement_refunded + ?3, \
+         fx_margin_refunded = fx_margin_refunded + ?4 \
+         WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured \
+         AND (conversion IS NULL OR amount_refunded = ?5)",
+        &[
+            text(&r.payment_id),
+            int(r.amount),
+            int(settlement),
+            int(margin),
+            int(refunded_before),
+        ],
     )?;
     let insert = statement(
         env,
         "INSERT INTO refunds (id, merchant_id, payment_id, idempotency_key, amount, currency, \
          status, reason, gateway_reference, failure_code, created, updated, request_fingerprint, \
-         gateway_idempotency_key) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11 WHERE changes() = 1",
+         gateway_idempotency_key, settlement_amount, settlement_currency, fx_margin) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11, ?12, ?13, ?14 \
+         WHERE changes() = 1",
         &[
             text(&r.id),
             text(&r.merchant_id),
@@ -68,6 +104,9 @@ pub async fn reserve(env: &Env, r: &RefundRow, posting: &Posting<'_>) -> StoreRe
             int(r.created),
             text(&r.request_fingerprint),
             opt_text(r.gateway_idempotency_key.as_deref()),
+            opt_int(r.settlement_amount),
+            opt_text(r.settlement_currency.as_ref().map(Currency::code)),
+            opt_int(r.fx_margin),
         ],
     )?;
     let mut statements = vec![reserve, insert];
@@ -102,11 +141,20 @@ pub async fn settle(env: &Env, r: &RefundRow, reversal: Option<&Posting<'_>>) ->
         ],
     )?;
     // `changes()` is the update's count: a refund settled twice releases nothing twice.
+    let (settlement, margin) = r.shares();
     let release = statement(
         env,
-        "UPDATE payments SET amount_refunded = amount_refunded - ?2 \
+        "UPDATE payments SET amount_refunded = amount_refunded - ?2, \
+         settlement_refunded = settlement_refunded - ?4, \
+         fx_margin_refunded = fx_margin_refunded - ?5 \
          WHERE id = ?1 AND ?3 = 'failed' AND changes() = 1",
-        &[text(&r.payment_id), int(r.amount), text(r.status.as_str())],
+        &[
+            text(&r.payment_id),
+            int(r.amount),
+            text(r.status.as_str()),
+            int(settlement),
+            int(margin),
+        ],
     )?;
     let mut statements = vec![update, release];
     if let Some(reversal) = reversal {

@@ -23,6 +23,10 @@ fn key(group_by: GroupBy, time: &str) -> String {
     }
 }
 
+/// An entry of a payee or the outside world, not of the FX desk or margin: a converted
+/// payment is reported by what its payee received, in the settlement currency.
+const NOT_FX: &str = "e.account NOT LIKE 'fx\\_%' ESCAPE '\\'";
+
 /// Ledger kinds of a card payment that brought money in, whoever it paid.
 const CARD_PAYMENT_KINDS: &str = "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card'";
 
@@ -62,18 +66,19 @@ pub async fn figures(
         "SELECT {by_ledger} AS key, e.currency AS currency, SUM(e.amount) AS gross, \
          COALESCE(SUM(s.fee), 0) AS fees, 0 AS refunds, COUNT(*) AS payments \
          FROM ledger_transactions t \
-         JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0 \
+         JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0 AND {NOT_FX} \
          JOIN payments p ON p.id = t.source \
          LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \
-         AND s.type = 'charge' \
+         AND s.type = 'charge' AND s.currency = e.currency \
          WHERE t.merchant_id = ?1 AND t.kind IN ({CARD_PAYMENT_KINDS}) \
          AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
          GROUP BY 1, 2 \
          UNION ALL \
          SELECT {by_ledger} AS key, e.currency AS currency, 0 AS gross, 0 AS fees, \
-         SUM(CASE t.kind WHEN 'refund' THEN e.amount ELSE -e.amount END) AS refunds, \
+         SUM(-e.amount) AS refunds, \
          0 AS payments FROM ledger_transactions t \
-         JOIN ledger_entries e ON e.transaction_id = t.id AND e.amount > 0 \
+         JOIN ledger_entries e ON e.transaction_id = t.id AND {NOT_FX} \
+         AND e.account NOT LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
          JOIN refunds r ON r.id = t.source JOIN payments p ON p.id = r.payment_id \
          WHERE t.merchant_id = ?1 AND t.kind IN ('refund', 'refund_reversed') \
          AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
@@ -103,6 +108,8 @@ pub async fn figures(
 pub const MAX_EXPORT_ROWS: i64 = 50_000;
 
 /// Every ledger transaction of the period, oldest first, with its settlement when there is one.
+/// `gross` and `currency` are the payee's side (the merchant's, a wallet's): a converted
+/// payment shows what it settled as, and the gateway's fee only when it is in that currency.
 /// `None` when there are more than [`MAX_EXPORT_ROWS`].
 pub async fn balance_transactions(
     env: &Env,
@@ -112,16 +119,22 @@ pub async fn balance_transactions(
     let rows: Vec<BalanceTransaction> = all(
         env,
         "SELECT t.id AS id, t.created AS created, t.kind AS kind, t.source AS source, \
-         debit.account AS from_account, credit.account AS to_account, credit.amount AS gross, \
-         credit.currency AS currency, s.fee AS fee, s.net AS net, s.settled_on AS settled_on, \
+         debit.account AS from_account, credit.account AS to_account, \
+         abs(payee.amount) AS gross, payee.currency AS currency, \
+         s.fee AS fee, s.net AS net, s.settled_on AS settled_on, \
          s.gateway_id AS gateway_reference, s.reconciliation_run AS reconciliation_run \
          FROM ledger_transactions t \
          JOIN ledger_entries credit ON credit.transaction_id = t.id AND credit.amount > 0 \
+         AND credit.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
          JOIN ledger_entries debit ON debit.transaction_id = t.id AND debit.amount < 0 \
+         AND debit.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
+         JOIN ledger_entries payee ON payee.id = CASE WHEN credit.account LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
+         THEN debit.id ELSE credit.id END \
          LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \
          AND s.type = CASE WHEN substr(t.source, 1, 3) = 're_' THEN 'refund' ELSE 'charge' END \
+         AND s.currency = payee.currency \
          WHERE t.merchant_id = ?1 AND t.created >= ?2 AND t.created < ?3 \
-         AND (?4 IS NULL OR credit.currency = ?4) \
+         AND (?4 IS NULL OR payee.currency = ?4) \
          ORDER BY t.created, credit.seq LIMIT ?5",
         &[
             params(merchant_id, query).as_slice(),

@@ -29,6 +29,10 @@ pub struct SessionRow {
     pub receipt_email: Option<String>,
     #[serde(default)]
     pub locale: Option<String>,
+    /// What its FX quote locked (`till_core::fx::Converted` as JSON), for a checkout in the
+    /// customer's currency.
+    #[serde(default)]
+    pub conversion: Option<String>,
     pub created: i64,
 }
 
@@ -37,8 +41,9 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
          line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
-         customer_id, purpose, require_cvc, receipt_email, locale) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         customer_id, purpose, require_cvc, receipt_email, locale, conversion) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+         ?17)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -56,6 +61,7 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             int(s.require_cvc),
             opt_text(s.receipt_email.as_deref()),
             opt_text(s.locale.as_deref()),
+            opt_text(s.conversion.as_deref()),
         ],
     )
     .await
