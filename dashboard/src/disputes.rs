@@ -101,7 +101,7 @@ fn DisputeItem(dispute: Dispute, reload: Callback<()>) -> impl IntoView {
                 <a href=Page::Payment(dispute.payment.clone()).href()>{dispute.payment.clone()}</a>
             </p>
             <p class="meta">
-                {t().dispute_fee}": "{format::money(dispute.fee, dispute.currency)}" · "
+                {t().dispute_fee}": "{format::money(dispute.fee, dispute.fee_currency)}" · "
                 {t().created}": "{format::date_time(dispute.created)}
                 {open.then(|| view! { " · "<strong>{t().evidence_due}": "{format::date_time(dispute.evidence_due_by)}</strong> })}
             </p>

@@ -179,6 +179,22 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
                 <dt>{t().card}</dt><dd>{p.card.brand.display_name()}" •••• "{p.card.last4.clone()}</dd>
                 <dt>{t().captured}</dt><dd id="captured">{format::money(p.amount_captured, p.currency)}</dd>
                 <dt>{t().refunded}</dt><dd id="refunded">{format::money(p.amount_refunded, p.currency)}</dd>
+                {p.conversion.clone().map(|c| {
+                    let settlement = c.settlement.currency;
+                    let rate = format!(
+                        "1 {} = {} {} + {} bps",
+                        settlement.code(),
+                        c.rate,
+                        p.currency.code(),
+                        c.markup_bps
+                    );
+                    view! {
+                        <dt>{t().settled_as}</dt>
+                        <dd id="settlement">{format::money(c.settlement.amount, settlement)}" · "{rate}</dd>
+                        <dt>{t().settled_refunded}</dt>
+                        <dd>{format::money(p.settlement_refunded.unwrap_or(0), settlement)}</dd>
+                    }
+                })}
                 <dt>{t().customer}</dt><dd class="mono">{p.customer.clone().unwrap_or_else(|| t().none.into())}</dd>
                 <dt>{t().created}</dt><dd>{format::date_time(p.created)}</dd>
                 {p.risk.clone().map(|r| view! {

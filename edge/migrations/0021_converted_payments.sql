@@ -13,3 +13,6 @@ ALTER TABLE refunds ADD COLUMN fx_margin INTEGER;
 -- A converted payment's dispute fee is taken in the merchant's settlement currency (NULL: the
 -- dispute's own currency).
 ALTER TABLE disputes ADD COLUMN fee_currency TEXT;
+-- Whether a quote's rate was a live intraday one or the day's reference rate.
+ALTER TABLE fx_quotes ADD COLUMN rate_source TEXT NOT NULL DEFAULT 'reference'
+    CHECK (rate_source IN ('intraday', 'reference'));

@@ -218,6 +218,10 @@ pub struct Ledger {
     pub disputes: crate::disputes::Disputes,
     /// The day the FX rates are published as (`None`: today).
     pub rates_date: Option<time::Date>,
+    /// How far intraday rates stand from the day's reference rates, in basis points (`None`:
+    /// moving with the hour), and whether they are published at all.
+    pub intraday_drift_bps: Option<i64>,
+    pub intraday_down: bool,
     /// (endpoint, idempotency key) -> the first answer.
     answers: HashMap<(String, String), (StatusCode, serde_json::Value)>,
     /// Authorization id by the idempotency key that created it.
@@ -380,6 +384,8 @@ impl Gateway {
             .route("/v1/bins/{bin}", get(crate::bins::lookup))
             .route("/v1/rates/eurofxref-daily.xml", get(crate::rates::daily))
             .route("/v1/control/rates", post(crate::rates::control))
+            .route("/v1/rates/intraday", get(crate::rates::intraday))
+            .route("/v1/control/intraday", post(crate::rates::control_intraday))
             .with_state(self)
     }
 

@@ -293,6 +293,73 @@ impl ReferenceRates {
     }
 }
 
+/// How long after it was taken an intraday rate may be quoted from.
+pub const MAX_INTRADAY_AGE_SECONDS: i64 = 5 * 60;
+/// How far ahead of Till's clock a feed's clock may be.
+const CLOCK_SKEW_SECONDS: i64 = 60;
+
+/// Where a quote's rate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateSource {
+    /// A live rate for the pair from the intraday feed.
+    Intraday,
+    /// The day's reference rates (the feed was not configured or not usable).
+    Reference,
+}
+
+impl RateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateSource::Intraday => "intraday",
+            RateSource::Reference => "reference",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RateSource> {
+        match text {
+            "intraday" => Some(RateSource::Intraday),
+            "reference" => Some(RateSource::Reference),
+            _ => None,
+        }
+    }
+}
+
+/// One pair's rate from an intraday feed (`{from, to, rate, as_of}`; other members ignored).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct IntradayRate {
+    pub from: Currency,
+    pub to: Currency,
+    /// Units of `to` per unit of `from`, as decimal text.
+    pub rate: String,
+    /// Unix seconds when it was taken.
+    pub as_of: i64,
+}
+
+impl IntradayRate {
+    /// The rate, if it is for `from` -> `to`, a positive decimal, and was taken at most
+    /// [`MAX_INTRADAY_AGE_SECONDS`] before `now` (and not in the future beyond clock skew);
+    /// otherwise why not. A rate is never guessed: anything else falls back to the reference
+    /// rates.
+    pub fn usable(&self, from: Currency, to: Currency, now: i64) -> Result<Rate, &'static str> {
+        if (self.from, self.to) != (from, to) {
+            return Err("the feed answered for another pair");
+        }
+        if self.as_of < now - MAX_INTRADAY_AGE_SECONDS || self.as_of > now + CLOCK_SKEW_SECONDS {
+            return Err("the rate is not current");
+        }
+        let value = parse_decimal(&self.rate).ok_or("the rate is not a positive decimal")?;
+        Rate::new(from, to, value).ok_or("the rate is not positive")
+    }
+
+    /// The UTC day it was taken (`YYYY-MM-DD`), as quotes date their rates.
+    pub fn date(&self) -> String {
+        time::OffsetDateTime::from_unix_timestamp(self.as_of)
+            .map(|t| t.date().to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// The namespace of the ECB's rate elements.
 const ECB_NAMESPACE: &str = "http://www.ecb.int/vocabulary/2002-08-01/eurofxref";
 
@@ -448,8 +515,10 @@ pub struct FxQuote {
     pub markup_bps: u32,
     /// What the markup adds, in minor units of `to`.
     pub margin: i64,
-    /// The day of the reference rates used (`YYYY-MM-DD`).
+    /// The day of the rates used (`YYYY-MM-DD`).
     pub rates_date: String,
+    /// Whether the rate was a live intraday one or the day's reference rate.
+    pub rate_source: RateSource,
     /// Unix seconds: the quote is not honoured after this.
     pub expires_at: i64,
     pub created: i64,
@@ -910,6 +979,36 @@ mod tests {
         assert_eq!(refund_legs(&captured, 1, taken), None);
         assert_eq!(part_legs(&captured, 45_000), Some(captured));
         assert_eq!(part_legs(&captured, 0), None);
+    }
+
+    #[test]
+    fn intraday_rates_are_used_only_for_the_pair_asked_and_while_current() {
+        let now = 1_800_000_000;
+        let feed = IntradayRate {
+            from: c("USD"),
+            to: c("KRW"),
+            rate: "1388.50123".into(),
+            as_of: now - 30,
+        };
+        let rate = feed.usable(c("USD"), c("KRW"), now).unwrap();
+        assert_eq!(rate.value(), x(138_850_123, 100_000));
+        assert!(feed.usable(c("KRW"), c("USD"), now).is_err());
+        assert!(feed
+            .usable(c("USD"), c("KRW"), now + MAX_INTRADAY_AGE_SECONDS)
+            .is_err());
+        let ahead = IntradayRate {
+            as_of: now + 3_600,
+            ..feed.clone()
+        };
+        assert!(ahead.usable(c("USD"), c("KRW"), now).is_err());
+        for bad in ["0", "-1388.5", "1.388e3", "", "1,388.50"] {
+            let broken = IntradayRate {
+                rate: bad.into(),
+                ..feed.clone()
+            };
+            assert!(broken.usable(c("USD"), c("KRW"), now).is_err(), "{bad}");
+        }
+        assert_eq!(feed.date(), "2027-01-15");
     }
 
     #[test]

@@ -389,3 +389,115 @@ async fn an_expired_quote_charges_nothing_and_asks_for_a_new_one() {
         );
     }
 }
+
+/// A refund with an explicit `Idempotency-Key`.
+async fn refund_with_key(till: &Till, payment: &str, amount: i64, key: &str) -> (u16, Value) {
+    till_e2e::json_of(
+        send(
+            till.http
+                .post(till.url("/v1/refunds"))
+                .bearer_auth(&till.secret_key)
+                .header("Idempotency-Key", key)
+                .json(&json!({ "payment": payment, "amount": amount })),
+        )
+        .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn concurrent_refunds_of_a_converted_payment_give_back_exactly_the_settlement() {
+    let (_, till) = onboard("Busy Refund Desk Shop", &[]).await;
+    fresh_rates(&till).await;
+    let quoted = quote(&till, "USD", "KRW", 10_000).await;
+    let session = session_for(&till, &quoted).await;
+    let payment = pay(&till, &session).await;
+    let id = payment["id"].as_str().unwrap().to_string();
+    let won = payment["amount"].as_i64().unwrap();
+    let quarter = won / 4;
+    let parts = [quarter, quarter, quarter, won - 3 * quarter];
+    let keys: Vec<String> = parts.iter().map(|_| new_key()).collect();
+
+    // All four at once: each either takes its share or is told to retry; nothing in between.
+    let answers = futures_util::future::join_all(
+        parts
+            .iter()
+            .zip(&keys)
+            .map(|(part, key)| refund_with_key(&till, &id, *part, key)),
+    )
+    .await;
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || (*status == 409 && code(body) == "refund_conflict"),
+            "{status}: {body}"
+        );
+    }
+    // The ones told to retry do, with their own key, until they are through.
+    for (part, key) in parts.iter().zip(&keys) {
+        let mut last = (0, Value::Null);
+        for _ in 0..10 {
+            last = refund_with_key(&till, &id, *part, key).await;
+            if last.0 == 200 {
+                break;
+            }
+        }
+        assert_eq!(last.0, 200, "{}", last.1);
+    }
+    let (_, after) = till
+        .get(&format!("/v1/payments/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(after["amount_refunded"], won, "{after}");
+    assert_eq!(after["settlement_refunded"], 10_000, "{after}");
+    assert_eq!(balance(&till, "USD").await, Some(0));
+    assert_eq!(account_balance(&till, "fx_margin:KRW").await, 0);
+}
+
+#[tokio::test]
+async fn a_dispute_of_a_converted_payment_is_withdrawn_at_its_rate_with_the_fee_in_dollars() {
+    let (_, till) = onboard("Disputed Won Shop", &[]).await;
+    fresh_rates(&till).await;
+    let quoted = quote(&till, "USD", "KRW", 5_000).await;
+    let session = session_for(&till, &quoted).await;
+    let payment = pay(&till, &session).await;
+    let id = payment["id"].as_str().unwrap();
+    let authorization = till.gateway_authorizations(id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = send(
+        till.http
+            .post(format!("{}/v1/control/disputes", till.gateway))
+            .bearer_auth(GATEWAY_KEY)
+            .json(&json!({ "authorization": authorization, "reason": "fraudulent" })),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+
+    let mut dispute = Value::Null;
+    for _ in 0..100 {
+        let (status, list) = till
+            .get(&format!("/v1/disputes?payment={id}"), &till.secret_key)
+            .await;
+        assert_eq!(status, 200, "{list}");
+        if let Some(found) = list["data"].as_array().and_then(|d| d.first()) {
+            dispute = found.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (&dispute["amount"], &dispute["currency"]),
+        (&payment["amount"], &json!("KRW")),
+        "{dispute}"
+    );
+    assert_eq!(
+        (&dispute["fee"], &dispute["fee_currency"]),
+        (&json!(1_500), &json!("USD")),
+        "{dispute}"
+    );
+    // The whole settlement is withdrawn at the payment's rate, and the fee: the merchant owes it.
+    assert_eq!(balance(&till, "USD").await, Some(-1_500));
+    assert_eq!(balance(&till, "KRW").await, None);
+    assert_eq!(account_balance(&till, "fx_margin:KRW").await, 0);
+    assert_eq!(account_balance(&till, "fx_desk:USD").await, 0);
+}

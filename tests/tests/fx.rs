@@ -3,7 +3,7 @@
 //! minutes, the merchant's own, and refused when the rates are stale.
 
 use serde_json::{json, Value};
-use till_core::fx::{convert, ReferenceRates, QUOTE_LIFETIME_SECONDS};
+use till_core::fx::{convert, IntradayRate, ReferenceRates, QUOTE_LIFETIME_SECONDS};
 use till_core::money::Currency;
 use till_e2e::merchants::onboard;
 use till_e2e::{json_of, send, Till, GATEWAY_KEY};
@@ -36,6 +36,18 @@ async fn publish_as_of(till: &Till, date: Value) {
     assert_eq!(response.status(), 200);
 }
 
+/// Sets the sandbox's intraday feed: a fixed drift from the reference rates, or down.
+async fn intraday_feed(till: &Till, drift_bps: Value, available: bool) {
+    let response = send(
+        till.http
+            .post(format!("{}/v1/control/intraday", till.gateway))
+            .bearer_auth(GATEWAY_KEY)
+            .json(&json!({ "drift_bps": drift_bps, "available": available })),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
 async fn quote(till: &Till, body: Value) -> (u16, Value) {
     till.post("/v1/fx_quotes", &till.secret_key, &body).await
 }
@@ -45,6 +57,8 @@ async fn quotes_are_exact_locked_and_refused_when_the_rates_are_stale() {
     let (_, till) = onboard("FX Quote Shop", &[]).await;
     let (_, stranger) = onboard("FX Stranger Shop", &[]).await;
     publish_as_of(&till, Value::Null).await;
+    // The day's reference rates first: the live feed is down, so quotes fall back to them.
+    intraday_feed(&till, Value::Null, false).await;
     let rates = published_rates(&till).await;
     let currency = |code: &str| Currency::parse(code).unwrap();
 
@@ -76,6 +90,7 @@ async fn quotes_are_exact_locked_and_refused_when_the_rates_are_stale() {
         );
         assert_eq!(quoted["markup_bps"], MARKUP_BPS);
         assert_eq!(quoted["rates_date"], rates.date.to_string());
+        assert_eq!(quoted["rate_source"], "reference");
         assert_eq!(
             quoted["expires_at"].as_i64().unwrap() - quoted["created"].as_i64().unwrap(),
             QUOTE_LIFETIME_SECONDS
@@ -165,4 +180,42 @@ async fn quotes_are_exact_locked_and_refused_when_the_rates_are_stale() {
     )
     .await;
     assert_eq!(status, 200);
+
+    // With the live feed up, a quote takes its rate for the pair, exactly, markup on top.
+    intraday_feed(&till, json!(12), true).await;
+    let feed = send(till.http.get(format!(
+        "{}/v1/rates/intraday?from=USD&to=KRW",
+        till.gateway
+    )))
+    .await;
+    let feed: IntradayRate = feed.json().await.unwrap();
+    let live = feed
+        .usable(currency("USD"), currency("KRW"), feed.as_of)
+        .unwrap();
+    let reference = rates.rate(currency("USD"), currency("KRW")).unwrap();
+    assert_ne!(live, reference, "the feed stands 12 bps from the reference");
+    let (status, quoted) = quote(
+        &till,
+        json!({ "from": "USD", "to": "KRW", "amount": 10_000 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{quoted}");
+    assert_eq!(quoted["rate_source"], "intraday");
+    assert_eq!(
+        quoted["to"]["amount"],
+        convert(10_000, &live, MARKUP_BPS).unwrap().converted
+    );
+    // The feed down: the reference rate, never a guess.
+    intraday_feed(&till, Value::Null, false).await;
+    let (_, quoted) = quote(
+        &till,
+        json!({ "from": "USD", "to": "KRW", "amount": 10_000 }),
+    )
+    .await;
+    assert_eq!(quoted["rate_source"], "reference");
+    assert_eq!(
+        quoted["to"]["amount"],
+        convert(10_000, &reference, MARKUP_BPS).unwrap().converted
+    );
+    intraday_feed(&till, Value::Null, true).await;
 }

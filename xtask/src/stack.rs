@@ -257,6 +257,8 @@ impl Stack {
                 self.gateway_url()
             ),
             "--var",
+            &format!("FX_INTRADAY_URL:{}/v1/rates/intraday", self.gateway_url()),
+            "--var",
             &format!("ANALYTICS_SQL_URL:{}/v1/analytics/sql", self.gateway_url()),
             "--var",
             &format!("GATEWAY_TIMEOUT_MS:{}", ports.gateway_timeout_ms),

@@ -78,10 +78,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateFxQuote = parse(body_value(&mut req).await?)?;
     let lifetime = request.lifetime()?;
     let now = clock::now_seconds();
-    let rates = fx_rates::current(env, now).await?;
-    let rate = rates
-        .rate(request.from, request.to)
-        .map_err(|e| e.api_error())?;
+    let quoted = fx_rates::for_quote(env, request.from, request.to, now).await?;
+    let rate = quoted.rate;
     let conversion =
         convert(request.amount, &rate, fx_rates::markup_bps(env)).map_err(|e| e.api_error())?;
     let row = FxQuoteRow {
@@ -95,7 +93,8 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         rate_denominator: rate.value().denom().to_string(),
         markup_bps: i64::from(conversion.markup_bps),
         margin: conversion.margin,
-        rates_date: rates.date.to_string(),
+        rates_date: quoted.date,
+        rate_source: quoted.source.as_str().to_string(),
         expires_at: now + lifetime,
         created: now,
     };

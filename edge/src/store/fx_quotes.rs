@@ -2,7 +2,7 @@
 
 use super::{execute, first, int, text, StoreResult};
 use serde::Deserialize;
-use till_core::fx::{FxQuote, QuotedAmount};
+use till_core::fx::{FxQuote, QuotedAmount, RateSource};
 use till_core::money::Currency;
 use worker::Env;
 
@@ -20,6 +20,8 @@ pub struct FxQuoteRow {
     pub markup_bps: i64,
     pub margin: i64,
     pub rates_date: String,
+    /// `intraday` or `reference` (`till_core::fx::RateSource`).
+    pub rate_source: String,
     pub expires_at: i64,
     pub created: i64,
 }
@@ -42,6 +44,7 @@ impl FxQuoteRow {
             markup_bps: u32::try_from(self.markup_bps).unwrap_or(0),
             margin: self.margin,
             rates_date: self.rates_date.clone(),
+            rate_source: RateSource::parse(&self.rate_source).unwrap_or(RateSource::Reference),
             expires_at: self.expires_at,
             created: self.created,
         }
@@ -53,7 +56,8 @@ pub async fn insert(env: &Env, q: &FxQuoteRow) -> StoreResult<()> {
         env,
         "INSERT INTO fx_quotes (id, merchant_id, from_currency, from_amount, to_currency, \
          to_amount, rate_numerator, rate_denominator, markup_bps, margin, rates_date, \
-         expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         expires_at, created, rate_source) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         &[
             text(&q.id),
             text(&q.merchant_id),
@@ -68,6 +72,7 @@ pub async fn insert(env: &Env, q: &FxQuoteRow) -> StoreResult<()> {
             text(&q.rates_date),
             int(q.expires_at),
             int(q.created),
+            text(&q.rate_source),
         ],
     )
     .await
