@@ -501,3 +501,83 @@ async fn a_dispute_of_a_converted_payment_is_withdrawn_at_its_rate_with_the_fee_
     assert_eq!(account_balance(&till, "fx_margin:KRW").await, 0);
     assert_eq!(account_balance(&till, "fx_desk:USD").await, 0);
 }
+
+till_e2e::on_every_gateway!(
+    a_partly_captured_converted_payment_settles_its_share_on_either_gateway
+);
+
+/// Both gateways charge the customer's currency; a partial capture settles its proportion of
+/// the quote, and refunding all of the capture gives back exactly that. Balances are compared
+/// before and after: the Stripe merchant is shared with other tests.
+async fn a_partly_captured_converted_payment_settles_its_share_on_either_gateway(
+    gateway: till_e2e::gateways::Gateway,
+) {
+    let till = gateway.merchant().await;
+    fresh_rates(&till).await;
+    let usd_before = balance(&till, "USD").await.unwrap_or(0);
+    let margin_before = account_balance(&till, "fx_margin:KRW").await;
+    let quoted = quote(&till, "USD", "KRW", 10_000).await;
+    let won = quoted["to"]["amount"].as_i64().unwrap();
+    let (status, session) = till
+        .post(
+            "/v1/checkout_sessions",
+            &till.secret_key,
+            &json!({
+                "amount": won,
+                "currency": "KRW",
+                "fx_quote": quoted["id"],
+                "capture_method": "manual",
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let session = Session::from_created(session);
+    let token = till.token(&session, gateway.cards().succeeds).await;
+    let (status, _, authorized) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 200, "{authorized}");
+    assert_eq!(authorized["status"], "requires_capture", "{authorized}");
+    let id = authorized["id"].as_str().unwrap().to_string();
+
+    let captured_won = won / 2 + 1;
+    let response = send(
+        till.http
+            .post(till.url(&format!("/v1/payments/{id}/capture")))
+            .bearer_auth(&till.secret_key)
+            .header("Idempotency-Key", new_key())
+            .json(&json!({ "amount": captured_won })),
+    )
+    .await;
+    let (status, captured) = till_e2e::json_of(response).await;
+    assert_eq!(status, 200, "{captured}");
+    assert_eq!(captured["status"], "succeeded", "{captured}");
+    let settled = fx::proportion(captured_won, won, 10_000).unwrap();
+    let margin = fx::proportion(captured_won, won, quoted["margin"].as_i64().unwrap()).unwrap();
+    assert_eq!(balance(&till, "USD").await, Some(usd_before + settled));
+    assert_eq!(
+        account_balance(&till, "fx_margin:KRW").await,
+        margin_before + margin
+    );
+
+    let first = refund(&till, &id, 1).await;
+    assert_eq!(first["currency"], "KRW");
+    let rest = refund(&till, &id, captured_won - 1).await;
+    let (first, rest) = (
+        first["settlement"]["amount"].as_i64().unwrap(),
+        rest["settlement"]["amount"].as_i64().unwrap(),
+    );
+    assert_eq!(first + rest, settled, "the capture's settlement, exactly");
+    assert_eq!(balance(&till, "USD").await, Some(usd_before));
+    assert_eq!(account_balance(&till, "fx_margin:KRW").await, margin_before);
+    let charges = gateway.charges(&till, &id).await;
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    // localstripe models a partial capture as capturing all and refunding the rest at once.
+    let released = match gateway {
+        till_e2e::gateways::Gateway::Sandbox => 0,
+        till_e2e::gateways::Gateway::Stripe => won - captured_won,
+    };
+    assert_eq!(
+        charges[0]["amount_refunded"],
+        captured_won + released,
+        "{charges:?}"
+    );
+}
