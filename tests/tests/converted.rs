@@ -287,6 +287,27 @@ async fn a_won_checkout_paid_in_the_widget_settles_in_dollars_and_refunds_at_the
 
     // Refunds at the original rate, in uneven parts: together exactly the settlement.
     refund_in_parts(&till, &payment, &[won / 3, 1, won - won / 3 - 1]).await;
+
+    // The export shows each movement on the merchant's side, in dollars.
+    let response = send(
+        till.http
+            .get(till.url("/v1/reports/balance_transactions.csv"))
+            .bearer_auth(&till.secret_key),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "the payment and three refunds: {text}");
+    assert!(rows.iter().all(|r| r[9] == "USD"), "{text}");
+    assert_eq!((rows[0][2], rows[0][6]), ("card_payment", "3241"), "{text}");
+    let refunded: i64 = rows[1..].iter().map(|r| r[6].parse::<i64>().unwrap()).sum();
+    assert_eq!(refunded, 3_241, "{text}");
 }
 
 fn group_thousands(n: i64) -> String {
