@@ -250,6 +250,14 @@ async fn route(
         Endpoint::RetrieveDisputeFile => handlers::disputes::file(env, caller, id).await,
         Endpoint::CreateFxQuote => handlers::fx_quotes::create(req, env, caller).await,
         Endpoint::RetrieveFxQuote => handlers::fx_quotes::retrieve(env, caller, id).await,
+        Endpoint::CreateProduct => handlers::catalogue::create_product(req, env, caller).await,
+        Endpoint::ListProducts => handlers::catalogue::list_products(req, env, caller).await,
+        Endpoint::RetrieveProduct => handlers::catalogue::retrieve_product(env, caller, id).await,
+        Endpoint::UpdateProduct => handlers::catalogue::update_product(req, env, caller, id).await,
+        Endpoint::CreatePrice => handlers::catalogue::create_price(req, env, caller).await,
+        Endpoint::ListPrices => handlers::catalogue::list_prices(req, env, caller).await,
+        Endpoint::RetrievePrice => handlers::catalogue::retrieve_price(env, caller, id).await,
+        Endpoint::UpdatePrice => handlers::catalogue::update_price(req, env, caller, id).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

@@ -94,9 +94,11 @@ pub enum Resource {
     Reports,
     Risk,
     Disputes,
+    /// Products, prices and subscriptions.
+    Subscriptions,
 }
 
-const RESOURCES: [Resource; 14] = [
+const RESOURCES: [Resource; 15] = [
     Resource::CheckoutSessions,
     Resource::Payments,
     Resource::Refunds,
@@ -111,6 +113,7 @@ const RESOURCES: [Resource; 14] = [
     Resource::Reports,
     Resource::Risk,
     Resource::Disputes,
+    Resource::Subscriptions,
 ];
 
 impl Resource {
@@ -130,6 +133,7 @@ impl Resource {
             Resource::Reports => "reports",
             Resource::Risk => "risk",
             Resource::Disputes => "disputes",
+            Resource::Subscriptions => "subscriptions",
         }
     }
 }

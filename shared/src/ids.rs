@@ -33,6 +33,8 @@ pub enum IdKind {
     /// A file given as dispute evidence, kept in object storage under this id.
     EvidenceFile,
     FxQuote,
+    Product,
+    Price,
 }
 
 impl IdKind {
@@ -68,6 +70,8 @@ impl IdKind {
             IdKind::Dispute => "dp_",
             IdKind::EvidenceFile => "file_",
             IdKind::FxQuote => "fxq_",
+            IdKind::Product => "prod_",
+            IdKind::Price => "price_",
         }
     }
 }

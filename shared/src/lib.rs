@@ -17,8 +17,10 @@ pub mod api;
 pub mod api_keys;
 pub mod appearance;
 pub mod backoff;
+pub mod billing_period;
 pub mod bin_table;
 pub mod card;
+pub mod catalogue;
 pub mod chart;
 #[cfg(feature = "crypto")]
 pub mod crypto;
@@ -40,6 +42,7 @@ pub mod money;
 pub mod password;
 pub mod payment;
 pub mod payout;
+pub mod proration;
 pub mod rate_limit;
 pub mod receipt;
 pub mod reconciliation;
@@ -49,6 +52,7 @@ pub mod risk;
 pub mod risk_rules;
 pub mod routes;
 pub mod secret;
+pub mod subscription;
 pub mod team;
 pub mod timeline;
 #[cfg(feature = "crypto")]

@@ -104,6 +104,14 @@ pub enum Endpoint {
     RetrieveDisputeFile,
     CreateFxQuote,
     RetrieveFxQuote,
+    CreateProduct,
+    ListProducts,
+    RetrieveProduct,
+    UpdateProduct,
+    CreatePrice,
+    ListPrices,
+    RetrievePrice,
+    UpdatePrice,
 }
 
 /// Who may call an endpoint.
@@ -638,6 +646,49 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "POST",
+        "/v1/products",
+        Endpoint::CreateProduct,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/products",
+        Endpoint::ListProducts,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/products/{id}",
+        Endpoint::RetrieveProduct,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/products/{id}",
+        Endpoint::UpdateProduct,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/prices",
+        Endpoint::CreatePrice,
+        Access::SecretKey,
+    ),
+    route("GET", "/v1/prices", Endpoint::ListPrices, Access::SecretKey),
+    route(
+        "GET",
+        "/v1/prices/{id}",
+        Endpoint::RetrievePrice,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/prices/{id}",
+        Endpoint::UpdatePrice,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
         Access::Public,
@@ -730,6 +781,8 @@ impl Endpoint {
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
             | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview
             | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),
+            CreateProduct | ListProducts | RetrieveProduct | UpdateProduct | CreatePrice
+            | ListPrices | RetrievePrice | UpdatePrice => Some(Resource::Subscriptions),
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
                 Some(Resource::Risk)
             }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod catalogue;
 pub mod customer_sessions;
 pub mod customers;
 pub mod disputes;
