@@ -5,9 +5,10 @@
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, page_param, parse, query_param, ApiResult};
-use crate::store::catalogue::{CatalogueFilter, PriceRow, ProductRow};
+use crate::store::catalogue::{CatalogueFilter, Catalogued, PriceRow, ProductRow};
 use crate::store::{self};
 use crate::{clock, random};
+use serde::de::DeserializeOwned;
 use till_core::api::List;
 use till_core::catalogue::{CreatePrice, CreateProduct, SetActive};
 use till_core::error::{ApiError, ErrorCode};
@@ -50,45 +51,84 @@ pub async fn create_product(mut req: Request, env: &Env, caller: &Caller) -> Api
     json(200, &row.view())
 }
 
-async fn product(env: &Env, caller: &Caller, id: &str) -> Result<ProductRow, ApiError> {
-    if !ids::is_valid(IdKind::Product, id) {
-        return Err(missing_product());
+/// The merchant's product or price `id`.
+async fn catalogued<T: DeserializeOwned>(
+    env: &Env,
+    caller: &Caller,
+    kind: Catalogued,
+    id: &str,
+) -> Result<T, ApiError> {
+    let (id_kind, missing) = match kind {
+        Catalogued::Products => (IdKind::Product, missing_product()),
+        Catalogued::Prices => (IdKind::Price, missing_price()),
+    };
+    if !ids::is_valid(id_kind, id) {
+        return Err(missing);
     }
-    store::catalogue::find_product(env, &caller.merchant_id, id)
+    store::catalogue::find(env, kind, &caller.merchant_id, id)
         .await?
-        .ok_or_else(missing_product)
+        .ok_or(missing)
+}
+
+/// Archives or brings back the merchant's product or price `id`: the row as it is now.
+async fn set_active<T: DeserializeOwned>(
+    mut req: Request,
+    env: &Env,
+    caller: &Caller,
+    kind: Catalogued,
+    id: &str,
+) -> Result<T, ApiError> {
+    let request: SetActive = parse(body_value(&mut req).await?)?;
+    catalogued::<T>(env, caller, kind, id).await?;
+    store::catalogue::set_active(env, kind, &caller.merchant_id, id, request.active).await?;
+    catalogued(env, caller, kind, id).await
+}
+
+/// Refuses a list's `starting_after` that names none of the merchant's rows.
+async fn check_cursor(
+    env: &Env,
+    caller: &Caller,
+    kind: Catalogued,
+    starting_after: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(id) = starting_after {
+        let found: Option<serde_json::Value> =
+            store::catalogue::find(env, kind, &caller.merchant_id, id).await?;
+        found.ok_or_else(ApiError::cursor_invalid)?;
+    }
+    Ok(())
 }
 
 /// `GET /v1/products/:id`.
 pub async fn retrieve_product(env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    json(200, &product(env, caller, id).await?.view())
+    let row: ProductRow = catalogued(env, caller, Catalogued::Products, id).await?;
+    json(200, &row.view())
 }
 
 /// `POST /v1/products/:id {active}`.
-pub async fn update_product(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    let request: SetActive = parse(body_value(&mut req).await?)?;
-    product(env, caller, id).await?;
-    if !store::catalogue::set_product_active(env, &caller.merchant_id, id, request.active).await? {
-        return Err(missing_product());
-    }
-    json(200, &product(env, caller, id).await?.view())
+pub async fn update_product(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let row: ProductRow = set_active(req, env, caller, Catalogued::Products, id).await?;
+    json(200, &row.view())
 }
 
 /// `GET /v1/products?active=&limit=&starting_after=`: newest first.
 pub async fn list_products(req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let page = page_param(&req, IdKind::Product)?;
-    if let Some(id) = &page.starting_after {
-        store::catalogue::find_product(env, &caller.merchant_id, id)
-            .await?
-            .ok_or_else(ApiError::cursor_invalid)?;
-    }
+    check_cursor(
+        env,
+        caller,
+        Catalogued::Products,
+        page.starting_after.as_deref(),
+    )
+    .await?;
     let filter = CatalogueFilter {
         active: active_param(&req)?,
         product: None,
         starting_after: page.starting_after.as_deref(),
         limit: page.limit + 1,
     };
-    let rows = store::catalogue::list_products(env, &caller.merchant_id, &filter).await?;
+    let rows: Vec<ProductRow> =
+        store::catalogue::list(env, Catalogued::Products, &caller.merchant_id, &filter).await?;
     let products = rows.iter().map(ProductRow::view).collect();
     json(200, &List::page(products, page.limit))
 }
@@ -115,41 +155,33 @@ pub async fn create_price(mut req: Request, env: &Env, caller: &Caller) -> ApiRe
     };
     if !store::catalogue::insert_price(env, &row).await? {
         // Not the merchant's product, or archived: say which, for the second.
-        return Err(
-            match store::catalogue::find_product(env, &caller.merchant_id, &request.product).await?
-            {
-                Some(_) => ApiError::new(ErrorCode::ParameterInvalid)
-                    .with_message("The product is archived: it takes no new prices.")
-                    .with_param("product"),
-                None => missing(),
-            },
-        );
+        let product: Option<ProductRow> = store::catalogue::find(
+            env,
+            Catalogued::Products,
+            &caller.merchant_id,
+            &request.product,
+        )
+        .await?;
+        return Err(match product {
+            Some(_) => ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("The product is archived: it takes no new prices.")
+                .with_param("product"),
+            None => missing(),
+        });
     }
     json(200, &row.view()?)
 }
 
-async fn price(env: &Env, caller: &Caller, id: &str) -> Result<PriceRow, ApiError> {
-    if !ids::is_valid(IdKind::Price, id) {
-        return Err(missing_price());
-    }
-    store::catalogue::find_price(env, &caller.merchant_id, id)
-        .await?
-        .ok_or_else(missing_price)
-}
-
 /// `GET /v1/prices/:id`.
 pub async fn retrieve_price(env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    json(200, &price(env, caller, id).await?.view()?)
+    let row: PriceRow = catalogued(env, caller, Catalogued::Prices, id).await?;
+    json(200, &row.view()?)
 }
 
 /// `POST /v1/prices/:id {active}`.
-pub async fn update_price(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
-    let request: SetActive = parse(body_value(&mut req).await?)?;
-    price(env, caller, id).await?;
-    if !store::catalogue::set_price_active(env, &caller.merchant_id, id, request.active).await? {
-        return Err(missing_price());
-    }
-    json(200, &price(env, caller, id).await?.view()?)
+pub async fn update_price(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let row: PriceRow = set_active(req, env, caller, Catalogued::Prices, id).await?;
+    json(200, &row.view()?)
 }
 
 /// `GET /v1/prices?product=&active=&limit=&starting_after=`: newest first.
@@ -164,18 +196,21 @@ pub async fn list_prices(req: Request, env: &Env, caller: &Caller) -> ApiResult 
             .with_message("product is a product id (prod_...).")
             .with_param("product"));
     }
-    if let Some(id) = &page.starting_after {
-        store::catalogue::find_price(env, &caller.merchant_id, id)
-            .await?
-            .ok_or_else(ApiError::cursor_invalid)?;
-    }
+    check_cursor(
+        env,
+        caller,
+        Catalogued::Prices,
+        page.starting_after.as_deref(),
+    )
+    .await?;
     let filter = CatalogueFilter {
         active: active_param(&req)?,
         product: product.as_deref(),
         starting_after: page.starting_after.as_deref(),
         limit: page.limit + 1,
     };
-    let rows = store::catalogue::list_prices(env, &caller.merchant_id, &filter).await?;
+    let rows: Vec<PriceRow> =
+        store::catalogue::list(env, Catalogued::Prices, &caller.merchant_id, &filter).await?;
     let prices = rows
         .iter()
         .map(PriceRow::view)

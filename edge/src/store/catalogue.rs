@@ -1,6 +1,7 @@
 //! Products and prices in D1. Rows are never deleted: archiving clears `active`.
 
 use super::{all, execute, first, int, opt_int, opt_text, text, StoreResult};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use till_core::billing_period::Interval;
 use till_core::catalogue::{Price, Product, Recurring};
@@ -91,35 +92,6 @@ pub async fn insert_product(env: &Env, p: &ProductRow) -> StoreResult<()> {
     .map(|_| ())
 }
 
-pub async fn find_product(
-    env: &Env,
-    merchant_id: &str,
-    id: &str,
-) -> StoreResult<Option<ProductRow>> {
-    first(
-        env,
-        "SELECT * FROM products WHERE id = ?1 AND merchant_id = ?2",
-        &[text(id), text(merchant_id)],
-    )
-    .await
-}
-
-/// Archives or brings back a product; false when the merchant has no such product.
-pub async fn set_product_active(
-    env: &Env,
-    merchant_id: &str,
-    id: &str,
-    active: bool,
-) -> StoreResult<bool> {
-    execute(
-        env,
-        "UPDATE products SET active = ?3 WHERE id = ?1 AND merchant_id = ?2",
-        &[text(id), text(merchant_id), int(i64::from(active))],
-    )
-    .await
-    .map(|changed| changed == 1)
-}
-
 /// What a list asks for: only active (or only archived) rows, a product's prices, a page.
 /// Lists are newest first in the order rows were written (`rowid`).
 pub struct CatalogueFilter<'a> {
@@ -128,26 +100,6 @@ pub struct CatalogueFilter<'a> {
     /// The id of the last row of the previous page (it must exist: checked by the caller).
     pub starting_after: Option<&'a str>,
     pub limit: usize,
-}
-
-pub async fn list_products(
-    env: &Env,
-    merchant_id: &str,
-    filter: &CatalogueFilter<'_>,
-) -> StoreResult<Vec<ProductRow>> {
-    all(
-        env,
-        "SELECT * FROM products WHERE merchant_id = ?1 AND (?2 IS NULL OR active = ?2) \
-         AND (?3 IS NULL OR rowid < (SELECT rowid FROM products WHERE id = ?3)) \
-         ORDER BY rowid DESC LIMIT ?4",
-        &[
-            text(merchant_id),
-            opt_int(filter.active.map(i64::from)),
-            opt_text(filter.starting_after),
-            int(i64::try_from(filter.limit).unwrap_or(100)),
-        ],
-    )
-    .await
 }
 
 /// Records a price of an active product of the merchant; false (nothing written) when the
@@ -176,42 +128,80 @@ pub async fn insert_price(env: &Env, p: &PriceRow) -> StoreResult<bool> {
     .map(|changed| changed == 1)
 }
 
-pub async fn find_price(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<PriceRow>> {
+/// The two catalogue tables: what `find`, `set_active` and `list` work on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Catalogued {
+    Products,
+    Prices,
+}
+
+impl Catalogued {
+    fn table(self) -> &'static str {
+        match self {
+            Catalogued::Products => "products",
+            Catalogued::Prices => "prices",
+        }
+    }
+}
+
+/// A product or price of the merchant.
+pub async fn find<T: DeserializeOwned>(
+    env: &Env,
+    kind: Catalogued,
+    merchant_id: &str,
+    id: &str,
+) -> StoreResult<Option<T>> {
     first(
         env,
-        "SELECT * FROM prices WHERE id = ?1 AND merchant_id = ?2",
+        &format!(
+            "SELECT * FROM {} WHERE id = ?1 AND merchant_id = ?2",
+            kind.table()
+        ),
         &[text(id), text(merchant_id)],
     )
     .await
 }
 
-/// Archives or brings back a price; false when the merchant has no such price.
-pub async fn set_price_active(
+/// Archives or brings back a product or price; false when the merchant has no such one.
+pub async fn set_active(
     env: &Env,
+    kind: Catalogued,
     merchant_id: &str,
     id: &str,
     active: bool,
 ) -> StoreResult<bool> {
     execute(
         env,
-        "UPDATE prices SET active = ?3 WHERE id = ?1 AND merchant_id = ?2",
+        &format!(
+            "UPDATE {} SET active = ?3 WHERE id = ?1 AND merchant_id = ?2",
+            kind.table()
+        ),
         &[text(id), text(merchant_id), int(i64::from(active))],
     )
     .await
     .map(|changed| changed == 1)
 }
 
-pub async fn list_prices(
+/// A page of the merchant's products or prices (`filter.product` applies to prices only).
+pub async fn list<T: DeserializeOwned>(
     env: &Env,
+    kind: Catalogued,
     merchant_id: &str,
     filter: &CatalogueFilter<'_>,
-) -> StoreResult<Vec<PriceRow>> {
+) -> StoreResult<Vec<T>> {
+    let table = kind.table();
+    let of_product = match kind {
+        Catalogued::Prices => "AND (?5 IS NULL OR product_id = ?5)",
+        Catalogued::Products => "AND ?5 IS NULL",
+    };
     all(
         env,
-        "SELECT * FROM prices WHERE merchant_id = ?1 AND (?2 IS NULL OR active = ?2) \
-         AND (?5 IS NULL OR product_id = ?5) \
-         AND (?3 IS NULL OR rowid < (SELECT rowid FROM prices WHERE id = ?3)) \
-         ORDER BY rowid DESC LIMIT ?4",
+        &format!(
+            "SELECT * FROM {table} WHERE merchant_id = ?1 AND (?2 IS NULL OR active = ?2) \
+             {of_product} \
+             AND (?3 IS NULL OR rowid < (SELECT rowid FROM {table} WHERE id = ?3)) \
+             ORDER BY rowid DESC LIMIT ?4"
+        ),
         &[
             text(merchant_id),
             opt_int(filter.active.map(i64::from)),
