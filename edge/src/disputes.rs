@@ -15,7 +15,7 @@ use till_core::dispute::{self, DisputeStatus};
 use till_core::error::ApiError;
 use till_core::ids::{self, IdKind};
 use till_core::ledger::{ConvertedLegs, Operation};
-use till_core::money::Currency;
+use till_core::money::{Currency, Money};
 
 /// Networks give 7 to 21 days to answer; a gateway that names no due date gets the shortest.
 const DEFAULT_EVIDENCE_WINDOW_SECONDS: i64 = 7 * 24 * 60 * 60;
@@ -62,27 +62,25 @@ fn consequences<'a>(
         .collect::<Result<Vec<_>, _>>()?;
     let postings = dispute::ledger_operations(&row.merchant_id, from, to, row.amount, row.fee)
         .into_iter()
-        .map(|(operation, amount)| match (operation, legs) {
-            (
-                Operation::DisputeWithdrawn { .. } | Operation::DisputeReinstated { .. },
-                Some(legs),
-            ) => Posting::converted(&row.merchant_id, operation, &row.id, legs, now),
-            (Operation::DisputeFee { .. } | Operation::DisputeFeeReturned { .. }, _) => {
-                Posting::new(
-                    &row.merchant_id,
-                    operation,
-                    &row.id,
-                    row.fee_currency(),
-                    amount,
-                    now,
-                )
-            }
-            _ => Posting::new(
+        .map(|(operation, amount)| match operation {
+            // The fee is Till's, in the merchant's settlement currency; the amount is card money.
+            Operation::DisputeFee { .. } | Operation::DisputeFeeReturned { .. } => Posting::new(
                 &row.merchant_id,
                 operation,
                 &row.id,
-                row.currency,
+                row.fee_currency(),
                 amount,
+                now,
+            ),
+            _ => Posting::of_card_money(
+                &row.merchant_id,
+                operation,
+                &row.id,
+                Money {
+                    amount,
+                    currency: row.currency,
+                },
+                legs,
                 now,
             ),
         })

@@ -16,6 +16,7 @@ use till_core::api::{NextAction, Payment, Purpose};
 use till_core::card::CardSummary;
 use till_core::error::ApiError;
 use till_core::ledger::{Operation, Payee};
+use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use till_core::risk::{ReviewStatus, RiskAssessment};
 use till_core::risk_rules::Action;
@@ -169,23 +170,17 @@ pub async fn apply(
     let written = {
         let posting = match next {
             PaymentStatus::Succeeded if payment.amount_captured > 0 => {
-                Some(match conversion::captured_legs(payment)? {
-                    Some(legs) => Posting::converted(
-                        &payment.merchant_id,
-                        success_operation(payment),
-                        &payment.id,
-                        &legs,
-                        payment.updated,
-                    )?,
-                    None => Posting::new(
-                        &payment.merchant_id,
-                        success_operation(payment),
-                        &payment.id,
-                        payment.currency,
-                        payment.amount_captured,
-                        payment.updated,
-                    )?,
-                })
+                Some(Posting::of_card_money(
+                    &payment.merchant_id,
+                    success_operation(payment),
+                    &payment.id,
+                    Money {
+                        amount: payment.amount_captured,
+                        currency: payment.currency,
+                    },
+                    conversion::captured_legs(payment)?.as_ref(),
+                    payment.updated,
+                )?)
             }
             _ => None,
         };

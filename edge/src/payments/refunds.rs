@@ -78,23 +78,17 @@ pub async fn settle(
         let operation = Operation::RefundReversed {
             payee: super::payee(&payment),
         };
-        let reversal = match legs(refund) {
-            Some(legs) => Posting::converted(
-                &refund.merchant_id,
-                operation,
-                &refund.id,
-                &legs,
-                refund.updated,
-            )?,
-            None => Posting::new(
-                &refund.merchant_id,
-                operation,
-                &refund.id,
-                refund.currency,
-                refund.amount,
-                refund.updated,
-            )?,
-        };
+        let reversal = Posting::of_card_money(
+            &refund.merchant_id,
+            operation,
+            &refund.id,
+            Money {
+                amount: refund.amount,
+                currency: refund.currency,
+            },
+            legs(refund).as_ref(),
+            refund.updated,
+        )?;
         store::refunds::settle(env, refund, Some(&reversal)).await?
     } else {
         store::refunds::settle(env, refund, None).await?

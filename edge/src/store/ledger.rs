@@ -20,7 +20,7 @@ use till_core::api::{BalanceAmount, LedgerEntry, WalletEntry};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::ledger::{ConvertedLegs, Operation, Transaction};
-use till_core::money::Currency;
+use till_core::money::{Currency, Money};
 use worker::{D1PreparedStatement, Env};
 
 /// An operation to write in the batch of the change that causes it.
@@ -52,15 +52,27 @@ impl<'a> Posting<'a> {
         Posting::of(merchant_id, operation, source, transaction, created)
     }
 
-    /// The operation of a payment the card made in another currency than its payee holds:
-    /// both legs through the FX desk and the margin ([`Operation::converted_transaction`]).
-    pub fn converted(
+    /// An operation on card money: `money` in the payment's currency, or, for a payment the
+    /// card made in another currency than its payee holds (`legs`), both legs through the FX
+    /// desk and the margin ([`Operation::converted_transaction`]).
+    pub fn of_card_money(
         merchant_id: &'a str,
         operation: Operation<'a>,
         source: &'a str,
-        legs: &ConvertedLegs,
+        money: Money,
+        legs: Option<&ConvertedLegs>,
         created: i64,
     ) -> Result<Posting<'a>, ApiError> {
+        let Some(legs) = legs else {
+            return Posting::new(
+                merchant_id,
+                operation,
+                source,
+                money.currency,
+                money.amount,
+                created,
+            );
+        };
         let transaction = operation.converted_transaction(legs).map_err(|e| {
             crate::log_error!("ledger: converted {} of {source}: {e}", operation.kind());
             ApiError::internal()
