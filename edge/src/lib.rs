@@ -11,6 +11,7 @@
 
 mod auth;
 mod banks;
+mod billing;
 mod bins;
 mod claims;
 mod clock;
@@ -51,7 +52,8 @@ fn start() {
 }
 
 /// Cron: every minute, settle payments the gateway never answered, payouts the bank has not
-/// told of, and transfer claims that are due, and start receipts left unsent; daily, reconcile yesterday and send each merchant
+/// told of, and transfer claims that are due, start receipts left unsent, and bill
+/// subscriptions; daily, reconcile yesterday and send each merchant
 /// yesterday's report (`report.daily`).
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -60,17 +62,27 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // Yesterday's figures include the fees the reconciliation just recorded.
         reconciled.and(handlers::reports::daily(&env).await)
     } else {
-        let (polled, claimed, receipts) = futures_util::future::join3(
+        let (polled, claimed, receipts, billed) = futures_util::future::join4(
             poller::poll(&env),
             claims::sweep(&env),
             receipts::sweep(&env),
+            bill(&env),
         )
         .await;
-        polled.and(claimed).and(receipts)
+        polled.and(claimed).and(receipts).and(billed)
     };
     if let Err(error) = result {
         crate::log_error!("cron {}: {error}", event.cron());
     }
+}
+
+/// Subscriptions' periods and retries that fell due; test clocks whose advance is finished
+/// are ready again.
+async fn bill(env: &Env) -> Result<(), ApiError> {
+    if !billing::run(env, None).await? {
+        store::test_clocks::mark_ready(env, None).await?;
+    }
+    Ok(())
 }
 
 /// Must match the daily trigger in wrangler.toml.
@@ -258,6 +270,18 @@ async fn route(
         Endpoint::ListPrices => handlers::catalogue::list_prices(req, env, caller).await,
         Endpoint::RetrievePrice => handlers::catalogue::retrieve_price(env, caller, id).await,
         Endpoint::UpdatePrice => handlers::catalogue::update_price(req, env, caller, id).await,
+        Endpoint::CreateSubscription => handlers::subscriptions::create(req, env, caller).await,
+        Endpoint::ListSubscriptions => handlers::subscriptions::list(req, env, caller).await,
+        Endpoint::RetrieveSubscription => handlers::subscriptions::retrieve(env, caller, id).await,
+        Endpoint::UpdateSubscription => handlers::subscriptions::update(req, env, caller, id).await,
+        Endpoint::CancelSubscription => handlers::subscriptions::cancel(req, env, caller, id).await,
+        Endpoint::ListInvoices => handlers::subscriptions::list_invoices(req, env, caller).await,
+        Endpoint::RetrieveInvoice => {
+            handlers::subscriptions::retrieve_invoice(env, caller, id).await
+        }
+        Endpoint::CreateTestClock => handlers::test_clocks::create(req, env, caller).await,
+        Endpoint::RetrieveTestClock => handlers::test_clocks::retrieve(env, caller, id).await,
+        Endpoint::AdvanceTestClock => handlers::test_clocks::advance(req, env, caller, id).await,
         Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
         Endpoint::CreateRefundRequest => {
             handlers::refund_requests::create(req, env, caller, id).await

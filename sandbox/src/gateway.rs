@@ -9,8 +9,9 @@
 //! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
 //!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
 //! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, lookup_fail?, webhook_drop?,
-//!   webhook_delay_ms?, webhook_duplicate?}`: tests make authorizations of one amount slow, fail
-//!   with 503, charge and never answer in time, or have their webhooks lost, late or doubled.
+//!   webhook_delay_ms?, webhook_duplicate?, decline_times?}`: tests make authorizations of one
+//!   amount slow, fail with 503, charge and never answer in time, have their webhooks lost, late
+//!   or doubled, or be declined (`insufficient_funds`) the next `decline_times` times.
 //!
 //! Every change is also sent as a signed webhook (`authorization.updated`, `refund.updated`).
 //! - `GET /v1/settlements/{date}`: the day's settlement file (CSV); `POST /v1/control/settlement`
@@ -150,6 +151,10 @@ pub struct Fault {
     /// Status lookups of authorizations of this amount fail with 503.
     #[serde(default)]
     pub lookup_fail: bool,
+    /// The next authorizations of this amount (after any `fail_times`) are declined
+    /// `insufficient_funds`, whatever the card: a saved card that stops paying.
+    #[serde(default)]
+    pub decline_times: u32,
 }
 
 /// Where and how webhooks go: signed with HMAC-SHA256 (`Gateway-Signature: t=..,v1=..`),
@@ -438,12 +443,17 @@ fn amount_triggered(amount: i64) -> Fault {
     }
 }
 
-/// The fault a test set for `amount` (one of its `fail_times` used up), or the built-in one.
+/// The fault a test set for `amount` (one of its `fail_times`, else of its `decline_times`,
+/// used up), or the built-in one.
 pub fn take_fault(gateway: &Gateway, amount: i64) -> Fault {
     let mut ledger = gateway.ledger();
     let fault = ledger.faults.get(&amount).cloned();
     if let Some(f) = ledger.faults.get_mut(&amount) {
-        f.fail_times = f.fail_times.saturating_sub(1);
+        if f.fail_times > 0 {
+            f.fail_times -= 1;
+        } else {
+            f.decline_times = f.decline_times.saturating_sub(1);
+        }
     }
     fault.unwrap_or_else(|| amount_triggered(amount))
 }
@@ -616,6 +626,10 @@ async fn process_authorization(
                 Outcome::Challenge(&Outcome::Approve)
             }
             (outcome, _) => outcome,
+        };
+        let outcome = match outcome {
+            Outcome::Approve if fault.decline_times > 0 => Outcome::Decline("insufficient_funds"),
+            outcome => outcome,
         };
         settle(ledger, &mut authorization, outcome);
         println!(
@@ -1020,6 +1034,29 @@ mod tests {
         assert_eq!(gateway.ledger().charges, 1);
         let (_, declined) = send(&app, charge("k2", "4000000000000002", true)).await;
         assert_eq!(declined["decline_code"], "card_declined");
+        assert_eq!(gateway.ledger().charges, 1);
+    }
+
+    #[tokio::test]
+    async fn a_decline_fault_declines_that_many_charges_of_its_amount_then_lets_them_pass() {
+        let gateway = Gateway::new("gw_test", None);
+        let app = gateway.clone().router();
+        let (status, _) = send(
+            &app,
+            post(
+                "/v1/control/faults",
+                "f1",
+                serde_json::json!({"amount": 1000, "decline_times": 2}),
+            ),
+        )
+        .await;
+        assert!(status.is_success());
+        for key in ["d1", "d2"] {
+            let (_, declined) = send(&app, charge(key, "4242424242424242", true)).await;
+            assert_eq!(declined["decline_code"], "insufficient_funds");
+        }
+        let (_, paid) = send(&app, charge("d3", "4242424242424242", true)).await;
+        assert_eq!(paid["status"], "captured");
         assert_eq!(gateway.ledger().charges, 1);
     }
 

@@ -653,7 +653,7 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 25] = [
+pub const EVENT_TYPES: [&str; 31] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
@@ -679,6 +679,12 @@ pub const EVENT_TYPES: [&str; 25] = [
     "dispute.created",
     "dispute.updated",
     "dispute.closed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.created",
+    "invoice.paid",
+    "invoice.payment_failed",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

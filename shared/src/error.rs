@@ -342,6 +342,18 @@ error_codes! {
     WalletNotEnabled = "wallet_not_enabled", 403, InvalidRequestError,
         "This customer session was not made for the wallet (create it with wallet: true).";
 
+    // Subscriptions.
+    PriceInactive = "price_inactive", 409, InvalidRequestError,
+        "This price is archived: it starts no new subscription.";
+    SubscriptionInvalidState = "subscription_invalid_state", 409, InvalidRequestError,
+        "The subscription cannot do this in its current status.";
+    TestClocksDisabled = "test_clocks_disabled", 403, InvalidRequestError,
+        "Test clocks are off in this deployment: they are for development and testing.";
+    TestClockAdvanceInvalid = "test_clock_advance_invalid", 400, InvalidRequestError,
+        "frozen_time must be later than the clock's time and at most 400 days later.";
+    TestClockBusy = "test_clock_busy", 409, InvalidRequestError,
+        "The test clock is still advancing: retrieve it until its status is ready.";
+
     // Till's side.
     InternalError = "internal_error", 500, ApiError,
         "Something went wrong on Till's side. It is safe to retry.";

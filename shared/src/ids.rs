@@ -35,6 +35,9 @@ pub enum IdKind {
     FxQuote,
     Product,
     Price,
+    Subscription,
+    Invoice,
+    TestClock,
 }
 
 impl IdKind {
@@ -72,6 +75,9 @@ impl IdKind {
             IdKind::FxQuote => "fxq_",
             IdKind::Product => "prod_",
             IdKind::Price => "price_",
+            IdKind::Subscription => "sub_",
+            IdKind::Invoice => "in_",
+            IdKind::TestClock => "clock_",
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fx;
 pub mod idempotency;
 pub mod ids;
+pub mod invoice;
 pub mod json;
 pub mod jwe;
 pub mod ledger;
@@ -54,6 +55,7 @@ pub mod routes;
 pub mod secret;
 pub mod subscription;
 pub mod team;
+pub mod test_clock;
 pub mod timeline;
 #[cfg(feature = "crypto")]
 pub mod totp;

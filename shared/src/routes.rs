@@ -112,6 +112,16 @@ pub enum Endpoint {
     ListPrices,
     RetrievePrice,
     UpdatePrice,
+    CreateSubscription,
+    ListSubscriptions,
+    RetrieveSubscription,
+    UpdateSubscription,
+    CancelSubscription,
+    ListInvoices,
+    RetrieveInvoice,
+    CreateTestClock,
+    RetrieveTestClock,
+    AdvanceTestClock,
 }
 
 /// Who may call an endpoint.
@@ -689,6 +699,66 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "POST",
+        "/v1/subscriptions",
+        Endpoint::CreateSubscription,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/subscriptions",
+        Endpoint::ListSubscriptions,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/subscriptions/{id}",
+        Endpoint::RetrieveSubscription,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/subscriptions/{id}",
+        Endpoint::UpdateSubscription,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/subscriptions/{id}/cancel",
+        Endpoint::CancelSubscription,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/invoices",
+        Endpoint::ListInvoices,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/invoices/{id}",
+        Endpoint::RetrieveInvoice,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/test_clocks",
+        Endpoint::CreateTestClock,
+        Access::SecretKey,
+    ),
+    route(
+        "GET",
+        "/v1/test_clocks/{id}",
+        Endpoint::RetrieveTestClock,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/test_clocks/{id}/advance",
+        Endpoint::AdvanceTestClock,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
         "/v1/dashboard/sign_in",
         Endpoint::SignIn,
         Access::Public,
@@ -782,7 +852,11 @@ impl Endpoint {
             | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview
             | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),
             CreateProduct | ListProducts | RetrieveProduct | UpdateProduct | CreatePrice
-            | ListPrices | RetrievePrice | UpdatePrice => Some(Resource::Subscriptions),
+            | ListPrices | RetrievePrice | UpdatePrice | CreateSubscription | ListSubscriptions
+            | RetrieveSubscription | UpdateSubscription | CancelSubscription | ListInvoices
+            | RetrieveInvoice | CreateTestClock | RetrieveTestClock | AdvanceTestClock => {
+                Some(Resource::Subscriptions)
+            }
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
                 Some(Resource::Risk)
             }

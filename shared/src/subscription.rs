@@ -1,8 +1,18 @@
-//! A subscription's life: every status it may have and every move between them, and the
-//! dunning schedule that retries a failed renewal.
+//! A subscription's life: every status it may have and every move between them, the dunning
+//! schedule that retries a failed renewal, and the API's subscription objects.
+//!
+//! Billing is in advance: each period's invoice is opened and charged when the period begins
+//! (after the trial, if any). A new period is opened only once the one before is paid, so a
+//! subscription never owes two invoices; one that went `unpaid` and is paid again resumes in
+//! the period it is then in, the periods in between unbilled.
 
+use crate::billing_period::{Interval, Period, PeriodError, Recurrence};
+use crate::catalogue::Recurring;
+use crate::error::{ApiError, ErrorCode};
+use crate::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use time::OffsetDateTime;
 
 /// Where a subscription stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,6 +163,7 @@ impl AfterRetries {
 
 /// When a failed renewal is charged again: days after the first failure, increasing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "DunningFields")]
 pub struct Dunning {
     retry_days: Vec<u16>,
     pub after_retries: AfterRetries,
@@ -161,6 +172,22 @@ pub struct Dunning {
 /// At most this many retries, and none later than this many days after the failure.
 pub const MAX_RETRIES: usize = 8;
 pub const MAX_RETRY_DAY: u16 = 60;
+
+/// A dunning schedule as it arrives: checked by [`Dunning::new`] before it is one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DunningFields {
+    retry_days: Vec<u16>,
+    after_retries: AfterRetries,
+}
+
+impl TryFrom<DunningFields> for Dunning {
+    type Error = DunningInvalid;
+
+    fn try_from(fields: DunningFields) -> Result<Dunning, DunningInvalid> {
+        Dunning::new(fields.retry_days, fields.after_retries)
+    }
+}
 
 /// Why a dunning schedule is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +248,193 @@ impl Dunning {
             SubscriptionStatus::PastDue
         } else {
             self.after_retries.status()
+        }
+    }
+}
+
+/// The most units one subscription may have.
+pub const MAX_QUANTITY: u32 = 10_000;
+/// A first charge that is not paid (declined, or waiting for the customer to authenticate)
+/// this long after the subscription was created ends it `incomplete_expired`.
+pub const INCOMPLETE_EXPIRES_AFTER_SECONDS: i64 = 23 * 60 * 60;
+
+fn invalid(param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::ParameterInvalid)
+        .with_message(message)
+        .with_param(param)
+}
+
+fn one_unit() -> u32 {
+    1
+}
+
+/// `POST /v1/subscriptions` (secret key, `Idempotency-Key`): bills `customer`'s saved card
+/// `payment_method` for `price` every period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    pub customer: String,
+    pub price: String,
+    pub payment_method: String,
+    #[serde(default = "one_unit")]
+    pub quantity: u32,
+    /// Free days before the first charge; the price's own trial when absent, none when 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_days: Option<u16>,
+    /// How failed renewals are retried; 1, 3, 5 and 7 days, then `unpaid`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dunning: Option<Dunning>,
+    /// A test clock (`clock_…`) whose time this subscription lives in instead of the real one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<String>,
+}
+
+impl CreateSubscription {
+    /// The quantity and trial, or why they are refused (the price is checked where it is read).
+    pub fn checked(&self) -> Result<(), ApiError> {
+        if !(1..=MAX_QUANTITY).contains(&self.quantity) {
+            return Err(invalid(
+                "quantity",
+                format!("quantity is 1 to {MAX_QUANTITY}."),
+            ));
+        }
+        if self
+            .trial_days
+            .is_some_and(|days| days > crate::catalogue::MAX_TRIAL_DAYS)
+        {
+            return Err(invalid(
+                "trial_days",
+                format!("trial_days is 0 to {}.", crate::catalogue::MAX_TRIAL_DAYS),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What one period of `quantity` units at `unit_amount` costs, or why it cannot be charged
+/// (more than a payment may be).
+pub fn period_amount(
+    unit_amount: i64,
+    quantity: u32,
+    currency: Currency,
+) -> Result<Money, ApiError> {
+    let amount = unit_amount
+        .checked_mul(i64::from(quantity))
+        .unwrap_or(i64::MAX);
+    Money::payable(amount, currency).map_err(|e| {
+        ApiError::new(ErrorCode::AmountInvalid)
+            .with_message(format!("unit_amount × quantity: {e}"))
+            .with_param("quantity")
+    })
+}
+
+/// `POST /v1/subscriptions/:id`: a new card, or taking back a cancellation at the period's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSubscription {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at_period_end: Option<bool>,
+}
+
+/// `POST /v1/subscriptions/:id/cancel`: now (the open invoice is voided, nothing is refunded),
+/// or at the end of the period already paid for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSubscription {
+    #[serde(default)]
+    pub at_period_end: bool,
+}
+
+/// A subscription as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub object: String,
+    pub customer: String,
+    pub price: String,
+    pub product: String,
+    pub payment_method: String,
+    pub quantity: u32,
+    pub currency: Currency,
+    /// What each period costs: the price's unit amount times the quantity.
+    pub amount: i64,
+    pub recurring: Recurring,
+    pub status: SubscriptionStatus,
+    /// The period being served now: the trial while `trialing`.
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub trial_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// The invoice of the latest period billed.
+    pub latest_invoice: Option<String>,
+    pub dunning: Dunning,
+    pub test_clock: Option<String>,
+    pub created: i64,
+}
+
+/// Unix seconds as a UTC moment (the core's periods are computed on the calendar).
+fn moment(seconds: i64) -> Result<OffsetDateTime, PeriodError> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| PeriodError::OutOfCalendar)
+}
+
+/// A subscription's periods: `anchor` is when its first paid period begins (the creation, or
+/// the trial's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cycle {
+    pub recurrence: Recurrence,
+    pub anchor: i64,
+}
+
+/// One billing period in unix seconds, `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Cycle {
+    pub fn new(interval: Interval, count: u16, anchor: i64) -> Result<Cycle, PeriodError> {
+        Ok(Cycle {
+            recurrence: Recurrence::new(interval, count)?,
+            anchor,
+        })
+    }
+
+    /// The period `at` falls in (the first one for any moment before the anchor).
+    pub fn period_at(self, at: i64) -> Result<Span, PeriodError> {
+        let anchor = moment(self.anchor)?;
+        let at = moment(at.max(self.anchor))?;
+        let period: Period = self
+            .recurrence
+            .period_at(anchor, at)?
+            .ok_or(PeriodError::OutOfCalendar)?;
+        Ok(Span {
+            start: period.start.unix_timestamp(),
+            end: period.end.unix_timestamp(),
+        })
+    }
+}
+
+/// What happens after a charge of an invoice failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Charge again then.
+    RetryAt(i64),
+    /// The schedule is spent: the subscription becomes `unpaid` or `canceled`.
+    GiveUp(SubscriptionStatus),
+}
+
+impl Dunning {
+    /// After `attempts` failed charges of an invoice opened at `opened_at` (the first charge
+    /// counts as one): when to retry, or that the schedule is spent.
+    pub fn after_failure(&self, opened_at: i64, attempts: u32) -> AfterFailure {
+        match self.retry_due(opened_at, attempts as usize) {
+            Some(at) => AfterFailure::RetryAt(at),
+            None => AfterFailure::GiveUp(self.after_retries.status()),
         }
     }
 }
@@ -297,5 +511,83 @@ mod tests {
         ] {
             assert_eq!(Dunning::new(bad, AfterRetries::Cancel), Err(DunningInvalid));
         }
+    }
+
+    #[test]
+    fn failed_invoices_are_retried_on_the_schedule_then_given_up_as_the_merchant_chose() {
+        let opened = 1_800_000_000;
+        let dunning = Dunning::default();
+        assert_eq!(
+            dunning.after_failure(opened, 1),
+            AfterFailure::RetryAt(opened + 86_400)
+        );
+        assert_eq!(
+            dunning.after_failure(opened, 4),
+            AfterFailure::RetryAt(opened + 7 * 86_400)
+        );
+        assert_eq!(
+            dunning.after_failure(opened, 5),
+            AfterFailure::GiveUp(Unpaid)
+        );
+        let cancel: Dunning =
+            serde_json::from_str(r#"{"retry_days":[2],"after_retries":"cancel"}"#).unwrap();
+        assert_eq!(
+            cancel.after_failure(opened, 2),
+            AfterFailure::GiveUp(Canceled)
+        );
+        for refused in [
+            r#"{"retry_days":[],"after_retries":"cancel"}"#,
+            r#"{"retry_days":[3,1],"after_retries":"cancel"}"#,
+            r#"{"retry_days":[61],"after_retries":"mark_unpaid"}"#,
+            r#"{"retry_days":[1,2,3,4,5,6,7,8,9],"after_retries":"mark_unpaid"}"#,
+            r#"{"retry_days":[1],"after_retries":"forgive"}"#,
+            r#"{"retry_days":[1],"after_retries":"cancel","extra":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Dunning>(refused).is_err(),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_period_costs_units_times_quantity_within_what_a_payment_may_be() {
+        assert_eq!(
+            period_amount(9_900, 3, Currency::parse("KRW").unwrap())
+                .unwrap()
+                .amount,
+            29_700
+        );
+        let too_much =
+            period_amount(99_999_999_999, 2, Currency::parse("USD").unwrap()).unwrap_err();
+        assert_eq!(too_much.error.param.as_deref(), Some("quantity"));
+        let request = |quantity: u32, trial: Option<u16>| CreateSubscription {
+            customer: "cus_1".into(),
+            price: "price_1".into(),
+            payment_method: "pm_1".into(),
+            quantity,
+            trial_days: trial,
+            dunning: None,
+            test_clock: None,
+        };
+        assert!(request(1, Some(730)).checked().is_ok());
+        assert!(request(0, None).checked().is_err());
+        assert!(request(MAX_QUANTITY + 1, None).checked().is_err());
+        assert!(request(1, Some(731)).checked().is_err());
+    }
+
+    #[test]
+    fn periods_roll_from_the_anchor_and_clamp_to_month_ends() {
+        // 2027-01-31 09:00 UTC.
+        let anchor = 1_801_386_000;
+        let cycle = Cycle::new(Interval::Month, 1, anchor).unwrap();
+        let first = cycle.period_at(anchor).unwrap();
+        assert_eq!(first.start, anchor);
+        let second = cycle.period_at(first.end).unwrap();
+        assert_eq!(second.start, first.end);
+        // 2027-02-28 09:00 and 2027-03-31 09:00.
+        assert_eq!(first.end, anchor + 28 * 86_400);
+        assert_eq!(second.end, anchor + 59 * 86_400);
+        assert_eq!(cycle.period_at(anchor - 5).unwrap(), first);
     }
 }

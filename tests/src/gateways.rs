@@ -171,6 +171,24 @@ impl Gateway {
         }
     }
 
+    /// The next `times` charges of `amount` are declined `insufficient_funds`, whatever the
+    /// card (one amount armed at a time on Stripe).
+    pub async fn decline_next(self, till: &Till, amount: i64, times: u32) {
+        match self {
+            Gateway::Sandbox => {
+                till.fault(json!({ "amount": amount, "decline_times": times }))
+                    .await
+            }
+            Gateway::Stripe => {
+                let proxy = &stripe().await.proxy;
+                proxy.decline_amount.store(amount, Ordering::SeqCst);
+                proxy
+                    .declines_left
+                    .store(i64::from(times), Ordering::SeqCst);
+            }
+        }
+    }
+
     /// The next authorization of `amount` fails before the gateway does anything.
     pub async fn fail_once(self, till: &Till, amount: i64) {
         match self {
@@ -203,6 +221,9 @@ pub struct Proxy {
     upstream: String,
     lose_amount: AtomicI64,
     fail_amount: AtomicI64,
+    /// Intents of `decline_amount` are declined `insufficient_funds` while `declines_left` > 0.
+    decline_amount: AtomicI64,
+    declines_left: AtomicI64,
     http: reqwest::Client,
 }
 
@@ -214,7 +235,21 @@ impl Proxy {
                 .is_ok()
         })
     }
+
+    /// Whether an intent of `amount` is to be declined (using up one decline).
+    fn take_decline(&self, amount: Option<i64>) -> bool {
+        amount == Some(self.decline_amount.load(Ordering::SeqCst))
+            && self
+                .declines_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left > 0).then(|| left - 1)
+                })
+                .is_ok()
+    }
 }
+
+/// Stripe's answer to a card the issuer refused for want of funds (its documented card error).
+const INSUFFICIENT_FUNDS: &str = r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}"#;
 
 async fn forward(
     State(proxy): State<Arc<Proxy>>,
@@ -229,6 +264,18 @@ async fn forward(
         pair.strip_prefix("amount=")
             .and_then(|a| a.parse::<i64>().ok())
     });
+    if creates_intent && proxy.take_decline(amount) {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        return (
+            StatusCode::PAYMENT_REQUIRED,
+            headers,
+            Bytes::from_static(INSUFFICIENT_FUNDS.as_bytes()),
+        );
+    }
     if creates_intent && Proxy::take(&proxy.fail_amount, amount) {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -284,6 +331,8 @@ pub async fn stripe() -> &'static Connected {
                 upstream: setting("TILL_STRIPE_URL"),
                 lose_amount: AtomicI64::new(0),
                 fail_amount: AtomicI64::new(0),
+                decline_amount: AtomicI64::new(0),
+                declines_left: AtomicI64::new(0),
                 http: reqwest::Client::new(),
             });
             let app = axum::Router::new()

@@ -278,6 +278,9 @@ impl Stack {
             // Nothing registered locally (by a test or a fuzzer) may make Till call out.
             "--var",
             "OUTBOUND_HOSTS_ALLOWLIST:127.0.0.1",
+            // Subscriptions may live on test clocks locally (never in a deployment).
+            "--var",
+            "TEST_CLOCKS:on",
             // Lets tests run the cron trigger: GET /__scheduled?cron=...
             "--test-scheduled",
             "--show-interactive-dev-session=false",

@@ -25,6 +25,8 @@ pub mod refunds;
 pub mod reports;
 pub mod risk_rules;
 pub mod sessions;
+pub mod subscriptions;
+pub mod test_clocks;
 pub mod transfers;
 pub mod webhooks;
 

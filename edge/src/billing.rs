@@ -1,0 +1,442 @@
+//! Recurring billing: the run that opens each period's invoice, charges the saved card off-session
+//! and follows the dunning schedule when a charge fails. The cron runs it every minute for every
+//! subscription; advancing a test clock runs it at once for that clock's subscriptions.
+//!
+//! Exactly once, whatever repeats or dies: a period has one invoice (unique per subscription and
+//! period start); a charge is claimed on the invoice (compare-and-set on its attempt count)
+//! before its payment exists, and runs under an idempotency record keyed by invoice and attempt,
+//! so two runs never make the same charge and the gateway sees one key per attempt; a run cut
+//! short leaves the attempt unsettled, and the next run resumes it (asking the gateway first).
+
+use crate::connectors::Initiator;
+use crate::idempotency::{self, Ended};
+use crate::payments::saved_cards::{self, Charge, Charged};
+use crate::store::payments::PaymentRow;
+use crate::store::subscriptions::{InvoiceRow, SubscriptionRow};
+use crate::vault::Vault;
+use crate::{clock, merchant_webhooks, random, store};
+use till_core::api::{CaptureMethod, Purpose};
+use till_core::error::ApiError;
+use till_core::ids::IdKind;
+use till_core::invoice::{lines_for, InvoiceLine, InvoiceStatus};
+use till_core::payment::PaymentStatus;
+use till_core::subscription::{
+    period_amount, AfterFailure, Span, SubscriptionStatus, INCOMPLETE_EXPIRES_AFTER_SECONDS,
+};
+use worker::Env;
+
+/// Rows read per query, and the most actions one run takes (a test clock advanced by a year of
+/// daily periods finishes over the next cron runs; its status says so).
+const BATCH: usize = 25;
+const MAX_ACTIONS: usize = 400;
+
+/// The time `subscription` lives in: its test clock's, or the real one.
+pub async fn time_of(env: &Env, subscription: &SubscriptionRow) -> Result<i64, ApiError> {
+    match &subscription.test_clock_id {
+        None => Ok(clock::now_seconds()),
+        Some(id) => store::test_clocks::find(env, &subscription.merchant_id, id)
+            .await?
+            .map(|clock| clock.frozen_time)
+            .ok_or_else(|| {
+                crate::log_error!("{}: its test clock {id} is gone", subscription.id);
+                ApiError::internal()
+            }),
+    }
+}
+
+/// Bills everything due (only the subscriptions of test clock `clock`, when given). True when
+/// work is left for the next run.
+pub async fn run(env: &Env, clock: Option<&str>) -> Result<bool, ApiError> {
+    let mut actions = 0;
+    loop {
+        let now = clock::now_seconds();
+        let invoices = store::subscriptions::invoices_due(env, now, clock, BATCH).await?;
+        let subscriptions = store::subscriptions::due(env, now, clock, BATCH).await?;
+        let mut progressed = false;
+        for invoice in invoices {
+            let id = invoice.id.clone();
+            match collect(env, invoice).await {
+                Ok(moved) => progressed |= moved,
+                Err(error) => crate::log_error!("billing {id}: {error}"),
+            }
+            actions += 1;
+        }
+        for subscription in subscriptions {
+            let id = subscription.id.clone();
+            match step(env, subscription).await {
+                Ok(moved) => progressed |= moved,
+                Err(error) => crate::log_error!("billing {id}: {error}"),
+            }
+            actions += 1;
+        }
+        if !progressed {
+            return Ok(false);
+        }
+        if actions >= MAX_ACTIONS {
+            return Ok(true);
+        }
+    }
+}
+
+/// Moves a subscription whose period or trial ended (or whose first charge is incomplete):
+/// ends it if it was to cancel then, else opens and charges the next period's invoice.
+async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError> {
+    let now = time_of(env, &subscription).await?;
+    let status = subscription.status()?;
+    if status == SubscriptionStatus::Incomplete {
+        if now < subscription.created + INCOMPLETE_EXPIRES_AFTER_SECONDS {
+            return Ok(false);
+        }
+        return expire(env, &subscription, now).await;
+    }
+    if now < subscription.current_period_end {
+        return Ok(false);
+    }
+    if subscription.cancel_at_period_end == 1 {
+        let mut change = subscription.unchanged()?;
+        change.status = status
+            .move_to(SubscriptionStatus::Canceled)
+            .map_err(|_| ApiError::internal())?;
+        change.ended_at = Some(subscription.current_period_end);
+        return changed(env, &subscription, &change, "customer.subscription.deleted").await;
+    }
+    let period = subscription
+        .cycle()?
+        .period_at(subscription.current_period_end)
+        .map_err(|_| ApiError::internal())?;
+    let invoice = open_invoice(env, &subscription, period, now).await?;
+    let mut change = subscription.unchanged()?;
+    change.current_period_start = period.start;
+    change.current_period_end = period.end;
+    change.latest_invoice_id = Some(&invoice.id);
+    if !store::subscriptions::update(env, &subscription, &change, clock::now_seconds()).await? {
+        return Ok(false);
+    }
+    collect(env, invoice).await?;
+    Ok(true)
+}
+
+/// The invoice of `period`: opened now, due at once, unless the period has one.
+pub async fn open_invoice(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    period: Span,
+    now: i64,
+) -> Result<InvoiceRow, ApiError> {
+    let quantity = subscription.quantity()?;
+    let amount = period_amount(subscription.unit_amount, quantity, subscription.currency)?;
+    let (lines, subtotal) = lines_for(InvoiceLine {
+        description: format!("{} × {quantity}", subscription.product_id),
+        price: subscription.price_id.clone(),
+        quantity,
+        unit_amount: subscription.unit_amount,
+        amount: amount.amount,
+        period_start: period.start,
+        period_end: period.end,
+    });
+    let row = InvoiceRow {
+        id: random::id(IdKind::Invoice)?,
+        merchant_id: subscription.merchant_id.clone(),
+        subscription_id: subscription.id.clone(),
+        customer_id: subscription.customer_id.clone(),
+        status: InvoiceStatus::Open.as_str().into(),
+        currency: subscription.currency,
+        lines: serde_json::to_string(&lines).map_err(|_| ApiError::internal())?,
+        subtotal,
+        tax: 0,
+        total: subtotal,
+        attempt_count: 0,
+        attempts_settled: 0,
+        next_attempt_at: Some(now),
+        payment_id: None,
+        period_start: period.start,
+        period_end: period.end,
+        paid_at: None,
+        created: now,
+    };
+    let invoice = store::subscriptions::open_invoice(env, &row)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    if invoice.id == row.id {
+        merchant_webhooks::emit(env, &row.merchant_id, "invoice.created", &invoice.view()?).await;
+    }
+    Ok(invoice)
+}
+
+/// Charges an open invoice when a charge is due, or resumes one under way, and takes in the
+/// outcome. True when something changed.
+pub async fn collect(env: &Env, mut invoice: InvoiceRow) -> Result<bool, ApiError> {
+    let subscription =
+        store::subscriptions::find(env, &invoice.merchant_id, &invoice.subscription_id)
+            .await?
+            .ok_or_else(ApiError::internal)?;
+    let now = time_of(env, &subscription).await?;
+    let mut claimed = false;
+    if invoice.attempts_settled == invoice.attempt_count {
+        if invoice.next_attempt_at.is_none_or(|at| at > now) {
+            return Ok(false);
+        }
+        let usable = store::payment_methods::usable(
+            env,
+            &subscription.merchant_id,
+            &subscription.customer_id,
+            &subscription.payment_method_id,
+        )
+        .await?;
+        let payment_id = match usable {
+            Some(_) => Some(random::id(IdKind::Payment)?),
+            None => None,
+        };
+        if !store::subscriptions::claim_attempt(
+            env,
+            &invoice,
+            payment_id.as_deref(),
+            clock::now_seconds(),
+        )
+        .await?
+        {
+            return Ok(false);
+        }
+        invoice.attempt_count += 1;
+        invoice.payment_id = payment_id;
+        invoice.next_attempt_at = None;
+        claimed = true;
+    }
+    let outcome = match &invoice.payment_id {
+        // The card was removed: the attempt fails without reaching the gateway.
+        None => Outcome::Failed,
+        Some(payment_id) => charge(env, &subscription, &invoice, payment_id).await?,
+    };
+    let settled = match outcome {
+        Outcome::Pending => false,
+        Outcome::Paid => settle_paid(env, &subscription, &invoice, now).await?,
+        Outcome::Failed => settle_failed(env, &subscription, &invoice, now).await?,
+    };
+    Ok(claimed || settled)
+}
+
+enum Outcome {
+    Paid,
+    Failed,
+    /// No final answer yet (the gateway did not answer, or the charge is held for review).
+    Pending,
+}
+
+fn outcome_of(payment: &PaymentRow) -> Outcome {
+    match payment.status {
+        PaymentStatus::Succeeded => Outcome::Paid,
+        PaymentStatus::Failed | PaymentStatus::Canceled => Outcome::Failed,
+        _ => Outcome::Pending,
+    }
+}
+
+/// Makes (or resumes) the invoice's latest charge as a merchant-initiated payment on the saved
+/// card, under the idempotency record of (invoice, attempt): a concurrent run waits its turn.
+async fn charge(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    invoice: &InvoiceRow,
+    payment_id: &str,
+) -> Result<Outcome, ApiError> {
+    let merchant_id = subscription.merchant_id.as_str();
+    if let Some(payment) = store::payments::find(env, merchant_id, payment_id).await? {
+        if payment.status != PaymentStatus::Processing {
+            return Ok(outcome_of(&payment));
+        }
+    }
+    let attempt = format!("{}:{}", invoice.id, invoice.attempt_count);
+    let scope = idempotency::Scope {
+        merchant_id: merchant_id.to_string(),
+        endpoint: "invoices.pay",
+        key: attempt.clone(),
+        fingerprint: invoice.id.clone(),
+    };
+    let ran = idempotency::once(env, &scope, || async {
+        let vault = Vault::open(env)?;
+        let existing = store::payments::find(env, merchant_id, payment_id).await?;
+        let (mut payment, resumed) = match existing {
+            Some(found) if found.status != PaymentStatus::Processing => {
+                return Ok(Ended::Stored {
+                    status: 200,
+                    body: "{}".into(),
+                })
+            }
+            Some(found) => (found, true),
+            None => {
+                let Some(card) = vault.saved_card(&subscription.payment_method_id).await? else {
+                    return Ok(Ended::Retryable(ApiError::not_found("payment method")));
+                };
+                let money = period_amount(
+                    subscription.unit_amount,
+                    subscription.quantity()?,
+                    subscription.currency,
+                )?;
+                let charge = Charge {
+                    merchant_id,
+                    customer: &subscription.customer_id,
+                    payment_method: &subscription.payment_method_id,
+                    money,
+                    capture_method: CaptureMethod::Automatic,
+                    merchant_reference: Some(invoice.id.clone()),
+                    purpose: Purpose::Payment,
+                    payee: None,
+                    payee_claim: None,
+                    initiator: Initiator::Merchant,
+                    idempotency_key: format!("invoice:{attempt}"),
+                    fingerprint: invoice.id.clone(),
+                    gateway_key: scope.gateway_key(),
+                };
+                let (payment, _) =
+                    saved_cards::start(env, &charge, payment_id.to_string(), &card).await?;
+                (payment, false)
+            }
+        };
+        let Some(card) = vault.saved_card(&subscription.payment_method_id).await? else {
+            return Ok(Ended::Retryable(ApiError::not_found("payment method")));
+        };
+        match saved_cards::charge(env, &mut payment, card, resumed).await? {
+            Charged::Unanswered => Ok(Ended::Retryable(ApiError::gateway_unavailable())),
+            Charged::Applied => Ok(Ended::Stored {
+                status: 200,
+                body: "{}".into(),
+            }),
+        }
+    })
+    .await;
+    if let Err(error) = ran {
+        crate::log_warn!("{attempt}: charge not finished: {}", error.error.message);
+    }
+    Ok(
+        match store::payments::find(env, merchant_id, payment_id).await? {
+            Some(payment) => outcome_of(&payment),
+            None => Outcome::Pending,
+        },
+    )
+}
+
+/// The invoice is paid: the subscription is active again (one that was `unpaid` resumes in the
+/// period it is now in).
+async fn settle_paid(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    invoice: &InvoiceRow,
+    now: i64,
+) -> Result<bool, ApiError> {
+    if !store::subscriptions::settle_attempt(env, invoice, InvoiceStatus::Paid, None, now).await? {
+        return Ok(false);
+    }
+    emit_invoice(env, &invoice.merchant_id, &invoice.id, "invoice.paid").await;
+    let status = subscription.status()?;
+    if !status.can_move_to(SubscriptionStatus::Active) {
+        return Ok(true);
+    }
+    let mut change = subscription.unchanged()?;
+    change.status = SubscriptionStatus::Active;
+    if status == SubscriptionStatus::Unpaid {
+        let period = subscription
+            .cycle()?
+            .period_at(now)
+            .map_err(|_| ApiError::internal())?;
+        change.current_period_start = period.start;
+        change.current_period_end = period.end;
+    }
+    changed(env, subscription, &change, "customer.subscription.updated").await?;
+    Ok(true)
+}
+
+/// A charge failed: retried on the dunning schedule, or the schedule is spent and the
+/// subscription is `unpaid` (the invoice stays open) or `canceled` (the invoice is void). A
+/// first charge that fails leaves the subscription `incomplete` until a new card pays or it
+/// expires.
+async fn settle_failed(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    invoice: &InvoiceRow,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let status = subscription.status()?;
+    let attempts = u32::try_from(invoice.attempt_count).unwrap_or(u32::MAX);
+    let (invoice_status, retry, next) = match status {
+        SubscriptionStatus::Incomplete => (InvoiceStatus::Open, None, status),
+        _ => match subscription
+            .dunning()?
+            .after_failure(invoice.created, attempts)
+        {
+            AfterFailure::RetryAt(at) => {
+                (InvoiceStatus::Open, Some(at), SubscriptionStatus::PastDue)
+            }
+            AfterFailure::GiveUp(SubscriptionStatus::Canceled) => {
+                (InvoiceStatus::Void, None, SubscriptionStatus::Canceled)
+            }
+            AfterFailure::GiveUp(after) => (InvoiceStatus::Open, None, after),
+        },
+    };
+    if !store::subscriptions::settle_attempt(env, invoice, invoice_status, retry, now).await? {
+        return Ok(false);
+    }
+    emit_invoice(
+        env,
+        &invoice.merchant_id,
+        &invoice.id,
+        "invoice.payment_failed",
+    )
+    .await;
+    if next == status || !status.can_move_to(next) {
+        return Ok(true);
+    }
+    let mut change = subscription.unchanged()?;
+    change.status = next;
+    let kind = if next == SubscriptionStatus::Canceled {
+        change.canceled_at = Some(now);
+        change.ended_at = Some(now);
+        "customer.subscription.deleted"
+    } else {
+        "customer.subscription.updated"
+    };
+    changed(env, subscription, &change, kind).await?;
+    Ok(true)
+}
+
+/// A first charge never paid in time: the subscription ends `incomplete_expired` and its
+/// invoice is void.
+async fn expire(env: &Env, subscription: &SubscriptionRow, now: i64) -> Result<bool, ApiError> {
+    if let Some(invoice) = &subscription.latest_invoice_id {
+        if !store::subscriptions::void_invoice(env, invoice, clock::now_seconds()).await? {
+            return Ok(false);
+        }
+    }
+    let mut change = subscription.unchanged()?;
+    change.status = SubscriptionStatus::IncompleteExpired;
+    change.ended_at = Some(now);
+    changed(env, subscription, &change, "customer.subscription.deleted").await
+}
+
+/// Writes a change of `subscription` and tells the merchant; false when another run changed it
+/// first.
+pub async fn changed(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    change: &store::subscriptions::Change<'_>,
+    kind: &str,
+) -> Result<bool, ApiError> {
+    if !store::subscriptions::update(env, subscription, change, clock::now_seconds()).await? {
+        return Ok(false);
+    }
+    if let Some(after) =
+        store::subscriptions::find(env, &subscription.merchant_id, &subscription.id).await?
+    {
+        merchant_webhooks::emit(env, &after.merchant_id, kind, &after.view()?).await;
+    }
+    Ok(true)
+}
+
+async fn emit_invoice(env: &Env, merchant_id: &str, id: &str, kind: &str) {
+    match store::subscriptions::find_invoice(env, merchant_id, id).await {
+        Ok(Some(invoice)) => match invoice.view() {
+            Ok(view) => merchant_webhooks::emit(env, merchant_id, kind, &view).await,
+            Err(error) => crate::log_error!("{id}: {kind} not sent: {}", error.error.message),
+        },
+        Ok(None) => crate::log_error!("{id}: {kind} not sent: the invoice is gone"),
+        Err(error) => crate::log_error!("{id}: {kind} not sent: {error}"),
+    }
+}

@@ -1,0 +1,418 @@
+//! Subscriptions and their invoices: `POST /v1/subscriptions` (secret key, `Idempotency-Key`),
+//! `GET /v1/subscriptions[/:id]`, `POST /v1/subscriptions/:id {payment_method?,
+//! cancel_at_period_end?}`, `POST /v1/subscriptions/:id/cancel {at_period_end?}`,
+//! `GET /v1/invoices[/:id]`. Billing itself is `crate::billing`.
+
+use crate::auth::Caller;
+use crate::http::{body_value, json, page_param, parse, query_param, raw_json, ApiResult};
+use crate::idempotency::{self, Ended};
+use crate::store::catalogue::{Catalogued, PriceRow};
+use crate::store::subscriptions::{InvoiceFilter, SubscriptionFilter, SubscriptionRow};
+use crate::{billing, clock, random, store};
+use till_core::api::List;
+use till_core::error::{ApiError, ErrorCode};
+use till_core::ids::{self, IdKind};
+use till_core::invoice::InvoiceStatus;
+use till_core::subscription::{
+    period_amount, CancelSubscription, CreateSubscription, Cycle, Span, SubscriptionStatus,
+    UpdateSubscription,
+};
+use worker::{Env, Request};
+
+fn missing(what: &str, param: &str) -> ApiError {
+    ApiError::not_found(what).with_param(param)
+}
+
+fn invalid_state(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::SubscriptionInvalidState).with_message(message)
+}
+
+/// Whether this deployment lets subscriptions live on test clocks (`TEST_CLOCKS=on`, set only by
+/// the local stack).
+pub fn test_clocks_enabled(env: &Env) -> bool {
+    env.var("TEST_CLOCKS")
+        .map(|v| v.to_string() == "on")
+        .unwrap_or(false)
+}
+
+/// The customer's card, if it is theirs and usable.
+async fn usable_card(
+    env: &Env,
+    merchant_id: &str,
+    customer: &str,
+    payment_method: &str,
+) -> Result<(), ApiError> {
+    let usable = ids::is_valid(IdKind::PaymentMethod, payment_method)
+        && store::payment_methods::usable(env, merchant_id, customer, payment_method)
+            .await?
+            .is_some();
+    if usable {
+        Ok(())
+    } else {
+        Err(missing("payment method", "payment_method"))
+    }
+}
+
+/// `POST /v1/subscriptions`: starts the trial, or opens the first period's invoice and charges
+/// it at once (`active` when paid, `incomplete` when not).
+pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
+    let body = body_value(&mut req).await?;
+    let scope = idempotency::scope_for(&req, &caller.merchant_id, "subscriptions.create", &body)?;
+    let request: CreateSubscription = parse(body)?;
+    request.checked()?;
+    let merchant_id = caller.merchant_id.as_str();
+    idempotency::once(env, &scope, || async {
+        let existing =
+            store::subscriptions::by_idempotency_key(env, merchant_id, &scope.key).await?;
+        let subscription = match existing {
+            Some(found) if found.request_fingerprint != scope.fingerprint => {
+                return Ok(Ended::Retryable(idempotency::key_reused()))
+            }
+            // An earlier attempt died after recording it: finish its first charge.
+            Some(found) => found,
+            None => match start(env, merchant_id, &request, &scope).await? {
+                Ok(subscription) => subscription,
+                Err(refused) => return Ok(Ended::Retryable(refused)),
+            },
+        };
+        if let Some(invoice) = &subscription.latest_invoice_id {
+            if let Some(invoice) =
+                store::subscriptions::find_invoice(env, merchant_id, invoice).await?
+            {
+                billing::collect(env, invoice).await?;
+            }
+        }
+        let now = store::subscriptions::find(env, merchant_id, &subscription.id)
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        let body = serde_json::to_string(&now.view()?).map_err(|_| ApiError::internal())?;
+        Ok(Ended::Stored { status: 200, body })
+    })
+    .await
+}
+
+/// Checks what the request names and records the subscription (and its first invoice, unless
+/// it starts with a trial). The inner error is a refusal that changed nothing.
+async fn start(
+    env: &Env,
+    merchant_id: &str,
+    request: &CreateSubscription,
+    scope: &idempotency::Scope,
+) -> Result<Result<SubscriptionRow, ApiError>, ApiError> {
+    if !ids::is_valid(IdKind::Price, &request.price) {
+        return Ok(Err(missing("price", "price")));
+    }
+    let price: Option<PriceRow> =
+        store::catalogue::find(env, Catalogued::Prices, merchant_id, &request.price).await?;
+    let Some(price) = price else {
+        return Ok(Err(missing("price", "price")));
+    };
+    if price.active != 1 {
+        return Ok(Err(
+            ApiError::new(ErrorCode::PriceInactive).with_param("price")
+        ));
+    }
+    let amount = match period_amount(price.unit_amount, request.quantity, price.currency) {
+        Ok(amount) => amount,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let customer = match ids::is_valid(IdKind::Customer, &request.customer) {
+        true => store::customers::find(env, merchant_id, &request.customer).await?,
+        false => None,
+    };
+    if customer.is_none() {
+        return Ok(Err(missing("customer", "customer")));
+    }
+    if let Err(refused) =
+        usable_card(env, merchant_id, &request.customer, &request.payment_method).await
+    {
+        return Ok(Err(refused));
+    }
+    let now = match &request.test_clock {
+        None => clock::now_seconds(),
+        Some(_) if !test_clocks_enabled(env) => {
+            return Ok(Err(ApiError::new(ErrorCode::TestClocksDisabled)))
+        }
+        Some(id) => {
+            let found = match ids::is_valid(IdKind::TestClock, id) {
+                true => store::test_clocks::find(env, merchant_id, id).await?,
+                false => None,
+            };
+            match found {
+                Some(clock) => clock.frozen_time,
+                None => return Ok(Err(missing("test clock", "test_clock"))),
+            }
+        }
+    };
+    let recurring = price.view()?.recurring;
+    let trial_days = request.trial_days.or(price.view()?.trial_days).unwrap_or(0);
+    let (status, anchor, period, trial_end) = if trial_days > 0 {
+        let trial_end = now + i64::from(trial_days) * 86_400;
+        let trial = Span {
+            start: now,
+            end: trial_end,
+        };
+        (
+            SubscriptionStatus::Trialing,
+            trial_end,
+            trial,
+            Some(trial_end),
+        )
+    } else {
+        let cycle = Cycle::new(recurring.interval, recurring.interval_count, now)
+            .map_err(|_| ApiError::internal())?;
+        let period = cycle.period_at(now).map_err(|_| ApiError::internal())?;
+        (SubscriptionStatus::Incomplete, now, period, None)
+    };
+    let row = SubscriptionRow {
+        id: random::id(IdKind::Subscription)?,
+        merchant_id: merchant_id.to_string(),
+        customer_id: request.customer.clone(),
+        price_id: price.id.clone(),
+        product_id: price.product_id.clone(),
+        payment_method_id: request.payment_method.clone(),
+        quantity: i64::from(request.quantity),
+        unit_amount: price.unit_amount,
+        currency: amount.currency,
+        interval: recurring.interval.as_str().to_string(),
+        interval_count: i64::from(recurring.interval_count),
+        status: status.as_str().to_string(),
+        anchor,
+        current_period_start: period.start,
+        current_period_end: period.end,
+        trial_end,
+        cancel_at_period_end: 0,
+        canceled_at: None,
+        ended_at: None,
+        latest_invoice_id: None,
+        dunning: serde_json::to_string(&request.dunning.clone().unwrap_or_default())
+            .map_err(|_| ApiError::internal())?,
+        test_clock_id: request.test_clock.clone(),
+        idempotency_key: scope.key.clone(),
+        request_fingerprint: scope.fingerprint.clone(),
+        created: now,
+        updated: clock::now_seconds(),
+    };
+    store::subscriptions::insert(env, &row).await?;
+    crate::merchant_webhooks::emit(
+        env,
+        merchant_id,
+        "customer.subscription.created",
+        &row.view()?,
+    )
+    .await;
+    if status == SubscriptionStatus::Trialing {
+        return Ok(Ok(row));
+    }
+    let invoice = billing::open_invoice(env, &row, period, now).await?;
+    let mut change = row.unchanged()?;
+    change.latest_invoice_id = Some(&invoice.id);
+    if !store::subscriptions::update(env, &row, &change, clock::now_seconds()).await? {
+        crate::log_error!("{}: changed while it was being created", row.id);
+        return Err(ApiError::internal());
+    }
+    let recorded = store::subscriptions::find(env, merchant_id, &row.id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(Ok(recorded))
+}
+
+/// The merchant's subscription `id`.
+async fn subscription(env: &Env, caller: &Caller, id: &str) -> Result<SubscriptionRow, ApiError> {
+    if !ids::is_valid(IdKind::Subscription, id) {
+        return Err(ApiError::not_found("subscription"));
+    }
+    store::subscriptions::find(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("subscription"))
+}
+
+async fn answer(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    json(200, &subscription(env, caller, id).await?.view()?)
+}
+
+/// `GET /v1/subscriptions/:id`.
+pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    answer(env, caller, id).await
+}
+
+/// `POST /v1/subscriptions/:id`: a new card (an open invoice is charged with it at once: a
+/// card that pays resumes the subscription), or `cancel_at_period_end`.
+pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let request: UpdateSubscription = parse(body_value(&mut req).await?)?;
+    let row = subscription(env, caller, id).await?;
+    let status = row.status()?;
+    if status.is_final() {
+        return Err(invalid_state("The subscription has ended."));
+    }
+    if let Some(payment_method) = &request.payment_method {
+        usable_card(env, &caller.merchant_id, &row.customer_id, payment_method).await?;
+    }
+    if request.cancel_at_period_end == Some(true) && !status.bills() {
+        return Err(invalid_state(
+            "Only a trialing, active or past_due subscription cancels at its period's end.",
+        ));
+    }
+    if request.payment_method.is_none() && request.cancel_at_period_end.is_none() {
+        return json(200, &row.view()?);
+    }
+    let now = billing::time_of(env, &row).await?;
+    let mut change = row.unchanged()?;
+    if let Some(payment_method) = &request.payment_method {
+        change.payment_method_id = payment_method;
+    }
+    if let Some(at_end) = request.cancel_at_period_end {
+        change.cancel_at_period_end = at_end;
+        change.canceled_at = at_end.then_some(now);
+    }
+    if !billing::changed(env, &row, &change, "customer.subscription.updated").await? {
+        return Err(invalid_state(
+            "The subscription changed while this request ran: retrieve it and try again.",
+        ));
+    }
+    if request.payment_method.is_some() {
+        retry_open_invoice(env, caller, id).await?;
+    }
+    answer(env, caller, id).await
+}
+
+/// Charges the subscription's open invoice now, if it has one and no charge is under way.
+async fn retry_open_invoice(env: &Env, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let row = subscription(env, caller, id).await?;
+    let Some(invoice_id) = &row.latest_invoice_id else {
+        return Ok(());
+    };
+    let now = billing::time_of(env, &row).await?;
+    if store::subscriptions::retry_at(env, invoice_id, now, clock::now_seconds()).await? {
+        if let Some(invoice) =
+            store::subscriptions::find_invoice(env, &caller.merchant_id, invoice_id).await?
+        {
+            billing::collect(env, invoice).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/subscriptions/:id/cancel {at_period_end?}`. Canceling a canceled subscription
+/// answers it as it is.
+pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let request: CancelSubscription = parse(body_value(&mut req).await?)?;
+    let row = subscription(env, caller, id).await?;
+    let status = row.status()?;
+    if status == SubscriptionStatus::Canceled {
+        return json(200, &row.view()?);
+    }
+    let now = billing::time_of(env, &row).await?;
+    let mut change = row.unchanged()?;
+    let kind = if request.at_period_end {
+        if !status.bills() {
+            return Err(invalid_state(
+                "Only a trialing, active or past_due subscription cancels at its period's end.",
+            ));
+        }
+        change.cancel_at_period_end = true;
+        change.canceled_at = Some(now);
+        "customer.subscription.updated"
+    } else {
+        change.status = status
+            .move_to(SubscriptionStatus::Canceled)
+            .map_err(|e| invalid_state(&format!("{e}.")))?;
+        change.canceled_at = Some(now);
+        change.ended_at = Some(now);
+        "customer.subscription.deleted"
+    };
+    if !billing::changed(env, &row, &change, kind).await? {
+        return Err(invalid_state(
+            "The subscription changed while this request ran: retrieve it and try again.",
+        ));
+    }
+    if !request.at_period_end {
+        if let Some(invoice) = &row.latest_invoice_id {
+            store::subscriptions::void_invoice(env, invoice, clock::now_seconds()).await?;
+        }
+    }
+    answer(env, caller, id).await
+}
+
+fn filter_id(req: &Request, name: &str, kind: IdKind) -> Result<Option<String>, ApiError> {
+    match query_param(req, name) {
+        Some(id) if !ids::is_valid(kind, &id) => Err(ApiError::new(ErrorCode::ParameterInvalid)
+            .with_message(format!("{name} is an id ({}...).", kind.prefix()))
+            .with_param(name)),
+        other => Ok(other),
+    }
+}
+
+fn status_param<T>(req: &Request, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    match query_param(req, "status") {
+        None => Ok(None),
+        Some(text) => parse(&text).map(Some).ok_or_else(|| {
+            ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message("status is not one this list has.")
+                .with_param("status")
+        }),
+    }
+}
+
+/// `GET /v1/subscriptions?customer=&status=&limit=&starting_after=`: newest first.
+pub async fn list(req: Request, env: &Env, caller: &Caller) -> ApiResult {
+    let page = page_param(&req, IdKind::Subscription)?;
+    let customer = filter_id(&req, "customer", IdKind::Customer)?;
+    let status = status_param(&req, SubscriptionStatus::parse)?;
+    if let Some(cursor) = &page.starting_after {
+        store::subscriptions::find(env, &caller.merchant_id, cursor)
+            .await?
+            .ok_or_else(ApiError::cursor_invalid)?;
+    }
+    let filter = SubscriptionFilter {
+        customer: customer.as_deref(),
+        status,
+        starting_after: page.starting_after.as_deref(),
+        limit: page.limit + 1,
+    };
+    let rows = store::subscriptions::list(env, &caller.merchant_id, &filter).await?;
+    let views = rows
+        .iter()
+        .map(SubscriptionRow::view)
+        .collect::<Result<Vec<_>, _>>()?;
+    json(200, &List::page(views, page.limit))
+}
+
+/// `GET /v1/invoices/:id`.
+pub async fn retrieve_invoice(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    if !ids::is_valid(IdKind::Invoice, id) {
+        return Err(ApiError::not_found("invoice"));
+    }
+    let invoice = store::subscriptions::find_invoice(env, &caller.merchant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invoice"))?;
+    json(200, &invoice.view()?)
+}
+
+/// `GET /v1/invoices?subscription=&customer=&status=&limit=&starting_after=`: newest first.
+pub async fn list_invoices(req: Request, env: &Env, caller: &Caller) -> ApiResult {
+    let page = page_param(&req, IdKind::Invoice)?;
+    let subscription = filter_id(&req, "subscription", IdKind::Subscription)?;
+    let customer = filter_id(&req, "customer", IdKind::Customer)?;
+    let status = status_param(&req, InvoiceStatus::parse)?;
+    if let Some(cursor) = &page.starting_after {
+        store::subscriptions::find_invoice(env, &caller.merchant_id, cursor)
+            .await?
+            .ok_or_else(ApiError::cursor_invalid)?;
+    }
+    let filter = InvoiceFilter {
+        subscription: subscription.as_deref(),
+        customer: customer.as_deref(),
+        status,
+        starting_after: page.starting_after.as_deref(),
+        limit: page.limit + 1,
+    };
+    let rows = store::subscriptions::list_invoices(env, &caller.merchant_id, &filter).await?;
+    let views = rows
+        .iter()
+        .map(|row| row.view())
+        .collect::<Result<Vec<_>, _>>()?;
+    let body =
+        serde_json::to_string(&List::page(views, page.limit)).map_err(|_| ApiError::internal())?;
+    raw_json(200, &body)
+}

@@ -1,0 +1,535 @@
+//! Subscriptions and their invoices in D1. Every change that the billing run and a request could
+//! both make is a compare-and-set on what the writer read, so two runs never act twice.
+
+use super::{all, execute, first, int, opt_int, opt_text, text, StoreResult};
+use serde::Deserialize;
+use till_core::billing_period::{Interval, PeriodError};
+use till_core::catalogue::Recurring;
+use till_core::error::ApiError;
+use till_core::invoice::{Invoice, InvoiceLine, InvoiceStatus};
+use till_core::money::Currency;
+use till_core::subscription::{
+    Cycle, Dunning, Subscription, SubscriptionStatus, INCOMPLETE_EXPIRES_AFTER_SECONDS,
+};
+use worker::Env;
+
+fn corrupt(what: &str, id: &str) -> ApiError {
+    crate::log_error!("{id}: stored {what} is invalid");
+    ApiError::internal()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub customer_id: String,
+    pub price_id: String,
+    pub product_id: String,
+    pub payment_method_id: String,
+    pub quantity: i64,
+    pub unit_amount: i64,
+    pub currency: Currency,
+    pub interval: String,
+    pub interval_count: i64,
+    pub status: String,
+    pub anchor: i64,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub trial_end: Option<i64>,
+    pub cancel_at_period_end: i64,
+    pub canceled_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub latest_invoice_id: Option<String>,
+    pub dunning: String,
+    pub test_clock_id: Option<String>,
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl SubscriptionRow {
+    pub fn status(&self) -> Result<SubscriptionStatus, ApiError> {
+        SubscriptionStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.id))
+    }
+
+    pub fn dunning(&self) -> Result<Dunning, ApiError> {
+        serde_json::from_str(&self.dunning).map_err(|_| corrupt("dunning", &self.id))
+    }
+
+    pub fn recurring(&self) -> Result<Recurring, ApiError> {
+        Ok(Recurring {
+            interval: Interval::parse(&self.interval)
+                .ok_or_else(|| corrupt("interval", &self.id))?,
+            interval_count: u16::try_from(self.interval_count)
+                .map_err(|_| corrupt("interval_count", &self.id))?,
+        })
+    }
+
+    pub fn cycle(&self) -> Result<Cycle, ApiError> {
+        let recurring = self.recurring()?;
+        Cycle::new(recurring.interval, recurring.interval_count, self.anchor)
+            .map_err(|e: PeriodError| corrupt(&e.to_string(), &self.id))
+    }
+
+    pub fn quantity(&self) -> Result<u32, ApiError> {
+        u32::try_from(self.quantity).map_err(|_| corrupt("quantity", &self.id))
+    }
+
+    pub fn view(&self) -> Result<Subscription, ApiError> {
+        Ok(Subscription {
+            id: self.id.clone(),
+            object: "subscription".into(),
+            customer: self.customer_id.clone(),
+            price: self.price_id.clone(),
+            product: self.product_id.clone(),
+            payment_method: self.payment_method_id.clone(),
+            quantity: self.quantity()?,
+            currency: self.currency,
+            amount: self.unit_amount.saturating_mul(self.quantity),
+            recurring: self.recurring()?,
+            status: self.status()?,
+            current_period_start: self.current_period_start,
+            current_period_end: self.current_period_end,
+            trial_end: self.trial_end,
+            cancel_at_period_end: self.cancel_at_period_end == 1,
+            canceled_at: self.canceled_at,
+            ended_at: self.ended_at,
+            latest_invoice: self.latest_invoice_id.clone(),
+            dunning: self.dunning()?,
+            test_clock: self.test_clock_id.clone(),
+            created: self.created,
+        })
+    }
+}
+
+pub async fn insert(env: &Env, s: &SubscriptionRow) -> StoreResult<()> {
+    execute(
+        env,
+        "INSERT INTO subscriptions (id, merchant_id, customer_id, price_id, product_id, \
+         payment_method_id, quantity, unit_amount, currency, interval, interval_count, status, \
+         anchor, current_period_start, current_period_end, trial_end, cancel_at_period_end, \
+         dunning, test_clock_id, idempotency_key, request_fingerprint, created, updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, \
+         ?18, ?19, ?20, ?21, ?22)",
+        &[
+            text(&s.id),
+            text(&s.merchant_id),
+            text(&s.customer_id),
+            text(&s.price_id),
+            text(&s.product_id),
+            text(&s.payment_method_id),
+            int(s.quantity),
+            int(s.unit_amount),
+            text(s.currency.code()),
+            text(&s.interval),
+            int(s.interval_count),
+            text(&s.status),
+            int(s.anchor),
+            int(s.current_period_start),
+            int(s.current_period_end),
+            opt_int(s.trial_end),
+            text(&s.dunning),
+            opt_text(s.test_clock_id.as_deref()),
+            text(&s.idempotency_key),
+            text(&s.request_fingerprint),
+            int(s.created),
+            int(s.updated),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<SubscriptionRow>> {
+    first(
+        env,
+        "SELECT * FROM subscriptions WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+pub async fn by_idempotency_key(
+    env: &Env,
+    merchant_id: &str,
+    key: &str,
+) -> StoreResult<Option<SubscriptionRow>> {
+    first(
+        env,
+        "SELECT * FROM subscriptions WHERE merchant_id = ?1 AND idempotency_key = ?2",
+        &[text(merchant_id), text(key)],
+    )
+    .await
+}
+
+/// A change of a subscription, written only if it still is as `seen` (status and period).
+pub struct Change<'a> {
+    pub status: SubscriptionStatus,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub latest_invoice_id: Option<&'a str>,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub payment_method_id: &'a str,
+}
+
+impl SubscriptionRow {
+    /// The subscription as it is, as a change to start from.
+    pub fn unchanged(&self) -> Result<Change<'_>, ApiError> {
+        Ok(Change {
+            status: self.status()?,
+            current_period_start: self.current_period_start,
+            current_period_end: self.current_period_end,
+            latest_invoice_id: self.latest_invoice_id.as_deref(),
+            cancel_at_period_end: self.cancel_at_period_end == 1,
+            canceled_at: self.canceled_at,
+            ended_at: self.ended_at,
+            payment_method_id: &self.payment_method_id,
+        })
+    }
+}
+
+/// Writes `change` if the subscription is still as `seen` left it; false when someone else
+/// changed it first (the caller reads it again).
+pub async fn update(
+    env: &Env,
+    seen: &SubscriptionRow,
+    change: &Change<'_>,
+    now: i64,
+) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE subscriptions SET status = ?3, current_period_start = ?4, \
+         current_period_end = ?5, latest_invoice_id = ?6, cancel_at_period_end = ?7, \
+         canceled_at = ?8, ended_at = ?9, payment_method_id = ?10, updated = ?11 \
+         WHERE id = ?1 AND updated = ?2 AND status = ?12 AND current_period_end = ?13 \
+         AND cancel_at_period_end = ?14 AND payment_method_id = ?15",
+        &[
+            text(&seen.id),
+            int(seen.updated),
+            text(change.status.as_str()),
+            int(change.current_period_start),
+            int(change.current_period_end),
+            opt_text(change.latest_invoice_id),
+            int(i64::from(change.cancel_at_period_end)),
+            opt_int(change.canceled_at),
+            opt_int(change.ended_at),
+            text(change.payment_method_id),
+            // Strictly later than what was read, so `updated` alone tells a change.
+            int(now.max(seen.updated + 1)),
+            text(&seen.status),
+            int(seen.current_period_end),
+            int(seen.cancel_at_period_end),
+            text(&seen.payment_method_id),
+        ],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// What a subscription list asks for.
+pub struct SubscriptionFilter<'a> {
+    pub customer: Option<&'a str>,
+    pub status: Option<SubscriptionStatus>,
+    pub starting_after: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// A page of the merchant's subscriptions, newest first.
+pub async fn list(
+    env: &Env,
+    merchant_id: &str,
+    filter: &SubscriptionFilter<'_>,
+) -> StoreResult<Vec<SubscriptionRow>> {
+    all(
+        env,
+        "SELECT * FROM subscriptions WHERE merchant_id = ?1 \
+         AND (?2 IS NULL OR customer_id = ?2) AND (?3 IS NULL OR status = ?3) \
+         AND (?4 IS NULL OR rowid < (SELECT rowid FROM subscriptions WHERE id = ?4)) \
+         ORDER BY rowid DESC LIMIT ?5",
+        &[
+            text(merchant_id),
+            opt_text(filter.customer),
+            opt_text(filter.status.map(SubscriptionStatus::as_str)),
+            opt_text(filter.starting_after),
+            int(i64::try_from(filter.limit).unwrap_or(100)),
+        ],
+    )
+    .await
+}
+
+/// Subscriptions whose period (or trial) has ended as of their own time (their test clock's,
+/// or `now`), and those whose first charge stayed incomplete too long; only those of `clock`
+/// when given.
+pub async fn due(
+    env: &Env,
+    now: i64,
+    clock: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<SubscriptionRow>> {
+    all(
+        env,
+        "SELECT s.* FROM subscriptions s \
+         LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
+         WHERE ((s.status IN ('trialing', 'active') \
+                 AND s.current_period_end <= COALESCE(c.frozen_time, ?1)) \
+             OR (s.status = 'incomplete' AND s.created + ?4 <= COALESCE(c.frozen_time, ?1))) \
+         AND (?2 IS NULL OR s.test_clock_id = ?2) \
+         ORDER BY s.current_period_end LIMIT ?3",
+        &[
+            int(now),
+            opt_text(clock),
+            int(i64::try_from(limit).unwrap_or(50)),
+            int(INCOMPLETE_EXPIRES_AFTER_SECONDS),
+        ],
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoiceRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub subscription_id: String,
+    pub customer_id: String,
+    pub status: String,
+    pub currency: Currency,
+    pub lines: String,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub attempt_count: i64,
+    pub attempts_settled: i64,
+    pub next_attempt_at: Option<i64>,
+    pub payment_id: Option<String>,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub paid_at: Option<i64>,
+    pub created: i64,
+}
+
+impl InvoiceRow {
+    pub fn status(&self) -> Result<InvoiceStatus, ApiError> {
+        InvoiceStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.id))
+    }
+
+    pub fn view(&self) -> Result<Invoice, ApiError> {
+        let status = self.status()?;
+        let lines: Vec<InvoiceLine> =
+            serde_json::from_str(&self.lines).map_err(|_| corrupt("lines", &self.id))?;
+        Ok(Invoice {
+            id: self.id.clone(),
+            object: "invoice".into(),
+            subscription: self.subscription_id.clone(),
+            customer: self.customer_id.clone(),
+            status,
+            currency: self.currency,
+            lines,
+            subtotal: self.subtotal,
+            tax: self.tax,
+            total: self.total,
+            amount_paid: if status == InvoiceStatus::Paid {
+                self.total
+            } else {
+                0
+            },
+            amount_due: if status == InvoiceStatus::Open {
+                self.total
+            } else {
+                0
+            },
+            attempt_count: u32::try_from(self.attempt_count).unwrap_or(0),
+            next_payment_attempt: self.next_attempt_at,
+            payment: self.payment_id.clone(),
+            period_start: self.period_start,
+            period_end: self.period_end,
+            paid_at: self.paid_at,
+            created: self.created,
+        })
+    }
+}
+
+/// Opens the invoice of a period unless the period has one already; the period's invoice.
+pub async fn open_invoice(env: &Env, i: &InvoiceRow) -> StoreResult<Option<InvoiceRow>> {
+    execute(
+        env,
+        "INSERT OR IGNORE INTO invoices (id, merchant_id, subscription_id, customer_id, status, \
+         currency, lines, subtotal, tax, total, attempt_count, attempts_settled, next_attempt_at, \
+         period_start, period_end, created, updated) \
+         VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, 0, 0, ?10, ?11, ?12, ?13, ?13)",
+        &[
+            text(&i.id),
+            text(&i.merchant_id),
+            text(&i.subscription_id),
+            text(&i.customer_id),
+            text(i.currency.code()),
+            text(&i.lines),
+            int(i.subtotal),
+            int(i.tax),
+            int(i.total),
+            opt_int(i.next_attempt_at),
+            int(i.period_start),
+            int(i.period_end),
+            int(i.created),
+        ],
+    )
+    .await?;
+    first(
+        env,
+        "SELECT * FROM invoices WHERE subscription_id = ?1 AND period_start = ?2",
+        &[text(&i.subscription_id), int(i.period_start)],
+    )
+    .await
+}
+
+pub async fn find_invoice(
+    env: &Env,
+    merchant_id: &str,
+    id: &str,
+) -> StoreResult<Option<InvoiceRow>> {
+    first(
+        env,
+        "SELECT * FROM invoices WHERE id = ?1 AND merchant_id = ?2",
+        &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+/// Takes the next charge of an open invoice: counts it and names its payment, if nobody took
+/// it first (false).
+pub async fn claim_attempt(
+    env: &Env,
+    seen: &InvoiceRow,
+    payment_id: Option<&str>,
+    now: i64,
+) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE invoices SET attempt_count = attempt_count + 1, payment_id = ?3, \
+         next_attempt_at = NULL, updated = ?4 \
+         WHERE id = ?1 AND attempt_count = ?2 AND attempts_settled = ?2 AND status = 'open'",
+        &[
+            text(&seen.id),
+            int(seen.attempt_count),
+            opt_text(payment_id),
+            int(now),
+        ],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// Takes in the outcome of the invoice's latest charge: its new status, next retry and when
+/// it was paid; false when another run took it in first.
+pub async fn settle_attempt(
+    env: &Env,
+    seen: &InvoiceRow,
+    status: InvoiceStatus,
+    next_attempt_at: Option<i64>,
+    now: i64,
+) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE invoices SET attempts_settled = attempt_count, status = ?3, \
+         next_attempt_at = ?4, paid_at = CASE WHEN ?3 = 'paid' THEN ?5 ELSE paid_at END, \
+         updated = ?5 \
+         WHERE id = ?1 AND attempt_count = ?2 AND attempts_settled = ?6 AND status = 'open'",
+        &[
+            text(&seen.id),
+            int(seen.attempt_count),
+            text(status.as_str()),
+            opt_int(next_attempt_at),
+            int(now),
+            int(seen.attempts_settled),
+        ],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// Voids an open invoice that has no charge under way; false otherwise.
+pub async fn void_invoice(env: &Env, id: &str, now: i64) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE invoices SET status = 'void', next_attempt_at = NULL, updated = ?2 \
+         WHERE id = ?1 AND status = 'open' AND attempts_settled = attempt_count",
+        &[text(id), int(now)],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// Retries an open invoice at `at` (a new card was given).
+pub async fn retry_at(env: &Env, id: &str, at: i64, now: i64) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE invoices SET next_attempt_at = ?2, updated = ?3 \
+         WHERE id = ?1 AND status = 'open' AND attempts_settled = attempt_count",
+        &[text(id), int(at), int(now)],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// Open invoices with a charge due (a retry, or a first charge not yet made) or a charge
+/// whose outcome is not taken in yet; only those of `clock` when given.
+pub async fn invoices_due(
+    env: &Env,
+    now: i64,
+    clock: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<InvoiceRow>> {
+    all(
+        env,
+        "SELECT i.* FROM invoices i \
+         JOIN subscriptions s ON s.id = i.subscription_id \
+         LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
+         WHERE i.status = 'open' \
+         AND (i.attempts_settled < i.attempt_count \
+              OR i.next_attempt_at <= COALESCE(c.frozen_time, ?1)) \
+         AND (?2 IS NULL OR s.test_clock_id = ?2) \
+         ORDER BY i.next_attempt_at LIMIT ?3",
+        &[
+            int(now),
+            opt_text(clock),
+            int(i64::try_from(limit).unwrap_or(50)),
+        ],
+    )
+    .await
+}
+
+/// What an invoice list asks for.
+pub struct InvoiceFilter<'a> {
+    pub subscription: Option<&'a str>,
+    pub customer: Option<&'a str>,
+    pub status: Option<InvoiceStatus>,
+    pub starting_after: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// A page of the merchant's invoices, newest first.
+pub async fn list_invoices(
+    env: &Env,
+    merchant_id: &str,
+    filter: &InvoiceFilter<'_>,
+) -> StoreResult<Vec<InvoiceRow>> {
+    all(
+        env,
+        "SELECT * FROM invoices WHERE merchant_id = ?1 \
+         AND (?2 IS NULL OR subscription_id = ?2) AND (?3 IS NULL OR customer_id = ?3) \
+         AND (?4 IS NULL OR status = ?4) \
+         AND (?5 IS NULL OR rowid < (SELECT rowid FROM invoices WHERE id = ?5)) \
+         ORDER BY rowid DESC LIMIT ?6",
+        &[
+            text(merchant_id),
+            opt_text(filter.subscription),
+            opt_text(filter.customer),
+            opt_text(filter.status.map(InvoiceStatus::as_str)),
+            opt_text(filter.starting_after),
+            int(i64::try_from(filter.limit).unwrap_or(100)),
+        ],
+    )
+    .await
+}

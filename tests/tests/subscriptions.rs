@@ -1,0 +1,527 @@
+//! Subscriptions billed on a test clock: a year of monthly periods from a trial that ends on
+//! the 31st, with a lost gateway answer, a renewal declined three times and paid on the third
+//! retry, and a cancellation at a period's end — on the sandbox and on Stripe (localstripe).
+//! Every period has one invoice of the exact total and exactly one successful charge at the
+//! gateway; running the cron again (twice at once) bills nothing more.
+
+use serde_json::{json, Value};
+use till_e2e::gateways::Gateway;
+use till_e2e::{new_key, on_every_gateway, Till};
+
+/// 2027-01-17 09:00 UTC: a 14-day trial ends on 31 January.
+const START: i64 = 1_800_176_400;
+/// Each period's end at 09:00 UTC, from 31 January 2027 (the trial's end) to 29 February 2028:
+/// the last day of every shorter month.
+const PERIOD_ENDS: [i64; 14] = [
+    1_801_386_000,
+    1_803_805_200,
+    1_806_483_600,
+    1_809_075_600,
+    1_811_754_000,
+    1_814_346_000,
+    1_817_024_400,
+    1_819_702_800,
+    1_822_294_800,
+    1_824_973_200,
+    1_827_565_200,
+    1_830_243_600,
+    1_832_922_000,
+    1_835_427_600,
+];
+const DAY: i64 = 86_400;
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+async fn create(till: &Till, path: &str, body: Value) -> Value {
+    let (status, created) = till.post(path, &till.secret_key, &body).await;
+    assert_eq!(status, 200, "{path}: {created}");
+    created
+}
+
+async fn get(till: &Till, path: &str) -> Value {
+    let (status, body) = till.get(path, &till.secret_key).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+async fn advance(till: &Till, clock: &str, to: i64) -> Value {
+    let advanced = create(
+        till,
+        &format!("/v1/test_clocks/{clock}/advance"),
+        json!({ "frozen_time": to }),
+    )
+    .await;
+    assert_eq!(advanced["frozen_time"], to);
+    assert_eq!(advanced["status"], "ready", "{advanced}");
+    advanced
+}
+
+async fn invoices(till: &Till, subscription: &str) -> Vec<Value> {
+    let list = get(
+        till,
+        &format!("/v1/invoices?subscription={subscription}&limit=100"),
+    )
+    .await;
+    let mut invoices = list["data"].as_array().cloned().unwrap_or_default();
+    invoices.reverse();
+    invoices
+}
+
+/// Charges the gateway made successfully for this invoice's payments.
+async fn captured_for(till: &Till, gateway: Gateway, invoice: &str) -> usize {
+    let payments = get(
+        till,
+        &format!("/v1/payments?merchant_reference={invoice}&limit=100"),
+    )
+    .await;
+    let mut captured = 0;
+    for payment in payments["data"].as_array().into_iter().flatten() {
+        let id = payment["id"].as_str().expect("payment id");
+        captured += gateway
+            .charges(till, id)
+            .await
+            .iter()
+            .filter(|charge| charge["status"] == "captured")
+            .count();
+    }
+    captured
+}
+
+async fn a_year_of_billing_charges_each_period_once(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let cards = gateway.cards();
+    let unit_amount = gateway.amount(1_237);
+    let customer = till.new_customer().await;
+    let card = till
+        .save_card(&customer, gateway.amount(1_236), cards.succeeds)
+        .await;
+    let product = create(&till, "/v1/products", json!({ "name": "Premium" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD",
+                "interval": "month", "trial_days": 14 }),
+    )
+    .await;
+    let clock = create(
+        &till,
+        "/v1/test_clocks",
+        json!({ "frozen_time": START, "name": "a year" }),
+    )
+    .await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": card,
+                       "quantity": 2, "test_clock": clock });
+    let key = new_key();
+    let (status, _, subscription) = till.post_keyed("/v1/subscriptions", &body, &key).await;
+    assert_eq!(status, 200, "{subscription}");
+    assert_eq!(subscription["status"], "trialing");
+    assert_eq!(subscription["amount"], unit_amount * 2);
+    assert_eq!(
+        (
+            subscription["current_period_end"].as_i64(),
+            subscription["trial_end"].as_i64()
+        ),
+        (Some(PERIOD_ENDS[0]), Some(PERIOD_ENDS[0]))
+    );
+    let id = subscription["id"].as_str().expect("id").to_string();
+    let (status, replayed, again) = till.post_keyed("/v1/subscriptions", &body, &key).await;
+    assert_eq!(
+        (status, replayed, &again["id"]),
+        (200, true, &subscription["id"])
+    );
+    assert!(
+        invoices(&till, &id).await.is_empty(),
+        "nothing billed in the trial"
+    );
+
+    // The trial ends on 31 January; the first two months are paid at once.
+    for end in &PERIOD_ENDS[..2] {
+        advance(&till, &clock, *end).await;
+        let now = get(&till, &format!("/v1/subscriptions/{id}")).await;
+        assert_eq!(now["status"], "active", "{now}");
+        assert_eq!(now["current_period_start"], *end);
+    }
+
+    // 31 March: the gateway charges but its answer is lost; the run asks and finds it.
+    gateway.lose_answer(&till, unit_amount * 2).await;
+    advance(&till, &clock, PERIOD_ENDS[2]).await;
+
+    // 30 April: the card is declined, and again on the first two retries (1 and 3 days
+    // later); the third retry (day 5) pays.
+    gateway.decline_next(&till, unit_amount * 2, 3).await;
+    advance(&till, &clock, PERIOD_ENDS[3]).await;
+    let past_due = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(past_due["status"], "past_due");
+    let open = get(
+        &till,
+        &format!(
+            "/v1/invoices/{}",
+            past_due["latest_invoice"].as_str().expect("invoice")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (
+            open["status"].as_str(),
+            open["attempt_count"].as_i64(),
+            open["next_payment_attempt"].as_i64(),
+            open["amount_due"].as_i64()
+        ),
+        (
+            Some("open"),
+            Some(1),
+            Some(PERIOD_ENDS[3] + DAY),
+            Some(unit_amount * 2)
+        )
+    );
+    for (day, attempts, status) in [(1, 2, "past_due"), (3, 3, "past_due"), (5, 4, "active")] {
+        advance(&till, &clock, PERIOD_ENDS[3] + day * DAY).await;
+        let now = get(&till, &format!("/v1/subscriptions/{id}")).await;
+        assert_eq!(now["status"], status, "day {day}: {now}");
+        let invoice = get(
+            &till,
+            &format!("/v1/invoices/{}", open["id"].as_str().expect("id")),
+        )
+        .await;
+        assert_eq!(invoice["attempt_count"], attempts, "day {day}: {invoice}");
+    }
+
+    // The cron running twice at once, right after, bills nothing more.
+    let before = invoices(&till, &id).await.len();
+    futures_util::future::join(till.run_poller(), till.run_poller()).await;
+    assert_eq!(invoices(&till, &id).await.len(), before);
+
+    for end in &PERIOD_ENDS[4..12] {
+        advance(&till, &clock, *end).await;
+    }
+    // In the twelfth period (from 31 December), the customer cancels at its end.
+    let canceling = create(
+        &till,
+        &format!("/v1/subscriptions/{id}/cancel"),
+        json!({ "at_period_end": true }),
+    )
+    .await;
+    assert_eq!(
+        (
+            canceling["status"].as_str(),
+            canceling["cancel_at_period_end"].as_bool()
+        ),
+        (Some("active"), Some(true))
+    );
+    advance(&till, &clock, PERIOD_ENDS[12]).await;
+    let ended = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["ended_at"].as_i64()),
+        (Some("canceled"), Some(PERIOD_ENDS[12]))
+    );
+    advance(&till, &clock, PERIOD_ENDS[13]).await;
+
+    // Twelve periods, twelve paid invoices of the exact total, one charge each.
+    let billed = invoices(&till, &id).await;
+    assert_eq!(billed.len(), 12, "{billed:?}");
+    for (n, invoice) in billed.iter().enumerate() {
+        assert_eq!(invoice["status"], "paid", "{invoice}");
+        assert_eq!(
+            (
+                invoice["period_start"].as_i64(),
+                invoice["period_end"].as_i64()
+            ),
+            (Some(PERIOD_ENDS[n]), Some(PERIOD_ENDS[n + 1]))
+        );
+        assert_eq!(
+            (
+                invoice["subtotal"].as_i64(),
+                invoice["tax"].as_i64(),
+                invoice["total"].as_i64(),
+                invoice["amount_paid"].as_i64()
+            ),
+            (
+                Some(unit_amount * 2),
+                Some(0),
+                Some(unit_amount * 2),
+                Some(unit_amount * 2)
+            )
+        );
+        assert_eq!(invoice["lines"][0]["quantity"], 2);
+        let id = invoice["id"].as_str().expect("invoice id");
+        assert_eq!(
+            captured_for(&till, gateway, id).await,
+            1,
+            "period {n}: {invoice}"
+        );
+    }
+    assert_eq!(billed[3]["attempt_count"], 4);
+
+    // The merchant heard of each step.
+    let failed = get(&till, "/v1/events?type=invoice.payment_failed&limit=100").await;
+    let of_this = |events: &Value| {
+        events["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|event| event["data"]["object"]["subscription"] == id.as_str())
+            .count()
+    };
+    assert_eq!(of_this(&failed), 3);
+    let paid = get(&till, "/v1/events?type=invoice.paid&limit=100").await;
+    assert_eq!(of_this(&paid), 12);
+}
+
+on_every_gateway!(a_year_of_billing_charges_each_period_once);
+
+/// A first charge that is declined leaves the subscription `incomplete` until a new card pays;
+/// a schedule spent ends `unpaid`, and a working card brings it back; canceling now voids what
+/// is owed. Requests that name what is not the merchant's, or are malformed, change nothing.
+#[tokio::test]
+async fn first_charges_spent_schedules_and_refusals() {
+    // A merchant of its own: the risk rules count declines of a card per merchant.
+    let (_, till) =
+        till_e2e::merchants::onboard("Subscriptions shop", &["https://subscriptions.example"])
+            .await;
+    let cards = Gateway::Sandbox.cards();
+    let unit_amount = 2_143;
+    let customer = till.new_customer().await;
+    let good = till.save_card(&customer, 2_142, cards.succeeds).await;
+    let product = create(&till, "/v1/products", json!({ "name": "Basic" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD",
+                "interval": "week" }),
+    )
+    .await;
+    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let subscribe = |body: Value| {
+        let till = &till;
+        async move {
+            let (status, _, answer) = till
+                .post_keyed("/v1/subscriptions", &body, &new_key())
+                .await;
+            (status, answer)
+        }
+    };
+
+    // Refusals.
+    let (_, other_till) =
+        till_e2e::merchants::onboard("Other subscriptions shop", &["https://other.example"]).await;
+    let other_customer = other_till.new_customer().await;
+    let other_product = create(&other_till, "/v1/products", json!({ "name": "Theirs" })).await;
+    let other_price = create(
+        &other_till,
+        "/v1/prices",
+        json!({ "product": other_product["id"], "unit_amount": 500, "currency": "USD", "interval": "month" }),
+    )
+    .await;
+    let other_clock = create(
+        &other_till,
+        "/v1/test_clocks",
+        json!({ "frozen_time": START }),
+    )
+    .await;
+    let base = json!({ "customer": customer, "price": price["id"], "payment_method": good, "test_clock": clock });
+    let with = |field: &str, value: Value| {
+        let mut body = base.clone();
+        body[field] = value;
+        body
+    };
+    for (body, status, expected, param) in [
+        (
+            with("price", other_price["id"].clone()),
+            404,
+            "resource_missing",
+            "price",
+        ),
+        (
+            with("customer", json!(other_customer)),
+            404,
+            "resource_missing",
+            "customer",
+        ),
+        (
+            with(
+                "payment_method",
+                json!("pm_00000000000040008000000000000000"),
+            ),
+            404,
+            "resource_missing",
+            "payment_method",
+        ),
+        (
+            with("test_clock", other_clock["id"].clone()),
+            404,
+            "resource_missing",
+            "test_clock",
+        ),
+        (
+            with("quantity", json!(0)),
+            400,
+            "parameter_invalid",
+            "quantity",
+        ),
+        (
+            with("quantity", json!(50_000_000)),
+            400,
+            "parameter_invalid",
+            "quantity",
+        ),
+        (
+            with("trial_days", json!(731)),
+            400,
+            "parameter_invalid",
+            "trial_days",
+        ),
+    ] {
+        let (got, answer) = subscribe(body.clone()).await;
+        assert_eq!((got, code(&answer)), (status, expected), "{body}: {answer}");
+        assert_eq!(answer["error"]["param"], param, "{answer}");
+    }
+    for body in [
+        with(
+            "dunning",
+            json!({ "retry_days": [5, 1], "after_retries": "cancel" }),
+        ),
+        with("colour", json!("red")),
+        with("quantity", json!("two")),
+    ] {
+        let (got, answer) = subscribe(body.clone()).await;
+        assert_eq!(
+            (got, code(&answer)),
+            (400, "parameter_invalid"),
+            "{body}: {answer}"
+        );
+    }
+    let archived = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": 700, "currency": "USD", "interval": "day" }),
+    )
+    .await;
+    create(
+        &till,
+        &format!("/v1/prices/{}", archived["id"].as_str().expect("id")),
+        json!({ "active": false }),
+    )
+    .await;
+    let (got, answer) = subscribe(with("price", archived["id"].clone())).await;
+    assert_eq!((got, code(&answer)), (409, "price_inactive"));
+    let (got, answer) = till
+        .post(
+            &format!("/v1/test_clocks/{clock}/advance"),
+            &till.secret_key,
+            &json!({ "frozen_time": START - 1 }),
+        )
+        .await;
+    assert_eq!((got, code(&answer)), (400, "test_clock_advance_invalid"));
+    let listed = get(&till, &format!("/v1/subscriptions?customer={customer}")).await;
+    assert_eq!(listed["data"], json!([]), "refusals created nothing");
+
+    // The first charge is declined: incomplete, nothing paid; a new card pays it.
+    Gateway::Sandbox.decline_next(&till, unit_amount, 1).await;
+    let (status, incomplete) = subscribe(with(
+        "dunning",
+        json!({ "retry_days": [1, 2], "after_retries": "mark_unpaid" }),
+    ))
+    .await;
+    assert_eq!(
+        (status, incomplete["status"].as_str()),
+        (200, Some("incomplete")),
+        "{incomplete}"
+    );
+    let id = incomplete["id"].as_str().expect("id").to_string();
+    let first = get(
+        &till,
+        &format!(
+            "/v1/invoices/{}",
+            incomplete["latest_invoice"].as_str().expect("invoice")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (first["status"].as_str(), first["amount_due"].as_i64()),
+        (Some("open"), Some(unit_amount))
+    );
+    let second_card = till.save_card(&customer, 2_144, cards.succeeds).await;
+    let active = create(
+        &till,
+        &format!("/v1/subscriptions/{id}"),
+        json!({ "payment_method": second_card }),
+    )
+    .await;
+    assert_eq!(active["status"], "active", "{active}");
+    assert_eq!(active["payment_method"], second_card.as_str());
+
+    // A week on, the renewal and both retries are declined: unpaid, the invoice still open.
+    Gateway::Sandbox.decline_next(&till, unit_amount, 3).await;
+    let week = START + 7 * DAY;
+    advance(&till, &clock, week).await;
+    advance(&till, &clock, week + 2 * DAY).await;
+    let unpaid = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(unpaid["status"], "unpaid", "{unpaid}");
+    let owed = get(
+        &till,
+        &format!(
+            "/v1/invoices/{}",
+            unpaid["latest_invoice"].as_str().expect("invoice")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (
+            owed["status"].as_str(),
+            owed["attempt_count"].as_i64(),
+            owed["next_payment_attempt"].as_i64()
+        ),
+        (Some("open"), Some(3), None)
+    );
+    // Nothing more is billed while unpaid.
+    advance(&till, &clock, week + 9 * DAY).await;
+    assert_eq!(invoices(&till, &id).await.len(), 2);
+    // The customer's card works again: the invoice is paid and the subscription resumes in
+    // the period it is now in.
+    let resumed = create(
+        &till,
+        &format!("/v1/subscriptions/{id}"),
+        json!({ "payment_method": good }),
+    )
+    .await;
+    assert_eq!(resumed["status"], "active", "{resumed}");
+    assert_eq!(resumed["current_period_start"], START + 14 * DAY);
+    let paid = get(
+        &till,
+        &format!("/v1/invoices/{}", owed["id"].as_str().expect("id")),
+    )
+    .await;
+    assert_eq!(
+        (paid["status"].as_str(), paid["amount_paid"].as_i64()),
+        (Some("paid"), Some(unit_amount))
+    );
+
+    // Canceling now ends it; again answers the same; nothing moves it after.
+    let canceled = create(&till, &format!("/v1/subscriptions/{id}/cancel"), json!({})).await;
+    assert_eq!(canceled["status"], "canceled");
+    let again = create(&till, &format!("/v1/subscriptions/{id}/cancel"), json!({})).await;
+    assert_eq!(again, canceled);
+    let (got, answer) = till
+        .post(
+            &format!("/v1/subscriptions/{id}"),
+            &till.secret_key,
+            &json!({ "payment_method": good }),
+        )
+        .await;
+    assert_eq!((got, code(&answer)), (409, "subscription_invalid_state"));
+    advance(&till, &clock, week + 30 * DAY).await;
+    assert_eq!(invoices(&till, &id).await.len(), 2);
+    let (got, _) = other_till
+        .get(&format!("/v1/subscriptions/{id}"), &other_till.secret_key)
+        .await;
+    assert_eq!(got, 404, "another merchant cannot see it");
+    let (got, answer) = till
+        .get("/v1/subscriptions?status=sleeping", &till.secret_key)
+        .await;
+    assert_eq!((got, code(&answer)), (400, "parameter_invalid"));
+}
