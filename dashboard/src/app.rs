@@ -6,7 +6,7 @@ use crate::api::{self, CallError};
 use crate::strings::t;
 use crate::{
     account, customers, disputes, keys, overview, payments, performance, reconciliation,
-    refund_requests, risk, sign_in, team, webhooks,
+    refund_requests, risk, sign_in, subscriptions, team, webhooks,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,6 +24,7 @@ pub enum Page {
     Risk,
     Disputes,
     Customers,
+    Subscriptions,
     Reconciliation,
     Webhooks,
     Keys,
@@ -43,6 +44,7 @@ impl Page {
                 "risk" => Page::Risk,
                 "disputes" => Page::Disputes,
                 "customers" => Page::Customers,
+                "subscriptions" => Page::Subscriptions,
                 "reconciliation" => Page::Reconciliation,
                 "webhooks" => Page::Webhooks,
                 "keys" => Page::Keys,
@@ -63,6 +65,7 @@ impl Page {
             Page::Risk => "#/risk".into(),
             Page::Disputes => "#/disputes".into(),
             Page::Customers => "#/customers".into(),
+            Page::Subscriptions => "#/subscriptions".into(),
             Page::Reconciliation => "#/reconciliation".into(),
             Page::Webhooks => "#/webhooks".into(),
             Page::Keys => "#/keys".into(),
@@ -235,6 +238,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
         (Page::Risk, t().risk),
         (Page::Disputes, t().disputes),
         (Page::Customers, t().customers),
+        (Page::Subscriptions, t().subscriptions),
         (Page::Reconciliation, t().reconciliation),
         (Page::Webhooks, t().webhooks),
         (Page::Keys, t().keys),
@@ -297,6 +301,7 @@ fn Shell(page: RwSignal<Page>) -> impl IntoView {
                 Page::Risk => view! { <risk::Risk /> }.into_any(),
                 Page::Disputes => view! { <disputes::Disputes /> }.into_any(),
                 Page::Customers => view! { <customers::Customers /> }.into_any(),
+                Page::Subscriptions => view! { <subscriptions::Subscriptions /> }.into_any(),
                 Page::Reconciliation => view! { <reconciliation::Reconciliation /> }.into_any(),
                 Page::Webhooks => view! { <webhooks::Webhooks /> }.into_any(),
                 Page::Keys => view! { <keys::Keys /> }.into_any(),

@@ -22,6 +22,7 @@ mod refund_requests;
 mod risk;
 mod sign_in;
 mod strings;
+mod subscriptions;
 mod team;
 mod webhooks;
 

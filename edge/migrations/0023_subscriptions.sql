@@ -34,6 +34,9 @@ CREATE TABLE subscriptions (
     canceled_at INTEGER,
     ended_at INTEGER,
     latest_invoice_id TEXT,
+    -- Proration lines and carried credit (JSON array of till_core::invoice::InvoiceLine) the
+    -- next period's invoice takes.
+    pending_lines TEXT NOT NULL DEFAULT '[]',
     -- The retry schedule (till_core::subscription::Dunning) as JSON.
     dunning TEXT NOT NULL,
     test_clock_id TEXT REFERENCES test_clocks(id),
@@ -62,7 +65,8 @@ CREATE TABLE invoices (
     lines TEXT NOT NULL,
     subtotal INTEGER NOT NULL,
     tax INTEGER NOT NULL DEFAULT 0,
-    total INTEGER NOT NULL CHECK (total > 0),
+    -- Zero when credits outweigh the period (the rest is carried to the next invoice).
+    total INTEGER NOT NULL CHECK (total >= 0),
     attempt_count INTEGER NOT NULL DEFAULT 0,
     -- Charges whose outcome the invoice and its subscription have taken in; fewer than
     -- attempt_count while a charge is under way (or was cut short: the billing run resumes it).

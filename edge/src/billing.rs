@@ -11,6 +11,7 @@
 use crate::connectors::Initiator;
 use crate::idempotency::{self, Ended};
 use crate::payments::saved_cards::{self, Charge, Charged};
+use crate::store::catalogue::{Catalogued, ProductRow};
 use crate::store::payments::PaymentRow;
 use crate::store::subscriptions::{InvoiceRow, SubscriptionRow};
 use crate::vault::Vault;
@@ -18,7 +19,8 @@ use crate::{clock, merchant_webhooks, random, store};
 use till_core::api::{CaptureMethod, Purpose};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::invoice::{lines_for, InvoiceLine, InvoiceStatus};
+use till_core::invoice::{carried_credit, period_line, totals, InvoiceLine, InvoiceStatus, Terms};
+use till_core::money::Money;
 use till_core::payment::PaymentStatus;
 use till_core::subscription::{
     period_amount, AfterFailure, Span, SubscriptionStatus, INCOMPLETE_EXPIRES_AFTER_SECONDS,
@@ -78,6 +80,14 @@ pub async fn run(env: &Env, clock: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// Bills `id` now if its period has ended (a subscription resumed after its period ran out).
+pub async fn run_one(env: &Env, merchant_id: &str, id: &str) -> Result<bool, ApiError> {
+    match store::subscriptions::find(env, merchant_id, id).await? {
+        Some(subscription) => step(env, subscription).await,
+        None => Ok(false),
+    }
+}
+
 /// Moves a subscription whose period or trial ended (or whose first charge is incomplete):
 /// ends it if it was to cancel then, else opens and charges the next period's invoice.
 async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError> {
@@ -105,10 +115,12 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
         .period_at(subscription.current_period_end)
         .map_err(|_| ApiError::internal())?;
     let invoice = open_invoice(env, &subscription, period, now).await?;
+    let left = left_after(&invoice, subscription.pending_lines()?)?;
     let mut change = subscription.unchanged()?;
     change.current_period_start = period.start;
     change.current_period_end = period.end;
     change.latest_invoice_id = Some(&invoice.id);
+    change.pending_lines = serde_json::to_string(&left).map_err(|_| ApiError::internal())?;
     if !store::subscriptions::update(env, &subscription, &change, clock::now_seconds()).await? {
         return Ok(false);
     }
@@ -116,24 +128,41 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
     Ok(true)
 }
 
-/// The invoice of `period`: opened now, due at once, unless the period has one.
+/// What `subscription` is billed on now.
+pub async fn terms_of(env: &Env, subscription: &SubscriptionRow) -> Result<Terms, ApiError> {
+    let product: Option<ProductRow> = store::catalogue::find(
+        env,
+        Catalogued::Products,
+        &subscription.merchant_id,
+        &subscription.product_id,
+    )
+    .await?;
+    Ok(Terms {
+        price: subscription.price_id.clone(),
+        product_name: product.map_or_else(|| subscription.product_id.clone(), |p| p.name),
+        unit_amount: subscription.unit_amount,
+        quantity: subscription.quantity()?,
+    })
+}
+
+/// The invoice of `period`, due at once: the period's price and whatever lines were waiting
+/// (prorations, carried credit) — unless the period has one already, which is answered.
 pub async fn open_invoice(
     env: &Env,
     subscription: &SubscriptionRow,
     period: Span,
     now: i64,
 ) -> Result<InvoiceRow, ApiError> {
-    let quantity = subscription.quantity()?;
-    let amount = period_amount(subscription.unit_amount, quantity, subscription.currency)?;
-    let (lines, subtotal) = lines_for(InvoiceLine {
-        description: format!("{} × {quantity}", subscription.product_id),
-        price: subscription.price_id.clone(),
-        quantity,
-        unit_amount: subscription.unit_amount,
-        amount: amount.amount,
-        period_start: period.start,
-        period_end: period.end,
-    });
+    let terms = terms_of(env, subscription).await?;
+    period_amount(terms.unit_amount, terms.quantity, subscription.currency)?;
+    let mut lines = vec![period_line(
+        random::id(IdKind::InvoiceLine)?,
+        &terms,
+        period.start,
+        period.end,
+    )];
+    lines.extend(subscription.pending_lines()?);
+    let (subtotal, total, _) = totals(&lines);
     let row = InvoiceRow {
         id: random::id(IdKind::Invoice)?,
         merchant_id: subscription.merchant_id.clone(),
@@ -144,7 +173,7 @@ pub async fn open_invoice(
         lines: serde_json::to_string(&lines).map_err(|_| ApiError::internal())?,
         subtotal,
         tax: 0,
-        total: subtotal,
+        total,
         attempt_count: 0,
         attempts_settled: 0,
         next_attempt_at: Some(now),
@@ -161,6 +190,32 @@ pub async fn open_invoice(
         merchant_webhooks::emit(env, &row.merchant_id, "invoice.created", &invoice.view()?).await;
     }
     Ok(invoice)
+}
+
+/// The lines still waiting after `invoice` took its share of `pending` (by id: a line added
+/// after the invoice was opened waits for the next one), plus the credit `invoice` carries
+/// over when credits outweighed its charges.
+pub fn left_after(
+    invoice: &InvoiceRow,
+    pending: Vec<InvoiceLine>,
+) -> Result<Vec<InvoiceLine>, ApiError> {
+    let taken: Vec<InvoiceLine> =
+        serde_json::from_str(&invoice.lines).map_err(|_| ApiError::internal())?;
+    let mut left: Vec<InvoiceLine> = pending
+        .into_iter()
+        .filter(|line| taken.iter().all(|t| t.id != line.id))
+        .collect();
+    let (_, _, credit) = totals(&taken);
+    if credit < 0 {
+        let carried_id = format!("il_carried_{}", invoice.id);
+        left.push(carried_credit(
+            carried_id,
+            &invoice.id,
+            credit,
+            invoice.period_start,
+        ));
+    }
+    Ok(left)
 }
 
 /// Charges an open invoice when a charge is due, or resumes one under way, and takes in the
@@ -184,8 +239,8 @@ pub async fn collect(env: &Env, mut invoice: InvoiceRow) -> Result<bool, ApiErro
         )
         .await?;
         let payment_id = match usable {
-            Some(_) => Some(random::id(IdKind::Payment)?),
-            None => None,
+            Some(_) if invoice.total > 0 => Some(random::id(IdKind::Payment)?),
+            _ => None,
         };
         if !store::subscriptions::claim_attempt(
             env,
@@ -203,6 +258,8 @@ pub async fn collect(env: &Env, mut invoice: InvoiceRow) -> Result<bool, ApiErro
         claimed = true;
     }
     let outcome = match &invoice.payment_id {
+        // Credits paid for it all: nothing to charge.
+        None if invoice.total == 0 => Outcome::Paid,
         // The card was removed: the attempt fails without reaching the gateway.
         None => Outcome::Failed,
         Some(payment_id) => charge(env, &subscription, &invoice, payment_id).await?,
@@ -266,11 +323,8 @@ async fn charge(
                 let Some(card) = vault.saved_card(&subscription.payment_method_id).await? else {
                     return Ok(Ended::Retryable(ApiError::not_found("payment method")));
                 };
-                let money = period_amount(
-                    subscription.unit_amount,
-                    subscription.quantity()?,
-                    subscription.currency,
-                )?;
+                let money = Money::payable(invoice.total, invoice.currency)
+                    .map_err(|_| ApiError::internal())?;
                 let charge = Charge {
                     merchant_id,
                     customer: &subscription.customer_id,

@@ -275,6 +275,8 @@ async fn route(
         Endpoint::RetrieveSubscription => handlers::subscriptions::retrieve(env, caller, id).await,
         Endpoint::UpdateSubscription => handlers::subscriptions::update(req, env, caller, id).await,
         Endpoint::CancelSubscription => handlers::subscriptions::cancel(req, env, caller, id).await,
+        Endpoint::PauseSubscription => handlers::subscriptions::pause(env, caller, id).await,
+        Endpoint::ResumeSubscription => handlers::subscriptions::resume(env, caller, id).await,
         Endpoint::ListInvoices => handlers::subscriptions::list_invoices(req, env, caller).await,
         Endpoint::RetrieveInvoice => {
             handlers::subscriptions::retrieve_invoice(env, caller, id).await

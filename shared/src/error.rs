@@ -347,6 +347,8 @@ error_codes! {
         "This price is archived: it starts no new subscription.";
     SubscriptionInvalidState = "subscription_invalid_state", 409, InvalidRequestError,
         "The subscription cannot do this in its current status.";
+    PriceIncompatible = "price_incompatible", 400, InvalidRequestError,
+        "A subscription changes only to a price in the same currency that recurs the same way.";
     TestClocksDisabled = "test_clocks_disabled", 403, InvalidRequestError,
         "Test clocks are off in this deployment: they are for development and testing.";
     TestClockAdvanceInvalid = "test_clock_advance_invalid", 400, InvalidRequestError,

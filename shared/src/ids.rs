@@ -37,6 +37,8 @@ pub enum IdKind {
     Price,
     Subscription,
     Invoice,
+    /// One line of an invoice, or a proration line waiting for the next invoice.
+    InvoiceLine,
     TestClock,
 }
 
@@ -77,6 +79,7 @@ impl IdKind {
             IdKind::Price => "price_",
             IdKind::Subscription => "sub_",
             IdKind::Invoice => "in_",
+            IdKind::InvoiceLine => "il_",
             IdKind::TestClock => "clock_",
         }
     }

@@ -117,6 +117,8 @@ pub enum Endpoint {
     RetrieveSubscription,
     UpdateSubscription,
     CancelSubscription,
+    PauseSubscription,
+    ResumeSubscription,
     ListInvoices,
     RetrieveInvoice,
     CreateTestClock,
@@ -728,6 +730,18 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route(
+        "POST",
+        "/v1/subscriptions/{id}/pause",
+        Endpoint::PauseSubscription,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/subscriptions/{id}/resume",
+        Endpoint::ResumeSubscription,
+        Access::SecretKey,
+    ),
+    route(
         "GET",
         "/v1/invoices",
         Endpoint::ListInvoices,
@@ -853,8 +867,9 @@ impl Endpoint {
             | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),
             CreateProduct | ListProducts | RetrieveProduct | UpdateProduct | CreatePrice
             | ListPrices | RetrievePrice | UpdatePrice | CreateSubscription | ListSubscriptions
-            | RetrieveSubscription | UpdateSubscription | CancelSubscription | ListInvoices
-            | RetrieveInvoice | CreateTestClock | RetrieveTestClock | AdvanceTestClock => {
+            | RetrieveSubscription | UpdateSubscription | CancelSubscription
+            | PauseSubscription | ResumeSubscription | ListInvoices | RetrieveInvoice
+            | CreateTestClock | RetrieveTestClock | AdvanceTestClock => {
                 Some(Resource::Subscriptions)
             }
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {

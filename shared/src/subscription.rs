@@ -328,14 +328,46 @@ pub fn period_amount(
     })
 }
 
-/// `POST /v1/subscriptions/:id`: a new card, or taking back a cancellation at the period's end.
+/// `POST /v1/subscriptions/:id`: a new card, another price or quantity (prorated onto the
+/// next invoice), or taking back a cancellation at the period's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubscription {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_at_period_end: Option<bool>,
+}
+
+impl UpdateSubscription {
+    pub fn checked(&self) -> Result<(), ApiError> {
+        if self
+            .quantity
+            .is_some_and(|quantity| !(1..=MAX_QUANTITY).contains(&quantity))
+        {
+            return Err(invalid(
+                "quantity",
+                format!("quantity is 1 to {MAX_QUANTITY}."),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.payment_method.is_none()
+            && self.price.is_none()
+            && self.quantity.is_none()
+            && self.cancel_at_period_end.is_none()
+    }
+
+    /// Whether it changes what the subscription is billed.
+    pub fn changes_terms(&self) -> bool {
+        self.price.is_some() || self.quantity.is_some()
+    }
 }
 
 /// `POST /v1/subscriptions/:id/cancel`: now (the open invoice is voided, nothing is refunded),
@@ -371,6 +403,8 @@ pub struct Subscription {
     pub ended_at: Option<i64>,
     /// The invoice of the latest period billed.
     pub latest_invoice: Option<String>,
+    /// Proration lines (and carried credit) the next period's invoice will include.
+    pub pending_lines: Vec<crate::invoice::InvoiceLine>,
     pub dunning: Dunning,
     pub test_clock: Option<String>,
     pub created: i64,

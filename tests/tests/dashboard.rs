@@ -430,3 +430,73 @@ async fn an_owner_answers_a_dispute_with_text_and_a_file_and_sees_it_won() {
     let _ = std::fs::remove_file(path);
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_analyst_sees_subscriptions_filtered_by_status_and_their_invoices() {
+    let (_, till) = onboard("Dashboard Subscriptions Shop", &[]).await;
+    let customer = till.new_customer().await;
+    let card = till.save_card(&customer, 1_251, "4242424242424242").await;
+    let (_, product) = till
+        .post(
+            "/v1/products",
+            &till.secret_key,
+            &serde_json::json!({ "name": "Gold" }),
+        )
+        .await;
+    let (_, price) = till
+        .post(
+            "/v1/prices",
+            &till.secret_key,
+            &serde_json::json!({ "product": product["id"], "unit_amount": 1_250,
+                                 "currency": "USD", "interval": "month" }),
+        )
+        .await;
+    for trial_days in [0, 30] {
+        let body = serde_json::json!({ "customer": customer, "price": price["id"],
+                                       "payment_method": card, "trial_days": trial_days });
+        let (status, _, subscription) = till
+            .post_keyed("/v1/subscriptions", &body, &new_key())
+            .await;
+        assert_eq!(status, 200, "{subscription}");
+    }
+    let email = unique_email("subscriptions");
+    let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "analyst").await;
+    assert_eq!(status, 200, "{invitation}");
+    let client = open().await;
+    sign_up_in_browser(&client, &till, &invitation, "Ji-woo Han").await;
+    client
+        .goto(&format!("{}/dashboard/#/subscriptions", till.edge))
+        .await
+        .unwrap();
+    wait_for_text(&client, "#subscriptions", "Active").await;
+    wait_for_text(&client, "#subscriptions", "Trial").await;
+    wait_for_text(&client, "#invoices", "$12.50").await;
+    wait_for_text(&client, "#invoices", "Paid").await;
+    screenshot(&client, "dashboard-subscriptions").await;
+    fits_a_phone(&client).await;
+    client
+        .find(Locator::Css("#subscription-status option[value=trialing]"))
+        .await
+        .expect("the trialing option")
+        .click()
+        .await
+        .expect("choose trialing");
+    let rows = || async {
+        client
+            .execute(
+                "return document.querySelectorAll('#subscriptions tbody tr').length",
+                vec![],
+            )
+            .await
+            .expect("script")
+    };
+    for _ in 0..50 {
+        if rows().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows().await, 1);
+    wait_for_text(&client, "#subscriptions", "Trial").await;
+    client.close().await.unwrap();
+}

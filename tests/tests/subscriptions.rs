@@ -271,8 +271,6 @@ async fn a_year_of_billing_charges_each_period_once(gateway: Gateway) {
     assert_eq!(of_this(&paid), 12);
 }
 
-on_every_gateway!(a_year_of_billing_charges_each_period_once);
-
 /// A first charge that is declined leaves the subscription `incomplete` until a new card pays;
 /// a schedule spent ends `unpaid`, and a working card brings it back; canceling now voids what
 /// is owed. Requests that name what is not the merchant's, or are malformed, change nothing.
@@ -525,3 +523,138 @@ async fn first_charges_spent_schedules_and_refusals() {
         .await;
     assert_eq!((got, code(&answer)), (400, "parameter_invalid"));
 }
+
+/// `round(amount × num / den)`, half to even: the proration formula's rounding.
+fn share(amount: i64, num: i64, den: i64) -> i64 {
+    let (n, d) = (i128::from(amount) * i128::from(num), i128::from(den));
+    let (q, r) = (n / d, n % d);
+    let rounded = match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q % 2),
+    };
+    i64::try_from(rounded).expect("fits")
+}
+
+/// Mid-period changes are prorated onto the next invoice to the minor unit; credits that
+/// outweigh a period are carried until used; a paused subscription bills nothing and resumes in
+/// the period it is then in.
+async fn changes_are_prorated_and_pauses_bill_nothing(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let cards = gateway.cards();
+    let (gold, basic) = (gateway.amount(3_011), gateway.amount(1_013));
+    let customer = till.new_customer().await;
+    let card = till
+        .save_card(&customer, gateway.amount(3_012), cards.succeeds)
+        .await;
+    let product = create(&till, "/v1/products", json!({ "name": "Gold" })).await;
+    let monthly = |amount: i64| json!({ "product": product["id"], "unit_amount": amount, "currency": "USD", "interval": "month" });
+    let gold_price = create(&till, "/v1/prices", monthly(gold)).await;
+    let basic_price = create(&till, "/v1/prices", monthly(basic)).await;
+    let yearly = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": gold, "currency": "USD", "interval": "year" }),
+    )
+    .await;
+    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let body = json!({ "customer": customer, "price": gold_price["id"], "payment_method": card,
+                       "test_clock": clock });
+    let (status, _, subscription) = till
+        .post_keyed("/v1/subscriptions", &body, &new_key())
+        .await;
+    assert_eq!(
+        (status, subscription["status"].as_str()),
+        (200, Some("active")),
+        "{subscription}"
+    );
+    let id = subscription["id"].as_str().expect("id").to_string();
+    let path = format!("/v1/subscriptions/{id}");
+    let (feb17, mar17) = (START + 31 * DAY, START + 59 * DAY);
+    let (apr17, may17, jun17) = (mar17 + 31 * DAY, mar17 + 61 * DAY, mar17 + 92 * DAY);
+
+    // Another currency or recurrence is refused, and changes nothing.
+    let (got, answer) = till
+        .post(&path, &till.secret_key, &json!({ "price": yearly["id"] }))
+        .await;
+    assert_eq!((got, code(&answer)), (400, "price_incompatible"));
+
+    // Ten days into the 31-day period: one unit becomes two.
+    advance(&till, &clock, START + 10 * DAY).await;
+    let upgraded = create(&till, &path, json!({ "quantity": 2 })).await;
+    let (credit, charge) = (share(gold, 21, 31), share(gold * 2, 21, 31));
+    let pending: Vec<i64> = upgraded["pending_lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|line| line["amount"].as_i64().expect("amount"))
+        .collect();
+    assert_eq!(pending, [-credit, charge]);
+    advance(&till, &clock, feb17).await;
+    let billed = invoices(&till, &id).await;
+    assert_eq!(
+        billed[1]["total"],
+        gold * 2 - credit + charge,
+        "{}",
+        billed[1]
+    );
+    assert_eq!(billed[1]["status"], "paid");
+
+    // A week into the 28-day February period: down to one unit of the basic price. The credit
+    // outweighs March's charge, and what is left is carried until used up.
+    advance(&till, &clock, feb17 + 7 * DAY).await;
+    let downgraded = create(
+        &till,
+        &path,
+        json!({ "price": basic_price["id"], "quantity": 1 }),
+    )
+    .await;
+    assert_eq!(downgraded["amount"], basic);
+    let mut carried = basic - share(gold * 2, 21, 28) + share(basic, 21, 28);
+    for end in [mar17, apr17, may17, jun17] {
+        advance(&till, &clock, end).await;
+        let latest = invoices(&till, &id).await.pop().expect("an invoice");
+        assert_eq!(latest["period_start"], end);
+        assert_eq!(
+            (latest["subtotal"].as_i64(), latest["status"].as_str()),
+            (Some(carried), Some("paid")),
+            "{latest}"
+        );
+        assert_eq!(latest["total"], carried.max(0));
+        let charged = captured_for(&till, gateway, latest["id"].as_str().expect("id")).await;
+        assert_eq!(charged, usize::from(carried > 0), "{latest}");
+        carried = basic + carried.min(0);
+    }
+
+    // Paused on 20 June: July is not billed. Resumed on 1 August: the period it is in
+    // (from 17 July) is billed at once.
+    advance(&till, &clock, jun17 + 3 * DAY).await;
+    let paused = create(&till, &format!("{path}/pause"), json!({})).await;
+    assert_eq!(paused["status"], "paused");
+    let before = invoices(&till, &id).await.len();
+    let aug1 = jun17 + 45 * DAY;
+    advance(&till, &clock, aug1).await;
+    assert_eq!(invoices(&till, &id).await.len(), before);
+    let resumed = create(&till, &format!("{path}/resume"), json!({})).await;
+    assert_eq!(resumed["status"], "active", "{resumed}");
+    let latest = invoices(&till, &id).await.pop().expect("an invoice");
+    assert_eq!(
+        (
+            latest["period_start"].as_i64(),
+            latest["total"].as_i64(),
+            latest["status"].as_str()
+        ),
+        (Some(jun17 + 30 * DAY), Some(basic), Some("paid"))
+    );
+    assert_eq!(resumed["current_period_end"], mar17 + 153 * DAY);
+    let (got, answer) = till
+        .post(&format!("{path}/resume"), &till.secret_key, &json!({}))
+        .await;
+    assert_eq!((got, code(&answer)), (409, "subscription_invalid_state"));
+}
+
+on_every_gateway!(
+    a_year_of_billing_charges_each_period_once,
+    changes_are_prorated_and_pauses_bill_nothing
+);

@@ -12,6 +12,7 @@ use crate::{billing, clock, random, store};
 use till_core::api::List;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
+use till_core::invoice::proration_lines;
 use till_core::invoice::InvoiceStatus;
 use till_core::subscription::{
     period_amount, CancelSubscription, CreateSubscription, Cycle, Span, SubscriptionStatus,
@@ -185,6 +186,7 @@ async fn start(
         canceled_at: None,
         ended_at: None,
         latest_invoice_id: None,
+        pending_lines: "[]".into(),
         dunning: serde_json::to_string(&request.dunning.clone().unwrap_or_default())
             .map_err(|_| ApiError::internal())?,
         test_clock_id: request.test_clock.clone(),
@@ -237,13 +239,18 @@ pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
 }
 
 /// `POST /v1/subscriptions/:id`: a new card (an open invoice is charged with it at once: a
-/// card that pays resumes the subscription), or `cancel_at_period_end`.
+/// card that pays resumes the subscription), another price or quantity (prorated onto the next
+/// invoice; in a trial nothing is prorated), or `cancel_at_period_end`.
 pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let request: UpdateSubscription = parse(body_value(&mut req).await?)?;
+    request.checked()?;
     let row = subscription(env, caller, id).await?;
     let status = row.status()?;
     if status.is_final() {
         return Err(invalid_state("The subscription has ended."));
+    }
+    if request.is_empty() {
+        return json(200, &row.view()?);
     }
     if let Some(payment_method) = &request.payment_method {
         usable_card(env, &caller.merchant_id, &row.customer_id, payment_method).await?;
@@ -253,11 +260,68 @@ pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
             "Only a trialing, active or past_due subscription cancels at its period's end.",
         ));
     }
-    if request.payment_method.is_none() && request.cancel_at_period_end.is_none() {
-        return json(200, &row.view()?);
-    }
     let now = billing::time_of(env, &row).await?;
+    let new_price = match &request.price {
+        Some(price) => Some(compatible_price(env, caller, &row, price).await?),
+        None => None,
+    };
     let mut change = row.unchanged()?;
+    if request.changes_terms() {
+        let prorated = match status {
+            SubscriptionStatus::Active => true,
+            SubscriptionStatus::Trialing => false,
+            _ => {
+                return Err(invalid_state(
+                    "Only an active or trialing subscription changes price or quantity.",
+                ))
+            }
+        };
+        if now >= row.current_period_end {
+            return Err(invalid_state(
+                "The subscription's period has ended and is being billed: retry shortly.",
+            ));
+        }
+        let old = billing::terms_of(env, &row).await?;
+        let mut new = old.clone();
+        if let Some(price) = &new_price {
+            change.price_id = &price.id;
+            change.product_id = &price.product_id;
+            change.unit_amount = price.unit_amount;
+            new.price = price.id.clone();
+            new.unit_amount = price.unit_amount;
+            if price.product_id != row.product_id {
+                let moved = SubscriptionRow {
+                    product_id: price.product_id.clone(),
+                    ..row.clone()
+                };
+                new.product_name = billing::terms_of(env, &moved).await?.product_name;
+            }
+        }
+        if let Some(quantity) = request.quantity {
+            change.quantity = i64::from(quantity);
+            new.quantity = quantity;
+        }
+        period_amount(new.unit_amount, new.quantity, row.currency)?;
+        if prorated {
+            let ids = [
+                random::id(IdKind::InvoiceLine)?,
+                random::id(IdKind::InvoiceLine)?,
+            ];
+            let lines = proration_lines(
+                &old,
+                &new,
+                row.current_period_start,
+                row.current_period_end,
+                now.max(row.current_period_start),
+                ids,
+            )
+            .map_err(|_| ApiError::internal())?;
+            let mut pending = row.pending_lines()?;
+            pending.extend(lines);
+            change.pending_lines =
+                serde_json::to_string(&pending).map_err(|_| ApiError::internal())?;
+        }
+    }
     if let Some(payment_method) = &request.payment_method {
         change.payment_method_id = payment_method;
     }
@@ -272,6 +336,81 @@ pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
     }
     if request.payment_method.is_some() {
         retry_open_invoice(env, caller, id).await?;
+    }
+    answer(env, caller, id).await
+}
+
+/// The merchant's active price `id`, if the subscription may move to it: the same currency,
+/// recurring the same way (so the period stays the one paid for).
+async fn compatible_price(
+    env: &Env,
+    caller: &Caller,
+    row: &SubscriptionRow,
+    id: &str,
+) -> Result<PriceRow, ApiError> {
+    let price: Option<PriceRow> = match ids::is_valid(IdKind::Price, id) {
+        true => store::catalogue::find(env, Catalogued::Prices, &caller.merchant_id, id).await?,
+        false => None,
+    };
+    let price = price.ok_or_else(|| missing("price", "price"))?;
+    if price.active != 1 {
+        return Err(ApiError::new(ErrorCode::PriceInactive).with_param("price"));
+    }
+    let recurring = price.view()?.recurring;
+    if price.currency != row.currency || recurring != row.recurring()? {
+        return Err(ApiError::new(ErrorCode::PriceIncompatible).with_param("price"));
+    }
+    Ok(price)
+}
+
+/// `POST /v1/subscriptions/:id/pause`: nothing is billed until resumed; the period already paid
+/// for runs out.
+pub async fn pause(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let row = subscription(env, caller, id).await?;
+    let status = row.status()?;
+    if status == SubscriptionStatus::Paused {
+        return json(200, &row.view()?);
+    }
+    let mut change = row.unchanged()?;
+    change.status = status
+        .move_to(SubscriptionStatus::Paused)
+        .map_err(|e| invalid_state(&format!("{e}.")))?;
+    if !billing::changed(env, &row, &change, "customer.subscription.updated").await? {
+        return Err(invalid_state(
+            "The subscription changed while this request ran: retrieve it and try again.",
+        ));
+    }
+    answer(env, caller, id).await
+}
+
+/// `POST /v1/subscriptions/:id/resume`: active again. If the paid period ran out while paused,
+/// the subscription starts again in the period it is now in, billed at once; the periods in
+/// between are not billed.
+pub async fn resume(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let row = subscription(env, caller, id).await?;
+    let status = row.status()?;
+    if status != SubscriptionStatus::Paused {
+        return Err(invalid_state("Only a paused subscription resumes."));
+    }
+    let now = billing::time_of(env, &row).await?;
+    let mut change = row.unchanged()?;
+    change.status = SubscriptionStatus::Active;
+    if now >= row.current_period_end {
+        // The next run opens the period `now` is in: the one before it ends now.
+        let period = row
+            .cycle()?
+            .period_at(now)
+            .map_err(|_| ApiError::internal())?;
+        change.current_period_start = row.current_period_start.min(period.start);
+        change.current_period_end = period.start;
+    }
+    if !billing::changed(env, &row, &change, "customer.subscription.updated").await? {
+        return Err(invalid_state(
+            "The subscription changed while this request ran: retrieve it and try again.",
+        ));
+    }
+    if now >= row.current_period_end {
+        billing::run_one(env, &caller.merchant_id, id).await?;
     }
     answer(env, caller, id).await
 }

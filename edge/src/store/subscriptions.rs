@@ -40,6 +40,8 @@ pub struct SubscriptionRow {
     pub canceled_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub latest_invoice_id: Option<String>,
+    /// JSON array of `InvoiceLine`s waiting for the next invoice.
+    pub pending_lines: String,
     pub dunning: String,
     pub test_clock_id: Option<String>,
     pub idempotency_key: String,
@@ -72,6 +74,10 @@ impl SubscriptionRow {
             .map_err(|e: PeriodError| corrupt(&e.to_string(), &self.id))
     }
 
+    pub fn pending_lines(&self) -> Result<Vec<InvoiceLine>, ApiError> {
+        serde_json::from_str(&self.pending_lines).map_err(|_| corrupt("pending_lines", &self.id))
+    }
+
     pub fn quantity(&self) -> Result<u32, ApiError> {
         u32::try_from(self.quantity).map_err(|_| corrupt("quantity", &self.id))
     }
@@ -96,6 +102,7 @@ impl SubscriptionRow {
             canceled_at: self.canceled_at,
             ended_at: self.ended_at,
             latest_invoice: self.latest_invoice_id.clone(),
+            pending_lines: self.pending_lines()?,
             dunning: self.dunning()?,
             test_clock: self.test_clock_id.clone(),
             created: self.created,
@@ -165,6 +172,12 @@ pub async fn by_idempotency_key(
 
 /// A change of a subscription, written only if it still is as `seen` (status and period).
 pub struct Change<'a> {
+    pub price_id: &'a str,
+    pub product_id: &'a str,
+    pub unit_amount: i64,
+    pub quantity: i64,
+    /// JSON array of `InvoiceLine`s.
+    pub pending_lines: String,
     pub status: SubscriptionStatus,
     pub current_period_start: i64,
     pub current_period_end: i64,
@@ -179,6 +192,11 @@ impl SubscriptionRow {
     /// The subscription as it is, as a change to start from.
     pub fn unchanged(&self) -> Result<Change<'_>, ApiError> {
         Ok(Change {
+            price_id: &self.price_id,
+            product_id: &self.product_id,
+            unit_amount: self.unit_amount,
+            quantity: self.quantity,
+            pending_lines: self.pending_lines.clone(),
             status: self.status()?,
             current_period_start: self.current_period_start,
             current_period_end: self.current_period_end,
@@ -191,8 +209,9 @@ impl SubscriptionRow {
     }
 }
 
-/// Writes `change` if the subscription is still as `seen` left it; false when someone else
-/// changed it first (the caller reads it again).
+/// Writes `change` if the subscription is still as `seen` left it (its `updated` stamp, and
+/// the fields a concurrent writer could have changed); false when someone else changed it
+/// first (the caller reads it again).
 pub async fn update(
     env: &Env,
     seen: &SubscriptionRow,
@@ -203,9 +222,11 @@ pub async fn update(
         env,
         "UPDATE subscriptions SET status = ?3, current_period_start = ?4, \
          current_period_end = ?5, latest_invoice_id = ?6, cancel_at_period_end = ?7, \
-         canceled_at = ?8, ended_at = ?9, payment_method_id = ?10, updated = ?11 \
+         canceled_at = ?8, ended_at = ?9, payment_method_id = ?10, updated = ?11, \
+         price_id = ?16, product_id = ?17, unit_amount = ?18, quantity = ?19, \
+         pending_lines = ?20 \
          WHERE id = ?1 AND updated = ?2 AND status = ?12 AND current_period_end = ?13 \
-         AND cancel_at_period_end = ?14 AND payment_method_id = ?15",
+         AND cancel_at_period_end = ?14 AND payment_method_id = ?15 AND pending_lines = ?21",
         &[
             text(&seen.id),
             int(seen.updated),
@@ -223,6 +244,12 @@ pub async fn update(
             int(seen.current_period_end),
             int(seen.cancel_at_period_end),
             text(&seen.payment_method_id),
+            text(change.price_id),
+            text(change.product_id),
+            int(change.unit_amount),
+            int(change.quantity),
+            text(&change.pending_lines),
+            text(&seen.pending_lines),
         ],
     )
     .await
