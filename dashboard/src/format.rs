@@ -30,6 +30,13 @@ pub fn date_time(seconds: i64) -> String {
     date.to_locale_string(&locale(), &JsValue::UNDEFINED).into()
 }
 
+/// Unix seconds as a local date.
+pub fn date(seconds: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0));
+    date.to_locale_date_string(&locale(), &JsValue::UNDEFINED)
+        .into()
+}
+
 /// A `YYYY-MM-DD` day label shortened to `MM-DD` for a chart's axis.
 pub fn short_day(day: &str) -> String {
     day.get(5..).unwrap_or(day).to_string()

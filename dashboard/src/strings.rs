@@ -108,6 +108,7 @@ pub struct Strings {
     pub no_invoices: &'static str,
     pub period: &'static str,
     pub charges: &'static str,
+    pub ids: &'static str,
     /// Subscription and invoice statuses, by their API names.
     pub subscription_status: fn(&str) -> &'static str,
     pub reconciliation: &'static str,
@@ -306,6 +307,7 @@ const EN: Strings = Strings {
     no_invoices: "No invoices yet.",
     period: "Period",
     charges: "Charges",
+    ids: "IDs",
     subscription_status: |status| match status {
         "incomplete" => "Incomplete",
         "incomplete_expired" => "Expired",
@@ -516,6 +518,7 @@ const KO: Strings = Strings {
     no_invoices: "아직 청구서가 없습니다.",
     period: "기간",
     charges: "결제 시도",
+    ids: "ID",
     subscription_status: |status| match status {
         "incomplete" => "미완료",
         "incomplete_expired" => "만료",

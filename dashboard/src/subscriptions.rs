@@ -1,4 +1,5 @@
 //! The merchant's subscriptions (filtered by status) and the latest invoices, newest first.
+//! Products are shown by name (one list call); ids sit in the last column, which phones hide.
 
 use crate::api;
 use crate::app::Dashboard;
@@ -6,7 +7,9 @@ use crate::format;
 use crate::strings::t;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::collections::HashMap;
 use till_core::api::List;
+use till_core::catalogue::Product;
 use till_core::invoice::Invoice;
 use till_core::subscription::{Subscription, SubscriptionStatus};
 
@@ -16,6 +19,12 @@ pub fn Subscriptions() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let rows = RwSignal::new(None::<Vec<Subscription>>);
     let has_more = RwSignal::new(false);
+    let names = RwSignal::new(HashMap::<String, String>::new());
+    spawn_local(async move {
+        if let Ok(page) = api::get::<List<Product>>("/v1/products?limit=100").await {
+            names.set(page.data.into_iter().map(|p| (p.id, p.name)).collect());
+        }
+    });
     let load = move |more: bool| {
         let mut path = "/v1/subscriptions?limit=50".to_string();
         let wanted = status.get_untracked();
@@ -61,19 +70,21 @@ pub fn Subscriptions() -> impl IntoView {
                 let next = if s.status.is_final() {
                     t().none.to_string()
                 } else if s.cancel_at_period_end {
-                    format!("{} ({})", format::date_time(s.current_period_end), t().ends_at_period_end)
+                    format!("{} ({})", format::date(s.current_period_end), t().ends_at_period_end)
                 } else {
-                    format::date_time(s.current_period_end)
+                    format::date(s.current_period_end)
                 };
+                let product = names
+                    .with(|n| n.get(&s.product).cloned())
+                    .unwrap_or_else(|| s.product.clone());
                 view! {
                     <tr>
-                        <td class="mono">{s.customer.clone()}</td>
-                        <td class="mono">{s.product.clone()}</td>
+                        <td>{product}" × "{s.quantity}</td>
                         <td>{format::money(s.amount, s.currency)}</td>
                         <td><span class="badge">{(t().subscription_status)(s.status.as_str())}</span></td>
                         <td>{next}</td>
-                        <td>{format::date_time(s.created)}</td>
-                        <td class="mono">{s.id.clone()}</td>
+                        <td class="wide">{format::date(s.created)}</td>
+                        <td class="mono">{s.id.clone()}<br />{s.customer.clone()}</td>
                     </tr>
                 }
             })
@@ -81,10 +92,10 @@ pub fn Subscriptions() -> impl IntoView {
         Some(
             view! {
                 <table class="list" id="subscriptions">
-                    <thead><tr><th scope="col">{t().customer}</th><th scope="col">{t().product}</th>
+                    <thead><tr><th scope="col">{t().product}</th>
                         <th scope="col">{t().amount}</th><th scope="col">{t().status}</th>
-                        <th scope="col">{t().next_charge}</th><th scope="col">{t().created}</th>
-                        <th scope="col">"ID"</th></tr></thead>
+                        <th scope="col">{t().next_charge}</th><th scope="col" class="wide">{t().created}</th>
+                        <th scope="col">{t().ids}</th></tr></thead>
                     <tbody>{body}</tbody>
                 </table>
             }
@@ -132,23 +143,23 @@ fn Invoices() -> impl IntoView {
         let body = list
             .into_iter()
             .map(|i| {
+                let period = format!("{} – {}", format::date(i.period_start), format::date(i.period_end));
                 view! {
                     <tr>
-                        <td class="mono">{i.subscription.clone()}</td>
-                        <td>{format!("{} – {}", format::date_time(i.period_start), format::date_time(i.period_end))}</td>
+                        <td>{period}</td>
                         <td>{format::money(i.total, i.currency)}</td>
                         <td><span class="badge">{(t().subscription_status)(i.status.as_str())}</span></td>
-                        <td>{i.attempt_count}</td>
-                        <td class="mono">{i.id.clone()}</td>
+                        <td class="wide">{i.attempt_count}</td>
+                        <td class="mono">{i.id.clone()}<br />{i.subscription.clone()}</td>
                     </tr>
                 }
             })
             .collect_view();
         Some(view! {
             <table class="list" id="invoices">
-                <thead><tr><th scope="col">{t().subscriptions}</th><th scope="col">{t().period}</th>
+                <thead><tr><th scope="col">{t().period}</th>
                     <th scope="col">{t().amount}</th><th scope="col">{t().status}</th>
-                    <th scope="col">{t().charges}</th><th scope="col">"ID"</th></tr></thead>
+                    <th scope="col" class="wide">{t().charges}</th><th scope="col">{t().ids}</th></tr></thead>
                 <tbody>{body}</tbody>
             </table>
         }.into_any())

@@ -86,3 +86,7 @@ CREATE INDEX invoices_by_merchant ON invoices (merchant_id);
 CREATE INDEX invoices_by_subscription ON invoices (subscription_id);
 CREATE INDEX invoices_open ON invoices (next_attempt_at) WHERE status = 'open';
 CREATE INDEX invoices_by_payment ON invoices (payment_id);
+
+-- A customer session made with `subscriptions: true` opens the customer's self-service
+-- subscriptions (see, change the card, cancel at the period's end).
+ALTER TABLE customer_sessions ADD COLUMN subscriptions INTEGER NOT NULL DEFAULT 0;

@@ -277,6 +277,12 @@ async fn route(
         Endpoint::CancelSubscription => handlers::subscriptions::cancel(req, env, caller, id).await,
         Endpoint::PauseSubscription => handlers::subscriptions::pause(env, caller, id).await,
         Endpoint::ResumeSubscription => handlers::subscriptions::resume(env, caller, id).await,
+        Endpoint::ListSessionSubscriptions => {
+            handlers::subscriptions::for_customer_session(req, env, caller, id).await
+        }
+        Endpoint::ChangeSessionSubscription => {
+            handlers::subscriptions::change_for_customer_session(req, env, caller, id).await
+        }
         Endpoint::ListInvoices => handlers::subscriptions::list_invoices(req, env, caller).await,
         Endpoint::RetrieveInvoice => {
             handlers::subscriptions::retrieve_invoice(env, caller, id).await

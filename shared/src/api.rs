@@ -378,6 +378,10 @@ pub struct CreateCustomerSession {
     /// Where the wallet page's Done sends the customer (an app's scheme or a web page).
     #[serde(default)]
     pub return_url: Option<String>,
+    /// Lets the session's holder see the customer's subscriptions and invoices, change the
+    /// card they are charged to, and cancel them at the period's end. Off unless asked for.
+    #[serde(default)]
+    pub subscriptions: bool,
 }
 
 impl CreateCustomerSession {
@@ -395,6 +399,7 @@ pub struct CustomerSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub wallet: bool,
+    pub subscriptions: bool,
     pub return_url: Option<String>,
     pub expires_at: i64,
 }

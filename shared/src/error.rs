@@ -349,6 +349,8 @@ error_codes! {
         "The subscription cannot do this in its current status.";
     PriceIncompatible = "price_incompatible", 400, InvalidRequestError,
         "A subscription changes only to a price in the same currency that recurs the same way.";
+    SubscriptionsNotEnabled = "subscriptions_not_enabled", 403, InvalidRequestError,
+        "This customer session was not made for subscriptions (create it with subscriptions: true).";
     TestClocksDisabled = "test_clocks_disabled", 403, InvalidRequestError,
         "Test clocks are off in this deployment: they are for development and testing.";
     TestClockAdvanceInvalid = "test_clock_advance_invalid", 400, InvalidRequestError,

@@ -119,6 +119,8 @@ pub enum Endpoint {
     CancelSubscription,
     PauseSubscription,
     ResumeSubscription,
+    ListSessionSubscriptions,
+    ChangeSessionSubscription,
     ListInvoices,
     RetrieveInvoice,
     CreateTestClock,
@@ -390,6 +392,18 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/bank",
         Endpoint::BankWebhook,
         Access::GatewaySignature,
+    ),
+    route(
+        "GET",
+        "/v1/customer_sessions/{id}/subscriptions",
+        Endpoint::ListSessionSubscriptions,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/subscriptions",
+        Endpoint::ChangeSessionSubscription,
+        Access::PublishableKey,
     ),
     route(
         "GET",
@@ -897,6 +911,8 @@ impl Endpoint {
             | CreateCustomerSession
             | ListSessionPaymentMethods
             | RetrieveWallet
+            | ListSessionSubscriptions
+            | ChangeSessionSubscription
             | CreateWalletTopUp
             | CreateWalletTransfer
             | CreateWalletPayout

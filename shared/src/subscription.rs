@@ -473,6 +473,98 @@ impl Dunning {
     }
 }
 
+/// `POST /v1/customer_sessions/:id/subscriptions`: what a customer may change themselves —
+/// the saved card it is charged to, and canceling at the period's end (or taking that back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSubscriptionChange {
+    pub client_secret: String,
+    pub subscription: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at_period_end: Option<bool>,
+}
+
+impl CustomerSubscriptionChange {
+    /// The same change as the merchant would ask for it.
+    pub fn as_update(&self) -> UpdateSubscription {
+        UpdateSubscription {
+            payment_method: self.payment_method.clone(),
+            price: None,
+            quantity: None,
+            cancel_at_period_end: self.cancel_at_period_end,
+        }
+    }
+}
+
+/// A saved card as the customer's page names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargedCard {
+    pub id: String,
+    pub brand: crate::card::Brand,
+    pub last4: String,
+}
+
+/// An invoice as the customer's page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceSummary {
+    pub id: String,
+    pub status: crate::invoice::InvoiceStatus,
+    pub total: i64,
+    pub currency: Currency,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub paid_at: Option<i64>,
+}
+
+/// One of the customer's subscriptions on their self-service page: the plan, what the next
+/// charge is and when, the card, and the latest invoices (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSubscription {
+    pub id: String,
+    pub product_name: String,
+    pub status: SubscriptionStatus,
+    pub quantity: u32,
+    pub amount: i64,
+    pub currency: Currency,
+    pub recurring: Recurring,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub ended_at: Option<i64>,
+    /// What the next invoice will charge (the period's amount with any prorations and carried
+    /// credit), and when; `None` when nothing more will be billed.
+    pub next_charge: Option<NextCharge>,
+    pub card: Option<ChargedCard>,
+    pub invoices: Vec<InvoiceSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextCharge {
+    pub amount: i64,
+    pub at: i64,
+}
+
+/// The next charge of a subscription in `status` whose period ends at `period_end`, billing
+/// `amount` plus `pending` (the sum of the lines waiting), never below zero: none when it
+/// bills nothing more.
+pub fn next_charge(
+    status: SubscriptionStatus,
+    cancel_at_period_end: bool,
+    period_end: i64,
+    amount: i64,
+    pending: i64,
+) -> Option<NextCharge> {
+    let bills = matches!(
+        status,
+        SubscriptionStatus::Trialing | SubscriptionStatus::Active
+    );
+    (bills && !cancel_at_period_end).then(|| NextCharge {
+        amount: amount.saturating_add(pending).max(0),
+        at: period_end,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,5 +715,23 @@ mod tests {
         assert_eq!(first.end, anchor + 28 * 86_400);
         assert_eq!(second.end, anchor + 59 * 86_400);
         assert_eq!(cycle.period_at(anchor - 5).unwrap(), first);
+    }
+
+    #[test]
+    fn the_next_charge_counts_what_waits_and_nothing_when_it_will_not_bill() {
+        assert_eq!(
+            next_charge(Active, false, 100, 9_900, 2_033),
+            Some(NextCharge {
+                amount: 11_933,
+                at: 100
+            })
+        );
+        assert_eq!(
+            next_charge(Active, false, 100, 1_000, -2_743).map(|c| c.amount),
+            Some(0)
+        );
+        assert_eq!(next_charge(Active, true, 100, 9_900, 0), None);
+        assert_eq!(next_charge(PastDue, false, 100, 9_900, 0), None);
+        assert!(next_charge(Trialing, false, 100, 9_900, 0).is_some());
     }
 }

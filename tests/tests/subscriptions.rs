@@ -658,3 +658,251 @@ on_every_gateway!(
     a_year_of_billing_charges_each_period_once,
     changes_are_prorated_and_pauses_bill_nothing
 );
+
+/// The same create sent twice at once makes one subscription; two advances of one clock at
+/// once move it once and bill the period once.
+#[tokio::test]
+async fn concurrent_duplicates_make_one_subscription_and_bill_once() {
+    let (_, till) = till_e2e::merchants::onboard(
+        "Concurrent subscriptions shop",
+        &["https://concurrent.example"],
+    )
+    .await;
+    let customer = till.new_customer().await;
+    let card = till
+        .save_card(&customer, 2_151, Gateway::Sandbox.cards().succeeds)
+        .await;
+    let product = create(&till, "/v1/products", json!({ "name": "Daily" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": 2_152, "currency": "USD", "interval": "day" }),
+    )
+    .await;
+    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": card,
+                       "test_clock": clock });
+    let key = new_key();
+    let (first, second) = futures_util::future::join(
+        till.post_keyed("/v1/subscriptions", &body, &key),
+        till.post_keyed("/v1/subscriptions", &body, &key),
+    )
+    .await;
+    let answers = [first, second];
+    assert!(answers.iter().any(|(status, _, _)| *status == 200));
+    for (status, _, answer) in &answers {
+        assert!(
+            *status == 200 || (*status == 409 && code(answer) == "idempotency_request_in_progress"),
+            "{status}: {answer}"
+        );
+    }
+    let listed = get(&till, &format!("/v1/subscriptions?customer={customer}")).await;
+    let subscriptions = listed["data"].as_array().expect("data");
+    assert_eq!(subscriptions.len(), 1, "{listed}");
+    let id = subscriptions[0]["id"].as_str().expect("id").to_string();
+
+    let advance_to = |to: i64| {
+        let (till, clock) = (&till, &clock);
+        async move {
+            till.post(
+                &format!("/v1/test_clocks/{clock}/advance"),
+                &till.secret_key,
+                &json!({ "frozen_time": to }),
+            )
+            .await
+        }
+    };
+    let (a, b) = futures_util::future::join(advance_to(START + DAY), advance_to(START + DAY)).await;
+    let moved = [&a, &b].iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(moved, 1, "{a:?} {b:?}");
+    for (status, answer) in [&a, &b] {
+        assert!(
+            *status == 200
+                || ["test_clock_busy", "test_clock_advance_invalid"].contains(&code(answer)),
+            "{status}: {answer}"
+        );
+    }
+    let billed = invoices(&till, &id).await;
+    assert_eq!(billed.len(), 2, "the first day and the second, once each");
+    assert!(billed.iter().all(|invoice| invoice["status"] == "paid"));
+    assert_eq!(
+        captured_for(
+            &till,
+            Gateway::Sandbox,
+            billed[1]["id"].as_str().expect("id")
+        )
+        .await,
+        1
+    );
+}
+
+/// The customer's own view through a customer session made with `subscriptions: true`: the
+/// plan, the next charge and the invoices; they switch to another saved card and cancel at the
+/// period's end. Another customer's subscription, a session without the flag and a wrong
+/// secret are refused.
+#[tokio::test]
+async fn a_customer_sees_their_subscriptions_switches_card_and_cancels() {
+    let till = Gateway::Sandbox.merchant().await;
+    let succeeds = Gateway::Sandbox.cards().succeeds;
+    let customer = till.new_customer().await;
+    let first_card = till.save_card(&customer, 2_161, succeeds).await;
+    let product = create(&till, "/v1/products", json!({ "name": "프리미엄" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": 9_900, "currency": "KRW", "interval": "month" }),
+    )
+    .await;
+    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": first_card,
+                       "quantity": 2, "test_clock": clock });
+    let (status, _, subscription) = till
+        .post_keyed("/v1/subscriptions", &body, &new_key())
+        .await;
+    assert_eq!(
+        (status, subscription["status"].as_str()),
+        (200, Some("active")),
+        "{subscription}"
+    );
+    let id = subscription["id"].as_str().expect("id").to_string();
+    let second_card = till.save_card(&customer, 2_162, succeeds).await;
+
+    let session = create(
+        &till,
+        "/v1/customer_sessions",
+        json!({ "customer": customer, "subscriptions": true }),
+    )
+    .await;
+    assert_eq!(session["subscriptions"], true);
+    let (session_id, secret) = (
+        session["id"].as_str().expect("id").to_string(),
+        session["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+    );
+    let path = format!("/v1/customer_sessions/{session_id}/subscriptions");
+    let (status, mine) = till
+        .get(
+            &format!("{path}?client_secret={secret}"),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    let mine = &mine["data"][0];
+    assert_eq!(
+        (
+            mine["id"].as_str(),
+            mine["product_name"].as_str(),
+            mine["amount"].as_i64()
+        ),
+        (Some(id.as_str()), Some("프리미엄"), Some(19_800))
+    );
+    assert_eq!(
+        mine["next_charge"],
+        json!({ "amount": 19_800, "at": START + 31 * DAY })
+    );
+    assert_eq!(mine["card"]["id"], first_card.as_str());
+    assert_eq!(mine["invoices"][0]["status"], "paid");
+
+    // Another card of theirs, then cancel at the period's end.
+    let change = |extra: Value| {
+        let mut body = json!({ "client_secret": secret, "subscription": id });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let (till, path) = (&till, &path);
+        async move { till.post(path, &till.publishable_key, &body).await }
+    };
+    let (status, switched) = change(json!({ "payment_method": second_card })).await;
+    assert_eq!(
+        (status, switched["card"]["id"].as_str()),
+        (200, Some(second_card.as_str())),
+        "{switched}"
+    );
+    let (status, canceling) = change(json!({ "cancel_at_period_end": true })).await;
+    assert_eq!(status, 200, "{canceling}");
+    assert_eq!(
+        (
+            canceling["cancel_at_period_end"].as_bool(),
+            &canceling["next_charge"]
+        ),
+        (Some(true), &Value::Null)
+    );
+    let seen = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(
+        (
+            seen["payment_method"].as_str(),
+            seen["cancel_at_period_end"].as_bool()
+        ),
+        (Some(second_card.as_str()), Some(true))
+    );
+
+    // Refusals change nothing.
+    let stranger = till.new_customer().await;
+    let stranger_card = till.save_card(&stranger, 2_163, succeeds).await;
+    let (status, answer) = change(json!({ "payment_method": stranger_card })).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (404, "resource_missing"),
+        "{answer}"
+    );
+    let theirs = create(
+        &till,
+        "/v1/customer_sessions",
+        json!({ "customer": stranger, "subscriptions": true }),
+    )
+    .await;
+    let (status, answer) = till
+        .post(
+            &format!("/v1/customer_sessions/{}/subscriptions", theirs["id"].as_str().expect("id")),
+            &till.publishable_key,
+            &json!({ "client_secret": theirs["client_secret"], "subscription": id, "cancel_at_period_end": false }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (404, "resource_missing"),
+        "{answer}"
+    );
+    let wallet_only = create(
+        &till,
+        "/v1/customer_sessions",
+        json!({ "customer": customer }),
+    )
+    .await;
+    let (status, answer) = till
+        .get(
+            &format!(
+                "/v1/customer_sessions/{}/subscriptions?client_secret={}",
+                wallet_only["id"].as_str().expect("id"),
+                wallet_only["client_secret"].as_str().expect("secret")
+            ),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (403, "subscriptions_not_enabled"));
+    let (status, answer) = till
+        .get(
+            &format!("{path}?client_secret={session_id}_secret_wrong"),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (400, "client_secret_invalid"));
+    let (status, answer) = change(json!({ "price": price["id"] })).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (400, "parameter_invalid"),
+        "customers cannot change the price"
+    );
+    let after = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(
+        (
+            after["cancel_at_period_end"].as_bool(),
+            after["quantity"].as_i64()
+        ),
+        (Some(true), Some(2))
+    );
+}

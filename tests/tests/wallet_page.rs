@@ -408,3 +408,106 @@ async fn a_customer_asks_for_a_return_in_korean_and_sees_the_shops_answer() {
     screenshot(&client, "wallet-orders-declined-ko-375").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_customer_manages_a_subscription_on_the_hosted_page_in_english_and_korean() {
+    let client = open().await;
+    let till = wallet::till();
+    let customer = till.new_customer().await;
+    let visa = till.save_card(&customer, 2_171, "4242424242424242").await;
+    let mastercard = till.save_card(&customer, 2_172, "5555555555554444").await;
+    let (_, product) = till
+        .post(
+            "/v1/products",
+            &till.secret_key,
+            &json!({ "name": "Gold membership" }),
+        )
+        .await;
+    let (_, price) = till
+        .post(
+            "/v1/prices",
+            &till.secret_key,
+            &json!({ "product": product["id"], "unit_amount": 1_250, "currency": "USD",
+                     "interval": "month" }),
+        )
+        .await;
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": visa });
+    let (status, _, subscription) = till
+        .post_keyed("/v1/subscriptions", &body, &till_e2e::new_key())
+        .await;
+    assert_eq!(
+        (status, subscription["status"].as_str()),
+        (200, Some("active")),
+        "{subscription}"
+    );
+    let id = subscription["id"].as_str().unwrap().to_string();
+    let (status, session) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": customer, "subscriptions": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let secret = session["client_secret"].as_str().unwrap();
+    let url = format!(
+        "{}/wallet?key={}&view=subscriptions#customer_session={secret}",
+        till.edge, till.publishable_key
+    );
+    client.goto(&url).await.unwrap();
+    wait_for_text(&client, ".plan h2", "Gold membership × 1").await;
+    let plan = wait_for_text(&client, ".plan", "Next charge $12.50").await;
+    assert!(
+        plan.contains("Visa •••• 4242") && plan.contains("Paid"),
+        "{plan}"
+    );
+    screenshot(&client, "subscriptions-desktop").await;
+
+    // Another saved card, then cancel at the period's end.
+    click(&client, ".plan button.change-card").await;
+    click(&client, &format!("input[value={mastercard}]")).await;
+    click(&client, ".plan form.cards button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Card changed").await;
+    wait_for_text(&client, ".plan .card", "Mastercard •••• 4444").await;
+    click(&client, ".plan button.cancel").await;
+    wait_for_text(&client, ".notice", "you keep it until the end").await;
+    wait_for_text(&client, ".plan .next", "Ends on").await;
+    let (_, seen) = till
+        .get(&format!("/v1/subscriptions/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(
+        (
+            seen["payment_method"].as_str(),
+            seen["cancel_at_period_end"].as_bool()
+        ),
+        (Some(mastercard.as_str()), Some(true))
+    );
+    fits_a_phone(&client).await;
+    screenshot(&client, "subscriptions-375").await;
+
+    // In Korean, the customer keeps it after all.
+    let (_, again) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": customer, "subscriptions": true }),
+        )
+        .await;
+    let url = format!(
+        "{}/wallet?key={}&view=subscriptions#customer_session={}&locale=ko",
+        till.edge,
+        till.publishable_key,
+        again["client_secret"].as_str().unwrap()
+    );
+    client.goto(&url).await.unwrap();
+    wait_for_text(&client, ".plan .next", "해지 예정").await;
+    click(&client, ".plan button.keep").await;
+    wait_for_text(&client, ".notice", "구독이 계속됩니다").await;
+    wait_for_text(&client, ".plan .next", "다음 결제").await;
+    screenshot(&client, "subscriptions-ko-375").await;
+    let (_, kept) = till
+        .get(&format!("/v1/subscriptions/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(kept["cancel_at_period_end"], false);
+    client.close().await.unwrap();
+}

@@ -1,6 +1,7 @@
 //! `POST /v1/customer_sessions` (secret key): a secret, valid for half an hour, that the
 //! merchant gives the widget so it can show one customer's saved cards, or (with `wallet`) the
-//! hosted wallet page so it can act for the customer.
+//! hosted wallet page so it can act for the customer, or (with `subscriptions`) the customer's
+//! own view of their subscriptions.
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
@@ -54,6 +55,20 @@ pub async fn open_wallet(
     Ok(session)
 }
 
+/// [`open`], for a session made for the customer's subscriptions.
+pub async fn open_subscriptions(
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+    client_secret: Option<&str>,
+) -> Result<CustomerSessionRow, ApiError> {
+    let session = open(env, caller, id, client_secret).await?;
+    if session.subscriptions != 1 {
+        return Err(ApiError::new(ErrorCode::SubscriptionsNotEnabled));
+    }
+    Ok(session)
+}
+
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCustomerSession = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
@@ -72,6 +87,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         expires_at: now + LIFETIME_SECONDS,
         wallet: i64::from(request.wallet),
         return_url: request.return_url,
+        subscriptions: i64::from(request.subscriptions),
     };
     store::customer_sessions::insert(env, &row, now).await?;
     json(
@@ -82,6 +98,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             customer: row.customer_id,
             client_secret: Some(client_secret),
             wallet: row.wallet == 1,
+            subscriptions: row.subscriptions == 1,
             return_url: row.return_url,
             expires_at: row.expires_at,
         },

@@ -3,6 +3,7 @@
 //! cancel_at_period_end?}`, `POST /v1/subscriptions/:id/cancel {at_period_end?}`,
 //! `GET /v1/invoices[/:id]`. Billing itself is `crate::billing`.
 
+use super::customer_sessions::open_subscriptions;
 use crate::auth::Caller;
 use crate::http::{body_value, json, page_param, parse, query_param, raw_json, ApiResult};
 use crate::idempotency::{self, Ended};
@@ -15,8 +16,9 @@ use till_core::ids::{self, IdKind};
 use till_core::invoice::proration_lines;
 use till_core::invoice::InvoiceStatus;
 use till_core::subscription::{
-    period_amount, CancelSubscription, CreateSubscription, Cycle, Span, SubscriptionStatus,
-    UpdateSubscription,
+    next_charge, period_amount, CancelSubscription, ChargedCard, CreateSubscription,
+    CustomerSubscription, CustomerSubscriptionChange, Cycle, InvoiceSummary, Span,
+    SubscriptionStatus, UpdateSubscription,
 };
 use worker::{Env, Request};
 
@@ -243,14 +245,27 @@ pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
 /// invoice; in a trial nothing is prorated), or `cancel_at_period_end`.
 pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let request: UpdateSubscription = parse(body_value(&mut req).await?)?;
-    request.checked()?;
     let row = subscription(env, caller, id).await?;
+    apply_update(env, caller, row, &request).await?;
+    answer(env, caller, id).await
+}
+
+/// Applies `request` to the subscription `row` (the merchant's, or the customer's own through
+/// their session).
+async fn apply_update(
+    env: &Env,
+    caller: &Caller,
+    row: SubscriptionRow,
+    request: &UpdateSubscription,
+) -> Result<(), ApiError> {
+    request.checked()?;
+    let id = row.id.clone();
     let status = row.status()?;
     if status.is_final() {
         return Err(invalid_state("The subscription has ended."));
     }
     if request.is_empty() {
-        return json(200, &row.view()?);
+        return Ok(());
     }
     if let Some(payment_method) = &request.payment_method {
         usable_card(env, &caller.merchant_id, &row.customer_id, payment_method).await?;
@@ -335,9 +350,9 @@ pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         ));
     }
     if request.payment_method.is_some() {
-        retry_open_invoice(env, caller, id).await?;
+        retry_open_invoice(env, caller, &id).await?;
     }
-    answer(env, caller, id).await
+    Ok(())
 }
 
 /// The merchant's active price `id`, if the subscription may move to it: the same currency,
@@ -471,6 +486,119 @@ pub async fn cancel(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         }
     }
     answer(env, caller, id).await
+}
+
+/// How many invoices of each subscription the customer's page lists.
+const CUSTOMER_INVOICES: usize = 12;
+
+/// `GET /v1/customer_sessions/:id/subscriptions?client_secret=`: the session's customer's
+/// subscriptions (those that started), newest first, as their self-service page shows them.
+pub async fn for_customer_session(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let secret = query_param(&req, "client_secret");
+    let session = open_subscriptions(env, caller, id, secret.as_deref()).await?;
+    let filter = SubscriptionFilter {
+        customer: Some(&session.customer_id),
+        status: None,
+        starting_after: None,
+        limit: 100,
+    };
+    let rows = store::subscriptions::list(env, &caller.merchant_id, &filter).await?;
+    let mut shown = Vec::new();
+    for row in rows {
+        let status = row.status()?;
+        if status == SubscriptionStatus::IncompleteExpired {
+            continue;
+        }
+        shown.push(customer_view(env, caller, &row, status).await?);
+    }
+    json(200, &List::page(shown, 100))
+}
+
+async fn customer_view(
+    env: &Env,
+    caller: &Caller,
+    row: &SubscriptionRow,
+    status: SubscriptionStatus,
+) -> Result<CustomerSubscription, ApiError> {
+    let merchant = caller.merchant_id.as_str();
+    let filter = InvoiceFilter {
+        subscription: Some(&row.id),
+        customer: None,
+        status: None,
+        starting_after: None,
+        limit: CUSTOMER_INVOICES,
+    };
+    let (terms, card, invoices) = futures_util::future::join3(
+        billing::terms_of(env, row),
+        store::payment_methods::find(env, merchant, &row.payment_method_id),
+        store::subscriptions::list_invoices(env, merchant, &filter),
+    )
+    .await;
+    let terms = terms?;
+    let pending: i64 = row.pending_lines()?.iter().map(|line| line.amount).sum();
+    Ok(CustomerSubscription {
+        id: row.id.clone(),
+        product_name: terms.product_name.clone(),
+        status,
+        quantity: terms.quantity,
+        amount: terms.period_amount(),
+        currency: row.currency,
+        recurring: row.recurring()?,
+        current_period_end: row.current_period_end,
+        cancel_at_period_end: row.cancel_at_period_end == 1,
+        ended_at: row.ended_at,
+        next_charge: next_charge(
+            status,
+            row.cancel_at_period_end == 1,
+            row.current_period_end,
+            terms.period_amount(),
+            pending,
+        ),
+        card: card?.map(|method| ChargedCard {
+            id: method.id,
+            brand: method.card_brand,
+            last4: method.card_last4,
+        }),
+        invoices: invoices?
+            .into_iter()
+            .map(|invoice| {
+                Ok(InvoiceSummary {
+                    status: invoice.status()?,
+                    id: invoice.id,
+                    total: invoice.total,
+                    currency: invoice.currency,
+                    period_start: invoice.period_start,
+                    period_end: invoice.period_end,
+                    paid_at: invoice.paid_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?,
+    })
+}
+
+/// `POST /v1/customer_sessions/:id/subscriptions {client_secret, subscription,
+/// payment_method?, cancel_at_period_end?}`: the customer changes their card (an open invoice
+/// is charged with it at once) or cancels at the period's end (or takes that back).
+pub async fn change_for_customer_session(
+    mut req: Request,
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult {
+    let request: CustomerSubscriptionChange = parse(body_value(&mut req).await?)?;
+    let session = open_subscriptions(env, caller, id, Some(&request.client_secret)).await?;
+    let row = subscription(env, caller, &request.subscription)
+        .await
+        .ok()
+        .filter(|row| row.customer_id == session.customer_id)
+        .ok_or_else(|| missing("subscription", "subscription"))?;
+    let status = row.status()?;
+    apply_update(env, caller, row, &request.as_update()).await?;
+    let after = subscription(env, caller, &request.subscription).await?;
+    json(
+        200,
+        &customer_view(env, caller, &after, after.status().unwrap_or(status)).await?,
+    )
 }
 
 fn filter_id(req: &Request, name: &str, kind: IdKind) -> Result<Option<String>, ApiError> {

@@ -15,13 +15,16 @@ pub struct CustomerSessionRow {
     /// 1: the session may use the wallet.
     pub wallet: i64,
     pub return_url: Option<String>,
+    /// 1: the session may see and change the customer's subscriptions.
+    pub subscriptions: i64,
 }
 
 pub async fn insert(env: &Env, s: &CustomerSessionRow, now: i64) -> StoreResult<()> {
     execute(
         env,
         "INSERT INTO customer_sessions (id, merchant_id, customer_id, client_secret_hash, \
-         expires_at, created, wallet, return_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         expires_at, created, wallet, return_url, subscriptions) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -31,6 +34,7 @@ pub async fn insert(env: &Env, s: &CustomerSessionRow, now: i64) -> StoreResult<
             int(now),
             int(s.wallet),
             opt_text(s.return_url.as_deref()),
+            int(s.subscriptions),
         ],
     )
     .await

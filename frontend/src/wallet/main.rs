@@ -3,13 +3,15 @@
 //! withdraw to a bank account, the history, and the customer's orders with the shop (with a
 //! request for a refund or a return). It acts for one customer through a customer
 //! session made with `wallet: true`, and hands results to the app through the same bridges as
-//! the checkout page.
+//! the checkout page. Opened with `?view=subscriptions` (a session made with
+//! `subscriptions: true`) it is the customer's subscriptions page instead.
 
 mod add_money;
 mod history;
 mod orders;
 mod send;
 mod strings;
+mod subscriptions;
 mod wallet_api;
 mod wallet_launch;
 mod withdraw;
@@ -210,6 +212,16 @@ pub fn WalletPage() -> impl IntoView {
         }
         .into_any();
     };
+    if launch.subscriptions_only {
+        let api = WalletApi::new(&launch);
+        return view! {
+            <main class="till wallet">
+                <h1>{t().subscriptions_title}</h1>
+                <subscriptions::Subscriptions api=api />
+            </main>
+        }
+        .into_any();
+    }
     let page = Page {
         api: WalletApi::new(&launch),
         launch,

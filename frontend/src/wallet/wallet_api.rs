@@ -5,9 +5,11 @@ use super::wallet_launch::WalletLaunch;
 use crate::api::{CallError, Edge};
 use serde::Deserialize;
 use till_core::api::{CreateTopUp, WalletPayout, WalletTransfer};
+use till_core::card::Brand;
 use till_core::money::{Currency, Money};
 use till_core::payout::BankAccountInput;
 use till_core::secret::Secret;
+use till_core::subscription::{CustomerSubscription, CustomerSubscriptionChange};
 
 pub type CallResult<T> = Result<T, CallError>;
 
@@ -93,6 +95,30 @@ pub struct RequestView {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Orders {
     pub data: Vec<OrderView>,
+}
+
+/// The customer's subscriptions, as their page shows them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubscriptionList {
+    pub data: Vec<CustomerSubscription>,
+}
+
+/// One of the customer's saved cards, as the page offers it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCard {
+    pub id: String,
+    pub card: SavedCardDetails,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCardDetails {
+    pub brand: Brand,
+    pub last4: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCards {
+    pub data: Vec<SavedCard>,
 }
 
 /// What `POST …/refund_requests` is sent.
@@ -188,6 +214,43 @@ impl WalletApi {
                 &self.path("orders"),
                 &[("client_secret", &self.launch.customer_session)],
             )
+            .await
+    }
+
+    pub async fn subscriptions(&self) -> Result<SubscriptionList, CallError> {
+        self.edge
+            .get(
+                &self.path("subscriptions"),
+                &[("client_secret", &self.launch.customer_session)],
+            )
+            .await
+    }
+
+    pub async fn saved_cards(&self) -> Result<SavedCards, CallError> {
+        self.edge
+            .get(
+                &self.path("payment_methods"),
+                &[("client_secret", &self.launch.customer_session)],
+            )
+            .await
+    }
+
+    /// Switches subscription `id` to another saved card, or cancels it at the period's end
+    /// (or takes that back): the subscription as it is after.
+    pub async fn change_subscription(
+        &self,
+        id: &str,
+        payment_method: Option<String>,
+        cancel_at_period_end: Option<bool>,
+    ) -> Result<CustomerSubscription, CallError> {
+        let body = CustomerSubscriptionChange {
+            client_secret: self.launch.customer_session.clone(),
+            subscription: id.to_string(),
+            payment_method,
+            cancel_at_period_end,
+        };
+        self.edge
+            .post(&self.path("subscriptions"), &body, None)
             .await
     }
 

@@ -1,5 +1,6 @@
 //! What the wallet page was opened with: `/wallet?key=pk_…#customer_session=cuss_…_secret_…`
-//! (optionally `&locale=ko&currency=KRW`). The secret is moved from the address into
+//! (optionally `&locale=ko&currency=KRW`; `?view=subscriptions` for the customer's
+//! subscriptions only). The secret is moved from the address into
 //! `sessionStorage` at once, so it is not left in the page's history, and read from there when
 //! the page comes back (a top-up's checkout returns to `/wallet`).
 
@@ -16,6 +17,10 @@ pub struct WalletLaunch {
     pub locale: Option<String>,
     /// The wallet's currency: what is added, sent and withdrawn.
     pub currency: Currency,
+    /// `?view=subscriptions`: only the customer's subscriptions (a session made with
+    /// `subscriptions: true`), not the wallet.
+    #[serde(default)]
+    pub subscriptions_only: bool,
 }
 
 impl WalletLaunch {
@@ -58,6 +63,7 @@ fn from_address() -> Option<WalletLaunch> {
             .get("currency")
             .and_then(|code| Currency::parse(&code).ok())
             .or_else(|| Currency::parse("USD").ok())?,
+        subscriptions_only: query.get("view").as_deref() == Some("subscriptions"),
     };
     if let (Some(storage), Some(text)) = (storage(), crate::json::to_string(&launch)) {
         let _ = storage.set_item(STORAGE_SLOT, &text);
