@@ -94,6 +94,9 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
     let now = time_of(env, &subscription).await?;
     let status = subscription.status()?;
     if status == SubscriptionStatus::Incomplete {
+        if paid_by_customer(env, &subscription, now).await? {
+            return Ok(true);
+        }
         if now < subscription.created + INCOMPLETE_EXPIRES_AFTER_SECONDS {
             return Ok(false);
         }
@@ -448,6 +451,49 @@ async fn settle_failed(
         "customer.subscription.updated"
     };
     changed(env, subscription, &change, kind).await?;
+    Ok(true)
+}
+
+/// The first charge's checkout session, when the customer was asked to authenticate and paid
+/// it there: the invoice is paid by that payment and the subscription `active`.
+async fn paid_by_customer(
+    env: &Env,
+    subscription: &SubscriptionRow,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let merchant = subscription.merchant_id.as_str();
+    let Some(invoice_id) = &subscription.latest_invoice_id else {
+        return Ok(false);
+    };
+    let Some(invoice) = store::subscriptions::find_invoice(env, merchant, invoice_id).await? else {
+        return Ok(false);
+    };
+    let Some(charge_id) = &invoice.payment_id else {
+        return Ok(false);
+    };
+    let Some(charge) = store::payments::find(env, merchant, charge_id).await? else {
+        return Ok(false);
+    };
+    let Some(session) = store::sessions::find(env, merchant, &charge.checkout_session_id).await?
+    else {
+        return Ok(false);
+    };
+    let paid = match &session.payment_id {
+        Some(id) if id != charge_id => store::payments::find(env, merchant, id)
+            .await?
+            .filter(|payment| payment.status == PaymentStatus::Succeeded),
+        _ => None,
+    };
+    let Some(paid) = paid else {
+        return Ok(false);
+    };
+    if !store::subscriptions::paid_by_customer(env, &invoice.id, &paid.id, now).await? {
+        return Ok(false);
+    }
+    emit_invoice(env, merchant, &invoice.id, "invoice.paid").await;
+    let mut change = subscription.unchanged()?;
+    change.status = SubscriptionStatus::Active;
+    changed(env, subscription, &change, "customer.subscription.updated").await?;
     Ok(true)
 }
 

@@ -105,41 +105,44 @@ pub async fn settle(
     row: &mut DisputeRow,
     to: DisputeStatus,
 ) -> Result<Outcome, ApiError> {
-    let from = row.status()?;
-    if from == to {
-        return Ok(Outcome::Unchanged);
-    }
-    if from.settle_to(to).is_err() {
-        return Ok(Outcome::Stale);
-    }
-    let now = clock::now_seconds();
-    let mut moved = row.clone();
-    moved.status = to.as_str().to_string();
-    moved.updated = now;
-    // Only winning moves money after the dispute is recorded.
-    let legs = match to {
-        DisputeStatus::Won => match store::payments::by_id(env, &row.payment_id).await? {
-            Some(payment) => conversion::part_legs(&payment, row.amount)?,
-            None => return Err(ApiError::internal()),
-        },
-        _ => None,
-    };
-    let (events, postings) = consequences(&moved, Some(from), to, now, legs.as_ref())?;
-    match store::disputes::move_status(env, &moved, from, to, now, &events, &postings).await? {
-        Some(endpoints) => {
-            worker::console_log!("dispute {} {from} -> {to}", moved.id);
-            deliver(env, &events, endpoints).await;
-            *row = moved;
-            Ok(Outcome::Applied)
+    // A webhook about the same dispute may land between our read and our write (the gateway
+    // tells `under_review` while its answer says `won`): read again and move from there.
+    for _ in 0..3 {
+        let from = row.status()?;
+        if from == to {
+            return Ok(Outcome::Unchanged);
         }
-        None => {
-            // Another word about it came first: report what stands.
-            if let Some(current) = store::disputes::find(env, &row.merchant_id, &row.id).await? {
-                *row = current;
+        if from.settle_to(to).is_err() {
+            return Ok(Outcome::Stale);
+        }
+        let now = clock::now_seconds();
+        let mut moved = row.clone();
+        moved.status = to.as_str().to_string();
+        moved.updated = now;
+        // Only winning moves money after the dispute is recorded.
+        let legs = match to {
+            DisputeStatus::Won => match store::payments::by_id(env, &row.payment_id).await? {
+                Some(payment) => conversion::part_legs(&payment, row.amount)?,
+                None => return Err(ApiError::internal()),
+            },
+            _ => None,
+        };
+        let (events, postings) = consequences(&moved, Some(from), to, now, legs.as_ref())?;
+        match store::disputes::move_status(env, &moved, from, to, now, &events, &postings).await? {
+            Some(endpoints) => {
+                worker::console_log!("dispute {} {from} -> {to}", moved.id);
+                deliver(env, &events, endpoints).await;
+                *row = moved;
+                return Ok(Outcome::Applied);
             }
-            Ok(Outcome::Unchanged)
+            None => match store::disputes::find(env, &row.merchant_id, &row.id).await? {
+                Some(current) => *row = current,
+                None => return Err(ApiError::internal()),
+            },
         }
     }
+    // Still moving under us: report what stands; the gateway's events settle the rest.
+    Ok(Outcome::Unchanged)
 }
 
 /// A gateway's event about a dispute: recorded the first time (withdrawing the money), then

@@ -408,6 +408,11 @@ pub struct Subscription {
     pub dunning: Dunning,
     pub test_clock: Option<String>,
     pub created: i64,
+    /// In the answer to its creation, when the first charge needs the customer to
+    /// authenticate: the checkout session they pay it in on the hosted page, and its secret.
+    /// Paid there, the subscription becomes `active`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_action: Option<crate::api::CustomerAction>,
 }
 
 /// Unix seconds as a UTC moment (the core's periods are computed on the calendar).

@@ -58,6 +58,12 @@ async fn advance(till: &Till, clock: &str, to: i64) -> Value {
     advanced
 }
 
+/// The invoice a subscription (as answered) billed last.
+async fn latest_invoice(till: &Till, subscription: &Value) -> Value {
+    let id = subscription["latest_invoice"].as_str().expect("an invoice");
+    get(till, &format!("/v1/invoices/{id}")).await
+}
+
 async fn invoices(till: &Till, subscription: &str) -> Vec<Value> {
     let list = get(
         till,
@@ -156,14 +162,7 @@ async fn a_year_of_billing_charges_each_period_once(gateway: Gateway) {
     advance(&till, &clock, PERIOD_ENDS[3]).await;
     let past_due = get(&till, &format!("/v1/subscriptions/{id}")).await;
     assert_eq!(past_due["status"], "past_due");
-    let open = get(
-        &till,
-        &format!(
-            "/v1/invoices/{}",
-            past_due["latest_invoice"].as_str().expect("invoice")
-        ),
-    )
-    .await;
+    let open = latest_invoice(&till, &past_due).await;
     assert_eq!(
         (
             open["status"].as_str(),
@@ -431,14 +430,7 @@ async fn first_charges_spent_schedules_and_refusals() {
         "{incomplete}"
     );
     let id = incomplete["id"].as_str().expect("id").to_string();
-    let first = get(
-        &till,
-        &format!(
-            "/v1/invoices/{}",
-            incomplete["latest_invoice"].as_str().expect("invoice")
-        ),
-    )
-    .await;
+    let first = latest_invoice(&till, &incomplete).await;
     assert_eq!(
         (first["status"].as_str(), first["amount_due"].as_i64()),
         (Some("open"), Some(unit_amount))
@@ -460,14 +452,7 @@ async fn first_charges_spent_schedules_and_refusals() {
     advance(&till, &clock, week + 2 * DAY).await;
     let unpaid = get(&till, &format!("/v1/subscriptions/{id}")).await;
     assert_eq!(unpaid["status"], "unpaid", "{unpaid}");
-    let owed = get(
-        &till,
-        &format!(
-            "/v1/invoices/{}",
-            unpaid["latest_invoice"].as_str().expect("invoice")
-        ),
-    )
-    .await;
+    let owed = latest_invoice(&till, &unpaid).await;
     assert_eq!(
         (
             owed["status"].as_str(),
@@ -904,5 +889,82 @@ async fn a_customer_sees_their_subscriptions_switches_card_and_cancels() {
             after["quantity"].as_i64()
         ),
         (Some(true), Some(2))
+    );
+}
+
+/// A first charge the bank wants the customer to authenticate: the subscription is
+/// `incomplete` and its creation hands over the checkout session; the customer pays it on the
+/// hosted page, passes the challenge, and the subscription is `active` with one charge.
+#[tokio::test]
+async fn a_first_charge_needing_authentication_is_paid_by_the_customer() {
+    let till = Gateway::Sandbox.merchant().await;
+    let cards = Gateway::Sandbox.cards();
+    let customer = till.new_customer().await;
+    let card = till.save_card(&customer, 2_181, cards.challenges).await;
+    let product = create(&till, "/v1/products", json!({ "name": "Secure" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": 2_182, "currency": "USD", "interval": "month" }),
+    )
+    .await;
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": card });
+    let (status, _, created) = till
+        .post_keyed("/v1/subscriptions", &body, &new_key())
+        .await;
+    assert_eq!(
+        (status, created["status"].as_str()),
+        (200, Some("incomplete")),
+        "{created}"
+    );
+    let id = created["id"].as_str().expect("id").to_string();
+    let action = &created["customer_action"];
+    let (session, secret) = (
+        action["checkout_session"]
+            .as_str()
+            .expect("a session to pay"),
+        action["client_secret"].as_str().expect("its secret"),
+    );
+    let response = till
+        .http
+        .post(till.url(&format!("/v1/checkout_sessions/{session}/confirm")))
+        .bearer_auth(&till.publishable_key)
+        .header("Idempotency-Key", new_key())
+        .json(&json!({ "client_secret": secret, "payment_method": card }))
+        .send()
+        .await
+        .expect("edge reachable");
+    let (status, present) = till_e2e::json_of(response).await;
+    assert_eq!(
+        (status, present["status"].as_str()),
+        (200, Some("requires_action")),
+        "{present}"
+    );
+    let (_, passed) = till
+        .post(
+            &format!(
+                "/v1/payments/{}/challenge",
+                present["id"].as_str().expect("id")
+            ),
+            &till.publishable_key,
+            &json!({ "client_secret": secret, "otp": "123456" }),
+        )
+        .await;
+    assert_eq!(passed["status"], "succeeded", "{passed}");
+
+    let now = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(now["status"], "active", "{now}");
+    let invoice = latest_invoice(&till, &now).await;
+    assert_eq!(
+        (
+            invoice["status"].as_str(),
+            invoice["payment"].as_str(),
+            invoice["amount_paid"].as_i64()
+        ),
+        (Some("paid"), passed["id"].as_str(), Some(2_182))
+    );
+    assert_eq!(
+        captured_for(&till, Gateway::Sandbox, invoice["id"].as_str().expect("id")).await,
+        1
     );
 }

@@ -41,6 +41,32 @@ pub async fn open(
     Ok(session)
 }
 
+/// What a customer session may be opened for besides its customer's saved cards, each only
+/// when the merchant made it for that.
+#[derive(Clone, Copy)]
+enum Use {
+    Wallet,
+    Subscriptions,
+}
+
+async fn open_for(
+    env: &Env,
+    caller: &Caller,
+    id: &str,
+    client_secret: Option<&str>,
+    what: Use,
+) -> Result<CustomerSessionRow, ApiError> {
+    let session = open(env, caller, id, client_secret).await?;
+    let (granted, refusal) = match what {
+        Use::Wallet => (session.wallet, ErrorCode::WalletNotEnabled),
+        Use::Subscriptions => (session.subscriptions, ErrorCode::SubscriptionsNotEnabled),
+    };
+    if granted != 1 {
+        return Err(ApiError::new(refusal));
+    }
+    Ok(session)
+}
+
 /// [`open`], for a session made for the wallet.
 pub async fn open_wallet(
     env: &Env,
@@ -48,11 +74,7 @@ pub async fn open_wallet(
     id: &str,
     client_secret: Option<&str>,
 ) -> Result<CustomerSessionRow, ApiError> {
-    let session = open(env, caller, id, client_secret).await?;
-    if session.wallet != 1 {
-        return Err(ApiError::new(ErrorCode::WalletNotEnabled));
-    }
-    Ok(session)
+    open_for(env, caller, id, client_secret, Use::Wallet).await
 }
 
 /// [`open`], for a session made for the customer's subscriptions.
@@ -62,11 +84,7 @@ pub async fn open_subscriptions(
     id: &str,
     client_secret: Option<&str>,
 ) -> Result<CustomerSessionRow, ApiError> {
-    let session = open(env, caller, id, client_secret).await?;
-    if session.subscriptions != 1 {
-        return Err(ApiError::new(ErrorCode::SubscriptionsNotEnabled));
-    }
-    Ok(session)
+    open_for(env, caller, id, client_secret, Use::Subscriptions).await
 }
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {

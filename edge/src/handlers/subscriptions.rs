@@ -10,11 +10,13 @@ use crate::idempotency::{self, Ended};
 use crate::store::catalogue::{Catalogued, PriceRow};
 use crate::store::subscriptions::{InvoiceFilter, SubscriptionFilter, SubscriptionRow};
 use crate::{billing, clock, random, store};
-use till_core::api::List;
+use till_core::api::{CustomerAction, List};
+use till_core::api_keys::hash_secret;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::invoice::proration_lines;
 use till_core::invoice::InvoiceStatus;
+use till_core::payment::DeclineCode;
 use till_core::subscription::{
     next_charge, period_amount, CancelSubscription, ChargedCard, CreateSubscription,
     CustomerSubscription, CustomerSubscriptionChange, Cycle, InvoiceSummary, Span,
@@ -88,10 +90,48 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         let now = store::subscriptions::find(env, merchant_id, &subscription.id)
             .await?
             .ok_or_else(ApiError::internal)?;
-        let body = serde_json::to_string(&now.view()?).map_err(|_| ApiError::internal())?;
+        let mut answer = now.view()?;
+        if answer.status == SubscriptionStatus::Incomplete {
+            answer.customer_action = authentication_asked(env, &now).await?;
+        }
+        let body = serde_json::to_string(&answer).map_err(|_| ApiError::internal())?;
         Ok(Ended::Stored { status: 200, body })
     })
     .await
+}
+
+/// When the first charge was declined because the bank wants the customer to authenticate:
+/// its checkout session, with a new client secret for the customer to pay it on the hosted
+/// page (the off-session charge's own secret was never shown).
+async fn authentication_asked(
+    env: &Env,
+    subscription: &SubscriptionRow,
+) -> Result<Option<CustomerAction>, ApiError> {
+    let merchant = subscription.merchant_id.as_str();
+    let Some(invoice) = &subscription.latest_invoice_id else {
+        return Ok(None);
+    };
+    let payment = match store::subscriptions::find_invoice(env, merchant, invoice).await? {
+        Some(invoice) => match invoice.payment_id {
+            Some(id) => store::payments::find(env, merchant, &id).await?,
+            None => None,
+        },
+        None => None,
+    };
+    let Some(payment) =
+        payment.filter(|p| p.failure_code == Some(DeclineCode::AuthenticationRequired))
+    else {
+        return Ok(None);
+    };
+    let session = payment.checkout_session_id;
+    let client_secret = format!("{session}_{}", random::id(IdKind::ClientSecret)?);
+    if !store::sessions::replace_secret(env, &session, &hash_secret(&client_secret)).await? {
+        return Ok(None);
+    }
+    Ok(Some(CustomerAction {
+        checkout_session: session,
+        client_secret,
+    }))
 }
 
 /// Checks what the request names and records the subscription (and its first invoice, unless
@@ -235,8 +275,13 @@ async fn answer(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     json(200, &subscription(env, caller, id).await?.view()?)
 }
 
-/// `GET /v1/subscriptions/:id`.
+/// `GET /v1/subscriptions/:id`. An `incomplete` one is brought up to date first: the customer
+/// may just have paid its first charge on the hosted page.
 pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let row = subscription(env, caller, id).await?;
+    if row.status()? == SubscriptionStatus::Incomplete {
+        billing::run_one(env, &caller.merchant_id, id).await?;
+    }
     answer(env, caller, id).await
 }
 

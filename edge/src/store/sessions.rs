@@ -136,3 +136,15 @@ pub(super) fn settle_statement(
     };
     statement(env, sql, params.get(..used).unwrap_or(&params)).map(Some)
 }
+
+/// Gives an open session a new client secret (by its hash): the secret was shown only once, and
+/// an off-session charge's session is handed to the customer later.
+pub async fn replace_secret(env: &Env, id: &str, client_secret_hash: &str) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE checkout_sessions SET client_secret_hash = ?2 WHERE id = ?1 AND status = 'open'",
+        &[text(id), text(client_secret_hash)],
+    )
+    .await
+    .map(|changed| changed == 1)
+}

@@ -8,9 +8,7 @@ use till_core::catalogue::Recurring;
 use till_core::error::ApiError;
 use till_core::invoice::{Invoice, InvoiceLine, InvoiceStatus};
 use till_core::money::Currency;
-use till_core::subscription::{
-    Cycle, Dunning, Subscription, SubscriptionStatus, INCOMPLETE_EXPIRES_AFTER_SECONDS,
-};
+use till_core::subscription::{Cycle, Dunning, Subscription, SubscriptionStatus};
 use worker::Env;
 
 fn corrupt(what: &str, id: &str) -> ApiError {
@@ -106,6 +104,7 @@ impl SubscriptionRow {
             dunning: self.dunning()?,
             test_clock: self.test_clock_id.clone(),
             created: self.created,
+            customer_action: None,
         })
     }
 }
@@ -288,8 +287,8 @@ pub async fn list(
 }
 
 /// Subscriptions whose period (or trial) has ended as of their own time (their test clock's,
-/// or `now`), and those whose first charge stayed incomplete too long; only those of `clock`
-/// when given.
+/// or `now`), then those whose first charge is incomplete (paid by the customer meanwhile, or
+/// expiring); only those of `clock` when given.
 pub async fn due(
     env: &Env,
     now: i64,
@@ -302,14 +301,13 @@ pub async fn due(
          LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
          WHERE ((s.status IN ('trialing', 'active') \
                  AND s.current_period_end <= COALESCE(c.frozen_time, ?1)) \
-             OR (s.status = 'incomplete' AND s.created + ?4 <= COALESCE(c.frozen_time, ?1))) \
+             OR s.status = 'incomplete') \
          AND (?2 IS NULL OR s.test_clock_id = ?2) \
-         ORDER BY s.current_period_end LIMIT ?3",
+         ORDER BY s.status = 'incomplete', s.current_period_end LIMIT ?3",
         &[
             int(now),
             opt_text(clock),
             int(i64::try_from(limit).unwrap_or(50)),
-            int(INCOMPLETE_EXPIRES_AFTER_SECONDS),
         ],
     )
     .await
@@ -471,6 +469,25 @@ pub async fn settle_attempt(
             int(now),
             int(seen.attempts_settled),
         ],
+    )
+    .await
+    .map(|changed| changed == 1)
+}
+
+/// Marks an open invoice (no charge under way) paid by `payment_id`, a payment the customer made
+/// themselves in its charge's checkout session; false otherwise.
+pub async fn paid_by_customer(
+    env: &Env,
+    id: &str,
+    payment_id: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    execute(
+        env,
+        "UPDATE invoices SET status = 'paid', payment_id = ?2, paid_at = ?3, \
+         next_attempt_at = NULL, updated = ?3 \
+         WHERE id = ?1 AND status = 'open' AND attempts_settled = attempt_count",
+        &[text(id), text(payment_id), int(now)],
     )
     .await
     .map(|changed| changed == 1)
