@@ -16,7 +16,7 @@ use crate::store::payments::PaymentRow;
 use crate::store::subscriptions::{InvoiceRow, SubscriptionRow};
 use crate::vault::Vault;
 use crate::{clock, merchant_webhooks, random, store};
-use till_core::api::{CaptureMethod, Purpose};
+use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::invoice::{carried_credit, period_line, totals, InvoiceLine, InvoiceStatus, Terms};
@@ -52,9 +52,17 @@ pub async fn run(env: &Env, clock: Option<&str>) -> Result<bool, ApiError> {
     let mut actions = 0;
     loop {
         let now = clock::now_seconds();
+        let mut progressed_by_customers = false;
+        for invoice in store::subscriptions::paid_in_session(env, clock, BATCH).await? {
+            let id = invoice.id.clone();
+            match settle_if_paid_in_session(env, &invoice).await {
+                Ok(moved) => progressed_by_customers |= moved,
+                Err(error) => crate::log_error!("billing {id}: {error}"),
+            }
+        }
         let invoices = store::subscriptions::invoices_due(env, now, clock, BATCH).await?;
         let subscriptions = store::subscriptions::due(env, now, clock, BATCH).await?;
-        let mut progressed = false;
+        let mut progressed = progressed_by_customers;
         for invoice in invoices {
             let id = invoice.id.clone();
             match collect(env, invoice).await {
@@ -80,6 +88,22 @@ pub async fn run(env: &Env, clock: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// Takes in a payment the customer made for the subscription's open invoice on the hosted
+/// page, if it owes one; true when that changed it.
+pub async fn refresh(env: &Env, subscription: &SubscriptionRow) -> Result<bool, ApiError> {
+    let owes = matches!(
+        subscription.status()?,
+        SubscriptionStatus::Incomplete | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid
+    );
+    let Some(invoice) = subscription.latest_invoice_id.as_deref().filter(|_| owes) else {
+        return Ok(false);
+    };
+    match store::subscriptions::find_invoice(env, &subscription.merchant_id, invoice).await? {
+        Some(invoice) => settle_if_paid_in_session(env, &invoice).await,
+        None => Ok(false),
+    }
+}
+
 /// Bills `id` now if its period has ended (a subscription resumed after its period ran out).
 pub async fn run_one(env: &Env, merchant_id: &str, id: &str) -> Result<bool, ApiError> {
     match store::subscriptions::find(env, merchant_id, id).await? {
@@ -94,8 +118,14 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
     let now = time_of(env, &subscription).await?;
     let status = subscription.status()?;
     if status == SubscriptionStatus::Incomplete {
-        if paid_by_customer(env, &subscription, now).await? {
-            return Ok(true);
+        if let Some(invoice) = &subscription.latest_invoice_id {
+            if let Some(invoice) =
+                store::subscriptions::find_invoice(env, &subscription.merchant_id, invoice).await?
+            {
+                if settle_if_paid_in_session(env, &invoice).await? {
+                    return Ok(true);
+                }
+            }
         }
         if now < subscription.created + INCOMPLETE_EXPIRES_AFTER_SECONDS {
             return Ok(false);
@@ -233,6 +263,16 @@ pub async fn collect(env: &Env, mut invoice: InvoiceRow) -> Result<bool, ApiErro
     if invoice.attempts_settled == invoice.attempt_count {
         if invoice.next_attempt_at.is_none_or(|at| at > now) {
             return Ok(false);
+        }
+        // The customer may have the last charge's session to pay it themselves: close it
+        // before charging again, and never charge while they are paying or once they paid.
+        if let (_, Some(session)) = in_session(env, &invoice).await? {
+            store::sessions::lock(env, &session).await?;
+        }
+        match in_session(env, &invoice).await?.0 {
+            InSession::Paid(_) => return settle_if_paid_in_session(env, &invoice).await,
+            InSession::Paying => return Ok(false),
+            InSession::Nothing => {}
         }
         let usable = store::payment_methods::usable(
             env,
@@ -454,46 +494,80 @@ async fn settle_failed(
     Ok(true)
 }
 
-/// The first charge's checkout session, when the customer was asked to authenticate and paid
-/// it there: the invoice is paid by that payment and the subscription `active`.
-async fn paid_by_customer(
+/// What the customer did in the checkout session of an invoice's latest charge (handed to
+/// them to authenticate, or to pay with another card).
+enum InSession {
+    Paid(Box<PaymentRow>),
+    /// A payment of theirs is at the gateway.
+    Paying,
+    Nothing,
+}
+
+async fn in_session(
     env: &Env,
-    subscription: &SubscriptionRow,
-    now: i64,
-) -> Result<bool, ApiError> {
-    let merchant = subscription.merchant_id.as_str();
-    let Some(invoice_id) = &subscription.latest_invoice_id else {
-        return Ok(false);
-    };
-    let Some(invoice) = store::subscriptions::find_invoice(env, merchant, invoice_id).await? else {
-        return Ok(false);
-    };
+    invoice: &InvoiceRow,
+) -> Result<(InSession, Option<String>), ApiError> {
+    let merchant = invoice.merchant_id.as_str();
     let Some(charge_id) = &invoice.payment_id else {
-        return Ok(false);
+        return Ok((InSession::Nothing, None));
     };
     let Some(charge) = store::payments::find(env, merchant, charge_id).await? else {
+        return Ok((InSession::Nothing, None));
+    };
+    let session_id = charge.checkout_session_id.clone();
+    let Some(session) = store::sessions::find(env, merchant, &session_id).await? else {
+        return Ok((InSession::Nothing, None));
+    };
+    let theirs = match &session.payment_id {
+        Some(id) if id != charge_id => store::payments::find(env, merchant, id).await?,
+        _ => None,
+    };
+    let found = match theirs {
+        Some(payment) if payment.status == PaymentStatus::Succeeded => {
+            InSession::Paid(Box::new(payment))
+        }
+        Some(_) if session.status == SessionStatus::Processing => InSession::Paying,
+        _ => InSession::Nothing,
+    };
+    Ok((found, Some(session_id)))
+}
+
+/// An open invoice whose latest charge's checkout session the customer paid: paid by that
+/// payment, the subscription active again and, when the customer kept the card, charged to it
+/// from now on.
+pub async fn settle_if_paid_in_session(env: &Env, invoice: &InvoiceRow) -> Result<bool, ApiError> {
+    let InSession::Paid(payment) = in_session(env, invoice).await?.0 else {
         return Ok(false);
     };
-    let Some(session) = store::sessions::find(env, merchant, &charge.checkout_session_id).await?
+    let merchant = invoice.merchant_id.as_str();
+    let Some(subscription) =
+        store::subscriptions::find(env, merchant, &invoice.subscription_id).await?
     else {
         return Ok(false);
     };
-    let paid = match &session.payment_id {
-        Some(id) if id != charge_id => store::payments::find(env, merchant, id)
-            .await?
-            .filter(|payment| payment.status == PaymentStatus::Succeeded),
-        _ => None,
-    };
-    let Some(paid) = paid else {
-        return Ok(false);
-    };
-    if !store::subscriptions::paid_by_customer(env, &invoice.id, &paid.id, now).await? {
+    let now = time_of(env, &subscription).await?;
+    if !store::subscriptions::paid_by_customer(env, &invoice.id, &payment.id, now).await? {
         return Ok(false);
     }
     emit_invoice(env, merchant, &invoice.id, "invoice.paid").await;
+    let status = subscription.status()?;
+    let kept = store::payment_methods::saved_by(env, merchant, &payment.id).await?;
     let mut change = subscription.unchanged()?;
-    change.status = SubscriptionStatus::Active;
-    changed(env, subscription, &change, "customer.subscription.updated").await?;
+    if let Some(kept) = &kept {
+        change.payment_method_id = &kept.id;
+    }
+    if status.can_move_to(SubscriptionStatus::Active) {
+        change.status = SubscriptionStatus::Active;
+        if status == SubscriptionStatus::Unpaid {
+            let period = subscription
+                .cycle()?
+                .period_at(now)
+                .map_err(|_| ApiError::internal())?;
+            change.current_period_start = period.start;
+            change.current_period_end = period.end;
+        }
+    }
+    changed(env, &subscription, &change, "customer.subscription.updated").await?;
     Ok(true)
 }
 

@@ -283,6 +283,9 @@ async fn route(
         Endpoint::ChangeSessionSubscription => {
             handlers::subscriptions::change_for_customer_session(req, env, caller, id).await
         }
+        Endpoint::PayInvoiceInSession => {
+            handlers::subscriptions::pay_in_session(req, env, caller, id).await
+        }
         Endpoint::ListInvoices => handlers::subscriptions::list_invoices(req, env, caller).await,
         Endpoint::RetrieveInvoice => {
             handlers::subscriptions::retrieve_invoice(env, caller, id).await

@@ -121,6 +121,7 @@ pub enum Endpoint {
     ResumeSubscription,
     ListSessionSubscriptions,
     ChangeSessionSubscription,
+    PayInvoiceInSession,
     ListInvoices,
     RetrieveInvoice,
     CreateTestClock,
@@ -403,6 +404,12 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/customer_sessions/{id}/subscriptions",
         Endpoint::ChangeSessionSubscription,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/customer_sessions/{id}/invoice_payments",
+        Endpoint::PayInvoiceInSession,
         Access::PublishableKey,
     ),
     route(
@@ -913,6 +920,7 @@ impl Endpoint {
             | RetrieveWallet
             | ListSessionSubscriptions
             | ChangeSessionSubscription
+            | PayInvoiceInSession
             | CreateWalletTopUp
             | CreateWalletTransfer
             | CreateWalletPayout

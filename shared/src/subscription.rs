@@ -503,6 +503,15 @@ impl CustomerSubscriptionChange {
     }
 }
 
+/// `POST /v1/customer_sessions/:id/invoice_payments`: the customer pays an open invoice of
+/// theirs on the hosted checkout page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayInvoice {
+    pub client_secret: String,
+    pub invoice: String,
+}
+
 /// A saved card as the customer's page names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChargedCard {

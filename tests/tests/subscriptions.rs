@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 use till_e2e::gateways::Gateway;
-use till_e2e::{new_key, on_every_gateway, Till};
+use till_e2e::{new_key, on_every_gateway, Session, Till};
 
 /// 2027-01-17 09:00 UTC: a 14-day trial ends on 31 January.
 const START: i64 = 1_800_176_400;
@@ -965,6 +965,182 @@ async fn a_first_charge_needing_authentication_is_paid_by_the_customer() {
     );
     assert_eq!(
         captured_for(&till, Gateway::Sandbox, invoice["id"].as_str().expect("id")).await,
+        1
+    );
+}
+
+/// After a failed renewal the customer pays the open invoice themselves, on the hosted
+/// checkout, with a new card they keep: the subscription is active again, charged to that card
+/// from then on, and the retry that was due charges nothing. When they take the session but a
+/// retry comes first, the retry closes it: the invoice is paid once.
+#[tokio::test]
+async fn a_customer_pays_a_failed_renewal_with_a_new_card_and_it_is_paid_once() {
+    let (_, till) =
+        till_e2e::merchants::onboard("Pay-it-yourself shop", &["https://pay-it-yourself.example"])
+            .await;
+    let succeeds = Gateway::Sandbox.cards().succeeds;
+    let unit_amount = 2_192;
+    let customer = till.new_customer().await;
+    let card = till.save_card(&customer, 2_191, succeeds).await;
+    let product = create(&till, "/v1/products", json!({ "name": "Plus" })).await;
+    let price = create(
+        &till,
+        "/v1/prices",
+        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD", "interval": "month" }),
+    )
+    .await;
+    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": card,
+                       "test_clock": clock });
+    let (status, _, subscription) = till
+        .post_keyed("/v1/subscriptions", &body, &new_key())
+        .await;
+    assert_eq!(
+        (status, subscription["status"].as_str()),
+        (200, Some("active")),
+        "{subscription}"
+    );
+    let id = subscription["id"].as_str().expect("id").to_string();
+    let (feb17, mar17, apr17) = (START + 31 * DAY, START + 59 * DAY, START + 90 * DAY);
+
+    Gateway::Sandbox.decline_next(&till, unit_amount, 1).await;
+    advance(&till, &clock, feb17).await;
+    let past_due = get(&till, &format!("/v1/subscriptions/{id}")).await;
+    assert_eq!(past_due["status"], "past_due");
+    let owed = latest_invoice(&till, &past_due).await;
+
+    let session = create(
+        &till,
+        "/v1/customer_sessions",
+        json!({ "customer": customer, "subscriptions": true }),
+    )
+    .await;
+    let (session_id, secret) = (
+        session["id"].as_str().expect("id").to_string(),
+        session["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+    );
+    let pay_path = format!("/v1/customer_sessions/{session_id}/invoice_payments");
+    let pay = |invoice: &Value| {
+        let body = json!({ "client_secret": secret, "invoice": invoice["id"] });
+        let (till, pay_path) = (&till, &pay_path);
+        async move { till.post(pay_path, &till.publishable_key, &body).await }
+    };
+    let (status, action) = pay(&owed).await;
+    assert_eq!(status, 200, "{action}");
+    let checkout = Session {
+        id: action["checkout_session"].as_str().expect("session").into(),
+        client_secret: action["client_secret"].as_str().expect("secret").into(),
+        body: json!({}),
+    };
+    let token = till.token(&checkout, "5555555555554444").await;
+    let confirm = |checkout: &Session, body: Value| {
+        let mut body = body;
+        body["client_secret"] = json!(checkout.client_secret);
+        let request = till
+            .http
+            .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", checkout.id)))
+            .bearer_auth(&till.publishable_key)
+            .header("Idempotency-Key", new_key())
+            .json(&body);
+        async move { till_e2e::json_of(till_e2e::send(request).await).await }
+    };
+    let (status, paid) = confirm(
+        &checkout,
+        json!({ "token": token, "save_payment_method": true }),
+    )
+    .await;
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (200, Some("succeeded")),
+        "{paid}"
+    );
+
+    // Their page shows it taken in: active, on the new card.
+    let (_, mine) = till
+        .get(
+            &format!("/v1/customer_sessions/{session_id}/subscriptions?client_secret={secret}"),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!(
+        (
+            mine["data"][0]["status"].as_str(),
+            mine["data"][0]["card"]["last4"].as_str()
+        ),
+        (Some("active"), Some("4444")),
+        "{mine}"
+    );
+    let invoice = get(
+        &till,
+        &format!("/v1/invoices/{}", owed["id"].as_str().expect("id")),
+    )
+    .await;
+    assert_eq!(
+        (invoice["status"].as_str(), invoice["payment"].as_str()),
+        (Some("paid"), paid["id"].as_str())
+    );
+    // The retry that was due charges nothing; the next period goes to the new card.
+    advance(&till, &clock, feb17 + 2 * DAY).await;
+    assert_eq!(
+        captured_for(&till, Gateway::Sandbox, owed["id"].as_str().expect("id")).await,
+        1
+    );
+    let (_, again) = pay(&owed).await;
+    assert_eq!(
+        code(&again),
+        "subscription_invalid_state",
+        "a paid invoice is not paid again"
+    );
+    advance(&till, &clock, mar17).await;
+    let march = latest_invoice(&till, &get(&till, &format!("/v1/subscriptions/{id}")).await).await;
+    let charge = get(
+        &till,
+        &format!(
+            "/v1/payments/{}",
+            march["payment"].as_str().expect("payment")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (march["status"].as_str(), charge["card"]["last4"].as_str()),
+        (Some("paid"), Some("4444")),
+        "{charge}"
+    );
+
+    // April fails too; the customer opens the checkout but the retry comes first.
+    Gateway::Sandbox.decline_next(&till, unit_amount, 1).await;
+    advance(&till, &clock, apr17).await;
+    let april = latest_invoice(&till, &get(&till, &format!("/v1/subscriptions/{id}")).await).await;
+    assert_eq!(april["status"], "open");
+    let (status, action) = pay(&april).await;
+    assert_eq!(status, 200, "{action}");
+    advance(&till, &clock, apr17 + DAY).await;
+    let late = Session {
+        id: action["checkout_session"].as_str().expect("session").into(),
+        client_secret: action["client_secret"].as_str().expect("secret").into(),
+        body: json!({}),
+    };
+    let (status, refused) = confirm(&late, json!({ "payment_method": card })).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (409, "checkout_session_locked"),
+        "{refused}"
+    );
+    let april = get(
+        &till,
+        &format!("/v1/invoices/{}", april["id"].as_str().expect("id")),
+    )
+    .await;
+    assert_eq!(
+        (april["status"].as_str(), april["attempt_count"].as_i64()),
+        (Some("paid"), Some(2))
+    );
+    assert_eq!(
+        captured_for(&till, Gateway::Sandbox, april["id"].as_str().expect("id")).await,
         1
     );
 }

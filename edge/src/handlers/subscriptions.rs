@@ -16,10 +16,10 @@ use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::invoice::proration_lines;
 use till_core::invoice::InvoiceStatus;
-use till_core::payment::DeclineCode;
+use till_core::payment::{DeclineCode, PaymentStatus};
 use till_core::subscription::{
     next_charge, period_amount, CancelSubscription, ChargedCard, CreateSubscription,
-    CustomerSubscription, CustomerSubscriptionChange, Cycle, InvoiceSummary, Span,
+    CustomerSubscription, CustomerSubscriptionChange, Cycle, InvoiceSummary, PayInvoice, Span,
     SubscriptionStatus, UpdateSubscription,
 };
 use worker::{Env, Request};
@@ -101,8 +101,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
 }
 
 /// When the first charge was declined because the bank wants the customer to authenticate:
-/// its checkout session, with a new client secret for the customer to pay it on the hosted
-/// page (the off-session charge's own secret was never shown).
+/// its checkout session, handed to the customer to pay on the hosted page.
 async fn authentication_asked(
     env: &Env,
     subscription: &SubscriptionRow,
@@ -111,24 +110,35 @@ async fn authentication_asked(
     let Some(invoice) = &subscription.latest_invoice_id else {
         return Ok(None);
     };
-    let payment = match store::subscriptions::find_invoice(env, merchant, invoice).await? {
-        Some(invoice) => match invoice.payment_id {
-            Some(id) => store::payments::find(env, merchant, &id).await?,
-            None => None,
-        },
+    let Some(invoice) = store::subscriptions::find_invoice(env, merchant, invoice).await? else {
+        return Ok(None);
+    };
+    let charge = match &invoice.payment_id {
+        Some(id) => store::payments::find(env, merchant, id).await?,
         None => None,
     };
-    let Some(payment) =
-        payment.filter(|p| p.failure_code == Some(DeclineCode::AuthenticationRequired))
-    else {
-        return Ok(None);
-    };
-    let session = payment.checkout_session_id;
-    let client_secret = format!("{session}_{}", random::id(IdKind::ClientSecret)?);
-    if !store::sessions::replace_secret(env, &session, &hash_secret(&client_secret)).await? {
-        return Ok(None);
+    match charge {
+        Some(charge) if charge.failure_code == Some(DeclineCode::AuthenticationRequired) => {
+            hand_over(env, &charge, None).await
+        }
+        _ => Ok(None),
     }
-    Ok(Some(CustomerAction {
+}
+
+/// The checkout session of an invoice's failed charge, with a new client secret for the
+/// customer to pay it on the hosted page (the charge's own secret was never shown); `None` when
+/// that session takes no payment any more.
+async fn hand_over(
+    env: &Env,
+    charge: &crate::store::payments::PaymentRow,
+    return_url: Option<&str>,
+) -> Result<Option<CustomerAction>, ApiError> {
+    let session = charge.checkout_session_id.clone();
+    let client_secret = format!("{session}_{}", random::id(IdKind::ClientSecret)?);
+    let handed =
+        store::sessions::hand_to_customer(env, &session, &hash_secret(&client_secret), return_url)
+            .await?;
+    Ok(handed.then_some(CustomerAction {
         checkout_session: session,
         client_secret,
     }))
@@ -275,13 +285,11 @@ async fn answer(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     json(200, &subscription(env, caller, id).await?.view()?)
 }
 
-/// `GET /v1/subscriptions/:id`. An `incomplete` one is brought up to date first: the customer
-/// may just have paid its first charge on the hosted page.
+/// `GET /v1/subscriptions/:id`. One that owes is brought up to date first: the customer may
+/// just have paid on the hosted page.
 pub async fn retrieve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let row = subscription(env, caller, id).await?;
-    if row.status()? == SubscriptionStatus::Incomplete {
-        billing::run_one(env, &caller.merchant_id, id).await?;
-    }
+    billing::refresh(env, &row).await?;
     answer(env, caller, id).await
 }
 
@@ -550,10 +558,15 @@ pub async fn for_customer_session(req: Request, env: &Env, caller: &Caller, id: 
     let rows = store::subscriptions::list(env, &caller.merchant_id, &filter).await?;
     let mut shown = Vec::new();
     for row in rows {
-        let status = row.status()?;
-        if status == SubscriptionStatus::IncompleteExpired {
+        if row.status()? == SubscriptionStatus::IncompleteExpired {
             continue;
         }
+        // Back from paying on the hosted page: show the payment taken in.
+        let row = match billing::refresh(env, &row).await? {
+            true => subscription(env, caller, &row.id).await?,
+            false => row,
+        };
+        let status = row.status()?;
         shown.push(customer_view(env, caller, &row, status).await?);
     }
     json(200, &List::page(shown, 100))
@@ -644,6 +657,45 @@ pub async fn change_for_customer_session(
         200,
         &customer_view(env, caller, &after, after.status().unwrap_or(status)).await?,
     )
+}
+
+/// `POST /v1/customer_sessions/:id/invoice_payments {client_secret, invoice}`: the customer
+/// pays one of their open invoices themselves, with any card, on the hosted checkout page: the
+/// checkout session of its latest failed charge, handed over with a new secret, coming back to
+/// their subscriptions page. A card they keep there is charged from then on. The next retry
+/// closes that session first, so the invoice is never paid twice.
+pub async fn pay_in_session(mut req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
+    let request: PayInvoice = parse(body_value(&mut req).await?)?;
+    let session = open_subscriptions(env, caller, id, Some(&request.client_secret)).await?;
+    let merchant = caller.merchant_id.as_str();
+    let missing_invoice = || missing("invoice", "invoice");
+    let invoice = match ids::is_valid(IdKind::Invoice, &request.invoice) {
+        true => store::subscriptions::find_invoice(env, merchant, &request.invoice).await?,
+        false => None,
+    }
+    .filter(|invoice| invoice.customer_id == session.customer_id)
+    .ok_or_else(missing_invoice)?;
+    let not_payable =
+        || invalid_state("This invoice cannot be paid now: it is paid, void, or being charged.");
+    if invoice.status()? != InvoiceStatus::Open || invoice.attempts_settled != invoice.attempt_count
+    {
+        return Err(not_payable());
+    }
+    let charge = match &invoice.payment_id {
+        Some(charge) => store::payments::find(env, merchant, charge).await?,
+        None => None,
+    }
+    .filter(|charge| charge.status == PaymentStatus::Failed)
+    .ok_or_else(not_payable)?;
+    let url = req.url().map_err(|_| ApiError::internal())?;
+    let back = format!(
+        "{}/wallet?view=subscriptions",
+        url.origin().ascii_serialization()
+    );
+    let action = hand_over(env, &charge, Some(&back))
+        .await?
+        .ok_or_else(not_payable)?;
+    json(200, &action)
 }
 
 fn filter_id(req: &Request, name: &str, kind: IdKind) -> Result<Option<String>, ApiError> {

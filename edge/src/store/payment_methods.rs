@@ -108,6 +108,20 @@ pub async fn usable(
     .await
 }
 
+/// The usable card a payment saved (the customer asked to keep it when paying), if any.
+pub async fn saved_by(
+    env: &Env,
+    merchant_id: &str,
+    payment_id: &str,
+) -> StoreResult<Option<PaymentMethodRow>> {
+    first(
+        env,
+        &format!("{USABLE} AND m.payment_id = ?3 AND m.merchant_id = ?4"),
+        &usable_params(&[payment_id, merchant_id]),
+    )
+    .await
+}
+
 /// The customer's usable saved cards, newest first.
 pub async fn of_customer(
     env: &Env,

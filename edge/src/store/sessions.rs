@@ -137,14 +137,32 @@ pub(super) fn settle_statement(
     statement(env, sql, params.get(..used).unwrap_or(&params)).map(Some)
 }
 
-/// Gives an open session a new client secret (by its hash): the secret was shown only once, and
-/// an off-session charge's session is handed to the customer later.
-pub async fn replace_secret(env: &Env, id: &str, client_secret_hash: &str) -> StoreResult<bool> {
+/// Hands an open session to the customer: a new client secret (by its hash; the secret was
+/// shown only once, and an off-session charge's session reaches the customer later) and, when
+/// given, where the hosted checkout returns to.
+pub async fn hand_to_customer(
+    env: &Env,
+    id: &str,
+    client_secret_hash: &str,
+    return_url: Option<&str>,
+) -> StoreResult<bool> {
     execute(
         env,
-        "UPDATE checkout_sessions SET client_secret_hash = ?2 WHERE id = ?1 AND status = 'open'",
-        &[text(id), text(client_secret_hash)],
+        "UPDATE checkout_sessions SET client_secret_hash = ?2, \
+         return_url = COALESCE(?3, return_url) WHERE id = ?1 AND status = 'open'",
+        &[text(id), text(client_secret_hash), opt_text(return_url)],
     )
     .await
     .map(|changed| changed == 1)
+}
+
+/// Closes an open session to payments (`locked`): a newer charge replaces it.
+pub async fn lock(env: &Env, id: &str) -> StoreResult<()> {
+    execute(
+        env,
+        "UPDATE checkout_sessions SET status = 'locked' WHERE id = ?1 AND status = 'open'",
+        &[text(id)],
+    )
+    .await
+    .map(|_| ())
 }

@@ -544,6 +544,27 @@ pub async fn invoices_due(
     .await
 }
 
+/// Open invoices whose latest charge's checkout session the customer has since paid (with
+/// another card, or after authenticating); only those of `clock` when given.
+pub async fn paid_in_session(
+    env: &Env,
+    clock: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<InvoiceRow>> {
+    all(
+        env,
+        "SELECT i.* FROM invoices i \
+         JOIN subscriptions s ON s.id = i.subscription_id \
+         JOIN payments p ON p.id = i.payment_id \
+         JOIN checkout_sessions cs ON cs.id = p.checkout_session_id \
+         WHERE i.status = 'open' AND i.attempts_settled = i.attempt_count \
+         AND cs.status = 'complete' AND cs.payment_id IS NOT NULL AND cs.payment_id != i.payment_id \
+         AND (?1 IS NULL OR s.test_clock_id = ?1) LIMIT ?2",
+        &[opt_text(clock), int(i64::try_from(limit).unwrap_or(50))],
+    )
+    .await
+}
+
 /// What an invoice list asks for.
 pub struct InvoiceFilter<'a> {
     pub subscription: Option<&'a str>,

@@ -9,6 +9,7 @@ use super::wallet_api::{SavedCard, WalletApi};
 use crate::locale::format_amount;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use till_core::invoice::InvoiceStatus;
 use till_core::money::{Currency, Money};
 use till_core::subscription::{CustomerSubscription, SubscriptionStatus};
 
@@ -82,6 +83,11 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
         }
         (None, _, _) => t().no_next_charge.to_string(),
     };
+    let open_invoice = s
+        .invoices
+        .iter()
+        .find(|i| i.status == InvoiceStatus::Open)
+        .map(|i| i.id.clone());
     let owes = matches!(
         s.status,
         SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid | SubscriptionStatus::Incomplete
@@ -195,6 +201,7 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
             <p class="price">{price}" · "<span class="badge">{(t().subscription_status)(s.status.as_str())}</span></p>
             <p class="next">{when}</p>
             {owes.then(|| view! { <p class="owes" role="alert">{t().payment_failed_update_card}</p> })}
+            {open_invoice.filter(|_| owes).map(|invoice| view! { <PayNow api=api.clone() invoice=invoice loaded=loaded /> })}
             <p class="card">{t().charged_to}" "{card}</p>
             {actions}
             <Show when=move || choosing.get()>
@@ -209,5 +216,42 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
             <h3>{t().invoices}</h3>
             <ul class="invoices">{invoices}</ul>
         </li>
+    }
+}
+
+/// Pays an open invoice on the hosted checkout page (any card; the customer may keep it for
+/// the next charges), which comes back here.
+#[component]
+fn PayNow(api: WalletApi, invoice: String, loaded: Loaded) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let go = move |_| {
+        let (api, invoice) = (api.clone(), invoice.clone());
+        pending.set(true);
+        spawn_local(async move {
+            match api.pay_invoice(&invoice).await {
+                Ok(action) => {
+                    let launch = api.launch();
+                    let mut url = format!(
+                        "/checkout/{}?key={}#secret={}",
+                        action.checkout_session, launch.publishable_key, action.client_secret
+                    );
+                    if let Some(locale) = &launch.locale {
+                        url.push_str(&format!("&locale={locale}"));
+                    }
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().assign(&url);
+                    }
+                }
+                Err(error) => {
+                    loaded.notice.set(Some(t().error(&error)));
+                    pending.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <button type="button" class="pay-now" disabled=move || pending.get() on:click=go>
+            {move || if pending.get() { t().opening_checkout } else { t().pay_now }}
+        </button>
     }
 }

@@ -4,12 +4,13 @@
 use super::wallet_launch::WalletLaunch;
 use crate::api::{CallError, Edge};
 use serde::Deserialize;
+use till_core::api::CustomerAction;
 use till_core::api::{CreateTopUp, WalletPayout, WalletTransfer};
 use till_core::card::Brand;
 use till_core::money::{Currency, Money};
 use till_core::payout::BankAccountInput;
 use till_core::secret::Secret;
-use till_core::subscription::{CustomerSubscription, CustomerSubscriptionChange};
+use till_core::subscription::{CustomerSubscription, CustomerSubscriptionChange, PayInvoice};
 
 pub type CallResult<T> = Result<T, CallError>;
 
@@ -146,6 +147,10 @@ impl WalletApi {
         }
     }
 
+    pub fn launch(&self) -> &WalletLaunch {
+        &self.launch
+    }
+
     fn path(&self, what: &str) -> String {
         format!("/v1/customer_sessions/{}/{what}", self.launch.session_id())
     }
@@ -232,6 +237,17 @@ impl WalletApi {
                 &self.path("payment_methods"),
                 &[("client_secret", &self.launch.customer_session)],
             )
+            .await
+    }
+
+    /// The checkout session to pay open invoice `id` in, on the hosted checkout page.
+    pub async fn pay_invoice(&self, id: &str) -> Result<CustomerAction, CallError> {
+        let body = PayInvoice {
+            client_secret: self.launch.customer_session.clone(),
+            invoice: id.to_string(),
+        };
+        self.edge
+            .post(&self.path("invoice_payments"), &body, None)
             .await
     }
 
