@@ -511,3 +511,100 @@ async fn a_customer_manages_a_subscription_on_the_hosted_page_in_english_and_kor
     assert_eq!(kept["cancel_at_period_end"], false);
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_customer_pays_a_failed_renewal_on_the_hosted_checkout_with_a_new_card() {
+    let client = open().await;
+    let till = wallet::till();
+    let customer = till.new_customer().await;
+    // A card of this test's own: declines are counted per card.
+    let first = till.save_card(&customer, 2_201, "4000056655665556").await;
+    let (_, product) = till
+        .post(
+            "/v1/products",
+            &till.secret_key,
+            &json!({ "name": "Plus membership" }),
+        )
+        .await;
+    let (_, price) = till
+        .post(
+            "/v1/prices",
+            &till.secret_key,
+            &json!({ "product": product["id"], "unit_amount": 2_202, "currency": "USD",
+                     "interval": "month" }),
+        )
+        .await;
+    let start = 1_800_176_400;
+    let (_, clock) = till
+        .post(
+            "/v1/test_clocks",
+            &till.secret_key,
+            &json!({ "frozen_time": start }),
+        )
+        .await;
+    let clock = clock["id"].as_str().unwrap().to_string();
+    let body = json!({ "customer": customer, "price": price["id"], "payment_method": first,
+                       "test_clock": clock });
+    let (status, _, subscription) = till
+        .post_keyed("/v1/subscriptions", &body, &new_key())
+        .await;
+    assert_eq!(status, 200, "{subscription}");
+    let id = subscription["id"].as_str().unwrap().to_string();
+    till_e2e::gateways::Gateway::Sandbox
+        .decline_next(&till, 2_202, 1)
+        .await;
+    let (status, _) = till
+        .post(
+            &format!("/v1/test_clocks/{clock}/advance"),
+            &till.secret_key,
+            &json!({ "frozen_time": start + 31 * 86_400 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, session) = till
+        .post(
+            "/v1/customer_sessions",
+            &till.secret_key,
+            &json!({ "customer": customer, "subscriptions": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let url = format!(
+        "{}/wallet?key={}&view=subscriptions#customer_session={}",
+        till.edge,
+        till.publishable_key,
+        session["client_secret"].as_str().unwrap()
+    );
+    client.goto(&url).await.unwrap();
+    wait_for_text(&client, ".plan .owes", "did not go through").await;
+    fits_a_phone(&client).await;
+    screenshot(&client, "subscriptions-past-due-375").await;
+    click(&client, ".plan button.pay-now").await;
+    wait_for(&client, "#card-number").await;
+    for (css, text) in [
+        ("#card-number", "5555555555554444"),
+        ("#card-expiry", "1234"),
+        ("#card-cvc", "123"),
+        ("#card-name", "Ada Lovelace"),
+    ] {
+        type_into(&client, css, text).await;
+    }
+    click(&client, "#save-card").await;
+    click(&client, "#pay").await;
+    // Back on the page: paid, active, charged to the new card from now on.
+    wait_for_text(&client, ".plan .card", "Mastercard •••• 4444").await;
+    wait_for_text(&client, ".plan .price", "Active").await;
+    screenshot(&client, "subscriptions-paid-375").await;
+    let (_, now) = till
+        .get(&format!("/v1/subscriptions/{id}"), &till.secret_key)
+        .await;
+    assert_eq!(now["status"], "active", "{now}");
+    let (_, invoice) = till
+        .get(
+            &format!("/v1/invoices/{}", now["latest_invoice"].as_str().unwrap()),
+            &till.secret_key,
+        )
+        .await;
+    assert_eq!(invoice["status"], "paid", "{invoice}");
+    client.close().await.unwrap();
+}

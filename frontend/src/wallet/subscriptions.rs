@@ -75,14 +75,6 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
         s.recurring.interval.as_str(),
         s.recurring.interval_count,
     );
-    let when = match (&s.next_charge, s.cancel_at_period_end, s.ended_at) {
-        (_, _, Some(ended)) => (t().ended_on)(&local_time(ended, true)),
-        (_, true, _) => (t().ends_on)(&local_time(s.current_period_end, true)),
-        (Some(next), _, _) => {
-            (t().next_charge)(&money(next.amount, s.currency), &local_time(next.at, true))
-        }
-        (None, _, _) => t().no_next_charge.to_string(),
-    };
     let open_invoice = s
         .invoices
         .iter()
@@ -92,6 +84,16 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
         s.status,
         SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid | SubscriptionStatus::Incomplete
     );
+    let when = match (&s.next_charge, s.cancel_at_period_end, s.ended_at) {
+        (_, _, Some(ended)) => (t().ended_on)(&local_time(ended, true)),
+        (_, true, _) => (t().ends_on)(&local_time(s.current_period_end, true)),
+        (Some(next), _, _) => {
+            (t().next_charge)(&money(next.amount, s.currency), &local_time(next.at, true))
+        }
+        // The alert below says what is owed and how to pay it.
+        (None, _, _) if owes => String::new(),
+        (None, _, _) => t().no_next_charge.to_string(),
+    };
     let card = s
         .card
         .as_ref()
@@ -199,7 +201,7 @@ fn Plan(subscription: CustomerSubscription, api: WalletApi, loaded: Loaded) -> i
         <li class="plan" id=id.clone()>
             <h2>{heading}</h2>
             <p class="price">{price}" · "<span class="badge">{(t().subscription_status)(s.status.as_str())}</span></p>
-            <p class="next">{when}</p>
+            {(!when.is_empty()).then(|| view! { <p class="next">{when}</p> })}
             {owes.then(|| view! { <p class="owes" role="alert">{t().payment_failed_update_card}</p> })}
             {open_invoice.filter(|_| owes).map(|invoice| view! { <PayNow api=api.clone() invoice=invoice loaded=loaded /> })}
             <p class="card">{t().charged_to}" "{card}</p>
