@@ -428,8 +428,20 @@ async fn settle_paid(
         return Ok(true);
     }
     let mut change = subscription.unchanged()?;
+    active_again(subscription, &mut change, now)?;
+    changed(env, subscription, &change, "customer.subscription.updated").await?;
+    Ok(true)
+}
+
+/// Its invoice paid, the subscription is `active`; one that was `unpaid` resumes in the period
+/// it is now in (the periods in between are not billed).
+fn active_again(
+    subscription: &SubscriptionRow,
+    change: &mut store::subscriptions::Change<'_>,
+    now: i64,
+) -> Result<(), ApiError> {
     change.status = SubscriptionStatus::Active;
-    if status == SubscriptionStatus::Unpaid {
+    if subscription.status()? == SubscriptionStatus::Unpaid {
         let period = subscription
             .cycle()?
             .period_at(now)
@@ -437,8 +449,7 @@ async fn settle_paid(
         change.current_period_start = period.start;
         change.current_period_end = period.end;
     }
-    changed(env, subscription, &change, "customer.subscription.updated").await?;
-    Ok(true)
+    Ok(())
 }
 
 /// A charge failed: retried on the dunning schedule, or the schedule is spent and the
@@ -557,15 +568,7 @@ pub async fn settle_if_paid_in_session(env: &Env, invoice: &InvoiceRow) -> Resul
         change.payment_method_id = &kept.id;
     }
     if status.can_move_to(SubscriptionStatus::Active) {
-        change.status = SubscriptionStatus::Active;
-        if status == SubscriptionStatus::Unpaid {
-            let period = subscription
-                .cycle()?
-                .period_at(now)
-                .map_err(|_| ApiError::internal())?;
-            change.current_period_start = period.start;
-            change.current_period_end = period.end;
-        }
+        active_again(&subscription, &mut change, now)?;
     }
     changed(env, &subscription, &change, "customer.subscription.updated").await?;
     Ok(true)

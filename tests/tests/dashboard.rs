@@ -436,18 +436,10 @@ async fn an_analyst_sees_subscriptions_filtered_by_status_and_their_invoices() {
     let (_, till) = onboard("Dashboard Subscriptions Shop", &[]).await;
     let customer = till.new_customer().await;
     let card = till.save_card(&customer, 1_251, "4242424242424242").await;
-    let (_, product) = till
-        .post(
-            "/v1/products",
-            &till.secret_key,
-            &serde_json::json!({ "name": "Gold" }),
-        )
-        .await;
     let (_, price) = till
-        .post(
-            "/v1/prices",
-            &till.secret_key,
-            &serde_json::json!({ "product": product["id"], "unit_amount": 1_250,
+        .product_price(
+            "Gold",
+            serde_json::json!({ "unit_amount": 1_250,
                                  "currency": "USD", "interval": "month" }),
         )
         .await;

@@ -58,6 +58,23 @@ async fn advance(till: &Till, clock: &str, to: i64) -> Value {
     advanced
 }
 
+/// A test clock at [`START`].
+async fn new_clock(till: &Till) -> String {
+    let clock = create(till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
+    clock["id"].as_str().expect("clock id").to_string()
+}
+
+/// Creates a subscription that answers `status`; the answer.
+async fn subscribe(till: &Till, body: &Value, status: &str) -> Value {
+    let (code, _, subscription) = till.post_keyed("/v1/subscriptions", body, &new_key()).await;
+    assert_eq!(
+        (code, subscription["status"].as_str()),
+        (200, Some(status)),
+        "{subscription}"
+    );
+    subscription
+}
+
 /// The invoice a subscription (as answered) billed last.
 async fn latest_invoice(till: &Till, subscription: &Value) -> Value {
     let id = subscription["latest_invoice"].as_str().expect("an invoice");
@@ -103,14 +120,13 @@ async fn a_year_of_billing_charges_each_period_once(gateway: Gateway) {
     let card = till
         .save_card(&customer, gateway.amount(1_236), cards.succeeds)
         .await;
-    let product = create(&till, "/v1/products", json!({ "name": "Premium" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD",
+    let (_, price) = till
+        .product_price(
+            "Premium",
+            json!({ "unit_amount": unit_amount, "currency": "USD",
                 "interval": "month", "trial_days": 14 }),
-    )
-    .await;
+        )
+        .await;
     let clock = create(
         &till,
         "/v1/test_clocks",
@@ -283,16 +299,14 @@ async fn first_charges_spent_schedules_and_refusals() {
     let unit_amount = 2_143;
     let customer = till.new_customer().await;
     let good = till.save_card(&customer, 2_142, cards.succeeds).await;
-    let product = create(&till, "/v1/products", json!({ "name": "Basic" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD",
+    let (product, price) = till
+        .product_price(
+            "Basic",
+            json!({ "unit_amount": unit_amount, "currency": "USD",
                 "interval": "week" }),
-    )
-    .await;
-    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
-    let clock = clock["id"].as_str().expect("clock id").to_string();
+        )
+        .await;
+    let clock = new_clock(&till).await;
     let subscribe = |body: Value| {
         let till = &till;
         async move {
@@ -542,18 +556,10 @@ async fn changes_are_prorated_and_pauses_bill_nothing(gateway: Gateway) {
         json!({ "product": product["id"], "unit_amount": gold, "currency": "USD", "interval": "year" }),
     )
     .await;
-    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
-    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let clock = new_clock(&till).await;
     let body = json!({ "customer": customer, "price": gold_price["id"], "payment_method": card,
                        "test_clock": clock });
-    let (status, _, subscription) = till
-        .post_keyed("/v1/subscriptions", &body, &new_key())
-        .await;
-    assert_eq!(
-        (status, subscription["status"].as_str()),
-        (200, Some("active")),
-        "{subscription}"
-    );
+    let subscription = subscribe(&till, &body, "active").await;
     let id = subscription["id"].as_str().expect("id").to_string();
     let path = format!("/v1/subscriptions/{id}");
     let (feb17, mar17) = (START + 31 * DAY, START + 59 * DAY);
@@ -657,15 +663,13 @@ async fn concurrent_duplicates_make_one_subscription_and_bill_once() {
     let card = till
         .save_card(&customer, 2_151, Gateway::Sandbox.cards().succeeds)
         .await;
-    let product = create(&till, "/v1/products", json!({ "name": "Daily" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": 2_152, "currency": "USD", "interval": "day" }),
-    )
-    .await;
-    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
-    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let (_, price) = till
+        .product_price(
+            "Daily",
+            json!({ "unit_amount": 2_152, "currency": "USD", "interval": "day" }),
+        )
+        .await;
+    let clock = new_clock(&till).await;
     let body = json!({ "customer": customer, "price": price["id"], "payment_method": card,
                        "test_clock": clock });
     let key = new_key();
@@ -732,25 +736,16 @@ async fn a_customer_sees_their_subscriptions_switches_card_and_cancels() {
     let succeeds = Gateway::Sandbox.cards().succeeds;
     let customer = till.new_customer().await;
     let first_card = till.save_card(&customer, 2_161, succeeds).await;
-    let product = create(&till, "/v1/products", json!({ "name": "프리미엄" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": 9_900, "currency": "KRW", "interval": "month" }),
-    )
-    .await;
-    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
-    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let (_, price) = till
+        .product_price(
+            "프리미엄",
+            json!({ "unit_amount": 9_900, "currency": "KRW", "interval": "month" }),
+        )
+        .await;
+    let clock = new_clock(&till).await;
     let body = json!({ "customer": customer, "price": price["id"], "payment_method": first_card,
                        "quantity": 2, "test_clock": clock });
-    let (status, _, subscription) = till
-        .post_keyed("/v1/subscriptions", &body, &new_key())
-        .await;
-    assert_eq!(
-        (status, subscription["status"].as_str()),
-        (200, Some("active")),
-        "{subscription}"
-    );
+    let subscription = subscribe(&till, &body, "active").await;
     let id = subscription["id"].as_str().expect("id").to_string();
     let second_card = till.save_card(&customer, 2_162, succeeds).await;
 
@@ -901,13 +896,12 @@ async fn a_first_charge_needing_authentication_is_paid_by_the_customer() {
     let cards = Gateway::Sandbox.cards();
     let customer = till.new_customer().await;
     let card = till.save_card(&customer, 2_181, cards.challenges).await;
-    let product = create(&till, "/v1/products", json!({ "name": "Secure" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": 2_182, "currency": "USD", "interval": "month" }),
-    )
-    .await;
+    let (_, price) = till
+        .product_price(
+            "Secure",
+            json!({ "unit_amount": 2_182, "currency": "USD", "interval": "month" }),
+        )
+        .await;
     let body = json!({ "customer": customer, "price": price["id"], "payment_method": card });
     let (status, _, created) = till
         .post_keyed("/v1/subscriptions", &body, &new_key())
@@ -982,25 +976,16 @@ async fn a_customer_pays_a_failed_renewal_with_a_new_card_and_it_is_paid_once() 
     let unit_amount = 2_192;
     let customer = till.new_customer().await;
     let card = till.save_card(&customer, 2_191, succeeds).await;
-    let product = create(&till, "/v1/products", json!({ "name": "Plus" })).await;
-    let price = create(
-        &till,
-        "/v1/prices",
-        json!({ "product": product["id"], "unit_amount": unit_amount, "currency": "USD", "interval": "month" }),
-    )
-    .await;
-    let clock = create(&till, "/v1/test_clocks", json!({ "frozen_time": START })).await;
-    let clock = clock["id"].as_str().expect("clock id").to_string();
+    let (_, price) = till
+        .product_price(
+            "Plus",
+            json!({ "unit_amount": unit_amount, "currency": "USD", "interval": "month" }),
+        )
+        .await;
+    let clock = new_clock(&till).await;
     let body = json!({ "customer": customer, "price": price["id"], "payment_method": card,
                        "test_clock": clock });
-    let (status, _, subscription) = till
-        .post_keyed("/v1/subscriptions", &body, &new_key())
-        .await;
-    assert_eq!(
-        (status, subscription["status"].as_str()),
-        (200, Some("active")),
-        "{subscription}"
-    );
+    let subscription = subscribe(&till, &body, "active").await;
     let id = subscription["id"].as_str().expect("id").to_string();
     let (feb17, mar17, apr17) = (START + 31 * DAY, START + 59 * DAY, START + 90 * DAY);
 

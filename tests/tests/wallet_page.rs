@@ -416,18 +416,10 @@ async fn a_customer_manages_a_subscription_on_the_hosted_page_in_english_and_kor
     let customer = till.new_customer().await;
     let visa = till.save_card(&customer, 2_171, "4242424242424242").await;
     let mastercard = till.save_card(&customer, 2_172, "5555555555554444").await;
-    let (_, product) = till
-        .post(
-            "/v1/products",
-            &till.secret_key,
-            &json!({ "name": "Gold membership" }),
-        )
-        .await;
     let (_, price) = till
-        .post(
-            "/v1/prices",
-            &till.secret_key,
-            &json!({ "product": product["id"], "unit_amount": 1_250, "currency": "USD",
+        .product_price(
+            "Gold membership",
+            json!({ "unit_amount": 1_250, "currency": "USD",
                      "interval": "month" }),
         )
         .await;
@@ -519,18 +511,10 @@ async fn a_customer_pays_a_failed_renewal_on_the_hosted_checkout_with_a_new_card
     let customer = till.new_customer().await;
     // A card of this test's own: declines are counted per card.
     let first = till.save_card(&customer, 2_201, "4000056655665556").await;
-    let (_, product) = till
-        .post(
-            "/v1/products",
-            &till.secret_key,
-            &json!({ "name": "Plus membership" }),
-        )
-        .await;
     let (_, price) = till
-        .post(
-            "/v1/prices",
-            &till.secret_key,
-            &json!({ "product": product["id"], "unit_amount": 2_202, "currency": "USD",
+        .product_price(
+            "Plus membership",
+            json!({ "unit_amount": 2_202, "currency": "USD",
                      "interval": "month" }),
         )
         .await;
