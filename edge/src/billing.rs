@@ -118,14 +118,8 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
     let now = time_of(env, &subscription).await?;
     let status = subscription.status()?;
     if status == SubscriptionStatus::Incomplete {
-        if let Some(invoice) = &subscription.latest_invoice_id {
-            if let Some(invoice) =
-                store::subscriptions::find_invoice(env, &subscription.merchant_id, invoice).await?
-            {
-                if settle_if_paid_in_session(env, &invoice).await? {
-                    return Ok(true);
-                }
-            }
+        if refresh(env, &subscription).await? {
+            return Ok(true);
         }
         if now < subscription.created + INCOMPLETE_EXPIRES_AFTER_SECONDS {
             return Ok(false);
