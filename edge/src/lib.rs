@@ -22,6 +22,7 @@ mod encrypted;
 mod fx_rates;
 mod gateways;
 mod handlers;
+mod hosted_pages;
 mod http;
 mod idempotency;
 mod isolate_cache;

@@ -1,5 +1,7 @@
-//! Receipt e-mails to the customer: when a payment succeeds and when a refund is made, in the
-//! customer's language, to the session's `receipt_email` or else the customer's email.
+//! E-mails to the customer about an event: a receipt when a payment succeeds and when a refund
+//! is made (to the session's `receipt_email` or else the customer's email), and when a
+//! subscription's renewal could not be charged, a notice with a link to pay now or use another
+//! card (to the customer's email). In the customer's language.
 //!
 //! The payment's path only starts a Durable Object per event (as webhook deliveries do); the
 //! object reads what the receipt needs, records it in `receipts` (one row per event, so an event
@@ -11,15 +13,18 @@
 use crate::mail::{MailApi, MailError};
 use crate::store::receipts::{NewReceipt, RECEIPT_EVENTS};
 use crate::store::webhooks::EventRow;
-use crate::{clock, random, retried_jobs, store};
+use crate::{clock, hosted_pages, random, retried_jobs, store};
 use serde::{Deserialize, Serialize};
 use till_core::api::LineItem;
 use till_core::backoff::Backoff;
+use till_core::dunning_email::{self, PaymentFailedFacts};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
+use till_core::invoice::{InvoiceStatus, LineKind};
 use till_core::money::Money;
 use till_core::receipt::{render, Email, Line, Occasion, ReceiptFacts};
 use till_core::reconciliation::date_of;
+use till_core::subscription::SubscriptionStatus;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 const MAX_ATTEMPTS: i64 = 8;
@@ -30,12 +35,43 @@ const RETRIES: Backoff = Backoff {
 /// A pending receipt with nothing heard of it this long is started again by the cron.
 const STALE_SECONDS: i64 = 600;
 
-/// A receipt and to whom it goes (`compose` gives none when there is no one to send it to).
+/// An e-mail and to whom it goes (`compose` gives none when there is no one to send it to,
+/// or nothing to say any more).
 struct Composed {
-    payment_id: String,
+    payment_id: Option<String>,
     recipient: String,
     locale: String,
-    email: Email,
+    subject: String,
+    body: Body,
+}
+
+enum Body {
+    Ready(Email),
+    /// A renewal that failed: the link to the customer's subscriptions page is made only when
+    /// the e-mail is sent, so each attempt's link is one that works.
+    PaymentFailed {
+        customer_id: String,
+        facts: PaymentFailedFacts,
+    },
+}
+
+impl Composed {
+    async fn email(self, env: &Env, merchant_id: &str) -> Result<Email, ApiError> {
+        match self.body {
+            Body::Ready(email) => Ok(email),
+            Body::PaymentFailed {
+                customer_id,
+                mut facts,
+            } => {
+                let link =
+                    hosted_pages::subscriptions_page(env, merchant_id, &customer_id, &self.locale)
+                        .await?;
+                facts.link = link.url;
+                facts.link_expires = date_of(link.expires_at);
+                Ok(dunning_email::render(&facts, &self.locale))
+            }
+        }
+    }
 }
 
 /// The parts of a recorded event a receipt reads: a payment's or a refund's.
@@ -60,7 +96,7 @@ struct EventObject {
     amount: Option<i64>,
 }
 
-/// Builds the receipt an event calls for, from what Till stored about its payment.
+/// Builds the e-mail an event calls for, from what Till stored.
 async fn compose(
     env: &Env,
     merchant_id: &str,
@@ -70,6 +106,7 @@ async fn compose(
     let occasion = match kind {
         "payment.succeeded" => Occasion::Payment,
         "refund.succeeded" => Occasion::Refund,
+        "invoice.payment_failed" => return payment_failed(env, merchant_id, body).await,
         _ => return Ok(None),
     };
     let event: EventDoc = serde_json::from_str(body).map_err(|_| ApiError::internal())?;
@@ -138,11 +175,90 @@ async fn compose(
         lines,
         merchant_reference: session.merchant_reference.clone(),
     };
+    let email = render(&facts, &locale);
     Ok(Some(Composed {
-        payment_id: payment.id,
-        email: render(&facts, &locale),
+        payment_id: Some(payment.id),
+        subject: email.subject.clone(),
+        body: Body::Ready(email),
         recipient,
         locale,
+    }))
+}
+
+/// The notice of a renewal that could not be charged, while its invoice is still owed and the
+/// subscription still wants it paid. None for a first charge (the customer was there when it
+/// failed: the merchant's page handles it) and once the invoice is paid or void.
+async fn payment_failed(
+    env: &Env,
+    merchant_id: &str,
+    body: &str,
+) -> Result<Option<Composed>, ApiError> {
+    let event: EventDoc = serde_json::from_str(body).map_err(|_| ApiError::internal())?;
+    let Some(invoice) =
+        store::subscriptions::find_invoice(env, merchant_id, &event.data.object.id).await?
+    else {
+        return Ok(None);
+    };
+    let invoice = invoice.view()?;
+    if invoice.status != InvoiceStatus::Open {
+        return Ok(None);
+    }
+    let Some(subscription) =
+        store::subscriptions::find(env, merchant_id, &invoice.subscription).await?
+    else {
+        return Ok(None);
+    };
+    if !matches!(
+        subscription.status()?,
+        SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid
+    ) {
+        return Ok(None);
+    }
+    let Some(customer) = store::customers::find(env, merchant_id, &invoice.customer).await? else {
+        return Ok(None);
+    };
+    let Some(recipient) = customer.email.clone() else {
+        return Ok(None);
+    };
+    let locale = customer.locale.clone().unwrap_or_else(|| "en".into());
+    let payment = match &invoice.payment {
+        Some(id) => store::payments::find(env, merchant_id, id).await?,
+        None => None,
+    };
+    let merchant_name = store::receipts::merchant_name(env, merchant_id)
+        .await?
+        .unwrap_or_default();
+    let plan = invoice
+        .lines
+        .iter()
+        .find(|line| line.kind == LineKind::Subscription)
+        .or(invoice.lines.first())
+        .map(|line| line.description.clone())
+        .unwrap_or_default();
+    let facts = PaymentFailedFacts {
+        plan,
+        amount_due: Money {
+            amount: invoice.amount_due,
+            currency: invoice.currency,
+        },
+        card: payment
+            .as_ref()
+            .map(|p| format!("{} •••• {}", p.card_brand.as_str(), p.card_last4)),
+        next_attempt: invoice.next_payment_attempt.map(date_of),
+        invoice_id: invoice.id.clone(),
+        link: String::new(),
+        link_expires: String::new(),
+        merchant_name: merchant_name.clone(),
+    };
+    Ok(Some(Composed {
+        payment_id: payment.map(|p| p.id),
+        recipient,
+        subject: dunning_email::subject(&merchant_name, &locale),
+        locale,
+        body: Body::PaymentFailed {
+            customer_id: customer.id,
+            facts,
+        },
     }))
 }
 
@@ -204,10 +320,10 @@ async fn attempt(env: &Env, job: &Job) -> Result<bool, ApiError> {
                     id: &id,
                     merchant_id: &event.merchant_id,
                     event_id: &job.event,
-                    payment_id: composed.as_ref().map(|c| c.payment_id.as_str()),
+                    payment_id: composed.as_ref().and_then(|c| c.payment_id.as_deref()),
                     recipient: composed.as_ref().map(|c| c.recipient.as_str()),
                     locale: composed.as_ref().map(|c| c.locale.as_str()),
-                    subject: composed.as_ref().map(|c| c.email.subject.as_str()),
+                    subject: composed.as_ref().map(|c| c.subject.as_str()),
                     now: clock::now_seconds(),
                 },
             )
@@ -223,26 +339,52 @@ async fn attempt(env: &Env, job: &Job) -> Result<bool, ApiError> {
         return Ok(false);
     }
     let Some(composed) = compose(env, &event.merchant_id, &event.kind, &event.body).await? else {
+        // Nothing to say any more (a renewal paid since): recorded, so the cron lets it be.
+        store::receipts::record_attempt(
+            env,
+            &receipt.id,
+            "skipped",
+            job.attempts,
+            None,
+            clock::now_seconds(),
+        )
+        .await?;
         return Ok(false);
     };
-    let outcome = match MailApi::from_env(env) {
-        Some(api) => {
-            api.send(&composed.recipient, &composed.email, &receipt.id)
-                .await
-        }
-        None => Err(MailError::Unavailable("MAIL_URL is not set".into())),
+    let recipient = composed.recipient.clone();
+    let Some(api) = MailApi::from_env(env) else {
+        crate::log_warn!("receipt {}: MAIL_URL is not set", receipt.id);
+        return finish(
+            env,
+            job,
+            &receipt.id,
+            Err(MailError::Unavailable("MAIL_URL is not set".into())),
+        )
+        .await;
     };
+    let email = composed.email(env, &event.merchant_id).await?;
+    let outcome = api.send(&recipient, &email, &receipt.id).await;
+    finish(env, job, &receipt.id, outcome).await
+}
+
+/// Records how a send went: `sent`, `pending` to try again, or `failed` for good.
+async fn finish(
+    env: &Env,
+    job: &Job,
+    receipt_id: &str,
+    outcome: Result<String, MailError>,
+) -> Result<bool, ApiError> {
     let (status, provider_id) = match &outcome {
         Ok(id) => ("sent", Some(id.as_str())),
         Err(_) if job.attempts >= MAX_ATTEMPTS => ("failed", None),
         Err(_) => ("pending", None),
     };
     if let Err(error) = &outcome {
-        crate::log_warn!("receipt {} attempt {}: {error}", receipt.id, job.attempts);
+        crate::log_warn!("receipt {receipt_id} attempt {}: {error}", job.attempts);
     }
     store::receipts::record_attempt(
         env,
-        &receipt.id,
+        receipt_id,
         status,
         job.attempts,
         provider_id,

@@ -26,6 +26,7 @@ pub mod chart;
 pub mod crypto;
 pub mod customer;
 pub mod dispute;
+pub mod dunning_email;
 pub mod error;
 pub mod fx;
 pub mod idempotency;

@@ -47,7 +47,7 @@ pub struct Email {
     pub html: String,
 }
 
-fn korean(locale: &str) -> bool {
+pub(crate) fn korean(locale: &str) -> bool {
     locale.to_ascii_lowercase().starts_with("ko")
 }
 
@@ -106,7 +106,7 @@ pub fn escape_html(text: &str) -> String {
 
 /// A name for a header or the plain-text part: line breaks and other control characters out
 /// (a merchant's name must not add a line to a mail header).
-fn single_line(text: &str) -> String {
+pub(crate) fn single_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

@@ -505,10 +505,17 @@ async fn a_customer_manages_a_subscription_on_the_hosted_page_in_english_and_kor
 }
 
 #[tokio::test]
-async fn a_customer_pays_a_failed_renewal_on_the_hosted_checkout_with_a_new_card() {
+async fn a_customer_follows_the_emailed_link_and_pays_a_failed_renewal_with_a_new_card() {
     let client = open().await;
     let till = wallet::till();
-    let customer = till.new_customer().await;
+    let to = format!(
+        "member-{}@example.com",
+        new_key().trim_start_matches("test-")
+    );
+    let customer = till
+        .create_customer(json!({ "phone": unique_phone(), "email": to, "locale": "en-US" }))
+        .await;
+    let customer = customer["id"].as_str().unwrap().to_string();
     // A card of this test's own: declines are counted per card.
     let first = till.save_card(&customer, 2_201, "4000056655665556").await;
     let (_, price) = till
@@ -545,21 +552,56 @@ async fn a_customer_pays_a_failed_renewal_on_the_hosted_checkout_with_a_new_card
         )
         .await;
     assert_eq!(status, 200);
-    let (status, session) = till
-        .post(
-            "/v1/customer_sessions",
-            &till.secret_key,
-            &json!({ "customer": customer, "subscriptions": true }),
-        )
+    let (_, owed) = till
+        .get(&format!("/v1/subscriptions/{id}"), &till.secret_key)
         .await;
-    assert_eq!(status, 200, "{session}");
-    let url = format!(
-        "{}/wallet?key={}&view=subscriptions#customer_session={}",
-        till.edge,
-        till.publishable_key,
-        session["client_secret"].as_str().unwrap()
+    let invoice = owed["latest_invoice"].as_str().unwrap().to_string();
+    // The customer is told by e-mail (besides the first charge's receipt), with a link.
+    let notice = failure_notice(&till, &to).await;
+    assert_eq!(
+        notice["subject"],
+        "Your payment to Wallet Test Merchant didn't go through"
     );
-    client.goto(&url).await.unwrap();
+    let text = notice["text"].as_str().unwrap();
+    for said in [
+        "(on visa •••• 5556)",
+        "We will try again on 2027-02-18.",
+        "Plan: Plus membership × 1",
+        "Amount due: $22.02",
+        &format!("Invoice: {invoice}"),
+    ] {
+        assert!(text.contains(said), "{said:?} not in {text}");
+    }
+    let link = text
+        .lines()
+        .find(|line| line.starts_with("http"))
+        .expect("a link")
+        .to_string();
+    let page = format!("{}/wallet?key=pk_", till.edge);
+    assert!(link.starts_with(&page), "{link}");
+    assert!(
+        link.contains("&view=subscriptions#customer_session=cuss_"),
+        "{link}"
+    );
+    assert!(
+        !link.contains(&till.publishable_key),
+        "Till's own key, not the shop's"
+    );
+    assert!(notice["html"]
+        .as_str()
+        .unwrap()
+        .contains("Pay now or use another card"));
+    // The key is the merchant's to see (and revoke), made once.
+    let (_, keys) = till.get("/v1/api_keys", &till.secret_key).await;
+    let hosted: Vec<&Value> = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == "Till hosted pages" && k["revoked"].is_null())
+        .collect();
+    assert_eq!(hosted.len(), 1, "{keys}");
+    assert_eq!(hosted[0]["kind"], "publishable");
+    client.goto(&link).await.unwrap();
     wait_for_text(&client, ".plan .owes", "did not go through").await;
     fits_a_phone(&client).await;
     screenshot(&client, "subscriptions-past-due-375").await;
@@ -591,4 +633,21 @@ async fn a_customer_pays_a_failed_renewal_on_the_hosted_checkout_with_a_new_card
         .await;
     assert_eq!(invoice["status"], "paid", "{invoice}");
     client.close().await.unwrap();
+}
+
+/// The notice of a failed renewal in `to`'s mailbox, waiting for it (the first charge's
+/// receipt goes to the same address).
+async fn failure_notice(till: &Till, to: &str) -> Value {
+    for count in 1..=3 {
+        let messages = till.mail_to(to, count).await;
+        if let Some(notice) = messages.iter().find(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("didn't go through")
+        }) {
+            return notice.clone();
+        }
+    }
+    panic!("no failure notice sent to {to}");
 }

@@ -250,6 +250,8 @@ impl Stack {
             "--var",
             &format!("MAIL_URL:{}", self.gateway_url()),
             "--var",
+            &format!("HOSTED_PAGES_URL:http://127.0.0.1:{}", ports.edge),
+            "--var",
             &format!("BIN_LOOKUP_URL:{}", self.gateway_url()),
             "--var",
             &format!(

@@ -87,6 +87,39 @@ pub async fn open_subscriptions(
     open_for(env, caller, id, client_secret, Use::Subscriptions).await
 }
 
+/// What a new customer session may do besides showing its customer's saved cards.
+pub struct Grants {
+    pub wallet: bool,
+    pub subscriptions: bool,
+    pub return_url: Option<String>,
+}
+
+/// Starts a session for `customer_id`, valid `lifetime` seconds: its row, and the client
+/// secret only its maker sees (Till keeps the hash).
+pub async fn start(
+    env: &Env,
+    merchant_id: &str,
+    customer_id: &str,
+    grants: Grants,
+    lifetime: i64,
+) -> Result<(CustomerSessionRow, String), ApiError> {
+    let id = random::id(IdKind::CustomerSession)?;
+    let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
+    let now = clock::now_seconds();
+    let row = CustomerSessionRow {
+        id,
+        merchant_id: merchant_id.to_string(),
+        customer_id: customer_id.to_string(),
+        client_secret_hash: hash_secret(&client_secret),
+        expires_at: now + lifetime,
+        wallet: i64::from(grants.wallet),
+        return_url: grants.return_url,
+        subscriptions: i64::from(grants.subscriptions),
+    };
+    store::customer_sessions::insert(env, &row, now).await?;
+    Ok((row, client_secret))
+}
+
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let request: CreateCustomerSession = parse(body_value(&mut req).await?)?;
     let dev_hosts = crate::config::dev_http_hosts(env);
@@ -94,20 +127,19 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let customer = super::customers::find(env, caller, &request.customer)
         .await
         .map_err(|e| e.with_param("customer"))?;
-    let id = random::id(IdKind::CustomerSession)?;
-    let client_secret = format!("{id}_{}", random::id(IdKind::ClientSecret)?);
-    let now = clock::now_seconds();
-    let row = CustomerSessionRow {
-        id,
-        merchant_id: caller.merchant_id.clone(),
-        customer_id: customer.id,
-        client_secret_hash: hash_secret(&client_secret),
-        expires_at: now + LIFETIME_SECONDS,
-        wallet: i64::from(request.wallet),
+    let grants = Grants {
+        wallet: request.wallet,
+        subscriptions: request.subscriptions,
         return_url: request.return_url,
-        subscriptions: i64::from(request.subscriptions),
     };
-    store::customer_sessions::insert(env, &row, now).await?;
+    let (row, client_secret) = start(
+        env,
+        &caller.merchant_id,
+        &customer.id,
+        grants,
+        LIFETIME_SECONDS,
+    )
+    .await?;
     json(
         200,
         &CustomerSession {

@@ -44,6 +44,19 @@ pub fn insert_statement(
     statement(env, INSERT, &insert_params(merchant_id, key))
 }
 
+/// The key row, written only when the batch's previous statement changed one row.
+pub fn insert_after_change_statement(
+    env: &Env,
+    merchant_id: &str,
+    key: &NewKeyRow,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        &format!("{INSERT} WHERE changes() = 1"),
+        &insert_params(merchant_id, key),
+    )
+}
+
 #[derive(Clone, Deserialize)]
 pub struct KeyRow {
     pub id: String,
@@ -138,11 +151,7 @@ pub async fn roll(
                  WHERE merchant_id = ?1 AND id = ?2 AND rolled_to IS NULL AND revoked IS NULL",
                 &[text(merchant_id), text(old_id), int(expires), text(&new.id)],
             )?,
-            statement(
-                env,
-                &format!("{INSERT} WHERE changes() = 1"),
-                &insert_params(merchant_id, new),
-            )?,
+            insert_after_change_statement(env, merchant_id, new)?,
             super::audit::insert_after_change_statement(env, merchant_id, audit)?,
         ],
     )

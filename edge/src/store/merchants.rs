@@ -211,3 +211,46 @@ pub async fn transfer_limits(env: &Env, merchant_id: &str) -> StoreResult<Option
     .await?;
     Ok(row.and_then(|r| r.transfer_limits))
 }
+
+#[derive(Deserialize)]
+struct HostedPagesKeyRow {
+    hosted_pages_key: Option<String>,
+}
+
+/// The publishable key Till puts in the links it e-mails the merchant's customers.
+pub async fn hosted_pages_key(env: &Env, merchant_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<HostedPagesKeyRow> = first(
+        env,
+        "SELECT hosted_pages_key FROM merchants WHERE id = ?1",
+        &[text(merchant_id)],
+    )
+    .await?;
+    Ok(row.and_then(|r| r.hosted_pages_key))
+}
+
+/// Makes `key` the hosted pages key in place of `old` (none, or one no longer active), with
+/// its key row and audit entry; nothing is written when another maker replaced `old` first.
+pub async fn replace_hosted_pages_key(
+    env: &Env,
+    merchant_id: &str,
+    old: Option<&str>,
+    key: &str,
+    row: &NewKeyRow,
+    audit: &AuditRow,
+) -> StoreResult<bool> {
+    let changes = transaction(
+        env,
+        vec![
+            statement(
+                env,
+                "UPDATE merchants SET hosted_pages_key = ?3 \
+                 WHERE id = ?1 AND hosted_pages_key IS ?2",
+                &[text(merchant_id), super::opt_text(old), text(key)],
+            )?,
+            super::api_keys::insert_after_change_statement(env, merchant_id, row)?,
+            super::audit::insert_after_change_statement(env, merchant_id, audit)?,
+        ],
+    )
+    .await?;
+    Ok(changes.first() == Some(&1))
+}

@@ -4,8 +4,13 @@ use super::{all, execute, first, int, opt_text, text, StoreResult};
 use serde::Deserialize;
 use worker::Env;
 
-/// The event types a receipt is sent for.
-pub const RECEIPT_EVENTS: [&str; 2] = ["payment.succeeded", "refund.succeeded"];
+/// The event types an e-mail to the customer is sent for (the table keeps the name
+/// `receipts` for all of them).
+pub const RECEIPT_EVENTS: [&str; 3] = [
+    "payment.succeeded",
+    "refund.succeeded",
+    "invoice.payment_failed",
+];
 
 /// A receipt to record; without a recipient it records that there is no one to send it to.
 pub struct NewReceipt<'a> {
@@ -101,7 +106,7 @@ pub async fn stale_events(
         env,
         "SELECT e.id AS id, e.merchant_id AS merchant_id FROM events e \
          LEFT JOIN receipts r ON r.event_id = e.id \
-         WHERE e.type IN ('payment.succeeded', 'refund.succeeded') \
+         WHERE e.type IN ('payment.succeeded', 'refund.succeeded', 'invoice.payment_failed') \
          AND e.created >= ?1 AND e.created < ?2 \
          AND (r.id IS NULL OR (r.status = 'pending' AND r.updated < ?2)) \
          ORDER BY e.created LIMIT ?3",
