@@ -291,6 +291,12 @@ async fn route(
         Endpoint::RetrieveInvoice => {
             handlers::subscriptions::retrieve_invoice(env, caller, id).await
         }
+        Endpoint::RetrieveBillingSettings => {
+            handlers::billing_settings::retrieve(env, caller).await
+        }
+        Endpoint::UpdateBillingSettings => {
+            handlers::billing_settings::update(req, env, caller).await
+        }
         Endpoint::CreateTestClock => handlers::test_clocks::create(req, env, caller).await,
         Endpoint::RetrieveTestClock => handlers::test_clocks::retrieve(env, caller, id).await,
         Endpoint::AdvanceTestClock => handlers::test_clocks::advance(req, env, caller, id).await,

@@ -124,6 +124,8 @@ pub enum Endpoint {
     PayInvoiceInSession,
     ListInvoices,
     RetrieveInvoice,
+    RetrieveBillingSettings,
+    UpdateBillingSettings,
     CreateTestClock,
     RetrieveTestClock,
     AdvanceTestClock,
@@ -775,6 +777,18 @@ pub const ROUTES: &[Route] = &[
         Access::SecretKey,
     ),
     route(
+        "GET",
+        "/v1/billing_settings",
+        Endpoint::RetrieveBillingSettings,
+        Access::SecretKey,
+    ),
+    route(
+        "POST",
+        "/v1/billing_settings",
+        Endpoint::UpdateBillingSettings,
+        Access::SecretKey,
+    ),
+    route(
         "POST",
         "/v1/test_clocks",
         Endpoint::CreateTestClock,
@@ -886,13 +900,28 @@ impl Endpoint {
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
             | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview
             | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),
-            CreateProduct | ListProducts | RetrieveProduct | UpdateProduct | CreatePrice
-            | ListPrices | RetrievePrice | UpdatePrice | CreateSubscription | ListSubscriptions
-            | RetrieveSubscription | UpdateSubscription | CancelSubscription
-            | PauseSubscription | ResumeSubscription | ListInvoices | RetrieveInvoice
-            | CreateTestClock | RetrieveTestClock | AdvanceTestClock => {
-                Some(Resource::Subscriptions)
-            }
+            CreateProduct
+            | ListProducts
+            | RetrieveProduct
+            | UpdateProduct
+            | CreatePrice
+            | ListPrices
+            | RetrievePrice
+            | UpdatePrice
+            | CreateSubscription
+            | ListSubscriptions
+            | RetrieveSubscription
+            | UpdateSubscription
+            | CancelSubscription
+            | PauseSubscription
+            | ResumeSubscription
+            | ListInvoices
+            | RetrieveInvoice
+            | RetrieveBillingSettings
+            | UpdateBillingSettings
+            | CreateTestClock
+            | RetrieveTestClock
+            | AdvanceTestClock => Some(Resource::Subscriptions),
             ListRiskRules | CreateRiskRule | UpdateRiskRule | DeleteRiskRule | DryRunRiskRule => {
                 Some(Resource::Risk)
             }

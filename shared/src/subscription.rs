@@ -329,7 +329,8 @@ pub fn period_amount(
 }
 
 /// `POST /v1/subscriptions/:id`: a new card, another price or quantity (prorated onto the
-/// next invoice), or taking back a cancellation at the period's end.
+/// next invoice), taking back a cancellation at the period's end, or a dunning schedule of its
+/// own (from the next failure; it then no longer follows the merchant's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubscription {
@@ -341,6 +342,26 @@ pub struct UpdateSubscription {
     pub quantity: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_at_period_end: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dunning: Option<Dunning>,
+}
+
+/// `GET /v1/billing_settings`: what the merchant's subscriptions follow unless given their
+/// own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingSettings {
+    pub object: String,
+    /// Till's default (retries 1, 3, 5 and 7 days after, then `unpaid`) until the merchant
+    /// sets one.
+    pub dunning: Dunning,
+}
+
+/// `POST /v1/billing_settings`: the merchant's dunning schedule, for subscriptions created
+/// without one and at once for those that follow it (from their next failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBillingSettings {
+    pub dunning: Dunning,
 }
 
 impl UpdateSubscription {
@@ -362,6 +383,7 @@ impl UpdateSubscription {
             && self.price.is_none()
             && self.quantity.is_none()
             && self.cancel_at_period_end.is_none()
+            && self.dunning.is_none()
     }
 
     /// Whether it changes what the subscription is billed.
@@ -499,6 +521,7 @@ impl CustomerSubscriptionChange {
             price: None,
             quantity: None,
             cancel_at_period_end: self.cancel_at_period_end,
+            dunning: None,
         }
     }
 }

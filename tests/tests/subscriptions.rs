@@ -1129,3 +1129,177 @@ async fn a_customer_pays_a_failed_renewal_with_a_new_card_and_it_is_paid_once() 
         1
     );
 }
+
+#[tokio::test]
+async fn subscriptions_follow_the_merchants_dunning_schedule_unless_given_their_own() {
+    let (_, till) =
+        till_e2e::merchants::onboard("Dunning settings shop", &["https://dunning.example"]).await;
+    let (_, other) =
+        till_e2e::merchants::onboard("Other dunning shop", &["https://other-dunning.example"])
+            .await;
+    let till_default = json!({ "retry_days": [1, 3, 5, 7], "after_retries": "mark_unpaid" });
+    let settings = get(&till, "/v1/billing_settings").await;
+    assert_eq!(
+        settings,
+        json!({ "object": "billing_settings", "dunning": till_default })
+    );
+
+    // Refused: nothing changes.
+    for body in [
+        json!({}),
+        json!({ "dunning": { "retry_days": [], "after_retries": "cancel" } }),
+        json!({ "dunning": { "retry_days": [3, 3], "after_retries": "cancel" } }),
+        json!({ "dunning": { "retry_days": [61], "after_retries": "cancel" } }),
+        json!({ "dunning": { "retry_days": [2], "after_retries": "forgive" } }),
+        json!({ "dunning": { "retry_days": [2], "after_retries": "cancel" }, "mode": "x" }),
+    ] {
+        let (status, answer) = till
+            .post("/v1/billing_settings", &till.secret_key, &body)
+            .await;
+        assert_eq!(
+            (status, code(&answer)),
+            (400, "parameter_invalid"),
+            "{body}: {answer}"
+        );
+    }
+    let (status, answer) = till
+        .post(
+            "/v1/billing_settings",
+            &till.publishable_key,
+            &json!({ "dunning": { "retry_days": [2], "after_retries": "cancel" } }),
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (403, "secret_key_required"));
+    assert_eq!(get(&till, "/v1/billing_settings").await, settings);
+
+    let schedule = json!({ "retry_days": [2], "after_retries": "mark_unpaid" });
+    let set = create(
+        &till,
+        "/v1/billing_settings",
+        json!({ "dunning": schedule }),
+    )
+    .await;
+    assert_eq!(set["dunning"], schedule);
+    assert_eq!(
+        get(&other, "/v1/billing_settings").await["dunning"],
+        till_default,
+        "another merchant's settings are its own"
+    );
+
+    // One subscription follows the merchant's schedule, one has its own.
+    let cards = Gateway::Sandbox.cards();
+    let customer = till.new_customer().await;
+    let card = till.save_card(&customer, 2_151, cards.succeeds).await;
+    let (_, follower_price) = till
+        .product_price(
+            "Weekly follower",
+            json!({ "unit_amount": 2_152, "currency": "USD", "interval": "week" }),
+        )
+        .await;
+    let (_, own_price) = till
+        .product_price(
+            "Weekly own",
+            json!({ "unit_amount": 2_153, "currency": "USD", "interval": "week" }),
+        )
+        .await;
+    let clock = new_clock(&till).await;
+    let own_schedule = json!({ "retry_days": [1, 2], "after_retries": "mark_unpaid" });
+    let follower = subscribe(
+        &till,
+        &json!({ "customer": customer, "price": follower_price["id"], "payment_method": card,
+                 "test_clock": clock }),
+        "active",
+    )
+    .await;
+    assert_eq!(follower["dunning"], schedule);
+    let own = subscribe(
+        &till,
+        &json!({ "customer": customer, "price": own_price["id"], "payment_method": card,
+                 "test_clock": clock, "dunning": own_schedule }),
+        "active",
+    )
+    .await;
+    let (follower_id, own_id) = (
+        follower["id"].as_str().expect("id").to_string(),
+        own["id"].as_str().expect("id").to_string(),
+    );
+
+    // The merchant changes its schedule: the follower takes it, the other keeps its own.
+    let cancel_after_three = json!({ "retry_days": [3], "after_retries": "cancel" });
+    create(
+        &till,
+        "/v1/billing_settings",
+        json!({ "dunning": cancel_after_three }),
+    )
+    .await;
+    let follower_now = get(&till, &format!("/v1/subscriptions/{follower_id}")).await;
+    assert_eq!(follower_now["dunning"], cancel_after_three);
+    let own_now = get(&till, &format!("/v1/subscriptions/{own_id}")).await;
+    assert_eq!(own_now["dunning"], own_schedule);
+
+    // The follower's renewal fails twice: retried 3 days on, then canceled, the invoice void.
+    Gateway::Sandbox.decline_next(&till, 2_152, 2).await;
+    advance(&till, &clock, START + 7 * DAY).await;
+    let past_due = get(&till, &format!("/v1/subscriptions/{follower_id}")).await;
+    assert_eq!(past_due["status"], "past_due", "{past_due}");
+    let owed = latest_invoice(&till, &past_due).await;
+    assert_eq!(
+        owed["next_payment_attempt"].as_i64(),
+        Some(owed["created"].as_i64().expect("created") + 3 * DAY),
+        "{owed}"
+    );
+    advance(&till, &clock, START + 10 * DAY).await;
+    let canceled = get(&till, &format!("/v1/subscriptions/{follower_id}")).await;
+    assert_eq!(canceled["status"], "canceled", "{canceled}");
+    assert_eq!(latest_invoice(&till, &canceled).await["status"], "void");
+    let kept = get(&till, &format!("/v1/subscriptions/{own_id}")).await;
+    assert_eq!(kept["status"], "active", "{kept}");
+
+    // A subscription given its own schedule later keeps it through the merchant's changes.
+    let (status, answer) = till
+        .post(
+            &format!("/v1/subscriptions/{own_id}"),
+            &till.secret_key,
+            &json!({ "dunning": { "retry_days": [9, 8], "after_retries": "cancel" } }),
+        )
+        .await;
+    assert_eq!((status, code(&answer)), (400, "parameter_invalid"));
+    let second = subscribe(
+        &till,
+        &json!({ "customer": customer, "price": follower_price["id"], "payment_method": card,
+                 "test_clock": clock }),
+        "active",
+    )
+    .await;
+    let second_id = second["id"].as_str().expect("id");
+    let its_own = json!({ "retry_days": [4, 6], "after_retries": "cancel" });
+    let updated = create(
+        &till,
+        &format!("/v1/subscriptions/{second_id}"),
+        json!({ "dunning": its_own }),
+    )
+    .await;
+    assert_eq!(updated["dunning"], its_own);
+    create(
+        &till,
+        "/v1/billing_settings",
+        json!({ "dunning": schedule }),
+    )
+    .await;
+    let still = get(&till, &format!("/v1/subscriptions/{second_id}")).await;
+    assert_eq!(still["dunning"], its_own);
+    assert_eq!(
+        get(&till, &format!("/v1/subscriptions/{follower_id}")).await["dunning"],
+        cancel_after_three,
+        "an ended subscription keeps the schedule it ended under"
+    );
+
+    let log = get(&till, "/v1/audit_log?limit=100").await;
+    let changes = log["data"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|entry| entry["action"] == "billing_settings.updated")
+        .count();
+    assert_eq!(changes, 3, "{log}");
+}

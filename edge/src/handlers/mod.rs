@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod bank_webhooks;
+pub mod billing_settings;
 pub mod catalogue;
 pub mod confirm;
 pub mod customer_sessions;

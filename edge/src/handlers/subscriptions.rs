@@ -239,8 +239,11 @@ async fn start(
         ended_at: None,
         latest_invoice_id: None,
         pending_lines: "[]".into(),
-        dunning: serde_json::to_string(&request.dunning.clone().unwrap_or_default())
-            .map_err(|_| ApiError::internal())?,
+        dunning: match &request.dunning {
+            Some(own) => serde_json::to_string(own).map_err(|_| ApiError::internal())?,
+            None => super::billing_settings::dunning_json(env, merchant_id).await?,
+        },
+        own_dunning: i64::from(request.dunning.is_some()),
         test_clock_id: request.test_clock.clone(),
         idempotency_key: scope.key.clone(),
         request_fingerprint: scope.fingerprint.clone(),
@@ -396,6 +399,10 @@ async fn apply_update(
     if let Some(at_end) = request.cancel_at_period_end {
         change.cancel_at_period_end = at_end;
         change.canceled_at = at_end.then_some(now);
+    }
+    if let Some(dunning) = &request.dunning {
+        change.own_dunning =
+            Some(serde_json::to_string(dunning).map_err(|_| ApiError::internal())?);
     }
     if !billing::changed(env, &row, &change, "customer.subscription.updated").await? {
         return Err(invalid_state(

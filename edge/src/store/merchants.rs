@@ -254,3 +254,48 @@ pub async fn replace_hosted_pages_key(
     .await?;
     Ok(changes.first() == Some(&1))
 }
+
+#[derive(Deserialize)]
+struct DunningRow {
+    dunning: Option<String>,
+}
+
+/// The merchant's dunning schedule (JSON), when it set one.
+pub async fn dunning(env: &Env, merchant_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<DunningRow> = first(
+        env,
+        "SELECT dunning FROM merchants WHERE id = ?1",
+        &[text(merchant_id)],
+    )
+    .await?;
+    Ok(row.and_then(|r| r.dunning))
+}
+
+/// Sets the merchant's dunning schedule and gives it to every subscription that follows it and
+/// has not ended, with the audit entry: all or nothing.
+pub async fn set_dunning(
+    env: &Env,
+    merchant_id: &str,
+    dunning: &str,
+    audit: &AuditRow,
+) -> StoreResult<()> {
+    transaction(
+        env,
+        vec![
+            statement(
+                env,
+                "UPDATE merchants SET dunning = ?2 WHERE id = ?1",
+                &[text(merchant_id), text(dunning)],
+            )?,
+            statement(
+                env,
+                "UPDATE subscriptions SET dunning = ?2 WHERE merchant_id = ?1 \
+                 AND own_dunning = 0 AND status NOT IN ('canceled', 'incomplete_expired')",
+                &[text(merchant_id), text(dunning)],
+            )?,
+            super::audit::insert_statement(env, merchant_id, audit)?,
+        ],
+    )
+    .await
+    .map(|_| ())
+}

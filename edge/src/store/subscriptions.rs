@@ -41,6 +41,8 @@ pub struct SubscriptionRow {
     /// JSON array of `InvoiceLine`s waiting for the next invoice.
     pub pending_lines: String,
     pub dunning: String,
+    /// 1: the subscription was given its own dunning schedule; 0: it follows the merchant's.
+    pub own_dunning: i64,
     pub test_clock_id: Option<String>,
     pub idempotency_key: String,
     pub request_fingerprint: String,
@@ -115,9 +117,12 @@ pub async fn insert(env: &Env, s: &SubscriptionRow) -> StoreResult<()> {
         "INSERT INTO subscriptions (id, merchant_id, customer_id, price_id, product_id, \
          payment_method_id, quantity, unit_amount, currency, interval, interval_count, status, \
          anchor, current_period_start, current_period_end, trial_end, cancel_at_period_end, \
-         dunning, test_clock_id, idempotency_key, request_fingerprint, created, updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, \
-         ?18, ?19, ?20, ?21, ?22)",
+         dunning, test_clock_id, idempotency_key, request_fingerprint, created, updated, \
+         own_dunning) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, \
+         CASE WHEN ?23 = 1 THEN ?17 \
+         ELSE COALESCE((SELECT dunning FROM merchants WHERE id = ?2), ?17) END, \
+         ?18, ?19, ?20, ?21, ?22, ?23)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -141,6 +146,7 @@ pub async fn insert(env: &Env, s: &SubscriptionRow) -> StoreResult<()> {
             text(&s.request_fingerprint),
             int(s.created),
             int(s.updated),
+            int(s.own_dunning),
         ],
     )
     .await
@@ -185,6 +191,9 @@ pub struct Change<'a> {
     pub canceled_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub payment_method_id: &'a str,
+    /// A schedule of the subscription's own, from now on; none leaves the schedule as it is
+    /// (the merchant's may change it meanwhile).
+    pub own_dunning: Option<String>,
 }
 
 impl SubscriptionRow {
@@ -204,6 +213,7 @@ impl SubscriptionRow {
             canceled_at: self.canceled_at,
             ended_at: self.ended_at,
             payment_method_id: &self.payment_method_id,
+            own_dunning: None,
         })
     }
 }
@@ -223,7 +233,8 @@ pub async fn update(
          current_period_end = ?5, latest_invoice_id = ?6, cancel_at_period_end = ?7, \
          canceled_at = ?8, ended_at = ?9, payment_method_id = ?10, updated = ?11, \
          price_id = ?16, product_id = ?17, unit_amount = ?18, quantity = ?19, \
-         pending_lines = ?20 \
+         pending_lines = ?20, dunning = COALESCE(?22, dunning), \
+         own_dunning = CASE WHEN ?22 IS NULL THEN own_dunning ELSE 1 END \
          WHERE id = ?1 AND updated = ?2 AND status = ?12 AND current_period_end = ?13 \
          AND cancel_at_period_end = ?14 AND payment_method_id = ?15 AND pending_lines = ?21",
         &[
@@ -249,6 +260,7 @@ pub async fn update(
             int(change.quantity),
             text(&change.pending_lines),
             text(&seen.pending_lines),
+            opt_text(change.own_dunning.as_deref()),
         ],
     )
     .await
