@@ -109,6 +109,17 @@ pub struct Strings {
     pub period: &'static str,
     pub charges: &'static str,
     pub ids: &'static str,
+    pub failed_renewals: &'static str,
+    /// The dunning schedule in a sentence: its days, and what happens after the last retry.
+    pub dunning_summary: fn(&str, &str) -> String,
+    pub retry_days: &'static str,
+    pub retry_days_hint: &'static str,
+    pub retry_days_invalid: &'static str,
+    pub after_retries: &'static str,
+    pub mark_unpaid: &'static str,
+    pub cancel_it: &'static str,
+    pub save_schedule: &'static str,
+    pub schedule_saved: &'static str,
     /// Subscription and invoice statuses, by their API names.
     pub subscription_status: fn(&str) -> &'static str,
     pub reconciliation: &'static str,
@@ -308,6 +319,18 @@ const EN: Strings = Strings {
     period: "Period",
     charges: "Charges",
     ids: "IDs",
+    failed_renewals: "Failed renewals",
+    dunning_summary: |days, after| {
+        format!("A failed renewal is charged again {days} days after it failed, then the subscription is {after}.")
+    },
+    retry_days: "Retry after (days)",
+    retry_days_hint: "Up to 8 increasing days, 1 to 60, separated by commas.",
+    retry_days_invalid: "Enter up to 8 increasing days from 1 to 60, such as 1, 3, 5, 7.",
+    after_retries: "After the last retry",
+    mark_unpaid: "marked unpaid",
+    cancel_it: "canceled",
+    save_schedule: "Save schedule",
+    schedule_saved: "Schedule saved: subscriptions without their own follow it from their next failed charge.",
     subscription_status: |status| match status {
         "incomplete" => "Incomplete",
         "incomplete_expired" => "Expired",
@@ -519,6 +542,18 @@ const KO: Strings = Strings {
     period: "기간",
     charges: "결제 시도",
     ids: "ID",
+    failed_renewals: "결제 실패한 갱신",
+    dunning_summary: |days, after| {
+        format!("갱신 결제가 실패하면 {days}일 후에 다시 결제하고, 그래도 실패하면 구독을 {after}.")
+    },
+    retry_days: "재시도 (실패 후 일수)",
+    retry_days_hint: "1~60 사이의 증가하는 숫자를 쉼표로 구분해 최대 8개까지 입력하세요.",
+    retry_days_invalid: "1, 3, 5, 7처럼 1~60 사이의 증가하는 숫자를 최대 8개 입력하세요.",
+    after_retries: "마지막 재시도 후",
+    mark_unpaid: "미납으로 둡니다",
+    cancel_it: "해지합니다",
+    save_schedule: "일정 저장",
+    schedule_saved: "일정을 저장했습니다. 별도 일정이 없는 구독은 다음 결제 실패부터 이 일정을 따릅니다.",
     subscription_status: |status| match status {
         "incomplete" => "미완료",
         "incomplete_expired" => "만료",

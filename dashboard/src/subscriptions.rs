@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use till_core::api::List;
 use till_core::catalogue::Product;
 use till_core::invoice::Invoice;
-use till_core::subscription::{Subscription, SubscriptionStatus};
+use till_core::subscription::{
+    AfterRetries, BillingSettings, Dunning, Subscription, SubscriptionStatus, UpdateBillingSettings,
+};
 
 #[component]
 pub fn Subscriptions() -> impl IntoView {
@@ -120,7 +122,101 @@ pub fn Subscriptions() -> impl IntoView {
                 <button type="button" class="quiet" on:click=move |_| load(true)>{t().more}</button>
             </Show>
         </section>
+        <Retries />
         <Invoices />
+    }
+}
+
+/// The merchant's dunning schedule: when a failed renewal is charged again and what becomes of
+/// the subscription after the last retry. Checked here as the API checks it before it is sent.
+#[component]
+fn Retries() -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    let current = RwSignal::new(None::<Dunning>);
+    let days = RwSignal::new(String::new());
+    let after = RwSignal::new(String::new());
+    let show = move |dunning: Dunning| {
+        let listed: Vec<String> = dunning.retry_days().iter().map(u16::to_string).collect();
+        days.set(listed.join(", "));
+        after.set(after_name(dunning.after_retries).into());
+        current.set(Some(dunning));
+    };
+    spawn_local(async move {
+        match api::get::<BillingSettings>("/v1/billing_settings").await {
+            Ok(settings) => show(settings.dunning),
+            Err(error) => dashboard.fail(&error),
+        }
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parsed: Option<Vec<u16>> = days
+            .get_untracked()
+            .split(',')
+            .map(|day| day.trim().parse().ok())
+            .collect();
+        let after_retries = if after.get_untracked() == "cancel" {
+            AfterRetries::Cancel
+        } else {
+            AfterRetries::MarkUnpaid
+        };
+        let Some(dunning) = parsed.and_then(|days| Dunning::new(days, after_retries).ok()) else {
+            return dashboard.tell(t().retry_days_invalid);
+        };
+        let Ok(body) = serde_json::to_value(UpdateBillingSettings { dunning }) else {
+            return;
+        };
+        dashboard.change(
+            "POST",
+            "/v1/billing_settings".into(),
+            body,
+            t().schedule_saved,
+            move |answer| {
+                if let Ok(settings) = serde_json::from_value::<BillingSettings>(answer) {
+                    show(settings.dunning);
+                }
+            },
+        );
+    };
+    let summary = move || {
+        current.get().map(|dunning| {
+            let listed: Vec<String> = dunning.retry_days().iter().map(u16::to_string).collect();
+            let outcome = match dunning.after_retries {
+                AfterRetries::MarkUnpaid => t().mark_unpaid,
+                AfterRetries::Cancel => t().cancel_it,
+            };
+            (t().dunning_summary)(&listed.join(", "), outcome)
+        })
+    };
+    view! {
+        <section>
+            <h2>{t().failed_renewals}</h2>
+            <p id="dunning">{summary}</p>
+            <Show when=move || dashboard.may_change() && current.get().is_some()>
+                <form id="dunning-form" on:submit=save>
+                    <label>{t().retry_days}
+                        <input id="retry-days" inputmode="numeric" aria-describedby="retry-days-hint"
+                            prop:value=move || days.get()
+                            on:input=move |ev| days.set(event_target_value(&ev)) />
+                    </label>
+                    <p id="retry-days-hint" class="hint">{t().retry_days_hint}</p>
+                    <label>{t().after_retries}
+                        <select id="after-retries" prop:value=move || after.get()
+                            on:change=move |ev| after.set(event_target_value(&ev))>
+                            <option value="mark_unpaid">{t().mark_unpaid}</option>
+                            <option value="cancel">{t().cancel_it}</option>
+                        </select>
+                    </label>
+                    <button type="submit">{t().save_schedule}</button>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+fn after_name(after: AfterRetries) -> &'static str {
+    match after {
+        AfterRetries::MarkUnpaid => "mark_unpaid",
+        AfterRetries::Cancel => "cancel",
     }
 }
 

@@ -14,6 +14,7 @@ use crate::payments::saved_cards::{self, Charge, Charged};
 use crate::store::catalogue::{Catalogued, ProductRow};
 use crate::store::payments::PaymentRow;
 use crate::store::subscriptions::{InvoiceRow, SubscriptionRow};
+use crate::store::webhooks::{EndpointRow, EventRow};
 use crate::vault::Vault;
 use crate::{clock, merchant_webhooks, random, store};
 use till_core::api::{CaptureMethod, Purpose, SessionStatus};
@@ -148,7 +149,10 @@ async fn step(env: &Env, subscription: SubscriptionRow) -> Result<bool, ApiError
     change.current_period_end = period.end;
     change.latest_invoice_id = Some(&invoice.id);
     change.pending_lines = serde_json::to_string(&left).map_err(|_| ApiError::internal())?;
-    if !store::subscriptions::update(env, &subscription, &change, clock::now_seconds()).await? {
+    if store::subscriptions::update(env, &subscription, &change, clock::now_seconds(), None)
+        .await?
+        .is_none()
+    {
         return Ok(false);
     }
     collect(env, invoice).await?;
@@ -210,13 +214,10 @@ pub async fn open_invoice(
         paid_at: None,
         created: now,
     };
-    let invoice = store::subscriptions::open_invoice(env, &row)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    if invoice.id == row.id {
-        merchant_webhooks::emit(env, &row.merchant_id, "invoice.created", &invoice.view()?).await;
-    }
-    Ok(invoice)
+    let event = merchant_webhooks::new_event(&row.merchant_id, "invoice.created", &row.view()?)?;
+    let (invoice, opened) = store::subscriptions::open_invoice(env, &row, &event).await?;
+    told(env, &event, opened).await;
+    invoice.ok_or_else(ApiError::internal)
 }
 
 /// The lines still waiting after `invoice` took its share of `pending` (by id: a line added
@@ -413,10 +414,14 @@ async fn settle_paid(
     invoice: &InvoiceRow,
     now: i64,
 ) -> Result<bool, ApiError> {
-    if !store::subscriptions::settle_attempt(env, invoice, InvoiceStatus::Paid, None, now).await? {
+    let paid = invoice.settled(InvoiceStatus::Paid, None, now);
+    let event = merchant_webhooks::new_event(&invoice.merchant_id, "invoice.paid", &paid.view()?)?;
+    let written =
+        store::subscriptions::settle_attempt(env, invoice, InvoiceStatus::Paid, None, now, &event)
+            .await?;
+    if !told(env, &event, written).await {
         return Ok(false);
     }
-    emit_invoice(env, &invoice.merchant_id, &invoice.id, "invoice.paid").await;
     let status = subscription.status()?;
     if !status.can_move_to(SubscriptionStatus::Active) {
         return Ok(true);
@@ -473,16 +478,18 @@ async fn settle_failed(
             AfterFailure::GiveUp(after) => (InvoiceStatus::Open, None, after),
         },
     };
-    if !store::subscriptions::settle_attempt(env, invoice, invoice_status, retry, now).await? {
+    let failed = invoice.settled(invoice_status, retry, now);
+    let event = merchant_webhooks::new_event(
+        &invoice.merchant_id,
+        "invoice.payment_failed",
+        &failed.view()?,
+    )?;
+    let written =
+        store::subscriptions::settle_attempt(env, invoice, invoice_status, retry, now, &event)
+            .await?;
+    if !told(env, &event, written).await {
         return Ok(false);
     }
-    emit_invoice(
-        env,
-        &invoice.merchant_id,
-        &invoice.id,
-        "invoice.payment_failed",
-    )
-    .await;
     if next == status || !status.can_move_to(next) {
         return Ok(true);
     }
@@ -551,10 +558,13 @@ pub async fn settle_if_paid_in_session(env: &Env, invoice: &InvoiceRow) -> Resul
         return Ok(false);
     };
     let now = time_of(env, &subscription).await?;
-    if !store::subscriptions::paid_by_customer(env, &invoice.id, &payment.id, now).await? {
+    let paid = invoice.paid_by(&payment.id, now);
+    let event = merchant_webhooks::new_event(merchant, "invoice.paid", &paid.view()?)?;
+    let written =
+        store::subscriptions::paid_by_customer(env, &invoice.id, &payment.id, now, &event).await?;
+    if !told(env, &event, written).await {
         return Ok(false);
     }
-    emit_invoice(env, merchant, &invoice.id, "invoice.paid").await;
     let status = subscription.status()?;
     let kept = store::payment_methods::saved_by(env, merchant, &payment.id).await?;
     let mut change = subscription.unchanged()?;
@@ -582,32 +592,30 @@ async fn expire(env: &Env, subscription: &SubscriptionRow, now: i64) -> Result<b
     changed(env, subscription, &change, "customer.subscription.deleted").await
 }
 
-/// Writes a change of `subscription` and tells the merchant; false when another run changed it
-/// first.
+/// Writes a change of `subscription` with the event `kind` that tells the merchant (one
+/// transaction); false when another run changed it first.
 pub async fn changed(
     env: &Env,
     subscription: &SubscriptionRow,
     change: &store::subscriptions::Change<'_>,
     kind: &str,
 ) -> Result<bool, ApiError> {
-    if !store::subscriptions::update(env, subscription, change, clock::now_seconds()).await? {
-        return Ok(false);
-    }
-    if let Some(after) =
-        store::subscriptions::find(env, &subscription.merchant_id, &subscription.id).await?
-    {
-        merchant_webhooks::emit(env, &after.merchant_id, kind, &after.view()?).await;
-    }
-    Ok(true)
+    let now = clock::now_seconds();
+    let after = subscription.after(change, now);
+    let event = merchant_webhooks::new_event(&subscription.merchant_id, kind, &after.view()?)?;
+    let written =
+        store::subscriptions::update(env, subscription, change, now, Some(&event)).await?;
+    Ok(told(env, &event, written).await)
 }
 
-async fn emit_invoice(env: &Env, merchant_id: &str, id: &str, kind: &str) {
-    match store::subscriptions::find_invoice(env, merchant_id, id).await {
-        Ok(Some(invoice)) => match invoice.view() {
-            Ok(view) => merchant_webhooks::emit(env, merchant_id, kind, &view).await,
-            Err(error) => crate::log_error!("{id}: {kind} not sent: {}", error.error.message),
-        },
-        Ok(None) => crate::log_error!("{id}: {kind} not sent: the invoice is gone"),
-        Err(error) => crate::log_error!("{id}: {kind} not sent: {error}"),
+/// Delivers `event`, recorded with the change it tells of, when that change was written
+/// (`endpoints` is then the merchant's); whether it was.
+pub async fn told(env: &Env, event: &EventRow, endpoints: Option<Vec<EndpointRow>>) -> bool {
+    match endpoints {
+        Some(endpoints) => {
+            merchant_webhooks::deliver(env, event, endpoints).await;
+            true
+        }
+        None => false,
     }
 }

@@ -490,5 +490,74 @@ async fn an_analyst_sees_subscriptions_filtered_by_status_and_their_invoices() {
     }
     assert_eq!(rows().await, 1);
     wait_for_text(&client, "#subscriptions", "Trial").await;
+    // The schedule is there to read, not to change.
+    wait_for_text(&client, "#dunning", "again 1, 3, 5, 7 days after").await;
+    let forms = client
+        .find_all(Locator::Css("#dunning-form"))
+        .await
+        .expect("query");
+    assert!(forms.is_empty(), "an analyst cannot change the schedule");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_developer_sets_the_dunning_schedule_and_a_wrong_one_changes_nothing() {
+    let (_, till) = onboard("Dashboard Dunning Shop", &[]).await;
+    // Something for the overview's charts, where signing up lands.
+    pay(&till, 1_000, "4242424242424242").await;
+    let email = unique_email("dunning");
+    let (status, invitation) = invite_with_key(&till, &till.secret_key, &email, "developer").await;
+    assert_eq!(status, 200, "{invitation}");
+    let client = open().await;
+    sign_up_in_browser(&client, &till, &invitation, "Min-jun Park").await;
+    client
+        .goto(&format!("{}/dashboard/#/subscriptions", till.edge))
+        .await
+        .unwrap();
+    wait_for_text(&client, "#dunning", "again 1, 3, 5, 7 days after").await;
+    type_into(&client, "#retry-days", "5, 1").await;
+    click(&client, "#dunning-form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "increasing days").await;
+    let (_, unchanged) = till.get("/v1/billing_settings", &till.secret_key).await;
+    assert_eq!(
+        unchanged["dunning"]["retry_days"],
+        serde_json::json!([1, 3, 5, 7])
+    );
+
+    type_into(&client, "#retry-days", "2, 4, 9").await;
+    client
+        .find(Locator::Css("#after-retries option[value=cancel]"))
+        .await
+        .expect("the cancel option")
+        .click()
+        .await
+        .expect("choose cancel");
+    click(&client, "#dunning-form button[type=submit]").await;
+    wait_for_text(&client, ".notice", "Schedule saved").await;
+    wait_for_text(
+        &client,
+        "#dunning",
+        "again 2, 4, 9 days after it failed, then the subscription is canceled",
+    )
+    .await;
+    screenshot(&client, "dashboard-dunning").await;
+    fits_a_phone(&client).await;
+    let (_, saved) = till.get("/v1/billing_settings", &till.secret_key).await;
+    assert_eq!(
+        saved["dunning"],
+        serde_json::json!({ "retry_days": [2, 4, 9], "after_retries": "cancel" })
+    );
+    let (_, log) = till.get("/v1/audit_log", &till.secret_key).await;
+    assert_eq!(
+        log["data"][0]["action"], "billing_settings.updated",
+        "{log}"
+    );
+    assert!(
+        log["data"][0]["actor"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("user:"),
+        "{log}"
+    );
     client.close().await.unwrap();
 }

@@ -250,21 +250,25 @@ async fn start(
         created: now,
         updated: clock::now_seconds(),
     };
-    store::subscriptions::insert(env, &row).await?;
-    crate::merchant_webhooks::emit(
-        env,
+    let event = crate::merchant_webhooks::new_event(
         merchant_id,
         "customer.subscription.created",
         &row.view()?,
-    )
-    .await;
+    )?;
+    let written = store::subscriptions::insert(env, &row, &event).await?;
+    if !billing::told(env, &event, written).await {
+        crate::log_error!("{}: not recorded", row.id);
+        return Err(ApiError::internal());
+    }
     if status == SubscriptionStatus::Trialing {
         return Ok(Ok(row));
     }
     let invoice = billing::open_invoice(env, &row, period, now).await?;
     let mut change = row.unchanged()?;
     change.latest_invoice_id = Some(&invoice.id);
-    if !store::subscriptions::update(env, &row, &change, clock::now_seconds()).await? {
+    let written =
+        store::subscriptions::update(env, &row, &change, clock::now_seconds(), None).await?;
+    if written.is_none() {
         crate::log_error!("{}: changed while it was being created", row.id);
         return Err(ApiError::internal());
     }

@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::store::test_clocks::TestClockRow;
 use crate::{billing, clock, random, store};
+use std::time::Duration;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::test_clock::{check_advance, AdvanceTestClock, CreateTestClock};
@@ -65,8 +66,24 @@ pub async fn advance(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
     if !store::test_clocks::advance(env, id, row.frozen_time, request.frozen_time).await? {
         return Err(ApiError::new(ErrorCode::TestClockBusy));
     }
-    if !billing::run(env, Some(id)).await? {
+    let mut more = billing::run(env, Some(id)).await?;
+    // Another run (the cron's) may be charging one of this clock's invoices: wait for it a
+    // little, so that the answer comes after what the new time billed.
+    let mut charging = !more && store::subscriptions::charging_on_clock(env, id).await?;
+    for _ in 0..CHARGE_WAIT_ROUNDS {
+        if !charging {
+            break;
+        }
+        worker::Delay::from(Duration::from_millis(CHARGE_WAIT_MS)).await;
+        more = billing::run(env, Some(id)).await?;
+        charging = !more && store::subscriptions::charging_on_clock(env, id).await?;
+    }
+    if !more && !charging {
         store::test_clocks::mark_ready(env, Some(id)).await?;
     }
     json(200, &test_clock(env, caller, id).await?.view())
 }
+
+/// How long an advance waits for a charge another run is making: 20 × 250 ms.
+const CHARGE_WAIT_ROUNDS: usize = 20;
+const CHARGE_WAIT_MS: u64 = 250;

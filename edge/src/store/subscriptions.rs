@@ -1,7 +1,8 @@
 //! Subscriptions and their invoices in D1. Every change that the billing run and a request could
 //! both make is a compare-and-set on what the writer read, so two runs never act twice.
 
-use super::{all, execute, first, int, opt_int, opt_text, text, StoreResult};
+use super::webhooks::{change_with_event, EndpointRow, EventRow};
+use super::{all, execute, first, int, opt_int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
 use till_core::billing_period::{Interval, PeriodError};
 use till_core::catalogue::Recurring;
@@ -111,8 +112,13 @@ impl SubscriptionRow {
     }
 }
 
-pub async fn insert(env: &Env, s: &SubscriptionRow) -> StoreResult<()> {
-    execute(
+/// Records a new subscription with the event that tells of it; the merchant's endpoints.
+pub async fn insert(
+    env: &Env,
+    s: &SubscriptionRow,
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let insert = statement(
         env,
         "INSERT INTO subscriptions (id, merchant_id, customer_id, price_id, product_id, \
          payment_method_id, quantity, unit_amount, currency, interval, interval_count, status, \
@@ -148,9 +154,8 @@ pub async fn insert(env: &Env, s: &SubscriptionRow) -> StoreResult<()> {
             int(s.updated),
             int(s.own_dunning),
         ],
-    )
-    .await
-    .map(|_| ())
+    )?;
+    change_with_event(env, insert, Some(event)).await
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<SubscriptionRow>> {
@@ -196,7 +201,43 @@ pub struct Change<'a> {
     pub own_dunning: Option<String>,
 }
 
+/// The `updated` a change of `seen` writes: strictly later than what was read, so `updated`
+/// alone tells a change.
+fn updated_after(seen: &SubscriptionRow, now: i64) -> i64 {
+    now.max(seen.updated + 1)
+}
+
 impl SubscriptionRow {
+    /// The subscription as [`update`] leaves it after `change` at `now` (what its event tells).
+    pub fn after(&self, change: &Change<'_>, now: i64) -> SubscriptionRow {
+        SubscriptionRow {
+            price_id: change.price_id.to_string(),
+            product_id: change.product_id.to_string(),
+            unit_amount: change.unit_amount,
+            quantity: change.quantity,
+            pending_lines: change.pending_lines.clone(),
+            status: change.status.as_str().to_string(),
+            current_period_start: change.current_period_start,
+            current_period_end: change.current_period_end,
+            latest_invoice_id: change.latest_invoice_id.map(str::to_string),
+            cancel_at_period_end: i64::from(change.cancel_at_period_end),
+            canceled_at: change.canceled_at,
+            ended_at: change.ended_at,
+            payment_method_id: change.payment_method_id.to_string(),
+            dunning: change
+                .own_dunning
+                .clone()
+                .unwrap_or_else(|| self.dunning.clone()),
+            own_dunning: if change.own_dunning.is_some() {
+                1
+            } else {
+                self.own_dunning
+            },
+            updated: updated_after(self, now),
+            ..self.clone()
+        }
+    }
+
     /// The subscription as it is, as a change to start from.
     pub fn unchanged(&self) -> Result<Change<'_>, ApiError> {
         Ok(Change {
@@ -221,13 +262,17 @@ impl SubscriptionRow {
 /// Writes `change` if the subscription is still as `seen` left it (its `updated` stamp, and
 /// the fields a concurrent writer could have changed); false when someone else changed it
 /// first (the caller reads it again).
+/// Writes `change` of the subscription as it was `seen` (compare-and-set), with `event` when
+/// there is one; `None` when another writer changed it first (nothing written), else the
+/// merchant's endpoints for the event.
 pub async fn update(
     env: &Env,
     seen: &SubscriptionRow,
     change: &Change<'_>,
     now: i64,
-) -> StoreResult<bool> {
-    execute(
+    event: Option<&EventRow>,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let update = statement(
         env,
         "UPDATE subscriptions SET status = ?3, current_period_start = ?4, \
          current_period_end = ?5, latest_invoice_id = ?6, cancel_at_period_end = ?7, \
@@ -248,8 +293,7 @@ pub async fn update(
             opt_int(change.canceled_at),
             opt_int(change.ended_at),
             text(change.payment_method_id),
-            // Strictly later than what was read, so `updated` alone tells a change.
-            int(now.max(seen.updated + 1)),
+            int(updated_after(seen, now)),
             text(&seen.status),
             int(seen.current_period_end),
             int(seen.cancel_at_period_end),
@@ -262,9 +306,8 @@ pub async fn update(
             text(&seen.pending_lines),
             opt_text(change.own_dunning.as_deref()),
         ],
-    )
-    .await
-    .map(|changed| changed == 1)
+    )?;
+    change_with_event(env, update, event).await
 }
 
 /// What a subscription list asks for.
@@ -352,6 +395,32 @@ impl InvoiceRow {
         InvoiceStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.id))
     }
 
+    /// The invoice as [`settle_attempt`] leaves it (what its event tells).
+    pub fn settled(&self, status: InvoiceStatus, next_attempt_at: Option<i64>, now: i64) -> Self {
+        InvoiceRow {
+            attempts_settled: self.attempt_count,
+            status: status.as_str().to_string(),
+            next_attempt_at,
+            paid_at: if status == InvoiceStatus::Paid {
+                Some(now)
+            } else {
+                self.paid_at
+            },
+            ..self.clone()
+        }
+    }
+
+    /// The invoice as [`paid_by_customer`] leaves it.
+    pub fn paid_by(&self, payment_id: &str, now: i64) -> Self {
+        InvoiceRow {
+            status: InvoiceStatus::Paid.as_str().to_string(),
+            payment_id: Some(payment_id.to_string()),
+            paid_at: Some(now),
+            next_attempt_at: None,
+            ..self.clone()
+        }
+    }
+
     pub fn view(&self) -> Result<Invoice, ApiError> {
         let status = self.status()?;
         let lines: Vec<InvoiceLine> =
@@ -388,9 +457,15 @@ impl InvoiceRow {
     }
 }
 
-/// Opens the invoice of a period unless the period has one already; the period's invoice.
-pub async fn open_invoice(env: &Env, i: &InvoiceRow) -> StoreResult<Option<InvoiceRow>> {
-    execute(
+/// Opens the invoice of a period unless the period has one already, with `event` when it is
+/// this call that opens it: the period's invoice, and the merchant's endpoints for the event
+/// when it was recorded.
+pub async fn open_invoice(
+    env: &Env,
+    i: &InvoiceRow,
+    event: &EventRow,
+) -> StoreResult<(Option<InvoiceRow>, Option<Vec<EndpointRow>>)> {
+    let insert = statement(
         env,
         "INSERT OR IGNORE INTO invoices (id, merchant_id, subscription_id, customer_id, status, \
          currency, lines, subtotal, tax, total, attempt_count, attempts_settled, next_attempt_at, \
@@ -411,14 +486,15 @@ pub async fn open_invoice(env: &Env, i: &InvoiceRow) -> StoreResult<Option<Invoi
             int(i.period_end),
             int(i.created),
         ],
-    )
-    .await?;
-    first(
+    )?;
+    let opened = change_with_event(env, insert, Some(event)).await?;
+    let invoice = first(
         env,
         "SELECT * FROM invoices WHERE subscription_id = ?1 AND period_start = ?2",
         &[text(&i.subscription_id), int(i.period_start)],
     )
-    .await
+    .await?;
+    Ok((invoice, opened))
 }
 
 pub async fn find_invoice(
@@ -466,8 +542,9 @@ pub async fn settle_attempt(
     status: InvoiceStatus,
     next_attempt_at: Option<i64>,
     now: i64,
-) -> StoreResult<bool> {
-    execute(
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let settle = statement(
         env,
         "UPDATE invoices SET attempts_settled = attempt_count, status = ?3, \
          next_attempt_at = ?4, paid_at = CASE WHEN ?3 = 'paid' THEN ?5 ELSE paid_at END, \
@@ -481,9 +558,8 @@ pub async fn settle_attempt(
             int(now),
             int(seen.attempts_settled),
         ],
-    )
-    .await
-    .map(|changed| changed == 1)
+    )?;
+    change_with_event(env, settle, Some(event)).await
 }
 
 /// Marks an open invoice (no charge under way) paid by `payment_id`, a payment the customer made
@@ -493,16 +569,16 @@ pub async fn paid_by_customer(
     id: &str,
     payment_id: &str,
     now: i64,
-) -> StoreResult<bool> {
-    execute(
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let paid = statement(
         env,
         "UPDATE invoices SET status = 'paid', payment_id = ?2, paid_at = ?3, \
          next_attempt_at = NULL, updated = ?3 \
          WHERE id = ?1 AND status = 'open' AND attempts_settled = attempt_count",
         &[text(id), text(payment_id), int(now)],
-    )
-    .await
-    .map(|changed| changed == 1)
+    )?;
+    change_with_event(env, paid, Some(event)).await
 }
 
 /// Voids an open invoice that has no charge under way; false otherwise.
@@ -554,6 +630,19 @@ pub async fn invoices_due(
         ],
     )
     .await
+}
+
+/// Whether one of the test clock's invoices has a charge under way (claimed, not settled).
+pub async fn charging_on_clock(env: &Env, clock: &str) -> StoreResult<bool> {
+    let found: Option<super::Exists> = first(
+        env,
+        "SELECT 1 AS found FROM invoices i JOIN subscriptions s ON s.id = i.subscription_id \
+         WHERE s.test_clock_id = ?1 AND i.status = 'open' \
+         AND i.attempts_settled < i.attempt_count LIMIT 1",
+        &[text(clock)],
+    )
+    .await?;
+    Ok(found.is_some())
 }
 
 /// Open invoices whose latest charge's checkout session the customer has since paid (with

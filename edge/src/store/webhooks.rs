@@ -91,6 +91,34 @@ pub(super) fn insert_event_after_change(
     )
 }
 
+/// Runs `change` and, when it changed one row, records `event` (when there is one) in the same
+/// transaction, reading the merchant's endpoints in the same batch: a crash keeps both or
+/// neither. `None` when `change` changed nothing (another writer won; no event either).
+pub(super) async fn change_with_event(
+    env: &Env,
+    change: worker::D1PreparedStatement,
+    event: Option<&EventRow>,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let mut statements = vec![change];
+    if let Some(event) = event {
+        statements.push(insert_event_after_change(env, event)?);
+        statements.push(endpoints_statement(env, &event.merchant_id)?);
+    }
+    let results = super::batch(env, statements).await?;
+    let changed = results
+        .first()
+        .and_then(|result| result.meta().ok().flatten())
+        .and_then(|meta| meta.changes)
+        .unwrap_or(0);
+    if changed != 1 {
+        return Ok(None);
+    }
+    Ok(Some(match event {
+        Some(_) => endpoints_read(&results)?,
+        None => Vec::new(),
+    }))
+}
+
 /// The endpoints a batch read last (with [`endpoints_statement`]).
 pub(super) fn endpoints_read(results: &[worker::D1Result]) -> StoreResult<Vec<EndpointRow>> {
     match results.last() {
