@@ -60,16 +60,18 @@ async fn settle(env: &Env, transfer: &TransferRow, receiver: Option<&str>) -> Re
         transfer.amount,
         clock::now_seconds(),
     )?;
-    if !store::transfers::settle_claim(env, transfer, status, receiver, &posting).await? {
+    let kind = match status {
+        TransferStatus::Returned => "transfer.returned",
+        _ => "transfer.succeeded",
+    };
+    let settled = transfer.claimed(status, receiver);
+    let event = crate::merchant_webhooks::new_event(&transfer.merchant_id, kind, &settled.view())?;
+    let Some(endpoints) =
+        store::transfers::settle_claim(env, transfer, status, receiver, &posting, &event).await?
+    else {
         return Ok(());
-    }
+    };
     worker::console_log!("transfer {} {}", transfer.id, status.as_str());
-    if let Some(settled) = store::transfers::find(env, &transfer.merchant_id, &transfer.id).await? {
-        let kind = match status {
-            TransferStatus::Returned => "transfer.returned",
-            _ => "transfer.succeeded",
-        };
-        crate::merchant_webhooks::emit(env, &transfer.merchant_id, kind, &settled.view()).await;
-    }
+    crate::merchant_webhooks::deliver(env, &event, endpoints).await;
     Ok(())
 }

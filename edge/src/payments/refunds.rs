@@ -89,20 +89,28 @@ pub async fn settle(
             legs(refund).as_ref(),
             refund.updated,
         )?;
-        store::refunds::settle(env, refund, Some(&reversal)).await?
+        store::refunds::settle(env, refund, Some(&reversal), None)
+            .await?
+            .map(|_| None)
     } else {
-        store::refunds::settle(env, refund, None).await?
+        let event = crate::merchant_webhooks::new_event(
+            &refund.merchant_id,
+            "refund.succeeded",
+            &view(refund),
+        )?;
+        store::refunds::settle(env, refund, None, Some(&event))
+            .await?
+            .map(|endpoints| Some((event, endpoints)))
     };
-    if !written {
+    let Some(told) = written else {
         if let Some(current) = store::refunds::by_id(env, &refund.id).await? {
             *refund = current;
         }
         return Ok(());
-    }
+    };
     worker::console_log!("refund {} {}", refund.id, refund.status);
-    if next == RefundStatus::Succeeded {
-        crate::merchant_webhooks::emit(env, &refund.merchant_id, "refund.succeeded", &view(refund))
-            .await;
+    if let Some((event, endpoints)) = told {
+        crate::merchant_webhooks::deliver(env, &event, endpoints).await;
     }
     Ok(())
 }

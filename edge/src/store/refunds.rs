@@ -1,6 +1,7 @@
 //! Refunds, and the share of a payment's captured money they reserve.
 
 use super::ledger::Posting;
+use super::webhooks::{change_with_event, EndpointRow, EventRow};
 use super::StoreResult;
 use super::{first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
@@ -126,7 +127,16 @@ pub async fn reserve(
 /// Settles a pending refund, giving its reservation back to the payment and its money back to
 /// the payee (`reversal`) when it failed, in one transaction; false when it was already settled
 /// (by a retry, a webhook or the poller).
-pub async fn settle(env: &Env, r: &RefundRow, reversal: Option<&Posting<'_>>) -> StoreResult<bool> {
+/// Settles a pending refund as `r` says: a failed one gives the amount back to the payment and
+/// reverses its ledger posting; a succeeded one records `event` — in one transaction, so a
+/// crash keeps all of it or none. `None` when the refund was no longer pending (nothing
+/// written), else the merchant's endpoints for the event.
+pub async fn settle(
+    env: &Env,
+    r: &RefundRow,
+    reversal: Option<&Posting<'_>>,
+    event: Option<&EventRow>,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
     let update = statement(
         env,
         "UPDATE refunds SET status = ?2, gateway_reference = ?3, failure_code = ?4, updated = ?5, \
@@ -140,6 +150,9 @@ pub async fn settle(env: &Env, r: &RefundRow, reversal: Option<&Posting<'_>>) ->
             int(r.updated),
         ],
     )?;
+    if r.status == RefundStatus::Succeeded {
+        return change_with_event(env, update, event).await;
+    }
     // `changes()` is the update's count: a refund settled twice releases nothing twice.
     let (settlement, margin) = r.shares();
     let release = statement(
@@ -165,7 +178,7 @@ pub async fn settle(env: &Env, r: &RefundRow, reversal: Option<&Posting<'_>>) ->
         )?);
     }
     let changed = transaction(env, statements).await?;
-    Ok(changed.first() == Some(&1))
+    Ok((changed.first() == Some(&1)).then(Vec::new))
 }
 
 pub async fn by_idempotency_key(

@@ -4,7 +4,7 @@
 use super::ledger::Posting;
 use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
-use super::{all, batch, first, int, opt_int, opt_text, statement, text, transaction};
+use super::{all, batch, first, int, opt_int, opt_text, statement, text};
 use serde::Deserialize;
 use till_core::money::Currency;
 use till_core::transfer::{Transfer, TransferStatus};
@@ -34,6 +34,15 @@ pub struct TransferRow {
 }
 
 impl TransferRow {
+    /// The transfer as [`settle_claim`] leaves it.
+    pub fn claimed(&self, status: TransferStatus, receiver: Option<&str>) -> TransferRow {
+        TransferRow {
+            status,
+            receiver_id: receiver.map(str::to_string).or(self.receiver_id.clone()),
+            ..self.clone()
+        }
+    }
+
     pub fn view(&self) -> Transfer {
         Transfer {
             id: self.id.clone(),
@@ -152,13 +161,17 @@ fn ledger_statements(
 /// Settles a claim: the transfer moves from `awaiting_claim` to `status` (and to `receiver`,
 /// when claimed) and the claim's money goes where the posting sends it, in one transaction;
 /// false (nothing written) when the claim was already settled.
+/// Pays a transfer awaiting its claim to `receiver` (`succeeded`), or back (`returned`), with
+/// its posting and `event` in one transaction. `None` when it was no longer awaiting (nothing
+/// written), else the merchant's endpoints for the event.
 pub async fn settle_claim(
     env: &Env,
     t: &TransferRow,
     status: TransferStatus,
     receiver: Option<&str>,
     posting: &Posting<'_>,
-) -> StoreResult<bool> {
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
     let mut statements = vec![statement(
         env,
         "UPDATE transfers SET status = ?2, receiver_id = COALESCE(?3, receiver_id), updated = ?4 \
@@ -170,13 +183,24 @@ pub async fn settle_claim(
             int(posting.created),
         ],
     )?];
+    // The event only when this update moved it (`changes()`); the posting by the state.
+    statements.push(webhooks::insert_event_after_change(env, event)?);
     statements.extend(posting.statements(
         env,
         "EXISTS (SELECT 1 FROM transfers WHERE id = ?6 AND status = ?7)",
         &[text(&t.id), text(status.as_str())],
     )?);
-    let changed = transaction(env, statements).await?;
-    Ok(changed.first() == Some(&1))
+    statements.push(webhooks::endpoints_statement(env, &t.merchant_id)?);
+    let results = batch(env, statements).await?;
+    let moved = results
+        .first()
+        .and_then(|result| result.meta().ok().flatten())
+        .and_then(|meta| meta.changes)
+        == Some(1);
+    if !moved {
+        return Ok(None);
+    }
+    webhooks::endpoints_read(&results).map(Some)
 }
 
 pub async fn by_idempotency_key(
