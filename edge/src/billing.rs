@@ -54,7 +54,7 @@ pub async fn run(env: &Env, clock: Option<&str>) -> Result<bool, ApiError> {
     loop {
         let now = clock::now_seconds();
         let mut progressed_by_customers = false;
-        for invoice in store::subscriptions::paid_in_session(env, clock, BATCH).await? {
+        for invoice in store::subscriptions::paid_in_session(env, now, clock, BATCH).await? {
             let id = invoice.id.clone();
             match settle_if_paid_in_session(env, &invoice).await {
                 Ok(moved) => progressed_by_customers |= moved,

@@ -81,7 +81,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// are ready again.
 async fn bill(env: &Env) -> Result<(), ApiError> {
     if !billing::run(env, None).await? {
-        store::test_clocks::mark_ready(env, None).await?;
+        store::test_clocks::mark_ready(env, None, clock::now_seconds()).await?;
     }
     Ok(())
 }

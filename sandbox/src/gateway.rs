@@ -219,6 +219,7 @@ pub struct Ledger {
     pub refunds: HashMap<String, GatewayRefund>,
     pub settlement_faults: crate::settlement::Injections,
     pub bank: crate::bank::Transfers,
+    pub bank_payments: crate::bank_redirect::BankPayments,
     pub mail: crate::mail::Mailbox,
     pub disputes: crate::disputes::Disputes,
     /// The day the FX rates are published as (`None`: today).
@@ -365,6 +366,25 @@ impl Gateway {
                 "/v1/bank_transfers/by_idempotency_key/{key}",
                 get(crate::bank::find_by_idempotency_key),
             )
+            .route("/v1/banks", get(crate::bank_redirect::banks))
+            .route("/v1/bank_payments", post(crate::bank_redirect::create))
+            .route(
+                "/v1/bank_payments/{id}",
+                get(crate::bank_redirect::find_by_id),
+            )
+            .route(
+                "/v1/bank_payments/by_idempotency_key/{key}",
+                get(crate::bank_redirect::find_by_idempotency_key),
+            )
+            .route("/v1/bank_refunds", post(crate::bank_redirect::refund))
+            .route(
+                "/v1/bank_refunds/{id}",
+                get(crate::bank_redirect::find_refund),
+            )
+            .route("/bank/pay/{id}", get(crate::bank_redirect::start_page))
+            .route("/bank/pay/{id}/login", post(crate::bank_redirect::login))
+            .route("/bank/pay/{id}/otp", post(crate::bank_redirect::approve))
+            .route("/bank/pay/{id}/cancel", post(crate::bank_redirect::cancel))
             .route("/v1/disputes", get(crate::disputes::list))
             .route("/v1/disputes/{id}", get(crate::disputes::find_by_id))
             .route(

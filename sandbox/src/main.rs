@@ -9,6 +9,7 @@
 
 mod analytics;
 mod bank;
+mod bank_redirect;
 mod bins;
 mod disputes;
 mod gateway;

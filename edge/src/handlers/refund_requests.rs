@@ -7,6 +7,7 @@ use super::customer_sessions::open as open_session;
 use crate::auth::Caller;
 use crate::http::{body_value, json, page_param, parse, query_param, ApiResult};
 use crate::idempotency::Scope;
+use crate::merchant_webhooks::{deliver, new_event};
 use crate::store::refund_requests::{OrderRow, RequestRow};
 use crate::{clock, random, store};
 use till_core::api::{CreateRefund, LineItem, List, RefundReason};
@@ -88,16 +89,11 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller, session_id: &s
         created: now,
         updated: now,
     };
-    if !store::refund_requests::insert(env, &row).await? {
+    let event = new_event(&caller.merchant_id, "refund_request.created", &row.view())?;
+    let Some(endpoints) = store::refund_requests::insert(env, &row, &event).await? else {
         return Err(ApiError::new(ErrorCode::RefundRequestOpen).with_param("payment"));
-    }
-    crate::merchant_webhooks::emit(
-        env,
-        &caller.merchant_id,
-        "refund_request.created",
-        &row.view(),
-    )
-    .await;
+    };
+    deliver(env, &event, endpoints).await;
     json(200, &row.view())
 }
 
@@ -150,6 +146,7 @@ pub async fn approve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
             RequestStatus::Approved,
             None,
             clock::now_seconds(),
+            None,
         )
         .await?;
         request = find(env, caller, id).await?;
@@ -173,17 +170,21 @@ pub async fn approve(env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let issued = store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key)
         .await?
         .ok_or_else(ApiError::internal)?;
-    if store::refund_requests::attach_refund(env, &request.id, &issued.id, clock::now_seconds())
-        .await?
+    let now = clock::now_seconds();
+    let approved = RequestRow {
+        refund_id: Some(issued.id.clone()),
+        updated: now,
+        ..request.clone()
+    };
+    let event = new_event(
+        &caller.merchant_id,
+        "refund_request.approved",
+        &approved.view(),
+    )?;
+    if let Some(endpoints) =
+        store::refund_requests::attach_refund(env, &request.id, &issued.id, now, &event).await?
     {
-        let approved = find(env, caller, id).await?;
-        crate::merchant_webhooks::emit(
-            env,
-            &caller.merchant_id,
-            "refund_request.approved",
-            &approved.view(),
-        )
-        .await;
+        deliver(env, &event, endpoints).await;
     }
     json(200, &find(env, caller, id).await?.view())
 }
@@ -194,24 +195,29 @@ pub async fn decline(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
     let reason = decision.validate()?;
     let request = find(env, caller, id).await?;
     let now = clock::now_seconds();
+    let declined = RequestRow {
+        status: RequestStatus::Declined,
+        decline_reason: reason.clone(),
+        updated: now,
+        ..request.clone()
+    };
+    let event = new_event(
+        &caller.merchant_id,
+        "refund_request.declined",
+        &declined.view(),
+    )?;
     let decided = store::refund_requests::decide(
         env,
         &request.id,
         RequestStatus::Declined,
         reason.as_deref(),
         now,
+        Some(&event),
     )
     .await?;
-    if !decided {
+    let Some(endpoints) = decided else {
         return Err(ApiError::new(ErrorCode::RefundRequestDecided));
-    }
-    let declined = find(env, caller, id).await?;
-    crate::merchant_webhooks::emit(
-        env,
-        &caller.merchant_id,
-        "refund_request.declined",
-        &declined.view(),
-    )
-    .await;
+    };
+    deliver(env, &event, endpoints).await;
     json(200, &declined.view())
 }

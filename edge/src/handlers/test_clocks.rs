@@ -63,7 +63,8 @@ pub async fn advance(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
         return Err(ApiError::new(ErrorCode::TestClockBusy));
     }
     check_advance(row.frozen_time, request.frozen_time)?;
-    if !store::test_clocks::advance(env, id, row.frozen_time, request.frozen_time).await? {
+    let started = clock::now_seconds();
+    if !store::test_clocks::advance(env, id, row.frozen_time, request.frozen_time, started).await? {
         return Err(ApiError::new(ErrorCode::TestClockBusy));
     }
     let mut more = billing::run(env, Some(id)).await?;
@@ -79,7 +80,7 @@ pub async fn advance(mut req: Request, env: &Env, caller: &Caller, id: &str) -> 
         charging = !more && store::subscriptions::charging_on_clock(env, id).await?;
     }
     if !more && !charging {
-        store::test_clocks::mark_ready(env, Some(id)).await?;
+        store::test_clocks::mark_ready(env, Some(id), clock::now_seconds()).await?;
     }
     json(200, &test_clock(env, caller, id).await?.view())
 }

@@ -1,6 +1,7 @@
 //! Refund and return requests customers make from the hosted page.
 
-use super::{all, execute, first, int, opt_text, text, StoreResult};
+use super::webhooks::{change_with_event, EndpointRow, EventRow};
+use super::{all, first, int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
 use till_core::refund_request::{RefundRequestView, RequestKind, RequestStatus};
 use worker::Env;
@@ -42,9 +43,14 @@ impl RequestRow {
     }
 }
 
-/// Records an open request; false when the payment already has one open.
-pub async fn insert(env: &Env, r: &RequestRow) -> StoreResult<bool> {
-    let result = execute(
+/// Records an open request with `event`; `None` when the payment already has one open, else the
+/// merchant's endpoints for the event.
+pub async fn insert(
+    env: &Env,
+    r: &RequestRow,
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let insert = statement(
         env,
         "INSERT INTO refund_requests (id, merchant_id, customer_id, payment_id, kind, reason, \
          amount, currency, status, created, updated) \
@@ -60,12 +66,10 @@ pub async fn insert(env: &Env, r: &RequestRow) -> StoreResult<bool> {
             text(&r.currency),
             int(r.created),
         ],
-    )
-    .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) if error.duplicate_in("refund_requests") => Ok(false),
-        Err(error) => Err(error),
+    )?;
+    match change_with_event(env, insert, Some(event)).await {
+        Err(error) if error.duplicate_in("refund_requests") => Ok(None),
+        recorded => recorded,
     }
 }
 
@@ -79,14 +83,16 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
 }
 
 /// Decides an open request; false when it was decided already (by a concurrent call).
+/// Decides an open request, with `event` when there is one; `None` when it was decided already.
 pub async fn decide(
     env: &Env,
     id: &str,
     status: RequestStatus,
     decline_reason: Option<&str>,
     now: i64,
-) -> StoreResult<bool> {
-    let changed = execute(
+    event: Option<&EventRow>,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let decide = statement(
         env,
         "UPDATE refund_requests SET status = ?2, decline_reason = ?3, updated = ?4 \
          WHERE id = ?1 AND status = 'open'",
@@ -96,21 +102,25 @@ pub async fn decide(
             opt_text(decline_reason),
             int(now),
         ],
-    )
-    .await?;
-    Ok(changed == 1)
+    )?;
+    change_with_event(env, decide, event).await
 }
 
-/// Names the refund an approved request issued; false when it already had one.
-pub async fn attach_refund(env: &Env, id: &str, refund_id: &str, now: i64) -> StoreResult<bool> {
-    let changed = execute(
+/// Names the refund an approved request issued, with `event`; `None` when it already had one.
+pub async fn attach_refund(
+    env: &Env,
+    id: &str,
+    refund_id: &str,
+    now: i64,
+    event: &EventRow,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
+    let attach = statement(
         env,
         "UPDATE refund_requests SET refund_id = ?2, updated = ?3 \
          WHERE id = ?1 AND status = 'approved' AND refund_id IS NULL",
         &[text(id), text(refund_id), int(now)],
-    )
-    .await?;
-    Ok(changed == 1)
+    )?;
+    change_with_event(env, attach, Some(event)).await
 }
 
 /// The merchant's requests, newest first, optionally of one status.

@@ -352,13 +352,15 @@ pub async fn due(
 ) -> StoreResult<Vec<SubscriptionRow>> {
     all(
         env,
-        "SELECT s.* FROM subscriptions s \
-         LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
-         WHERE ((s.status IN ('trialing', 'active') \
-                 AND s.current_period_end <= COALESCE(c.frozen_time, ?1)) \
-             OR s.status = 'incomplete') \
-         AND (?2 IS NULL OR s.test_clock_id = ?2) \
-         ORDER BY s.status = 'incomplete', s.current_period_end LIMIT ?3",
+        &format!(
+            "SELECT s.* FROM subscriptions s \
+             LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
+             WHERE ((s.status IN ('trialing', 'active') \
+                     AND s.current_period_end <= COALESCE(c.frozen_time, ?1)) \
+                 OR s.status = 'incomplete') \
+             AND {ON_CLOCK} \
+             ORDER BY s.status = 'incomplete', s.current_period_end LIMIT ?3"
+        ),
         &[
             int(now),
             opt_text(clock),
@@ -367,6 +369,14 @@ pub async fn due(
     )
     .await
 }
+
+/// Which subscriptions a billing run takes (`s`, its clock `c`): those of test clock `?2` when
+/// given (that clock's advance), else those on no clock and those of a clock whose advance was
+/// left unfinished (still `advancing` a minute after it started; `?1` is the wall time), never
+/// those an advance's own request is billing.
+const ON_CLOCK: &str = "(CASE WHEN ?2 IS NOT NULL THEN s.test_clock_id = ?2 \
+     ELSE (s.test_clock_id IS NULL OR (c.status = 'advancing' \
+     AND COALESCE(c.advanced_at, 0) < ?1 - 60)) END)";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct InvoiceRow {
@@ -615,14 +625,16 @@ pub async fn invoices_due(
 ) -> StoreResult<Vec<InvoiceRow>> {
     all(
         env,
-        "SELECT i.* FROM invoices i \
-         JOIN subscriptions s ON s.id = i.subscription_id \
-         LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
-         WHERE i.status = 'open' \
-         AND (i.attempts_settled < i.attempt_count \
-              OR i.next_attempt_at <= COALESCE(c.frozen_time, ?1)) \
-         AND (?2 IS NULL OR s.test_clock_id = ?2) \
-         ORDER BY i.next_attempt_at LIMIT ?3",
+        &format!(
+            "SELECT i.* FROM invoices i \
+             JOIN subscriptions s ON s.id = i.subscription_id \
+             LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
+             WHERE i.status = 'open' \
+             AND (i.attempts_settled < i.attempt_count \
+                  OR i.next_attempt_at <= COALESCE(c.frozen_time, ?1)) \
+             AND {ON_CLOCK} \
+             ORDER BY i.next_attempt_at LIMIT ?3"
+        ),
         &[
             int(now),
             opt_text(clock),
@@ -649,19 +661,27 @@ pub async fn charging_on_clock(env: &Env, clock: &str) -> StoreResult<bool> {
 /// another card, or after authenticating); only those of `clock` when given.
 pub async fn paid_in_session(
     env: &Env,
+    now: i64,
     clock: Option<&str>,
     limit: usize,
 ) -> StoreResult<Vec<InvoiceRow>> {
     all(
         env,
-        "SELECT i.* FROM invoices i \
-         JOIN subscriptions s ON s.id = i.subscription_id \
-         JOIN payments p ON p.id = i.payment_id \
-         JOIN checkout_sessions cs ON cs.id = p.checkout_session_id \
-         WHERE i.status = 'open' AND i.attempts_settled = i.attempt_count \
-         AND cs.status = 'complete' AND cs.payment_id IS NOT NULL AND cs.payment_id != i.payment_id \
-         AND (?1 IS NULL OR s.test_clock_id = ?1) LIMIT ?2",
-        &[opt_text(clock), int(i64::try_from(limit).unwrap_or(50))],
+        &format!(
+            "SELECT i.* FROM invoices i \
+             JOIN subscriptions s ON s.id = i.subscription_id \
+             LEFT JOIN test_clocks c ON c.id = s.test_clock_id \
+             JOIN payments p ON p.id = i.payment_id \
+             JOIN checkout_sessions cs ON cs.id = p.checkout_session_id \
+             WHERE i.status = 'open' AND i.attempts_settled = i.attempt_count \
+             AND cs.status = 'complete' AND cs.payment_id IS NOT NULL \
+             AND cs.payment_id != i.payment_id AND {ON_CLOCK} LIMIT ?3"
+        ),
+        &[
+            int(now),
+            opt_text(clock),
+            int(i64::try_from(limit).unwrap_or(50)),
+        ],
     )
     .await
 }

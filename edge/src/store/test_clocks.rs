@@ -60,24 +60,25 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
 
 /// Moves a ready clock from `from` to `to` and marks it advancing; false when it is not ready
 /// at `from` any more (another advance got there first).
-pub async fn advance(env: &Env, id: &str, from: i64, to: i64) -> StoreResult<bool> {
+pub async fn advance(env: &Env, id: &str, from: i64, to: i64, now: i64) -> StoreResult<bool> {
     execute(
         env,
-        "UPDATE test_clocks SET frozen_time = ?3, status = 'advancing' \
+        "UPDATE test_clocks SET frozen_time = ?3, status = 'advancing', advanced_at = ?4 \
          WHERE id = ?1 AND frozen_time = ?2 AND status = 'ready'",
-        &[text(id), int(from), int(to)],
+        &[text(id), int(from), int(to), int(now)],
     )
     .await
     .map(|changed| changed == 1)
 }
 
-/// Advancing clocks whose billing is done: ready again.
-pub async fn mark_ready(env: &Env, id: Option<&str>) -> StoreResult<()> {
+/// Advancing clocks whose billing is done: ready again. Without `id` (the cron), only those
+/// whose advance was left unfinished a minute ago (`now` is the wall time).
+pub async fn mark_ready(env: &Env, id: Option<&str>, now: i64) -> StoreResult<()> {
     execute(
         env,
         "UPDATE test_clocks SET status = 'ready' WHERE status = 'advancing' \
-         AND (?1 IS NULL OR id = ?1)",
-        &[opt_text(id)],
+         AND (id = ?1 OR (?1 IS NULL AND COALESCE(advanced_at, 0) < ?2 - 60))",
+        &[opt_text(id), int(now)],
     )
     .await
     .map(|_| ())
