@@ -12,7 +12,9 @@
 //! (`/v1/control/faults`) apply: `fail_times` refuses with 503 before taking the transfer,
 //! `drop_response` takes it and loses the answer, `webhook_drop` loses its webhooks.
 
-use crate::gateway::{admit, error, new_id, take_fault, value, Gateway, Reply};
+use crate::gateway::{
+    admitted, error, injected_failure, lost_answer, made, new_id, take_fault, value, Gateway, Reply,
+};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -79,12 +81,9 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Json<BankTransferRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    let key = match admit(&gateway, &headers) {
-        Ok(key) => key,
+    let (key, request) = match admitted(&gateway, &headers, body) {
+        Ok(taken) => taken,
         Err(reply) => return reply,
-    };
-    let Ok(Json(request)) = body else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
     let Some(account) = account_of(&request) else {
         return error(
@@ -96,11 +95,7 @@ pub async fn create(
     let fault = take_fault(&gateway, request.amount);
     if fault.fail_times > 0 {
         println!("bank: injected 503 for a transfer of {}", request.amount);
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected failure",
-        );
+        return injected_failure();
     }
     let (transfer, new) = {
         let mut ledger = gateway.ledger();
@@ -132,18 +127,9 @@ pub async fn create(
     }
     if fault.drop_response {
         println!("bank: {} taken, answer dropped", transfer.id);
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected lost answer",
-        );
+        return lost_answer();
     }
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    (status, Json(value(&transfer)))
+    made(new, &transfer)
 }
 
 /// Sets a transfer's status (and reason), and tells the edge.

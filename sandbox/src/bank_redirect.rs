@@ -25,7 +25,9 @@
 //! `webhook_drop`.
 
 use crate::bank::delay;
-use crate::gateway::{admit, error, new_id, take_fault, value, Gateway, Reply};
+use crate::gateway::{
+    admitted, error, injected_failure, lost_answer, made, new_id, take_fault, value, Gateway, Reply,
+};
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -186,12 +188,9 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Json<BankPaymentRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    let key = match admit(&gateway, &headers) {
-        Ok(key) => key,
+    let (key, request) = match admitted(&gateway, &headers, body) {
+        Ok(taken) => taken,
         Err(reply) => return reply,
-    };
-    let Ok(Json(request)) = body else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
     if let Some(why) = refusal(&request) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", why);
@@ -202,11 +201,7 @@ pub async fn create(
             "bank: injected 503 for a bank payment of {}",
             request.amount
         );
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected failure",
-        );
+        return injected_failure();
     }
     let host = headers
         .get(header::HOST)
@@ -247,18 +242,9 @@ pub async fn create(
     }
     if fault.drop_response {
         println!("bank: {} taken, answer dropped", payment.id);
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected lost answer",
-        );
+        return lost_answer();
     }
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    (status, Json(value(&payment)))
+    made(new, &payment)
 }
 
 fn found<T: Serialize>(item: Option<&T>, what: &str) -> Reply {
@@ -432,6 +418,15 @@ fn payment_of(gateway: &Gateway, id: &str) -> Option<BankPayment> {
     gateway.ledger().bank_payments.by_id.get(id).cloned()
 }
 
+/// The payment while it waits for the customer, else the page that says it does not.
+fn awaiting(gateway: &Gateway, id: &str) -> Result<BankPayment, Box<Response>> {
+    match payment_of(gateway, id) {
+        None => Err(Box::new(no_such_payment())),
+        Some(payment) if payment.status != "requires_action" => Err(Box::new(ended_page(&payment))),
+        Some(payment) => Ok(payment),
+    }
+}
+
 fn no_such_payment() -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -462,12 +457,10 @@ pub async fn login(
     Path(id): Path<String>,
     Form(login): Form<Login>,
 ) -> Response {
-    let Some(payment) = payment_of(&gateway, &id) else {
-        return no_such_payment();
+    let payment = match awaiting(&gateway, &id) {
+        Ok(payment) => payment,
+        Err(page) => return *page,
     };
-    if payment.status != "requires_action" {
-        return ended_page(&payment);
-    }
     let user = login.username.trim().to_string();
     if user.is_empty() || user.len() > 64 || login.password.is_empty() {
         return login_page(&payment, Some("Enter your user name and password."));
@@ -494,12 +487,10 @@ pub async fn approve(
     Path(id): Path<String>,
     Form(otp): Form<Otp>,
 ) -> Response {
-    let Some(payment) = payment_of(&gateway, &id) else {
-        return no_such_payment();
+    let payment = match awaiting(&gateway, &id) {
+        Ok(payment) => payment,
+        Err(page) => return *page,
     };
-    if payment.status != "requires_action" {
-        return ended_page(&payment);
-    }
     let Some(user) = payment.user.clone() else {
         return login_page(&payment, None);
     };
@@ -541,11 +532,8 @@ pub async fn approve(
 
 /// `POST /bank/pay/{id}/cancel`: the customer gives up at the bank.
 pub async fn cancel(State(gateway): State<Gateway>, Path(id): Path<String>) -> Response {
-    let Some(payment) = payment_of(&gateway, &id) else {
-        return no_such_payment();
-    };
-    if payment.status != "requires_action" {
-        return ended_page(&payment);
+    if let Err(page) = awaiting(&gateway, &id) {
+        return *page;
     }
     match update(&gateway, &id, "canceled", None) {
         Some(canceled) => back_to(&canceled),
@@ -559,20 +547,13 @@ pub async fn refund(
     headers: HeaderMap,
     body: Result<Json<BankRefundRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    let key = match admit(&gateway, &headers) {
-        Ok(key) => key,
+    let (key, request) = match admitted(&gateway, &headers, body) {
+        Ok(taken) => taken,
         Err(reply) => return reply,
-    };
-    let Ok(Json(request)) = body else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "malformed body");
     };
     let fault = take_fault(&gateway, request.amount);
     if fault.fail_times > 0 {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected failure",
-        );
+        return injected_failure();
     }
     let taken = {
         let mut ledger = gateway.ledger();
@@ -634,18 +615,9 @@ pub async fn refund(
         tokio::spawn(settle_refund(gateway.clone(), refund.id.clone()));
     }
     if fault.drop_response {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "injected lost answer",
-        );
+        return lost_answer();
     }
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    (status, Json(value(&refund)))
+    made(new, &refund)
 }
 
 /// After the bank's delay: paid back, or failed (the money returns to what can be refunded).

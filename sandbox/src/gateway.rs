@@ -266,6 +266,51 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     )
 }
 
+/// The request as taken: its idempotency key and body, once authenticated and parsed.
+pub fn admitted<T>(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<(String, T), Reply> {
+    let key = admit(gateway, headers)?;
+    match body {
+        Ok(Json(request)) => Ok((key, request)),
+        Err(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed body",
+        )),
+    }
+}
+
+/// The 503 of a fault's `fail_times`: nothing was taken.
+pub fn injected_failure() -> Reply {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "injected failure",
+    )
+}
+
+/// The 503 of a fault's `drop_response`: the request was taken, its answer lost.
+pub fn lost_answer() -> Reply {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "injected lost answer",
+    )
+}
+
+/// 201 with what this request made, or 200 with what an earlier one with its key made.
+pub fn made<T: Serialize>(new: bool, item: &T) -> Reply {
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(value(item)))
+}
+
 pub fn value<T: Serialize>(item: &T) -> serde_json::Value {
     serde_json::to_value(item).unwrap_or_default()
 }
