@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::http::{body_value, json, page_param, parse, ApiResult};
+use crate::merchant_webhooks::{deliver, new_event};
 use crate::store::customers::{CustomerRow, Written};
 use crate::{claims, clock, random, store};
 use till_core::api::{CustomerBalance, List};
@@ -44,18 +45,13 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let details = request.validate()?;
     let id = random::id(IdKind::Customer)?;
     let now = clock::now_seconds();
-    match store::customers::insert(env, &caller.merchant_id, &id, &details, now).await? {
-        Written::Done => {}
+    let created = store::customers::view_of(&id, &details, now);
+    let event = new_event(&caller.merchant_id, "customer.created", &created)?;
+    match store::customers::insert(env, &caller.merchant_id, &id, &details, now, &event).await? {
+        Written::Done(endpoints) => deliver(env, &event, endpoints).await,
         Written::ContactTaken => return Err(contact_taken()),
     }
     let customer = find(env, caller, &id).await?;
-    crate::merchant_webhooks::emit(
-        env,
-        &caller.merchant_id,
-        "customer.created",
-        &customer.view(),
-    )
-    .await;
     pay_waiting_claims(env, &customer).await;
     json(200, &customer.view())
 }
@@ -71,16 +67,13 @@ pub async fn update(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
     let request: UpdateCustomer = parse(body_value(&mut req).await?)?;
     for _ in 0..UPDATE_ATTEMPTS {
         let details = request.apply(customer.details())?;
-        match store::customers::update(env, &customer, &details, clock::now_seconds()).await? {
-            Some(Written::Done) => {
+        let view = store::customers::view_of(&customer.id, &details, customer.created);
+        let event = new_event(&caller.merchant_id, "customer.updated", &view)?;
+        let now = clock::now_seconds();
+        match store::customers::update(env, &customer, &details, now, &event).await? {
+            Some(Written::Done(endpoints)) => {
+                deliver(env, &event, endpoints).await;
                 let updated = find(env, caller, id).await?;
-                crate::merchant_webhooks::emit(
-                    env,
-                    &caller.merchant_id,
-                    "customer.updated",
-                    &updated.view(),
-                )
-                .await;
                 pay_waiting_claims(env, &updated).await;
                 return json(200, &updated.view());
             }

@@ -1,6 +1,7 @@
 //! Customers, found by id or by the hash of their normalized email or phone.
 
-use super::{all, execute, first, int, json_list, opt_text, text, StoreError, StoreResult};
+use super::webhooks::{change_with_event, EndpointRow, EventRow};
+use super::{all, first, int, json_list, opt_text, statement, text, StoreError, StoreResult};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use till_core::customer::{ContactMatch, Customer, Details};
@@ -36,30 +37,36 @@ impl CustomerRow {
     }
 
     pub fn view(&self) -> Customer {
-        Customer {
-            id: self.id.clone(),
-            object: "customer".into(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            name: self.name.clone(),
-            locale: self.locale.clone(),
-            metadata: self.metadata(),
-            created: self.created,
-        }
+        view_of(&self.id, &self.details(), self.created)
+    }
+}
+
+/// The customer `id` with `details`, as the API shows it (and as its events tell of it).
+pub fn view_of(id: &str, details: &Details, created: i64) -> Customer {
+    Customer {
+        id: id.to_string(),
+        object: "customer".into(),
+        email: details.email.clone(),
+        phone: details.phone.clone(),
+        name: details.name.clone(),
+        locale: details.locale.clone(),
+        metadata: details.metadata.clone(),
+        created,
     }
 }
 
 /// What writing a customer came to.
 pub enum Written {
-    Done,
+    /// Written with its event: the merchant's endpoints for it.
+    Done(Vec<EndpointRow>),
     /// Another customer of the merchant has this email or phone: nothing was written.
     ContactTaken,
 }
 
-fn contact_taken(result: StoreResult<usize>) -> StoreResult<Written> {
+fn contact_taken(result: StoreResult<Option<Vec<EndpointRow>>>) -> StoreResult<Option<Written>> {
     match result {
-        Ok(_) => Ok(Written::Done),
-        Err(error) if error.duplicate_in("customers") => Ok(Written::ContactTaken),
+        Ok(written) => Ok(written.map(Written::Done)),
+        Err(error) if error.duplicate_in("customers") => Ok(Some(Written::ContactTaken)),
         Err(error) => Err(error),
     }
 }
@@ -68,45 +75,47 @@ fn metadata_json(details: &Details) -> StoreResult<String> {
     serde_json::to_string(&details.metadata).map_err(|e| StoreError::new("encode", e))
 }
 
+/// Records a new customer with `event` (`customer.created`).
 pub async fn insert(
     env: &Env,
     merchant_id: &str,
     id: &str,
     details: &Details,
     now: i64,
+    event: &EventRow,
 ) -> StoreResult<Written> {
-    contact_taken(
-        execute(
-            env,
-            "INSERT INTO customers (id, merchant_id, email, email_hash, phone, phone_hash, name, \
+    let insert = statement(
+        env,
+        "INSERT INTO customers (id, merchant_id, email, email_hash, phone, phone_hash, name, \
              locale, metadata, created, updated) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-            &[
-                text(id),
-                text(merchant_id),
-                opt_text(details.email.as_deref()),
-                opt_text(details.email_hash().as_deref()),
-                opt_text(details.phone.as_deref()),
-                opt_text(details.phone_hash().as_deref()),
-                opt_text(details.name.as_deref()),
-                opt_text(details.locale.as_deref()),
-                text(&metadata_json(details)?),
-                int(now),
-            ],
-        )
-        .await,
-    )
+        &[
+            text(id),
+            text(merchant_id),
+            opt_text(details.email.as_deref()),
+            opt_text(details.email_hash().as_deref()),
+            opt_text(details.phone.as_deref()),
+            opt_text(details.phone_hash().as_deref()),
+            opt_text(details.name.as_deref()),
+            opt_text(details.locale.as_deref()),
+            text(&metadata_json(details)?),
+            int(now),
+        ],
+    )?;
+    let written = contact_taken(change_with_event(env, insert, Some(event)).await)?;
+    Ok(written.unwrap_or(Written::Done(Vec::new())))
 }
 
-/// Replaces a customer's details, only if they are still the version read (a concurrent
-/// update makes this one write nothing and return `Ok(None)`).
+/// Replaces a customer's details with `event` (`customer.updated`), only if they are still the
+/// version read (a concurrent update makes this one write nothing and return `Ok(None)`).
 pub async fn update(
     env: &Env,
     row: &CustomerRow,
     details: &Details,
     now: i64,
+    event: &EventRow,
 ) -> StoreResult<Option<Written>> {
-    let result = execute(
+    let update = statement(
         env,
         "UPDATE customers SET email = ?3, email_hash = ?4, phone = ?5, phone_hash = ?6, \
          name = ?7, locale = ?8, metadata = ?9, updated = ?10, version = version + 1 \
@@ -124,12 +133,8 @@ pub async fn update(
             int(now),
             int(row.version),
         ],
-    )
-    .await;
-    match result {
-        Ok(0) => Ok(None),
-        other => contact_taken(other).map(Some),
-    }
+    )?;
+    contact_taken(change_with_event(env, update, Some(event)).await)
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<CustomerRow>> {
