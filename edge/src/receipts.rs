@@ -243,7 +243,7 @@ async fn payment_failed(
         },
         card: payment
             .as_ref()
-            .map(|p| format!("{} •••• {}", p.card_brand.as_str(), p.card_last4)),
+            .map(|p| format!("{} •••• {}", p.card_brand.display_name(), p.card_last4)),
         next_attempt: invoice.next_payment_attempt.map(date_of),
         invoice_id: invoice.id.clone(),
         link: String::new(),

@@ -13,7 +13,7 @@ pub struct PaymentFailedFacts {
     /// What the customer subscribed to (the product's name).
     pub plan: String,
     pub amount_due: Money,
-    /// `visa •••• 4242`, when the charge was made on a known card.
+    /// `Visa •••• 4242`, when the charge was made on a known card.
     pub card: Option<String>,
     /// `YYYY-MM-DD` (UTC) of the next retry; none when no more are scheduled.
     pub next_attempt: Option<String>,
@@ -152,7 +152,7 @@ mod tests {
                 amount: 9_900,
                 currency: Currency::parse("KRW").unwrap(),
             },
-            card: Some("visa •••• 0002".into()),
+            card: Some("Visa •••• 0002".into()),
             next_attempt: next_attempt.map(Into::into),
             invoice_id: "in_1".into(),
             link: "https://pay.till.test/wallet?key=pk_test_1&view=subscriptions\
@@ -169,7 +169,7 @@ mod tests {
             email.subject,
             "Your payment to Seoul <Books>  Bcc: x@example.com didn't go through"
         );
-        assert!(email.text.contains("(on visa •••• 0002)"), "{}", email.text);
+        assert!(email.text.contains("(on Visa •••• 0002)"), "{}", email.text);
         assert!(email.text.contains("We will try again on 2027-01-03."));
         assert!(email.text.contains("Amount due: ₩9,900"));
         assert!(email

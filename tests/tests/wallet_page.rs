@@ -564,7 +564,7 @@ async fn a_customer_follows_the_emailed_link_and_pays_a_failed_renewal_with_a_ne
     );
     let text = notice["text"].as_str().unwrap();
     for said in [
-        "(on visa •••• 5556)",
+        "(on Visa •••• 5556)",
         "We will try again on 2027-02-18.",
         "Plan: Plus membership × 1",
         "Amount due: $22.02",
@@ -601,6 +601,7 @@ async fn a_customer_follows_the_emailed_link_and_pays_a_failed_renewal_with_a_ne
         .collect();
     assert_eq!(hosted.len(), 1, "{keys}");
     assert_eq!(hosted[0]["kind"], "publishable");
+    let first_key = hosted[0]["id"].as_str().unwrap().to_string();
     client.goto(&link).await.unwrap();
     wait_for_text(&client, ".plan .owes", "did not go through").await;
     fits_a_phone(&client).await;
@@ -633,21 +634,70 @@ async fn a_customer_follows_the_emailed_link_and_pays_a_failed_renewal_with_a_ne
         .await;
     assert_eq!(invoice["status"], "paid", "{invoice}");
     client.close().await.unwrap();
+
+    // The merchant revokes the key its links carry: the next notice comes with a new one.
+    let (status, _) = till
+        .post(
+            &format!("/v1/api_keys/{first_key}/revoke"),
+            &till.secret_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    till_e2e::gateways::Gateway::Sandbox
+        .decline_next(&till, 2_202, 1)
+        .await;
+    let (status, _) = till
+        .post(
+            &format!("/v1/test_clocks/{clock}/advance"),
+            &till.secret_key,
+            &json!({ "frozen_time": start + 59 * 86_400 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let second = failure_notices(&till, &to, 2).await.remove(1);
+    let text = second["text"].as_str().unwrap();
+    assert!(text.contains("(on Mastercard •••• 4444)"), "{text}");
+    assert!(text.contains("We will try again on 2027-03-18."), "{text}");
+    let (_, keys) = till.get("/v1/api_keys", &till.secret_key).await;
+    let active: Vec<&Value> = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == "Till hosted pages" && k["revoked"].is_null())
+        .collect();
+    assert_eq!(active.len(), 1, "{keys}");
+    assert_ne!(active[0]["id"], first_key.as_str(), "a new key");
+    assert!(
+        !text.contains(&link[..link.find('&').unwrap()]),
+        "the new link does not carry the revoked key"
+    );
 }
 
-/// The notice of a failed renewal in `to`'s mailbox, waiting for it (the first charge's
-/// receipt goes to the same address).
+/// The first notice of a failed renewal in `to`'s mailbox (the charges' receipts go to the
+/// same address).
 async fn failure_notice(till: &Till, to: &str) -> Value {
-    for count in 1..=3 {
-        let messages = till.mail_to(to, count).await;
-        if let Some(notice) = messages.iter().find(|m| {
-            m["subject"]
-                .as_str()
-                .unwrap_or_default()
-                .ends_with("didn't go through")
-        }) {
-            return notice.clone();
+    failure_notices(till, to, 1).await.remove(0)
+}
+
+/// `count` notices of failed renewals in `to`'s mailbox, oldest first, waiting up to 20 s.
+async fn failure_notices(till: &Till, to: &str, count: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let notices: Vec<Value> = till
+            .mail_to(to, 1)
+            .await
+            .into_iter()
+            .filter(|m| {
+                m["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("didn't go through")
+            })
+            .collect();
+        if notices.len() >= count {
+            return notices;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    panic!("no failure notice sent to {to}");
+    panic!("fewer than {count} failure notices sent to {to}");
 }
