@@ -93,7 +93,7 @@ pub fn Payments() -> impl IntoView {
                     <tr>
                         <td><a href=href>{format::money(p.amount, p.currency)}</a></td>
                         <td><span class=format!("badge {}", p.status.as_str())>{p.status.as_str()}</span></td>
-                        <td class="card">{p.card.brand.display_name()}" •••• "{p.card.last4.clone()}</td>
+                        <td class="card">{p.paid_with()}</td>
                         <td>{format::date_time(p.created)}</td>
                         <td class="mono">{p.id.clone()}</td>
                     </tr>
@@ -176,7 +176,7 @@ pub fn PaymentDetail(id: String) -> impl IntoView {
                 " "<span class=format!("badge {}", p.status.as_str()) id="payment-status">{p.status.as_str()}</span></h1>
             <dl class="details">
                 <dt>"ID"</dt><dd class="mono">{p.id.clone()}</dd>
-                <dt>{t().card}</dt><dd>{p.card.brand.display_name()}" •••• "{p.card.last4.clone()}</dd>
+                <dt>{t().card}</dt><dd>{p.paid_with()}</dd>
                 <dt>{t().captured}</dt><dd id="captured">{format::money(p.amount_captured, p.currency)}</dd>
                 <dt>{t().refunded}</dt><dd id="refunded">{format::money(p.amount_refunded, p.currency)}</dd>
                 {p.conversion.clone().map(|c| {

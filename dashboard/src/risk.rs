@@ -62,7 +62,7 @@ fn Reviews() -> impl IntoView {
                 view! {
                     <li class="review" data-id=p.id.clone()>
                         <p><strong>{format::money(p.amount, p.currency)}</strong>" · "
-                            {p.card.brand.display_name()}" •••• "{p.card.last4.clone()}" · "
+                            {p.paid_with()}" · "
                             <a href=Page::Payment(p.id.clone()).href()>{p.id.clone()}</a></p>
                         <p class="reason">{t().risk_score}": "{score}" · "{fired}</p>
                         <p class="meta">{format::date_time(p.created)}</p>

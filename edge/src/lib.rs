@@ -135,6 +135,10 @@ async fn route(
                 serve(req, env, Page::Checkout).await
             }
             (Method::Get, "/wallet" | "/wallet/") => serve(req, env, Page::Wallet).await,
+            (Method::Get, page) if page.starts_with("/bank/return/") => {
+                let payment = page.trim_start_matches("/bank/return/").to_string();
+                handlers::bank_return::serve(env, &payment).await
+            }
             (Method::Get, "/dashboard" | "/dashboard/") => serve(req, env, Page::Dashboard).await,
             _ => http::reply(Err(ApiError::not_found("page"))),
         };
@@ -179,6 +183,9 @@ async fn route(
         Endpoint::CreateSession => handlers::sessions::create(req, env, caller).await,
         Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, caller, id).await,
         Endpoint::ConfirmSession => handlers::confirm::confirm(req, env, caller, id).await,
+        Endpoint::SessionBanks => handlers::bank_payments::banks(req, env, caller, id).await,
+        Endpoint::SessionPayment => handlers::bank_payments::payment(req, env, caller, id).await,
+        Endpoint::ReopenSession => handlers::bank_payments::reopen(req, env, caller, id).await,
         Endpoint::CreateToken => handlers::tokens::create(req, env, caller).await,
         Endpoint::RetrievePayment => handlers::payments::retrieve(env, caller, id).await,
         Endpoint::ChallengePayment => handlers::payments::challenge(req, env, caller, id).await,

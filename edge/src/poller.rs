@@ -1,10 +1,12 @@
 //! The cron trigger: payments left `processing` and refunds left `pending` (no answer, no
-//! webhook) are settled from the gateway, and payouts the bank has not finished are sent again
+//! webhook) are settled from the gateway, bank payments abandoned at the bank are canceled, and
+//! payouts the bank has not finished are sent again
 //! or looked up. Each item backs off exponentially; after the last
 //! attempt it is flagged `requires_review` for a person. One item that fails (a gateway error,
 //! an answer the state machine refuses, a storage error) is recorded and skipped: it never
 //! stops the others.
 
+use crate::connectors::RefundAnswer;
 use crate::payments::{self, refunds, Recovered};
 use crate::store::payouts::PayoutRow;
 use crate::store::polls::Watched;
@@ -12,6 +14,7 @@ use crate::store::{self, payments::PaymentRow, refunds::RefundRow};
 use crate::{clock, config};
 use till_core::backoff::Backoff;
 use till_core::error::ApiError;
+use till_core::payment::PaymentStatus;
 use worker::Env;
 
 /// However many polls went unanswered, the next one is at most a day away.
@@ -75,6 +78,28 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
         )
         .await;
     }
+    // A customer who never came back from their bank: after the bank's page has waited long
+    // enough, the payment is canceled at the bank (or applied, if they did approve) and the
+    // session opens again.
+    let abandoned_after = setting(env, "BANK_REDIRECT_EXPIRY_SECONDS", 30 * 60);
+    for mut payment in
+        store::polls::due::<PaymentRow>(env, Watched::BankRedirects, schedule.now, abandoned_after)
+            .await?
+    {
+        let polled = match payments::bank_redirect::cancel_waiting(env, &mut payment).await {
+            Ok(()) => Polled::Settled(payment.status.as_str()),
+            Err(error) => Polled::Unanswered(Some(error.to_string())),
+        };
+        record(
+            env,
+            &schedule,
+            Watched::BankRedirects,
+            &payment.id,
+            payment.poll_attempts,
+            polled,
+        )
+        .await;
+    }
     for mut refund in
         store::polls::due::<RefundRow>(env, Watched::Refunds, schedule.now, schedule.after).await?
     {
@@ -117,6 +142,10 @@ pub async fn poll(env: &Env) -> Result<(), ApiError> {
 
 async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
     match payments::recover(env, payment).await {
+        // A bank still finishing a payment the customer approved: asked again on the backoff.
+        Ok(Recovered::Applied) if payment.status == PaymentStatus::Processing => {
+            Polled::Unanswered(Some("the bank is still processing".into()))
+        }
         Ok(Recovered::Applied) => Polled::Settled(payment.status.as_str()),
         Ok(Recovered::Unknown) => Polled::Unanswered(None),
         Ok(Recovered::Unanswered(reason)) => Polled::Unanswered(Some(reason)),
@@ -126,6 +155,10 @@ async fn poll_payment(env: &Env, payment: &mut PaymentRow) -> Polled {
 
 async fn poll_refund(env: &Env, refund: &mut RefundRow) -> Polled {
     match refunds::resend(env, refund).await {
+        // A bank paying a refund back takes its time: asked again on the backoff.
+        Ok(RefundAnswer::Pending(_)) => {
+            Polled::Unanswered(Some("the bank is still paying it back".into()))
+        }
         Ok(answer) => match refunds::settle(env, refund, answer).await {
             Ok(()) => Polled::Settled(refund.status.as_str()),
             Err(error) => Polled::Unanswered(Some(error.to_string())),

@@ -11,6 +11,7 @@
 //! left pending, after ten minutes.
 
 use crate::mail::{MailApi, MailError};
+use crate::store::payments::PaymentRow;
 use crate::store::receipts::{NewReceipt, RECEIPT_EVENTS};
 use crate::store::webhooks::EventRow;
 use crate::{clock, hosted_pages, random, retried_jobs, store};
@@ -22,7 +23,7 @@ use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::invoice::{InvoiceStatus, LineKind};
 use till_core::money::Money;
-use till_core::receipt::{render, Email, Line, Occasion, ReceiptFacts};
+use till_core::receipt::{render, Email, Line, Occasion, PaidWith, ReceiptFacts};
 use till_core::reconciliation::date_of;
 use till_core::subscription::SubscriptionStatus;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
@@ -97,6 +98,18 @@ struct EventObject {
 }
 
 /// Builds the e-mail an event calls for, from what Till stored.
+/// The card or the bank the receipt names.
+fn paid_with(payment: &PaymentRow) -> Result<PaidWith, ApiError> {
+    match (&payment.card_brand, &payment.card_last4, &payment.bank_name) {
+        (Some(brand), Some(last4), _) => Ok(PaidWith::Card {
+            brand: brand.display_name().to_string(),
+            last4: last4.clone(),
+        }),
+        (_, _, Some(bank)) => Ok(PaidWith::Bank { name: bank.clone() }),
+        _ => Err(crate::payments::corrupt(payment, "card or bank")),
+    }
+}
+
 async fn compose(
     env: &Env,
     merchant_id: &str,
@@ -164,8 +177,7 @@ async fn compose(
             amount,
             currency: payment.currency,
         },
-        card_brand: payment.card_brand.as_str().to_string(),
-        card_last4: payment.card_last4.clone(),
+        paid_with: paid_with(&payment)?,
         payment_id: payment.id.clone(),
         refund_id: match occasion {
             Occasion::Refund => Some(object.id.clone()),
@@ -241,9 +253,13 @@ async fn payment_failed(
             amount: invoice.amount_due,
             currency: invoice.currency,
         },
-        card: payment
-            .as_ref()
-            .map(|p| format!("{} •••• {}", p.card_brand.display_name(), p.card_last4)),
+        card: payment.as_ref().and_then(|p| {
+            Some(format!(
+                "{} •••• {}",
+                p.card_brand?.display_name(),
+                p.card_last4.as_deref()?
+            ))
+        }),
         next_attempt: invoice.next_payment_attempt.map(date_of),
         invoice_id: invoice.id.clone(),
         link: String::new(),

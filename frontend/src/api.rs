@@ -7,11 +7,14 @@ use js_sys::{Promise, Reflect};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde::Serialize;
-use till_core::api::{CompleteChallenge, ConfirmCheckoutSession, CreateToken, SessionStatus};
+use till_core::api::{
+    CompleteChallenge, ConfirmCheckoutSession, CreateToken, ReopenCheckoutSession, SessionStatus,
+};
 use till_core::card::Brand;
 use till_core::error::ErrorCode;
 use till_core::money::Currency;
 use till_core::payment::{DeclineCode, PaymentStatus};
+use till_core::payment_method_type::PaymentMethodType;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -36,9 +39,16 @@ pub struct Session {
     /// Present when the customer pays in their currency and the merchant is settled in its own.
     #[serde(default)]
     pub conversion: Option<Conversion>,
+    /// How the customer may pay, in the order offered.
+    #[serde(default = "card_only")]
+    pub payment_method_types: Vec<PaymentMethodType>,
     /// The customer's saved cards, read with the customer session the widget was opened with.
     #[serde(skip)]
     pub saved_cards: Vec<SavedCard>,
+}
+
+fn card_only() -> Vec<PaymentMethodType> {
+    vec![PaymentMethodType::Card]
 }
 
 /// What the widget reads of the session's `conversion` (`till_core::fx::Converted`): what to
@@ -67,7 +77,12 @@ pub struct Payment {
     pub status: PaymentStatus,
     #[serde(default)]
     pub next_action: Option<Challenge>,
-    pub card: Card,
+    #[serde(default)]
+    pub payment_method_type: PaymentMethodType,
+    #[serde(default)]
+    pub card: Option<Card>,
+    #[serde(default)]
+    pub bank: Option<Bank>,
     #[serde(default)]
     pub failure_code: Option<DeclineCode>,
     #[serde(default)]
@@ -92,12 +107,29 @@ struct ErrorFields {
     param: Option<String>,
 }
 
-/// What the widget reads of a payment's `next_action` (today always `otp_challenge`): read as a
-/// plain object rather than the API's tagged `NextAction`, whose decoding costs several KB.
+/// What the widget reads of a payment's `next_action` (`otp_challenge` or `redirect_to_url`):
+/// read as a plain object rather than the API's tagged `NextAction`, whose decoding costs
+/// several KB.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Challenge {
     #[serde(default)]
     pub attempts_remaining: u8,
+    /// The bank's page, for a bank payment.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A bank the customer may pay from (a session's `banks`, a payment's `bank`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Bank {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+struct BankList {
+    data: Vec<Bank>,
 }
 
 /// What the widget reads of a card token: its id, to confirm with.
@@ -324,6 +356,49 @@ impl Edge {
             &format!("/v1/checkout_sessions/{session_id}/confirm"),
             body,
             Some(idempotency_key),
+        )
+        .await
+    }
+
+    /// The banks the session's customer may pay from.
+    pub async fn banks(
+        &self,
+        session_id: &str,
+        client_secret: &str,
+    ) -> Result<Vec<Bank>, CallError> {
+        self.get::<BankList>(
+            &format!("/v1/checkout_sessions/{session_id}/banks"),
+            &[("client_secret", client_secret)],
+        )
+        .await
+        .map(|list| list.data)
+    }
+
+    /// The session's latest payment (a bank payment is first asked about at the bank).
+    pub async fn session_payment(
+        &self,
+        session_id: &str,
+        client_secret: &str,
+    ) -> Result<Payment, CallError> {
+        self.get(
+            &format!("/v1/checkout_sessions/{session_id}/payment"),
+            &[("client_secret", client_secret)],
+        )
+        .await
+    }
+
+    /// Gives up on the bank: its payment is canceled unless it was approved meanwhile.
+    pub async fn reopen(
+        &self,
+        session_id: &str,
+        client_secret: &str,
+    ) -> Result<Payment, CallError> {
+        self.post(
+            &format!("/v1/checkout_sessions/{session_id}/reopen"),
+            &ReopenCheckoutSession {
+                client_secret: client_secret.to_string(),
+            },
+            None,
         )
         .await
     }

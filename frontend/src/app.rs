@@ -2,12 +2,16 @@
 //! receipt. It provides the launch parameters and the edge client to every component below it.
 
 use crate::api::{Edge, Session};
+use crate::attempt;
+use crate::bank_form::BankForm;
+use crate::bank_waiting::BankWaiting;
 use crate::card_form::CardForm;
 use crate::challenge::OtpChallenge;
 use crate::host;
 use crate::i18n;
 use crate::launch::{self, Launch, Mode};
 use crate::locale;
+use crate::method_picker::{self, MethodPicker};
 use crate::receipt::Receipt;
 use crate::stage::Stage;
 use leptos::prelude::*;
@@ -15,6 +19,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 use till_core::api::SessionStatus;
 use till_core::payment::PaymentStatus;
+use till_core::payment_method_type::PaymentMethodType;
 use wasm_bindgen::JsCast;
 
 /// Applies the merchant's validated appearance as CSS custom properties.
@@ -87,12 +92,72 @@ pub fn App() -> impl IntoView {
             {move || match stage.get() {
                 Stage::Loading => view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
-                Stage::Ready(session, notice) => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
+                Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
+                Stage::BankWaiting(session, payment) => view! { <BankWaiting session=session payment=payment stage=stage /> }.into_any(),
                 Stage::Challenge(session, payment) => view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any(),
                 Stage::Paid(session, payment) => view! { <Receipt session=session payment=payment /> }.into_any(),
             }}
         </main>
     }
+}
+
+/// The form for the chosen way to pay, under the method picker when the session offers more
+/// than one.
+#[component]
+fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
+    let methods = session.payment_method_types.clone();
+    let key = use_context::<Launch>()
+        .map(|launch| launch.publishable_key)
+        .unwrap_or_default();
+    let chosen = RwSignal::new(method_picker::initial(&methods, &key));
+    let picker = (methods.len() > 1)
+        .then(|| view! { <MethodPicker methods=methods chosen=chosen publishable_key=key /> });
+    // Why the last attempt ended stays in view whichever method the customer turns to.
+    let notice = StoredValue::new(notice);
+    view! {
+        {picker}
+        {move || {
+            let (session, notice) = (session.clone(), notice.get_value());
+            match chosen.get() {
+                PaymentMethodType::Card => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
+                PaymentMethodType::BankRedirect => view! { <BankForm session=session notice=notice stage=stage /> }.into_any(),
+            }
+        }}
+    }
+}
+
+/// Where a session left unfinished by this browser's bank payment stands: back from the bank
+/// (or reloaded while it waited), the payment is read instead of showing the form again.
+async fn resumed_bank_payment(edge: &Edge, launch: &Launch, session: &Session) -> Option<Stage> {
+    let ours = attempt::load(&session.id).is_some_and(|a| a.bank.is_some());
+    if !ours {
+        return None;
+    }
+    let payment = edge
+        .session_payment(&session.id, &launch.client_secret)
+        .await
+        .ok()?;
+    if payment.payment_method_type != PaymentMethodType::BankRedirect {
+        return None;
+    }
+    Some(match payment.status {
+        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => {
+            attempt::clear(&session.id);
+            Stage::Paid(session.clone(), payment)
+        }
+        PaymentStatus::RequiresAction | PaymentStatus::Processing => {
+            Stage::BankWaiting(session.clone(), payment)
+        }
+        PaymentStatus::Canceled => {
+            attempt::clear(&session.id);
+            Stage::Ready(session.clone(), Some(i18n::t().bank_canceled.into()))
+        }
+        _ => {
+            attempt::clear(&session.id);
+            let reason = i18n::bank_decline(payment.failure_code, payment.failure_message);
+            Stage::Ready(session.clone(), Some(reason))
+        }
+    })
 }
 
 async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
@@ -108,19 +173,25 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
         saved_cards,
     )
     .await;
-    stage.set(
-        match session.map(|session| Session {
-            saved_cards,
-            ..session
-        }) {
-            Ok(session) if session.status == SessionStatus::Complete => {
-                Stage::Unavailable(i18n::t().already_paid.into())
-            }
-            Ok(session) => {
-                host::post("ready", ());
-                Stage::Ready(session, None)
-            }
-            Err(error) => Stage::Unavailable(error.message()),
-        },
-    );
+    let session = session.map(|session| Session {
+        saved_cards,
+        ..session
+    });
+    if let Ok(session) = &session {
+        if let Some(resumed) = resumed_bank_payment(&edge, &launch, session).await {
+            host::post("ready", ());
+            stage.set(resumed);
+            return;
+        }
+    }
+    stage.set(match session {
+        Ok(session) if session.status == SessionStatus::Complete => {
+            Stage::Unavailable(i18n::t().already_paid.into())
+        }
+        Ok(session) => {
+            host::post("ready", ());
+            Stage::Ready(session, None)
+        }
+        Err(error) => Stage::Unavailable(error.message()),
+    });
 }

@@ -1,4 +1,4 @@
-//! One payment attempt = one `Idempotency-Key` and one token (or saved card), kept in
+//! One payment attempt = one `Idempotency-Key` and one token (or saved card, or bank), kept in
 //! `sessionStorage` so that a reload finishes the same attempt instead of starting a second
 //! charge. Editing the card or choosing another starts a new attempt. Nothing about the card
 //! itself is stored.
@@ -18,6 +18,9 @@ pub struct Attempt {
     /// A saved card's security code typed again, encrypted to the edge (never in clear).
     #[serde(default)]
     pub encrypted_cvc: Option<String>,
+    /// The bank chosen, for a payment by bank redirect (then there is no token).
+    #[serde(default)]
+    pub bank: Option<String>,
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -12,6 +12,7 @@ use crate::locale::{amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use serde::Serialize;
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
@@ -160,6 +161,7 @@ async fn saved_card_attempt(
         saved_card: true,
         save: false,
         encrypted_cvc,
+        bank: None,
     };
     attempt::save(session_id, &fresh);
     Some(fresh)
@@ -175,7 +177,7 @@ async fn start_attempt(
     form_error: RwSignal<Option<String>>,
 ) -> Option<Attempt> {
     let session_id = &checkout.session.id;
-    if let Some(existing) = attempt::load(session_id) {
+    if let Some(existing) = attempt::load(session_id).filter(|a| a.bank.is_none()) {
         return Some(existing);
     }
     match checkout.tokenize(card).await {
@@ -190,6 +192,7 @@ async fn start_attempt(
                 saved_card: false,
                 save,
                 encrypted_cvc: None,
+                bank: None,
             };
             attempt::save(session_id, &fresh);
             Some(fresh)
@@ -226,7 +229,9 @@ async fn finish(
             stage.set(Stage::Paid(checkout.session, payment));
         }
         // The attempt stays saved: a reload replays it and shows the challenge again.
-        PayResult::Challenge(payment) => stage.set(Stage::Challenge(checkout.session, payment)),
+        PayResult::Challenge(payment) | PayResult::Redirect(payment) => {
+            stage.set(Stage::Challenge(checkout.session, payment))
+        }
         PayResult::Declined(message) => {
             attempt::clear(&session_id);
             host::post(
@@ -298,35 +303,35 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
         _ => None,
     };
 
-    let pay = Action::new_local(move |(checkout, with): &(Checkout, PayWith)| {
-        let (checkout, with) = (checkout.clone(), with.clone());
-        async move {
+    // Pay runs as a plain task with its own pending flag: an `Action` would cost the widget
+    // its own copy of Leptos's action code.
+    let paying = RwSignal::new(false);
+    let pay = move |checkout: Checkout, with: PayWith| {
+        paying.set(true);
+        spawn_local(async move {
             let attempt = match with {
-                PayWith::SavedAttempt(saved) => saved,
+                PayWith::SavedAttempt(saved) => Some(saved),
                 PayWith::SavedCard(card, cvc) => {
-                    match saved_card_attempt(&checkout, card, cvc, form_error).await {
-                        Some(attempt) => attempt,
-                        None => return,
-                    }
+                    saved_card_attempt(&checkout, card, cvc, form_error).await
                 }
                 PayWith::Card(card, save) => {
-                    match start_attempt(&checkout, &card, save, fields, form_error).await {
-                        Some(attempt) => attempt,
-                        None => return,
-                    }
+                    start_attempt(&checkout, &card, save, fields, form_error).await
                 }
             };
-            finish(checkout, attempt, stage, form_error).await;
-        }
-    });
-    let paying = pay.pending();
+            if let Some(attempt) = attempt {
+                finish(checkout, attempt, stage, form_error).await;
+            }
+            // The form may be gone (the stage moved on): then there is nothing to release.
+            paying.try_set(false);
+        });
+    };
 
     // A reload in the middle of a payment finishes the same attempt.
     if let (Some(saved), Some(checkout)) = (
-        session_id.with_value(|id| attempt::load(id)),
+        session_id.with_value(|id| attempt::load(id).filter(|a| a.bank.is_none())),
         checkout.clone(),
     ) {
-        pay.dispatch_local((checkout, PayWith::SavedAttempt(saved)));
+        pay(checkout, PayWith::SavedAttempt(saved));
     }
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -349,16 +354,16 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             } else {
                 None
             };
-            pay.dispatch_local((checkout, PayWith::SavedCard(card, cvc)));
+            pay(checkout, PayWith::SavedCard(card, cvc));
             return;
         }
         let Some(card) = fields.validated() else {
             return;
         };
-        pay.dispatch_local((
+        pay(
             checkout,
             PayWith::Card(card, may_save && save.get_untracked()),
-        ));
+        );
     };
     // Another card, or another answer about keeping it, is another attempt.
     let choose = move |card: Option<String>| {

@@ -7,6 +7,7 @@ use crate::locale::amount_text;
 use crate::stage::Stage;
 use crate::{attempt, i18n};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use till_core::api::CompleteChallenge;
 use till_core::payment::PaymentStatus;
 
@@ -28,9 +29,11 @@ pub fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) 
     let edge = use_context::<Edge>();
     let client_secret = use_context::<Launch>().map(|launch| launch.client_secret);
 
-    let verify = Action::new_local(move |(edge, body): &(Edge, CompleteChallenge)| {
-        let (edge, body) = (edge.clone(), body.clone());
-        async move {
+    // A plain task with its own pending flag (see the card form).
+    let verifying = RwSignal::new(false);
+    let verify = move |edge: Edge, body: CompleteChallenge| {
+        verifying.set(true);
+        spawn_local(async move {
             let result = edge.challenge(&payment_id.get_value(), &body).await;
             let session = session.get_value();
             match result {
@@ -55,9 +58,9 @@ pub fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) 
                 }
                 Err(other) => error.set(Some(other.message())),
             }
-        }
-    });
-    let verifying = verify.pending();
+            verifying.try_set(false);
+        });
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -69,7 +72,7 @@ pub fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) 
         let (Some(edge), Some(client_secret)) = (edge.clone(), client_secret.clone()) else {
             return;
         };
-        verify.dispatch_local((edge, CompleteChallenge { client_secret, otp }));
+        verify(edge, CompleteChallenge { client_secret, otp });
     };
 
     let t = i18n::t();

@@ -10,6 +10,7 @@ use crate::timer::sleep;
 use till_core::api::{ConfirmCheckoutSession, CreateToken};
 use till_core::card::{CardDetails, CardPayload};
 use till_core::payment::PaymentStatus;
+use till_core::payment_method_type::PaymentMethodType;
 
 /// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
 const CONFIRM_ATTEMPTS: u32 = 6;
@@ -41,6 +42,8 @@ pub struct Checkout {
 pub enum PayResult {
     Paid(Payment),
     Challenge(Payment),
+    /// The customer approves at their bank, at the payment's `next_action.url`.
+    Redirect(Payment),
     Declined(String),
     /// Retry later with the same attempt.
     Pending(String),
@@ -90,10 +93,10 @@ impl Checkout {
 
     /// Confirms the attempt, resending it while the edge has no final answer yet.
     pub async fn confirm(&self, attempt: &Attempt) -> PayResult {
-        let (token, payment_method) = if attempt.saved_card {
-            (None, Some(attempt.token.clone()))
-        } else {
-            (Some(attempt.token.clone()), None)
+        let (token, payment_method) = match (&attempt.bank, attempt.saved_card) {
+            (Some(_), _) => (None, None),
+            (None, true) => (None, Some(attempt.token.clone())),
+            (None, false) => (Some(attempt.token.clone()), None),
         };
         let body = ConfirmCheckoutSession {
             client_secret: self.client_secret.clone(),
@@ -101,6 +104,7 @@ impl Checkout {
             payment_method,
             save_payment_method: attempt.save && !attempt.saved_card,
             encrypted_cvc: attempt.encrypted_cvc.clone(),
+            bank: attempt.bank.clone(),
         };
         let mut last = String::new();
         for round in 0..CONFIRM_ATTEMPTS {
@@ -122,13 +126,25 @@ impl Checkout {
                     return PayResult::Paid(payment)
                 }
                 Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
-                    return PayResult::Challenge(payment)
+                    let to_bank = payment
+                        .next_action
+                        .as_ref()
+                        .is_some_and(|a| a.url.is_some());
+                    return if to_bank {
+                        PayResult::Redirect(payment)
+                    } else {
+                        PayResult::Challenge(payment)
+                    };
                 }
                 Ok(payment) => {
-                    return PayResult::Declined(i18n::decline(
+                    let words = match payment.payment_method_type {
+                        PaymentMethodType::Card => i18n::decline,
+                        PaymentMethodType::BankRedirect => i18n::bank_decline,
+                    };
+                    return PayResult::Declined(words(
                         payment.failure_code,
                         payment.failure_message,
-                    ))
+                    ));
                 }
                 Err(error) if error.may_succeed_later() => last = error.message(),
                 Err(error) => return PayResult::Failed(error),

@@ -40,6 +40,21 @@ pub struct Strings {
     pub new_card: &'static str,
     pub expires: &'static str,
     pub save_card: &'static str,
+    pub payment_method: &'static str,
+    pub method_card: &'static str,
+    pub method_bank: &'static str,
+    pub bank: &'static str,
+    pub choose_bank: &'static str,
+    pub loading_banks: &'static str,
+    pub no_banks: &'static str,
+    pub pay_at_bank: fn(&str) -> String,
+    pub bank_note: &'static str,
+    pub to_bank: &'static str,
+    pub bank_waiting: fn(&str) -> String,
+    pub bank_processing: &'static str,
+    pub open_bank_again: &'static str,
+    pub cancel_bank: &'static str,
+    pub bank_canceled: &'static str,
     /// The merchant's amount beside a converted total.
     pub about: fn(&str) -> String,
     /// For screen readers: (merchant's amount, its currency, rate, customer's currency,
@@ -89,6 +104,21 @@ const EN: Strings = Strings {
     new_card: "Use a new card",
     expires: "Expires",
     save_card: "Save this card for next time",
+    payment_method: "Payment method",
+    method_card: "Card",
+    method_bank: "Bank account",
+    bank: "Bank",
+    choose_bank: "Your bank",
+    loading_banks: "Loading banks…",
+    no_banks: "No bank can take this payment. Choose another way to pay.",
+    pay_at_bank: |amount| format!("Pay {amount} at your bank"),
+    bank_note: "You sign in and approve at your bank. Your bank login never reaches the shop.",
+    to_bank: "Taking you to your bank…",
+    bank_waiting: |bank| format!("Approve the payment at {bank} in the window that opened."),
+    bank_processing: "Your bank is confirming the payment. This page updates by itself.",
+    open_bank_again: "Open your bank again",
+    cancel_bank: "Cancel and pay another way",
+    bank_canceled: "The bank payment was canceled. Choose how to pay.",
     about: |amount| format!("about {amount}"),
     conversion_detail: |amount, from, rate, to, markup, until| {
         format!(
@@ -136,6 +166,21 @@ const KO: Strings = Strings {
     new_card: "새 카드 사용",
     expires: "만료",
     save_card: "다음 결제를 위해 이 카드 저장",
+    payment_method: "결제 수단",
+    method_card: "카드",
+    method_bank: "계좌이체",
+    bank: "은행",
+    choose_bank: "은행 선택",
+    loading_banks: "은행 목록을 불러오는 중…",
+    no_banks: "이 결제를 받을 수 있는 은행이 없습니다. 다른 결제 수단을 선택해 주세요.",
+    pay_at_bank: |amount| format!("은행에서 {amount} 결제하기"),
+    bank_note: "은행에 로그인해 결제를 승인합니다. 은행 로그인 정보는 상점에 전달되지 않습니다.",
+    to_bank: "은행으로 이동하는 중…",
+    bank_waiting: |bank| format!("새 창에서 {bank} 결제를 승인해 주세요."),
+    bank_processing: "은행에서 결제를 확인하고 있습니다. 이 화면은 자동으로 바뀝니다.",
+    open_bank_again: "은행 창 다시 열기",
+    cancel_bank: "취소하고 다른 방법으로 결제",
+    bank_canceled: "계좌이체가 취소되었습니다. 결제 수단을 선택해 주세요.",
     about: |amount| format!("약 {amount}"),
     conversion_detail: |amount, from, rate, to, markup, until| {
         format!(
@@ -194,6 +239,20 @@ pub fn api_error(error: &CallError) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Why a bank did not take a payment, in the customer's language; `fallback` is the edge's
+/// English message.
+pub fn bank_decline(code: Option<DeclineCode>, fallback: Option<String>) -> String {
+    if !korean() {
+        return fallback.unwrap_or_else(|| "Your bank did not take the payment.".into());
+    }
+    match code {
+        Some(DeclineCode::InsufficientFunds) => "계좌 잔액이 부족합니다.",
+        Some(DeclineCode::AuthenticationFailed) => "은행 본인 인증에 실패했습니다.",
+        _ => "은행에서 결제를 받지 않았습니다.",
+    }
+    .into()
 }
 
 /// A decline reason in the customer's language; `fallback` is the edge's English message.

@@ -7,6 +7,8 @@
 mod api;
 mod app;
 mod attempt;
+mod bank_form;
+mod bank_waiting;
 mod card_field;
 mod card_form;
 mod challenge;
@@ -17,6 +19,7 @@ mod i18n;
 mod json;
 mod launch;
 mod locale;
+mod method_picker;
 mod receipt;
 mod saved_cards;
 mod stage;

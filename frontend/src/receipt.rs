@@ -8,19 +8,23 @@ use leptos::prelude::*;
 #[component]
 pub fn Receipt(session: Session, payment: Payment) -> impl IntoView {
     let amount = amount_text(&session);
-    let card = format!(
-        "{} •••• {}",
-        payment.card.brand.display_name(),
-        payment.card.last4
-    );
     let t = i18n::t();
+    // A card payment names the card; a bank payment the bank.
+    let (paid_with, source) = match (&payment.card, &payment.bank) {
+        (Some(card), _) => (
+            t.card,
+            format!("{} •••• {}", card.brand.display_name(), card.last4),
+        ),
+        (None, Some(bank)) => (t.bank, bank.name.clone()),
+        (None, None) => (t.card, String::new()),
+    };
     view! {
         <section class="receipt" role="status" aria-live="polite">
             <h1>{t.payment_successful}</h1>
             <p class="amount">{amount}</p>
             <dl>
                 <dt>{t.paid_to}</dt><dd>{session.merchant_name}</dd>
-                <dt>{t.card}</dt><dd>{card}</dd>
+                <dt>{paid_with}</dt><dd>{source}</dd>
                 <dt>{t.payment}</dt><dd class="payment-id">{payment.id}</dd>
             </dl>
         </section>

@@ -10,5 +10,7 @@ pub enum Stage {
     Ready(Session, Option<String>),
     /// The issuer asks for a one-time code (3-D Secure).
     Challenge(Session, Payment),
+    /// The customer approves the payment at their bank (in a popup, or back from a redirect).
+    BankWaiting(Session, Payment),
     Paid(Session, Payment),
 }

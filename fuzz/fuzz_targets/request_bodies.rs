@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use till_core::api::{
-    CancelPayment, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
+    CancelPayment, CaptureMethod, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
     CreateCheckoutSession, CreateCustomerSession, CreatePayment, CreateRefund, CreateToken,
     CreateTopUp, CreateWebhookEndpoint, PayWith, WalletPayout, WalletTransfer, EVENT_TYPES,
 };
@@ -20,6 +20,7 @@ use till_core::customer::{
 };
 use till_core::idempotency::fingerprint;
 use till_core::money::MAX_AMOUNT_MINOR;
+use till_core::payment_method_type::{checked, PaymentMethodType, SessionTerms};
 use till_core::payout::CreatePayout;
 use till_core::transfer::{CreateTransfer, Recipient};
 use till_core::urls::{check_return_url, check_webhook_url, DevHosts, MAX_URL_LEN};
@@ -67,6 +68,22 @@ fn check_checkout_session(session: &CreateCheckoutSession) {
         assert!(!scheme.eq_ignore_ascii_case("javascript"));
     }
     assert!(session.merchant_reference.as_deref().is_none_or(text_ok));
+    // The ways it may be paid: at least one, none twice, and no bank for money held for capture.
+    let terms = SessionTerms {
+        capture_method: session.capture_method,
+        purpose: session.purpose,
+        converted: session.fx_quote.is_some(),
+    };
+    if let Ok(methods) = checked(session.payment_method_types.as_deref(), &terms) {
+        assert!(!methods.is_empty());
+        for (i, method) in methods.iter().enumerate() {
+            assert!(!methods.iter().skip(i + 1).any(|other| other == method));
+        }
+        assert!(
+            session.capture_method == CaptureMethod::Automatic
+                || !methods.contains(&PaymentMethodType::BankRedirect)
+        );
+    }
 }
 
 fn check_webhook_endpoint(endpoint: &CreateWebhookEndpoint) {
@@ -182,6 +199,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(Ok(pay_with)) = parse::<ConfirmCheckoutSession>(data).map(|c| c.pay_with()) {
         match pay_with {
             PayWith::Token(id) | PayWith::PaymentMethod(id) => assert!(id.len() <= data.len()),
+            // A bank id is passed on only when it is a short plain name.
+            PayWith::Bank(id) => assert!(till_core::payment_method_type::is_valid_bank_id(&id)),
         }
     }
     if let Some(Ok(money)) = parse::<CreatePayment>(data).map(|p| p.validate()) {

@@ -11,7 +11,9 @@
 //!   same payment. `GET /v1/bank_payments/{id}`, `.../by_idempotency_key/{key}`.
 //! - The customer's pages: `GET /bank/pay/{id}` (sign in, or cancel), `POST .../login`,
 //!   `POST .../otp`, `POST .../cancel`.
-//! - `POST /v1/bank_refunds {payment, amount}` with `Idempotency-Key`: `pending`, then
+//! - `GET /v1/bank_settlements/{date}`: the day's payments taken and refunds paid back, in the
+//!   settlement file's format.
+//! - `POST /v1/bank_refunds {payment, amount, reference}` with `Idempotency-Key`: `pending`, then
 //!   `succeeded` or `failed` after the bank's delay (`bank_refund.updated`);
 //!   `GET /v1/bank_refunds/{id}`.
 //!
@@ -41,6 +43,16 @@ pub const LATE_USER: &str = "slow_bank";
 pub const CLOSED_USER: &str = "closed_account";
 pub const OTP: &str = "123456";
 const OTP_ATTEMPTS: u8 = 3;
+
+/// How long [`LATE_USER`]'s bank takes to pay after the customer approved:
+/// `SANDBOX_BANK_LATE_MS`, 5000 (long enough for the customer to be back and waiting).
+fn late_delay() -> std::time::Duration {
+    let ms = std::env::var("SANDBOX_BANK_LATE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    std::time::Duration::from_millis(ms)
+}
 
 /// A bank customers pay from: the currencies it takes (`None`: any).
 struct Bank {
@@ -106,6 +118,9 @@ pub struct BankPayment {
     /// Who signed in at the bank (decides the test outcomes).
     #[serde(skip)]
     user: Option<String>,
+    /// The UTC day the money was taken: the settlement file it lands in.
+    #[serde(skip)]
+    settled_on: Option<String>,
     #[serde(skip)]
     otp_attempts_left: u8,
 }
@@ -115,16 +130,21 @@ pub struct BankPayment {
 pub struct BankRefundRequest {
     payment: String,
     amount: i64,
+    /// The caller's id for the refund, echoed in answers and events.
+    reference: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BankRefund {
     id: String,
     payment: String,
+    reference: String,
     status: &'static str,
     amount: i64,
     currency: String,
     failure_code: Option<&'static str>,
+    #[serde(skip)]
+    settled_on: Option<String>,
 }
 
 /// The bank's internet-banking books.
@@ -226,6 +246,7 @@ pub async fn create(
                     failure_code: None,
                     amount_refunded: 0,
                     user: None,
+                    settled_on: None,
                     otp_attempts_left: OTP_ATTEMPTS,
                 };
                 books.by_key.insert(key, payment.id.clone());
@@ -302,6 +323,9 @@ fn update(
         let payment = ledger.bank_payments.by_id.get_mut(id)?;
         payment.status = status;
         payment.failure_code = failure_code;
+        if status == "succeeded" {
+            payment.settled_on = Some(crate::settlement::today());
+        }
         payment.clone()
     };
     println!("bank: {} {status}", updated.id);
@@ -517,7 +541,7 @@ pub async fn approve(
             let processing = update(&gateway, &id, "processing", None);
             let (gateway, id) = (gateway.clone(), id.clone());
             tokio::spawn(async move {
-                tokio::time::sleep(delay()).await;
+                tokio::time::sleep(late_delay()).await;
                 update(&gateway, &id, "succeeded", None);
             });
             processing
@@ -539,6 +563,32 @@ pub async fn cancel(State(gateway): State<Gateway>, Path(id): Path<String>) -> R
         Some(canceled) => back_to(&canceled),
         None => no_such_payment(),
     }
+}
+
+/// `POST /v1/bank_payments/{id}/cancel`: the merchant's side gives up on a payment the
+/// customer has not approved. Only a waiting payment is canceled; any other is answered as it
+/// is, so the caller learns what happened instead.
+pub async fn cancel_by_api(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    if let Err(reply) = gateway.authenticated(&headers) {
+        return reply;
+    }
+    let waiting = {
+        let ledger = gateway.ledger();
+        match ledger.bank_payments.by_id.get(&id) {
+            None => return found::<BankPayment>(None, "bank payment"),
+            Some(payment) => payment.status == "requires_action",
+        }
+    };
+    let payment = if waiting {
+        update(&gateway, &id, "canceled", None)
+    } else {
+        payment_of(&gateway, &id)
+    };
+    found(payment.as_ref(), "bank payment")
 }
 
 /// `POST /v1/bank_refunds`: back to the account the payment came from, at most what is left.
@@ -578,12 +628,14 @@ pub async fn refund(
                 )),
                 Some(payment)
                     if request.amount <= 0
-                        || request.amount > payment.amount - payment.amount_refunded =>
+                        || request.amount > payment.amount - payment.amount_refunded
+                        || request.reference.is_empty()
+                        || request.reference.len() > 200 =>
                 {
                     Err(error(
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
-                        "amount must be positive and at most what is left",
+                        "amount must be positive and at most what is left, with a reference",
                     ))
                 }
                 Some(payment) => {
@@ -591,10 +643,12 @@ pub async fn refund(
                     let refund = BankRefund {
                         id: new_id("gwbr_"),
                         payment: payment.id.clone(),
+                        reference: request.reference,
                         status: "pending",
                         amount: request.amount,
                         currency: payment.currency.clone(),
                         failure_code: None,
+                        settled_on: None,
                     };
                     books.refunds_by_key.insert(key, refund.id.clone());
                     books.refunds.insert(refund.id.clone(), refund.clone());
@@ -642,6 +696,7 @@ async fn settle_refund(gateway: Gateway, id: String) {
         (refund.status, refund.failure_code) = if closed {
             ("failed", Some("account_closed"))
         } else {
+            refund.settled_on = Some(crate::settlement::today());
             ("succeeded", None)
         };
         refund.clone()
@@ -649,6 +704,52 @@ async fn settle_refund(gateway: Gateway, id: String) {
     println!("bank: {} {}", settled.id, settled.status);
     let fault = gateway.fault_for(settled.amount);
     gateway.emit_bank("bank_refund.updated", &value(&settled), fault);
+}
+
+/// The bank's price for taking a payment: a flat 25 minor units; refunds are free.
+const BANK_FEE: i64 = 25;
+
+/// The day's internet-banking money (payments taken, refunds paid back) in the settlement
+/// file's CSV format (`till_core::reconciliation`), so Till reconciles bank payments as it
+/// does card captures.
+pub fn settlement_file(books: &BankPayments, date: &str) -> String {
+    let mut rows = vec![till_core::reconciliation::HEADER.to_string()];
+    let mut payments: Vec<_> = books
+        .by_id
+        .values()
+        .filter(|p| p.settled_on.as_deref() == Some(date))
+        .collect();
+    payments.sort_by(|a, b| a.id.cmp(&b.id));
+    for p in payments {
+        let net = p.amount - BANK_FEE;
+        rows.push(format!(
+            "{date},{},{},charge,{},{BANK_FEE},{net},{}",
+            p.id, p.reference, p.amount, p.currency
+        ));
+    }
+    let mut refunds: Vec<_> = books
+        .refunds
+        .values()
+        .filter(|r| r.settled_on.as_deref() == Some(date))
+        .collect();
+    refunds.sort_by(|a, b| a.id.cmp(&b.id));
+    for r in refunds {
+        rows.push(format!(
+            "{date},{},{},refund,{},0,{},{}",
+            r.id, r.reference, r.amount, -r.amount, r.currency
+        ));
+    }
+    rows.join("\n") + "\n"
+}
+
+/// `GET /v1/bank_settlements/{date}`.
+pub async fn settlements(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    Path(date): Path<String>,
+) -> Result<String, Reply> {
+    gateway.authenticated(&headers)?;
+    Ok(settlement_file(&gateway.ledger().bank_payments, &date))
 }
 
 /// `GET /v1/bank_refunds/{id}`.
@@ -839,6 +940,31 @@ mod tests {
         )
         .await;
         assert_eq!(status_of(&app, id).await["status"], "canceled");
+
+        // Till cancels a payment nobody approved; an approved one stays paid.
+        let abandoned = new_payment(&app, "a", 1_003).await;
+        let id = abandoned["id"].as_str().unwrap();
+        let cancel = |id: &str| {
+            Request::post(format!("/v1/bank_payments/{id}/cancel"))
+                .header("authorization", "Bearer gw_test")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (status, canceled) = api(&app, cancel(id)).await;
+        assert_eq!(
+            (status, &canceled["status"]),
+            (StatusCode::OK, &"canceled".into())
+        );
+        let paid = new_payment(&app, "d", 1_004).await;
+        let id = paid["id"].as_str().unwrap();
+        pay_as(&app, id, "anyone", OTP).await;
+        let (status, kept) = api(&app, cancel(id)).await;
+        assert_eq!(
+            (status, &kept["status"]),
+            (StatusCode::OK, &"succeeded".into())
+        );
+        let (status, _) = api(&app, cancel("gwbp_none")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     /// The clock is paused: sleeps end as soon as nothing else is left to run.
@@ -850,8 +976,31 @@ mod tests {
         let (status, _, _) = pay_as(&app, id, LATE_USER, OTP).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(status_of(&app, id).await["status"], "processing");
-        tokio::time::sleep(delay() + Duration::from_millis(10)).await;
+        tokio::time::sleep(late_delay() + Duration::from_millis(10)).await;
         assert_eq!(status_of(&app, id).await["status"], "succeeded");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_days_bank_money_reads_as_a_settlement_file() {
+        let app = app();
+        let paid = new_payment(&app, "s1", 3_000).await;
+        let id = paid["id"].as_str().unwrap();
+        pay_as(&app, id, "anyone", OTP).await;
+        let waiting = new_payment(&app, "s2", 4_000).await;
+        let request = Request::get(format!(
+            "/v1/bank_settlements/{}",
+            crate::settlement::today()
+        ))
+        .header("authorization", "Bearer gw_test")
+        .body(Body::empty())
+        .unwrap();
+        let (status, _, file) = send(&app, request).await;
+        assert_eq!(status, StatusCode::OK);
+        let lines = till_core::reconciliation::parse(&file).unwrap();
+        assert_eq!(lines.len(), 1, "only money taken: {file}");
+        assert_eq!(lines[0].reference, "pay_1 <b>");
+        assert_eq!((lines[0].gross, lines[0].fee), (3_000, BANK_FEE));
+        assert!(!file.contains(waiting["id"].as_str().unwrap()));
     }
 
     #[tokio::test(start_paused = true)]
@@ -862,7 +1011,7 @@ mod tests {
         let early = json_post(
             "/v1/bank_refunds",
             Some("early"),
-            serde_json::json!({ "payment": id, "amount": 100 }),
+            serde_json::json!({ "payment": id, "amount": 100, "reference": "re_1" }),
         );
         assert_eq!(api(&app, early).await.0, StatusCode::CONFLICT);
         pay_as(&app, id, "jiwoo", OTP).await;
@@ -870,7 +1019,7 @@ mod tests {
             json_post(
                 "/v1/bank_refunds",
                 Some(key),
-                serde_json::json!({ "payment": id, "amount": amount }),
+                serde_json::json!({ "payment": id, "amount": amount, "reference": "re_2" }),
             )
         };
         let (status, first) = api(&app, refund("a", 6_000)).await;
@@ -903,7 +1052,7 @@ mod tests {
         let request = json_post(
             "/v1/bank_refunds",
             Some("e"),
-            serde_json::json!({ "payment": closed_id, "amount": 5_000 }),
+            serde_json::json!({ "payment": closed_id, "amount": 5_000, "reference": "re_3" }),
         );
         let (_, back) = api(&app, request).await;
         tokio::time::sleep(delay() + Duration::from_millis(10)).await;

@@ -426,6 +426,14 @@ impl Gateway {
                 "/v1/bank_refunds/{id}",
                 get(crate::bank_redirect::find_refund),
             )
+            .route(
+                "/v1/bank_payments/{id}/cancel",
+                post(crate::bank_redirect::cancel_by_api),
+            )
+            .route(
+                "/v1/bank_settlements/{date}",
+                get(crate::bank_redirect::settlements),
+            )
             .route("/bank/pay/{id}", get(crate::bank_redirect::start_page))
             .route("/bank/pay/{id}/login", post(crate::bank_redirect::login))
             .route("/bank/pay/{id}/otp", post(crate::bank_redirect::approve))

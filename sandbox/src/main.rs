@@ -4,7 +4,9 @@
 //! `SANDBOX_GATEWAY_ADDR` (127.0.0.1:8790), `SANDBOX_SHOP_ADDR` (127.0.0.1:8791),
 //! `SANDBOX_GATEWAY_KEY`, `SANDBOX_WEBHOOK_URL` (the edge's `/v1/webhooks/gateway`),
 //! `SANDBOX_WEBHOOK_SECRET`, `SANDBOX_BANK_WEBHOOK_URL` (the edge's `/v1/webhooks/bank`),
-//! `SANDBOX_BANK_DELAY_MS` (how long the bank takes to pay, 1000), `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
+//! `SANDBOX_BANK_DELAY_MS` (how long the bank takes to pay, 1000), `SANDBOX_BANK_LATE_MS`
+//! (how long the `slow_bank` customer's bank takes to pay a bank payment, 5000),
+//! `TILL_EDGE_URL` (http://127.0.0.1:8787), `TILL_DEMO_SECRET_KEY`,
 //! `TILL_DEMO_PUBLISHABLE_KEY`.
 
 mod analytics;

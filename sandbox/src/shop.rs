@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use till_core::api::{CaptureMethod, CheckoutSession, CreateCheckoutSession, LineItem, Purpose};
 use till_core::money::{Currency, Money};
+use till_core::payment_method_type::PaymentMethodType;
 
 #[derive(Clone)]
 pub struct Shop {
@@ -158,6 +159,11 @@ async fn checkout_page(
         receipt_email: None,
         locale: None,
         fx_quote: None,
+        // The demo shop takes cards and internet banking.
+        payment_method_types: Some(vec![
+            PaymentMethodType::Card,
+            PaymentMethodType::BankRedirect,
+        ]),
     };
     let failed = |what: &str| {
         eprintln!("shop: could not create a checkout session: {what}");
@@ -255,6 +261,7 @@ mod tests {
             receipt_email: None,
             locale: None,
             fx_quote: None,
+            payment_method_types: None,
         };
         assert_eq!(
             request

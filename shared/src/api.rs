@@ -5,6 +5,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ids::{self, IdKind};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{DeclineCode, PaymentStatus};
+use crate::payment_method_type::PaymentMethodType;
 use crate::urls::{check_return_url, check_webhook_url, DevHosts};
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,9 @@ pub struct CreateCheckoutSession {
     /// pays in their currency and the merchant is settled the quote's `from`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fx_quote: Option<String>,
+    /// How the customer may pay, in the order the widget offers them (default: card only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_types: Option<Vec<PaymentMethodType>>,
 }
 
 /// Where a checkout's money goes when its payment succeeds.
@@ -272,7 +276,14 @@ pub struct CheckoutSession {
     /// Present when the customer pays in another currency than the merchant is settled in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<crate::fx::Converted>,
+    /// How the customer may pay, in the order offered.
+    #[serde(default = "card_only")]
+    pub payment_method_types: Vec<PaymentMethodType>,
     pub created: i64,
+}
+
+fn card_only() -> Vec<PaymentMethodType> {
+    crate::payment_method_type::DEFAULT.to_vec()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +320,9 @@ pub struct ConfirmCheckoutSession {
     /// `{cvc, iat, nonce}`), for sessions created with `require_cvc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted_cvc: Option<String>,
+    /// The bank (an id from the session's `banks`) the customer pays from, by redirect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<String>,
 }
 
 /// What a confirm pays with.
@@ -316,30 +330,81 @@ pub struct ConfirmCheckoutSession {
 pub enum PayWith {
     Token(String),
     PaymentMethod(String),
+    /// A bank redirect from this bank.
+    Bank(String),
 }
 
 impl ConfirmCheckoutSession {
     pub fn pay_with(&self) -> Result<PayWith, ApiError> {
-        match (&self.token, &self.payment_method) {
-            (Some(_), None) if self.encrypted_cvc.is_some() => {
-                Err(ApiError::new(ErrorCode::ParameterInvalid)
-                    .with_message(
-                        "encrypted_cvc goes with a saved payment_method; a token has its own.",
-                    )
-                    .with_param("encrypted_cvc"))
-            }
-            (Some(token), None) => Ok(PayWith::Token(token.clone())),
-            (None, Some(method)) if !self.save_payment_method => {
+        let invalid = |message: &str, param: &str| {
+            Err(ApiError::new(ErrorCode::ParameterInvalid)
+                .with_message(message)
+                .with_param(param))
+        };
+        match (&self.token, &self.payment_method, &self.bank) {
+            (Some(_), None, None) if self.encrypted_cvc.is_some() => invalid(
+                "encrypted_cvc goes with a saved payment_method; a token has its own.",
+                "encrypted_cvc",
+            ),
+            (Some(token), None, None) => Ok(PayWith::Token(token.clone())),
+            (None, Some(method), None) if !self.save_payment_method => {
                 Ok(PayWith::PaymentMethod(method.clone()))
             }
-            (None, Some(_)) => Err(ApiError::new(ErrorCode::ParameterInvalid)
-                .with_message("A saved payment method is already saved.")
-                .with_param("save_payment_method")),
-            _ => Err(ApiError::new(ErrorCode::ParameterInvalid)
-                .with_message("Send exactly one of token and payment_method.")
-                .with_param("token")),
+            (None, Some(_), None) => invalid(
+                "A saved payment method is already saved.",
+                "save_payment_method",
+            ),
+            (None, None, Some(bank)) => {
+                if self.save_payment_method || self.encrypted_cvc.is_some() {
+                    return invalid(
+                        "A bank payment saves no card and takes no security code.",
+                        "bank",
+                    );
+                }
+                if !crate::payment_method_type::is_valid_bank_id(bank) {
+                    return Err(ApiError::not_found("bank").with_param("bank"));
+                }
+                Ok(PayWith::Bank(bank.clone()))
+            }
+            _ => invalid(
+                "Send exactly one of token, payment_method and bank.",
+                "token",
+            ),
         }
     }
+
+    /// The way this confirm pays (the session must offer it).
+    pub fn method_type(pay_with: &PayWith) -> PaymentMethodType {
+        match pay_with {
+            PayWith::Token(_) | PayWith::PaymentMethod(_) => PaymentMethodType::Card,
+            PayWith::Bank(_) => PaymentMethodType::BankRedirect,
+        }
+    }
+}
+
+impl Payment {
+    /// What paid, as people read it: `Visa •••• 4242`, or the bank's name.
+    pub fn paid_with(&self) -> String {
+        match (&self.card, &self.bank) {
+            (Some(card), _) => format!("{} •••• {}", card.brand.display_name(), card.last4),
+            (None, Some(bank)) => bank.name.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// A bank customers pay from by redirect, as the bank lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankSummary {
+    pub id: String,
+    pub name: String,
+}
+
+/// The banks a session's customer may pay from (`GET /v1/checkout_sessions/:id/banks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankList {
+    pub object: String,
+    pub data: Vec<BankSummary>,
 }
 
 /// A card a customer saved, as the API shows it.
@@ -557,7 +622,15 @@ pub struct Payment {
     /// `POST /v1/payments`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_action: Option<CustomerAction>,
-    pub card: CardSummary,
+    /// What paid: a card, or a bank by redirect.
+    #[serde(default)]
+    pub payment_method_type: PaymentMethodType,
+    /// The card, for a card payment.
+    #[serde(default)]
+    pub card: Option<CardSummary>,
+    /// The bank, for a bank payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankSummary>,
     #[serde(default)]
     pub failure_code: Option<DeclineCode>,
     #[serde(default)]
@@ -591,6 +664,16 @@ pub struct CustomerAction {
 pub enum NextAction {
     /// A one-time code from the card issuer (3-D Secure challenge), entered in the widget.
     OtpChallenge { attempts_remaining: u8 },
+    /// The customer approves the payment at their bank, at `url`; the bank sends them back
+    /// and tells Till the outcome.
+    RedirectToUrl { url: String },
+}
+
+/// The customer gives up on their bank and chooses another way to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenCheckoutSession {
+    pub client_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -658,11 +741,12 @@ pub struct Refund {
 }
 
 /// Events a merchant can subscribe to.
-pub const EVENT_TYPES: [&str; 31] = [
+pub const EVENT_TYPES: [&str; 32] = [
     "payment.succeeded",
     "payment.failed",
     "payment.requires_action",
     "refund.succeeded",
+    "refund.failed",
     "reconciliation.mismatch",
     "checkout_session.locked",
     "customer.created",
@@ -865,7 +949,7 @@ pub struct LedgerEntry {
     pub object: String,
     /// The transaction it belongs to: its entries sum to zero.
     pub transaction: String,
-    /// The operation: `card_payment`, `refund`, `top_up`, `transfer`, `hold_for_claim`, ...
+    /// The operation: `card_payment`, `bank_payment`, `refund`, `bank_refund`, `top_up`, `transfer`, ...
     pub kind: String,
     /// The payment, refund or transfer the operation belongs to.
     pub source: String,
@@ -929,6 +1013,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_confirm_pays_with_exactly_one_of_a_card_a_saved_card_and_a_bank() {
+        let confirm = |body: serde_json::Value| -> ConfirmCheckoutSession {
+            serde_json::from_value(body).unwrap()
+        };
+        let paid = |body: serde_json::Value| confirm(body).pay_with();
+        assert_eq!(
+            paid(serde_json::json!({"client_secret": "s", "bank": "hana_test"})).unwrap(),
+            PayWith::Bank("hana_test".into())
+        );
+        assert_eq!(
+            ConfirmCheckoutSession::method_type(&PayWith::Bank("b".into())),
+            PaymentMethodType::BankRedirect
+        );
+        for (body, param) in [
+            (
+                serde_json::json!({"client_secret": "s", "bank": "b", "token": "tok_1"}),
+                "token",
+            ),
+            (serde_json::json!({"client_secret": "s"}), "token"),
+            (
+                serde_json::json!({"client_secret": "s", "bank": "b", "save_payment_method": true}),
+                "bank",
+            ),
+            (
+                serde_json::json!({"client_secret": "s", "bank": "b", "encrypted_cvc": "x"}),
+                "bank",
+            ),
+            (
+                serde_json::json!({"client_secret": "s", "bank": "Bank of 한국"}),
+                "bank",
+            ),
+        ] {
+            let error = paid(body.clone()).unwrap_err();
+            assert_eq!(error.error.param.as_deref(), Some(param), "{body}");
+        }
+    }
+
     fn session(amount: i64, items: Vec<LineItem>) -> CreateCheckoutSession {
         CreateCheckoutSession {
             amount,
@@ -943,6 +1065,7 @@ mod tests {
             receipt_email: None,
             locale: None,
             fx_quote: None,
+            payment_method_types: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub enum Owner {
     FxDesk,
     /// What currency markups earned, in the customer's currency.
     FxMargin,
+    /// Bank money on its way from customers' banks (bank redirect payments): the outside
+    /// world, like the gateway's clearing, settled by the platform's bank.
+    BankClearing,
 }
 
 /// One account: an owner's money in one currency.
@@ -54,7 +57,10 @@ impl Account {
     /// someone holds, and goes below zero only by a dispute
     /// ([`Transaction::may_leave_negative`]).
     pub fn may_go_negative(&self) -> bool {
-        matches!(self.owner, Owner::GatewayClearing | Owner::FxDesk)
+        matches!(
+            self.owner,
+            Owner::GatewayClearing | Owner::BankClearing | Owner::FxDesk
+        )
     }
 
     /// A stable name for storage, e.g. `wallet:cus_1:USD` or `gateway_clearing:USD`.
@@ -70,6 +76,7 @@ impl Account {
             Owner::PaidOut => format!("paid_out:{currency}"),
             Owner::FxDesk => format!("fx_desk:{currency}"),
             Owner::FxMargin => format!("fx_margin:{currency}"),
+            Owner::BankClearing => format!("bank_clearing:{currency}"),
         }
     }
 
@@ -101,6 +108,7 @@ impl Account {
             ["paid_out", currency] => (Owner::PaidOut, currency),
             ["fx_desk", currency] => (Owner::FxDesk, currency),
             ["fx_margin", currency] => (Owner::FxMargin, currency),
+            ["bank_clearing", currency] => (Owner::BankClearing, currency),
             _ => return None,
         };
         let owner_named = match &owner {
@@ -262,6 +270,12 @@ pub enum Operation<'a> {
     /// A card payment succeeded: to a merchant, into a customer's wallet (a top-up), or into
     /// the claim of a transfer paid by card to someone not yet a customer.
     CardPayment { payee: Payee<'a> },
+    /// A bank redirect payment succeeded: to a merchant or into a customer's wallet.
+    BankPayment { payee: Payee<'a> },
+    /// A merchant refunded (part of) a bank payment: back to the customer's account.
+    BankRefund { payee: Payee<'a> },
+    /// The bank could not pay a refund back: its money goes back to the payee.
+    BankRefundReversed { payee: Payee<'a> },
     /// A merchant refunded (part of) a card payment: the money is taken from whoever the
     /// payment paid when the refund is requested.
     Refund { payee: Payee<'a> },
@@ -311,6 +325,9 @@ impl Operation<'_> {
         match self {
             Operation::CardPayment { payee } => (Owner::GatewayClearing, payee.owner()),
             Operation::Refund { payee } => (payee.owner(), Owner::GatewayClearing),
+            Operation::BankPayment { payee } => (Owner::BankClearing, payee.owner()),
+            Operation::BankRefund { payee } => (payee.owner(), Owner::BankClearing),
+            Operation::BankRefundReversed { payee } => (Owner::BankClearing, payee.owner()),
             Operation::RefundReversed { payee } => (Owner::GatewayClearing, payee.owner()),
             Operation::Fee { merchant: m } => (merchant(m), Owner::Fees),
             Operation::TransferFromCard { receiver } => (Owner::GatewayClearing, wallet(receiver)),
@@ -342,6 +359,9 @@ impl Operation<'_> {
                 payee: Payee::Claim(_),
             } => "hold_from_card",
             Operation::Refund { .. } => "refund",
+            Operation::BankPayment { .. } => "bank_payment",
+            Operation::BankRefund { .. } => "bank_refund",
+            Operation::BankRefundReversed { .. } => "bank_refund_reversed",
             Operation::RefundReversed { .. } => "refund_reversed",
             Operation::Fee { .. } => "fee",
             Operation::Transfer { .. } => "transfer",
@@ -485,6 +505,52 @@ mod tests {
     }
 
     #[test]
+    fn bank_money_comes_and_goes_through_the_banks_clearing_not_the_gateways() {
+        let merchant = Account::new(
+            Owner::Merchant {
+                merchant: "mer_1".into(),
+            },
+            usd(),
+        );
+        let bank = Account::new(Owner::BankClearing, usd());
+        let payee = Payee::Merchant("mer_1");
+        let paid = post(
+            &Operation::BankPayment { payee }
+                .transaction(usd(), 5_000)
+                .unwrap(),
+            |_| 0,
+        )
+        .unwrap();
+        assert_eq!(
+            paid,
+            vec![(bank.clone(), -5_000), (merchant.clone(), 5_000)]
+        );
+        let balances = BTreeMap::from([(merchant.clone(), 5_000), (bank.clone(), -5_000)]);
+        let balance_of = |a: &Account| balances.get(a).copied().unwrap_or(0);
+        let refunded = post(
+            &Operation::BankRefund { payee }
+                .transaction(usd(), 2_000)
+                .unwrap(),
+            balance_of,
+        )
+        .unwrap();
+        assert_eq!(refunded, vec![(merchant.clone(), 3_000), (bank, -3_000)]);
+        assert_eq!(
+            post(
+                &Operation::BankRefund { payee }
+                    .transaction(usd(), 5_001)
+                    .unwrap(),
+                balance_of
+            ),
+            Err(LedgerError::InsufficientFunds { account: merchant })
+        );
+        assert_eq!(
+            Operation::BankRefundReversed { payee }.kind(),
+            "bank_refund_reversed"
+        );
+    }
+
+    #[test]
     fn account_keys_name_accounts_and_nothing_else() {
         for account in [
             wallet("cus_1", usd()),
@@ -504,6 +570,7 @@ mod tests {
             Account::new(Owner::Fees, usd()),
             Account::new(Owner::PayoutClearing, usd()),
             Account::new(Owner::PaidOut, usd()),
+            Account::new(Owner::BankClearing, usd()),
         ] {
             assert_eq!(Account::from_key(&account.key()), Some(account));
         }

@@ -43,6 +43,7 @@ pub mod money;
 #[cfg(feature = "crypto")]
 pub mod password;
 pub mod payment;
+pub mod payment_method_type;
 pub mod payout;
 pub mod proration;
 pub mod rate_limit;

@@ -126,10 +126,20 @@ impl PaymentStatus {
 /// What a gateway says about an authorization, whatever its dialect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayState {
-    RequiresAction { attempts_remaining: u8 },
+    RequiresAction {
+        attempts_remaining: u8,
+    },
+    /// Waiting for the customer at their bank (a bank redirect).
+    AwaitingCustomer,
+    /// The customer approved and the bank has not finished: the outcome comes later.
+    Pending,
     Authorized,
-    Captured { amount: i64 },
-    Declined { code: DeclineCode },
+    Captured {
+        amount: i64,
+    },
+    Declined {
+        code: DeclineCode,
+    },
     Voided,
 }
 
@@ -137,7 +147,10 @@ impl GatewayState {
     /// The Till status this gateway state means.
     pub fn status(&self) -> PaymentStatus {
         match self {
-            GatewayState::RequiresAction { .. } => PaymentStatus::RequiresAction,
+            GatewayState::RequiresAction { .. } | GatewayState::AwaitingCustomer => {
+                PaymentStatus::RequiresAction
+            }
+            GatewayState::Pending => PaymentStatus::Processing,
             GatewayState::Authorized => PaymentStatus::RequiresCapture,
             GatewayState::Captured { .. } => PaymentStatus::Succeeded,
             GatewayState::Declined { .. } => PaymentStatus::Failed,
@@ -278,6 +291,18 @@ impl DeclineCode {
             DeclineCode::AuthenticationRequired => {
                 "Your bank asks you to confirm this payment yourself."
             }
+        }
+    }
+
+    /// The reason for a payment from a bank account (no card was involved).
+    pub fn bank_message(self) -> &'static str {
+        match self {
+            DeclineCode::InsufficientFunds => "Your bank account does not have enough money.",
+            DeclineCode::AuthenticationFailed => "Your bank could not verify you.",
+            DeclineCode::ProcessingError => {
+                "Your bank could not take the payment right now. Try again in a little bit."
+            }
+            _ => "Your bank did not take the payment.",
         }
     }
 }

@@ -22,6 +22,19 @@ pub struct Line {
     pub total: Money,
 }
 
+/// What the customer paid with, as the receipt names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaidWith {
+    Card {
+        brand: String,
+        last4: String,
+    },
+    /// A bank payment by redirect: the bank's name.
+    Bank {
+        name: String,
+    },
+}
+
 /// Everything a receipt says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptFacts {
@@ -29,8 +42,7 @@ pub struct ReceiptFacts {
     pub merchant_name: String,
     /// The payment's amount, or the refund's.
     pub amount: Money,
-    pub card_brand: String,
-    pub card_last4: String,
+    pub paid_with: PaidWith,
     pub payment_id: String,
     pub refund_id: Option<String>,
     /// `YYYY-MM-DD` (UTC).
@@ -117,8 +129,10 @@ struct Words {
     refund_subject: &'static str,
     paid_intro: &'static str,
     refund_intro: &'static str,
+    bank_refund_intro: &'static str,
     amount: &'static str,
     card: &'static str,
+    bank: &'static str,
     date: &'static str,
     payment: &'static str,
     refund: &'static str,
@@ -131,8 +145,11 @@ const EN: Words = Words {
     refund_subject: "Your refund from",
     paid_intro: "Thank you. Your payment went through.",
     refund_intro: "Your refund is on its way to your card. It can take a few days to appear.",
+    bank_refund_intro:
+        "Your refund is on its way to your bank account. It can take a few days to appear.",
     amount: "Amount",
     card: "Card",
+    bank: "Bank",
     date: "Date",
     payment: "Payment",
     refund: "Refund",
@@ -146,8 +163,10 @@ const KO: Words = Words {
     paid_intro: "결제가 완료되었습니다. 감사합니다.",
     refund_intro:
         "환불이 카드로 처리되었습니다. 카드 명세서에 반영되기까지 며칠이 걸릴 수 있습니다.",
+    bank_refund_intro: "환불이 계좌로 처리되었습니다. 계좌에 반영되기까지 며칠이 걸릴 수 있습니다.",
     amount: "금액",
     card: "카드",
+    bank: "은행",
     date: "날짜",
     payment: "결제 번호",
     refund: "환불 번호",
@@ -161,13 +180,19 @@ pub fn render(facts: &ReceiptFacts, locale: &str) -> Email {
     let merchant = single_line(&facts.merchant_name);
     let (subject_start, intro) = match facts.occasion {
         Occasion::Payment => (words.paid_subject, words.paid_intro),
-        Occasion::Refund => (words.refund_subject, words.refund_intro),
+        Occasion::Refund => match facts.paid_with {
+            PaidWith::Card { .. } => (words.refund_subject, words.refund_intro),
+            PaidWith::Bank { .. } => (words.refund_subject, words.bank_refund_intro),
+        },
     };
     let subject = format!("{subject_start} {merchant}");
-    let card = format!("{} •••• {}", facts.card_brand, facts.card_last4);
+    let paid_with = match &facts.paid_with {
+        PaidWith::Card { brand, last4 } => (words.card, format!("{brand} •••• {last4}")),
+        PaidWith::Bank { name } => (words.bank, single_line(name)),
+    };
     let mut rows: Vec<(&str, String)> = vec![
         (words.amount, display_amount(&facts.amount)),
-        (words.card, card),
+        paid_with,
         (words.date, facts.date.clone()),
         (words.payment, facts.payment_id.clone()),
     ];
@@ -251,8 +276,10 @@ mod tests {
             occasion,
             merchant_name: "Seoul <Books> & Co\r\nBcc: x@example.com".into(),
             amount: money(45_000, "KRW"),
-            card_brand: "visa".into(),
-            card_last4: "4242".into(),
+            paid_with: PaidWith::Card {
+                brand: "visa".into(),
+                last4: "4242".into(),
+            },
             payment_id: "pay_1".into(),
             refund_id: (occasion == Occasion::Refund).then(|| "re_1".into()),
             date: "2026-11-26".into(),
@@ -304,5 +331,30 @@ mod tests {
         assert!(render(&facts(Occasion::Refund), "fr")
             .subject
             .starts_with("Your refund"));
+    }
+
+    #[test]
+    fn a_bank_payments_receipts_name_the_bank_and_the_account() {
+        let bank = ReceiptFacts {
+            paid_with: PaidWith::Bank {
+                name: "Hana Test Bank".into(),
+            },
+            ..facts(Occasion::Refund)
+        };
+        let english = render(&bank, "en");
+        assert!(
+            english.text.contains("Bank: Hana Test Bank"),
+            "{}",
+            english.text
+        );
+        assert!(english.text.contains("to your bank account"));
+        assert!(!english.text.contains("••••"));
+        let korean = render(&bank, "ko");
+        assert!(
+            korean.text.contains("은행: Hana Test Bank"),
+            "{}",
+            korean.text
+        );
+        assert!(korean.text.contains("계좌로"));
     }
 }

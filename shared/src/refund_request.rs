@@ -145,8 +145,11 @@ pub struct Order {
     pub amount_refunded: i64,
     /// What is left that a request may ask for.
     pub refundable: i64,
-    pub card_brand: String,
-    pub card_last4: String,
+    /// The card, for an order paid by card (a bank payment has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_last4: Option<String>,
     pub merchant_reference: Option<String>,
     pub line_items: Vec<crate::api::LineItem>,
     pub request: Option<RefundRequestView>,

@@ -12,6 +12,9 @@ pub enum Endpoint {
     CreateSession,
     RetrieveSession,
     ConfirmSession,
+    SessionBanks,
+    SessionPayment,
+    ReopenSession,
     CreateToken,
     RetrievePayment,
     ChallengePayment,
@@ -190,6 +193,24 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/checkout_sessions/{id}/confirm",
         Endpoint::ConfirmSession,
+        Access::PublishableKey,
+    ),
+    route(
+        "GET",
+        "/v1/checkout_sessions/{id}/banks",
+        Endpoint::SessionBanks,
+        Access::PublishableKey,
+    ),
+    route(
+        "GET",
+        "/v1/checkout_sessions/{id}/payment",
+        Endpoint::SessionPayment,
+        Access::PublishableKey,
+    ),
+    route(
+        "POST",
+        "/v1/checkout_sessions/{id}/reopen",
+        Endpoint::ReopenSession,
         Access::PublishableKey,
     ),
     route(
@@ -894,9 +915,8 @@ impl Endpoint {
     pub fn resource(self) -> Option<Resource> {
         use Endpoint::*;
         match self {
-            CreateSession | RetrieveSession | ConfirmSession | CreateToken | ListSessions => {
-                Some(Resource::CheckoutSessions)
-            }
+            CreateSession | RetrieveSession | ConfirmSession | CreateToken | ListSessions
+            | SessionBanks | SessionPayment | ReopenSession => Some(Resource::CheckoutSessions),
             RetrievePayment | ChallengePayment | CapturePayment | CancelPayment | CreatePayment
             | ListPayments | PaymentTimeline | ListReviews | ApproveReview | RejectReview
             | CreateFxQuote | RetrieveFxQuote => Some(Resource::Payments),

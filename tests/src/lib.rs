@@ -1,6 +1,7 @@
 //! Helpers for Till's end-to-end tests. `cargo xtask test` starts the stack and passes its
 //! addresses in `TILL_*` variables; run alone, the tests stop at once and say so.
 
+pub mod bank;
 pub mod billing;
 pub mod browser;
 pub mod gateways;

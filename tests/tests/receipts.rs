@@ -59,7 +59,7 @@ async fn a_korean_customer_gets_one_receipt_for_the_payment_and_one_for_the_refu
     assert_eq!(receipt["subject"], "결제 영수증: Seoul <Books>");
     let text = receipt["text"].as_str().unwrap();
     assert!(text.contains("금액: ₩45,000"), "{text}");
-    assert!(text.contains("visa •••• 4242"), "{text}");
+    assert!(text.contains("카드: Visa •••• 4242"), "{text}");
     assert!(text.contains(payment["id"].as_str().unwrap()), "{text}");
     assert!(text.contains("책 <한정판> × 3  ₩45,000"), "{text}");
     assert!(!text.contains("4242424242424242"), "never the card number");

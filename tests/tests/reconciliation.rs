@@ -1,9 +1,10 @@
 //! Daily reconciliation against the sandbox's settlement file: a clean day has no findings; a
 //! day with one injected mismatch of each kind has exactly those; a payment left `processing`
-//! that the file shows settled is fixed. Uses its own merchant, so its day holds only this.
+//! that the file shows settled is fixed; bank payments are reconciled against the bank's file.
+//! Uses its own merchant, so its day holds only this.
 
 use serde_json::{json, Value};
-use till_e2e::{json_of, new_key, Till};
+use till_e2e::{bank, json_of, new_key, Till};
 
 fn till() -> Till {
     Till::for_merchant(
@@ -83,11 +84,20 @@ async fn reconciliation_finds_every_mismatch_and_nothing_else() {
     )
     .await;
 
-    // A clean day: captures, a partial capture, a refund and a decline all agree. Till's side
-    // is the money that moved (three captures, one refund): the decline moved none.
+    // A payment from a bank account: the bank's own file lists it, not the gateway's.
+    let session = bank::bank_session(&till, 9_600, "USD", json!(["bank_redirect"])).await;
+    let waiting = bank::pay_from(&till, &session, "sandbox_bank").await;
+    let back = bank::approve_at_bank(&bank::redirect_url(&waiting), "ada", "123456").await;
+    let returned = bank::customer().get(&back).send().await.unwrap();
+    assert_eq!(returned.status(), 200);
+    assert_eq!(till.payment_of(&session).await["status"], "succeeded");
+
+    // A clean day: captures, a partial capture, a refund, a bank payment and a decline all
+    // agree. Till's side is the money that moved (three card captures, one bank payment, one
+    // refund): the decline moved none.
     let clean = run(&till).await;
     assert_eq!(clean["findings"], json!([]), "{clean}");
-    assert_eq!(clean["till_records"], 4, "{clean}");
+    assert_eq!(clean["till_records"], 5, "{clean}");
 
     // A payment whose answer and webhook were lost stays `processing` until the file shows it.
     till.fault(json!({ "amount": 9_500, "drop_response": true, "webhook_drop": true }))

@@ -25,6 +25,8 @@ pub struct Ports {
     poll_after_seconds: u32,
     poll_backoff_seconds: u32,
     poll_max_attempts: u32,
+    /// How long a bank payment waits for its customer before the poller cancels it.
+    bank_redirect_expiry_seconds: u32,
     /// How long a transfer to someone not yet a customer waits before it goes back.
     claim_seconds: u32,
 }
@@ -42,6 +44,7 @@ impl Ports {
         poll_after_seconds: 60,
         poll_backoff_seconds: 30,
         poll_max_attempts: 8,
+        bank_redirect_expiry_seconds: 30 * 60,
         claim_seconds: 7 * 24 * 60 * 60,
     };
     /// Tests use other ports, so they run while `cargo xtask dev` is up.
@@ -57,6 +60,7 @@ impl Ports {
         poll_after_seconds: 2,
         poll_backoff_seconds: 1,
         poll_max_attempts: 3,
+        bank_redirect_expiry_seconds: 20,
         claim_seconds: 20,
     };
 }
@@ -272,6 +276,11 @@ impl Stack {
             &format!("POLL_BACKOFF_SECONDS:{}", ports.poll_backoff_seconds),
             "--var",
             &format!("POLL_MAX_ATTEMPTS:{}", ports.poll_max_attempts),
+            "--var",
+            &format!(
+                "BANK_REDIRECT_EXPIRY_SECONDS:{}",
+                ports.bank_redirect_expiry_seconds
+            ),
             "--var",
             &format!("TRANSFER_CLAIM_SECONDS:{}", ports.claim_seconds),
             // The local shop and the tests' webhook receivers listen on plain http on loopback.

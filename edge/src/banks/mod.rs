@@ -1,8 +1,11 @@
-//! Banks that pay Till's payouts: one module per bank, each turning Till's neutral requests into
-//! its dialect and its answers and webhooks back. A bank is not a card gateway: merchants share
-//! the platform's bank (`BANK_URL` and the secrets `BANK_API_KEY`, `BANK_WEBHOOK_SECRET`).
+//! Banks that pay Till's payouts and take customers' internet-banking payments: one module per
+//! bank, each turning Till's neutral requests into its dialect and its answers and webhooks
+//! back. A bank is not a card gateway: merchants share the platform's bank (`BANK_URL` and the
+//! secrets `BANK_API_KEY`, `BANK_WEBHOOK_SECRET`).
 
+pub mod redirect;
 mod sandbox;
+mod sandbox_redirect;
 
 use crate::connectors::{GatewayError, WebhookError};
 use futures_util::future::LocalBoxFuture;
@@ -37,6 +40,16 @@ pub enum BankEvent {
         event_id: String,
         transfer: BankTransfer,
     },
+    /// A customer's payment by redirect moved on.
+    Payment {
+        event_id: String,
+        payment: redirect::BankPayment,
+    },
+    /// A refund to a customer's account was paid back, or failed.
+    Refund {
+        event_id: String,
+        refund: redirect::BankRefund,
+    },
     /// An event Till has no use for (acknowledged, not applied).
     Other { event_id: String },
 }
@@ -44,7 +57,10 @@ pub enum BankEvent {
 impl BankEvent {
     pub fn id(&self) -> &str {
         match self {
-            BankEvent::Transfer { event_id, .. } | BankEvent::Other { event_id } => event_id,
+            BankEvent::Transfer { event_id, .. }
+            | BankEvent::Payment { event_id, .. }
+            | BankEvent::Refund { event_id, .. }
+            | BankEvent::Other { event_id } => event_id,
         }
     }
 }
@@ -74,6 +90,15 @@ pub struct BankCredentials {
 
 /// The platform's bank.
 pub fn platform(env: &Env) -> Result<Box<dyn Bank>, ApiError> {
+    let credentials = crate::config::platform_bank(env)?;
+    Ok(Box::new(sandbox::SandboxBank::new(
+        credentials,
+        crate::config::gateway_timeout_ms(env),
+    )))
+}
+
+/// The platform's bank, for customers' payments by redirect.
+pub fn platform_redirect(env: &Env) -> Result<Box<dyn redirect::RedirectBank>, ApiError> {
     let credentials = crate::config::platform_bank(env)?;
     Ok(Box::new(sandbox::SandboxBank::new(
         credentials,

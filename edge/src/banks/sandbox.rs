@@ -77,6 +77,22 @@ struct EventData {
 /// Reads a verified event body.
 fn event(body: &[u8]) -> Option<BankEvent> {
     let event: SandboxEvent = serde_json::from_slice(body).ok()?;
+    if event.kind == "bank_payment.updated" {
+        let payment: super::sandbox_redirect::SandboxBankPayment =
+            serde_json::from_value(event.data.object).ok()?;
+        return Some(BankEvent::Payment {
+            event_id: event.id,
+            payment: payment.try_into().ok()?,
+        });
+    }
+    if event.kind == "bank_refund.updated" {
+        let refund: super::sandbox_redirect::SandboxBankRefund =
+            serde_json::from_value(event.data.object).ok()?;
+        return Some(BankEvent::Refund {
+            event_id: event.id,
+            refund: refund.try_into().ok()?,
+        });
+    }
     if event.kind != "bank_transfer.updated" {
         return Some(BankEvent::Other { event_id: event.id });
     }
@@ -95,8 +111,27 @@ impl SandboxBank {
         }
     }
 
-    /// One call: the transfer in a 2xx answer, `None` for 404, a refusal for other 4xx,
+    /// One call: the body of a 2xx answer, `None` for 404, a refusal for other 4xx,
     /// unavailable for 5xx and no answer.
+    pub(super) async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Result<Option<Vec<u8>>, GatewayError> {
+        let call = Call {
+            base_url: &self.credentials.url,
+            api_key: &self.credentials.api_key,
+            timeout_ms: self.timeout_ms,
+        };
+        Ok(call
+            .send(method, path, key, body)
+            .await?
+            .map(|reply| reply.body))
+    }
+
+    /// One call about a transfer.
     async fn call(
         &self,
         method: Method,
@@ -104,13 +139,8 @@ impl SandboxBank {
         key: Option<&str>,
         body: Option<String>,
     ) -> Result<Option<BankTransfer>, GatewayError> {
-        let call = Call {
-            base_url: &self.credentials.url,
-            api_key: &self.credentials.api_key,
-            timeout_ms: self.timeout_ms,
-        };
-        match call.send(method, path, key, body).await? {
-            Some(reply) => serde_json::from_slice::<SandboxTransfer>(&reply.body)
+        match self.call_raw(method, path, key, body).await? {
+            Some(body) => serde_json::from_slice::<SandboxTransfer>(&body)
                 .map_err(|e| GatewayError::Unavailable(e.to_string()))?
                 .try_into()
                 .map(Some),
@@ -209,5 +239,21 @@ mod tests {
             })
         );
         assert_eq!(event(b"not json"), None);
+        let paid = serde_json::json!({
+            "id": "evt_3", "type": "bank_payment.updated",
+            "data": {"object": {"id": "gwbp_1", "status": "succeeded", "amount": 700,
+                "currency": "EUR", "reference": "pay_1", "redirect_url": "http://b/1",
+                "failure_code": null}}
+        });
+        match event(paid.to_string().as_bytes()) {
+            Some(BankEvent::Payment { payment, .. }) => {
+                assert_eq!(payment.reference, "pay_1");
+                assert_eq!(
+                    payment.state,
+                    till_core::payment::GatewayState::Captured { amount: 700 }
+                );
+            }
+            _ => panic!("a bank payment's event is read as one"),
+        }
     }
 }

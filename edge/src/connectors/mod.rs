@@ -91,6 +91,8 @@ pub struct GatewayPayment {
 pub enum RefundAnswer {
     /// Refunded; the gateway's refund id.
     Succeeded(String),
+    /// Taken, not paid back yet (a bank pays refunds later and tells by webhook); its id.
+    Pending(String),
     /// Refused: nothing was refunded (Till's decline code).
     Refused(String),
 }

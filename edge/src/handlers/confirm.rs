@@ -14,6 +14,7 @@ use crate::connectors::{Authorization, GatewayCard, GatewayError, Initiator, Pay
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
+use crate::payments::bank_redirect::{self, BankCheckout};
 use crate::payments::{apply, block, blocked_answer, refused, risk_action, Audience};
 use crate::risk::{self, Attempt};
 use crate::store;
@@ -28,6 +29,7 @@ use till_core::fx::Converted;
 use till_core::ids::{self, IdKind};
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::payment_method_type::PaymentMethodType;
 use till_core::risk_rules::{Action, Rule};
 use till_core::secret::Secret;
 
@@ -76,6 +78,29 @@ pub async fn confirm(
     let country = crate::http::header(&req, "CF-IPCountry")
         .and_then(|code| till_core::reports::ip_country(&code));
     let client_ip = crate::auth::client_ip(&req);
+    if let PayWith::Bank(bank) = &pay_with {
+        let origin = req
+            .url()
+            .map_err(|_| ApiError::internal())?
+            .origin()
+            .ascii_serialization();
+        return idempotency::run_claimed(env, &scope, claimed?, || async {
+            let checkout = BankCheckout {
+                merchant_id: &caller.merchant_id,
+                session: &session,
+                scope: &scope,
+                bank,
+                country: country.as_deref(),
+                origin: &origin,
+            };
+            match bank_redirect::confirm(env, &checkout, reads.existing?).await {
+                Ok(ended) => Ok(ended),
+                Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
+                Err(error) => Err(error),
+            }
+        })
+        .await;
+    }
     idempotency::run_claimed(env, &scope, claimed?, || async {
         let asked = Asked {
             pay_with: &pay_with,
@@ -150,7 +175,7 @@ impl Asked<'_> {
     /// The token or saved card's id: the payment row keeps it as what it was paid with.
     fn source(&self) -> &str {
         match self.pay_with {
-            PayWith::Token(id) | PayWith::PaymentMethod(id) => id,
+            PayWith::Token(id) | PayWith::PaymentMethod(id) | PayWith::Bank(id) => id,
         }
     }
 }
@@ -449,7 +474,16 @@ async fn start_payment(
             .with_message("Only a checkout session created with a customer can save a card.")
             .with_param("save_payment_method"));
     }
+    let takes_cards = till_core::payment_method_type::from_column(&session.payment_method_types)
+        .unwrap_or_default()
+        .contains(&PaymentMethodType::Card);
+    if !takes_cards {
+        return Err(ApiError::new(ErrorCode::ParameterInvalid)
+            .with_message("This checkout does not take cards.")
+            .with_param("token"));
+    }
     let card = match asked.pay_with {
+        PayWith::Bank(_) => return Err(ApiError::internal()),
         PayWith::Token(token) => {
             if !ids::is_valid(IdKind::Token, token) {
                 return Err(invalid_token());
@@ -522,23 +556,27 @@ async fn start_payment(
         challenge_attempts_remaining: None,
         gateway_idempotency_key: gateway_key,
         gateway_account_id: gateway.account_id.clone(),
-        token: asked.source().to_string(),
+        token: Some(asked.source().to_string()),
         customer_id: session.customer_id.clone(),
         purpose: session.purpose,
         payment_method_id: match asked.pay_with {
             PayWith::PaymentMethod(id) => Some(id.clone()),
-            PayWith::Token(_) => None,
+            PayWith::Token(_) | PayWith::Bank(_) => None,
         },
         initiator: Initiator::Customer,
         payee_customer_id: None,
         payee_claim: None,
         poll_attempts: 0,
         requires_review: 0,
-        card_brand: card.brand,
-        card_last4: card.last4.clone(),
+        method: PaymentMethodType::Card,
+        card_brand: Some(card.brand),
+        card_last4: Some(card.last4.clone()),
         card_fingerprint: Some(card.fingerprint.clone()),
-        card_exp_month: i64::from(card.exp_month),
-        card_exp_year: i64::from(card.exp_year),
+        card_exp_month: Some(i64::from(card.exp_month)),
+        card_exp_year: Some(i64::from(card.exp_year)),
+        bank: None,
+        bank_name: None,
+        redirect_url: None,
         country: asked.country.map(str::to_string),
         gateway_reference: None,
         failure_code: None,

@@ -2,6 +2,8 @@
 //! each handler parses, applies core rules, stores.
 
 pub mod api_keys;
+pub mod bank_payments;
+pub mod bank_return;
 pub mod bank_webhooks;
 pub mod billing_settings;
 pub mod catalogue;

@@ -59,6 +59,18 @@ async fn settlement_lines(gateway: &Gateway, date: &str) -> Result<Vec<Settlemen
     })
 }
 
+/// The platform bank's lines for the day: the bank payments it took and the refunds it paid
+/// back, for every merchant (each run keeps its own, by reference).
+async fn bank_lines(env: &Env, date: &str) -> Result<Vec<SettlementLine>, ApiError> {
+    crate::banks::platform_redirect(env)?
+        .settlement(date)
+        .await
+        .map_err(|e| {
+            crate::log_warn!("reconciliation {date}: no bank settlement: {e}");
+            ApiError::gateway_unavailable()
+        })
+}
+
 fn day_of(date: &str) -> Result<(i64, i64), ApiError> {
     reconciliation::day_bounds(date)
         .ok_or_else(|| ApiError::new(ErrorCode::DateInvalid).with_param("date"))
@@ -134,7 +146,9 @@ pub async fn start(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         .unwrap_or_else(|| reconciliation::date_of(clock::now_seconds()));
     day_of(&date)?;
     let gateway = gateways::for_merchant(env, &caller.merchant_id).await?;
-    let lines = settlement_lines(&gateway, &date).await?;
+    let (lines, bank) =
+        futures_util::future::join(settlement_lines(&gateway, &date), bank_lines(env, &date)).await;
+    let lines = [lines?, bank?].concat();
     json(
         200,
         &view(&reconcile(env, &caller.merchant_id, &date, &lines).await?)?,
@@ -163,6 +177,9 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
     let yesterday = reconciliation::date_of(clock::now_seconds() - 86_400);
     // The platform account's file serves every merchant without an account of its own.
     let mut platform_lines: Option<Vec<SettlementLine>> = None;
+    // The platform bank's file serves every merchant; a bank that did not answer fails each
+    // merchant's run, which says so.
+    let bank = bank_lines(env, &yesterday).await;
     for merchant in store::merchants::ids(env).await? {
         let outcome = async {
             let gateway = gateways::for_merchant(env, &merchant).await?;
@@ -175,6 +192,7 @@ pub async fn daily(env: &Env) -> Result<(), ApiError> {
                 }
                 (Some(_), _) => settlement_lines(&gateway, &yesterday).await?,
             };
+            let lines = [lines, bank.clone()?].concat();
             reconcile(env, &merchant, &yesterday, &lines).await
         }
         .await;

@@ -6,8 +6,8 @@ use crate::auth::Caller;
 use crate::connectors::GatewayError;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
-use crate::payments::refunds::{resend, settle, view};
-use crate::payments::{conversion, payee};
+use crate::payments::conversion;
+use crate::payments::refunds::{self, resend, settle, view};
 use crate::store::ledger::Posting;
 use crate::store::refunds::Reserved;
 use crate::store::{self, refunds::RefundRow};
@@ -15,7 +15,6 @@ use crate::{clock, random};
 use till_core::api::CreateRefund;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
-use till_core::ledger::Operation;
 use till_core::money::Money;
 use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
 use worker::{Env, Request};
@@ -105,12 +104,9 @@ pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRef
                         created: now,
                         updated: now,
                     };
-                    let operation = Operation::Refund {
-                        payee: payee(&payment),
-                    };
                     let posting = Posting::of_card_money(
                         &payment.merchant_id,
-                        operation,
+                        refunds::operation(&payment),
                         &refund.id,
                         Money {
                             amount: refund.amount,

@@ -9,6 +9,7 @@ use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem, SessionSt
 use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
+use till_core::payment_method_type::{self, SessionTerms};
 use worker::{Env, Request};
 
 pub fn view(
@@ -46,6 +47,8 @@ pub fn view(
             .map(serde_json::from_str)
             .transpose()
             .map_err(|_| corrupt("conversion"))?,
+        payment_method_types: payment_method_type::from_column(&row.payment_method_types)
+            .ok_or_else(|| corrupt("payment_method_types"))?,
         created: row.created,
     })
 }
@@ -65,6 +68,14 @@ pub async fn open(
     let dev_hosts = crate::config::dev_http_hosts(env);
     let total = request.validate(till_core::urls::DevHosts(&dev_hosts))?;
     let (receipt_email, locale) = request.receipt()?;
+    let methods = payment_method_type::checked(
+        request.payment_method_types.as_deref(),
+        &SessionTerms {
+            capture_method: request.capture_method,
+            purpose: request.purpose,
+            converted: request.fx_quote.is_some(),
+        },
+    )?;
     if let Some(customer) = &request.customer {
         if store::customers::find(env, &caller.merchant_id, customer)
             .await?
@@ -109,6 +120,7 @@ pub async fn open(
         receipt_email,
         locale,
         conversion,
+        payment_method_types: payment_method_type::to_column(&methods),
         created: now,
     };
     store::sessions::insert(env, &row).await?;

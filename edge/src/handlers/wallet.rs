@@ -73,6 +73,7 @@ pub async fn top_up(mut req: Request, env: &Env, caller: &Caller, id: &str) -> A
         receipt_email: None,
         locale: None,
         fx_quote: None,
+        payment_method_types: None,
     };
     json(200, &sessions::open(env, caller, checkout).await?)
 }

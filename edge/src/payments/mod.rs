@@ -2,6 +2,7 @@
 //! gateway webhooks, the poller and reconciliation all apply gateway answers, recover lost ones
 //! and settle refunds through here, never through each other.
 
+pub mod bank_redirect;
 pub mod conversion;
 pub mod refunds;
 pub mod saved_cards;
@@ -12,12 +13,13 @@ use crate::gateways;
 use crate::store::ledger::Posting;
 use crate::store::payments::{PaymentRow, Updated};
 use crate::store::{self, sessions::SessionOutcome};
-use till_core::api::{NextAction, Payment, Purpose};
+use till_core::api::{BankSummary, NextAction, Payment, Purpose};
 use till_core::card::CardSummary;
 use till_core::error::ApiError;
 use till_core::ledger::{Operation, Payee};
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::payment_method_type::PaymentMethodType;
 use till_core::risk::{ReviewStatus, RiskAssessment};
 use till_core::risk_rules::Action;
 use worker::Env;
@@ -39,23 +41,20 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         amount_captured: row.amount_captured,
         amount_refunded: row.amount_refunded,
         requires_review: row.requires_review != 0,
-        next_action: (status == PaymentStatus::RequiresAction).then(|| NextAction::OtpChallenge {
-            attempts_remaining: row
-                .challenge_attempts_remaining
-                .and_then(|n| u8::try_from(n).ok())
-                .unwrap_or(0),
-        }),
+        next_action: next_action(row),
         checkout_session: row.checkout_session_id.clone(),
         customer: row.customer_id.clone(),
         purpose: row.purpose,
         payment_method: row.payment_method_id.clone(),
         customer_action: None,
-        card: CardSummary {
-            brand: row.card_brand,
-            last4: row.card_last4.clone(),
-            fingerprint: row.card_fingerprint.clone(),
-            exp_month: u8::try_from(row.card_exp_month).map_err(|_| corrupt(row, "exp_month"))?,
-            exp_year: u16::try_from(row.card_exp_year).map_err(|_| corrupt(row, "exp_year"))?,
+        payment_method_type: row.method,
+        card: card_of(row)?,
+        bank: match (&row.bank, &row.bank_name) {
+            (Some(id), Some(name)) => Some(BankSummary {
+                id: id.clone(),
+                name: name.clone(),
+            }),
+            _ => None,
         },
         failure_code: row.failure_code,
         failure_message: row.failure_message.clone(),
@@ -76,6 +75,47 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
     })
 }
 
+/// What the customer must do next: a code for the card's issuer, or approve at their bank.
+fn next_action(row: &PaymentRow) -> Option<NextAction> {
+    if row.status != PaymentStatus::RequiresAction {
+        return None;
+    }
+    match (row.method, &row.redirect_url) {
+        (PaymentMethodType::BankRedirect, Some(url)) => {
+            Some(NextAction::RedirectToUrl { url: url.clone() })
+        }
+        (PaymentMethodType::BankRedirect, None) => None,
+        (PaymentMethodType::Card, _) => Some(NextAction::OtpChallenge {
+            attempts_remaining: row
+                .challenge_attempts_remaining
+                .and_then(|n| u8::try_from(n).ok())
+                .unwrap_or(0),
+        }),
+    }
+}
+
+/// The card a card payment was made with (a bank payment has none).
+fn card_of(row: &PaymentRow) -> Result<Option<CardSummary>, ApiError> {
+    if row.method != PaymentMethodType::Card {
+        return Ok(None);
+    }
+    let (Some(brand), Some(last4), Some(month), Some(year)) = (
+        row.card_brand,
+        &row.card_last4,
+        row.card_exp_month,
+        row.card_exp_year,
+    ) else {
+        return Err(corrupt(row, "card"));
+    };
+    Ok(Some(CardSummary {
+        brand,
+        last4: last4.clone(),
+        fingerprint: row.card_fingerprint.clone(),
+        exp_month: u8::try_from(month).map_err(|_| corrupt(row, "exp_month"))?,
+        exp_year: u16::try_from(year).map_err(|_| corrupt(row, "exp_year"))?,
+    }))
+}
+
 /// Who reads a payment: the merchant's server sees the card fingerprint, the browser does not.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -87,7 +127,9 @@ pub enum Audience {
 pub fn view_for(row: &PaymentRow, audience: Audience) -> Result<Payment, ApiError> {
     let mut payment = view(row)?;
     if audience == Audience::Browser {
-        payment.card.fingerprint = None;
+        if let Some(card) = &mut payment.card {
+            card.fingerprint = None;
+        }
         // The customer never learns which rules looked at them.
         payment.risk = None;
         payment.review = None;
@@ -102,6 +144,7 @@ fn same_state(a: &PaymentRow, b: &PaymentRow) -> bool {
         && a.challenge_attempts_remaining == b.challenge_attempts_remaining
         && a.amount_captured == b.amount_captured
         && a.failure_code == b.failure_code
+        && a.redirect_url == b.redirect_url
 }
 
 /// Moves the payment to what the gateway says, through the state machine, and settles its
@@ -125,16 +168,26 @@ pub async fn apply(
         payment.gateway_reference = Some(answer.reference);
     }
     payment.challenge_attempts_remaining = None;
+    if answer.state != GatewayState::AwaitingCustomer {
+        payment.redirect_url = None;
+    }
     match answer.state {
         GatewayState::RequiresAction { attempts_remaining } => {
             payment.challenge_attempts_remaining = Some(i64::from(attempts_remaining));
         }
         GatewayState::Captured { amount } => payment.amount_captured = amount,
         GatewayState::Declined { code } => {
-            payment.failure_message = Some(code.message().to_string());
+            let message = match payment.method {
+                PaymentMethodType::Card => code.message(),
+                PaymentMethodType::BankRedirect => code.bank_message(),
+            };
+            payment.failure_message = Some(message.to_string());
             payment.failure_code = Some(code);
         }
-        GatewayState::Authorized | GatewayState::Voided => {}
+        GatewayState::Authorized
+        | GatewayState::Voided
+        | GatewayState::AwaitingCustomer
+        | GatewayState::Pending => {}
     }
     // A repeat (a retry's answer, the gateway's echo of what Till already applied) writes
     // nothing.
@@ -255,11 +308,13 @@ pub fn payee(payment: &PaymentRow) -> Payee<'_> {
     }
 }
 
-/// What a payment's success writes to the ledger: the card's money to whoever it paid.
+/// What a payment's success writes to the ledger: the card's (or the bank's) money to whoever
+/// it paid.
 fn success_operation(payment: &PaymentRow) -> Operation<'_> {
-    match (payment.purpose, payee(payment)) {
-        (Purpose::Transfer, Payee::Wallet(receiver)) => Operation::TransferFromCard { receiver },
-        (_, payee) => Operation::CardPayment { payee },
+    match (payment.method, payment.purpose, payee(payment)) {
+        (PaymentMethodType::BankRedirect, _, payee) => Operation::BankPayment { payee },
+        (_, Purpose::Transfer, Payee::Wallet(receiver)) => Operation::TransferFromCard { receiver },
+        (_, _, payee) => Operation::CardPayment { payee },
     }
 }
 
@@ -304,7 +359,10 @@ pub fn blocked_answer() -> Result<crate::idempotency::Ended, ApiError> {
 
 /// Once the gateway has answered, the card's vault records (the CVC above all) are deleted.
 pub async fn forget_card(env: &Env, payment: &PaymentRow) -> Result<(), ApiError> {
-    crate::vault::Vault::open(env)?.forget(&payment.token).await
+    match &payment.token {
+        Some(token) => crate::vault::Vault::open(env)?.forget(token).await,
+        None => Ok(()),
+    }
 }
 
 /// A gateway refusal means the call had no effect: the payment fails with a processing error.
@@ -333,6 +391,9 @@ pub enum Recovered {
 /// applies it. Used by the poller and reconciliation (confirm's retry does the same, and
 /// authorizes when the gateway has nothing).
 pub async fn recover(env: &Env, payment: &mut PaymentRow) -> Result<Recovered, ApiError> {
+    if payment.method == PaymentMethodType::BankRedirect {
+        return bank_redirect::recover(env, payment).await;
+    }
     let gateway = gateways::for_payment(env, payment).await?;
     let lookup = PaymentLookup {
         payment_id: &payment.id,

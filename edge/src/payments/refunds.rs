@@ -1,10 +1,13 @@
-//! Refunds after they are reserved: settling one with the gateway's answer (from the API, a
-//! webhook or the poller) and sending one again with its original key.
+//! Refunds after they are reserved: settling one with the gateway's (or, for a bank payment,
+//! the bank's) answer, from the API, a webhook or the poller, and sending one again with its
+//! original key.
 
+use crate::banks::redirect::BankRefundRequest;
 use crate::clock;
 use crate::connectors::{GatewayError, RefundAnswer};
 use crate::gateways;
 use crate::store::ledger::Posting;
+use crate::store::payments::PaymentRow;
 use crate::store::{self, refunds::RefundRow};
 use till_core::api::Refund;
 use till_core::error::ApiError;
@@ -12,6 +15,7 @@ use till_core::fx::QuotedAmount;
 use till_core::ledger::{ConvertedLegs, Operation};
 use till_core::money::Money;
 use till_core::payment::RefundStatus;
+use till_core::payment_method_type::PaymentMethodType;
 use worker::Env;
 
 pub fn view(row: &RefundRow) -> Refund {
@@ -47,15 +51,35 @@ fn legs(refund: &RefundRow) -> Option<ConvertedLegs> {
     })
 }
 
+/// The money a refund takes back moves through the clearing of what the payment came by.
+pub fn operation(payment: &PaymentRow) -> Operation<'_> {
+    let payee = super::payee(payment);
+    match payment.method {
+        PaymentMethodType::Card => Operation::Refund { payee },
+        PaymentMethodType::BankRedirect => Operation::BankRefund { payee },
+    }
+}
+
+fn reversal_operation(payment: &PaymentRow) -> Operation<'_> {
+    let payee = super::payee(payment);
+    match payment.method {
+        PaymentMethodType::Card => Operation::RefundReversed { payee },
+        PaymentMethodType::BankRedirect => Operation::BankRefundReversed { payee },
+    }
+}
+
 /// Settles a pending refund with the gateway's answer: the reservation is released when the
-/// gateway refused. A refund already settled (by a retry, a webhook or the poller) is left as
-/// it is. Used by the API, gateway webhooks and the poller alike.
+/// gateway refused, and the merchant is told (`refund.failed`: a bank can fail a refund days
+/// later, to a closed account, and the merchant must then pay the customer some other way). A
+/// refund already settled (by a retry, a webhook or the poller) is left as it is; an answer
+/// that it is still pending changes nothing. Used by the API, webhooks and the poller alike.
 pub async fn settle(
     env: &Env,
     refund: &mut RefundRow,
     answer: RefundAnswer,
 ) -> Result<(), ApiError> {
     let next = match answer {
+        RefundAnswer::Pending(_) => return Ok(()),
         RefundAnswer::Succeeded(gateway_refund) => {
             refund.gateway_reference = Some(gateway_refund);
             RefundStatus::Succeeded
@@ -75,12 +99,14 @@ pub async fn settle(
         let payment = store::payments::by_id(env, &refund.payment_id)
             .await?
             .ok_or_else(ApiError::internal)?;
-        let operation = Operation::RefundReversed {
-            payee: super::payee(&payment),
-        };
+        let event = crate::merchant_webhooks::new_event(
+            &refund.merchant_id,
+            "refund.failed",
+            &view(refund),
+        )?;
         let reversal = Posting::of_card_money(
             &refund.merchant_id,
-            operation,
+            reversal_operation(&payment),
             &refund.id,
             Money {
                 amount: refund.amount,
@@ -89,9 +115,9 @@ pub async fn settle(
             legs(refund).as_ref(),
             refund.updated,
         )?;
-        store::refunds::settle(env, refund, Some(&reversal), None)
+        store::refunds::settle(env, refund, Some(&reversal), Some(&event))
             .await?
-            .map(|_| None)
+            .map(|endpoints| Some((event, endpoints)))
     } else {
         let event = crate::merchant_webhooks::new_event(
             &refund.merchant_id,
@@ -132,6 +158,21 @@ pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, Gatew
         .gateway_idempotency_key
         .clone()
         .ok_or_else(|| unavailable("refund has no gateway key"))?;
+    if payment.method == PaymentMethodType::BankRedirect {
+        let bank = crate::banks::platform_redirect(env)
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let request = BankRefundRequest {
+            payment: &reference,
+            amount: refund.amount,
+            reference: &refund.id,
+        };
+        return match bank.refund(&request, &key).await {
+            Ok(answer) if answer.reference == refund.id => Ok(answer.answer),
+            Ok(_) => Err(unavailable("the bank answered about another refund")),
+            Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),
+            Err(other) => Err(other),
+        };
+    }
     let gateway = gateways::for_payment(env, &payment)
         .await
         .map_err(|e| GatewayError::Unavailable(e.to_string()))?;

@@ -15,6 +15,7 @@ use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::payment_method_type::PaymentMethodType;
 use till_core::risk_rules::Action;
 use worker::Env;
 
@@ -69,6 +70,7 @@ pub async fn start(
         receipt_email: None,
         locale: None,
         conversion: None,
+        payment_method_types: PaymentMethodType::Card.as_str().into(),
         created: now,
     };
     store::sessions::insert(env, &session).await?;
@@ -116,7 +118,7 @@ pub async fn start(
         challenge_attempts_remaining: None,
         gateway_idempotency_key: charge.gateway_key.clone(),
         gateway_account_id: gateway.account_id.clone(),
-        token: charge.payment_method.to_string(),
+        token: Some(charge.payment_method.to_string()),
         customer_id: Some(charge.customer.to_string()),
         purpose: charge.purpose,
         payment_method_id: Some(charge.payment_method.to_string()),
@@ -125,11 +127,15 @@ pub async fn start(
         payee_claim: charge.payee_claim.clone(),
         poll_attempts: 0,
         requires_review: 0,
-        card_brand: card.brand,
-        card_last4: card.last4.clone(),
+        method: PaymentMethodType::Card,
+        card_brand: Some(card.brand),
+        card_last4: Some(card.last4.clone()),
         card_fingerprint: Some(card.fingerprint.clone()),
-        card_exp_month: i64::from(card.exp_month),
-        card_exp_year: i64::from(card.exp_year),
+        card_exp_month: Some(i64::from(card.exp_month)),
+        card_exp_year: Some(i64::from(card.exp_year)),
+        bank: None,
+        bank_name: None,
+        redirect_url: None,
         // Started by the merchant's server: no customer's address to place.
         country: None,
         gateway_reference: None,

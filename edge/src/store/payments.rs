@@ -11,6 +11,7 @@ use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::card::Brand;
 use till_core::money::Currency;
 use till_core::payment::{DeclineCode, PaymentStatus};
+use till_core::payment_method_type::PaymentMethodType;
 use worker::Env;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +34,8 @@ pub struct PaymentRow {
     pub gateway_idempotency_key: String,
     /// The merchant's gateway account it was made through (`None`: the platform's).
     pub gateway_account_id: Option<String>,
-    pub token: String,
+    /// The vault token a card payment was made with.
+    pub token: Option<String>,
     /// The customer paying, and where the money goes (a top-up fills their wallet).
     pub customer_id: Option<String>,
     pub purpose: Purpose,
@@ -47,11 +49,21 @@ pub struct PaymentRow {
     pub payee_claim: Option<String>,
     pub poll_attempts: i64,
     pub requires_review: i64,
-    pub card_brand: Brand,
-    pub card_last4: String,
+    /// What paid; the card columns are a card payment's, `bank` a bank payment's.
+    #[serde(default)]
+    pub method: PaymentMethodType,
+    pub card_brand: Option<Brand>,
+    pub card_last4: Option<String>,
     pub card_fingerprint: Option<String>,
-    pub card_exp_month: i64,
-    pub card_exp_year: i64,
+    pub card_exp_month: Option<i64>,
+    pub card_exp_year: Option<i64>,
+    #[serde(default)]
+    pub bank: Option<String>,
+    #[serde(default)]
+    pub bank_name: Option<String>,
+    /// Where the bank waits for the customer, while it does.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
     /// Where the customer paid from (`CF-IPCountry`), for browser payments.
     #[serde(default)]
     pub country: Option<String>,
@@ -97,10 +109,11 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_reference, failure_code, failure_message, created, updated, capture_method, \
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
-         payee_customer_id, payee_claim, country, risk, screening, review_status, conversion) \
+         payee_customer_id, payee_claim, country, risk, screening, review_status, conversion, \
+         method, bank, bank_name) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29 \
-         WHERE changes() = 1",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, \
+         ?31, ?32 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -109,14 +122,14 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             int(p.amount),
             text(p.currency.code()),
             text(p.status.as_str()),
-            text(p.card_brand.as_str()),
-            text(&p.card_last4),
-            int(p.card_exp_month),
-            int(p.card_exp_year),
+            opt_text(p.card_brand.map(Brand::as_str)),
+            opt_text(p.card_last4.as_deref()),
+            opt_int(p.card_exp_month),
+            opt_int(p.card_exp_year),
             int(p.created),
             text(p.capture_method.as_str()),
             text(&p.gateway_idempotency_key),
-            text(&p.token),
+            opt_text(p.token.as_deref()),
             opt_text(p.card_fingerprint.as_deref()),
             text(&p.request_fingerprint),
             opt_text(p.gateway_account_id.as_deref()),
@@ -131,6 +144,9 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             opt_text(p.screening.as_deref()),
             opt_text(p.review_status.as_deref()),
             opt_text(p.conversion.as_deref()),
+            text(p.method.as_str()),
+            opt_text(p.bank.as_deref()),
+            opt_text(p.bank_name.as_deref()),
         ],
     )?;
     let changed = transaction(env, vec![claim, insert]).await?;
@@ -142,6 +158,21 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
         env,
         "SELECT * FROM payments WHERE id = ?1 AND merchant_id = ?2",
         &[text(id), text(merchant_id)],
+    )
+    .await
+}
+
+/// A session's latest payment (a failed or canceled one is no longer the session's `payment`).
+pub async fn latest_of_session(
+    env: &Env,
+    merchant_id: &str,
+    session_id: &str,
+) -> StoreResult<Option<PaymentRow>> {
+    first(
+        env,
+        "SELECT * FROM payments WHERE checkout_session_id = ?1 AND merchant_id = ?2 \
+         ORDER BY created DESC, rowid DESC LIMIT 1",
+        &[text(session_id), text(merchant_id)],
     )
     .await
 }
@@ -272,7 +303,7 @@ fn update_statement(
         env,
         "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
          failure_message = ?5, updated = ?6, amount_captured = ?8, \
-         challenge_attempts_remaining = ?9, \
+         challenge_attempts_remaining = ?9, redirect_url = ?10, \
          captured_at = CASE WHEN ?8 > 0 THEN COALESCE(captured_at, ?6) ELSE captured_at END \
          WHERE id = ?1 AND status = ?7",
         &[
@@ -285,6 +316,7 @@ fn update_statement(
             text(from.as_str()),
             int(p.amount_captured),
             opt_int(p.challenge_attempts_remaining),
+            opt_text(p.redirect_url.as_deref()),
         ],
     )
 }
@@ -363,7 +395,8 @@ pub struct ReplayRow {
     pub status: PaymentStatus,
 }
 
-/// The merchant's payment attempts since `since`, oldest first: the newest `limit` of them.
+/// The merchant's card payment attempts since `since` (what the risk rules screen), oldest
+/// first: the newest `limit` of them.
 pub async fn attempts_since(
     env: &Env,
     merchant_id: &str,
@@ -374,7 +407,7 @@ pub async fn attempts_since(
     all(
         env,
         "SELECT * FROM (SELECT id, created, amount, currency, card_brand, country, screening, \
-         status FROM payments WHERE merchant_id = ?1 AND created >= ?2 \
+         status FROM payments WHERE merchant_id = ?1 AND created >= ?2 AND method = 'card' \
          ORDER BY created DESC, id DESC LIMIT ?3) ORDER BY created, id",
         &[text(merchant_id), int(since), int(limit)],
     )

@@ -1,6 +1,6 @@
 //! What the poller watches: payments left `processing` and refunds left `pending` because the
-//! gateway's answer never came, and payouts the bank has not finished. The tables keep the same
-//! poll columns.
+//! gateway's answer never came, bank payments whose customer never came back from the bank, and
+//! payouts the bank has not finished. The tables keep the same poll columns.
 
 use super::{all, execute, int, opt_int, opt_text, text, StoreResult};
 use serde::de::DeserializeOwned;
@@ -9,17 +9,23 @@ use worker::Env;
 #[derive(Clone, Copy)]
 pub enum Watched {
     Payments,
+    /// Bank payments still waiting for the customer at the bank.
+    BankRedirects,
     Refunds,
     Payouts,
 }
 
 impl Watched {
-    /// The table, and the statuses its rows wait in (an SQL list).
+    /// The table, and what its waiting rows are (an SQL condition).
     fn table(self) -> (&'static str, &'static str) {
         match self {
-            Watched::Payments => ("payments", "'processing'"),
-            Watched::Refunds => ("refunds", "'pending'"),
-            Watched::Payouts => ("payouts", "'pending', 'processing'"),
+            Watched::Payments => ("payments", "status = 'processing'"),
+            Watched::BankRedirects => (
+                "payments",
+                "status = 'requires_action' AND method = 'bank_redirect'",
+            ),
+            Watched::Refunds => ("refunds", "status = 'pending'"),
+            Watched::Payouts => ("payouts", "status IN ('pending', 'processing')"),
         }
     }
 }
@@ -35,7 +41,7 @@ pub async fn due<T: DeserializeOwned>(
     all::<T>(
         env,
         &format!(
-            "SELECT * FROM {table} WHERE status IN ({waiting}) AND requires_review = 0 \
+            "SELECT * FROM {table} WHERE {waiting} AND requires_review = 0 \
              AND updated <= ?1 AND (next_poll_at IS NULL OR next_poll_at <= ?2) \
              ORDER BY updated LIMIT 25"
         ),
@@ -59,7 +65,7 @@ pub async fn record(
         &format!(
             "UPDATE {table} SET poll_attempts = ?2, next_poll_at = ?3, last_poll_error = ?4, \
              requires_review = CASE WHEN ?3 IS NULL THEN 1 ELSE 0 END \
-             WHERE id = ?1 AND status IN ({waiting})"
+             WHERE id = ?1 AND {waiting}"
         ),
         &[
             text(id),

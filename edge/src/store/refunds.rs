@@ -1,7 +1,7 @@
 //! Refunds, and the share of a payment's captured money they reserve.
 
 use super::ledger::Posting;
-use super::webhooks::{change_with_event, EndpointRow, EventRow};
+use super::webhooks::{self, change_with_event, EndpointRow, EventRow};
 use super::StoreResult;
 use super::{first, int, opt_int, opt_text, statement, text, transaction};
 use serde::Deserialize;
@@ -169,7 +169,13 @@ pub async fn settle(
             int(margin),
         ],
     )?;
-    let mut statements = vec![update, release];
+    // The event is recorded when the update changed the refund; the release follows it (its
+    // `changes()` is then the event's), and the endpoints are read last.
+    let mut statements = vec![update];
+    if let Some(event) = event {
+        statements.push(webhooks::insert_event_after_change(env, event)?);
+    }
+    statements.push(release);
     if let Some(reversal) = reversal {
         statements.extend(reversal.statements(
             env,
@@ -177,8 +183,22 @@ pub async fn settle(
             &[text(&r.id)],
         )?);
     }
-    let changed = transaction(env, statements).await?;
-    Ok((changed.first() == Some(&1)).then(Vec::new))
+    if let Some(event) = event {
+        statements.push(webhooks::endpoints_statement(env, &event.merchant_id)?);
+    }
+    let results = super::batch(env, statements).await?;
+    let changed = results
+        .first()
+        .and_then(|result| result.meta().ok().flatten())
+        .and_then(|meta| meta.changes)
+        .unwrap_or(0);
+    if changed != 1 {
+        return Ok(None);
+    }
+    Ok(Some(match event {
+        Some(_) => webhooks::endpoints_read(&results)?,
+        None => Vec::new(),
+    }))
 }
 
 pub async fn by_idempotency_key(

@@ -15,10 +15,11 @@ fn key(group_by: GroupBy, time: &str) -> String {
     match group_by {
         GroupBy::Day => format!("date({time}, 'unixepoch')"),
         GroupBy::Week => format!("date({time}, 'unixepoch', 'weekday 0', '-6 days')"),
-        GroupBy::Brand => "p.card_brand".into(),
-        GroupBy::Method => {
-            "CASE WHEN p.payment_method_id IS NULL THEN 'card' ELSE 'saved_card' END".into()
-        }
+        // A bank payment has no card: grouped under its method's name.
+        GroupBy::Brand => "COALESCE(p.card_brand, p.method)".into(),
+        GroupBy::Method => "CASE WHEN p.method = 'bank_redirect' THEN 'bank_redirect' \
+             WHEN p.payment_method_id IS NULL THEN 'card' ELSE 'saved_card' END"
+            .into(),
         GroupBy::Country => "COALESCE(p.country, 'unknown')".into(),
     }
 }
@@ -27,8 +28,9 @@ fn key(group_by: GroupBy, time: &str) -> String {
 /// payment is reported by what its payee received, in the settlement currency.
 const NOT_FX: &str = "e.account NOT LIKE 'fx\\_%' ESCAPE '\\'";
 
-/// Ledger kinds of a card payment that brought money in, whoever it paid.
-const CARD_PAYMENT_KINDS: &str = "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card'";
+/// Ledger kinds of a payment that brought money in (by card or from a bank), whoever it paid.
+const PAYMENT_KINDS: &str =
+    "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card', 'bank_payment'";
 
 fn params(merchant_id: &str, query: &ReportQuery) -> [JsValue; 4] {
     [
@@ -70,7 +72,7 @@ pub async fn figures(
          JOIN payments p ON p.id = t.source \
          LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \
          AND s.type = 'charge' AND s.currency = e.currency \
-         WHERE t.merchant_id = ?1 AND t.kind IN ({CARD_PAYMENT_KINDS}) \
+         WHERE t.merchant_id = ?1 AND t.kind IN ({PAYMENT_KINDS}) \
          AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
          GROUP BY 1, 2 \
          UNION ALL \
@@ -79,8 +81,9 @@ pub async fn figures(
          0 AS payments FROM ledger_transactions t \
          JOIN ledger_entries e ON e.transaction_id = t.id AND {NOT_FX} \
          AND e.account NOT LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
+         AND e.account NOT LIKE 'bank\\_clearing:%' ESCAPE '\\' \
          JOIN refunds r ON r.id = t.source JOIN payments p ON p.id = r.payment_id \
-         WHERE t.merchant_id = ?1 AND t.kind IN ('refund', 'refund_reversed') \
+         WHERE t.merchant_id = ?1 AND t.kind IN ('refund', 'refund_reversed', 'bank_refund', 'bank_refund_reversed') \
          AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
          GROUP BY 1, 2"
     );

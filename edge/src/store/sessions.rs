@@ -4,6 +4,7 @@ use super::{execute, first, int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
 use till_core::api::{CaptureMethod, Purpose, SessionStatus, MAX_FAILED_PAYMENTS_PER_SESSION};
 use till_core::money::Currency;
+use till_core::payment_method_type::PaymentMethodType;
 use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +34,14 @@ pub struct SessionRow {
     /// customer's currency.
     #[serde(default)]
     pub conversion: Option<String>,
+    /// The ways it may be paid (`till_core::payment_method_type::to_column`).
+    #[serde(default = "card_only")]
+    pub payment_method_types: String,
     pub created: i64,
+}
+
+fn card_only() -> String {
+    PaymentMethodType::Card.as_str().into()
 }
 
 pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
@@ -41,9 +49,10 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
          line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
-         customer_id, purpose, require_cvc, receipt_email, locale, conversion) \
+         customer_id, purpose, require_cvc, receipt_email, locale, conversion, \
+         payment_method_types) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         ?17)",
+         ?17, ?18)",
         &[
             text(&s.id),
             text(&s.merchant_id),
@@ -62,6 +71,7 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             opt_text(s.receipt_email.as_deref()),
             opt_text(s.locale.as_deref()),
             opt_text(s.conversion.as_deref()),
+            text(&s.payment_method_types),
         ],
     )
     .await
