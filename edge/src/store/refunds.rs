@@ -187,18 +187,7 @@ pub async fn settle(
         statements.push(webhooks::endpoints_statement(env, &event.merchant_id)?);
     }
     let results = super::batch(env, statements).await?;
-    let changed = results
-        .first()
-        .and_then(|result| result.meta().ok().flatten())
-        .and_then(|meta| meta.changes)
-        .unwrap_or(0);
-    if changed != 1 {
-        return Ok(None);
-    }
-    Ok(Some(match event {
-        Some(_) => webhooks::endpoints_read(&results)?,
-        None => Vec::new(),
-    }))
+    webhooks::endpoints_if_changed(&results, event)
 }
 
 pub async fn by_idempotency_key(

@@ -105,6 +105,15 @@ pub(super) async fn change_with_event(
         statements.push(endpoints_statement(env, &event.merchant_id)?);
     }
     let results = super::batch(env, statements).await?;
+    endpoints_if_changed(&results, event)
+}
+
+/// For a batch whose first statement is a change and, with an event, whose last reads the
+/// merchant's endpoints: `None` when the change changed nothing, else the endpoints to tell.
+pub(super) fn endpoints_if_changed(
+    results: &[worker::D1Result],
+    event: Option<&EventRow>,
+) -> StoreResult<Option<Vec<EndpointRow>>> {
     let changed = results
         .first()
         .and_then(|result| result.meta().ok().flatten())
@@ -114,7 +123,7 @@ pub(super) async fn change_with_event(
         return Ok(None);
     }
     Ok(Some(match event {
-        Some(_) => endpoints_read(&results)?,
+        Some(_) => endpoints_read(results)?,
         None => Vec::new(),
     }))
 }
