@@ -15,7 +15,9 @@ use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
 use crate::payments::bank_redirect::{self, BankCheckout};
-use crate::payments::{apply, block, blocked_answer, refused, risk_action, Audience};
+use crate::payments::{
+    apply, block, blocked_answer, by_card, refused, risk_action, started, Audience, NewPaymentKeys,
+};
 use crate::risk::{self, Attempt};
 use crate::store;
 use crate::store::payment_methods::PaymentMethodRow;
@@ -86,7 +88,6 @@ pub async fn confirm(
             .ascii_serialization();
         return idempotency::run_claimed(env, &scope, claimed?, || async {
             let checkout = BankCheckout {
-                merchant_id: &caller.merchant_id,
                 session: &session,
                 scope: &scope,
                 bank,
@@ -508,10 +509,6 @@ async fn start_payment(
             }
         }
     };
-    let status = PaymentStatus::RequiresPaymentMethod
-        .move_to(PaymentStatus::RequiresConfirmation)
-        .and_then(|s| s.move_to(PaymentStatus::Processing))
-        .map_err(|_| ApiError::internal())?;
     let now = clock::now_seconds();
     let customer = match &session.customer_id {
         Some(id) => store::customers::find(env, &caller.merchant_id, id).await?,
@@ -540,55 +537,24 @@ async fn start_payment(
         },
     )
     .await?;
-    let payment = PaymentRow {
-        id: random::id(IdKind::Payment)?,
-        merchant_id: caller.merchant_id.clone(),
-        checkout_session_id: session.id.clone(),
+    let keys = NewPaymentKeys {
         idempotency_key: scope.key.clone(),
         request_fingerprint: scope.fingerprint.clone(),
-        amount: session.amount,
-        currency: session.currency,
-        capture_method: session.capture_method,
-        status,
-        amount_captured: 0,
-        captured_at: None,
-        amount_refunded: 0,
-        challenge_attempts_remaining: None,
-        gateway_idempotency_key: gateway_key,
+        gateway_key,
+    };
+    let payment = PaymentRow {
         gateway_account_id: gateway.account_id.clone(),
-        token: Some(asked.source().to_string()),
-        customer_id: session.customer_id.clone(),
-        purpose: session.purpose,
         payment_method_id: match asked.pay_with {
             PayWith::PaymentMethod(id) => Some(id.clone()),
             PayWith::Token(_) | PayWith::Bank(_) => None,
         },
-        initiator: Initiator::Customer,
-        payee_customer_id: None,
-        payee_claim: None,
-        poll_attempts: 0,
-        requires_review: 0,
-        method: PaymentMethodType::Card,
-        card_brand: Some(card.brand),
-        card_last4: Some(card.last4.clone()),
-        card_fingerprint: Some(card.fingerprint.clone()),
-        card_exp_month: Some(i64::from(card.exp_month)),
-        card_exp_year: Some(i64::from(card.exp_year)),
-        bank: None,
-        bank_name: None,
-        redirect_url: None,
         country: asked.country.map(str::to_string),
-        gateway_reference: None,
-        failure_code: None,
-        failure_message: None,
-        risk: screening.risk_json(),
-        screening: screening.record_json(),
-        review_status: (screening.action == Action::Review).then(|| "open".to_string()),
-        conversion: session.conversion.clone(),
-        settlement_refunded: 0,
-        fx_margin_refunded: 0,
-        created: now,
-        updated: now,
+        ..by_card(
+            started(session, keys, now)?,
+            card,
+            asked.source(),
+            &screening,
+        )
     };
     // One transaction: the session is claimed and the payment recorded together, or neither.
     if !store::payments::insert_claiming_session(env, &payment).await? {

@@ -6,7 +6,7 @@
 //! compare-and-set makes a second telling (a duplicate webhook, a poll after the webhook) change
 //! nothing.
 
-use super::{apply, refused, Recovered};
+use super::{apply, refused, NewPaymentKeys, Recovered};
 use crate::banks::redirect::{BankOption, BankPayment, BankPaymentRequest, RedirectBank};
 use crate::banks::{self};
 use crate::connectors::{GatewayError, GatewayPayment};
@@ -14,7 +14,7 @@ use crate::idempotency::{self, Ended, Scope};
 use crate::isolate_cache::TtlCache;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
-use crate::{clock, random, store};
+use crate::{clock, store};
 use std::cell::RefCell;
 use till_core::api::{BankSummary, SessionStatus};
 use till_core::error::{ApiError, ErrorCode};
@@ -71,7 +71,6 @@ fn return_url(origin: &str, payment_id: &str) -> String {
 
 /// What a new bank payment is made in.
 pub struct BankCheckout<'a> {
-    pub merchant_id: &'a str,
     pub session: &'a SessionRow,
     pub scope: &'a Scope,
     pub bank: &'a str,
@@ -100,10 +99,10 @@ pub async fn confirm(
         Some(found) => found,
         None => start(env, checkout, bank.as_ref()).await?,
     };
-    let bank_id = payment.bank.clone().ok_or_else(|| {
-        super::corrupt(&payment, "bank");
-        ApiError::internal()
-    })?;
+    let bank_id = payment
+        .bank
+        .clone()
+        .ok_or_else(|| super::corrupt(&payment, "bank"))?;
     let back = return_url(checkout.origin, &payment.id);
     let request = BankPaymentRequest {
         amount: payment.amount,
@@ -135,12 +134,7 @@ async fn start(
     checkout: &BankCheckout<'_>,
     bank: &dyn RedirectBank,
 ) -> Result<PaymentRow, ApiError> {
-    let BankCheckout {
-        merchant_id,
-        session,
-        scope,
-        ..
-    } = *checkout;
+    let BankCheckout { session, scope, .. } = *checkout;
     if session.status == SessionStatus::Locked {
         return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
@@ -161,57 +155,17 @@ async fn start(
         .find(|option: &BankOption| option.bank.id == checkout.bank)
         .filter(|option| option.takes(session.currency))
         .ok_or_else(bank_unavailable)?;
-    let status = PaymentStatus::RequiresPaymentMethod
-        .move_to(PaymentStatus::RequiresConfirmation)
-        .and_then(|s| s.move_to(PaymentStatus::Processing))
-        .map_err(|_| ApiError::internal())?;
-    let now = clock::now_seconds();
-    let payment = PaymentRow {
-        id: random::id(IdKind::Payment)?,
-        merchant_id: merchant_id.to_string(),
-        checkout_session_id: session.id.clone(),
+    let keys = NewPaymentKeys {
         idempotency_key: scope.key.clone(),
         request_fingerprint: scope.fingerprint.clone(),
-        amount: session.amount,
-        currency: session.currency,
-        capture_method: session.capture_method,
-        status,
-        amount_captured: 0,
-        captured_at: None,
-        amount_refunded: 0,
-        challenge_attempts_remaining: None,
-        gateway_idempotency_key: scope.gateway_key(),
-        gateway_account_id: None,
-        token: None,
-        customer_id: session.customer_id.clone(),
-        purpose: session.purpose,
-        payment_method_id: None,
-        initiator: crate::connectors::Initiator::Customer,
-        payee_customer_id: None,
-        payee_claim: None,
-        poll_attempts: 0,
-        requires_review: 0,
+        gateway_key: scope.gateway_key(),
+    };
+    let payment = PaymentRow {
         method: PaymentMethodType::BankRedirect,
-        card_brand: None,
-        card_last4: None,
-        card_fingerprint: None,
-        card_exp_month: None,
-        card_exp_year: None,
         bank: Some(chosen.bank.id),
         bank_name: Some(chosen.bank.name),
-        redirect_url: None,
         country: checkout.country.map(str::to_string),
-        gateway_reference: None,
-        failure_code: None,
-        failure_message: None,
-        risk: None,
-        screening: None,
-        review_status: None,
-        conversion: None,
-        settlement_refunded: 0,
-        fx_margin_refunded: 0,
-        created: now,
-        updated: now,
+        ..super::started(session, keys, clock::now_seconds())?
     };
     if !store::payments::insert_claiming_session(env, &payment).await? {
         return Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable));

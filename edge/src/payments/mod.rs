@@ -12,6 +12,7 @@ use crate::connectors::{GatewayPayment, PaymentLookup};
 use crate::gateways;
 use crate::store::ledger::Posting;
 use crate::store::payments::{PaymentRow, Updated};
+use crate::store::sessions::SessionRow;
 use crate::store::{self, sessions::SessionOutcome};
 use till_core::api::{BankSummary, NextAction, Payment, Purpose};
 use till_core::card::CardSummary;
@@ -288,6 +289,98 @@ pub async fn apply(
         .await;
     }
     Ok(())
+}
+
+/// What identifies a new payment: the client's idempotency key, the fingerprint of the request
+/// that made it, and the key the gateway (or the bank) knows it by.
+pub struct NewPaymentKeys {
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+    pub gateway_key: String,
+}
+
+/// A new payment of `session`, `processing` as the state machine reaches it, before anything is
+/// sent: nothing captured, started by the customer, and neither card nor bank yet (the caller
+/// says what pays it).
+pub fn started(
+    session: &SessionRow,
+    keys: NewPaymentKeys,
+    now: i64,
+) -> Result<PaymentRow, ApiError> {
+    let status = PaymentStatus::RequiresPaymentMethod
+        .move_to(PaymentStatus::RequiresConfirmation)
+        .and_then(|s| s.move_to(PaymentStatus::Processing))
+        .map_err(|_| ApiError::internal())?;
+    Ok(PaymentRow {
+        id: crate::random::id(till_core::ids::IdKind::Payment)?,
+        merchant_id: session.merchant_id.clone(),
+        checkout_session_id: session.id.clone(),
+        idempotency_key: keys.idempotency_key,
+        request_fingerprint: keys.request_fingerprint,
+        amount: session.amount,
+        currency: session.currency,
+        capture_method: session.capture_method,
+        status,
+        amount_captured: 0,
+        captured_at: None,
+        amount_refunded: 0,
+        challenge_attempts_remaining: None,
+        gateway_idempotency_key: keys.gateway_key,
+        gateway_account_id: None,
+        token: None,
+        customer_id: session.customer_id.clone(),
+        purpose: session.purpose,
+        payment_method_id: None,
+        initiator: crate::connectors::Initiator::Customer,
+        payee_customer_id: None,
+        payee_claim: None,
+        poll_attempts: 0,
+        requires_review: 0,
+        method: PaymentMethodType::Card,
+        card_brand: None,
+        card_last4: None,
+        card_fingerprint: None,
+        card_exp_month: None,
+        card_exp_year: None,
+        bank: None,
+        bank_name: None,
+        redirect_url: None,
+        country: None,
+        gateway_reference: None,
+        failure_code: None,
+        failure_message: None,
+        risk: None,
+        screening: None,
+        review_status: None,
+        conversion: session.conversion.clone(),
+        settlement_refunded: 0,
+        fx_margin_refunded: 0,
+        created: now,
+        updated: now,
+    })
+}
+
+/// `payment` paid with `card` (its vault token, or a saved card's id), screened as `screening`
+/// says.
+pub fn by_card(
+    payment: PaymentRow,
+    card: &crate::vault::VaultedCard,
+    token: &str,
+    screening: &crate::risk::Screening,
+) -> PaymentRow {
+    PaymentRow {
+        method: PaymentMethodType::Card,
+        token: Some(token.to_string()),
+        card_brand: Some(card.brand),
+        card_last4: Some(card.last4.clone()),
+        card_fingerprint: Some(card.fingerprint.clone()),
+        card_exp_month: Some(i64::from(card.exp_month)),
+        card_exp_year: Some(i64::from(card.exp_year)),
+        risk: screening.risk_json(),
+        screening: screening.record_json(),
+        review_status: (screening.action == Action::Review).then(|| "open".to_string()),
+        ..payment
+    }
 }
 
 /// Whom the payment pays: the merchant, the customer's wallet for a top-up, and for a transfer

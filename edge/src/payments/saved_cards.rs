@@ -2,7 +2,9 @@
 //! paid by card. Each charge gets a checkout session of its own, so its payment is stored,
 //! recovered, reconciled and refunded like every other.
 
-use super::{apply, block, recover, refused, risk_action, Recovered};
+use super::{
+    apply, block, by_card, recover, refused, risk_action, started, NewPaymentKeys, Recovered,
+};
 use crate::connectors::{Authorization, GatewayCard, GatewayError, GatewayPayment, Initiator};
 use crate::risk::{self, Attempt};
 use crate::store::payments::PaymentRow;
@@ -14,7 +16,7 @@ use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::money::Money;
-use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
+use till_core::payment::{DeclineCode, GatewayState};
 use till_core::payment_method_type::PaymentMethodType;
 use till_core::risk_rules::Action;
 use worker::Env;
@@ -98,57 +100,25 @@ pub async fn start(
         },
     )
     .await?;
-    let status = PaymentStatus::RequiresPaymentMethod
-        .move_to(PaymentStatus::RequiresConfirmation)
-        .and_then(|s| s.move_to(PaymentStatus::Processing))
-        .map_err(|_| ApiError::internal())?;
-    let payment = PaymentRow {
-        id: payment_id,
-        merchant_id: charge.merchant_id.to_string(),
-        checkout_session_id: session.id.clone(),
+    let keys = NewPaymentKeys {
         idempotency_key: charge.idempotency_key.clone(),
         request_fingerprint: charge.fingerprint.clone(),
-        amount: charge.money.amount,
-        currency: charge.money.currency,
-        capture_method: charge.capture_method,
-        status,
-        amount_captured: 0,
-        captured_at: None,
-        amount_refunded: 0,
-        challenge_attempts_remaining: None,
-        gateway_idempotency_key: charge.gateway_key.clone(),
+        gateway_key: charge.gateway_key.clone(),
+    };
+    // Started by the merchant's server: no customer's address to place.
+    let payment = PaymentRow {
+        id: payment_id,
         gateway_account_id: gateway.account_id.clone(),
-        token: Some(charge.payment_method.to_string()),
-        customer_id: Some(charge.customer.to_string()),
-        purpose: charge.purpose,
         payment_method_id: Some(charge.payment_method.to_string()),
         initiator: charge.initiator,
         payee_customer_id: charge.payee.clone(),
         payee_claim: charge.payee_claim.clone(),
-        poll_attempts: 0,
-        requires_review: 0,
-        method: PaymentMethodType::Card,
-        card_brand: Some(card.brand),
-        card_last4: Some(card.last4.clone()),
-        card_fingerprint: Some(card.fingerprint.clone()),
-        card_exp_month: Some(i64::from(card.exp_month)),
-        card_exp_year: Some(i64::from(card.exp_year)),
-        bank: None,
-        bank_name: None,
-        redirect_url: None,
-        // Started by the merchant's server: no customer's address to place.
-        country: None,
-        gateway_reference: None,
-        failure_code: None,
-        failure_message: None,
-        risk: screening.risk_json(),
-        screening: screening.record_json(),
-        review_status: (screening.action == Action::Review).then(|| "open".to_string()),
-        conversion: None,
-        settlement_refunded: 0,
-        fx_margin_refunded: 0,
-        created: now,
-        updated: now,
+        ..by_card(
+            started(&session, keys, now)?,
+            card,
+            charge.payment_method,
+            &screening,
+        )
     };
     if !store::payments::insert_claiming_session(env, &payment).await? {
         return Err(ApiError::internal());
