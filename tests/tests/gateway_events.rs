@@ -184,6 +184,41 @@ async fn doubled_and_late_gateway_webhooks_leave_a_challenge_right() {
 }
 
 #[tokio::test]
+async fn a_late_challenge_event_gives_no_attempts_back() {
+    let till = Till::default();
+    let (session, token) = prepared(&till, 60_606, "4000002760003184").await;
+    let (_, _, payment) = till.confirm(&session, &token, &new_key()).await;
+    let id = payment["id"].as_str().unwrap();
+    let path = format!("/v1/payments/{id}/challenge");
+    let wrong = json!({ "client_secret": session.client_secret, "otp": "999999" });
+    let wrong_code = || till.post(&path, till_e2e::PUBLISHABLE_KEY, &wrong);
+    let (_, after_one) = wrong_code().await;
+    assert_eq!(
+        after_one["next_action"]["attempts_remaining"], 2,
+        "{after_one}"
+    );
+
+    // The gateway's event from before the wrong code, as if it arrived only now.
+    let mut older = till.gateway_authorizations(id).await.remove(0);
+    older["challenge"] = json!({ "attempts_remaining": 3 });
+    let late = json!({
+        "id": format!("evt_test_{}", new_key()),
+        "type": "authorization.updated",
+        "data": { "object": older },
+    });
+    let (status, body) = send_event(&till, &late, till_e2e::now()).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("stale")));
+    let held = till.payment_of(&session).await;
+    assert_eq!(held["next_action"]["attempts_remaining"], 2, "{held}");
+
+    let (_, after_two) = wrong_code().await;
+    assert_eq!(
+        after_two["next_action"]["attempts_remaining"], 1,
+        "{after_two}"
+    );
+}
+
+#[tokio::test]
 async fn the_poller_settles_a_payment_whose_answer_and_webhook_were_lost() {
     let till = Till::default();
     let (session, token) = prepared(&till, 60_602, "4242424242424242").await;

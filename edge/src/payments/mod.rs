@@ -163,6 +163,15 @@ pub async fn apply(
             ApiError::payment_invalid_state(from, next.as_str())
         })?;
     }
+    if let GatewayState::RequiresAction { attempts_remaining } = answer.state {
+        // A challenge's attempts only go down: more than Till holds is an older event.
+        let held = payment
+            .challenge_attempts_remaining
+            .filter(|_| from == next);
+        if held.is_some_and(|held| i64::from(attempts_remaining) > held) {
+            return Err(ApiError::payment_invalid_state(from, "given attempts back"));
+        }
+    }
     let unchanged = payment.clone();
     payment.status = next;
     if !answer.reference.is_empty() {

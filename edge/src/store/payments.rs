@@ -299,13 +299,17 @@ fn update_statement(
     p: &PaymentRow,
     from: PaymentStatus,
 ) -> StoreResult<worker::D1PreparedStatement> {
+    // Compare-and-set on the status; within a challenge also on its attempts, which only go
+    // down (an older gateway event racing a newer answer must not give attempts back).
     statement(
         env,
         "UPDATE payments SET status = ?2, gateway_reference = ?3, failure_code = ?4, \
          failure_message = ?5, updated = ?6, amount_captured = ?8, \
          challenge_attempts_remaining = ?9, redirect_url = ?10, \
          captured_at = CASE WHEN ?8 > 0 THEN COALESCE(captured_at, ?6) ELSE captured_at END \
-         WHERE id = ?1 AND status = ?7",
+         WHERE id = ?1 AND status = ?7 \
+         AND (?2 != 'requires_action' OR ?7 != 'requires_action' OR ?9 IS NULL \
+              OR challenge_attempts_remaining IS NULL OR ?9 <= challenge_attempts_remaining)",
         &[
             text(&p.id),
             text(p.status.as_str()),
