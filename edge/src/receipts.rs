@@ -95,11 +95,16 @@ struct EventObject {
     payment: Option<String>,
     #[serde(default)]
     amount: Option<i64>,
+    /// What the payment or refund took from (gave back to) the customer's wallet.
+    #[serde(default)]
+    wallet_amount: i64,
 }
 
-/// Builds the e-mail an event calls for, from what Till stored.
-/// The card or the bank the receipt names.
-fn paid_with(payment: &PaymentRow) -> Result<PaidWith, ApiError> {
+/// The card or the bank the receipt names (the wallet, when it paid all of `amount`).
+fn paid_with(payment: &PaymentRow, amount: i64, from_wallet: i64) -> Result<PaidWith, ApiError> {
+    if from_wallet == amount {
+        return Ok(PaidWith::Wallet);
+    }
     match (&payment.card_brand, &payment.card_last4, &payment.bank_name) {
         (Some(brand), Some(last4), _) => Ok(PaidWith::Card {
             brand: brand.display_name().to_string(),
@@ -110,6 +115,7 @@ fn paid_with(payment: &PaymentRow) -> Result<PaidWith, ApiError> {
     }
 }
 
+/// Builds the e-mail an event calls for, from what Till stored.
 async fn compose(
     env: &Env,
     merchant_id: &str,
@@ -177,7 +183,11 @@ async fn compose(
             amount,
             currency: payment.currency,
         },
-        paid_with: paid_with(&payment)?,
+        paid_with: paid_with(&payment, amount, object.wallet_amount)?,
+        from_wallet: (0 < object.wallet_amount && object.wallet_amount < amount).then_some(Money {
+            amount: object.wallet_amount,
+            currency: payment.currency,
+        }),
         payment_id: payment.id.clone(),
         refund_id: match occasion {
             Occasion::Refund => Some(object.id.clone()),

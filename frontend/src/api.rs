@@ -42,6 +42,9 @@ pub struct Session {
     /// How the customer may pay, in the order offered.
     #[serde(default = "card_only")]
     pub payment_method_types: Vec<PaymentMethodType>,
+    /// What the customer's wallet holds in the session's currency, when it may pay.
+    #[serde(default)]
+    pub wallet_balance: Option<i64>,
     /// The customer's saved cards, read with the customer session the widget was opened with.
     #[serde(skip)]
     pub saved_cards: Vec<SavedCard>,
@@ -83,6 +86,9 @@ pub struct Payment {
     pub card: Option<Card>,
     #[serde(default)]
     pub bank: Option<Bank>,
+    /// What the customer's wallet paid of it.
+    #[serde(default)]
+    pub wallet_amount: i64,
     #[serde(default)]
     pub failure_code: Option<DeclineCode>,
     #[serde(default)]

@@ -14,6 +14,7 @@ use crate::locale;
 use crate::method_picker::{self, MethodPicker};
 use crate::receipt::Receipt;
 use crate::stage::Stage;
+use crate::wallet_form::WalletForm;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
@@ -121,6 +122,7 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
             match chosen.get() {
                 PaymentMethodType::Card => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
                 PaymentMethodType::BankRedirect => view! { <BankForm session=session notice=notice stage=stage /> }.into_any(),
+                PaymentMethodType::Wallet => view! { <WalletForm session=session notice=notice stage=stage /> }.into_any(),
             }
         }}
     }

@@ -21,6 +21,10 @@ pub struct Attempt {
     /// The bank chosen, for a payment by bank redirect (then there is no token).
     #[serde(default)]
     pub bank: Option<String>,
+    /// What the customer's wallet pays: all of it (then there is no token) or part, with the
+    /// card for the rest.
+    #[serde(default)]
+    pub wallet_amount: Option<i64>,
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -51,6 +51,7 @@ fn bank_attempt(session_id: &str, bank: &str) -> Option<Attempt> {
         save: false,
         encrypted_cvc: None,
         bank: Some(bank.to_string()),
+        wallet_amount: None,
     };
     attempt::save(session_id, &fresh);
     Some(fresh)
@@ -129,6 +130,7 @@ pub fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             edge,
             session,
             client_secret: launch.client_secret,
+            wallet_amount: None,
         }),
         _ => None,
     };

@@ -8,7 +8,7 @@ use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
 use crate::launch::Launch;
-use crate::locale::{amount_text, conversion_text};
+use crate::locale::{amount_of, amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
 use leptos::prelude::*;
@@ -127,6 +127,34 @@ enum PayWith {
     /// A saved card, with its security code when the merchant asks for it again.
     SavedCard(String, Option<String>),
     SavedAttempt(Attempt),
+    /// The customer's wallet, for all of it.
+    Wallet,
+}
+
+/// The attempt that pays all of it from the wallet: the one kept for this session if it was
+/// that (a retry must not start a second payment), else a new one.
+fn wallet_attempt(checkout: &Checkout, form_error: RwSignal<Option<String>>) -> Option<Attempt> {
+    let session_id = &checkout.session.id;
+    let kept = attempt::load(session_id)
+        .filter(|a| a.token.is_empty() && a.wallet_amount == checkout.wallet_amount);
+    if kept.is_some() {
+        return kept;
+    }
+    let Some(idempotency_key) = attempt::new_key() else {
+        form_error.set(Some(i18n::t().no_payment_key.into()));
+        return None;
+    };
+    let fresh = Attempt {
+        idempotency_key,
+        token: String::new(),
+        saved_card: false,
+        save: false,
+        encrypted_cvc: None,
+        bank: None,
+        wallet_amount: checkout.wallet_amount,
+    };
+    attempt::save(session_id, &fresh);
+    Some(fresh)
 }
 
 /// The attempt for a saved card: the one kept for this session when it was for the same card,
@@ -162,6 +190,7 @@ async fn saved_card_attempt(
         save: false,
         encrypted_cvc,
         bank: None,
+        wallet_amount: checkout.wallet_amount,
     };
     attempt::save(session_id, &fresh);
     Some(fresh)
@@ -193,6 +222,7 @@ async fn start_attempt(
                 save,
                 encrypted_cvc: None,
                 bank: None,
+                wallet_amount: checkout.wallet_amount,
             };
             attempt::save(session_id, &fresh);
             Some(fresh)
@@ -261,8 +291,15 @@ async fn finish(
     }
 }
 
+/// The card form; with `wallet_amount`, the card pays what the customer's wallet does not (and
+/// with all of the amount, the form is only the wallet's Pay button).
 #[component]
-pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
+pub fn CardForm(
+    session: Session,
+    notice: Option<String>,
+    stage: RwSignal<Stage>,
+    #[prop(optional)] wallet_amount: Option<i64>,
+) -> impl IntoView {
     let fields = Fields {
         number: Field::new(),
         expiry: Field::new(),
@@ -276,7 +313,8 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     let save = RwSignal::new(false);
     let saved_cards = session.saved_cards.clone();
     // The merchant wants a saved card's code typed again: one field under the saved cards.
-    let ask_cvc = session.require_cvc && !saved_cards.is_empty();
+    let ask_cvc =
+        session.require_cvc && !saved_cards.is_empty() && wallet_amount != Some(session.amount);
     let saved_cvc = Field::new();
     let brand_of = {
         let cards = saved_cards.clone();
@@ -291,7 +329,18 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
     let amount = amount_text(&session);
     let conversion = conversion_text(&session);
     let t = i18n::t();
-    let pay_label = (t.pay)(&amount);
+    let wallet_pays_all = wallet_amount == Some(session.amount);
+    let split = wallet_amount.filter(|_| !wallet_pays_all).map(|wallet| {
+        let part = |amount| amount_of(&session, amount);
+        (part(wallet), part(session.amount - wallet))
+    });
+    // Nothing about a card is sent when the wallet pays all.
+    let secure_note = if wallet_pays_all { "" } else { t.secure_note };
+    let pay_label = match (&split, wallet_pays_all) {
+        (_, true) => (t.pay_from_wallet)(&amount),
+        (Some((_, card)), _) => (t.pay)(card),
+        (None, false) => (t.pay)(&amount),
+    };
 
     // The App provides both whenever it shows the form.
     let checkout = match (use_context::<Edge>(), use_context::<Launch>()) {
@@ -299,6 +348,7 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             edge,
             session,
             client_secret: launch.client_secret,
+            wallet_amount,
         }),
         _ => None,
     };
@@ -311,6 +361,7 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
         spawn_local(async move {
             let attempt = match with {
                 PayWith::SavedAttempt(saved) => Some(saved),
+                PayWith::Wallet => wallet_attempt(&checkout, form_error),
                 PayWith::SavedCard(card, cvc) => {
                     saved_card_attempt(&checkout, card, cvc, form_error).await
                 }
@@ -344,6 +395,10 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             form_error.set(Some(i18n::t().link_incomplete.into()));
             return;
         };
+        if wallet_pays_all {
+            pay(checkout, PayWith::Wallet);
+            return;
+        }
         if let Some(card) = choice.get_untracked() {
             let cvc = if ask_cvc {
                 let typed = saved_cvc.value.get_untracked();
@@ -399,7 +454,10 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
                     <span class="sr-only">{text.spoken}</span>
                 })}
             </p>
-            {(!saved_cards.is_empty())
+            {split.map(|(wallet, card)| view! {
+                <p class="wallet-split">{(t.wallet_and_card)(&wallet, &card)}</p>
+            })}
+            {(!saved_cards.is_empty() && !wallet_pays_all)
                 .then(|| view! { <SavedCards cards=saved_cards choice=choice on_choose=choose /> })}
             {ask_cvc.then(|| view! {
                 <div class="saved-cvc" hidden=move || choice.get().is_none()>
@@ -410,7 +468,7 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
                         } />
                 </div>
             })}
-            <div class="new-card" hidden=move || choice.get().is_some()>
+            <div class="new-card" hidden=move || wallet_pays_all || choice.get().is_some()>
             <CardField id="card-number" label=t.card_number name="cardnumber" autocomplete="cc-number" inputmode="numeric"
                 placeholder="1234 1234 1234 1234"
                 field=fields.number
@@ -447,7 +505,7 @@ pub fn CardForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>
             <button id="pay" type="submit" disabled=move || paying.get() aria-busy=move || paying.get().to_string()>
                 {move || if paying.get() { t.processing.to_string() } else { pay_label.clone() }}
             </button>
-            <p class="secure">{t.secure_note}</p>
+            <p class="secure">{secure_note}</p>
         </form>
     }
 }

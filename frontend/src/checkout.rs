@@ -37,6 +37,8 @@ pub struct Checkout {
     pub edge: Edge,
     pub session: Session,
     pub client_secret: String,
+    /// What the customer's wallet pays of this checkout (the card paying the rest).
+    pub wallet_amount: Option<i64>,
 }
 
 pub enum PayResult {
@@ -93,8 +95,10 @@ impl Checkout {
 
     /// Confirms the attempt, resending it while the edge has no final answer yet.
     pub async fn confirm(&self, attempt: &Attempt) -> PayResult {
+        let wallet_only = attempt.wallet_amount.is_some() && attempt.token.is_empty();
         let (token, payment_method) = match (&attempt.bank, attempt.saved_card) {
             (Some(_), _) => (None, None),
+            _ if wallet_only => (None, None),
             (None, true) => (None, Some(attempt.token.clone())),
             (None, false) => (Some(attempt.token.clone()), None),
         };
@@ -105,6 +109,7 @@ impl Checkout {
             save_payment_method: attempt.save && !attempt.saved_card,
             encrypted_cvc: attempt.encrypted_cvc.clone(),
             bank: attempt.bank.clone(),
+            wallet_amount: attempt.wallet_amount,
         };
         let mut last = String::new();
         for round in 0..CONFIRM_ATTEMPTS {
@@ -138,7 +143,7 @@ impl Checkout {
                 }
                 Ok(payment) => {
                     let words = match payment.payment_method_type {
-                        PaymentMethodType::Card => i18n::decline,
+                        PaymentMethodType::Card | PaymentMethodType::Wallet => i18n::decline,
                         PaymentMethodType::BankRedirect => i18n::bank_decline,
                     };
                     return PayResult::Declined(words(

@@ -55,6 +55,12 @@ pub struct Strings {
     pub open_bank_again: &'static str,
     pub cancel_bank: &'static str,
     pub bank_canceled: &'static str,
+    pub method_wallet: &'static str,
+    pub wallet_balance: fn(&str) -> String,
+    pub pay_from_wallet: fn(&str) -> String,
+    /// (wallet's part, card's part).
+    pub wallet_and_card: fn(&str, &str) -> String,
+    pub wallet_empty: &'static str,
     /// The merchant's amount beside a converted total.
     pub about: fn(&str) -> String,
     /// For screen readers: (merchant's amount, its currency, rate, customer's currency,
@@ -119,6 +125,11 @@ const EN: Strings = Strings {
     open_bank_again: "Open your bank again",
     cancel_bank: "Cancel and pay another way",
     bank_canceled: "The bank payment was canceled. Choose how to pay.",
+    method_wallet: "Wallet",
+    wallet_balance: |amount| format!("Your wallet holds {amount}."),
+    pay_from_wallet: |amount| format!("Pay {amount} from wallet"),
+    wallet_and_card: |wallet, card| format!("{wallet} from your wallet, {card} by card."),
+    wallet_empty: "Your wallet is empty. Choose another way to pay.",
     about: |amount| format!("about {amount}"),
     conversion_detail: |amount, from, rate, to, markup, until| {
         format!(
@@ -181,6 +192,11 @@ const KO: Strings = Strings {
     open_bank_again: "은행 창 다시 열기",
     cancel_bank: "취소하고 다른 방법으로 결제",
     bank_canceled: "계좌이체가 취소되었습니다. 결제 수단을 선택해 주세요.",
+    method_wallet: "지갑",
+    wallet_balance: |amount| format!("지갑 잔액: {amount}"),
+    pay_from_wallet: |amount| format!("지갑에서 {amount} 결제하기"),
+    wallet_and_card: |wallet, card| format!("지갑에서 {wallet}, 카드로 {card}를 결제합니다."),
+    wallet_empty: "지갑이 비어 있습니다. 다른 결제 수단을 선택해 주세요.",
     about: |amount| format!("약 {amount}"),
     conversion_detail: |amount, from, rate, to, markup, until| {
         format!(

@@ -98,9 +98,14 @@ pub fn conversion_text(session: &Session) -> Option<ConversionText> {
 
 /// The session's total as the customer reads it.
 pub fn amount_text(session: &Session) -> String {
+    amount_of(session, session.amount)
+}
+
+/// `amount` in the session's currency, as the customer's language writes it.
+pub fn amount_of(session: &Session, amount: i64) -> String {
     format_amount(
         &Money {
-            amount: session.amount,
+            amount,
             currency: session.currency,
         },
         &current(),

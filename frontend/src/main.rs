@@ -24,6 +24,7 @@ mod receipt;
 mod saved_cards;
 mod stage;
 mod timer;
+mod wallet_form;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -37,6 +37,7 @@ fn label(method: PaymentMethodType) -> &'static str {
     match method {
         PaymentMethodType::Card => i18n::t().method_card,
         PaymentMethodType::BankRedirect => i18n::t().method_bank,
+        PaymentMethodType::Wallet => i18n::t().method_wallet,
     }
 }
 

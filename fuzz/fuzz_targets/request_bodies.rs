@@ -12,7 +12,8 @@ use serde::Serialize;
 use till_core::api::{
     CancelPayment, CaptureMethod, CapturePayment, CompleteChallenge, ConfirmCheckoutSession,
     CreateCheckoutSession, CreateCustomerSession, CreatePayment, CreateRefund, CreateToken,
-    CreateTopUp, CreateWebhookEndpoint, PayWith, WalletPayout, WalletTransfer, EVENT_TYPES,
+    CreateTopUp, CreateWebhookEndpoint, PayWith, Purpose, WalletPayout, WalletTransfer,
+    EVENT_TYPES,
 };
 use till_core::card::CvcPayload;
 use till_core::customer::{
@@ -24,6 +25,7 @@ use till_core::payment_method_type::{checked, PaymentMethodType, SessionTerms};
 use till_core::payout::CreatePayout;
 use till_core::transfer::{CreateTransfer, Recipient};
 use till_core::urls::{check_return_url, check_webhook_url, DevHosts, MAX_URL_LEN};
+use till_core::wallet_payment::checkout_split;
 
 /// Parses `data` as `T`; when it parses, checks that it serializes and parses back unchanged.
 fn parse<T>(data: &[u8]) -> Option<T>
@@ -68,11 +70,13 @@ fn check_checkout_session(session: &CreateCheckoutSession) {
         assert!(!scheme.eq_ignore_ascii_case("javascript"));
     }
     assert!(session.merchant_reference.as_deref().is_none_or(text_ok));
-    // The ways it may be paid: at least one, none twice, and no bank for money held for capture.
+    // The ways it may be paid: at least one, none twice, no bank for money held for capture,
+    // and a wallet only for a customer's plain payment.
     let terms = SessionTerms {
         capture_method: session.capture_method,
         purpose: session.purpose,
         converted: session.fx_quote.is_some(),
+        has_customer: session.customer.is_some(),
     };
     if let Ok(methods) = checked(session.payment_method_types.as_deref(), &terms) {
         assert!(!methods.is_empty());
@@ -83,6 +87,34 @@ fn check_checkout_session(session: &CreateCheckoutSession) {
             session.capture_method == CaptureMethod::Automatic
                 || !methods.contains(&PaymentMethodType::BankRedirect)
         );
+        if methods.contains(&PaymentMethodType::Wallet) {
+            assert!(session.customer.is_some() && session.fx_quote.is_none());
+            assert_eq!(session.capture_method, CaptureMethod::Automatic);
+            assert_eq!(session.purpose, Purpose::Payment);
+        }
+    }
+}
+
+fn check_pay_with(confirm: &ConfirmCheckoutSession, pay_with: PayWith) {
+    let with_card = match &pay_with {
+        PayWith::Token(_) | PayWith::PaymentMethod(_) => true,
+        // A bank id is passed on only when it is a short plain name, and pays all of it.
+        PayWith::Bank(id) => {
+            assert!(till_core::payment_method_type::is_valid_bank_id(id));
+            assert!(confirm.wallet_amount.is_none());
+            return;
+        }
+        PayWith::Wallet => false,
+    };
+    // Whatever the wallet is asked for, the parts it leads to are whole and add up.
+    let Some(asked) = confirm.wallet_amount else {
+        return;
+    };
+    let amount = 5_000;
+    if let Ok(split) = checkout_split(amount, asked, with_card) {
+        assert!(split.wallet > 0 && split.card >= 0);
+        assert_eq!(split.wallet + split.card, amount);
+        assert_eq!(split.card > 0, with_card);
     }
 }
 
@@ -196,11 +228,9 @@ fuzz_target!(|data: &[u8]| {
         check_checkout_session(&session);
     }
     parse::<CreateToken>(data);
-    if let Some(Ok(pay_with)) = parse::<ConfirmCheckoutSession>(data).map(|c| c.pay_with()) {
-        match pay_with {
-            PayWith::Token(id) | PayWith::PaymentMethod(id) => assert!(id.len() <= data.len()),
-            // A bank id is passed on only when it is a short plain name.
-            PayWith::Bank(id) => assert!(till_core::payment_method_type::is_valid_bank_id(&id)),
+    if let Some(confirm) = parse::<ConfirmCheckoutSession>(data) {
+        if let Ok(pay_with) = confirm.pay_with() {
+            check_pay_with(&confirm, pay_with);
         }
     }
     if let Some(Ok(money)) = parse::<CreatePayment>(data).map(|p| p.validate()) {

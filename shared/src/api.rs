@@ -279,6 +279,10 @@ pub struct CheckoutSession {
     /// How the customer may pay, in the order offered.
     #[serde(default = "card_only")]
     pub payment_method_types: Vec<PaymentMethodType>,
+    /// What the customer's wallet holds in the session's currency, when the session offers
+    /// `wallet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_balance: Option<i64>,
     pub created: i64,
 }
 
@@ -323,6 +327,10 @@ pub struct ConfirmCheckoutSession {
     /// The bank (an id from the session's `banks`) the customer pays from, by redirect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<String>,
+    /// What the session customer's wallet pays: all of the amount alone, or part of it with a
+    /// `token` or `payment_method` for the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_amount: Option<i64>,
 }
 
 /// What a confirm pays with.
@@ -332,6 +340,8 @@ pub enum PayWith {
     PaymentMethod(String),
     /// A bank redirect from this bank.
     Bank(String),
+    /// The session customer's wallet, for all of it.
+    Wallet,
 }
 
 impl ConfirmCheckoutSession {
@@ -342,6 +352,19 @@ impl ConfirmCheckoutSession {
                 .with_param(param))
         };
         match (&self.token, &self.payment_method, &self.bank) {
+            (None, None, None) if self.wallet_amount.is_some() => {
+                if self.save_payment_method || self.encrypted_cvc.is_some() {
+                    return invalid(
+                        "A wallet payment saves no card and takes no security code.",
+                        "wallet_amount",
+                    );
+                }
+                Ok(PayWith::Wallet)
+            }
+            (None, None, Some(_)) if self.wallet_amount.is_some() => invalid(
+                "A bank pays all of it: a wallet part goes with a card.",
+                "wallet_amount",
+            ),
             (Some(_), None, None) if self.encrypted_cvc.is_some() => invalid(
                 "encrypted_cvc goes with a saved payment_method; a token has its own.",
                 "encrypted_cvc",
@@ -367,7 +390,8 @@ impl ConfirmCheckoutSession {
                 Ok(PayWith::Bank(bank.clone()))
             }
             _ => invalid(
-                "Send exactly one of token, payment_method and bank.",
+                "Send exactly one of token, payment_method, bank and wallet_amount \
+                 (a wallet_amount may come with a card).",
                 "token",
             ),
         }
@@ -378,17 +402,24 @@ impl ConfirmCheckoutSession {
         match pay_with {
             PayWith::Token(_) | PayWith::PaymentMethod(_) => PaymentMethodType::Card,
             PayWith::Bank(_) => PaymentMethodType::BankRedirect,
+            PayWith::Wallet => PaymentMethodType::Wallet,
         }
     }
 }
 
 impl Payment {
-    /// What paid, as people read it: `Visa •••• 4242`, or the bank's name.
+    /// What paid, as people read it: `Visa •••• 4242`, the bank's name, `Wallet`, or
+    /// `Wallet + Visa •••• 4242` when the wallet paid part.
     pub fn paid_with(&self) -> String {
-        match (&self.card, &self.bank) {
+        let outside = match (&self.card, &self.bank) {
             (Some(card), _) => format!("{} •••• {}", card.brand.display_name(), card.last4),
             (None, Some(bank)) => bank.name.clone(),
             (None, None) => String::new(),
+        };
+        match (self.wallet_amount > 0, outside.is_empty()) {
+            (false, _) => outside,
+            (true, true) => "Wallet".into(),
+            (true, false) => format!("Wallet + {outside}"),
         }
     }
 }
@@ -625,6 +656,10 @@ pub struct Payment {
     /// What paid: a card, or a bank by redirect.
     #[serde(default)]
     pub payment_method_type: PaymentMethodType,
+    /// What the customer's Till wallet paid of the amount: all of it (`payment_method_type:
+    /// wallet`), part of it with a card for the rest, or 0.
+    #[serde(default)]
+    pub wallet_amount: i64,
     /// The card, for a card payment.
     #[serde(default)]
     pub card: Option<CardSummary>,
@@ -733,6 +768,10 @@ pub struct Refund {
     pub reason: Option<RefundReason>,
     #[serde(default)]
     pub failure_code: Option<String>,
+    /// What goes back to the customer's wallet (a payment the wallet paid, all or part of);
+    /// the rest goes to the card.
+    #[serde(default)]
+    pub wallet_amount: i64,
     /// For a converted payment: what the refund takes from the merchant in its settlement
     /// currency, at the payment's original rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]

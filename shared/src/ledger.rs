@@ -39,6 +39,10 @@ pub enum Owner {
     /// Bank money on its way from customers' banks (bank redirect payments): the outside
     /// world, like the gateway's clearing, settled by the platform's bank.
     BankClearing,
+    /// Wallet money set aside for one payment while its card part is asked for, or for one
+    /// of its refunds while the gateway pays the card part back: it moves on with the card or
+    /// goes back.
+    PaymentHold { payment: String },
 }
 
 /// One account: an owner's money in one currency.
@@ -77,6 +81,7 @@ impl Account {
             Owner::FxDesk => format!("fx_desk:{currency}"),
             Owner::FxMargin => format!("fx_margin:{currency}"),
             Owner::BankClearing => format!("bank_clearing:{currency}"),
+            Owner::PaymentHold { payment } => format!("payment_hold:{payment}:{currency}"),
         }
     }
 
@@ -102,6 +107,12 @@ impl Account {
                 },
                 currency,
             ),
+            ["payment_hold", payment, currency] => (
+                Owner::PaymentHold {
+                    payment: (*payment).into(),
+                },
+                currency,
+            ),
             ["gateway_clearing", currency] => (Owner::GatewayClearing, currency),
             ["fees", currency] => (Owner::Fees, currency),
             ["payout_clearing", currency] => (Owner::PayoutClearing, currency),
@@ -114,7 +125,8 @@ impl Account {
         let owner_named = match &owner {
             Owner::Wallet { customer: id }
             | Owner::Merchant { merchant: id }
-            | Owner::PendingClaim { claim: id } => !id.is_empty(),
+            | Owner::PendingClaim { claim: id }
+            | Owner::PaymentHold { payment: id } => !id.is_empty(),
             _ => true,
         };
         let currency = Currency::parse(currency).ok()?;
@@ -299,6 +311,34 @@ pub enum Operation<'a> {
     PayoutFailed { customer: &'a str },
     /// A paid withdrawal came back from the receiving bank.
     PayoutReturned { customer: &'a str },
+    /// A checkout's wallet part is set aside for its payment when the payment starts.
+    WalletHold { customer: &'a str, payment: &'a str },
+    /// The payment failed (or was blocked or canceled): its wallet part goes back.
+    WalletHoldReleased { payment: &'a str, customer: &'a str },
+    /// A payment the wallet paid (part of) succeeded: the held wallet part and the card's
+    /// part (`card`, from the gateway's clearing; 0 when the wallet paid all) reach the
+    /// merchant as one transaction.
+    WalletPayment {
+        payment: &'a str,
+        merchant: &'a str,
+        card: i64,
+    },
+    /// A refund of such a payment is reserved: the merchant gives the wallet's part to the
+    /// payment's hold and the card's part (`card`) to the gateway's clearing.
+    WalletRefund {
+        merchant: &'a str,
+        payment: &'a str,
+        card: i64,
+    },
+    /// The refund's card part was paid back (or it had none): its wallet part reaches the
+    /// wallet.
+    WalletRefundPaid { payment: &'a str, customer: &'a str },
+    /// The gateway refused the refund's card part: both parts go back to the merchant.
+    WalletRefundReversed {
+        payment: &'a str,
+        merchant: &'a str,
+        card: i64,
+    },
     /// A cardholder disputed a payment: the card network takes the disputed amount back from
     /// the merchant, whoever the payment paid (the merchant is liable for its chargebacks).
     DisputeWithdrawn { merchant: &'a str },
@@ -322,6 +362,9 @@ impl Operation<'_> {
         let claim = |claim: &str| Owner::PendingClaim {
             claim: claim.into(),
         };
+        let hold = |payment: &str| Owner::PaymentHold {
+            payment: payment.into(),
+        };
         match self {
             Operation::CardPayment { payee } => (Owner::GatewayClearing, payee.owner()),
             Operation::Refund { payee } => (payee.owner(), Owner::GatewayClearing),
@@ -338,6 +381,26 @@ impl Operation<'_> {
             Operation::PayoutPaid => (Owner::PayoutClearing, Owner::PaidOut),
             Operation::PayoutFailed { customer } => (Owner::PayoutClearing, wallet(customer)),
             Operation::PayoutReturned { customer } => (Owner::PaidOut, wallet(customer)),
+            Operation::WalletHold { customer, payment } => (wallet(customer), hold(payment)),
+            Operation::WalletHoldReleased { payment, customer }
+            | Operation::WalletRefundPaid { payment, customer } => {
+                (hold(payment), wallet(customer))
+            }
+            Operation::WalletPayment {
+                payment,
+                merchant: m,
+                ..
+            }
+            | Operation::WalletRefundReversed {
+                payment,
+                merchant: m,
+                ..
+            } => (hold(payment), merchant(m)),
+            Operation::WalletRefund {
+                merchant: m,
+                payment,
+                ..
+            } => (merchant(m), hold(payment)),
             Operation::DisputeWithdrawn { merchant: m } => (merchant(m), Owner::GatewayClearing),
             Operation::DisputeFee { merchant: m } => (merchant(m), Owner::Fees),
             Operation::DisputeReinstated { merchant: m } => (Owner::GatewayClearing, merchant(m)),
@@ -372,6 +435,12 @@ impl Operation<'_> {
             Operation::PayoutPaid => "payout_paid",
             Operation::PayoutFailed { .. } => "payout_failed",
             Operation::PayoutReturned { .. } => "payout_returned",
+            Operation::WalletHold { .. } => "wallet_hold",
+            Operation::WalletHoldReleased { .. } => "wallet_hold_released",
+            Operation::WalletPayment { .. } => "wallet_payment",
+            Operation::WalletRefund { .. } => "wallet_refund",
+            Operation::WalletRefundPaid { .. } => "wallet_refund_paid",
+            Operation::WalletRefundReversed { .. } => "wallet_refund_reversed",
             Operation::DisputeWithdrawn { .. } => "dispute",
             Operation::DisputeFee { .. } => "dispute_fee",
             Operation::DisputeReinstated { .. } => "dispute_reinstated",
@@ -432,14 +501,45 @@ impl Operation<'_> {
         Ok(transaction)
     }
 
-    /// The operation's transaction: `amount` (> 0) of `currency`.
+    /// The card's part of an operation on a payment the wallet paid part of, and whether it
+    /// moves on the side money leaves (into the merchant) rather than the side it reaches.
+    fn card_part(self) -> Option<(i64, bool)> {
+        match self {
+            Operation::WalletPayment { card, .. }
+            | Operation::WalletRefundReversed { card, .. } => Some((card, true)),
+            Operation::WalletRefund { card, .. } => Some((card, false)),
+            _ => None,
+        }
+    }
+
+    /// The operation's transaction: `amount` (> 0) of `currency`. For an operation with a
+    /// card part, `amount` is the wallet's part (≥ 0) and the card's part moves through the
+    /// gateway's clearing in the same transaction.
     pub fn transaction(self, currency: Currency, amount: i64) -> Result<Transaction, LedgerError> {
         let (from, to) = self.owners();
-        let mut transaction = Transaction::movement(
-            Account::new(from, currency),
-            Account::new(to, currency),
-            amount,
-        )?;
+        let (from, to) = (Account::new(from, currency), Account::new(to, currency));
+        let mut transaction = match self.card_part() {
+            None => Transaction::movement(from, to, amount)?,
+            Some((card, on_leaving_side)) => {
+                if amount < 0 || card < 0 {
+                    return Err(LedgerError::InvalidMovement);
+                }
+                let total = amount.checked_add(card).ok_or(LedgerError::Overflow)?;
+                let clearing = Account::new(Owner::GatewayClearing, currency);
+                let entries = if on_leaving_side {
+                    [(from, -amount), (clearing, -card), (to, total)]
+                } else {
+                    [(from, -total), (to, amount), (clearing, card)]
+                };
+                Transaction::new(
+                    entries
+                        .into_iter()
+                        .filter(|(_, amount)| *amount != 0)
+                        .map(|(account, amount)| Entry { account, amount })
+                        .collect(),
+                )?
+            }
+        };
         transaction.may_overdraw = self.may_overdraw();
         Ok(transaction)
     }
@@ -550,6 +650,83 @@ mod tests {
         );
     }
 
+    /// A checkout of 5 000: 1 200 from the wallet, 3 800 by card; then a refund of 4 000 (the
+    /// card's 3 800 first, 200 to the wallet) that the gateway pays, and one of 500 it refuses.
+    #[test]
+    fn a_wallet_and_card_payment_reaches_the_merchant_as_one_transaction() {
+        let (customer, payment, merchant) = ("cus_1", "pay_1", "mer_1");
+        let mut book = Book::default();
+        let top_up = Operation::CardPayment {
+            payee: Payee::Wallet(customer),
+        };
+        book.run(top_up, 1_500).unwrap();
+        let merchant_account = Account::new(
+            Owner::Merchant {
+                merchant: merchant.into(),
+            },
+            usd(),
+        );
+        let hold = Account::new(
+            Owner::PaymentHold {
+                payment: payment.into(),
+            },
+            usd(),
+        );
+        let balance = |book: &Book, account: &Account| book.balances.get(account).copied();
+        let held = Operation::WalletHold { customer, payment };
+        assert_eq!(
+            book.run(held, 1_501),
+            Err(LedgerError::InsufficientFunds {
+                account: wallet(customer, usd())
+            })
+        );
+        book.run(held, 1_200).unwrap();
+        let paid = Operation::WalletPayment {
+            payment,
+            merchant,
+            card: 3_800,
+        }
+        .transaction(usd(), 1_200)
+        .unwrap();
+        assert_eq!(paid.entries().len(), 3, "hold, card and merchant together");
+        book.apply(&paid).unwrap();
+        assert_eq!(balance(&book, &merchant_account), Some(5_000));
+        assert_eq!(balance(&book, &hold), Some(0));
+        assert_eq!(balance(&book, &wallet(customer, usd())), Some(300));
+
+        let refund = |card| Operation::WalletRefund {
+            merchant,
+            payment,
+            card,
+        };
+        book.run(refund(3_800), 200).unwrap();
+        book.run(Operation::WalletRefundPaid { payment, customer }, 200)
+            .unwrap();
+        book.run(refund(0), 500).unwrap();
+        book.run(
+            Operation::WalletRefundReversed {
+                payment,
+                merchant,
+                card: 0,
+            },
+            500,
+        )
+        .unwrap();
+        assert_eq!(balance(&book, &merchant_account), Some(1_000));
+        assert_eq!(balance(&book, &wallet(customer, usd())), Some(500));
+        assert_eq!(balance(&book, &hold), Some(0));
+        book.check_invariants();
+        assert_eq!(
+            Operation::WalletPayment {
+                payment,
+                merchant,
+                card: -1
+            }
+            .transaction(usd(), 1),
+            Err(LedgerError::InvalidMovement)
+        );
+    }
+
     #[test]
     fn account_keys_name_accounts_and_nothing_else() {
         for account in [
@@ -571,6 +748,12 @@ mod tests {
             Account::new(Owner::PayoutClearing, usd()),
             Account::new(Owner::PaidOut, usd()),
             Account::new(Owner::BankClearing, usd()),
+            Account::new(
+                Owner::PaymentHold {
+                    payment: "pay_1".into(),
+                },
+                usd(),
+            ),
         ] {
             assert_eq!(Account::from_key(&account.key()), Some(account));
         }
@@ -584,6 +767,7 @@ mod tests {
             "fees:USD:x",
             "gateway_clearing:XYZ",
             "vault:x:USD",
+            "payment_hold::USD",
         ] {
             assert_eq!(Account::from_key(bad), None, "{bad:?}");
         }
@@ -919,50 +1103,80 @@ mod tests {
     fn operation() -> impl Strategy<Value = Result<Transaction, LedgerError>> {
         let currency = prop_oneof![Just(usd()), Just(krw())];
         let amount = prop_oneof![1i64..1_000, Just(0), Just(-7), Just(i64::MAX)];
-        (0u8..19, 0u8..4, 0u8..4, currency, amount).prop_map(|(kind, x, y, currency, amount)| {
-            let ids = ["id_0", "id_1", "id_2", "id_3"];
-            let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
-            let operation = match kind {
-                0 => Operation::CardPayment {
-                    payee: Payee::Merchant(a),
-                },
-                1 => Operation::Refund {
-                    payee: Payee::Merchant(a),
-                },
-                12 => Operation::RefundReversed {
-                    payee: Payee::Wallet(a),
-                },
-                13 => Operation::CardPayment {
-                    payee: Payee::Claim(a),
-                },
-                14 => Operation::Refund {
-                    payee: Payee::Claim(a),
-                },
-                15 => Operation::DisputeWithdrawn { merchant: a },
-                16 => Operation::DisputeFee { merchant: a },
-                17 => Operation::DisputeReinstated { merchant: a },
-                2 => Operation::Fee { merchant: a },
-                3 => Operation::CardPayment {
-                    payee: Payee::Wallet(a),
-                },
-                4 => Operation::Transfer {
-                    sender: a,
-                    receiver: b,
-                },
-                5 => Operation::TransferFromCard { receiver: b },
-                6 => Operation::HoldForClaim {
-                    sender: a,
-                    claim: b,
-                },
-                7 => Operation::ReleaseClaim { claim: a, to: b },
-                8 => Operation::PayoutRequested { customer: a },
-                9 => Operation::PayoutPaid,
-                10 => Operation::PayoutFailed { customer: a },
-                11 => Operation::PayoutReturned { customer: a },
-                _ => Operation::DisputeFeeReturned { merchant: a },
-            };
-            operation.transaction(currency, amount)
-        })
+        let card = prop_oneof![0i64..1_000, Just(-3), Just(i64::MAX)];
+        (0u8..25, 0u8..4, 0u8..4, currency, amount, card).prop_map(
+            |(kind, x, y, currency, amount, card)| {
+                let ids = ["id_0", "id_1", "id_2", "id_3"];
+                let (a, b) = (ids[usize::from(x)], ids[usize::from(y)]);
+                let operation = match kind {
+                    0 => Operation::CardPayment {
+                        payee: Payee::Merchant(a),
+                    },
+                    1 => Operation::Refund {
+                        payee: Payee::Merchant(a),
+                    },
+                    12 => Operation::RefundReversed {
+                        payee: Payee::Wallet(a),
+                    },
+                    13 => Operation::CardPayment {
+                        payee: Payee::Claim(a),
+                    },
+                    14 => Operation::Refund {
+                        payee: Payee::Claim(a),
+                    },
+                    15 => Operation::DisputeWithdrawn { merchant: a },
+                    16 => Operation::DisputeFee { merchant: a },
+                    17 => Operation::DisputeReinstated { merchant: a },
+                    18 => Operation::WalletHold {
+                        customer: a,
+                        payment: b,
+                    },
+                    19 => Operation::WalletHoldReleased {
+                        payment: a,
+                        customer: b,
+                    },
+                    20 => Operation::WalletPayment {
+                        payment: a,
+                        merchant: b,
+                        card,
+                    },
+                    21 => Operation::WalletRefund {
+                        merchant: a,
+                        payment: b,
+                        card,
+                    },
+                    22 => Operation::WalletRefundPaid {
+                        payment: a,
+                        customer: b,
+                    },
+                    23 => Operation::WalletRefundReversed {
+                        payment: a,
+                        merchant: b,
+                        card,
+                    },
+                    2 => Operation::Fee { merchant: a },
+                    3 => Operation::CardPayment {
+                        payee: Payee::Wallet(a),
+                    },
+                    4 => Operation::Transfer {
+                        sender: a,
+                        receiver: b,
+                    },
+                    5 => Operation::TransferFromCard { receiver: b },
+                    6 => Operation::HoldForClaim {
+                        sender: a,
+                        claim: b,
+                    },
+                    7 => Operation::ReleaseClaim { claim: a, to: b },
+                    8 => Operation::PayoutRequested { customer: a },
+                    9 => Operation::PayoutPaid,
+                    10 => Operation::PayoutFailed { customer: a },
+                    11 => Operation::PayoutReturned { customer: a },
+                    _ => Operation::DisputeFeeReturned { merchant: a },
+                };
+                operation.transaction(currency, amount)
+            },
+        )
     }
 
     proptest! {

@@ -64,4 +64,5 @@ pub mod totp;
 pub mod transfer;
 pub mod urls;
 pub mod velocity;
+pub mod wallet_payment;
 pub mod webhook;

@@ -3,7 +3,9 @@
 //! A card pays in the widget. A bank redirect (internet banking: iDEAL, Korean account
 //! transfer, Indian net banking) sends the customer to their bank, where they approve the
 //! payment; the bank tells Till the outcome later. Bank money is final once paid: it cannot be
-//! held for capture, so a session captured by hand offers cards only.
+//! held for capture, so a session captured by hand offers cards only. A Till wallet pays from
+//! the session customer's balance, all of it or with a card for the rest
+//! ([`crate::wallet_payment`]).
 
 use crate::api::{CaptureMethod, Purpose};
 use crate::error::{ApiError, ErrorCode};
@@ -15,16 +17,21 @@ pub enum PaymentMethodType {
     #[default]
     Card,
     BankRedirect,
+    Wallet,
 }
 
 impl PaymentMethodType {
-    pub const ALL: [PaymentMethodType; 2] =
-        [PaymentMethodType::Card, PaymentMethodType::BankRedirect];
+    pub const ALL: [PaymentMethodType; 3] = [
+        PaymentMethodType::Card,
+        PaymentMethodType::BankRedirect,
+        PaymentMethodType::Wallet,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethodType::Card => "card",
             PaymentMethodType::BankRedirect => "bank_redirect",
+            PaymentMethodType::Wallet => "wallet",
         }
     }
 
@@ -46,6 +53,19 @@ impl PaymentMethodType {
                 Some("A bank pays in the merchant's currency: no FX quote.")
             }
             PaymentMethodType::BankRedirect => None,
+            PaymentMethodType::Wallet if !session.has_customer => {
+                Some("A wallet belongs to a customer: create the session with a customer.")
+            }
+            PaymentMethodType::Wallet if session.purpose != Purpose::Payment => {
+                Some("A wallet pays merchants: not top-ups or transfers.")
+            }
+            PaymentMethodType::Wallet if session.capture_method == CaptureMethod::Manual => {
+                Some("A wallet payment cannot be held for capture: use capture_method automatic.")
+            }
+            PaymentMethodType::Wallet if session.converted => {
+                Some("A wallet pays in its own currency: no FX quote.")
+            }
+            PaymentMethodType::Wallet => None,
         }
     }
 }
@@ -57,6 +77,8 @@ pub struct SessionTerms {
     pub purpose: Purpose,
     /// The customer pays in another currency through an FX quote.
     pub converted: bool,
+    /// The session names its customer (whose wallet could pay).
+    pub has_customer: bool,
 }
 
 /// Sessions created without `payment_method_types` are paid by card, as before methods
@@ -124,6 +146,7 @@ mod tests {
             capture_method,
             purpose: Purpose::Payment,
             converted: false,
+            has_customer: true,
         }
     }
 
@@ -164,9 +187,42 @@ mod tests {
     }
 
     #[test]
+    fn a_wallet_pays_only_a_customers_plain_payment() {
+        let automatic = terms(CaptureMethod::Automatic);
+        assert_eq!(
+            checked(Some(&[Wallet, Card]), &automatic).unwrap(),
+            vec![Wallet, Card]
+        );
+        let refused = |session: SessionTerms| checked(Some(&[Wallet]), &session).unwrap_err();
+        let anonymous = SessionTerms {
+            has_customer: false,
+            ..automatic
+        };
+        assert!(refused(anonymous).error.message.contains("customer"));
+        for purpose in [Purpose::WalletTopUp, Purpose::Transfer] {
+            assert!(refused(SessionTerms {
+                purpose,
+                ..automatic
+            })
+            .error
+            .message
+            .contains("top-ups"));
+        }
+        assert!(refused(terms(CaptureMethod::Manual))
+            .error
+            .message
+            .contains("capture"));
+        let converted = SessionTerms {
+            converted: true,
+            ..automatic
+        };
+        assert!(refused(converted).error.message.contains("FX"));
+    }
+
+    #[test]
     fn the_stored_list_reads_back_and_unknown_names_are_caught() {
-        let both = [Card, BankRedirect];
-        assert_eq!(to_column(&both), "card,bank_redirect");
+        let both = [Card, BankRedirect, Wallet];
+        assert_eq!(to_column(&both), "card,bank_redirect,wallet");
         assert_eq!(from_column(&to_column(&both)).unwrap(), both.to_vec());
         assert_eq!(from_column("card,cash"), None);
         assert_eq!(from_column(""), None);

@@ -33,6 +33,8 @@ pub enum PaidWith {
     Bank {
         name: String,
     },
+    /// The customer's Till wallet, for all of it.
+    Wallet,
 }
 
 /// Everything a receipt says.
@@ -43,6 +45,8 @@ pub struct ReceiptFacts {
     /// The payment's amount, or the refund's.
     pub amount: Money,
     pub paid_with: PaidWith,
+    /// The part the customer's wallet paid (or gets back) when a card paid the rest.
+    pub from_wallet: Option<Money>,
     pub payment_id: String,
     pub refund_id: Option<String>,
     /// `YYYY-MM-DD` (UTC).
@@ -130,9 +134,11 @@ struct Words {
     paid_intro: &'static str,
     refund_intro: &'static str,
     bank_refund_intro: &'static str,
+    wallet_refund_intro: &'static str,
     amount: &'static str,
     card: &'static str,
     bank: &'static str,
+    wallet: &'static str,
     date: &'static str,
     payment: &'static str,
     refund: &'static str,
@@ -147,9 +153,11 @@ const EN: Words = Words {
     refund_intro: "Your refund is on its way to your card. It can take a few days to appear.",
     bank_refund_intro:
         "Your refund is on its way to your bank account. It can take a few days to appear.",
+    wallet_refund_intro: "Your refund is back in your wallet.",
     amount: "Amount",
     card: "Card",
     bank: "Bank",
+    wallet: "Wallet",
     date: "Date",
     payment: "Payment",
     refund: "Refund",
@@ -164,9 +172,11 @@ const KO: Words = Words {
     refund_intro:
         "환불이 카드로 처리되었습니다. 카드 명세서에 반영되기까지 며칠이 걸릴 수 있습니다.",
     bank_refund_intro: "환불이 계좌로 처리되었습니다. 계좌에 반영되기까지 며칠이 걸릴 수 있습니다.",
+    wallet_refund_intro: "환불 금액이 지갑으로 돌아갔습니다.",
     amount: "금액",
     card: "카드",
     bank: "은행",
+    wallet: "지갑",
     date: "날짜",
     payment: "결제 번호",
     refund: "환불 번호",
@@ -183,19 +193,24 @@ pub fn render(facts: &ReceiptFacts, locale: &str) -> Email {
         Occasion::Refund => match facts.paid_with {
             PaidWith::Card { .. } => (words.refund_subject, words.refund_intro),
             PaidWith::Bank { .. } => (words.refund_subject, words.bank_refund_intro),
+            PaidWith::Wallet => (words.refund_subject, words.wallet_refund_intro),
         },
     };
     let subject = format!("{subject_start} {merchant}");
     let paid_with = match &facts.paid_with {
         PaidWith::Card { brand, last4 } => (words.card, format!("{brand} •••• {last4}")),
         PaidWith::Bank { name } => (words.bank, single_line(name)),
+        PaidWith::Wallet => (words.wallet, display_amount(&facts.amount)),
     };
-    let mut rows: Vec<(&str, String)> = vec![
-        (words.amount, display_amount(&facts.amount)),
+    let mut rows: Vec<(&str, String)> = vec![(words.amount, display_amount(&facts.amount))];
+    if let Some(part) = &facts.from_wallet {
+        rows.push((words.wallet, display_amount(part)));
+    }
+    rows.extend([
         paid_with,
         (words.date, facts.date.clone()),
         (words.payment, facts.payment_id.clone()),
-    ];
+    ]);
     if let Some(refund) = &facts.refund_id {
         rows.push((words.refund, refund.clone()));
     }
@@ -280,6 +295,7 @@ mod tests {
                 brand: "visa".into(),
                 last4: "4242".into(),
             },
+            from_wallet: None,
             payment_id: "pay_1".into(),
             refund_id: (occasion == Occasion::Refund).then(|| "re_1".into()),
             date: "2026-11-26".into(),
@@ -356,5 +372,24 @@ mod tests {
             korean.text
         );
         assert!(korean.text.contains("계좌로"));
+    }
+
+    #[test]
+    fn a_wallet_payments_receipts_say_what_the_wallet_paid() {
+        let split = ReceiptFacts {
+            from_wallet: Some(money(12_000, "KRW")),
+            ..facts(Occasion::Payment)
+        };
+        let korean = render(&split, "ko");
+        assert!(korean.text.contains("지갑: ₩12,000"), "{}", korean.text);
+        assert!(korean.text.contains("카드: visa •••• 4242"));
+        let wallet_only = ReceiptFacts {
+            paid_with: PaidWith::Wallet,
+            ..facts(Occasion::Refund)
+        };
+        let english = render(&wallet_only, "en");
+        assert!(english.text.contains("Wallet: ₩45,000"), "{}", english.text);
+        assert!(english.text.contains("back in your wallet"));
+        assert!(!english.text.contains("••••"));
     }
 }

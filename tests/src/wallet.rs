@@ -49,6 +49,20 @@ impl Till {
         Session::from_created(body)
     }
 
+    /// A checkout of `amount` US cents for `customer` that offers their wallet first, then cards.
+    pub async fn wallet_checkout_session(&self, customer: &str, amount: i64) -> Session {
+        let (status, body) = self
+            .post(
+                "/v1/checkout_sessions",
+                &self.secret_key,
+                &json!({ "amount": amount, "currency": "USD", "customer": customer,
+                         "payment_method_types": ["wallet", "card"] }),
+            )
+            .await;
+        assert_eq!(status, 200, "wallet checkout session: {body}");
+        Session::from_created(body)
+    }
+
     /// Pays a top-up with `card` through tokenize and confirm, as the widget does; the payment.
     pub async fn top_up_with(&self, customer: &str, amount: i64, card: &str) -> Value {
         let session = self.top_up_session(customer, amount).await;

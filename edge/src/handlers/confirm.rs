@@ -15,8 +15,10 @@ use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
 use crate::payments::bank_redirect::{self, BankCheckout};
+use crate::payments::wallet_checkout;
 use crate::payments::{
-    apply, block, blocked_answer, by_card, refused, risk_action, started, Audience, NewPaymentKeys,
+    apply, block, blocked_answer, by_card, check_open, refused, risk_action, started, Audience,
+    NewPaymentKeys,
 };
 use crate::risk::{self, Attempt};
 use crate::store;
@@ -25,7 +27,7 @@ use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
 use crate::vault::{Vault, VaultedCard};
 use crate::{clock, random, rate_limit};
-use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith, SessionStatus};
+use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::fx::Converted;
 use till_core::ids::{self, IdKind};
@@ -102,9 +104,27 @@ pub async fn confirm(
         })
         .await;
     }
+    if pay_with == PayWith::Wallet {
+        return idempotency::run_claimed(env, &scope, claimed?, || async {
+            let paid = wallet_checkout::confirm(
+                env,
+                &session,
+                &scope,
+                request.wallet_amount,
+                reads.existing?,
+            );
+            match paid.await {
+                Ok(ended) => Ok(ended),
+                Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
+                Err(error) => Err(error),
+            }
+        })
+        .await;
+    }
     idempotency::run_claimed(env, &scope, claimed?, || async {
         let asked = Asked {
             pay_with: &pay_with,
+            wallet_amount: request.wallet_amount,
             save: request.save_payment_method,
             encrypted_cvc: request.encrypted_cvc.as_deref(),
             country: country.as_deref(),
@@ -147,10 +167,6 @@ async fn typed_cvc(
     Ok(Secret::new(cvc))
 }
 
-fn unavailable_session() -> ApiError {
-    ApiError::new(ErrorCode::CheckoutSessionUnavailable)
-}
-
 fn invalid_token() -> ApiError {
     ApiError::new(ErrorCode::TokenInvalid).with_param("token")
 }
@@ -162,6 +178,8 @@ type Card = (VaultedCard, Option<Secret<String>>);
 #[derive(Clone, Copy)]
 struct Asked<'a> {
     pay_with: &'a PayWith,
+    /// What the session customer's wallet pays, the card paying the rest.
+    wallet_amount: Option<i64>,
     save: bool,
     /// A saved card's security code, typed again.
     encrypted_cvc: Option<&'a str>,
@@ -174,9 +192,10 @@ struct Asked<'a> {
 
 impl Asked<'_> {
     /// The token or saved card's id: the payment row keeps it as what it was paid with.
-    fn source(&self) -> &str {
+    fn source(&self) -> Option<&str> {
         match self.pay_with {
-            PayWith::Token(id) | PayWith::PaymentMethod(id) | PayWith::Bank(id) => id,
+            PayWith::Token(id) | PayWith::PaymentMethod(id) => Some(id),
+            PayWith::Bank(_) | PayWith::Wallet => None,
         }
     }
 }
@@ -295,11 +314,8 @@ async fn pay(
     // The rules decided when the payment was recorded; a retry keeps their decision.
     let action = risk_action(&payment);
     if action == Action::Block {
-        let (blocked, forgotten) =
-            futures_util::future::join(block(env, &mut payment), vault.forget(asked.source()))
-                .await;
-        blocked?;
-        forgotten?;
+        block(env, &mut payment).await?;
+        forget(vault, asked).await?;
         return blocked_answer();
     }
 
@@ -330,7 +346,7 @@ async fn pay(
         None => match &card {
             Some((card, cvc)) if cvc.is_some() || saved => {
                 let authorization = Authorization {
-                    amount: payment.amount,
+                    amount: payment.amount - payment.wallet_amount,
                     currency: payment.currency,
                     reference: payment.id.clone(),
                     // A payment held for review is only authorized: approving it captures.
@@ -376,11 +392,8 @@ async fn pay(
         }
     }
     // The gateway holds the authorization now: the CVC must go, and the token is used up.
-    let (applied, forgotten) = futures_util::future::join(
-        apply(env, &mut payment, answer),
-        vault.forget(asked.source()),
-    )
-    .await;
+    let (applied, forgotten) =
+        futures_util::future::join(apply(env, &mut payment, answer), forget(vault, asked)).await;
     applied?;
     forgotten?;
     if payment.status == PaymentStatus::Failed {
@@ -393,6 +406,14 @@ async fn pay(
         .await;
     }
     stored(&payment, Audience::Browser)
+}
+
+/// Deletes the token's vault records (the CVC above all) once the gateway has it.
+async fn forget(vault: &Vault, asked: Asked<'_>) -> Result<(), ApiError> {
+    match asked.source() {
+        Some(source) => vault.forget(source).await,
+        None => Ok(()),
+    }
 }
 
 /// Keeps the card for the payment's customer, unless they already saved it. The vault record
@@ -453,12 +474,7 @@ async fn start_payment(
         scope,
         rules,
     } = *checkout;
-    if session.status == SessionStatus::Locked {
-        return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
-    }
-    if session.status != SessionStatus::Open {
-        return Err(unavailable_session());
-    }
+    check_open(session)?;
     // The customer was shown the quote's amounts: after it expires they are not charged at
     // another rate, the merchant quotes again.
     if let Some(conversion) = &session.conversion {
@@ -483,8 +499,9 @@ async fn start_payment(
             .with_message("This checkout does not take cards.")
             .with_param("token"));
     }
+    let wallet_part = wallet_checkout::share(session, asked.wallet_amount, true)?;
     let card = match asked.pay_with {
-        PayWith::Bank(_) => return Err(ApiError::internal()),
+        PayWith::Bank(_) | PayWith::Wallet => return Err(ApiError::internal()),
         PayWith::Token(token) => {
             if !ids::is_valid(IdKind::Token, token) {
                 return Err(invalid_token());
@@ -518,15 +535,16 @@ async fn start_payment(
         .as_ref()
         .and_then(|c| c.email.clone())
         .or_else(|| session.receipt_email.clone());
-    let gateway_key = scope.gateway_key();
+    let keys = NewPaymentKeys::of(scope);
     let screening = risk::screen(
         env,
         rules,
         &Attempt {
             merchant_id: &caller.merchant_id,
-            key: &gateway_key,
+            key: &keys.gateway_key,
+            // What the card is asked for: the wallet's part is the customer's own money.
             amount: Money {
-                amount: session.amount,
+                amount: session.amount - wallet_part,
                 currency: session.currency,
             },
             card,
@@ -537,28 +555,23 @@ async fn start_payment(
         },
     )
     .await?;
-    let keys = NewPaymentKeys {
-        idempotency_key: scope.key.clone(),
-        request_fingerprint: scope.fingerprint.clone(),
-        gateway_key,
-    };
     let payment = PaymentRow {
         gateway_account_id: gateway.account_id.clone(),
         payment_method_id: match asked.pay_with {
             PayWith::PaymentMethod(id) => Some(id.clone()),
-            PayWith::Token(_) | PayWith::Bank(_) => None,
+            PayWith::Token(_) | PayWith::Bank(_) | PayWith::Wallet => None,
         },
         country: asked.country.map(str::to_string),
+        wallet_amount: wallet_part,
         ..by_card(
             started(session, keys, now)?,
             card,
-            asked.source(),
+            asked.source().unwrap_or_default(),
             &screening,
         )
     };
-    // One transaction: the session is claimed and the payment recorded together, or neither.
-    if !store::payments::insert_claiming_session(env, &payment).await? {
-        return Err(unavailable_session());
-    }
+    // One transaction: the session is claimed, the payment recorded and the wallet's part held
+    // together, or none of it.
+    wallet_checkout::record(env, &payment).await?;
     Ok(payment)
 }

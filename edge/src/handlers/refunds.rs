@@ -8,15 +8,14 @@ use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
 use crate::payments::conversion;
 use crate::payments::refunds::{self, resend, settle, view};
-use crate::store::ledger::Posting;
 use crate::store::refunds::Reserved;
 use crate::store::{self, refunds::RefundRow};
 use crate::{clock, random};
 use till_core::api::CreateRefund;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
-use till_core::money::Money;
 use till_core::payment::{refund_amount, PaymentStatus, RefundStatus};
+use till_core::wallet_payment::refund_split;
 use worker::{Env, Request};
 
 fn stored(row: &RefundRow) -> Result<Ended, ApiError> {
@@ -51,87 +50,87 @@ pub async fn issue(env: &Env, caller: &Caller, scope: &Scope, request: CreateRef
     idempotency::once(env, scope, || async {
         let existing =
             store::refunds::by_idempotency_key(env, &caller.merchant_id, &scope.key).await?;
-        let mut refund =
-            match existing {
-                // The idempotency record may be gone: the row still knows which request made it.
-                Some(found) if found.request_fingerprint != scope.fingerprint => {
-                    return Ok(Ended::Retryable(idempotency::key_reused()))
+        let mut refund = match existing {
+            // The idempotency record may be gone: the row still knows which request made it.
+            Some(found) if found.request_fingerprint != scope.fingerprint => {
+                return Ok(Ended::Retryable(idempotency::key_reused()))
+            }
+            Some(found) if found.status != RefundStatus::Pending => return stored(&found),
+            Some(pending) => pending,
+            None => {
+                let status = payment.status;
+                if status != PaymentStatus::Succeeded {
+                    return Ok(Ended::Retryable(ApiError::payment_invalid_state(
+                        status, "refunded",
+                    )));
                 }
-                Some(found) if found.status != RefundStatus::Pending => return stored(&found),
-                Some(pending) => pending,
-                None => {
-                    let status = payment.status;
-                    if status != PaymentStatus::Succeeded {
-                        return Ok(Ended::Retryable(ApiError::payment_invalid_state(
-                            status, "refunded",
-                        )));
+                // The network took the disputed money back already: a refund would pay the
+                // cardholder twice (the gateway refuses it too).
+                if store::disputes::of_payment(env, &payment.id)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Ended::Retryable(ApiError::new(ErrorCode::PaymentDisputed)));
+                }
+                let amount = match refund_amount(
+                    payment.amount_captured,
+                    payment.amount_refunded,
+                    request.amount,
+                ) {
+                    Ok(amount) => amount,
+                    Err(error) => return Ok(Ended::Retryable(error)),
+                };
+                let now = clock::now_seconds();
+                let legs = conversion::refund_legs(&payment, amount)?;
+                let wallet_part = match payment.wallet_amount {
+                    0 => 0,
+                    paid => {
+                        let card_refunded = store::refunds::card_refunded(env, &payment.id).await?;
+                        let card_paid = payment.amount_captured - paid;
+                        refund_split(amount, card_paid, card_refunded).wallet
                     }
-                    // The network took the disputed money back already: a refund would pay the
-                    // cardholder twice (the gateway refuses it too).
-                    if store::disputes::of_payment(env, &payment.id)
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(Ended::Retryable(ApiError::new(ErrorCode::PaymentDisputed)));
-                    }
-                    let amount = match refund_amount(
-                        payment.amount_captured,
-                        payment.amount_refunded,
-                        request.amount,
-                    ) {
-                        Ok(amount) => amount,
-                        Err(error) => return Ok(Ended::Retryable(error)),
-                    };
-                    let now = clock::now_seconds();
-                    let legs = conversion::refund_legs(&payment, amount)?;
-                    let refund = RefundRow {
-                        id: random::id(IdKind::Refund)?,
-                        merchant_id: caller.merchant_id.clone(),
-                        payment_id: payment.id.clone(),
-                        idempotency_key: scope.key.clone(),
-                        request_fingerprint: scope.fingerprint.clone(),
-                        gateway_idempotency_key: Some(scope.gateway_key()),
-                        poll_attempts: 0,
-                        amount,
-                        currency: payment.currency,
-                        status: RefundStatus::Pending,
-                        reason: request.reason,
-                        gateway_reference: None,
-                        failure_code: None,
-                        settlement_amount: legs.map(|l| l.settlement.amount),
-                        settlement_currency: legs.map(|l| l.settlement.currency),
-                        fx_margin: legs.map(|l| l.margin),
-                        created: now,
-                        updated: now,
-                    };
-                    let posting = Posting::of_card_money(
-                        &payment.merchant_id,
-                        refunds::operation(&payment),
-                        &refund.id,
-                        Money {
-                            amount: refund.amount,
-                            currency: refund.currency,
-                        },
-                        legs.as_ref(),
-                        now,
-                    )?;
-                    let reserved =
-                        store::refunds::reserve(env, &refund, payment.amount_refunded, &posting);
-                    match reserved.await? {
-                        Reserved::Done => {}
-                        Reserved::Conflict => return Ok(Ended::Retryable(refund_conflict())),
-                        Reserved::Overdrawn => return Ok(Ended::Retryable(
+                };
+                let refund = RefundRow {
+                    id: random::id(IdKind::Refund)?,
+                    merchant_id: caller.merchant_id.clone(),
+                    payment_id: payment.id.clone(),
+                    idempotency_key: scope.key.clone(),
+                    request_fingerprint: scope.fingerprint.clone(),
+                    gateway_idempotency_key: Some(scope.gateway_key()),
+                    poll_attempts: 0,
+                    amount,
+                    currency: payment.currency,
+                    status: RefundStatus::Pending,
+                    reason: request.reason,
+                    gateway_reference: None,
+                    failure_code: None,
+                    settlement_amount: legs.map(|l| l.settlement.amount),
+                    settlement_currency: legs.map(|l| l.settlement.currency),
+                    fx_margin: legs.map(|l| l.margin),
+                    wallet_amount: wallet_part,
+                    created: now,
+                    updated: now,
+                };
+                let posting = refunds::reservation(&payment, &refund, legs.as_ref())?;
+                let reserved =
+                    store::refunds::reserve(env, &refund, payment.amount_refunded, &posting);
+                match reserved.await? {
+                    Reserved::Done => {}
+                    Reserved::Conflict => return Ok(Ended::Retryable(refund_conflict())),
+                    Reserved::Overdrawn => {
+                        return Ok(Ended::Retryable(
                             ApiError::new(ErrorCode::BalanceInsufficient)
                                 .with_message(
                                     "The money this payment paid in has been spent or paid out: \
                                      the balance it went to is too low for this refund.",
                                 )
                                 .with_param("amount"),
-                        )),
+                        ))
                     }
-                    refund
                 }
-            };
+                refund
+            }
+        };
         match resend(env, &refund).await {
             Ok(answer) => settle(env, &mut refund, answer).await?,
             Err(GatewayError::Unavailable(reason))

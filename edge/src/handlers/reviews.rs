@@ -57,7 +57,8 @@ async fn decide(env: &Env, caller: &Caller, id: &str, decision: ReviewStatus) ->
     if payment.status == PaymentStatus::RequiresCapture {
         let asked = match decision {
             ReviewStatus::Approved if payment.capture_method == CaptureMethod::Automatic => {
-                Some(Move::Capture(payment.amount))
+                // The card's part: the wallet's was held from the start.
+                Some(Move::Capture(payment.amount - payment.wallet_amount))
             }
             ReviewStatus::Rejected => Some(Move::Void),
             _ => None,

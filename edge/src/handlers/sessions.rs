@@ -9,7 +9,8 @@ use till_core::api::{CheckoutSession, CreateCheckoutSession, LineItem, SessionSt
 use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::payment_method_type::{self, SessionTerms};
+use till_core::ledger::{Account, Owner};
+use till_core::payment_method_type::{self, PaymentMethodType, SessionTerms};
 use worker::{Env, Request};
 
 pub fn view(
@@ -49,6 +50,7 @@ pub fn view(
             .map_err(|_| corrupt("conversion"))?,
         payment_method_types: payment_method_type::from_column(&row.payment_method_types)
             .ok_or_else(|| corrupt("payment_method_types"))?,
+        wallet_balance: None,
         created: row.created,
     })
 }
@@ -74,6 +76,7 @@ pub async fn open(
             capture_method: request.capture_method,
             purpose: request.purpose,
             converted: request.fx_quote.is_some(),
+            has_customer: request.customer.is_some(),
         },
     )?;
     if let Some(customer) = &request.customer {
@@ -131,5 +134,25 @@ pub async fn open(
 pub async fn retrieve(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let secret = query_param(&req, "client_secret");
     let row = accessible_session(env, caller, id, secret.as_deref()).await?;
-    json(200, &view(&row, &caller.merchant_name, None)?)
+    let mut session = view(&row, &caller.merchant_name, None)?;
+    if let Some(customer) = session.customer.as_deref().filter(|_| {
+        session
+            .payment_method_types
+            .contains(&PaymentMethodType::Wallet)
+    }) {
+        let account = Account::new(
+            Owner::Wallet {
+                customer: customer.to_string(),
+            },
+            session.currency,
+        );
+        let balances = store::ledger::balances(env, &caller.merchant_id, &account.key()).await?;
+        session.wallet_balance = Some(
+            balances
+                .into_iter()
+                .find(|(key, _)| *key == account.key())
+                .map_or(0, |(_, balance)| balance.amount),
+        );
+    }
+    json(200, &session)
 }

@@ -16,7 +16,7 @@ use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
 use crate::{clock, store};
 use std::cell::RefCell;
-use till_core::api::{BankSummary, SessionStatus};
+use till_core::api::BankSummary;
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::IdKind;
 use till_core::money::Currency;
@@ -135,12 +135,7 @@ async fn start(
     bank: &dyn RedirectBank,
 ) -> Result<PaymentRow, ApiError> {
     let BankCheckout { session, scope, .. } = *checkout;
-    if session.status == SessionStatus::Locked {
-        return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
-    }
-    if session.status != SessionStatus::Open {
-        return Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable));
-    }
+    super::check_open(session)?;
     let offered = payment_method_type::from_column(&session.payment_method_types)
         .unwrap_or_default()
         .contains(&PaymentMethodType::BankRedirect);
@@ -155,11 +150,7 @@ async fn start(
         .find(|option: &BankOption| option.bank.id == checkout.bank)
         .filter(|option| option.takes(session.currency))
         .ok_or_else(bank_unavailable)?;
-    let keys = NewPaymentKeys {
-        idempotency_key: scope.key.clone(),
-        request_fingerprint: scope.fingerprint.clone(),
-        gateway_key: scope.gateway_key(),
-    };
+    let keys = NewPaymentKeys::of(scope);
     let payment = PaymentRow {
         method: PaymentMethodType::BankRedirect,
         bank: Some(chosen.bank.id),
@@ -167,7 +158,7 @@ async fn start(
         country: checkout.country.map(str::to_string),
         ..super::started(session, keys, clock::now_seconds())?
     };
-    if !store::payments::insert_claiming_session(env, &payment).await? {
+    if !store::payments::insert_claiming_session(env, &payment, None).await? {
         return Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable));
     }
     Ok(payment)

@@ -6,6 +6,7 @@ pub mod bank_redirect;
 pub mod conversion;
 pub mod refunds;
 pub mod saved_cards;
+pub mod wallet_checkout;
 
 use crate::clock;
 use crate::connectors::{GatewayPayment, PaymentLookup};
@@ -14,9 +15,9 @@ use crate::store::ledger::Posting;
 use crate::store::payments::{PaymentRow, Updated};
 use crate::store::sessions::SessionRow;
 use crate::store::{self, sessions::SessionOutcome};
-use till_core::api::{BankSummary, NextAction, Payment, Purpose};
+use till_core::api::{BankSummary, NextAction, Payment, Purpose, SessionStatus};
 use till_core::card::CardSummary;
-use till_core::error::ApiError;
+use till_core::error::{ApiError, ErrorCode};
 use till_core::ledger::{Operation, Payee};
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
@@ -49,6 +50,7 @@ pub fn view(row: &PaymentRow) -> Result<Payment, ApiError> {
         payment_method: row.payment_method_id.clone(),
         customer_action: None,
         payment_method_type: row.method,
+        wallet_amount: row.wallet_amount,
         card: card_of(row)?,
         bank: match (&row.bank, &row.bank_name) {
             (Some(id), Some(name)) => Some(BankSummary {
@@ -85,7 +87,7 @@ fn next_action(row: &PaymentRow) -> Option<NextAction> {
         (PaymentMethodType::BankRedirect, Some(url)) => {
             Some(NextAction::RedirectToUrl { url: url.clone() })
         }
-        (PaymentMethodType::BankRedirect, None) => None,
+        (PaymentMethodType::BankRedirect, None) | (PaymentMethodType::Wallet, _) => None,
         (PaymentMethodType::Card, _) => Some(NextAction::OtpChallenge {
             attempts_remaining: row
                 .challenge_attempts_remaining
@@ -95,7 +97,7 @@ fn next_action(row: &PaymentRow) -> Option<NextAction> {
     }
 }
 
-/// The card a card payment was made with (a bank payment has none).
+/// The card a card payment was made with (a bank or wallet payment has none).
 fn card_of(row: &PaymentRow) -> Result<Option<CardSummary>, ApiError> {
     if row.method != PaymentMethodType::Card {
         return Ok(None);
@@ -185,11 +187,14 @@ pub async fn apply(
         GatewayState::RequiresAction { attempts_remaining } => {
             payment.challenge_attempts_remaining = Some(i64::from(attempts_remaining));
         }
-        GatewayState::Captured { amount } => payment.amount_captured = amount,
+        // The wallet's part was held from the start: it is captured with the card's.
+        GatewayState::Captured { amount } => {
+            payment.amount_captured = amount.saturating_add(payment.wallet_amount)
+        }
         GatewayState::Declined { code } => {
             let message = match payment.method {
-                PaymentMethodType::Card => code.message(),
                 PaymentMethodType::BankRedirect => code.bank_message(),
+                PaymentMethodType::Card | PaymentMethodType::Wallet => code.message(),
             };
             payment.failure_message = Some(message.to_string());
             payment.failure_code = Some(code);
@@ -229,34 +234,16 @@ pub async fn apply(
         )?),
         None => None,
     };
-    // What the payment's success writes to the ledger, in the same transaction as the payment.
-    let written = {
-        let posting = match next {
-            PaymentStatus::Succeeded if payment.amount_captured > 0 => {
-                Some(Posting::of_card_money(
-                    &payment.merchant_id,
-                    success_operation(payment),
-                    &payment.id,
-                    Money {
-                        amount: payment.amount_captured,
-                        currency: payment.currency,
-                    },
-                    conversion::captured_legs(payment)?.as_ref(),
-                    payment.updated,
-                )?)
-            }
-            _ => None,
-        };
-        store::payments::update(
-            env,
-            payment,
-            from,
-            outcome,
-            event.as_ref(),
-            posting.as_ref(),
-        )
-        .await?
-    };
+    let posting = posting(payment)?;
+    let written = store::payments::update(
+        env,
+        payment,
+        from,
+        outcome,
+        event.as_ref(),
+        posting.as_ref(),
+    )
+    .await?;
     let (locked, endpoints) = match written {
         Updated::Written { locked, endpoints } => (locked, endpoints),
         Updated::Lost => {
@@ -300,12 +287,32 @@ pub async fn apply(
     Ok(())
 }
 
+/// A session a new payment may start in: open (a locked one says so).
+pub fn check_open(session: &SessionRow) -> Result<(), ApiError> {
+    match session.status {
+        SessionStatus::Open => Ok(()),
+        SessionStatus::Locked => Err(ApiError::new(ErrorCode::CheckoutSessionLocked)),
+        _ => Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable)),
+    }
+}
+
 /// What identifies a new payment: the client's idempotency key, the fingerprint of the request
 /// that made it, and the key the gateway (or the bank) knows it by.
 pub struct NewPaymentKeys {
     pub idempotency_key: String,
     pub request_fingerprint: String,
     pub gateway_key: String,
+}
+
+impl NewPaymentKeys {
+    /// The keys of a payment a customer's confirm makes in `scope`.
+    pub fn of(scope: &crate::idempotency::Scope) -> NewPaymentKeys {
+        NewPaymentKeys {
+            idempotency_key: scope.key.clone(),
+            request_fingerprint: scope.fingerprint.clone(),
+            gateway_key: scope.gateway_key(),
+        }
+    }
 }
 
 /// A new payment of `session`, `processing` as the state machine reaches it, before anything is
@@ -354,6 +361,7 @@ pub fn started(
         bank: None,
         bank_name: None,
         redirect_url: None,
+        wallet_amount: 0,
         country: None,
         gateway_reference: None,
         failure_code: None,
@@ -408,6 +416,83 @@ pub fn payee(payment: &PaymentRow) -> Payee<'_> {
         },
         _ => Payee::Merchant(&payment.merchant_id),
     }
+}
+
+/// What a payment's new state writes to the ledger, in the same transaction as the payment:
+/// when it succeeds, its money to whoever it paid (a wallet's held part and the card's part to
+/// the merchant together); when it fails or is canceled, a wallet part held for it back to the
+/// wallet.
+fn posting(payment: &PaymentRow) -> Result<Option<Posting<'_>>, ApiError> {
+    let wallet_part = payment.wallet_amount;
+    let posting = match payment.status {
+        PaymentStatus::Succeeded if wallet_part > 0 => Posting::new(
+            &payment.merchant_id,
+            Operation::WalletPayment {
+                payment: &payment.id,
+                merchant: &payment.merchant_id,
+                card: payment.amount_captured - wallet_part,
+            },
+            &payment.id,
+            payment.currency,
+            wallet_part,
+            payment.updated,
+        )?,
+        PaymentStatus::Succeeded if payment.amount_captured > 0 => Posting::of_card_money(
+            &payment.merchant_id,
+            success_operation(payment),
+            &payment.id,
+            Money {
+                amount: payment.amount_captured,
+                currency: payment.currency,
+            },
+            conversion::captured_legs(payment)?.as_ref(),
+            payment.updated,
+        )?,
+        PaymentStatus::Failed | PaymentStatus::Canceled if wallet_part > 0 => {
+            let customer = payment
+                .customer_id
+                .as_deref()
+                .ok_or_else(|| corrupt(payment, "customer"))?;
+            Posting::new(
+                &payment.merchant_id,
+                Operation::WalletHoldReleased {
+                    payment: &payment.id,
+                    customer,
+                },
+                &payment.id,
+                payment.currency,
+                wallet_part,
+                payment.updated,
+            )?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(posting))
+}
+
+/// The wallet's part of a new payment set aside for it, written with the payment: `None` when
+/// the wallet pays nothing.
+pub fn wallet_hold(payment: &PaymentRow) -> Result<Option<Posting<'_>>, ApiError> {
+    if payment.wallet_amount == 0 {
+        return Ok(None);
+    }
+    let customer = payment
+        .customer_id
+        .as_deref()
+        .ok_or_else(|| corrupt(payment, "customer"))?;
+    let hold = Operation::WalletHold {
+        customer,
+        payment: &payment.id,
+    };
+    Posting::new(
+        &payment.merchant_id,
+        hold,
+        &payment.id,
+        payment.currency,
+        payment.wallet_amount,
+        payment.created,
+    )
+    .map(Some)
 }
 
 /// What a payment's success writes to the ledger: the card's (or the bank's) money to whoever
@@ -493,8 +578,13 @@ pub enum Recovered {
 /// applies it. Used by the poller and reconciliation (confirm's retry does the same, and
 /// authorizes when the gateway has nothing).
 pub async fn recover(env: &Env, payment: &mut PaymentRow) -> Result<Recovered, ApiError> {
-    if payment.method == PaymentMethodType::BankRedirect {
-        return bank_redirect::recover(env, payment).await;
+    match payment.method {
+        PaymentMethodType::BankRedirect => return bank_redirect::recover(env, payment).await,
+        PaymentMethodType::Wallet => {
+            apply(env, payment, wallet_checkout::paid_from_wallet()).await?;
+            return Ok(Recovered::Applied);
+        }
+        PaymentMethodType::Card => {}
     }
     let gateway = gateways::for_payment(env, payment).await?;
     let lookup = PaymentLookup {

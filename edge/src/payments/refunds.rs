@@ -28,6 +28,7 @@ pub fn view(row: &RefundRow) -> Refund {
         status: row.status,
         reason: row.reason,
         failure_code: row.failure_code.clone(),
+        wallet_amount: row.wallet_amount,
         settlement: row
             .settlement_amount
             .zip(row.settlement_currency)
@@ -51,21 +52,94 @@ fn legs(refund: &RefundRow) -> Option<ConvertedLegs> {
     })
 }
 
-/// The money a refund takes back moves through the clearing of what the payment came by.
-pub fn operation(payment: &PaymentRow) -> Operation<'_> {
-    let payee = super::payee(payment);
-    match payment.method {
-        PaymentMethodType::Card => Operation::Refund { payee },
-        PaymentMethodType::BankRedirect => Operation::BankRefund { payee },
-    }
+/// What a refund gives back to the card (or the bank): all but its wallet part.
+fn card_part(refund: &RefundRow) -> i64 {
+    refund.amount - refund.wallet_amount
 }
 
-fn reversal_operation(payment: &PaymentRow) -> Operation<'_> {
+/// What reserving `refund` writes to the ledger: the money it takes back moves through the
+/// clearing of what the payment came by; of a payment the wallet paid (part of), the wallet's
+/// part waits in the payment's hold until the card's part is paid back.
+pub fn reservation<'a>(
+    payment: &'a PaymentRow,
+    refund: &'a RefundRow,
+    legs: Option<&ConvertedLegs>,
+) -> Result<Posting<'a>, ApiError> {
     let payee = super::payee(payment);
-    match payment.method {
-        PaymentMethodType::Card => Operation::RefundReversed { payee },
-        PaymentMethodType::BankRedirect => Operation::BankRefundReversed { payee },
-    }
+    let (operation, amount) = match payment.method {
+        _ if payment.wallet_amount > 0 => (
+            Operation::WalletRefund {
+                merchant: &payment.merchant_id,
+                payment: &payment.id,
+                card: card_part(refund),
+            },
+            refund.wallet_amount,
+        ),
+        PaymentMethodType::BankRedirect => (Operation::BankRefund { payee }, refund.amount),
+        PaymentMethodType::Card | PaymentMethodType::Wallet => {
+            (Operation::Refund { payee }, refund.amount)
+        }
+    };
+    posting(refund, operation, amount, legs, refund.created)
+}
+
+/// `operation` of `amount` in the refund's currency, written for the refund at `at`.
+fn posting<'a>(
+    refund: &'a RefundRow,
+    operation: Operation<'a>,
+    amount: i64,
+    legs: Option<&ConvertedLegs>,
+    at: i64,
+) -> Result<Posting<'a>, ApiError> {
+    let money = Money {
+        amount,
+        currency: refund.currency,
+    };
+    Posting::of_card_money(&refund.merchant_id, operation, &refund.id, money, legs, at)
+}
+
+/// What settling `refund` writes to the ledger: a failed one's reservation goes back to whom
+/// the payment paid; a succeeded one's wallet part reaches the wallet.
+fn settlement<'a>(
+    payment: &'a PaymentRow,
+    refund: &'a RefundRow,
+) -> Result<Option<Posting<'a>>, ApiError> {
+    let payee = super::payee(payment);
+    let failed = refund.status == RefundStatus::Failed;
+    let (operation, amount) = match payment.method {
+        _ if payment.wallet_amount > 0 && failed => (
+            Operation::WalletRefundReversed {
+                payment: &payment.id,
+                merchant: &payment.merchant_id,
+                card: card_part(refund),
+            },
+            refund.wallet_amount,
+        ),
+        _ if payment.wallet_amount > 0 && refund.wallet_amount > 0 => {
+            let customer = payment
+                .customer_id
+                .as_deref()
+                .ok_or_else(|| super::corrupt(payment, "customer"))?;
+            let paid = Operation::WalletRefundPaid {
+                payment: &payment.id,
+                customer,
+            };
+            (paid, refund.wallet_amount)
+        }
+        _ if !failed => return Ok(None),
+        PaymentMethodType::BankRedirect => (Operation::BankRefundReversed { payee }, refund.amount),
+        PaymentMethodType::Card | PaymentMethodType::Wallet => {
+            (Operation::RefundReversed { payee }, refund.amount)
+        }
+    };
+    posting(
+        refund,
+        operation,
+        amount,
+        legs(refund).as_ref(),
+        refund.updated,
+    )
+    .map(Some)
 }
 
 /// Settles a pending refund with the gateway's answer: the reservation is released when the
@@ -95,39 +169,18 @@ pub async fn settle(
     }
     refund.status = next;
     refund.updated = clock::now_seconds();
-    let written = if next == RefundStatus::Failed {
-        let payment = store::payments::by_id(env, &refund.payment_id)
-            .await?
-            .ok_or_else(ApiError::internal)?;
-        let event = crate::merchant_webhooks::new_event(
-            &refund.merchant_id,
-            "refund.failed",
-            &view(refund),
-        )?;
-        let reversal = Posting::of_card_money(
-            &refund.merchant_id,
-            reversal_operation(&payment),
-            &refund.id,
-            Money {
-                amount: refund.amount,
-                currency: refund.currency,
-            },
-            legs(refund).as_ref(),
-            refund.updated,
-        )?;
-        store::refunds::settle(env, refund, Some(&reversal), Some(&event))
-            .await?
-            .map(|endpoints| Some((event, endpoints)))
-    } else {
-        let event = crate::merchant_webhooks::new_event(
-            &refund.merchant_id,
-            "refund.succeeded",
-            &view(refund),
-        )?;
-        store::refunds::settle(env, refund, None, Some(&event))
-            .await?
-            .map(|endpoints| Some((event, endpoints)))
+    let payment = store::payments::by_id(env, &refund.payment_id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let kind = match next {
+        RefundStatus::Failed => "refund.failed",
+        _ => "refund.succeeded",
     };
+    let event = crate::merchant_webhooks::new_event(&refund.merchant_id, kind, &view(refund))?;
+    let posting = settlement(&payment, refund)?;
+    let written = store::refunds::settle(env, refund, posting.as_ref(), Some(&event))
+        .await?
+        .map(|endpoints| Some((event, endpoints)));
     let Some(told) = written else {
         if let Some(current) = store::refunds::by_id(env, &refund.id).await? {
             *refund = current;
@@ -144,6 +197,10 @@ pub async fn settle(
 /// Asks the gateway for a pending refund again, with the key it was first sent with: the
 /// gateway answers what it did then, and never refunds twice.
 pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, GatewayError> {
+    // All of it goes back to the wallet: nobody outside Till is asked.
+    if card_part(refund) == 0 {
+        return Ok(RefundAnswer::Succeeded(refund.id.clone()));
+    }
     let unavailable = |what: &str| GatewayError::Unavailable(what.to_string());
     let payment = store::payments::by_id(env, &refund.payment_id)
         .await
@@ -163,7 +220,7 @@ pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, Gatew
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         let request = BankRefundRequest {
             payment: &reference,
-            amount: refund.amount,
+            amount: card_part(refund),
             reference: &refund.id,
         };
         return match bank.refund(&request, &key).await {
@@ -178,7 +235,7 @@ pub async fn resend(env: &Env, refund: &RefundRow) -> Result<RefundAnswer, Gatew
         .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
     match gateway
         .connector
-        .refund(&reference, refund.amount, &refund.id, &key)
+        .refund(&reference, card_part(refund), &refund.id, &key)
         .await
     {
         Err(GatewayError::Rejected { code, .. }) => Ok(RefundAnswer::Refused(code)),

@@ -120,7 +120,7 @@ pub async fn start(
             &screening,
         )
     };
-    if !store::payments::insert_claiming_session(env, &payment).await? {
+    if !store::payments::insert_claiming_session(env, &payment, None).await? {
         return Err(ApiError::internal());
     }
     Ok((payment, client_secret))

@@ -64,6 +64,10 @@ pub struct PaymentRow {
     /// Where the bank waits for the customer, while it does.
     #[serde(default)]
     pub redirect_url: Option<String>,
+    /// What the customer's wallet pays of the amount (held for the payment from the moment it
+    /// is recorded); the card pays the rest.
+    #[serde(default)]
+    pub wallet_amount: i64,
     /// Where the customer paid from (`CF-IPCountry`), for browser payments.
     #[serde(default)]
     pub country: Option<String>,
@@ -92,9 +96,15 @@ pub struct PaymentRow {
     pub updated: i64,
 }
 
-/// Reserves an open session for a new payment and records the payment, in one transaction:
-/// false (and nothing written) when the session is not open.
-pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<bool> {
+/// Reserves an open session for a new payment and records the payment, in one transaction,
+/// with the `hold` of the wallet's part when the wallet pays some of it: false (and nothing
+/// written) when the session is not open; an error that [`super::ledger::overdrawn`] names when
+/// the wallet holds too little.
+pub async fn insert_claiming_session(
+    env: &Env,
+    p: &PaymentRow,
+    hold: Option<&Posting<'_>>,
+) -> StoreResult<bool> {
     let claim = statement(
         env,
         "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
@@ -110,10 +120,10 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
          gateway_idempotency_key, token, card_fingerprint, request_fingerprint, \
          gateway_account_id, customer_id, purpose, payment_method_id, initiator, \
          payee_customer_id, payee_claim, country, risk, screening, review_status, conversion, \
-         method, bank, bank_name) \
+         method, bank, bank_name, wallet_amount) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, ?12, ?12, ?13, \
          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, \
-         ?31, ?32 WHERE changes() = 1",
+         ?31, ?32, ?33 WHERE changes() = 1",
         &[
             text(&p.id),
             text(&p.merchant_id),
@@ -147,9 +157,18 @@ pub async fn insert_claiming_session(env: &Env, p: &PaymentRow) -> StoreResult<b
             text(p.method.as_str()),
             opt_text(p.bank.as_deref()),
             opt_text(p.bank_name.as_deref()),
+            int(p.wallet_amount),
         ],
     )?;
-    let changed = transaction(env, vec![claim, insert]).await?;
+    let mut statements = vec![claim, insert];
+    if let Some(hold) = hold {
+        statements.extend(hold.statements(
+            env,
+            "EXISTS (SELECT 1 FROM payments WHERE id = ?6)",
+            &[text(&p.id)],
+        )?);
+    }
+    let changed = transaction(env, statements).await?;
     Ok(changed.get(1) == Some(&1))
 }
 
@@ -224,9 +243,10 @@ pub enum Updated {
 
 /// Writes a payment's new state, records the event that tells of it and moves its session on,
 /// in one transaction: a crash cannot keep one without the others. Only a payment still in
-/// `from` moves (the state machine has already approved `from -> p.status`). A payment that
-/// succeeded writes its `posting` (the money to the merchant or the customer's wallet) in the
-/// same transaction. With an event, the merchant's webhook endpoints are read in the same batch.
+/// `from` moves (the state machine has already approved `from -> p.status`). Its `posting`
+/// (a success's money to the merchant or the customer's wallet, a failure's wallet part back)
+/// is written in the same transaction. With an event, the merchant's webhook endpoints are read
+/// in the same batch.
 pub async fn update(
     env: &Env,
     p: &PaymentRow,
@@ -247,8 +267,8 @@ pub async fn update(
     if let Some(posting) = posting {
         statements.extend(posting.statements(
             env,
-            "EXISTS (SELECT 1 FROM payments WHERE id = ?6 AND status = 'succeeded')",
-            &[text(&p.id)],
+            "EXISTS (SELECT 1 FROM payments WHERE id = ?6 AND status = ?7)",
+            &[text(&p.id), text(p.status.as_str())],
         )?);
     }
     // A transfer paid by card ends with its payment: succeeded with the money above (or

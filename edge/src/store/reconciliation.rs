@@ -27,7 +27,8 @@ struct RefundRecordRow {
 
 /// A merchant's payments and refunds whose money moved in `[start, end)` (captured, refunded),
 /// plus any of `references` (ids in the settlement file: a payment Till still has `processing`
-/// must be compared too), as reconciliation records.
+/// must be compared too), as reconciliation records. Only what went through the gateway or
+/// the bank is compared: a wallet's part never leaves Till.
 pub async fn day_records(
     env: &Env,
     merchant_id: &str,
@@ -43,16 +44,17 @@ pub async fn day_records(
     ];
     let payments = all::<PaymentRecordRow>(
         env,
-        "SELECT id, amount_captured AS amount, currency, status FROM payments \
-         WHERE merchant_id = ?1 AND ((captured_at >= ?2 AND captured_at < ?3) \
+        "SELECT id, amount_captured - wallet_amount AS amount, currency, status FROM payments \
+         WHERE merchant_id = ?1 AND method <> 'wallet' AND ((captured_at >= ?2 AND captured_at < ?3) \
          OR id IN (SELECT value FROM json_each(?4)))",
         &params,
     )
     .await?;
     let refunds = all::<RefundRecordRow>(
         env,
-        "SELECT id, amount, currency, status FROM refunds \
-         WHERE merchant_id = ?1 AND ((settled_at >= ?2 AND settled_at < ?3) \
+        "SELECT id, amount - wallet_amount AS amount, currency, status FROM refunds \
+         WHERE merchant_id = ?1 AND amount > wallet_amount \
+         AND ((settled_at >= ?2 AND settled_at < ?3) \
          OR id IN (SELECT value FROM json_each(?4)))",
         &params,
     )

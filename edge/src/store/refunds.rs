@@ -35,6 +35,10 @@ pub struct RefundRow {
     pub settlement_currency: Option<Currency>,
     #[serde(default)]
     pub fx_margin: Option<i64>,
+    /// What goes back to the customer's wallet (a payment the wallet paid part of); the rest
+    /// goes to the card.
+    #[serde(default)]
+    pub wallet_amount: i64,
     pub created: i64,
     pub updated: i64,
 }
@@ -62,8 +66,9 @@ pub enum Reserved {
 /// Reserves the refund's amount of the payment's captured money, records the refund and takes
 /// its money from the payee's ledger account (`posting`), in one transaction: concurrent
 /// refunds can never together exceed the capture, nor take more than the payee holds. A
-/// converted payment's shares were computed from `refunded_before`: the reservation takes only
-/// if no other refund came in between (else it is a conflict, and the retry computes again).
+/// converted payment's shares, and a wallet payment's split between card and wallet, were
+/// computed from `refunded_before`: the reservation takes only if no other refund came in
+/// between (else it is a conflict, and the retry computes again).
 pub async fn reserve(
     env: &Env,
     r: &RefundRow,
@@ -77,7 +82,7 @@ pub async fn reserve(
          settlement_refunded = settlement_refunded + ?3, \
          fx_margin_refunded = fx_margin_refunded + ?4 \
          WHERE id = ?1 AND status = 'succeeded' AND amount_refunded + ?2 <= amount_captured \
-         AND (conversion IS NULL OR amount_refunded = ?5)",
+         AND ((conversion IS NULL AND wallet_amount = 0) OR amount_refunded = ?5)",
         &[
             text(&r.payment_id),
             int(r.amount),
@@ -90,8 +95,9 @@ pub async fn reserve(
         env,
         "INSERT INTO refunds (id, merchant_id, payment_id, idempotency_key, amount, currency, \
          status, reason, gateway_reference, failure_code, created, updated, request_fingerprint, \
-         gateway_idempotency_key, settlement_amount, settlement_currency, fx_margin) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11, ?12, ?13, ?14 \
+         gateway_idempotency_key, settlement_amount, settlement_currency, fx_margin, \
+         wallet_amount) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15 \
          WHERE changes() = 1",
         &[
             text(&r.id),
@@ -108,6 +114,7 @@ pub async fn reserve(
             opt_int(r.settlement_amount),
             opt_text(r.settlement_currency.as_ref().map(Currency::code)),
             opt_int(r.fx_margin),
+            int(r.wallet_amount),
         ],
     )?;
     let mut statements = vec![reserve, insert];
@@ -124,17 +131,15 @@ pub async fn reserve(
     }
 }
 
-/// Settles a pending refund, giving its reservation back to the payment and its money back to
-/// the payee (`reversal`) when it failed, in one transaction; false when it was already settled
-/// (by a retry, a webhook or the poller).
-/// Settles a pending refund as `r` says: a failed one gives the amount back to the payment and
-/// reverses its ledger posting; a succeeded one records `event` — in one transaction, so a
-/// crash keeps all of it or none. `None` when the refund was no longer pending (nothing
-/// written), else the merchant's endpoints for the event.
+/// Settles a pending refund as `r` says, with its `event` and its ledger `posting` (a failed
+/// one's reversal; a succeeded one's wallet part reaching the wallet): a failed one also gives
+/// its amount back to the payment. One transaction, so a crash keeps all of it or none. `None`
+/// when the refund was no longer pending (nothing written), else the merchant's endpoints for
+/// the event.
 pub async fn settle(
     env: &Env,
     r: &RefundRow,
-    reversal: Option<&Posting<'_>>,
+    posting: Option<&Posting<'_>>,
     event: Option<&EventRow>,
 ) -> StoreResult<Option<Vec<EndpointRow>>> {
     let update = statement(
@@ -150,7 +155,7 @@ pub async fn settle(
             int(r.updated),
         ],
     )?;
-    if r.status == RefundStatus::Succeeded {
+    if r.status == RefundStatus::Succeeded && posting.is_none() {
         return change_with_event(env, update, event).await;
     }
     // `changes()` is the update's count: a refund settled twice releases nothing twice.
@@ -176,11 +181,11 @@ pub async fn settle(
         statements.push(webhooks::insert_event_after_change(env, event)?);
     }
     statements.push(release);
-    if let Some(reversal) = reversal {
-        statements.extend(reversal.statements(
+    if let Some(posting) = posting {
+        statements.extend(posting.statements(
             env,
-            "EXISTS (SELECT 1 FROM refunds WHERE id = ?6 AND status = 'failed')",
-            &[text(&r.id)],
+            "EXISTS (SELECT 1 FROM refunds WHERE id = ?6 AND status = ?7)",
+            &[text(&r.id), text(r.status.as_str())],
         )?);
     }
     if let Some(event) = event {
@@ -188,6 +193,23 @@ pub async fn settle(
     }
     let results = super::batch(env, statements).await?;
     webhooks::endpoints_if_changed(&results, event)
+}
+
+/// What a payment's refunds gave (or are giving) back to its card: all but their wallet parts,
+/// failed ones aside.
+pub async fn card_refunded(env: &Env, payment_id: &str) -> StoreResult<i64> {
+    #[derive(Deserialize)]
+    struct Sum {
+        card: i64,
+    }
+    let sum: Option<Sum> = first(
+        env,
+        "SELECT COALESCE(SUM(amount - wallet_amount), 0) AS card FROM refunds \
+         WHERE payment_id = ?1 AND status <> 'failed'",
+        &[text(payment_id)],
+    )
+    .await?;
+    Ok(sum.map_or(0, |sum| sum.card))
 }
 
 pub async fn by_idempotency_key(

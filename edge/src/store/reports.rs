@@ -15,9 +15,9 @@ fn key(group_by: GroupBy, time: &str) -> String {
     match group_by {
         GroupBy::Day => format!("date({time}, 'unixepoch')"),
         GroupBy::Week => format!("date({time}, 'unixepoch', 'weekday 0', '-6 days')"),
-        // A bank payment has no card: grouped under its method's name.
+        // A bank or wallet payment has no card: grouped under its method's name.
         GroupBy::Brand => "COALESCE(p.card_brand, p.method)".into(),
-        GroupBy::Method => "CASE WHEN p.method = 'bank_redirect' THEN 'bank_redirect' \
+        GroupBy::Method => "CASE WHEN p.method IN ('bank_redirect', 'wallet') THEN p.method \
              WHEN p.payment_method_id IS NULL THEN 'card' ELSE 'saved_card' END"
             .into(),
         GroupBy::Country => "COALESCE(p.country, 'unknown')".into(),
@@ -28,9 +28,19 @@ fn key(group_by: GroupBy, time: &str) -> String {
 /// payment is reported by what its payee received, in the settlement currency.
 const NOT_FX: &str = "e.account NOT LIKE 'fx\\_%' ESCAPE '\\'";
 
-/// Ledger kinds of a payment that brought money in (by card or from a bank), whoever it paid.
-const PAYMENT_KINDS: &str =
-    "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card', 'bank_payment'";
+/// Ledger kinds of a payment that brought money in (by card, from a bank or a wallet), whoever
+/// it paid.
+const PAYMENT_KINDS: &str = "'card_payment', 'top_up', 'hold_from_card', 'transfer_from_card', \
+     'bank_payment', 'wallet_payment'";
+
+/// Ledger kinds of a refund taken from its payee, or given back when it failed.
+const REFUND_KINDS: &str = "'refund', 'refund_reversed', 'bank_refund', 'bank_refund_reversed', \
+     'wallet_refund', 'wallet_refund_reversed'";
+
+/// Accounts a refund's money passes through on its way out: only the payee's side is counted.
+const NOT_PASSING_THROUGH: &str = "e.account NOT LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
+     AND e.account NOT LIKE 'bank\\_clearing:%' ESCAPE '\\' \
+     AND e.account NOT LIKE 'payment\\_hold:%' ESCAPE '\\'";
 
 fn params(merchant_id: &str, query: &ReportQuery) -> [JsValue; 4] {
     [
@@ -80,10 +90,9 @@ pub async fn figures(
          SUM(-e.amount) AS refunds, \
          0 AS payments FROM ledger_transactions t \
          JOIN ledger_entries e ON e.transaction_id = t.id AND {NOT_FX} \
-         AND e.account NOT LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
-         AND e.account NOT LIKE 'bank\\_clearing:%' ESCAPE '\\' \
+         AND {NOT_PASSING_THROUGH} \
          JOIN refunds r ON r.id = t.source JOIN payments p ON p.id = r.payment_id \
-         WHERE t.merchant_id = ?1 AND t.kind IN ('refund', 'refund_reversed', 'bank_refund', 'bank_refund_reversed') \
+         WHERE t.merchant_id = ?1 AND t.kind IN ({REFUND_KINDS}) \
          AND t.created >= ?2 AND t.created < ?3 AND (?4 IS NULL OR e.currency = ?4) \
          GROUP BY 1, 2"
     );
@@ -111,6 +120,8 @@ pub async fn figures(
 pub const MAX_EXPORT_ROWS: i64 = 50_000;
 
 /// Every ledger transaction of the period, oldest first, with its settlement when there is one.
+/// A transaction with more than one entry on a side (a wallet and a card paying together) is
+/// one row: its payee's side, and the card's rather than the wallet hold's on the other.
 /// `gross` and `currency` are the payee's side (the merchant's, a wallet's): a converted
 /// payment shows what it settled as, and the gateway's fee only when it is in that currency.
 /// `None` when there are more than [`MAX_EXPORT_ROWS`].
@@ -127,10 +138,12 @@ pub async fn balance_transactions(
          s.fee AS fee, s.net AS net, s.settled_on AS settled_on, \
          s.gateway_id AS gateway_reference, s.reconciliation_run AS reconciliation_run \
          FROM ledger_transactions t \
-         JOIN ledger_entries credit ON credit.transaction_id = t.id AND credit.amount > 0 \
-         AND credit.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
-         JOIN ledger_entries debit ON debit.transaction_id = t.id AND debit.amount < 0 \
-         AND debit.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
+         JOIN ledger_entries credit ON credit.id = (SELECT c.id FROM ledger_entries c \
+         WHERE c.transaction_id = t.id AND c.amount > 0 AND c.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
+         ORDER BY c.account LIKE 'payment\\_hold:%' ESCAPE '\\', c.seq LIMIT 1) \
+         JOIN ledger_entries debit ON debit.id = (SELECT d.id FROM ledger_entries d \
+         WHERE d.transaction_id = t.id AND d.amount < 0 AND d.account NOT LIKE 'fx\\_%' ESCAPE '\\' \
+         ORDER BY d.account LIKE 'payment\\_hold:%' ESCAPE '\\', d.seq LIMIT 1) \
          JOIN ledger_entries payee ON payee.id = CASE WHEN credit.account LIKE 'gateway\\_clearing:%' ESCAPE '\\' \
          THEN debit.id ELSE credit.id END \
          LEFT JOIN settlements s ON s.merchant_id = t.merchant_id AND s.reference = t.source \

@@ -82,11 +82,11 @@ pub struct Strings {
     pub invoices: &'static str,
     /// Subscription and invoice statuses, by their API names.
     pub subscription_status: fn(&str) -> &'static str,
-    kinds: [(&'static str, &'static str, &'static str); 10],
+    kinds: [(&'static str, &'static str, &'static str); 13],
 }
 
 /// Per ledger operation: what an entry into the wallet and one out of it is called.
-const EN_KINDS: [(&str, &str, &str); 10] = [
+const EN_KINDS: [(&str, &str, &str); 13] = [
     ("top_up", "Money added", "Money added"),
     ("transfer", "Received", "Sent"),
     ("transfer_from_card", "Received", "Sent"),
@@ -109,9 +109,16 @@ const EN_KINDS: [(&str, &str, &str); 10] = [
         "Refund cancelled, money back",
         "Refund cancelled",
     ),
+    ("wallet_hold", "Payment", "Paid at a shop"),
+    (
+        "wallet_hold_released",
+        "Payment not made, money back",
+        "Payment",
+    ),
+    ("wallet_refund_paid", "Refund from a shop", "Refund"),
 ];
 
-const KO_KINDS: [(&str, &str, &str); 10] = [
+const KO_KINDS: [(&str, &str, &str); 13] = [
     ("top_up", "충전", "충전"),
     ("transfer", "받은 돈", "보낸 돈"),
     ("transfer_from_card", "받은 돈", "보낸 돈"),
@@ -122,6 +129,9 @@ const KO_KINDS: [(&str, &str, &str); 10] = [
     ("payout_returned", "출금 반환, 잔액 복구", "출금"),
     ("refund", "카드로 환불", "카드로 환불"),
     ("refund_reversed", "환불 취소, 잔액 복구", "환불 취소"),
+    ("wallet_hold", "결제", "가맹점 결제"),
+    ("wallet_hold_released", "결제 취소, 잔액 복구", "결제"),
+    ("wallet_refund_paid", "가맹점 환불", "환불"),
 ];
 
 const EN: Strings = Strings {
