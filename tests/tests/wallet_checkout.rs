@@ -237,6 +237,22 @@ async fn a_wallet_payment_that_cannot_be_made_changes_nothing() {
         (400, Some("wallet_amount"))
     );
     let theirs = till.wallet_checkout_session(&stranger, 1_000).await;
+    // An empty wallet is not offered to the customer; the merchant sees what it enabled.
+    let (_, shown) = till
+        .get(
+            &format!(
+                "/v1/checkout_sessions/{}?client_secret={}",
+                theirs.id, theirs.client_secret
+            ),
+            &till.publishable_key,
+        )
+        .await;
+    assert_eq!(shown["payment_method_types"], json!(["card"]), "{shown}");
+    let enabled = till.session_state(&theirs).await;
+    assert_eq!(
+        (&enabled["payment_method_types"], &enabled["wallet_balance"]),
+        (&json!(["wallet", "card"]), &json!(0))
+    );
     let (status, answer) = confirm(
         &till,
         &theirs,

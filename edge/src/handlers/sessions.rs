@@ -130,29 +130,56 @@ pub async fn open(
     view(&row, &caller.merchant_name, Some(client_secret))
 }
 
-/// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`).
+/// `GET /v1/checkout_sessions/:id` (secret key, or publishable key with `?client_secret=`). The
+/// customer (the client secret's holder) is offered the methods that can pay now: the wallet only
+/// when it holds something.
 pub async fn retrieve(req: Request, env: &Env, caller: &Caller, id: &str) -> ApiResult {
     let secret = query_param(&req, "client_secret");
     let row = accessible_session(env, caller, id, secret.as_deref()).await?;
     let mut session = view(&row, &caller.merchant_name, None)?;
-    if let Some(customer) = session.customer.as_deref().filter(|_| {
+    session.wallet_balance = wallet_balance(env, &caller.merchant_id, &session).await?;
+    if secret.is_some() {
+        let offered: Vec<PaymentMethodType> = session
+            .payment_method_types
+            .iter()
+            .copied()
+            .filter(|method| {
+                *method != PaymentMethodType::Wallet || session.wallet_balance.unwrap_or(0) > 0
+            })
+            .collect();
+        // With nothing left, the widget shows the methods and says why they cannot pay.
+        if !offered.is_empty() {
+            session.payment_method_types = offered;
+        }
+    }
+    json(200, &session)
+}
+
+/// What the session customer's wallet holds in its currency, when the session offers `wallet`.
+async fn wallet_balance(
+    env: &Env,
+    merchant_id: &str,
+    session: &CheckoutSession,
+) -> Result<Option<i64>, ApiError> {
+    let Some(customer) = session.customer.as_deref().filter(|_| {
         session
             .payment_method_types
             .contains(&PaymentMethodType::Wallet)
-    }) {
-        let account = Account::new(
-            Owner::Wallet {
-                customer: customer.to_string(),
-            },
-            session.currency,
-        );
-        let balances = store::ledger::balances(env, &caller.merchant_id, &account.key()).await?;
-        session.wallet_balance = Some(
-            balances
-                .into_iter()
-                .find(|(key, _)| *key == account.key())
-                .map_or(0, |(_, balance)| balance.amount),
-        );
-    }
-    json(200, &session)
+    }) else {
+        return Ok(None);
+    };
+    let account = Account::new(
+        Owner::Wallet {
+            customer: customer.to_string(),
+        },
+        session.currency,
+    )
+    .key();
+    let balances = store::ledger::balances(env, merchant_id, &account).await?;
+    Ok(Some(
+        balances
+            .into_iter()
+            .find(|(key, _)| *key == account)
+            .map_or(0, |(_, balance)| balance.amount),
+    ))
 }
