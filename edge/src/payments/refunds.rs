@@ -169,15 +169,23 @@ pub async fn settle(
     }
     refund.status = next;
     refund.updated = clock::now_seconds();
-    let payment = store::payments::by_id(env, &refund.payment_id)
-        .await?
-        .ok_or_else(ApiError::internal)?;
+    // Only a failure and a wallet's part move money when a refund settles: the payment (whom it
+    // paid) is read only then.
+    let payment = if next == RefundStatus::Failed || refund.wallet_amount > 0 {
+        let payment = store::payments::by_id(env, &refund.payment_id).await?;
+        Some(payment.ok_or_else(ApiError::internal)?)
+    } else {
+        None
+    };
     let kind = match next {
         RefundStatus::Failed => "refund.failed",
         _ => "refund.succeeded",
     };
     let event = crate::merchant_webhooks::new_event(&refund.merchant_id, kind, &view(refund))?;
-    let posting = settlement(&payment, refund)?;
+    let posting = match &payment {
+        Some(payment) => settlement(payment, refund)?,
+        None => None,
+    };
     let written = store::refunds::settle(env, refund, posting.as_ref(), Some(&event))
         .await?
         .map(|endpoints| Some((event, endpoints)));
