@@ -52,7 +52,18 @@ fn open(env: &Env, account: GatewayAccountRow) -> Result<Gateway, ApiError> {
 
 /// The gateway a merchant's new payments go to.
 pub async fn for_merchant(env: &Env, merchant_id: &str) -> Result<Gateway, ApiError> {
-    match store::gateway_accounts::of_merchant(env, merchant_id).await? {
+    of_merchant_account(
+        env,
+        store::gateway_accounts::of_merchant(env, merchant_id).await?,
+    )
+}
+
+/// The gateway of a merchant's own account, read already; the platform's when it has none.
+pub fn of_merchant_account(
+    env: &Env,
+    account: Option<GatewayAccountRow>,
+) -> Result<Gateway, ApiError> {
+    match account {
         Some(account) => open(env, account),
         None => platform(env),
     }

@@ -6,6 +6,7 @@
 use crate::clock;
 use crate::http::{raw_json, ApiResult};
 use crate::isolate_cache::TtlCache;
+use crate::later::Later;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::future::Future;
@@ -116,6 +117,7 @@ impl DurableObject for IdempotencyRecord {
 }
 
 /// One idempotent request: its scope and fingerprint.
+#[derive(Clone)]
 pub struct Scope {
     pub merchant_id: String,
     pub endpoint: &'static str,
@@ -232,7 +234,7 @@ where
         return Ok(answer);
     }
     let claimed = claim(env, scope).await?;
-    run_claimed(env, scope, claimed, work).await
+    run_claimed(env, &Later::InPlace, scope, claimed, work).await
 }
 
 /// The answer a finished request left in the cache, from one KV read: a replay needs nothing
@@ -268,7 +270,13 @@ pub async fn release(env: &Env, scope: &Scope) -> Result<(), ApiError> {
 
 /// Runs `work` when [`claim`] said this request runs, and records how it ended: a final
 /// answer is stored for every retry; an error releases the key, so a retry runs again.
-pub async fn run_claimed<F, Fut>(env: &Env, scope: &Scope, claimed: Begin, work: F) -> ApiResult
+pub async fn run_claimed<F, Fut>(
+    env: &Env,
+    later: &Later<'_>,
+    scope: &Scope,
+    claimed: Begin,
+    work: F,
+) -> ApiResult
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Ended, ApiError>>,
@@ -279,26 +287,36 @@ where
     }
     match work().await {
         Ok(Ended::Stored { status, body }) => {
-            let complete = Command::Complete {
-                fingerprint: scope.fingerprint.clone(),
-                status,
-                body: body.clone(),
-            };
             let stored = Stored::Done {
                 fingerprint: scope.fingerprint.clone(),
                 status,
                 body: body.clone(),
             };
-            // The object is the authority; the cache copy is written alongside, not after it.
-            let (completed, cached) = futures_util::future::join(
-                scope.call(env, &complete),
-                scope.remember(env, &stored),
-            )
-            .await;
-            completed?;
-            if let Err(error) = cached {
-                crate::log_warn!("idempotency: cache copy not written: {error}");
-            }
+            // This isolate replays it from now on; the object and the cache copy may follow
+            // the answer: until the object has it, a retry finds the key in flight, and one
+            // that finds it stale recovers the same answer from what the work stored.
+            hold_in_memory(&scope.name(), &stored);
+            let complete = Command::Complete {
+                fingerprint: scope.fingerprint.clone(),
+                status,
+                body: body.clone(),
+            };
+            let (env_later, scope_later) = (env.clone(), scope.clone());
+            later
+                .run(async move {
+                    let (completed, cached) = futures_util::future::join(
+                        scope_later.call(&env_later, &complete),
+                        scope_later.remember(&env_later, &stored),
+                    )
+                    .await;
+                    if let Err(error) = completed {
+                        crate::log_error!("idempotency: answer not recorded: {error}");
+                    }
+                    if let Err(error) = cached {
+                        crate::log_warn!("idempotency: cache copy not written: {error}");
+                    }
+                })
+                .await;
             raw_json(status, &body)
         }
         Ok(Ended::Retryable(error)) | Err(error) => {

@@ -26,6 +26,7 @@ mod hosted_pages;
 mod http;
 mod idempotency;
 mod isolate_cache;
+mod later;
 mod log;
 mod mail;
 mod merchant_webhooks;
@@ -90,7 +91,7 @@ async fn bill(env: &Env) -> Result<(), ApiError> {
 const DAILY_RECONCILIATION: &str = "30 2 * * *";
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
     let request_id = observability::request_id();
     let (method, route_label) = (req.method().to_string(), observability::route_label(&req));
@@ -100,7 +101,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let mut response = if preflight {
         Response::empty()?.with_status(204)
     } else {
-        log::WithRequestId::new(&request_id, route(req, &env, &merchant)).await?
+        log::WithRequestId::new(&request_id, route(req, &env, &ctx, &merchant)).await?
     };
     http::secure(&mut response, origin, &env, preflight).await?;
     response.headers_mut().set("Request-Id", &request_id)?;
@@ -122,6 +123,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn route(
     req: Request,
     env: &Env,
+    context: &Context,
     merchant: &std::cell::RefCell<Option<String>>,
 ) -> worker::Result<Response> {
     let path = req.path();
@@ -182,7 +184,10 @@ async fn route(
     http::reply(match route.endpoint {
         Endpoint::CreateSession => handlers::sessions::create(req, env, caller).await,
         Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, caller, id).await,
-        Endpoint::ConfirmSession => handlers::confirm::confirm(req, env, caller, id).await,
+        Endpoint::ConfirmSession => {
+            let later = later::Later::AfterResponse(context);
+            handlers::confirm::confirm(req, env, &later, caller, id).await
+        }
         Endpoint::SessionBanks => handlers::bank_payments::banks(req, env, caller, id).await,
         Endpoint::SessionPayment => handlers::bank_payments::payment(req, env, caller, id).await,
         Endpoint::ReopenSession => handlers::bank_payments::reopen(req, env, caller, id).await,

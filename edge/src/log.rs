@@ -42,9 +42,14 @@ impl<F: Future> Future for WithRequestId<F> {
     }
 }
 
+/// The id of the request being polled, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
 /// The JSON line for `message` at `level`, with the current request's id.
 pub fn line(level: &str, message: &str) -> String {
-    let request_id = CURRENT.with(|current| current.borrow().clone());
+    let request_id = current_request_id();
     serde_json::json!({ "level": level, "request_id": request_id, "message": message }).to_string()
 }
 

@@ -7,21 +7,23 @@
 //! lost answer, or after the edge died, first asks the gateway what it has under that key and
 //! applies it; it authorizes only when the gateway has nothing.
 
-use super::accessible_session;
+use super::check_session_access;
 use super::payments::stored;
 use crate::auth::Caller;
 use crate::connectors::{Authorization, GatewayCard, GatewayError, Initiator, PaymentLookup};
 use crate::gateways::{self, Gateway};
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Begin, Ended, Scope};
+use crate::later::Later;
 use crate::payments::bank_redirect::{self, BankCheckout};
 use crate::payments::wallet_checkout;
 use crate::payments::{
-    apply, block, blocked_answer, by_card, check_open, refused, risk_action, started, Audience,
-    NewPaymentKeys,
+    block, blocked_answer, by_card, check_open, record_answer, refused, risk_action, started,
+    Audience, NewPaymentKeys,
 };
 use crate::risk::{self, Attempt};
 use crate::store;
+use crate::store::customers::CustomerRow;
 use crate::store::payment_methods::PaymentMethodRow;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
@@ -40,6 +42,7 @@ use till_core::secret::Secret;
 pub async fn confirm(
     mut req: worker::Request,
     env: &worker::Env,
+    later: &Later<'_>,
     caller: &Caller,
     session_id: &str,
 ) -> ApiResult {
@@ -61,17 +64,24 @@ pub async fn confirm(
     // A first confirm asks for everything at once: the limits, the session, the key's claim and
     // what paying reads. Nothing reaches the gateway unless the limits and the session agree,
     // and a refused request releases its claim.
-    let (admitted, session, claimed, reads) = futures_util::future::join4(
+    let (admitted, claimed, reads) = futures_util::future::join3(
         rate_limit::check_browser_caller(env, &req, caller),
-        accessible_session(env, caller, session_id, Some(&request.client_secret)),
         idempotency::claim(env, &scope),
-        Reads::load(env, caller, &vault, &scope, &pay_with),
+        Reads::load(
+            env,
+            caller,
+            session_id,
+            &request.client_secret,
+            vault,
+            &scope,
+            &pay_with,
+        ),
     )
     .await;
     // A request the limiters or the session refuse gets that refusal, whatever the key's
     // object said (a concurrent copy of it may hold the key), and gives back a key it took.
-    let session = match admitted.and(session) {
-        Ok(session) => session,
+    let (session, reads) = match admitted.and(reads) {
+        Ok(loaded) => loaded,
         Err(refusal) => {
             if let Ok(Begin::First | Begin::Recover) = claimed {
                 idempotency::release(env, &scope).await?;
@@ -88,7 +98,7 @@ pub async fn confirm(
             .map_err(|_| ApiError::internal())?
             .origin()
             .ascii_serialization();
-        return idempotency::run_claimed(env, &scope, claimed?, || async {
+        return idempotency::run_claimed(env, later, &scope, claimed?, || async {
             let checkout = BankCheckout {
                 session: &session,
                 scope: &scope,
@@ -96,7 +106,7 @@ pub async fn confirm(
                 country: country.as_deref(),
                 origin: &origin,
             };
-            match bank_redirect::confirm(env, &checkout, reads.existing?).await {
+            match bank_redirect::confirm(env, &checkout, reads.existing).await {
                 Ok(ended) => Ok(ended),
                 Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
                 Err(error) => Err(error),
@@ -105,13 +115,13 @@ pub async fn confirm(
         .await;
     }
     if pay_with == PayWith::Wallet {
-        return idempotency::run_claimed(env, &scope, claimed?, || async {
+        return idempotency::run_claimed(env, later, &scope, claimed?, || async {
             let paid = wallet_checkout::confirm(
                 env,
                 &session,
                 &scope,
                 request.wallet_amount,
-                reads.existing?,
+                reads.existing,
             );
             match paid.await {
                 Ok(ended) => Ok(ended),
@@ -121,7 +131,7 @@ pub async fn confirm(
         })
         .await;
     }
-    idempotency::run_claimed(env, &scope, claimed?, || async {
+    idempotency::run_claimed(env, later, &scope, claimed?, || async {
         let asked = Asked {
             pay_with: &pay_with,
             wallet_amount: request.wallet_amount,
@@ -130,7 +140,7 @@ pub async fn confirm(
             country: country.as_deref(),
             client_ip: &client_ip,
         };
-        match pay(env, caller, &session, &vault, reads, asked, &scope).await {
+        match pay(env, later, caller, &session, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
             Err(error) if !error.is_on_tills_side() => Ok(Ended::Retryable(error)),
@@ -201,23 +211,30 @@ impl Asked<'_> {
 }
 
 /// What paying reads: a payment this key already made, the card (a malformed token is never
-/// looked up), the merchant's gateway (a resumed payment uses the one it went through
-/// instead) and its risk rules. Read alongside the claim; used only once the request may run.
+/// looked up), the session's customer, the merchant's gateway (a resumed payment uses the one
+/// it went through instead) and its risk rules. Read alongside the claim; used only once the
+/// request may run.
 struct Reads {
-    existing: Result<Option<PaymentRow>, ApiError>,
+    vault: Vault,
+    existing: Option<PaymentRow>,
     card: Result<Option<Card>, ApiError>,
+    customer: Option<CustomerRow>,
     merchant_gateway: Result<Gateway, ApiError>,
-    rules: Result<Vec<Rule>, ApiError>,
+    rules: Vec<Rule>,
 }
 
 impl Reads {
+    /// The session the caller may pay (or why not), and what paying it reads: the database's
+    /// part in one batch, the card from the vault alongside.
     async fn load(
         env: &worker::Env,
         caller: &Caller,
-        vault: &Vault,
+        session_id: &str,
+        client_secret: &str,
+        vault: Vault,
         scope: &Scope,
         pay_with: &PayWith,
-    ) -> Reads {
+    ) -> Result<(SessionRow, Reads), ApiError> {
         let card = async {
             match pay_with {
                 PayWith::Token(token) if ids::is_valid(IdKind::Token, token) => {
@@ -229,44 +246,41 @@ impl Reads {
                 _ => Ok(None),
             }
         };
-        let existing = async {
-            store::payments::by_idempotency_key(env, &caller.merchant_id, &scope.key)
-                .await
-                .map_err(ApiError::from)
-        };
-        let (existing, card, merchant_gateway, rules) = futures_util::future::join4(
-            existing,
+        let stored = store::confirm_reads::load(env, &caller.merchant_id, session_id, &scope.key);
+        let (stored, card) = futures_util::future::join(stored, card).await;
+        let stored = stored?;
+        let session = check_session_access(caller, stored.session, Some(client_secret))?;
+        let merchant_gateway = gateways::of_merchant_account(env, stored.gateway_account);
+        let reads = Reads {
+            vault,
+            existing: stored.existing,
             card,
-            gateways::for_merchant(env, &caller.merchant_id),
-            risk::rules(env, &caller.merchant_id),
-        )
-        .await;
-        Reads {
-            existing,
-            card,
+            customer: stored.customer,
             merchant_gateway,
-            rules,
-        }
+            rules: till_core::risk::effective_rules(&stored.rules),
+        };
+        Ok((session, reads))
     }
 }
 
 async fn pay(
     env: &worker::Env,
+    later: &Later<'_>,
     caller: &Caller,
     session: &SessionRow,
-    vault: &Vault,
     reads: Reads,
     asked: Asked<'_>,
     scope: &Scope,
 ) -> Result<Ended, ApiError> {
     let Reads {
+        vault,
         existing,
         card,
+        customer,
         merchant_gateway,
         rules,
     } = reads;
     let mut card = card?;
-    let existing = existing?;
     // A saved card's code typed again is used for this authorization only, never kept. Its
     // nonce is spent when the payment starts; a retry of the same request (same key, same
     // ciphertext) may open it again.
@@ -304,7 +318,8 @@ async fn pay(
                 session,
                 gateway: &gateway,
                 scope,
-                rules: &rules?,
+                rules: &rules,
+                customer: customer.as_ref(),
             };
             let payment = start_payment(env, &checkout, asked, card.as_ref()).await?;
             (payment, gateway, false)
@@ -315,7 +330,7 @@ async fn pay(
     let action = risk_action(&payment);
     if action == Action::Block {
         block(env, &mut payment).await?;
-        forget(vault, asked).await?;
+        forget(&vault, asked).await?;
         return blocked_answer();
     }
 
@@ -388,14 +403,29 @@ async fn pay(
     // refuse (it is offered again once the payment is authorized).
     if let (true, Some((card, _)), false) = (asked.save, &card, resumed) {
         if !matches!(answer.state, GatewayState::Declined { .. }) {
-            save_card(env, vault, &payment, card, answer.card_reference.clone()).await?;
+            save_card(env, &vault, &payment, card, answer.card_reference.clone()).await?;
         }
     }
-    // The gateway holds the authorization now: the CVC must go, and the token is used up.
-    let (applied, forgotten) =
-        futures_util::future::join(apply(env, &mut payment, answer), forget(vault, asked)).await;
-    applied?;
-    forgotten?;
+    // The gateway holds the authorization now: the CVC must go, and the token is used up. A
+    // declined card leaves the session open to another payment, so its token goes before the
+    // answer; otherwise the session takes no other payment and the deletion follows the answer
+    // (the CVC's short TTL bounds it if that is lost).
+    let follow_up = if matches!(answer.state, GatewayState::Declined { .. }) {
+        let (recorded, forgotten) = futures_util::future::join(
+            record_answer(env, &mut payment, answer),
+            forget(&vault, asked),
+        )
+        .await;
+        forgotten?;
+        recorded?
+    } else {
+        later.run(forget_later(env, asked)).await;
+        record_answer(env, &mut payment, answer).await?
+    };
+    let env_later = env.clone();
+    later
+        .run(async move { follow_up.run(&env_later).await })
+        .await;
     if payment.status == PaymentStatus::Failed {
         risk::count_decline(
             env,
@@ -413,6 +443,16 @@ async fn forget(vault: &Vault, asked: Asked<'_>) -> Result<(), ApiError> {
     match asked.source() {
         Some(source) => vault.forget(source).await,
         None => Ok(()),
+    }
+}
+
+/// [`forget`], as work that owns what it needs (errors are logged by the vault).
+fn forget_later(env: &worker::Env, asked: Asked<'_>) -> impl std::future::Future<Output = ()> {
+    let (env, source) = (env.clone(), asked.source().map(str::to_string));
+    async move {
+        if let (Some(source), Ok(vault)) = (source, Vault::open(&env)) {
+            let _ = vault.forget(&source).await;
+        }
     }
 }
 
@@ -457,6 +497,8 @@ struct Checkout<'a> {
     gateway: &'a Gateway,
     scope: &'a Scope,
     rules: &'a [Rule],
+    /// The session's customer (none for a guest).
+    customer: Option<&'a CustomerRow>,
 }
 
 /// Screens the attempt, reserves the session and records a `processing` payment (with the
@@ -473,6 +515,7 @@ async fn start_payment(
         gateway,
         scope,
         rules,
+        customer,
     } = *checkout;
     check_open(session)?;
     // The customer was shown the quote's amounts: after it expires they are not charged at
@@ -527,12 +570,7 @@ async fn start_payment(
         }
     };
     let now = clock::now_seconds();
-    let customer = match &session.customer_id {
-        Some(id) => store::customers::find(env, &caller.merchant_id, id).await?,
-        None => None,
-    };
     let email = customer
-        .as_ref()
         .and_then(|c| c.email.clone())
         .or_else(|| session.receipt_email.clone());
     let keys = NewPaymentKeys::of(scope);
@@ -549,7 +587,7 @@ async fn start_payment(
             },
             card,
             client: Some((asked.client_ip, asked.country)),
-            customer: customer.as_ref(),
+            customer,
             email: email.as_deref(),
             now,
         },

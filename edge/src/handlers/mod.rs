@@ -56,13 +56,24 @@ pub async fn accessible_session(
     id: &str,
     client_secret: Option<&str>,
 ) -> Result<SessionRow, ApiError> {
-    let missing = || ApiError::not_found("checkout session").with_param("checkout_session");
     if !ids::is_valid(IdKind::CheckoutSession, id) {
-        return Err(missing());
+        return Err(missing_session());
     }
-    let session = store::sessions::find(env, &caller.merchant_id, id)
-        .await?
-        .ok_or_else(missing)?;
+    let session = store::sessions::find(env, &caller.merchant_id, id).await?;
+    check_session_access(caller, session, client_secret)
+}
+
+fn missing_session() -> ApiError {
+    ApiError::not_found("checkout session").with_param("checkout_session")
+}
+
+/// [`accessible_session`] on a session the caller's merchant read already.
+pub fn check_session_access(
+    caller: &Caller,
+    session: Option<SessionRow>,
+    client_secret: Option<&str>,
+) -> Result<SessionRow, ApiError> {
+    let session = session.ok_or_else(missing_session)?;
     if caller.key_kind == KeyKind::Publishable {
         let given = client_secret.ok_or_else(|| {
             ApiError::new(ErrorCode::ClientSecretMissing).with_param("client_secret")

@@ -14,6 +14,7 @@ use crate::gateways;
 use crate::store::ledger::Posting;
 use crate::store::payments::{PaymentRow, Updated};
 use crate::store::sessions::SessionRow;
+use crate::store::webhooks::{EndpointRow, EventRow};
 use crate::store::{self, sessions::SessionOutcome};
 use till_core::api::{BankSummary, NextAction, Payment, Purpose, SessionStatus};
 use till_core::card::CardSummary;
@@ -151,12 +152,52 @@ fn same_state(a: &PaymentRow, b: &PaymentRow) -> bool {
 }
 
 /// Moves the payment to what the gateway says, through the state machine, and settles its
-/// session. A repeat of an answer already applied changes nothing.
+/// session; then starts what the change tells the merchant. A repeat of an answer already
+/// applied changes nothing.
 pub async fn apply(
     env: &Env,
     payment: &mut PaymentRow,
     answer: GatewayPayment,
 ) -> Result<(), ApiError> {
+    record_answer(env, payment, answer).await?.run(env).await;
+    Ok(())
+}
+
+/// What a stored change of a payment starts: its event's deliveries and receipt, and the
+/// session's `locked` event. A caller that answers a customer may run it after the response:
+/// the change and its event are already stored, the cron starts receipts left unstarted.
+#[derive(Default)]
+pub struct FollowUp {
+    delivery: Option<(EventRow, Vec<EndpointRow>)>,
+    /// The merchant and the checkout session that many failures locked.
+    locked: Option<(String, String)>,
+}
+
+impl FollowUp {
+    pub async fn run(self, env: &Env) {
+        if let Some((event, endpoints)) = self.delivery {
+            crate::merchant_webhooks::deliver(env, &event, endpoints).await;
+        }
+        if let Some((merchant_id, session_id)) = self.locked {
+            crate::log_warn!("checkout session {session_id} locked after repeated failed payments");
+            let session = serde_json::json!({
+                "id": session_id,
+                "object": "checkout_session",
+                "status": "locked",
+                "failed_attempts": till_core::api::MAX_FAILED_PAYMENTS_PER_SESSION,
+            });
+            crate::merchant_webhooks::emit(env, &merchant_id, "checkout_session.locked", &session)
+                .await;
+        }
+    }
+}
+
+/// [`apply`] without its follow-up, which the caller runs.
+pub async fn record_answer(
+    env: &Env,
+    payment: &mut PaymentRow,
+    answer: GatewayPayment,
+) -> Result<FollowUp, ApiError> {
     let from = payment.status;
     let next = answer.state.status();
     if from != next {
@@ -207,7 +248,7 @@ pub async fn apply(
     // A repeat (a retry's answer, the gateway's echo of what Till already applied) writes
     // nothing.
     if same_state(&unchanged, payment) {
-        return Ok(());
+        return Ok(FollowUp::default());
     }
     payment.updated = clock::now_seconds();
     let outcome = match next {
@@ -253,7 +294,7 @@ pub async fn apply(
             {
                 *payment = current;
             }
-            return Ok(());
+            return Ok(FollowUp::default());
         }
     };
     worker::console_log!(
@@ -262,29 +303,15 @@ pub async fn apply(
         from.as_str(),
         next.as_str()
     );
-    if let Some(event) = &event {
-        crate::merchant_webhooks::deliver(env, event, endpoints).await;
-    }
-    if locked {
-        crate::log_warn!(
-            "checkout session {} locked after repeated failed payments",
-            payment.checkout_session_id
-        );
-        let session = serde_json::json!({
-            "id": payment.checkout_session_id,
-            "object": "checkout_session",
-            "status": "locked",
-            "failed_attempts": till_core::api::MAX_FAILED_PAYMENTS_PER_SESSION,
-        });
-        crate::merchant_webhooks::emit(
-            env,
-            &payment.merchant_id,
-            "checkout_session.locked",
-            &session,
-        )
-        .await;
-    }
-    Ok(())
+    Ok(FollowUp {
+        delivery: event.map(|event| (event, endpoints)),
+        locked: locked.then(|| {
+            (
+                payment.merchant_id.clone(),
+                payment.checkout_session_id.clone(),
+            )
+        }),
+    })
 }
 
 /// A session a new payment may start in: open (a locked one says so).

@@ -5,7 +5,7 @@ use super::{all, first, int, json_list, opt_text, statement, text, StoreError, S
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use till_core::customer::{ContactMatch, Customer, Details};
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomerRow {
@@ -144,6 +144,20 @@ pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<
         &[text(id), text(merchant_id)],
     )
     .await
+}
+
+/// The customer a checkout session is for (none for a guest), to run in a batch.
+pub fn of_session_statement(
+    env: &Env,
+    merchant_id: &str,
+    session_id: &str,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        "SELECT * FROM customers WHERE merchant_id = ?2 AND id = \
+         (SELECT customer_id FROM checkout_sessions WHERE id = ?1 AND merchant_id = ?2)",
+        &[text(session_id), text(merchant_id)],
+    )
 }
 
 /// The merchant's customer with this email or phone hash.

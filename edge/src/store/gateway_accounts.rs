@@ -1,8 +1,8 @@
 //! Merchants' own gateway accounts (connector and sealed credentials).
 
-use super::{execute, first, int, text, StoreResult};
+use super::{execute, first, int, statement, text, StoreResult};
 use serde::Deserialize;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GatewayAccountRow {
@@ -25,12 +25,14 @@ pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<GatewayAccountRow>
 }
 
 pub async fn of_merchant(env: &Env, merchant_id: &str) -> StoreResult<Option<GatewayAccountRow>> {
-    first(
-        env,
-        "SELECT * FROM gateway_accounts WHERE merchant_id = ?1",
-        &[text(merchant_id)],
-    )
-    .await
+    first(env, OF_MERCHANT, &[text(merchant_id)]).await
+}
+
+const OF_MERCHANT: &str = "SELECT * FROM gateway_accounts WHERE merchant_id = ?1";
+
+/// [`of_merchant`], to run in a batch.
+pub fn of_merchant_statement(env: &Env, merchant_id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, OF_MERCHANT, &[text(merchant_id)])
 }
 
 /// Stores a merchant's gateway account; a merchant has one, so a second replaces the first

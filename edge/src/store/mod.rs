@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod catalogue;
+pub mod confirm_reads;
 pub mod customer_sessions;
 pub mod customers;
 pub mod disputes;
@@ -161,6 +162,13 @@ pub async fn run(statement: D1PreparedStatement) -> StoreResult<()> {
         .await
         .map_err(|e| StoreError::new("write", e))?;
     Ok(())
+}
+
+/// The rows of one statement's result in a [`batch`].
+fn rows_of<T: DeserializeOwned>(result: &D1Result) -> StoreResult<Vec<T>> {
+    result
+        .results::<T>()
+        .map_err(|e| StoreError::new("decode", e))
 }
 
 /// Runs statements as one transaction (D1 `batch`); each statement's result.

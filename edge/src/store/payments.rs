@@ -12,7 +12,7 @@ use till_core::card::Brand;
 use till_core::money::Currency;
 use till_core::payment::{DeclineCode, PaymentStatus};
 use till_core::payment_method_type::PaymentMethodType;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentRow {
@@ -221,12 +221,19 @@ pub async fn by_idempotency_key(
     merchant_id: &str,
     key: &str,
 ) -> StoreResult<Option<PaymentRow>> {
-    first(
-        env,
-        "SELECT * FROM payments WHERE merchant_id = ?1 AND idempotency_key = ?2",
-        &[text(merchant_id), text(key)],
-    )
-    .await
+    first(env, BY_IDEMPOTENCY_KEY, &[text(merchant_id), text(key)]).await
+}
+
+const BY_IDEMPOTENCY_KEY: &str =
+    "SELECT * FROM payments WHERE merchant_id = ?1 AND idempotency_key = ?2";
+
+/// [`by_idempotency_key`], to run in a batch.
+pub fn by_idempotency_key_statement(
+    env: &Env,
+    merchant_id: &str,
+    key: &str,
+) -> StoreResult<D1PreparedStatement> {
+    statement(env, BY_IDEMPOTENCY_KEY, &[text(merchant_id), text(key)])
 }
 
 /// Where a payment's update left it.

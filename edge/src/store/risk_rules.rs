@@ -1,10 +1,10 @@
 //! A merchant's risk rules: its own (`rule_…`, with text) and its settings for Till's defaults.
 
 use super::StoreResult;
-use super::{all, execute, int, opt_text, text};
+use super::{all, execute, int, opt_text, rows_of, statement, text};
 use serde::Deserialize;
 use till_core::risk::StoredRule;
-use worker::Env;
+use worker::{D1PreparedStatement, D1Result, Env};
 
 #[derive(Deserialize)]
 struct RuleRow {
@@ -15,22 +15,31 @@ struct RuleRow {
 }
 
 pub async fn list(env: &Env, merchant_id: &str) -> StoreResult<Vec<StoredRule>> {
-    let rows: Vec<RuleRow> = all(
-        env,
-        "SELECT id, rule, enabled, created FROM risk_rules WHERE merchant_id = ?1 \
-         ORDER BY created, id",
-        &[text(merchant_id)],
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
+    Ok(stored(all(env, LIST, &[text(merchant_id)]).await?))
+}
+
+const LIST: &str =
+    "SELECT id, rule, enabled, created FROM risk_rules WHERE merchant_id = ?1 ORDER BY created, id";
+
+/// [`list`], to run in a batch: [`from_batch`] reads its result.
+pub fn list_statement(env: &Env, merchant_id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, LIST, &[text(merchant_id)])
+}
+
+/// The rules in a batch's result of [`list_statement`].
+pub fn from_batch(result: &D1Result) -> StoreResult<Vec<StoredRule>> {
+    Ok(stored(rows_of(result)?))
+}
+
+fn stored(rows: Vec<RuleRow>) -> Vec<StoredRule> {
+    rows.into_iter()
         .map(|r| StoredRule {
             id: r.id,
             rule: r.rule,
             enabled: r.enabled != 0,
             created: r.created,
         })
-        .collect())
+        .collect()
 }
 
 /// Adds a rule of the merchant's own, unless it has `limit` already or the same text: false

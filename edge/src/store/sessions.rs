@@ -79,12 +79,14 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<SessionRow>> {
-    first(
-        env,
-        "SELECT * FROM checkout_sessions WHERE id = ?1 AND merchant_id = ?2",
-        &[text(id), text(merchant_id)],
-    )
-    .await
+    first(env, FIND, &[text(id), text(merchant_id)]).await
+}
+
+const FIND: &str = "SELECT * FROM checkout_sessions WHERE id = ?1 AND merchant_id = ?2";
+
+/// [`find`], to run in a batch.
+pub fn find_statement(env: &Env, merchant_id: &str, id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, FIND, &[text(id), text(merchant_id)])
 }
 
 /// What a payment's new status means for its session.
