@@ -172,6 +172,11 @@ async fn try_emit<T: Serialize>(
 /// tells of) to each of `endpoints` subscribed to it. Failures are logged, not returned.
 pub async fn deliver(env: &Env, event: &EventRow, endpoints: Vec<EndpointRow>) {
     crate::receipts::on_event(env, event).await;
+    deliver_webhooks(env, event, endpoints).await;
+}
+
+/// [`deliver`] for an event whose receipt is settled already: the webhooks only.
+pub async fn deliver_webhooks(env: &Env, event: &EventRow, endpoints: Vec<EndpointRow>) {
     if let Err(error) = start_deliveries(env, event, endpoints).await {
         crate::log_error!(
             "event {} for {} not delivered: {error}",

@@ -169,14 +169,22 @@ pub async fn apply(
 #[derive(Default)]
 pub struct FollowUp {
     delivery: Option<(EventRow, Vec<EndpointRow>)>,
+    /// The event's receipt was recorded with the change (no one to send it to).
+    receipt_settled: bool,
     /// The merchant and the checkout session that many failures locked.
     locked: Option<(String, String)>,
 }
 
 impl FollowUp {
     pub async fn run(self, env: &Env) {
-        if let Some((event, endpoints)) = self.delivery {
-            crate::merchant_webhooks::deliver(env, &event, endpoints).await;
+        match self.delivery {
+            Some((event, endpoints)) if self.receipt_settled => {
+                crate::merchant_webhooks::deliver_webhooks(env, &event, endpoints).await
+            }
+            Some((event, endpoints)) => {
+                crate::merchant_webhooks::deliver(env, &event, endpoints).await
+            }
+            None => {}
         }
         if let Some((merchant_id, session_id)) = self.locked {
             crate::log_warn!("checkout session {session_id} locked after repeated failed payments");
@@ -276,6 +284,13 @@ pub async fn record_answer(
         None => None,
     };
     let posting = posting(payment)?;
+    // A success's receipt is settled in the same batch when there is no one to send it to.
+    let receipt_id = match &event {
+        Some(event) if event.kind == "payment.succeeded" => {
+            Some(crate::random::id(till_core::ids::IdKind::Receipt)?)
+        }
+        _ => None,
+    };
     let written = store::payments::update(
         env,
         payment,
@@ -283,10 +298,15 @@ pub async fn record_answer(
         outcome,
         event.as_ref(),
         posting.as_ref(),
+        receipt_id.as_deref(),
     )
     .await?;
-    let (locked, endpoints) = match written {
-        Updated::Written { locked, endpoints } => (locked, endpoints),
+    let (locked, endpoints, receipt_settled) = match written {
+        Updated::Written {
+            locked,
+            endpoints,
+            receipt_settled,
+        } => (locked, endpoints, receipt_settled),
         Updated::Lost => {
             // Another request (a retry, a webhook) moved it first: report what is stored now.
             if let Some(current) =
@@ -305,6 +325,7 @@ pub async fn record_answer(
     );
     Ok(FollowUp {
         delivery: event.map(|event| (event, endpoints)),
+        receipt_settled,
         locked: locked.then(|| {
             (
                 payment.merchant_id.clone(),

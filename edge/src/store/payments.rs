@@ -1,6 +1,7 @@
 //! Payments.
 
 use super::ledger::Posting;
+use super::receipts;
 use super::sessions::{self, SessionOutcome};
 use super::webhooks::{self, EndpointRow, EventRow};
 use super::StoreResult;
@@ -241,10 +242,12 @@ pub enum Updated {
     /// Another request moved the payment first: nothing was written.
     Lost,
     /// Written, with its session moved on and its event recorded; `locked` when that failure
-    /// locked the session, `endpoints` the merchant's (read when there was an event).
+    /// locked the session, `endpoints` the merchant's (read when there was an event),
+    /// `receipt_settled` when the event's receipt was recorded `skipped` (no one to send it to).
     Written {
         locked: bool,
         endpoints: Vec<EndpointRow>,
+        receipt_settled: bool,
     },
 }
 
@@ -253,7 +256,8 @@ pub enum Updated {
 /// `from` moves (the state machine has already approved `from -> p.status`). Its `posting`
 /// (a success's money to the merchant or the customer's wallet, a failure's wallet part back)
 /// is written in the same transaction. With an event, the merchant's webhook endpoints are read
-/// in the same batch.
+/// in the same batch; with `receipt_id` (a `payment.succeeded` event), a receipt with no one to
+/// send it to is recorded under that id.
 pub async fn update(
     env: &Env,
     p: &PaymentRow,
@@ -261,6 +265,7 @@ pub async fn update(
     outcome: SessionOutcome,
     event: Option<&EventRow>,
     posting: Option<&Posting<'_>>,
+    receipt_id: Option<&str>,
 ) -> StoreResult<Updated> {
     let mut statements = vec![update_statement(env, p, from)?];
     // Each statement runs only when the one before it changed a row (`changes() = 1`): the
@@ -291,6 +296,19 @@ pub async fn update(
             &[text(&p.id), text(p.status.as_str()), int(p.updated)],
         )?);
     }
+    let receipt_at = match (event, receipt_id) {
+        (Some(event), Some(receipt_id)) => {
+            statements.push(receipts::no_recipient_statement(
+                env,
+                receipt_id,
+                event,
+                &p.id,
+                &p.checkout_session_id,
+            )?);
+            Some(statements.len() - 1)
+        }
+        _ => None,
+    };
     if event.is_some() {
         statements.push(webhooks::endpoints_statement(env, &p.merchant_id)?);
     }
@@ -318,7 +336,14 @@ pub async fn update(
         Some(_) => webhooks::endpoints_read(&results)?,
         None => Vec::new(),
     };
-    Ok(Updated::Written { locked, endpoints })
+    let receipt_settled = receipt_at
+        .and_then(|at| results.get(at))
+        .is_some_and(|result| changed(result) == 1);
+    Ok(Updated::Written {
+        locked,
+        endpoints,
+        receipt_settled,
+    })
 }
 
 fn update_statement(

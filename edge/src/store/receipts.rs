@@ -1,8 +1,9 @@
 //! Receipt e-mails: one row per event that calls for one, written before anything is sent.
 
-use super::{all, execute, first, int, opt_text, text, StoreResult};
+use super::webhooks::EventRow;
+use super::{all, execute, first, int, opt_text, statement, text, StoreResult};
 use serde::Deserialize;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 /// The event types an e-mail to the customer is sent for (the table keeps the name
 /// `receipts` for all of them).
@@ -45,6 +46,37 @@ pub async fn insert(env: &Env, r: &NewReceipt<'_>) -> StoreResult<()> {
     )
     .await
     .map(|_| ())
+}
+
+/// Records, in the batch that records a payment's `payment.succeeded` event, that the event's
+/// receipt has no one to send it to (neither the session's `receipt_email` nor its customer's
+/// email, as `receipts::compose` decides): `skipped` at once, so no sender starts for it.
+/// Changes nothing when there is a recipient or the event was not recorded.
+pub fn no_recipient_statement(
+    env: &Env,
+    receipt_id: &str,
+    event: &EventRow,
+    payment_id: &str,
+    session_id: &str,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        "INSERT OR IGNORE INTO receipts (id, merchant_id, event_id, payment_id, status, created, \
+         updated) SELECT ?1, ?2, ?3, ?4, 'skipped', ?6, ?6 \
+         WHERE EXISTS (SELECT 1 FROM events WHERE id = ?3) \
+         AND NOT EXISTS (SELECT 1 FROM checkout_sessions s LEFT JOIN customers c \
+         ON c.id = s.customer_id AND c.merchant_id = s.merchant_id \
+         WHERE s.id = ?5 AND s.merchant_id = ?2 \
+         AND (s.receipt_email IS NOT NULL OR c.email IS NOT NULL))",
+        &[
+            text(receipt_id),
+            text(&event.merchant_id),
+            text(&event.id),
+            text(payment_id),
+            text(session_id),
+            int(event.created),
+        ],
+    )
 }
 
 #[derive(Deserialize)]
