@@ -13,15 +13,23 @@ use till_core::rate_limit::Dimension;
 use worker::{Env, Request};
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
-    rate_limit::check_browser_caller(env, &req, caller).await?;
-    let request: CreateToken = parse(body_value(&mut req).await?)?;
-    let session = accessible_session(
-        env,
-        caller,
-        &request.checkout_session,
-        Some(&request.client_secret),
-    )
-    .await?;
+    let body = body_value(&mut req).await?;
+    // The limiters count the request whatever it holds; the session is read alongside them.
+    let read = async {
+        let request: CreateToken = parse(body)?;
+        let session = accessible_session(
+            env,
+            caller,
+            &request.checkout_session,
+            Some(&request.client_secret),
+        )
+        .await?;
+        Ok::<_, ApiError>((request, session))
+    };
+    let (admitted, read) =
+        futures_util::future::join(rate_limit::check_browser_caller(env, &req, caller), read).await;
+    admitted?;
+    let (request, session) = read?;
     if session.status == SessionStatus::Complete {
         return Err(ApiError::new(ErrorCode::CheckoutSessionComplete));
     }

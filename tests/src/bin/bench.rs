@@ -1,8 +1,8 @@
 //! The latency and throughput half of `cargo xtask bench`, run against a local stack that xtask
 //! started (addresses in `TILL_*`, as for the end-to-end tests). Prints one JSON object.
 //!
-//! `bench latency`: the storage-free route and the direct gateway call (the floors), a confirm,
-//! its idempotent replay, and confirms per second at 32 clients against the floor route at the
+//! `bench latency`: the storage-free route and the direct gateway call (the floors), a
+//! tokenization and the confirm after it, the confirm's idempotent replay, and confirms per second at 32 clients against the floor route at the
 //! same concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients. `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache), with when each piece of the page arrived (p50).
@@ -98,15 +98,34 @@ async fn prepared(till: &Till, amount: i64) -> (Session, String) {
     (session, token)
 }
 
-/// Confirms, then their replays, each timed alone. The replays run after every confirm, once
-/// the gateway's webhooks about those payments were handled: right after a confirm, the local
+/// Tokenizations and the confirms that follow them (a customer's press of Pay is both), then
+/// the confirms' replays, each timed alone. The replays run after every confirm, once the
+/// gateway's webhooks about those payments were handled: right after a confirm, the local
 /// runtime's one thread is busy with the sandbox's webhook for it, which in production runs on
 /// another isolate.
-async fn confirms_and_replays(till: &Till) -> (Value, Value) {
+async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
+    let mut tokens = Vec::with_capacity(CONFIRM_SAMPLES);
     let mut first = Vec::with_capacity(CONFIRM_SAMPLES);
     let mut confirmed = Vec::with_capacity(WARM_UP + CONFIRM_SAMPLES);
     for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
-        let (session, token) = prepared(till, 20_000 + n as i64).await;
+        let session = till.create_session(20_000 + n as i64).await;
+        // The widget encrypts the card in the browser before it asks; only the request is timed.
+        let encrypted_card = till.encrypt(&session.id, &card("4242424242424242")).await;
+        let request = json!({
+            "checkout_session": session.id,
+            "client_secret": session.client_secret,
+            "encrypted_card": encrypted_card,
+        });
+        let started = Instant::now();
+        let (status, body) = till
+            .post("/v1/tokens", &till.publishable_key, &request)
+            .await;
+        let token_ms = millis(started);
+        assert_eq!(status, 200, "{body}");
+        let token = body["id"].as_str().expect("token id").to_string();
+        if n >= WARM_UP {
+            tokens.push(token_ms);
+        }
         let key = new_key();
         let started = Instant::now();
         let (status, replayed, body) = till.confirm(&session, &token, &key).await;
@@ -128,7 +147,7 @@ async fn confirms_and_replays(till: &Till) -> (Value, Value) {
             replays.push(replay_ms);
         }
     }
-    (summary(first), summary(replays))
+    (summary(tokens), summary(first), summary(replays))
 }
 
 /// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.
@@ -235,13 +254,14 @@ async fn latency() -> Value {
     let floor = sequential(|| floor_route(&till)).await;
     let http = reqwest::Client::new();
     let direct = sequential(|| direct_gateway(&http, &gateway)).await;
-    let (confirm, replay) = confirms_and_replays(&till).await;
+    let (token, confirm, replay) = tokens_confirms_and_replays(&till).await;
     let throughput = throughput(Arc::new(Till::default())).await;
     let transfers = transfers(Arc::new(Till::default())).await;
     json!({
         "transfer": transfers,
         "floor_route": floor,
         "direct_gateway": direct,
+        "token": token,
         "confirm": confirm,
         "replay": replay,
         "throughput": throughput,

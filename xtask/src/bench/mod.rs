@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: Till against its floors and its competitors, in one run on a fresh local
 //! stack. Sizes: the widget and the worker against Braintree's and Adyen's merchant-side
 //! downloads (`anchors`). Latency and throughput: a confirm and its replay against the
-//! storage-free route and the direct gateway call (the floors), measured by the `bench` binary
+//! storage-free route and the direct gateway call (the floors), and the tokenization before a
+//! confirm (a customer's press of Pay is both), measured by the `bench` binary
 //! of the end-to-end crate. Time to interactive: the demo shop's checkout page to the widget's
 //! ready event, in fresh browser profiles. Risk evaluation: what `till_core::risk::assess` costs
 //! per attempt with the default rules and a few more, velocity counters included, measured in
@@ -137,6 +138,7 @@ pub fn run() -> Result<(), String> {
     for (name, key) in [
         ("GET /v1/keys (storage-free floor)", "floor_route"),
         ("sandbox authorization (gateway floor)", "direct_gateway"),
+        ("tokenize (POST /v1/tokens)", "token"),
         ("confirm", "confirm"),
         ("confirm replay", "replay"),
         ("wallet transfer", "transfer"),
