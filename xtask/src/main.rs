@@ -155,9 +155,35 @@ fn build() -> Result<(), String> {
         .env("WASM_OPT_BIN", node_bin().join("wasm-opt"))
         .env("ESBUILD_BIN", esbuild())
         .dir(root().join("edge")))?;
+    strip_worker_names()?;
     run(Cmd::new("cargo")
         .args(["build", "--package", "till-sandbox"])
         .dir(root()))
+}
+
+/// worker-build keeps the name section in the worker's wasm (it passes `--debuginfo` to
+/// wasm-opt): about 450 KB of function names that every deployment uploads and every isolate
+/// loads. A panic's message and source location are in the data section, not there, so the log
+/// keeps what it needs. The features are those worker-build enables for workerd.
+fn strip_worker_names() -> Result<(), String> {
+    let wasm = root().join("edge/build/index_bg.wasm");
+    let stripped = root().join("edge/build/index_bg.stripped.wasm");
+    run(Cmd::new(node_bin().join("wasm-opt"))
+        .args([
+            "--enable-mutable-globals",
+            "--enable-sign-ext",
+            "--enable-nontrapping-float-to-int",
+            "--enable-bulk-memory",
+            "--enable-multivalue",
+            "--enable-reference-types",
+            "--enable-exception-handling",
+            "--strip-debug",
+            "--strip-producers",
+        ])
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&stripped))?;
+    std::fs::rename(&stripped, &wasm).map_err(|e| format!("{}: {e}", wasm.display()))
 }
 
 fn lint() -> Result<(), String> {
