@@ -9,6 +9,7 @@ use crate::connectors::{GatewayEvent, GatewayPayment, RefundAnswer, WebhookError
 use crate::gateways::{self, Gateway};
 use crate::http::{header, json, read_body, ApiResult};
 use crate::payments::{apply, forget_card, refunds};
+use crate::store::payments::PaymentRow;
 use crate::{clock, store};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
@@ -55,16 +56,22 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
             WebhookError::Signature(error) => refused(error),
             WebhookError::Unreadable => ApiError::invalid_body("not a gateway event"),
         })?;
-    if store::events::seen(env, event.id()).await? {
+    let event_id = event.id().to_string();
+    // A payment event's payment is read with the duplicate check.
+    let (seen, payment_row) = match &event {
+        GatewayEvent::Payment {
+            payment_id: Some(payment_id),
+            ..
+        } => store::events::seen_with_payment(env, &event_id, payment_id).await?,
+        _ => (store::events::seen(env, &event_id).await?, None),
+    };
+    if seen {
         return acknowledged("duplicate");
     }
-    let event_id = event.id().to_string();
     let outcome = match event {
-        GatewayEvent::Payment {
-            payment_id,
-            payment,
-            ..
-        } => settle_payment(env, &gateway, payment_id, payment).await?,
+        GatewayEvent::Payment { payment, .. } => {
+            settle_payment(env, &gateway, payment_row, payment).await?
+        }
         GatewayEvent::Refund {
             refund_id, answer, ..
         } => settle_refund(env, &gateway, &refund_id, answer).await?,
@@ -84,20 +91,19 @@ fn same_account(gateway: &Gateway, payment: &store::payments::PaymentRow) -> boo
     payment.gateway_account_id == gateway.account_id
 }
 
+/// `stored`: the payment the event names, as read with the duplicate check (none when the event
+/// names none, or one Till does not have).
 async fn settle_payment(
     env: &Env,
     gateway: &Gateway,
-    payment_id: Option<String>,
+    stored: Option<PaymentRow>,
     answer: GatewayPayment,
 ) -> Result<&'static str, ApiError> {
-    let Some(payment_id) = payment_id else {
-        return Ok("unknown_payment");
-    };
-    let Some(mut payment) = store::payments::by_id(env, &payment_id).await? else {
+    let Some(mut payment) = stored else {
         return Ok("unknown_payment");
     };
     if !same_account(gateway, &payment) {
-        crate::log_warn!("gateway event for {payment_id} from another account");
+        crate::log_warn!("gateway event for {} from another account", payment.id);
         return Ok("other_account");
     }
     if payment

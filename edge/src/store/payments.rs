@@ -199,7 +199,14 @@ pub async fn latest_of_session(
 
 /// A payment by id alone, for gateway events and the poller (they carry no merchant).
 pub async fn by_id(env: &Env, id: &str) -> StoreResult<Option<PaymentRow>> {
-    first(env, "SELECT * FROM payments WHERE id = ?1", &[text(id)]).await
+    first(env, BY_ID, &[text(id)]).await
+}
+
+const BY_ID: &str = "SELECT * FROM payments WHERE id = ?1";
+
+/// [`by_id`], to run in a batch.
+pub fn by_id_statement(env: &Env, id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, BY_ID, &[text(id)])
 }
 
 /// The payment a gateway account knows as `reference` (how Stripe's dispute events name it).
