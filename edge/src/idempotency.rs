@@ -186,8 +186,8 @@ impl Scope {
         Ok(stored)
     }
 
+    /// The cache copy in KV (the caller has already held the answer in this isolate).
     async fn remember(&self, env: &Env, stored: &Stored) -> Result<(), ApiError> {
-        hold_in_memory(&self.name(), stored);
         let kv = env
             .kv("IDEMPOTENCY_CACHE")
             .map_err(|e| storage_error("cache binding", e))?;
