@@ -11,6 +11,7 @@ use crate::host;
 use crate::i18n;
 use crate::launch::{self, Launch, Mode};
 use crate::locale;
+use crate::marks;
 use crate::method_picker::{self, MethodPicker};
 use crate::receipt::Receipt;
 use crate::stage::Stage;
@@ -175,6 +176,7 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
         saved_cards,
     )
     .await;
+    marks::mark("till:session");
     let session = session.map(|session| Session {
         saved_cards,
         ..session
@@ -191,6 +193,7 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
             Stage::Unavailable(i18n::t().already_paid.into())
         }
         Ok(session) => {
+            marks::mark("till:ready");
             host::post("ready", ());
             Stage::Ready(session, None)
         }

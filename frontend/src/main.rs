@@ -19,6 +19,7 @@ mod i18n;
 mod json;
 mod launch;
 mod locale;
+mod marks;
 mod method_picker;
 mod receipt;
 mod saved_cards;
@@ -27,5 +28,6 @@ mod timer;
 mod wallet_form;
 
 fn main() {
+    marks::mark("till:started");
     leptos::mount::mount_to_body(app::App);
 }

@@ -116,13 +116,16 @@ fn trunk_release(more: &[&str]) -> Result<(), String> {
         .args(more)
         .arg("--release")
         .env("PATH", path_with_node_bin())
-        // Size: the standard library rebuilt with the widget's profile, and panics that trap
-        // without formatting a message or carrying source locations (docs/architecture.md).
+        // Size: the standard library rebuilt with the widget's profile, panics that trap
+        // without formatting a message or carrying source locations, and components that
+        // return Leptos's type-erased view rather than one concrete type per view tree
+        // (`erase_components`; docs/architecture.md).
         .env("RUSTUP_TOOLCHAIN", "nightly")
         .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none \
+             --cfg=erase_components",
         )
         .dir(root()))
 }

@@ -359,7 +359,8 @@ const PHASES_SCRIPT: &str = "
     };";
 
 /// Inside the widget's frame, on the page's clock (its time origin is the first argument): when
-/// its page, glue and wasm arrived, and when the session was asked for and answered.
+/// its page, glue and wasm arrived, when the session was asked for and answered, and the
+/// widget's own marks (`frontend/src/marks.rs`): its start, the session read, ready posted.
 const FRAME_PHASES_SCRIPT: &str = "
     const shift = performance.timeOrigin - arguments[0];
     const resource = (part) => performance.getEntriesByType('resource')
@@ -367,7 +368,14 @@ const FRAME_PHASES_SCRIPT: &str = "
     const arrived = (part) => resource(part) && resource(part).responseEnd + shift;
     const started = (part) => resource(part) && resource(part).startTime + shift;
     const page = performance.getEntriesByType('navigation')[0];
+    const mark = (name) => {
+        const found = performance.getEntriesByName('till:' + name, 'mark')[0];
+        return found && found.startTime + shift;
+    };
     return {
+        frame_widget_started: mark('started'),
+        frame_session_read: mark('session'),
+        frame_ready_posted: mark('ready'),
         frame_page_served: page && page.responseEnd + shift,
         frame_glue_loaded: arrived('.js'),
         frame_wasm_requested: started('.wasm'),
