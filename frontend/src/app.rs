@@ -58,7 +58,7 @@ pub fn App() -> impl IntoView {
             false
         }
         Some(launch) => {
-            apply_appearance(&launch);
+            apply_appearance(launch);
             host::report_height_changes(launch.mode);
             let edge = Edge {
                 publishable_key: launch.publishable_key.clone(),
@@ -66,7 +66,7 @@ pub fn App() -> impl IntoView {
             spawn_local(load(edge.clone(), launch.clone(), stage));
             let hosted = launch.mode == Mode::Hosted;
             provide_context(edge);
-            provide_context(launch);
+            provide_context(launch.clone());
             hosted
         }
     };

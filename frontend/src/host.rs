@@ -19,7 +19,7 @@ pub fn post<T: Serialize>(kind: &str, payload: T) {
 /// `{source: "till", type, payload, height}`, built here once rather than serialized per
 /// payload type.
 fn post_value(kind: &str, payload: JsValue) {
-    let Some(origin) = launch::current().and_then(|l| l.parent_origin) else {
+    let Some(origin) = launch::current().and_then(|l| l.parent_origin.as_deref()) else {
         return;
     };
     let Some(window) = web_sys::window() else {
@@ -43,7 +43,7 @@ fn post_value(kind: &str, payload: JsValue) {
     }
     if let Ok(Some(parent)) = window.parent() {
         // The browser drops the message unless the parent really is `origin`.
-        let _ = parent.post_message(&message, &origin);
+        let _ = parent.post_message(&message, origin);
     }
 }
 

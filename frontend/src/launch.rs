@@ -2,6 +2,7 @@
 //! edge can set `frame-ancestors`); everything secret is in the fragment (`#secret=...`), which
 //! never reaches a server log.
 
+use std::sync::OnceLock;
 use till_core::appearance::Appearance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +35,16 @@ fn params(text: &str) -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(text.trim_start_matches(['#', '?'])).ok()
 }
 
-/// Reads the page's address; `None` when the checkout link lacks what the widget needs.
-pub fn current() -> Option<Launch> {
+/// What the page was opened with; `None` when the checkout link lacks what the widget needs.
+/// Read from the address once: it does not change while the widget runs, and the words, the
+/// amounts and every message to the host ask for it (each read was a dozen calls out to the
+/// browser and a JSON parse of the appearance).
+pub fn current() -> Option<&'static Launch> {
+    static LAUNCH: OnceLock<Option<Launch>> = OnceLock::new();
+    LAUNCH.get_or_init(read).as_ref()
+}
+
+fn read() -> Option<Launch> {
     let location = web_sys::window()?.location();
     let fragment = params(&location.hash().ok()?)?;
     let query = params(&location.search().ok()?)?;

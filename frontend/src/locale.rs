@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 /// the App's context: the words are needed outside the component tree too (the edge's errors).
 pub fn current() -> String {
     crate::launch::current()
-        .and_then(|launch| launch.locale)
+        .and_then(|launch| launch.locale.clone())
         .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
         .unwrap_or_else(|| "en-US".into())
 }
