@@ -24,6 +24,7 @@ pub struct Launch {
     pub mode: Mode,
     /// The embedding page's origin, for postMessage (never `*`).
     pub parent_origin: Option<String>,
+    /// The merchant's `locale` option as a canonical language tag; `None` when it was not one.
     pub locale: Option<String>,
     pub appearance: Appearance,
     /// A customer session's secret (`cuss_…_secret_…`): the widget offers that customer's
@@ -64,7 +65,9 @@ fn read() -> Option<Launch> {
         client_secret,
         mode,
         parent_origin: fragment.get("origin").filter(|o| o.starts_with("http")),
-        locale: fragment.get("locale"),
+        locale: fragment
+            .get("locale")
+            .and_then(|tag| crate::locale::canonical(&tag)),
         appearance: fragment
             .get("appearance")
             .and_then(|text| crate::json::from_str::<Appearance>(&text))

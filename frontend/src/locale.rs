@@ -3,7 +3,26 @@
 
 use crate::api::Session;
 use till_core::money::Money;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Intl.getCanonicalLocales`, which throws on a tag that is not a language tag (js-sys's
+    /// binding does not catch that).
+    #[wasm_bindgen(js_namespace = Intl, js_name = getCanonicalLocales, catch)]
+    fn canonical_locales(tag: &str) -> Result<js_sys::Array, JsValue>;
+}
+
+/// A merchant's `locale` as the browser's `Intl` writes it (`en_us` → `en-US`), or `None` when
+/// it is no language tag at all: every `Intl` formatter would throw on it, so the widget uses the
+/// browser's language instead.
+pub fn canonical(tag: &str) -> Option<String> {
+    canonical_locales(&tag.replace('_', "-"))
+        .ok()?
+        .get(0)
+        .as_string()
+}
 
 /// The merchant's `locale` embed option, else the browser's language. Read from the address, not
 /// the App's context: the words are needed outside the component tree too (the edge's errors).

@@ -325,6 +325,63 @@ async fn a_page_on_an_unregistered_origin_cannot_embed_the_widget() {
     client.close().await.unwrap();
 }
 
+/// A merchant's `locale` in another shape (`ko_KR`, as many servers write it) is read as the
+/// language tag it means; one that is no tag at all (`@@`) falls back to the browser's language.
+/// Either way the form shows its total and takes a card: the browser's number formatting would
+/// have thrown on both.
+#[tokio::test]
+async fn a_locale_in_the_wrong_shape_is_understood_or_falls_back() {
+    let client = open().await;
+    let till = Till::default();
+    for (locale, label, pay) in [
+        ("ko_KR", "카드 번호", "US$75.00 결제하기"),
+        ("%40%40", "Card number", "Pay $75.00"),
+    ] {
+        let session = till.create_session(7_500).await;
+        // A new page each time: a change of the fragment alone would keep the same document.
+        client.goto("about:blank").await.unwrap();
+        let url = format!(
+            "{}/#key={}&secret={}&locale={locale}",
+            till.edge,
+            till_e2e::PUBLISHABLE_KEY,
+            session.client_secret
+        );
+        client.goto(&url).await.unwrap();
+        wait_for(&client, "#card-number").await;
+        let shown = client
+            .find(Locator::Css("label[for=card-number]"))
+            .await
+            .unwrap();
+        assert_eq!(shown.text().await.unwrap(), label, "locale {locale}");
+        let button = client.find(Locator::Css("#pay")).await.unwrap();
+        assert_eq!(button.text().await.unwrap(), pay, "locale {locale}");
+    }
+    client.close().await.unwrap();
+}
+
+/// A checkout link cut short (its secret lost when it was shared or pasted) says so, and the
+/// page asks the edge for nothing.
+#[tokio::test]
+async fn a_link_without_its_secret_says_it_is_incomplete() {
+    let client = open().await;
+    let till = Till::default();
+    let url = format!("{}/#key={}", till.edge, till_e2e::PUBLISHABLE_KEY);
+    client.goto(&url).await.unwrap();
+    assert_eq!(
+        wait_for_text(&client, ".status.error", "incomplete").await,
+        "This checkout link is incomplete. Return to the shop and start checkout again."
+    );
+    let asked = client
+        .execute(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked.as_u64(), Some(0), "no request to the API");
+    client.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn appearance_is_applied_and_injection_is_ignored() {
     let client = open().await;

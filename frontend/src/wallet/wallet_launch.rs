@@ -58,7 +58,9 @@ fn from_address() -> Option<WalletLaunch> {
     let launch = WalletLaunch {
         publishable_key: query.get("key").or_else(|| fragment.get("key"))?,
         customer_session,
-        locale: fragment.get("locale"),
+        locale: fragment
+            .get("locale")
+            .and_then(|tag| crate::locale::canonical(&tag)),
         currency: fragment
             .get("currency")
             .and_then(|code| Currency::parse(&code).ok())
