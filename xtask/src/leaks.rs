@@ -58,7 +58,7 @@ pub fn assert_no_card_data(artifacts: &Path) -> Result<(), String> {
         };
         bytes_searched += bytes.len();
         for needle in &needles {
-            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            if memchr::memmem::find(&bytes, needle.as_bytes()).is_some() {
                 hits.push(format!("{} contains {needle}", path.display()));
             }
         }

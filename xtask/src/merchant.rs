@@ -124,7 +124,8 @@ pub fn run_command(args: &[String]) -> Result<(), String> {
     let file = root().join("target/till/merchant-create.sql");
     std::fs::create_dir_all(root().join("target/till")).map_err(|e| e.to_string())?;
     std::fs::write(&file, &made.sql).map_err(|e| format!("{}: {e}", file.display()))?;
-    let state = root().join("target/till/dev/state");
+    let artifacts = root().join("target/till/dev");
+    let state = artifacts.join("state");
     let state = state.to_string_lossy().to_string();
     let file_arg = file.to_string_lossy().to_string();
     let mut args = vec!["d1", "execute", "DB", "-c", "edge/wrangler.toml"];
@@ -132,11 +133,11 @@ pub fn run_command(args: &[String]) -> Result<(), String> {
         args.push("--remote");
     } else {
         // The tables exist once `cargo xtask dev` ran; applying is a no-op then.
-        crate::stack::apply_migrations(&state)?;
+        crate::stack::apply_migrations(&artifacts, &state)?;
         args.extend(["--local", "--persist-to", &state]);
     }
     args.extend(["--file", &file_arg]);
-    let written = run(wrangler().args(args));
+    let written = run(wrangler(&artifacts).args(args));
     // The file holds only hashes, but it has no use once applied.
     let _ = std::fs::remove_file(&file);
     written?;

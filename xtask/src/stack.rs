@@ -107,8 +107,13 @@ fn responds(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 2")
 }
 
-pub fn wrangler() -> Cmd {
+/// wrangler, with its debug log in `artifacts`. That log is a copy of everything wrangler and
+/// the worker print, at every level; by default it goes to `~/.config/.wrangler/logs`, a new
+/// file per run that nothing prunes (gigabytes after a day of test runs) and that the card-data
+/// scan of the artifacts would not see.
+pub fn wrangler(artifacts: &Path) -> Cmd {
     Cmd::new(node_bin().join("wrangler"))
+        .env("WRANGLER_LOG_PATH", artifacts.join("wrangler-debug.log"))
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("CI", "true")
@@ -117,8 +122,8 @@ pub fn wrangler() -> Cmd {
 
 /// Applies the edge's D1 migrations to the local database kept under `persist` (a no-op for
 /// those already applied).
-pub fn apply_migrations(persist: &str) -> Result<(), String> {
-    run(wrangler().args([
+pub fn apply_migrations(artifacts: &Path, persist: &str) -> Result<(), String> {
+    run(wrangler(artifacts).args([
         "d1",
         "migrations",
         "apply",
@@ -141,8 +146,8 @@ impl Stack {
         let persist = state.to_string_lossy().to_string();
         let config = "edge/wrangler.toml";
 
-        apply_migrations(&persist)?;
-        run(wrangler().args([
+        apply_migrations(&artifacts, &persist)?;
+        run(wrangler(&artifacts).args([
             "d1",
             "execute",
             "DB",
@@ -237,7 +242,7 @@ impl Stack {
 
     fn edge_command(&self, persist: &str) -> Cmd {
         let ports = self.ports;
-        wrangler().args([
+        wrangler(&self.artifacts).args([
             "dev",
             "-c",
             "edge/wrangler.toml",
