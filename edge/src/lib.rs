@@ -40,6 +40,7 @@ mod rate_limit;
 mod receipts;
 mod retried_jobs;
 mod risk;
+mod server_timing;
 mod store;
 mod vault;
 
@@ -98,13 +99,18 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let origin = auth::cross_origin(&req);
     let preflight = req.method() == Method::Options;
     let merchant = std::cell::RefCell::new(None::<String>);
+    let steps = server_timing::Steps::start();
     let mut response = if preflight {
         Response::empty()?.with_status(204)
     } else {
-        log::WithRequestId::new(&request_id, route(req, &env, &ctx, &merchant)).await?
+        let answer = server_timing::Timed::new(&steps, route(req, &env, &ctx, &merchant));
+        log::WithRequestId::new(&request_id, answer).await?
     };
     http::secure(&mut response, origin, &env, preflight).await?;
     response.headers_mut().set("Request-Id", &request_id)?;
+    if let Some(timing) = steps.header() {
+        response.headers_mut().set("Server-Timing", &timing)?;
+    }
     observability::record(
         &env,
         &observability::Record {

@@ -55,6 +55,7 @@ pub mod risk;
 pub mod risk_rules;
 pub mod routes;
 pub mod secret;
+pub mod server_timing;
 pub mod subscription;
 pub mod team;
 pub mod test_clock;

@@ -1,8 +1,12 @@
 //! Every answer carries a `Request-Id`, and the edge logs one structured line per request under
-//! it, with the route's pattern (never its ids or query), the status and the time taken.
+//! it, with the route's pattern (never its ids or query), the status and the time taken. The
+//! answers of a customer's press of Pay (the token, the confirm) say in `Server-Timing` what
+//! they waited on.
 
+use serde_json::json;
 use std::collections::HashSet;
-use till_e2e::{send, setting, Till};
+use std::time::Instant;
+use till_e2e::{card, json_of, new_key, send, setting, Till};
 
 fn request_id(response: &reqwest::Response) -> String {
     response
@@ -184,4 +188,96 @@ async fn a_warning_logged_inside_a_request_names_that_request() {
         (json["level"].as_str(), json["request_id"].as_str()),
         (Some("warn"), Some(id.as_str()))
     );
+}
+
+/// The steps an answer reports in `Server-Timing`, with their milliseconds.
+fn steps(response: &reqwest::Response) -> Vec<(String, f64)> {
+    response
+        .headers()
+        .get("Server-Timing")
+        .and_then(|v| v.to_str().ok())
+        .map(till_core::server_timing::parse)
+        .unwrap_or_default()
+}
+
+/// The steps' names, each checked to be a real duration that fits in what the client waited
+/// (they are consecutive intervals of one request, so they add up to at most its whole time;
+/// the edge's clock has whole milliseconds).
+fn checked_names(steps: &[(String, f64)], waited_ms: f64) -> Vec<&str> {
+    let total: f64 = steps.iter().map(|(_, ms)| ms).sum();
+    assert!(
+        steps.iter().all(|(_, ms)| *ms >= 0.0) && total <= waited_ms + 1.0,
+        "{steps:?} in {waited_ms} ms"
+    );
+    steps.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn paying_says_what_each_answer_waited_on() {
+    let till = Till::default();
+    let session = till.create_session(1_000).await;
+    let encrypted_card = till.encrypt(&session.id, &card("4242424242424242")).await;
+    let started = Instant::now();
+    let response = send(
+        till.http
+            .post(till.url("/v1/tokens"))
+            .bearer_auth(&till.publishable_key)
+            .json(&json!({
+                "checkout_session": session.id,
+                "client_secret": session.client_secret,
+                "encrypted_card": encrypted_card,
+            })),
+    )
+    .await;
+    let waited = started.elapsed().as_secs_f64() * 1000.0;
+    let token_steps = steps(&response);
+    let (status, token) = json_of(response).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        checked_names(&token_steps, waited),
+        ["reads", "card_checks", "nonce", "vault"]
+    );
+
+    let confirm = |secret: &str, key: &str| {
+        send(
+            till.http
+                .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                .bearer_auth(&till.publishable_key)
+                .header("Idempotency-Key", key)
+                .json(&json!({ "client_secret": secret, "token": token["id"] })),
+        )
+    };
+    // A refusal shows where it stopped: after the reads, before any payment started.
+    let started = Instant::now();
+    let response = confirm("cs_secret_wrong", &new_key()).await;
+    let waited = started.elapsed().as_secs_f64() * 1000.0;
+    let refused_steps = steps(&response);
+    let (status, refusal) = json_of(response).await;
+    assert_eq!(
+        (status, refusal["error"]["code"].as_str()),
+        (400, Some("client_secret_invalid")),
+        "{refusal}"
+    );
+    assert_eq!(checked_names(&refused_steps, waited), ["cache", "reads"]);
+
+    let key = new_key();
+    let started = Instant::now();
+    let response = confirm(&session.client_secret, &key).await;
+    let waited = started.elapsed().as_secs_f64() * 1000.0;
+    let paid_steps = steps(&response);
+    let (status, payment) = json_of(response).await;
+    assert_eq!(
+        (status, payment["status"].as_str()),
+        (200, Some("succeeded")),
+        "{payment}"
+    );
+    assert_eq!(
+        checked_names(&paid_steps, waited),
+        ["cache", "reads", "screen", "start", "gateway", "record"]
+    );
+
+    // A replay is the stored answer, found before anything is waited on.
+    let response = confirm(&session.client_secret, &key).await;
+    assert_eq!(response.headers()["Idempotent-Replayed"], "true");
+    assert!(steps(&response).is_empty(), "{:?}", steps(&response));
 }

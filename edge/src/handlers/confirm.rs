@@ -28,7 +28,7 @@ use crate::store::payment_methods::PaymentMethodRow;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
 use crate::vault::{Vault, VaultedCard};
-use crate::{clock, random, rate_limit};
+use crate::{clock, random, rate_limit, server_timing};
 use till_core::api::{CaptureMethod, ConfirmCheckoutSession, PayWith};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::fx::Converted;
@@ -58,6 +58,7 @@ pub async fn confirm(
     if let Some(replay) = idempotency::cached_answer(env, &scope).await? {
         return Ok(replay);
     }
+    server_timing::step("cache");
     let request: ConfirmCheckoutSession = parse(body)?;
     let pay_with = request.pay_with()?;
     let vault = Vault::open(env)?;
@@ -78,6 +79,7 @@ pub async fn confirm(
         ),
     )
     .await;
+    server_timing::step("reads");
     // A request the limiters or the session refuse gets that refusal, whatever the key's
     // object said (a concurrent copy of it may hold the key), and gives back a key it took.
     let (session, reads) = match admitted.and(reads) {
@@ -322,6 +324,7 @@ async fn pay(
                 customer: customer.as_ref(),
             };
             let payment = start_payment(env, &checkout, asked, card.as_ref()).await?;
+            server_timing::step("start");
             (payment, gateway, false)
         }
     };
@@ -391,6 +394,7 @@ async fn pay(
             }),
         },
     };
+    server_timing::step("gateway");
     let answer = match answer {
         Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
@@ -422,6 +426,7 @@ async fn pay(
         later.run(forget_later(env, asked)).await;
         record_answer(env, &mut payment, answer).await?
     };
+    server_timing::step("record");
     let env_later = env.clone();
     later
         .run(async move { follow_up.run(&env_later).await })
@@ -593,6 +598,7 @@ async fn start_payment(
         },
     )
     .await?;
+    server_timing::step("screen");
     let payment = PaymentRow {
         gateway_account_id: gateway.account_id.clone(),
         payment_method_id: match asked.pay_with {

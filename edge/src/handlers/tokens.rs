@@ -4,7 +4,7 @@ use super::accessible_session;
 use crate::auth::Caller;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::vault::{Vault, VaultedCard};
-use crate::{clock, config, encrypted, random, rate_limit, store};
+use crate::{clock, config, encrypted, random, rate_limit, server_timing, store};
 use till_core::api::{CreateToken, SessionStatus, Token};
 use till_core::card::{CardPayload, ValidCard};
 use till_core::error::{ApiError, ErrorCode};
@@ -28,6 +28,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     };
     let (admitted, read) =
         futures_util::future::join(rate_limit::check_browser_caller(env, &req, caller), read).await;
+    server_timing::step("reads");
     admitted?;
     let (request, session) = read?;
     if session.status == SessionStatus::Complete {
@@ -64,11 +65,13 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         crate::bins::lookup(env, card.number.expose()),
     )
     .await;
+    server_timing::step("card_checks");
     limited?;
 
     if !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
         return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_card"));
     }
+    server_timing::step("nonce");
     let token = random::id(IdKind::Token)?;
     let vaulted = VaultedCard {
         checkout_session: session.id.clone(),
@@ -83,6 +86,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         card_funding: bin.funding,
     };
     Vault::open(env)?.store(&token, &card, &vaulted).await?;
+    server_timing::step("vault");
     // The fingerprint stays on the server side: it is in payments read with the secret key,
     // never in what the browser sees.
     json(

@@ -2,8 +2,10 @@
 //! started (addresses in `TILL_*`, as for the end-to-end tests). Prints one JSON object.
 //!
 //! `bench latency`: the storage-free route and the direct gateway call (the floors), a
-//! tokenization and the confirm after it, the confirm's idempotent replay, and confirms per second at 32 clients against the floor route at the
-//! same concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients. `bench first-request`: one request right after the edge (re)started.
+//! tokenization and the confirm after it (with the steps their answers report in
+//! `Server-Timing`), the confirm's idempotent replay, and confirms per second at 32 clients
+//! against the floor route at the same concurrency; a wallet-to-wallet transfer, alone and per
+//! second at 32 clients. `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache), with when each piece of the page arrived (p50).
 
@@ -98,14 +100,54 @@ async fn prepared(till: &Till, amount: i64) -> (Session, String) {
     (session, token)
 }
 
+/// The `Server-Timing` steps of many answers: each step's samples, in the order the edge ran
+/// them.
+#[derive(Default)]
+struct Steps(Vec<(String, Vec<f64>)>);
+
+impl Steps {
+    fn add(&mut self, response: &reqwest::Response) {
+        let header = response
+            .headers()
+            .get("Server-Timing")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        for (name, millis) in till_core::server_timing::parse(header) {
+            match self.0.iter_mut().find(|(known, _)| *known == name) {
+                Some((_, samples)) => samples.push(millis),
+                None => self.0.push((name, vec![millis])),
+            }
+        }
+    }
+
+    /// `[[step, p50 ms], …]`, in order.
+    fn p50s(mut self) -> Value {
+        let rows: Vec<Value> = self
+            .0
+            .iter_mut()
+            .map(|(name, samples)| json!([name, percentile(samples, 50.0)]))
+            .collect();
+        json!(rows)
+    }
+}
+
+/// `summary` of `samples`, with the p50 of each step the answers named.
+fn summary_with_steps(samples: Vec<f64>, steps: Steps) -> Value {
+    let mut report = summary(samples);
+    report["steps_p50_ms"] = steps.p50s();
+    report
+}
+
 /// Tokenizations and the confirms that follow them (a customer's press of Pay is both), then
-/// the confirms' replays, each timed alone. The replays run after every confirm, once the
-/// gateway's webhooks about those payments were handled: right after a confirm, the local
-/// runtime's one thread is busy with the sandbox's webhook for it, which in production runs on
-/// another isolate.
+/// the confirms' replays, each timed alone, with the steps each answer reports
+/// (`Server-Timing`). The replays run after every confirm, once the gateway's webhooks about
+/// those payments were handled: right after a confirm, the local runtime's one thread is busy
+/// with the sandbox's webhook for it, which in production runs on another isolate.
 async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
     let mut tokens = Vec::with_capacity(CONFIRM_SAMPLES);
+    let mut token_steps = Steps::default();
     let mut first = Vec::with_capacity(CONFIRM_SAMPLES);
+    let mut confirm_steps = Steps::default();
     let mut confirmed = Vec::with_capacity(WARM_UP + CONFIRM_SAMPLES);
     for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
         let session = till.create_session(20_000 + n as i64).await;
@@ -117,23 +159,39 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
             "encrypted_card": encrypted_card,
         });
         let started = Instant::now();
-        let (status, body) = till
-            .post("/v1/tokens", &till.publishable_key, &request)
-            .await;
+        let response = till_e2e::send(
+            till.http
+                .post(till.url("/v1/tokens"))
+                .bearer_auth(&till.publishable_key)
+                .json(&request),
+        )
+        .await;
         let token_ms = millis(started);
-        assert_eq!(status, 200, "{body}");
-        let token = body["id"].as_str().expect("token id").to_string();
         if n >= WARM_UP {
             tokens.push(token_ms);
+            token_steps.add(&response);
         }
+        let (status, body) = till_e2e::json_of(response).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["id"].as_str().expect("token id").to_string();
         let key = new_key();
         let started = Instant::now();
-        let (status, replayed, body) = till.confirm(&session, &token, &key).await;
+        let response = till_e2e::send(
+            till.http
+                .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                .bearer_auth(&till.publishable_key)
+                .header("Idempotency-Key", &key)
+                .json(&json!({ "client_secret": session.client_secret, "token": token })),
+        )
+        .await;
         let confirm_ms = millis(started);
-        assert_eq!((status, replayed), (200, false), "{body}");
         if n >= WARM_UP {
             first.push(confirm_ms);
+            confirm_steps.add(&response);
         }
+        let replayed = response.headers().contains_key("Idempotent-Replayed");
+        let (status, body) = till_e2e::json_of(response).await;
+        assert_eq!((status, replayed), (200, false), "{body}");
         confirmed.push((session, token, key));
     }
     tokio::time::sleep(WEBHOOKS_SETTLE).await;
@@ -147,7 +205,11 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
             replays.push(replay_ms);
         }
     }
-    (summary(tokens), summary(first), summary(replays))
+    (
+        summary_with_steps(tokens, token_steps),
+        summary_with_steps(first, confirm_steps),
+        summary(replays),
+    )
 }
 
 /// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.

@@ -150,6 +150,11 @@ pub fn run() -> Result<(), String> {
             ms(&row["p90_ms"]),
             ms(&row["p99_ms"])
         );
+        // What the edge says it waited on (Server-Timing), step by step.
+        for step in row["steps_p50_ms"].as_array().into_iter().flatten() {
+            let name = step[0].as_str().unwrap_or("?");
+            println!("{:<44} {:>10.1}", format!("  … {name}"), ms(&step[1]));
+        }
     }
     let throughput = &latency["throughput"];
     println!(
