@@ -301,24 +301,50 @@ impl Till {
         }
     }
 
-    pub async fn tokenize(&self, session: &Session, card: &Value) -> (u16, Value) {
-        let encrypted_card = self.encrypt(&session.id, card).await;
-        self.post(
-            "/v1/tokens",
-            &self.publishable_key,
-            &json!({
-                "checkout_session": session.id,
-                "client_secret": session.client_secret,
-                "encrypted_card": encrypted_card,
-            }),
+    /// `POST /v1/tokens` with a card already encrypted for `session`: the whole answer.
+    pub async fn send_token_request(&self, session: &Session, encrypted_card: &str) -> Response {
+        send(
+            self.http
+                .post(self.url("/v1/tokens"))
+                .bearer_auth(&self.publishable_key)
+                .json(&json!({
+                    "checkout_session": session.id,
+                    "client_secret": session.client_secret,
+                    "encrypted_card": encrypted_card,
+                })),
         )
         .await
+    }
+
+    pub async fn tokenize(&self, session: &Session, card: &Value) -> (u16, Value) {
+        let encrypted_card = self.encrypt(&session.id, card).await;
+        json_of(self.send_token_request(session, &encrypted_card).await).await
     }
 
     pub async fn token(&self, session: &Session, number: &str) -> String {
         let (status, body) = self.tokenize(session, &card(number)).await;
         assert_eq!(status, 200, "tokenize: {body}");
         body["id"].as_str().expect("token id").to_string()
+    }
+
+    /// `POST /v1/checkout_sessions/:id/confirm` with a token, the client secret given (the
+    /// session's own, or another to be refused) and an explicit idempotency key: the whole
+    /// answer.
+    pub async fn send_confirm(
+        &self,
+        session: &Session,
+        client_secret: &str,
+        token: &str,
+        idempotency_key: &str,
+    ) -> Response {
+        send(
+            self.http
+                .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                .bearer_auth(&self.publishable_key)
+                .header("Idempotency-Key", idempotency_key)
+                .json(&json!({ "client_secret": client_secret, "token": token })),
+        )
+        .await
     }
 
     /// Confirms with an explicit idempotency key; returns status, replay header and body.
@@ -328,14 +354,9 @@ impl Till {
         token: &str,
         idempotency_key: &str,
     ) -> (u16, bool, Value) {
-        let response = send(
-            self.http
-                .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
-                .bearer_auth(&self.publishable_key)
-                .header("Idempotency-Key", idempotency_key)
-                .json(&json!({ "client_secret": session.client_secret, "token": token })),
-        )
-        .await;
+        let response = self
+            .send_confirm(session, &session.client_secret, token, idempotency_key)
+            .await;
         let replayed = response
             .headers()
             .get("Idempotent-Replayed")

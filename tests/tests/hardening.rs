@@ -301,17 +301,13 @@ async fn tokenize_from_new_address(
     number: &str,
 ) -> reqwest::Response {
     let encrypted_card = till.encrypt(&session.id, &card(number)).await;
-    till_e2e::send(
-        browser_like_client(&till.edge)
-            .post(till.url("/v1/tokens"))
-            .bearer_auth(&till.publishable_key)
-            .json(&json!({
-                "checkout_session": session.id,
-                "client_secret": session.client_secret,
-                "encrypted_card": encrypted_card,
-            })),
-    )
-    .await
+    let from_new_address = Till {
+        http: browser_like_client(&till.edge),
+        ..Till::for_merchant(&till.secret_key, &till.publishable_key)
+    };
+    from_new_address
+        .send_token_request(session, &encrypted_card)
+        .await
 }
 
 fn retry_after(response: &reqwest::Response) -> u64 {

@@ -3,7 +3,6 @@
 //! answers of a customer's press of Pay (the token, the confirm) say in `Server-Timing` what
 //! they waited on.
 
-use serde_json::json;
 use std::collections::HashSet;
 use std::time::Instant;
 use till_e2e::{card, json_of, new_key, send, setting, Till};
@@ -218,17 +217,7 @@ async fn paying_says_what_each_answer_waited_on() {
     let session = till.create_session(1_000).await;
     let encrypted_card = till.encrypt(&session.id, &card("4242424242424242")).await;
     let started = Instant::now();
-    let response = send(
-        till.http
-            .post(till.url("/v1/tokens"))
-            .bearer_auth(&till.publishable_key)
-            .json(&json!({
-                "checkout_session": session.id,
-                "client_secret": session.client_secret,
-                "encrypted_card": encrypted_card,
-            })),
-    )
-    .await;
+    let response = till.send_token_request(&session, &encrypted_card).await;
     let waited = started.elapsed().as_secs_f64() * 1000.0;
     let token_steps = steps(&response);
     let (status, token) = json_of(response).await;
@@ -238,18 +227,12 @@ async fn paying_says_what_each_answer_waited_on() {
         ["reads", "card_checks", "nonce", "vault"]
     );
 
-    let confirm = |secret: &str, key: &str| {
-        send(
-            till.http
-                .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
-                .bearer_auth(&till.publishable_key)
-                .header("Idempotency-Key", key)
-                .json(&json!({ "client_secret": secret, "token": token["id"] })),
-        )
-    };
+    let token = token["id"].as_str().expect("token id");
     // A refusal shows where it stopped: after the reads, before any payment started.
     let started = Instant::now();
-    let response = confirm("cs_secret_wrong", &new_key()).await;
+    let response = till
+        .send_confirm(&session, "cs_secret_wrong", token, &new_key())
+        .await;
     let waited = started.elapsed().as_secs_f64() * 1000.0;
     let refused_steps = steps(&response);
     let (status, refusal) = json_of(response).await;
@@ -262,7 +245,9 @@ async fn paying_says_what_each_answer_waited_on() {
 
     let key = new_key();
     let started = Instant::now();
-    let response = confirm(&session.client_secret, &key).await;
+    let response = till
+        .send_confirm(&session, &session.client_secret, token, &key)
+        .await;
     let waited = started.elapsed().as_secs_f64() * 1000.0;
     let paid_steps = steps(&response);
     let (status, payment) = json_of(response).await;
@@ -277,7 +262,9 @@ async fn paying_says_what_each_answer_waited_on() {
     );
 
     // A replay is the stored answer, found before anything is waited on.
-    let response = confirm(&session.client_secret, &key).await;
+    let response = till
+        .send_confirm(&session, &session.client_secret, token, &key)
+        .await;
     assert_eq!(response.headers()["Idempotent-Replayed"], "true");
     assert!(steps(&response).is_empty(), "{:?}", steps(&response));
 }

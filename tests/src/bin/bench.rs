@@ -153,19 +153,8 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
         let session = till.create_session(20_000 + n as i64).await;
         // The widget encrypts the card in the browser before it asks; only the request is timed.
         let encrypted_card = till.encrypt(&session.id, &card("4242424242424242")).await;
-        let request = json!({
-            "checkout_session": session.id,
-            "client_secret": session.client_secret,
-            "encrypted_card": encrypted_card,
-        });
         let started = Instant::now();
-        let response = till_e2e::send(
-            till.http
-                .post(till.url("/v1/tokens"))
-                .bearer_auth(&till.publishable_key)
-                .json(&request),
-        )
-        .await;
+        let response = till.send_token_request(&session, &encrypted_card).await;
         let token_ms = millis(started);
         if n >= WARM_UP {
             tokens.push(token_ms);
@@ -176,14 +165,9 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
         let token = body["id"].as_str().expect("token id").to_string();
         let key = new_key();
         let started = Instant::now();
-        let response = till_e2e::send(
-            till.http
-                .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
-                .bearer_auth(&till.publishable_key)
-                .header("Idempotency-Key", &key)
-                .json(&json!({ "client_secret": session.client_secret, "token": token })),
-        )
-        .await;
+        let response = till
+            .send_confirm(&session, &session.client_secret, &token, &key)
+            .await;
         let confirm_ms = millis(started);
         if n >= WARM_UP {
             first.push(confirm_ms);
