@@ -5,11 +5,35 @@
 //! (format in `till_core::bin_table`). Without `BIN_LOOKUP_URL`, or when the provider does not
 //! answer in time, the card's country and funding are unknown and rules that read them do not
 //! fire: a tokenization never waits on or fails for the provider.
+//!
+//! Answers are kept in the isolate for an hour: most cards share a few BINs and a BIN's record
+//! does not change within the hour, so most tokenizations make no call at all. A failure to
+//! answer is not kept; the next card asks again.
 
+use crate::clock;
 use crate::connectors::transport;
+use crate::isolate_cache::TtlCache;
 use serde::Deserialize;
+use std::cell::RefCell;
 use till_core::bin_table::Funding;
 use worker::{Env, Method};
+
+const KNOWN_FOR_SECONDS: i64 = 60 * 60;
+const KNOWN_BINS: usize = 1024;
+
+thread_local! {
+    static KNOWN: RefCell<TtlCache<BinData>> =
+        RefCell::new(TtlCache::new(KNOWN_FOR_SECONDS, KNOWN_BINS));
+}
+
+fn remember(bin: &str, data: BinData) -> BinData {
+    KNOWN.with(|known| {
+        known
+            .borrow_mut()
+            .insert(bin.to_string(), data.clone(), clock::now_seconds())
+    });
+    data
+}
 
 /// The provider has this long; the card is tokenized without its BIN data after.
 const TIMEOUT_MS: u64 = 800;
@@ -38,6 +62,9 @@ pub async fn lookup(env: &Env, number: &str) -> BinData {
     if url.is_empty() || bin.len() < 6 || !bin.bytes().all(|b| b.is_ascii_digit()) {
         return BinData::default();
     }
+    if let Some(known) = KNOWN.with(|known| known.borrow().get(&bin, clock::now_seconds())) {
+        return known;
+    }
     let authorization = env
         .secret("BIN_API_KEY")
         .ok()
@@ -61,10 +88,11 @@ pub async fn lookup(env: &Env, number: &str) -> BinData {
             return BinData::default();
         }
     };
+    if reply.status == 404 {
+        return remember(&bin, BinData::default());
+    }
     if reply.status != 200 {
-        if reply.status != 404 {
-            crate::log_warn!("BIN lookup: status {}", reply.status);
-        }
+        crate::log_warn!("BIN lookup: status {}", reply.status);
         return BinData::default();
     }
     let Ok(answer) = serde_json::from_slice::<Answer>(&reply.body) else {
@@ -72,10 +100,11 @@ pub async fn lookup(env: &Env, number: &str) -> BinData {
         return BinData::default();
     };
     // Only well-formed values are kept: they end up compared in merchants' rules.
-    BinData {
+    let data = BinData {
         country: answer
             .country
             .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())),
         funding: answer.funding.filter(|f| Funding::parse(f).is_some()),
-    }
+    };
+    remember(&bin, data)
 }

@@ -1,6 +1,7 @@
 //! A small time-bounded cache kept in the isolate's memory, for lookups nearly every request
-//! repeats (API keys, registered origins). An isolate serves many requests, so most skip D1;
-//! every isolate keeps its own copy, so a change reaches all of them within the time to live.
+//! repeats (API keys, registered origins, the BIN provider's records). An isolate serves many
+//! requests, so most skip D1; every isolate keeps its own copy, so a change reaches all of them
+//! within the time to live.
 
 use std::collections::HashMap;
 

@@ -1,13 +1,30 @@
 //! A BIN provider: `GET /v1/bins/{bin}` answers what a card's first digits say (issuing country
 //! and funding) from the table in `sandbox/bins.csv`, or 404 when it has no record. The edge
 //! asks when a card is tokenized; its risk rules read `card_country` and `card_funding`.
+//! `GET /v1/bins/{bin}/lookups` says how many times a BIN was asked for, so tests can see what
+//! the edge keeps.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use till_core::bin_table::BinTable;
+
+fn lookups() -> &'static Mutex<HashMap<String, u64>> {
+    static LOOKUPS: OnceLock<Mutex<HashMap<String, u64>>> = OnceLock::new();
+    LOOKUPS.get_or_init(Mutex::default)
+}
+
+/// `{"lookups": n}`: how many valid requests asked for `bin`.
+pub async fn lookup_count(Path(bin): Path<String>) -> Json<Value> {
+    let count = lookups()
+        .lock()
+        .map(|counts| counts.get(&bin).copied().unwrap_or(0))
+        .unwrap_or(0);
+    Json(json!({ "lookups": count }))
+}
 
 fn table() -> &'static BinTable {
     static TABLE: OnceLock<BinTable> = OnceLock::new();
@@ -23,6 +40,9 @@ pub async fn lookup(Path(bin): Path<String>) -> (StatusCode, Json<Value>) {
             StatusCode::BAD_REQUEST,
             Json(json!({"error": {"code": "invalid_bin", "message": "a BIN is 6 to 8 digits"}})),
         );
+    }
+    if let Ok(mut counts) = lookups().lock() {
+        *counts.entry(bin.clone()).or_insert(0) += 1;
     }
     match table().lookup(&bin) {
         Some(info) => (
@@ -69,6 +89,13 @@ mod tests {
         assert_eq!(
             lookup(Path("42424x42".into())).await.0,
             StatusCode::BAD_REQUEST
+        );
+        let count = |bin: &str| lookup_count(Path(bin.into()));
+        assert_eq!(count("60111111").await.0["lookups"], 1);
+        assert_eq!(
+            count("4242").await.0["lookups"],
+            0,
+            "a refused request is not counted"
         );
     }
 }

@@ -460,6 +460,7 @@ impl Gateway {
             .route("/mailbox", get(crate::mail::page))
             .route("/v1/analytics/sql", post(crate::analytics::sql))
             .route("/v1/bins/{bin}", get(crate::bins::lookup))
+            .route("/v1/bins/{bin}/lookups", get(crate::bins::lookup_count))
             .route("/v1/rates/eurofxref-daily.xml", get(crate::rates::daily))
             .route("/v1/control/rates", post(crate::rates::control))
             .route("/v1/rates/intraday", get(crate::rates::intraday))

@@ -14,6 +14,13 @@ fn code(body: &Value) -> &str {
 const BRAZIL: &str = "4000000760000002";
 const GERMANY: &str = "4000002760000016";
 const US: &str = "4242424242424242";
+/// Cards of a BIN only one test uses (the sandbox's table: New Zealand, prepaid).
+const ONE_BIN: [&str; 4] = [
+    "4512773400000019",
+    "4512773412345675",
+    "4512773476543215",
+    "4512773424680242",
+];
 
 async fn add_rule(till: &Till, rule: &str) -> Value {
     let (status, body) = till
@@ -556,4 +563,35 @@ async fn a_velocity_limit_holds_exactly_with_200_parallel_attempts() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn cards_of_one_bin_ask_the_provider_once_and_keep_what_it_said() {
+    let (_, till) = onboard("Risk BIN Shop", &[]).await;
+    add_rule(
+        &till,
+        "block if card_country == 'NZ' and card_funding == 'prepaid'",
+    )
+    .await;
+    for number in ONE_BIN {
+        let (_, status, body) = attempt(&till, 2_000, number).await;
+        assert_eq!(
+            (status, code(&body)),
+            (402, "blocked_by_risk"),
+            "{number}: the BIN's record applies to every card of it: {body}"
+        );
+    }
+    let (status, asked) = json_of(
+        send(
+            till.http
+                .get(format!("{}/v1/bins/45127734/lookups", till.gateway)),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{asked}");
+    // The edge keeps the answer in its isolate; a restart of the local runtime between two
+    // cards (a new isolate) may ask once more, never once per card.
+    let lookups = asked["lookups"].as_u64().expect("a count");
+    assert!((1..=2).contains(&lookups), "{lookups} lookups for 4 cards");
 }

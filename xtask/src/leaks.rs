@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// Every test card the tests type or send.
-const TEST_PANS: [&str; 10] = [
+const TEST_PANS: [&str; 14] = [
     "4242424242424242",
     "4000000000000002",
     "4000000000009995",
@@ -15,6 +15,10 @@ const TEST_PANS: [&str; 10] = [
     "4242424242424241",
     "5555555555554444",
     "378282246310005",
+    "4512773400000019",
+    "4512773412345675",
+    "4512773476543215",
+    "4512773424680242",
 ];
 
 /// What would betray card data: each PAN plain and as grouped in the form, and CVCs as JSON.
