@@ -138,16 +138,20 @@ async fn route(
         // frame-ancestors).
         use handlers::widget_page::{serve, Page};
         return match (req.method(), path.as_str()) {
-            (Method::Get, "/" | "/index.html" | "/pay") => serve(req, env, Page::Checkout).await,
-            (Method::Get, page) if page.starts_with("/checkout/") => {
-                serve(req, env, Page::Checkout).await
+            (Method::Get, "/" | "/index.html" | "/pay") => {
+                apart(serve(req, env, Page::Checkout)).await
             }
-            (Method::Get, "/wallet" | "/wallet/") => serve(req, env, Page::Wallet).await,
+            (Method::Get, page) if page.starts_with("/checkout/") => {
+                apart(serve(req, env, Page::Checkout)).await
+            }
+            (Method::Get, "/wallet" | "/wallet/") => apart(serve(req, env, Page::Wallet)).await,
             (Method::Get, page) if page.starts_with("/bank/return/") => {
                 let payment = page.trim_start_matches("/bank/return/").to_string();
-                handlers::bank_return::serve(env, &payment).await
+                apart(handlers::bank_return::serve(env, &payment)).await
             }
-            (Method::Get, "/dashboard" | "/dashboard/") => serve(req, env, Page::Dashboard).await,
+            (Method::Get, "/dashboard" | "/dashboard/") => {
+                apart(serve(req, env, Page::Dashboard)).await
+            }
             _ => http::reply(Err(ApiError::not_found("page"))),
         };
     }
@@ -161,22 +165,25 @@ async fn route(
     let id = id.as_str();
     // Who may call is declared in the route table; handlers receive the authenticated caller.
     let caller = match route.access {
-        Access::Public => return http::reply(public(route.endpoint, req, env).await),
-        Access::Person => return http::reply(person(route.endpoint, req, env).await),
+        Access::Public => return http::reply(apart(public(route.endpoint, req, env)).await),
+        Access::Person => return http::reply(apart(person(route.endpoint, req, env)).await),
         Access::GatewaySignature if route.endpoint == Endpoint::BankWebhook => {
-            return http::reply(handlers::bank_webhooks::receive(req, env).await);
+            return http::reply(apart(handlers::bank_webhooks::receive(req, env)).await);
         }
         Access::GatewaySignature => {
             let account = (route.endpoint == Endpoint::AccountWebhook).then_some(id);
-            return http::reply(handlers::gateway_webhooks::receive(req, env, account).await);
+            let receive = handlers::gateway_webhooks::receive(req, env, account);
+            return http::reply(apart(receive).await);
         }
         Access::Platform => {
             return http::reply(match auth::authenticate_platform(&req, env) {
-                Ok(()) => handlers::platform::create_merchant(req, env).await,
+                Ok(()) => apart(handlers::platform::create_merchant(req, env)).await,
                 Err(error) => Err(error),
             });
         }
-        Access::SecretKey | Access::PublishableKey => auth::authenticate(&req, env, &route).await,
+        Access::SecretKey | Access::PublishableKey => {
+            apart(auth::authenticate(&req, env, &route)).await
+        }
     };
     let caller = match caller {
         Ok(caller) => caller,
@@ -187,152 +194,179 @@ async fn route(
     if let Err(error) = audit_person_change(&req, env, caller, &route).await {
         return http::reply(Err(error));
     }
-    http::reply(match route.endpoint {
-        Endpoint::CreateSession => handlers::sessions::create(req, env, caller).await,
-        Endpoint::RetrieveSession => handlers::sessions::retrieve(req, env, caller, id).await,
-        Endpoint::ConfirmSession => {
-            let later = later::Later::AfterResponse(context);
-            handlers::confirm::confirm(req, env, &later, caller, id).await
-        }
-        Endpoint::SessionBanks => handlers::bank_payments::banks(req, env, caller, id).await,
-        Endpoint::SessionPayment => handlers::bank_payments::payment(req, env, caller, id).await,
-        Endpoint::ReopenSession => handlers::bank_payments::reopen(req, env, caller, id).await,
-        Endpoint::CreateToken => handlers::tokens::create(req, env, caller).await,
-        Endpoint::RetrievePayment => handlers::payments::retrieve(env, caller, id).await,
-        Endpoint::ChallengePayment => handlers::payments::challenge(req, env, caller, id).await,
-        Endpoint::CapturePayment => handlers::payments::capture(req, env, caller, id).await,
-        Endpoint::CancelPayment => handlers::payments::cancel(req, env, caller, id).await,
-        Endpoint::CreateRefund => handlers::refunds::create(req, env, caller).await,
-        Endpoint::RetrieveRefund => handlers::refunds::retrieve(env, caller, id).await,
-        Endpoint::CreateGatewayAccount => handlers::gateway_accounts::save(req, env, caller).await,
+    let later = later::Later::AfterResponse(context);
+    http::reply(handle(route.endpoint, req, env, &later, caller, id).await)
+}
+
+/// A future on the heap, polled through a pointer the compiler cannot see through, so that its
+/// code stays a function of its own. Awaited in place, every handler's state machine was
+/// inlined into the router's: one function of 450 KB (15% of the worker) that V8 spent ~45 ms
+/// compiling for the first request after a start and ~0.8 s of a core optimizing once it was
+/// hot. Apart, a request compiles only what it runs, and the router's future stays small.
+type Apart<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+fn apart<'a, T>(future: impl std::future::Future<Output = T> + 'a) -> Apart<'a, T> {
+    Box::pin(future)
+}
+
+/// The handler of `endpoint`, for a caller with a key.
+fn handle<'a>(
+    endpoint: Endpoint,
+    req: Request,
+    env: &'a Env,
+    later: &'a later::Later<'a>,
+    caller: &'a auth::Caller,
+    id: &'a str,
+) -> Apart<'a, http::ApiResult> {
+    match endpoint {
+        Endpoint::CreateSession => apart(handlers::sessions::create(req, env, caller)),
+        Endpoint::RetrieveSession => apart(handlers::sessions::retrieve(req, env, caller, id)),
+        Endpoint::ConfirmSession => apart(handlers::confirm::confirm(req, env, later, caller, id)),
+        Endpoint::SessionBanks => apart(handlers::bank_payments::banks(req, env, caller, id)),
+        Endpoint::SessionPayment => apart(handlers::bank_payments::payment(req, env, caller, id)),
+        Endpoint::ReopenSession => apart(handlers::bank_payments::reopen(req, env, caller, id)),
+        Endpoint::CreateToken => apart(handlers::tokens::create(req, env, caller)),
+        Endpoint::RetrievePayment => apart(handlers::payments::retrieve(env, caller, id)),
+        Endpoint::ChallengePayment => apart(handlers::payments::challenge(req, env, caller, id)),
+        Endpoint::CapturePayment => apart(handlers::payments::capture(req, env, caller, id)),
+        Endpoint::CancelPayment => apart(handlers::payments::cancel(req, env, caller, id)),
+        Endpoint::CreateRefund => apart(handlers::refunds::create(req, env, caller)),
+        Endpoint::RetrieveRefund => apart(handlers::refunds::retrieve(env, caller, id)),
+        Endpoint::CreateGatewayAccount => apart(handlers::gateway_accounts::save(req, env, caller)),
         Endpoint::CreateWebhookEndpoint => {
-            handlers::webhook_endpoints::create(req, env, caller).await
+            apart(handlers::webhook_endpoints::create(req, env, caller))
         }
-        Endpoint::ListWebhookEndpoints => handlers::webhook_endpoints::list(env, caller).await,
-        Endpoint::ListDeliveries => handlers::webhook_endpoints::deliveries(env, caller, id).await,
-        Endpoint::ResendDelivery => handlers::webhook_endpoints::resend(env, caller, id).await,
-        Endpoint::StartReconciliation => handlers::reconciliation::start(req, env, caller).await,
-        Endpoint::ListReconciliations => handlers::reconciliation::list(env, caller).await,
+        Endpoint::ListWebhookEndpoints => apart(handlers::webhook_endpoints::list(env, caller)),
+        Endpoint::ListDeliveries => apart(handlers::webhook_endpoints::deliveries(env, caller, id)),
+        Endpoint::ResendDelivery => apart(handlers::webhook_endpoints::resend(env, caller, id)),
+        Endpoint::StartReconciliation => apart(handlers::reconciliation::start(req, env, caller)),
+        Endpoint::ListReconciliations => apart(handlers::reconciliation::list(env, caller)),
         Endpoint::RetrieveReconciliation => {
-            handlers::reconciliation::retrieve(env, caller, id).await
+            apart(handlers::reconciliation::retrieve(env, caller, id))
         }
-        Endpoint::CreateCustomer => handlers::customers::create(req, env, caller).await,
-        Endpoint::ListCustomers => handlers::customers::list(req, env, caller).await,
-        Endpoint::LookupCustomers => handlers::customers::lookup(req, env, caller).await,
-        Endpoint::RetrieveCustomer => handlers::customers::retrieve(env, caller, id).await,
-        Endpoint::UpdateCustomer => handlers::customers::update(req, env, caller, id).await,
-        Endpoint::RetrieveCustomerBalance => handlers::customers::balance(env, caller, id).await,
-        Endpoint::CreateTransfer => handlers::transfers::create(req, env, caller).await,
-        Endpoint::RetrieveTransfer => handlers::transfers::retrieve(env, caller, id).await,
-        Endpoint::RetrieveBalance => handlers::ledger::balance(env, caller).await,
-        Endpoint::ListLedgerEntries => handlers::ledger::entries(req, env, caller).await,
-        Endpoint::CreatePayment => handlers::off_session::create(req, env, caller).await,
+        Endpoint::CreateCustomer => apart(handlers::customers::create(req, env, caller)),
+        Endpoint::ListCustomers => apart(handlers::customers::list(req, env, caller)),
+        Endpoint::LookupCustomers => apart(handlers::customers::lookup(req, env, caller)),
+        Endpoint::RetrieveCustomer => apart(handlers::customers::retrieve(env, caller, id)),
+        Endpoint::UpdateCustomer => apart(handlers::customers::update(req, env, caller, id)),
+        Endpoint::RetrieveCustomerBalance => apart(handlers::customers::balance(env, caller, id)),
+        Endpoint::CreateTransfer => apart(handlers::transfers::create(req, env, caller)),
+        Endpoint::RetrieveTransfer => apart(handlers::transfers::retrieve(env, caller, id)),
+        Endpoint::RetrieveBalance => apart(handlers::ledger::balance(env, caller)),
+        Endpoint::ListLedgerEntries => apart(handlers::ledger::entries(req, env, caller)),
+        Endpoint::CreatePayment => apart(handlers::off_session::create(req, env, caller)),
         Endpoint::ListPaymentMethods => {
-            handlers::payment_methods::of_customer(env, caller, id).await
+            apart(handlers::payment_methods::of_customer(env, caller, id))
         }
-        Endpoint::DetachPaymentMethod => handlers::payment_methods::detach(env, caller, id).await,
+        Endpoint::DetachPaymentMethod => apart(handlers::payment_methods::detach(env, caller, id)),
         Endpoint::CreateCustomerSession => {
-            handlers::customer_sessions::create(req, env, caller).await
+            apart(handlers::customer_sessions::create(req, env, caller))
         }
-        Endpoint::ListSessionPaymentMethods => {
-            handlers::payment_methods::for_customer_session(req, env, caller, id).await
-        }
-        Endpoint::CreatePayout => handlers::payouts::create(req, env, caller).await,
-        Endpoint::RetrievePayout => handlers::payouts::retrieve(env, caller, id).await,
-        Endpoint::RetrieveWallet => handlers::wallet::retrieve(req, env, caller, id).await,
-        Endpoint::CreateWalletTopUp => handlers::wallet::top_up(req, env, caller, id).await,
-        Endpoint::CreateWalletTransfer => handlers::wallet::transfer(req, env, caller, id).await,
-        Endpoint::CreateWalletPayout => handlers::wallet::payout(req, env, caller, id).await,
-        Endpoint::ListApiKeys => handlers::api_keys::list(env, caller).await,
-        Endpoint::CreateApiKey => handlers::api_keys::create(req, env, caller).await,
-        Endpoint::RollApiKey => handlers::api_keys::roll(req, env, caller, id).await,
-        Endpoint::RevokeApiKey => handlers::api_keys::revoke(env, caller, id).await,
-        Endpoint::ListOrigins => handlers::origins::list(env, caller).await,
-        Endpoint::AddOrigin => handlers::origins::add(req, env, caller).await,
-        Endpoint::RemoveOrigin => handlers::origins::remove(env, caller, id).await,
-        Endpoint::ListAuditLog => handlers::api_keys::audit_log(req, env, caller).await,
-        Endpoint::ListPayments => handlers::lists::payments(req, env, caller).await,
-        Endpoint::PaymentTimeline => handlers::lists::timeline(env, caller, id).await,
-        Endpoint::ListRefunds => handlers::lists::refunds(req, env, caller).await,
-        Endpoint::ListSessions => handlers::lists::sessions(req, env, caller).await,
-        Endpoint::ListTransfers => handlers::lists::transfers(req, env, caller).await,
-        Endpoint::ListPayouts => handlers::lists::payouts(req, env, caller).await,
-        Endpoint::ListEvents => handlers::lists::events(req, env, caller).await,
-        Endpoint::ReportSummary => handlers::reports::summary(req, env, caller).await,
+        Endpoint::ListSessionPaymentMethods => apart(
+            handlers::payment_methods::for_customer_session(req, env, caller, id),
+        ),
+        Endpoint::CreatePayout => apart(handlers::payouts::create(req, env, caller)),
+        Endpoint::RetrievePayout => apart(handlers::payouts::retrieve(env, caller, id)),
+        Endpoint::RetrieveWallet => apart(handlers::wallet::retrieve(req, env, caller, id)),
+        Endpoint::CreateWalletTopUp => apart(handlers::wallet::top_up(req, env, caller, id)),
+        Endpoint::CreateWalletTransfer => apart(handlers::wallet::transfer(req, env, caller, id)),
+        Endpoint::CreateWalletPayout => apart(handlers::wallet::payout(req, env, caller, id)),
+        Endpoint::ListApiKeys => apart(handlers::api_keys::list(env, caller)),
+        Endpoint::CreateApiKey => apart(handlers::api_keys::create(req, env, caller)),
+        Endpoint::RollApiKey => apart(handlers::api_keys::roll(req, env, caller, id)),
+        Endpoint::RevokeApiKey => apart(handlers::api_keys::revoke(env, caller, id)),
+        Endpoint::ListOrigins => apart(handlers::origins::list(env, caller)),
+        Endpoint::AddOrigin => apart(handlers::origins::add(req, env, caller)),
+        Endpoint::RemoveOrigin => apart(handlers::origins::remove(env, caller, id)),
+        Endpoint::ListAuditLog => apart(handlers::api_keys::audit_log(req, env, caller)),
+        Endpoint::ListPayments => apart(handlers::lists::payments(req, env, caller)),
+        Endpoint::PaymentTimeline => apart(handlers::lists::timeline(env, caller, id)),
+        Endpoint::ListRefunds => apart(handlers::lists::refunds(req, env, caller)),
+        Endpoint::ListSessions => apart(handlers::lists::sessions(req, env, caller)),
+        Endpoint::ListTransfers => apart(handlers::lists::transfers(req, env, caller)),
+        Endpoint::ListPayouts => apart(handlers::lists::payouts(req, env, caller)),
+        Endpoint::ListEvents => apart(handlers::lists::events(req, env, caller)),
+        Endpoint::ReportSummary => apart(handlers::reports::summary(req, env, caller)),
         Endpoint::ExportBalanceTransactions => {
-            handlers::reports::balance_transactions(req, env, caller).await
+            apart(handlers::reports::balance_transactions(req, env, caller))
         }
-        Endpoint::SendDailyReport => handlers::reports::send_daily(req, env, caller).await,
-        Endpoint::RouteMetrics => handlers::metrics::routes(req, env, caller).await,
-        Endpoint::ListRiskRules => handlers::risk::list(env, caller).await,
-        Endpoint::CreateRiskRule => handlers::risk::create(req, env, caller).await,
-        Endpoint::UpdateRiskRule => handlers::risk::update(req, env, caller, id).await,
-        Endpoint::DeleteRiskRule => handlers::risk::delete(env, caller, id).await,
-        Endpoint::DryRunRiskRule => handlers::risk::dry_run(req, env, caller).await,
-        Endpoint::ListReviews => handlers::reviews::list(req, env, caller).await,
-        Endpoint::ApproveReview => handlers::reviews::approve(env, caller, id).await,
-        Endpoint::RejectReview => handlers::reviews::reject(env, caller, id).await,
-        Endpoint::ListDisputes => handlers::disputes::list(req, env, caller).await,
-        Endpoint::RetrieveDispute => handlers::disputes::retrieve(env, caller, id).await,
+        Endpoint::SendDailyReport => apart(handlers::reports::send_daily(req, env, caller)),
+        Endpoint::RouteMetrics => apart(handlers::metrics::routes(req, env, caller)),
+        Endpoint::ListRiskRules => apart(handlers::risk::list(env, caller)),
+        Endpoint::CreateRiskRule => apart(handlers::risk::create(req, env, caller)),
+        Endpoint::UpdateRiskRule => apart(handlers::risk::update(req, env, caller, id)),
+        Endpoint::DeleteRiskRule => apart(handlers::risk::delete(env, caller, id)),
+        Endpoint::DryRunRiskRule => apart(handlers::risk::dry_run(req, env, caller)),
+        Endpoint::ListReviews => apart(handlers::reviews::list(req, env, caller)),
+        Endpoint::ApproveReview => apart(handlers::reviews::approve(env, caller, id)),
+        Endpoint::RejectReview => apart(handlers::reviews::reject(env, caller, id)),
+        Endpoint::ListDisputes => apart(handlers::disputes::list(req, env, caller)),
+        Endpoint::RetrieveDispute => apart(handlers::disputes::retrieve(env, caller, id)),
         Endpoint::SubmitDisputeEvidence => {
-            handlers::disputes::submit_evidence(req, env, caller, id).await
+            apart(handlers::disputes::submit_evidence(req, env, caller, id))
         }
-        Endpoint::CloseDispute => handlers::disputes::close(req, env, caller, id).await,
-        Endpoint::RetrieveDisputeFile => handlers::disputes::file(env, caller, id).await,
-        Endpoint::CreateFxQuote => handlers::fx_quotes::create(req, env, caller).await,
-        Endpoint::RetrieveFxQuote => handlers::fx_quotes::retrieve(env, caller, id).await,
-        Endpoint::CreateProduct => handlers::catalogue::create_product(req, env, caller).await,
-        Endpoint::ListProducts => handlers::catalogue::list_products(req, env, caller).await,
-        Endpoint::RetrieveProduct => handlers::catalogue::retrieve_product(env, caller, id).await,
-        Endpoint::UpdateProduct => handlers::catalogue::update_product(req, env, caller, id).await,
-        Endpoint::CreatePrice => handlers::catalogue::create_price(req, env, caller).await,
-        Endpoint::ListPrices => handlers::catalogue::list_prices(req, env, caller).await,
-        Endpoint::RetrievePrice => handlers::catalogue::retrieve_price(env, caller, id).await,
-        Endpoint::UpdatePrice => handlers::catalogue::update_price(req, env, caller, id).await,
-        Endpoint::CreateSubscription => handlers::subscriptions::create(req, env, caller).await,
-        Endpoint::ListSubscriptions => handlers::subscriptions::list(req, env, caller).await,
-        Endpoint::RetrieveSubscription => handlers::subscriptions::retrieve(env, caller, id).await,
-        Endpoint::UpdateSubscription => handlers::subscriptions::update(req, env, caller, id).await,
-        Endpoint::CancelSubscription => handlers::subscriptions::cancel(req, env, caller, id).await,
-        Endpoint::PauseSubscription => handlers::subscriptions::pause(env, caller, id).await,
-        Endpoint::ResumeSubscription => handlers::subscriptions::resume(env, caller, id).await,
-        Endpoint::ListSessionSubscriptions => {
-            handlers::subscriptions::for_customer_session(req, env, caller, id).await
+        Endpoint::CloseDispute => apart(handlers::disputes::close(req, env, caller, id)),
+        Endpoint::RetrieveDisputeFile => apart(handlers::disputes::file(env, caller, id)),
+        Endpoint::CreateFxQuote => apart(handlers::fx_quotes::create(req, env, caller)),
+        Endpoint::RetrieveFxQuote => apart(handlers::fx_quotes::retrieve(env, caller, id)),
+        Endpoint::CreateProduct => apart(handlers::catalogue::create_product(req, env, caller)),
+        Endpoint::ListProducts => apart(handlers::catalogue::list_products(req, env, caller)),
+        Endpoint::RetrieveProduct => apart(handlers::catalogue::retrieve_product(env, caller, id)),
+        Endpoint::UpdateProduct => apart(handlers::catalogue::update_product(req, env, caller, id)),
+        Endpoint::CreatePrice => apart(handlers::catalogue::create_price(req, env, caller)),
+        Endpoint::ListPrices => apart(handlers::catalogue::list_prices(req, env, caller)),
+        Endpoint::RetrievePrice => apart(handlers::catalogue::retrieve_price(env, caller, id)),
+        Endpoint::UpdatePrice => apart(handlers::catalogue::update_price(req, env, caller, id)),
+        Endpoint::CreateSubscription => apart(handlers::subscriptions::create(req, env, caller)),
+        Endpoint::ListSubscriptions => apart(handlers::subscriptions::list(req, env, caller)),
+        Endpoint::RetrieveSubscription => apart(handlers::subscriptions::retrieve(env, caller, id)),
+        Endpoint::UpdateSubscription => {
+            apart(handlers::subscriptions::update(req, env, caller, id))
         }
-        Endpoint::ChangeSessionSubscription => {
-            handlers::subscriptions::change_for_customer_session(req, env, caller, id).await
+        Endpoint::CancelSubscription => {
+            apart(handlers::subscriptions::cancel(req, env, caller, id))
         }
-        Endpoint::PayInvoiceInSession => {
-            handlers::subscriptions::pay_in_session(req, env, caller, id).await
-        }
-        Endpoint::ListInvoices => handlers::subscriptions::list_invoices(req, env, caller).await,
+        Endpoint::PauseSubscription => apart(handlers::subscriptions::pause(env, caller, id)),
+        Endpoint::ResumeSubscription => apart(handlers::subscriptions::resume(env, caller, id)),
+        Endpoint::ListSessionSubscriptions => apart(handlers::subscriptions::for_customer_session(
+            req, env, caller, id,
+        )),
+        Endpoint::ChangeSessionSubscription => apart(
+            handlers::subscriptions::change_for_customer_session(req, env, caller, id),
+        ),
+        Endpoint::PayInvoiceInSession => apart(handlers::subscriptions::pay_in_session(
+            req, env, caller, id,
+        )),
+        Endpoint::ListInvoices => apart(handlers::subscriptions::list_invoices(req, env, caller)),
         Endpoint::RetrieveInvoice => {
-            handlers::subscriptions::retrieve_invoice(env, caller, id).await
+            apart(handlers::subscriptions::retrieve_invoice(env, caller, id))
         }
         Endpoint::RetrieveBillingSettings => {
-            handlers::billing_settings::retrieve(env, caller).await
+            apart(handlers::billing_settings::retrieve(env, caller))
         }
         Endpoint::UpdateBillingSettings => {
-            handlers::billing_settings::update(req, env, caller).await
+            apart(handlers::billing_settings::update(req, env, caller))
         }
-        Endpoint::CreateTestClock => handlers::test_clocks::create(req, env, caller).await,
-        Endpoint::RetrieveTestClock => handlers::test_clocks::retrieve(env, caller, id).await,
-        Endpoint::AdvanceTestClock => handlers::test_clocks::advance(req, env, caller, id).await,
-        Endpoint::ListOrders => handlers::refund_requests::orders(req, env, caller, id).await,
+        Endpoint::CreateTestClock => apart(handlers::test_clocks::create(req, env, caller)),
+        Endpoint::RetrieveTestClock => apart(handlers::test_clocks::retrieve(env, caller, id)),
+        Endpoint::AdvanceTestClock => apart(handlers::test_clocks::advance(req, env, caller, id)),
+        Endpoint::ListOrders => apart(handlers::refund_requests::orders(req, env, caller, id)),
         Endpoint::CreateRefundRequest => {
-            handlers::refund_requests::create(req, env, caller, id).await
+            apart(handlers::refund_requests::create(req, env, caller, id))
         }
-        Endpoint::ListRefundRequests => handlers::refund_requests::list(req, env, caller).await,
-        Endpoint::ApproveRefundRequest => handlers::refund_requests::approve(env, caller, id).await,
+        Endpoint::ListRefundRequests => apart(handlers::refund_requests::list(req, env, caller)),
+        Endpoint::ApproveRefundRequest => {
+            apart(handlers::refund_requests::approve(env, caller, id))
+        }
         Endpoint::DeclineRefundRequest => {
-            handlers::refund_requests::decline(req, env, caller, id).await
+            apart(handlers::refund_requests::decline(req, env, caller, id))
         }
-        Endpoint::ListMembers => handlers::team::members(env, caller).await,
-        Endpoint::ChangeMemberRole => handlers::team::change_role(req, env, caller, id).await,
-        Endpoint::RemoveMember => handlers::team::remove(env, caller, id).await,
-        Endpoint::ListInvitations => handlers::team::invitations(env, caller).await,
-        Endpoint::CreateInvitation => handlers::team::invite(req, env, caller).await,
-        Endpoint::RevokeInvitation => handlers::team::revoke_invitation(env, caller, id).await,
+        Endpoint::ListMembers => apart(handlers::team::members(env, caller)),
+        Endpoint::ChangeMemberRole => apart(handlers::team::change_role(req, env, caller, id)),
+        Endpoint::RemoveMember => apart(handlers::team::remove(env, caller, id)),
+        Endpoint::ListInvitations => apart(handlers::team::invitations(env, caller)),
+        Endpoint::CreateInvitation => apart(handlers::team::invite(req, env, caller)),
+        Endpoint::RevokeInvitation => apart(handlers::team::revoke_invitation(env, caller, id)),
         Endpoint::OpenApi
         | Endpoint::CreateMerchant
         | Endpoint::SignIn
@@ -346,10 +380,10 @@ async fn route(
         | Endpoint::GatewayWebhook
         | Endpoint::AccountWebhook
         | Endpoint::BankWebhook => {
-            crate::log_error!("route table: {:?} dispatched with a key", route.endpoint);
-            Err(ApiError::internal())
+            crate::log_error!("route table: {endpoint:?} dispatched with a key");
+            apart(std::future::ready(Err(ApiError::internal())))
         }
-    })
+    }
 }
 
 /// Every change a person makes through the dashboard is in the audit log: the request (method

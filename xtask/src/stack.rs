@@ -77,6 +77,8 @@ pub struct Stack {
     /// Tests run each service in its own process group so that stopping reaches grandchildren
     /// (wrangler's workerd); `dev` keeps them in the terminal's group so Ctrl-C stops them all.
     own_groups: bool,
+    /// The edge's static files, when not the build's `dist/` (the benchmark's floor page).
+    assets: Option<PathBuf>,
 }
 
 /// The service's log, appended to: a restarted service keeps what it logged before (the
@@ -165,6 +167,7 @@ impl Stack {
             artifacts,
             services: Vec::new(),
             own_groups: with_browser,
+            assets: None,
         };
         let sandbox = Cmd::new(root().join("target/debug/till-sandbox"))
             .env(
@@ -242,7 +245,7 @@ impl Stack {
 
     fn edge_command(&self, persist: &str) -> Cmd {
         let ports = self.ports;
-        wrangler(&self.artifacts).args([
+        let command = wrangler(&self.artifacts).args([
             "dev",
             "-c",
             "edge/wrangler.toml",
@@ -300,7 +303,11 @@ impl Stack {
             // Lets tests run the cron trigger: GET /__scheduled?cron=...
             "--test-scheduled",
             "--show-interactive-dev-session=false",
-        ])
+        ]);
+        match &self.assets {
+            Some(assets) => command.arg("--assets").arg(assets),
+            None => command,
+        }
     }
 
     /// Kills `wrangler dev` (and its workerd) and starts it again on the same state, as a crash
@@ -325,7 +332,16 @@ impl Stack {
         let persist = self.artifacts.join("state").to_string_lossy().to_string();
         let command = self.edge_command(&persist);
         self.spawn("edge", command)?;
-        self.wait_until("edge", self.ports.edge, "/v1/keys")
+        // A static file: it answers once workerd serves, without running the Worker's code, so
+        // the next request is the Worker's first (the benchmark times it).
+        self.wait_until("edge", self.ports.edge, "/till.js")
+    }
+
+    /// [`restart_edge`](Self::restart_edge), serving the static files in `assets` from now on
+    /// (wrangler's `--assets`: the Worker, its routes and its bindings stay as they are).
+    pub fn restart_edge_with_assets(&mut self, assets: &Path) -> Result<(), String> {
+        self.assets = Some(assets.to_path_buf());
+        self.restart_edge()
     }
 
     pub fn edge_url(&self) -> String {

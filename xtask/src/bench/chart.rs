@@ -94,6 +94,14 @@ pub fn svg(report: &Value) -> String {
             ours: true,
         },
         Bar {
+            label: "checkout page to a frame ready at once (floor)".into(),
+            value: report["stack"]["interactive_floor"]["p50_ms"]
+                .as_f64()
+                .unwrap_or(0.0),
+            unit: "ms",
+            ours: false,
+        },
+        Bar {
             label: "checkout page to widget ready".into(),
             value: report["stack"]["interactive"]["p50_ms"]
                 .as_f64()
