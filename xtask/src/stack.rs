@@ -2,12 +2,15 @@
 //! with local KV/D1, and (for tests) ChromeDriver. Started in order, checked for readiness, stopped with SIGINT then SIGKILL.
 
 use crate::{node_bin, root, run, Cmd};
+use signal_hook::consts::{SIGHUP, SIGTERM};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy)]
@@ -376,9 +379,18 @@ impl Stack {
             .env("TILL_DEV_VARS", crate::root().join("edge/.dev.vars"))
     }
 
-    /// Blocks until a service exits (Ctrl-C reaches them all through the terminal).
+    /// Blocks until a service exits or xtask is told to stop, then stops them all. Ctrl-C
+    /// reaches every service through the terminal; SIGTERM (`kill`) and SIGHUP (a closed
+    /// terminal) reach only xtask, which used to end at once and leave wrangler and workerd
+    /// running on their ports.
     pub fn wait_for_interrupt(mut self) {
-        loop {
+        let told_to_stop = Arc::new(AtomicBool::new(false));
+        for signal in [SIGTERM, SIGHUP] {
+            if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&told_to_stop)) {
+                eprintln!("xtask: signal {signal} would leave the services running: {error}");
+            }
+        }
+        while !told_to_stop.load(Ordering::Relaxed) {
             if self
                 .services
                 .iter_mut()
@@ -386,7 +398,7 @@ impl Stack {
             {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(250));
         }
         self.shutdown();
     }
