@@ -228,22 +228,22 @@ pub fn run() -> Result<(), String> {
         ms(&first["floor_route_ms"]),
         ms(&first["create_session_ms"])
     );
+    for (name, key) in [
+        ("checkout page to widget ready", "interactive"),
+        (
+            "… floor: the same page with a frame ready at once",
+            "interactive_floor",
+        ),
+    ] {
+        let runs = &stack[key];
+        println!(
+            "{name:<44} {:>10.1} ms p50, {:.1} ms p90 ({} cold runs)",
+            ms(&runs["p50_ms"]),
+            ms(&runs["p90_ms"]),
+            runs["n"]
+        );
+    }
     let interactive = &stack["interactive"];
-    println!(
-        "{:<44} {:>10.1} ms p50, {:.1} ms p90 ({} cold runs)",
-        "checkout page to widget ready",
-        ms(&interactive["p50_ms"]),
-        ms(&interactive["p90_ms"]),
-        interactive["n"]
-    );
-    let floor = &stack["interactive_floor"];
-    println!(
-        "{:<44} {:>10.1} ms p50, {:.1} ms p90 ({} cold runs)",
-        "… floor: the same page with a frame ready at once",
-        ms(&floor["p50_ms"]),
-        ms(&floor["p90_ms"]),
-        floor["n"]
-    );
     let mut phases: Vec<(&String, f64)> = interactive["phases_p50_ms"]
         .as_object()
         .into_iter()
