@@ -1,11 +1,9 @@
 //! The edge's API as the widget uses it. Errors keep the API's `code` and `param` so the form can
 //! put them next to the right field.
 
-use crate::json;
+use crate::json::{self, FromJson, Object};
 use gloo_net::http::{Request, Response};
 use js_sys::{Promise, Reflect};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde::Serialize;
 use till_core::api::{
     CompleteChallenge, ConfirmCheckoutSession, CreateToken, ReopenCheckoutSession, SessionStatus,
@@ -21,42 +19,61 @@ use wasm_bindgen_futures::JsFuture;
 /// What the widget reads of the API's `CheckoutSession`: only what it shows or acts on.
 /// Decoding the whole object (line items, capture method, references) cost wasm for fields the
 /// widget never reads; the browser tests hold these names to the API's.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
     pub amount: i64,
     pub currency: Currency,
     pub status: SessionStatus,
-    #[serde(default)]
     pub return_url: Option<String>,
     pub merchant_name: String,
     /// Set when the merchant made the session for a customer: the card may then be saved.
-    #[serde(default)]
     pub customer: Option<String>,
     /// A saved card pays only with its security code typed again.
-    #[serde(default)]
     pub require_cvc: bool,
     /// Present when the customer pays in their currency and the merchant is settled in its own.
-    #[serde(default)]
     pub conversion: Option<Conversion>,
     /// How the customer may pay, in the order offered.
-    #[serde(default = "card_only")]
     pub payment_method_types: Vec<PaymentMethodType>,
     /// What the customer's wallet holds in the session's currency, when it may pay.
-    #[serde(default)]
     pub wallet_balance: Option<i64>,
     /// The customer's saved cards, read with the customer session the widget was opened with.
-    #[serde(skip)]
     pub saved_cards: Vec<SavedCard>,
 }
 
-fn card_only() -> Vec<PaymentMethodType> {
-    vec![PaymentMethodType::Card]
+impl FromJson for Session {
+    fn from_json(session: &Object) -> Option<Self> {
+        let payment_method_types = if session.has("payment_method_types") {
+            session.texts("payment_method_types", PaymentMethodType::parse)?
+        } else {
+            vec![PaymentMethodType::Card]
+        };
+        Some(Session {
+            id: session.text("id")?,
+            amount: session.integer("amount")?,
+            currency: currency(session, "currency")?,
+            status: SessionStatus::parse(&session.text("status")?)?,
+            return_url: session.text("return_url"),
+            merchant_name: session.text("merchant_name")?,
+            customer: session.text("customer"),
+            require_cvc: session.flag("require_cvc").unwrap_or(false),
+            conversion: session
+                .object("conversion")
+                .and_then(|c| Conversion::from_json(&c)),
+            payment_method_types,
+            wallet_balance: session.integer("wallet_balance"),
+            saved_cards: Vec::new(),
+        })
+    }
+}
+
+fn currency(object: &Object, name: &str) -> Option<Currency> {
+    Currency::parse(&object.text(name)?).ok()
 }
 
 /// What the widget reads of the session's `conversion` (`till_core::fx::Converted`): what to
 /// show beside the total.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Conversion {
     pub settlement: SettlementAmount,
     /// Units of the session's currency per unit of the settlement's, as decimal text.
@@ -65,108 +82,188 @@ pub struct Conversion {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl FromJson for Conversion {
+    fn from_json(conversion: &Object) -> Option<Self> {
+        let settlement = conversion.object("settlement")?;
+        Some(Conversion {
+            settlement: SettlementAmount {
+                amount: settlement.integer("amount")?,
+                currency: currency(&settlement, "currency")?,
+            },
+            rate: conversion.text("rate")?,
+            markup_bps: conversion.small("markup_bps")?,
+            expires_at: conversion.integer("expires_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct SettlementAmount {
     pub amount: i64,
     pub currency: Currency,
 }
 
 /// What the widget reads of the API's `Payment`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Payment {
     pub id: String,
     pub amount: i64,
     pub currency: Currency,
     pub status: PaymentStatus,
-    #[serde(default)]
     pub next_action: Option<Challenge>,
-    #[serde(default)]
     pub payment_method_type: PaymentMethodType,
-    #[serde(default)]
     pub card: Option<Card>,
-    #[serde(default)]
     pub bank: Option<Bank>,
     /// What the customer's wallet paid of it.
-    #[serde(default)]
     pub wallet_amount: i64,
-    #[serde(default)]
     pub failure_code: Option<DeclineCode>,
-    #[serde(default)]
     pub failure_message: Option<String>,
 }
 
-/// What the widget reads of the API's error answer: its type, the code as its wire name, the
-/// message and the parameter at fault.
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    error: ErrorFields,
+impl FromJson for Payment {
+    fn from_json(payment: &Object) -> Option<Self> {
+        Some(Payment {
+            id: payment.text("id")?,
+            amount: payment.integer("amount")?,
+            currency: currency(payment, "currency")?,
+            status: PaymentStatus::parse(&payment.text("status")?)?,
+            next_action: payment.object("next_action").map(|action| Challenge {
+                attempts_remaining: action.small("attempts_remaining").unwrap_or(0),
+                url: action.text("url"),
+            }),
+            payment_method_type: payment
+                .text("payment_method_type")
+                .and_then(|name| PaymentMethodType::parse(&name))
+                .unwrap_or_default(),
+            card: payment.object("card").and_then(|card| {
+                Some(Card {
+                    brand: Brand::parse(&card.text("brand")?)?,
+                    last4: card.text("last4")?,
+                })
+            }),
+            bank: payment
+                .object("bank")
+                .and_then(|bank| Bank::from_json(&bank)),
+            wallet_amount: payment.integer("wallet_amount").unwrap_or(0),
+            failure_code: payment
+                .text("failure_code")
+                .and_then(|code| DeclineCode::parse(&code)),
+            failure_message: payment.text("failure_message"),
+        })
+    }
 }
 
-#[derive(Deserialize)]
-struct ErrorFields {
+/// What the widget reads of the API's error answer (`{"error": {...}}`): its type, the code as
+/// its wire name, the message and the parameter at fault.
+struct ErrorAnswer {
     /// `api_error` when the failure was on Till's or the gateway's side.
-    #[serde(rename = "type")]
     kind: String,
     code: String,
     message: String,
-    #[serde(default)]
     param: Option<String>,
+}
+
+impl FromJson for ErrorAnswer {
+    fn from_json(answer: &Object) -> Option<Self> {
+        let error = answer.object("error")?;
+        Some(ErrorAnswer {
+            kind: error.text("type")?,
+            code: error.text("code")?,
+            message: error.text("message")?,
+            param: error.text("param"),
+        })
+    }
 }
 
 /// What the widget reads of a payment's `next_action` (`otp_challenge` or `redirect_to_url`):
 /// read as a plain object rather than the API's tagged `NextAction`, whose decoding costs
 /// several KB.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Challenge {
-    #[serde(default)]
     pub attempts_remaining: u8,
     /// The bank's page, for a bank payment.
-    #[serde(default)]
     pub url: Option<String>,
 }
 
 /// A bank the customer may pay from (a session's `banks`, a payment's `bank`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bank {
-    #[serde(default)]
     pub id: String,
     pub name: String,
 }
 
-#[derive(Deserialize)]
-struct BankList {
-    data: Vec<Bank>,
+impl FromJson for Bank {
+    fn from_json(bank: &Object) -> Option<Self> {
+        Some(Bank {
+            id: bank.text("id").unwrap_or_default(),
+            name: bank.text("name")?,
+        })
+    }
+}
+
+/// A list answer's `data`.
+struct List<T>(Vec<T>);
+
+impl<T: FromJson> FromJson for List<T> {
+    fn from_json(list: &Object) -> Option<Self> {
+        list.list("data").map(List)
+    }
 }
 
 /// What the widget reads of a card token: its id, to confirm with.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Token {
     pub id: String,
 }
 
+impl FromJson for Token {
+    fn from_json(token: &Object) -> Option<Self> {
+        Some(Token {
+            id: token.text("id")?,
+        })
+    }
+}
+
 /// What the widget reads of the edge's JWKS (`GET /v1/keys`; the first key is current).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Keys {
     pub keys: Vec<Key>,
 }
 
+impl FromJson for Keys {
+    fn from_json(keys: &Object) -> Option<Self> {
+        Some(Keys {
+            keys: keys.list("keys")?,
+        })
+    }
+}
+
 /// A P-256 public key to encrypt cards to: its id and coordinates (base64url).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Key {
-    #[serde(default)]
     pub kid: Option<String>,
     pub x: String,
     pub y: String,
 }
 
+impl FromJson for Key {
+    fn from_json(key: &Object) -> Option<Self> {
+        Some(Key {
+            kid: key.text("kid"),
+            x: key.text("x")?,
+            y: key.text("y")?,
+        })
+    }
+}
+
 /// A card the customer saved, as a customer session lists it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SavedCard {
     pub id: String,
     pub card: SavedCardFace,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SavedCardFace {
     pub brand: Brand,
     pub last4: String,
@@ -174,13 +271,23 @@ pub struct SavedCardFace {
     pub exp_year: u16,
 }
 
-#[derive(Deserialize)]
-struct SavedCardList {
-    data: Vec<SavedCard>,
+impl FromJson for SavedCard {
+    fn from_json(saved: &Object) -> Option<Self> {
+        let card = saved.object("card")?;
+        Some(SavedCard {
+            id: saved.text("id")?,
+            card: SavedCardFace {
+                brand: Brand::parse(&card.text("brand")?)?,
+                last4: card.text("last4")?,
+                exp_month: card.small("exp_month")?,
+                exp_year: card.small("exp_year")?,
+            },
+        })
+    }
 }
 
 /// What the receipt shows of the card.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Card {
     pub brand: Brand,
     pub last4: String,
@@ -238,14 +345,14 @@ pub struct Edge {
     pub publishable_key: String,
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
+async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
     // A body cut off on the way is a network failure; one that arrived whole is the edge's.
     let text = response.text().await.map_err(|_| CallError::Network)?;
     if response.ok() {
         return json::from_str(&text).ok_or(CallError::Network);
     }
     match json::from_str::<ErrorAnswer>(&text) {
-        Some(ErrorAnswer { error }) => Err(CallError::Api {
+        Some(error) => Err(CallError::Api {
             retryable: error.kind == "api_error"
                 || error.code == const { ErrorCode::IdempotencyRequestInProgress.as_str() },
             code: error.code,
@@ -279,7 +386,7 @@ impl Edge {
         format!("Bearer {}", self.publishable_key)
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    pub async fn post<B: Serialize, T: FromJson>(
         &self,
         path: &str,
         body: &B,
@@ -300,7 +407,7 @@ impl Edge {
         decode(response).await
     }
 
-    pub async fn get<T: DeserializeOwned>(
+    pub async fn get<T: FromJson>(
         &self,
         path: &str,
         query: &[(&str, &str)],
@@ -332,12 +439,12 @@ impl Edge {
         let id = customer_session
             .split_once("_secret_")
             .map_or(customer_session, |(id, _)| id);
-        self.get::<SavedCardList>(
+        self.get::<List<SavedCard>>(
             &format!("/v1/customer_sessions/{id}/payment_methods"),
             &[("client_secret", customer_session)],
         )
         .await
-        .map(|list| list.data)
+        .map(|List(data)| data)
     }
 
     pub async fn keys(&self) -> Result<Keys, CallError> {
@@ -372,12 +479,12 @@ impl Edge {
         session_id: &str,
         client_secret: &str,
     ) -> Result<Vec<Bank>, CallError> {
-        self.get::<BankList>(
+        self.get::<List<Bank>>(
             &format!("/v1/checkout_sessions/{session_id}/banks"),
             &[("client_secret", client_secret)],
         )
         .await
-        .map(|list| list.data)
+        .map(|List(data)| data)
     }
 
     /// The session's latest payment (a bank payment is first asked about at the bank).

@@ -3,28 +3,38 @@
 //! charge. Editing the card or choosing another starts a new attempt. Nothing about the card
 //! itself is stored.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, Object};
+use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attempt {
     pub idempotency_key: String,
     /// The token of the card just entered, or the id of the saved card chosen.
     pub token: String,
-    #[serde(default)]
     pub saved_card: bool,
     /// The customer agreed to keep the card entered.
-    #[serde(default)]
     pub save: bool,
     /// A saved card's security code typed again, encrypted to the edge (never in clear).
-    #[serde(default)]
     pub encrypted_cvc: Option<String>,
     /// The bank chosen, for a payment by bank redirect (then there is no token).
-    #[serde(default)]
     pub bank: Option<String>,
     /// What the customer's wallet pays: all of it (then there is no token) or part, with the
     /// card for the rest.
-    #[serde(default)]
     pub wallet_amount: Option<i64>,
+}
+
+impl FromJson for Attempt {
+    fn from_json(attempt: &Object) -> Option<Self> {
+        Some(Attempt {
+            idempotency_key: attempt.text("idempotency_key")?,
+            token: attempt.text("token")?,
+            saved_card: attempt.flag("saved_card").unwrap_or(false),
+            save: attempt.flag("save").unwrap_or(false),
+            encrypted_cvc: attempt.text("encrypted_cvc"),
+            bank: attempt.text("bank"),
+            wallet_amount: attempt.integer("wallet_amount"),
+        })
+    }
 }
 
 fn storage() -> Option<web_sys::Storage> {

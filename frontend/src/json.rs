@@ -1,10 +1,15 @@
-//! JSON through the browser's own parser and printer (`JSON.parse` / `JSON.stringify`), with
-//! serde-wasm-bindgen between JS values and Rust types: the widget ships no JSON parser of its
-//! own, which saved about 8 KB gzip.
+//! JSON through the browser's own parser and printer (`JSON.parse` / `JSON.stringify`): the
+//! widget ships no JSON parser of its own, which saved about 8 KB gzip.
+//!
+//! What the checkout reads (the API's answers, its saved attempt, the merchant's appearance) is
+//! read field by field from the parsed object ([`Object`], [`FromJson`]). serde's derived
+//! deserializers, through serde-wasm-bindgen, cost about 12 KB gzip for the dozen types the
+//! checkout reads: a visitor and a deserializer instance per type, and the number formatting
+//! their error messages carry. What it writes keeps serde (`Serialize` costs little).
 
-use serde::de::DeserializeOwned;
+use js_sys::{Array, Reflect};
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// A JS value with the shape `JSON.stringify` gives: maps as plain objects, `None` as `null`.
 pub fn to_js<T: Serialize>(value: &T) -> Option<JsValue> {
@@ -17,7 +22,80 @@ pub fn to_string<T: Serialize>(value: &T) -> Option<String> {
     js_sys::JSON::stringify(&to_js(value)?).ok()?.as_string()
 }
 
-/// `None` when `text` is not JSON or not a `T`.
-pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
-    serde_wasm_bindgen::from_value(js_sys::JSON::parse(text).ok()?).ok()
+/// `None` when `text` is not a JSON object or not a `T`.
+pub fn from_str<T: FromJson>(text: &str) -> Option<T> {
+    T::from_json(&Object::parse(text)?)
+}
+
+/// A type read from a JSON object: `None` when a field it needs is missing or of another type.
+/// A field it may go without reads as absent when it is `null`, missing or of another type.
+pub trait FromJson: Sized {
+    fn from_json(object: &Object) -> Option<Self>;
+}
+
+/// The largest integer a JSON number carries exactly (2^53 - 1).
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A JSON object (not an array, not `null`), parsed by the browser. The wallet page, whose size
+/// is not budgeted, hands the value to serde.
+pub struct Object(pub(crate) JsValue);
+
+impl Object {
+    pub fn parse(text: &str) -> Option<Object> {
+        Object::of(js_sys::JSON::parse(text).ok()?)
+    }
+
+    fn of(value: JsValue) -> Option<Object> {
+        (value.is_object() && !Array::is_array(&value)).then_some(Object(value))
+    }
+
+    /// The field `name`, unless it is missing or `null`.
+    fn field(&self, name: &str) -> Option<JsValue> {
+        let value = Reflect::get(&self.0, &JsValue::from_str(name)).ok()?;
+        (!value.is_null() && !value.is_undefined()).then_some(value)
+    }
+
+    /// Whether the field is there and not `null`.
+    pub fn has(&self, name: &str) -> bool {
+        self.field(name).is_some()
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.field(name)?.as_string()
+    }
+
+    /// A whole number within the range JSON carries exactly.
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        let number = self.field(name)?.as_f64()?;
+        // The cast is exact: the number is whole and within ±2^53.
+        (number.fract() == 0.0 && number.abs() <= MAX_EXACT_INTEGER).then_some(number as i64)
+    }
+
+    /// [`Object::integer`], when it fits `T` (an amount's `u8` month, a `u32` of basis points).
+    pub fn small<T: TryFrom<i64>>(&self, name: &str) -> Option<T> {
+        T::try_from(self.integer(name)?).ok()
+    }
+
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.field(name)?.as_bool()
+    }
+
+    pub fn object(&self, name: &str) -> Option<Object> {
+        Object::of(self.field(name)?)
+    }
+
+    /// An array of `T`: `None` when any item is not one.
+    pub fn list<T: FromJson>(&self, name: &str) -> Option<Vec<T>> {
+        self.items(name, |item| T::from_json(&Object::of(item)?))
+    }
+
+    /// An array of strings, each read by `parse`: `None` when any item is not one.
+    pub fn texts<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+        self.items(name, |item| parse(&item.as_string()?))
+    }
+
+    fn items<T>(&self, name: &str, read: impl Fn(JsValue) -> Option<T>) -> Option<Vec<T>> {
+        let array = self.field(name)?.dyn_into::<Array>().ok()?;
+        array.iter().map(read).collect()
+    }
 }

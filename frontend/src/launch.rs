@@ -32,6 +32,18 @@ pub struct Launch {
     pub customer_session: Option<String>,
 }
 
+/// The merchant's `appearance` option as it was given (checked by `Appearance::validated`).
+fn appearance(options: &crate::json::Object) -> Appearance {
+    Appearance {
+        color_primary: options.text("colorPrimary"),
+        color_text: options.text("colorText"),
+        color_background: options.text("colorBackground"),
+        color_danger: options.text("colorDanger"),
+        font_family: options.text("fontFamily"),
+        border_radius: options.text("borderRadius"),
+    }
+}
+
 fn params(text: &str) -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(text.trim_start_matches(['#', '?'])).ok()
 }
@@ -70,7 +82,8 @@ fn read() -> Option<Launch> {
             .and_then(|tag| crate::locale::canonical(&tag)),
         appearance: fragment
             .get("appearance")
-            .and_then(|text| crate::json::from_str::<Appearance>(&text))
+            .and_then(|text| crate::json::Object::parse(&text))
+            .map(|options| appearance(&options))
             .unwrap_or_default()
             .validated(),
         customer_session: fragment

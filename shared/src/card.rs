@@ -90,6 +90,11 @@ impl Brand {
         }
     }
 
+    /// The brand named `text` as the API writes it; `None` for any other text.
+    pub fn parse(text: &str) -> Option<Brand> {
+        Brand::ALL.into_iter().find(|brand| brand.as_str() == text)
+    }
+
     pub fn display_name(self) -> &'static str {
         match self {
             Brand::Visa => "Visa",
@@ -496,6 +501,16 @@ mod tests {
         year: 2026,
         month: 11,
     };
+
+    #[test]
+    fn brands_parse_from_their_api_names_only() {
+        for brand in Brand::ALL {
+            assert_eq!(Brand::parse(brand.as_str()), Some(brand));
+        }
+        for text in ["", "Visa", "VISA", "visa ", "maestro"] {
+            assert_eq!(Brand::parse(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn brands_by_iin() {

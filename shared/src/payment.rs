@@ -266,13 +266,15 @@ impl DeclineCode {
         }
     }
 
+    /// The code named `text` as the API writes it; `None` for any other text.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|known| known.as_str() == text)
+    }
+
     /// A gateway's code that already is one of Till's; any other is a plain decline (the
     /// customer never sees a code Till has no words for).
     pub fn from_gateway(code: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|known| known.as_str() == code)
-            .unwrap_or(DeclineCode::CardDeclined)
+        Self::parse(code).unwrap_or(DeclineCode::CardDeclined)
     }
 
     /// The customer-facing reason, stored on the payment as `failure_message`.
@@ -312,6 +314,16 @@ mod tests {
     use super::PaymentStatus::*;
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn decline_codes_parse_from_their_api_names_only() {
+        for code in DeclineCode::ALL {
+            assert_eq!(DeclineCode::parse(code.as_str()), Some(code));
+        }
+        for text in ["", "do_not_honor", "Card_Declined", "card_declined\n"] {
+            assert_eq!(DeclineCode::parse(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn transition_table() {

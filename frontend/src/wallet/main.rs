@@ -6,6 +6,18 @@
 //! the checkout page. Opened with `?view=subscriptions` (a session made with
 //! `subscriptions: true`) it is the customer's subscriptions page instead.
 
+/// Implements `json::FromJson` through serde for the wallet's own types: the wallet page's
+/// size is not budgeted, the checkout's is (it reads its answers field by field, `json`).
+macro_rules! from_json_by_serde {
+    ($($read:ty),* $(,)?) => {$(
+        impl crate::json::FromJson for $read {
+            fn from_json(object: &crate::json::Object) -> Option<Self> {
+                serde_wasm_bindgen::from_value(object.0.clone()).ok()
+            }
+        }
+    )*};
+}
+
 mod add_money;
 mod history;
 mod orders;

@@ -131,6 +131,18 @@ struct NewRequest<'a> {
     reason: &'a str,
 }
 
+from_json_by_serde!(
+    WalletView,
+    TopUpCheckout,
+    Moved,
+    Orders,
+    SubscriptionList,
+    SavedCards,
+    CustomerAction,
+    CustomerSubscription,
+    RequestView,
+);
+
 #[derive(Clone)]
 pub struct WalletApi {
     edge: Edge,

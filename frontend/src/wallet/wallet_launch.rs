@@ -23,6 +23,8 @@ pub struct WalletLaunch {
     pub subscriptions_only: bool,
 }
 
+from_json_by_serde!(WalletLaunch);
+
 impl WalletLaunch {
     pub fn session_id(&self) -> &str {
         self.customer_session
