@@ -44,6 +44,16 @@ INSERT OR IGNORE INTO api_keys (id, key_hash, merchant_id, kind, redacted, creat
     ('key_bd6bace133b247778b8f7cf7cb0bfb6e', 'bd6bace133b24777cb8f7cf7cb0bfb6ec23c8ffb55d2838060353dab07b5035c', 'mer_keylimit', 'publishable', 'pk_test_...able', 0);
 UPDATE merchants SET rate_limits = '{"publishable_key":{"limit":20,"window_seconds":60}}'
     WHERE id = 'mer_keylimit';
+-- A merchant whose customers' addresses may each make 3 browser calls a minute and its publishable
+-- key 10, for the test that an address over its limit does not use up the key's. Keys:
+-- sk_test_till_keyshare_merchant_secret, pk_test_till_keyshare_merchant_publishable.
+INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_keyshare', 'Key Share Test Merchant', 0);
+INSERT OR IGNORE INTO api_keys (id, key_hash, merchant_id, kind, redacted, created) VALUES
+    ('key_fb596e6a65d14115a918d5e846b9f1b6', 'a2a59ed45fa7cc50d3864000686226e3379ed38142717c745dddbb7a889eee33', 'mer_keyshare', 'secret', 'sk_test_...cret', 0),
+    ('key_dfd97ced72c84873af7be5218c085f23', '3f86584257526359f45094adf86e58acd8d9a2c60755f4d4a8db004b21a31a1a', 'mer_keyshare', 'publishable', 'pk_test_...able', 0);
+UPDATE merchants SET rate_limits =
+    '{"publishable_key":{"limit":10,"window_seconds":60},"client_ip":{"limit":3,"window_seconds":60}}'
+    WHERE id = 'mer_keyshare';
 -- A merchant that connects its own Stripe account (the tests point it at localstripe). Keys:
 -- sk_test_till_stripe_merchant_secret, pk_test_till_stripe_merchant_publishable.
 INSERT OR IGNORE INTO merchants (id, name, created) VALUES ('mer_stripe', 'Stripe Test Merchant', 0);
@@ -88,4 +98,4 @@ INSERT OR IGNORE INTO risk_rules (merchant_id, id, rule, enabled, created, updat
                      "rule_default_geo_mismatch", "rule_default_new_customer",
                      "rule_default_email_attempts", "rule_default_email_cards"]') AS d
     WHERE m.id IN ('mer_demo', 'mer_hooks', 'mer_recon', 'mer_throttle', 'mer_keylimit',
-                   'mer_stripe', 'mer_wallet');
+                   'mer_keyshare', 'mer_stripe', 'mer_wallet');

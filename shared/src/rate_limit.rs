@@ -103,24 +103,81 @@ impl Limits {
 /// Upper bound on `limit`: the window keeps one timestamp per request it admits.
 pub const MAX_LIMIT: u32 = 10_000;
 
-/// Admits one request at `now_ms` if the window has room, recording it in `hits` (timestamps
-/// in ms, oldest first). Refused: the seconds until the oldest hit leaves the window.
-pub fn admit(hits: &mut Vec<i64>, now_ms: i64, limit: Limit) -> Result<(), u64> {
-    let window_ms = i64::from(limit.window_seconds) * 1000;
-    hits.retain(|hit| *hit > now_ms - window_ms);
-    let capacity = usize::try_from(limit.limit.min(MAX_LIMIT)).unwrap_or(0);
-    if hits.len() < capacity {
-        hits.push(now_ms);
-        return Ok(());
+impl Limit {
+    pub fn window_ms(self) -> i64 {
+        i64::from(self.window_seconds) * 1000
     }
-    let oldest = hits.first().copied().unwrap_or(now_ms);
-    let wait_ms = (oldest + window_ms - now_ms).max(0);
-    Err(u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1))
+}
+
+/// One window's hits (timestamps in ms, oldest first) and its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub hits: Vec<i64>,
+    pub limit: Limit,
+}
+
+impl Window {
+    /// Drops the hits that have left the window; then the seconds until there is room, `None`
+    /// when there is room now.
+    fn wait(&mut self, now_ms: i64) -> Option<u64> {
+        let window_ms = self.limit.window_ms();
+        self.hits.retain(|hit| *hit > now_ms - window_ms);
+        let capacity = usize::try_from(self.limit.limit.min(MAX_LIMIT)).unwrap_or(0);
+        if self.hits.len() < capacity {
+            return None;
+        }
+        let oldest = self.hits.first().copied().unwrap_or(now_ms);
+        let wait_ms = (oldest + window_ms - now_ms).max(0);
+        Some(u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1))
+    }
+}
+
+/// Which window refused a request, and the seconds until it has room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub window: usize,
+    pub retry_after: u64,
+}
+
+/// Admits one request at `now_ms` when every window has room for it, and then counts it in
+/// each. A request one window refuses counts in none: a client over its own limit does not use
+/// up a window it shares with others (the publishable key's, shared by all of a merchant's
+/// customers). Refused: the window that has room last, and when.
+pub fn admit_all(windows: &mut [Window], now_ms: i64) -> Result<(), Refused> {
+    let refused = windows
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(window, w)| {
+            w.wait(now_ms).map(|retry_after| Refused {
+                window,
+                retry_after,
+            })
+        })
+        .max_by_key(|refused| refused.retry_after);
+    if let Some(refused) = refused {
+        return Err(refused);
+    }
+    for window in windows {
+        window.hits.push(now_ms);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One window, as most limits are checked.
+    fn admit(hits: &mut Vec<i64>, now_ms: i64, limit: Limit) -> Result<(), u64> {
+        let mut windows = [Window {
+            hits: std::mem::take(hits),
+            limit,
+        }];
+        let admitted = admit_all(&mut windows, now_ms).map_err(|refused| refused.retry_after);
+        let [window] = windows;
+        *hits = window.hits;
+        admitted
+    }
 
     const FIVE_A_MINUTE: Limit = Limit {
         limit: 5,
@@ -168,5 +225,65 @@ mod tests {
         assert!(
             serde_json::from_str::<Limits>(r#"{"cards":{"limit":1,"window_seconds":1}}"#).is_err()
         );
+    }
+
+    const THREE_A_MINUTE: Limit = Limit {
+        limit: 3,
+        window_seconds: 60,
+    };
+
+    fn key_and_address() -> [Window; 2] {
+        [
+            Window {
+                hits: Vec::new(),
+                limit: FIVE_A_MINUTE,
+            },
+            Window {
+                hits: Vec::new(),
+                limit: THREE_A_MINUTE,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_request_one_window_refuses_counts_in_none() {
+        let mut windows = key_and_address();
+        for t in 0..3 {
+            assert_eq!(admit_all(&mut windows, t * 1_000), Ok(()));
+        }
+        // The address is spent; sending on does not use up the key's window.
+        for t in 3..20 {
+            let refused = admit_all(&mut windows, t * 1_000).unwrap_err();
+            assert_eq!(refused.window, 1);
+            assert_eq!(refused.retry_after, 60 - t as u64);
+        }
+        assert_eq!(windows[0].hits, vec![0, 1_000, 2_000]);
+        assert_eq!(windows[1].hits, vec![0, 1_000, 2_000]);
+        // Another address, the same key: two more fit under the key's five.
+        let mut other = key_and_address();
+        other[0].hits = windows[0].hits.clone();
+        assert_eq!(admit_all(&mut other, 20_000), Ok(()));
+        assert_eq!(admit_all(&mut other, 21_000), Ok(()));
+        assert_eq!(admit_all(&mut other, 22_000).unwrap_err().window, 0);
+    }
+
+    #[test]
+    fn a_request_both_windows_refuse_waits_for_the_later() {
+        let mut windows = key_and_address();
+        windows[0].hits = vec![50_000, 51_000, 52_000, 53_000, 54_000];
+        windows[1].hits = vec![10_000, 11_000, 12_000];
+        let refused = admit_all(&mut windows, 55_000).unwrap_err();
+        assert_eq!(
+            refused,
+            Refused {
+                window: 0,
+                retry_after: 55
+            }
+        );
+    }
+
+    #[test]
+    fn no_windows_admit_everything() {
+        assert_eq!(admit_all(&mut [], 0), Ok(()));
     }
 }

@@ -16,6 +16,8 @@ const THROTTLE_PK: &str = "pk_test_till_throttle_merchant_publishable";
 /// Seeded with a publishable-key limit of 20 calls a minute.
 const KEYLIMIT_SK: &str = "sk_test_till_keylimit_merchant_secret";
 const KEYLIMIT_PK: &str = "pk_test_till_keylimit_merchant_publishable";
+const KEYSHARE_SK: &str = "sk_test_till_keyshare_merchant_secret";
+const KEYSHARE_PK: &str = "pk_test_till_keyshare_merchant_publishable";
 
 fn throttled() -> Till {
     Till::for_merchant(THROTTLE_SK, THROTTLE_PK)
@@ -403,6 +405,45 @@ async fn a_publishable_key_gets_its_own_limit_and_the_secret_key_is_not_counted(
         .contains("publishable key"));
     // The merchant's server keeps working.
     till.create_session(2_801).await;
+}
+
+/// The merchant's publishable key allows 10 browser calls a minute, each client address 3: an
+/// address sending on past its own limit must not use up the key's, which all the merchant's
+/// customers share.
+#[tokio::test]
+async fn an_address_over_its_limit_does_not_use_up_the_publishable_keys() {
+    let till = Till::for_merchant(KEYSHARE_SK, KEYSHARE_PK);
+    let session = till.create_session(2_850).await;
+    let noisy = browser_like_client(&till.edge);
+    for attempt in 0..3 {
+        let response = garbage_tokenization(&noisy, &till, &session).await;
+        assert_eq!(response.status(), 400, "attempt {attempt}");
+    }
+    for attempt in 3..20 {
+        let refused = garbage_tokenization(&noisy, &till, &session).await;
+        assert_eq!(refused.status(), 429, "attempt {attempt}");
+        let (_, body) = json_of(refused).await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("client address"),
+            "{body}"
+        );
+    }
+    // The key counted 3 of its 10: seven other customers still get through, the next does not.
+    for customer in 0..7 {
+        let response =
+            garbage_tokenization(&browser_like_client(&till.edge), &till, &session).await;
+        assert_eq!(response.status(), 400, "customer {customer}");
+    }
+    let refused = garbage_tokenization(&browser_like_client(&till.edge), &till, &session).await;
+    assert_eq!(refused.status(), 429);
+    let (_, body) = json_of(refused).await;
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("publishable key"));
 }
 
 #[tokio::test]
