@@ -525,3 +525,264 @@ impl Edge {
             .await
     }
 }
+
+/// The readers against what the edge writes: each answer is built from `till_core`'s API types
+/// and written by serde_json, as the edge writes it, so a renamed or retyped field fails here.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_core::api::{self as wire, CaptureMethod, NextAction, Purpose};
+    use till_core::card::CardSummary;
+    use till_core::fx::{Converted, QuotedAmount};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn currency(code: &str) -> Currency {
+        Currency::parse(code).expect("a currency")
+    }
+
+    fn written<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).expect("serializable")
+    }
+
+    fn edge_session() -> wire::CheckoutSession {
+        wire::CheckoutSession {
+            id: "cs_0123456789abcdef0123456789abcdef".into(),
+            object: "checkout_session".into(),
+            amount: 123_456,
+            currency: currency("KRW"),
+            capture_method: CaptureMethod::Automatic,
+            line_items: Vec::new(),
+            status: SessionStatus::Open,
+            client_secret: None,
+            return_url: Some("http://127.0.0.1:8791/done".into()),
+            merchant_reference: Some("order-1".into()),
+            merchant_name: "Edge Goods 한국".into(),
+            payment: None,
+            customer: Some("cus_1".into()),
+            purpose: Purpose::Payment,
+            require_cvc: true,
+            receipt_email: None,
+            locale: Some("ko".into()),
+            conversion: Some(Converted {
+                fx_quote: "fxq_1".into(),
+                settlement: QuotedAmount {
+                    amount: 9_150,
+                    currency: currency("USD"),
+                },
+                rate: "1349.2100".into(),
+                markup_bps: 150,
+                margin: 1_800,
+                rates_date: "2026-11-27".into(),
+                expires_at: 1_795_000_000,
+            }),
+            payment_method_types: vec![PaymentMethodType::Card, PaymentMethodType::BankRedirect],
+            wallet_balance: Some(5_000),
+            created: 1_794_999_000,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_a_session_as_the_edge_writes_it() {
+        let session: Session = json::from_str(&written(&edge_session())).expect("read");
+        assert_eq!(session.id, "cs_0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            (session.amount, session.currency),
+            (123_456, currency("KRW"))
+        );
+        assert_eq!(session.status, SessionStatus::Open);
+        assert_eq!(session.merchant_name, "Edge Goods 한국");
+        assert_eq!(session.customer.as_deref(), Some("cus_1"));
+        assert!(session.require_cvc);
+        assert_eq!(
+            session.payment_method_types,
+            [PaymentMethodType::Card, PaymentMethodType::BankRedirect]
+        );
+        assert_eq!(session.wallet_balance, Some(5_000));
+        let conversion = session.conversion.expect("the conversion");
+        assert_eq!(
+            (conversion.settlement.amount, conversion.settlement.currency),
+            (9_150, currency("USD"))
+        );
+        assert_eq!(
+            (conversion.rate.as_str(), conversion.markup_bps),
+            ("1349.2100", 150)
+        );
+        assert_eq!(conversion.expires_at, 1_795_000_000);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_session_missing_or_mistyping_what_the_form_needs_is_refused() {
+        let whole = serde_json::to_value(edge_session()).expect("serializable");
+        for (field, value) in [
+            ("merchant_name", serde_json::Value::Null),
+            ("amount", serde_json::json!("123456")),
+            ("amount", serde_json::json!(1.5)),
+            ("currency", serde_json::json!("XXX1")),
+            ("status", serde_json::json!("exploded")),
+            (
+                "payment_method_types",
+                serde_json::json!(["card", "crypto"]),
+            ),
+        ] {
+            let mut changed = whole.clone();
+            changed[field] = value.clone();
+            assert!(
+                json::from_str::<Session>(&changed.to_string()).is_none(),
+                "{field} = {value}"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn an_older_session_without_methods_takes_cards_and_a_bad_conversion_is_left_out() {
+        let mut older = serde_json::to_value(edge_session()).expect("serializable");
+        let fields = older.as_object_mut().expect("an object");
+        fields.remove("payment_method_types");
+        fields.insert("conversion".into(), serde_json::json!({ "rate": 3 }));
+        let session: Session = json::from_str(&older.to_string()).expect("read");
+        assert_eq!(session.payment_method_types, [PaymentMethodType::Card]);
+        assert!(session.conversion.is_none());
+    }
+
+    fn edge_payment(next_action: Option<NextAction>) -> wire::Payment {
+        wire::Payment {
+            id: "pay_0123456789abcdef0123456789abcdef".into(),
+            object: "payment".into(),
+            amount: 2_500,
+            currency: currency("USD"),
+            status: PaymentStatus::RequiresAction,
+            capture_method: CaptureMethod::Automatic,
+            amount_captured: 0,
+            amount_refunded: 0,
+            requires_review: false,
+            next_action,
+            checkout_session: "cs_0123456789abcdef0123456789abcdef".into(),
+            customer: None,
+            purpose: Purpose::Payment,
+            payment_method: None,
+            customer_action: None,
+            payment_method_type: PaymentMethodType::Card,
+            wallet_amount: 500,
+            card: Some(CardSummary {
+                brand: Brand::Visa,
+                last4: "3184".into(),
+                exp_month: 12,
+                exp_year: 2030,
+                fingerprint: Some("fp".into()),
+            }),
+            bank: None,
+            failure_code: Some(DeclineCode::InsufficientFunds),
+            failure_message: Some("Your card has insufficient funds.".into()),
+            risk: None,
+            review: None,
+            conversion: None,
+            settlement_refunded: None,
+            created: 1_794_999_000,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_a_payment_and_its_challenge_as_the_edge_writes_them() {
+        let challenge = Some(NextAction::OtpChallenge {
+            attempts_remaining: 2,
+        });
+        let payment: Payment = json::from_str(&written(&edge_payment(challenge))).expect("read");
+        assert_eq!(payment.id, "pay_0123456789abcdef0123456789abcdef");
+        assert_eq!((payment.amount, payment.currency), (2_500, currency("USD")));
+        assert_eq!(payment.status, PaymentStatus::RequiresAction);
+        assert_eq!(payment.payment_method_type, PaymentMethodType::Card);
+        assert_eq!(payment.wallet_amount, 500);
+        let action = payment.next_action.expect("the challenge");
+        assert_eq!((action.attempts_remaining, action.url), (2, None));
+        let card = payment.card.expect("the card");
+        assert_eq!((card.brand, card.last4.as_str()), (Brand::Visa, "3184"));
+        assert_eq!(payment.failure_code, Some(DeclineCode::InsufficientFunds));
+
+        let redirect = Some(NextAction::RedirectToUrl {
+            url: "http://127.0.0.1:8790/bank/approve".into(),
+        });
+        let payment: Payment = json::from_str(&written(&edge_payment(redirect))).expect("read");
+        assert_eq!(
+            payment.next_action.and_then(|action| action.url).as_deref(),
+            Some("http://127.0.0.1:8790/bank/approve")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_newer_decline_code_still_reads_the_payment() {
+        let mut newer = serde_json::to_value(edge_payment(None)).expect("serializable");
+        newer["failure_code"] = serde_json::json!("some_code_added_later");
+        let payment: Payment = json::from_str(&newer.to_string()).expect("read");
+        assert_eq!(payment.failure_code, None);
+        assert_eq!(
+            payment.failure_message.as_deref(),
+            Some("Your card has insufficient funds.")
+        );
+        newer["status"] = serde_json::json!(7);
+        assert!(json::from_str::<Payment>(&newer.to_string()).is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_saved_cards_and_keys_as_the_edge_writes_them() {
+        let list = wire::List {
+            object: "list".into(),
+            data: vec![wire::PaymentMethod {
+                id: "pm_1".into(),
+                object: "payment_method".into(),
+                customer: "cus_1".into(),
+                card: CardSummary {
+                    brand: Brand::Mastercard,
+                    last4: "4444".into(),
+                    exp_month: 1,
+                    exp_year: 2031,
+                    fingerprint: None,
+                },
+                created: 1,
+            }],
+            has_more: false,
+        };
+        let List(cards) = json::from_str::<List<SavedCard>>(&written(&list)).expect("read");
+        assert_eq!(cards.len(), 1);
+        assert_eq!(cards[0].id, "pm_1");
+        let face = &cards[0].card;
+        assert_eq!(
+            (
+                face.brand,
+                face.last4.as_str(),
+                face.exp_month,
+                face.exp_year
+            ),
+            (Brand::Mastercard, "4444", 1, 2031)
+        );
+
+        let jwks = till_core::jwe::Jwks {
+            keys: vec![till_core::jwe::EcPublicJwk {
+                kty: "EC".into(),
+                crv: "P-256".into(),
+                x: "x-coordinate".into(),
+                y: "y-coordinate".into(),
+                kid: Some("k1".into()),
+                key_use: Some("enc".into()),
+                alg: Some("ECDH-ES".into()),
+            }],
+        };
+        let keys: Keys = json::from_str(&written(&jwks)).expect("read");
+        let key = &keys.keys[0];
+        assert_eq!(
+            (key.kid.as_deref(), key.x.as_str(), key.y.as_str()),
+            (Some("k1"), "x-coordinate", "y-coordinate")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_the_edges_errors() {
+        let refused = till_core::error::ApiError::new(ErrorCode::RateLimited).with_param("token");
+        let error: ErrorAnswer = json::from_str(&written(&refused)).expect("read");
+        assert_eq!(error.code, ErrorCode::RateLimited.as_str());
+        assert_eq!(error.param.as_deref(), Some("token"));
+        assert!(!error.message.is_empty());
+        assert!(json::from_str::<ErrorAnswer>(r#"{"error":"rate_limited"}"#).is_none());
+    }
+}

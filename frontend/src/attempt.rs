@@ -68,3 +68,54 @@ pub fn new_key() -> Option<String> {
     let crypto = web_sys::window()?.crypto().ok()?;
     Some(crypto.random_uuid())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn a_reload_finds_the_same_attempt_and_a_cleared_one_is_gone() {
+        let session = "cs_attempt_round_trip";
+        let attempt = Attempt {
+            idempotency_key: new_key().expect("the browser makes keys"),
+            token: "tok_1".into(),
+            saved_card: false,
+            save: true,
+            encrypted_cvc: None,
+            bank: None,
+            wallet_amount: Some(1_500),
+        };
+        save(session, &attempt);
+        assert_eq!(load(session), Some(attempt.clone()));
+        assert_eq!(load("cs_another_session"), None);
+        clear(session);
+        assert_eq!(load(session), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_damaged_attempt_is_not_resumed() {
+        let session = "cs_attempt_damaged";
+        let stored = storage().expect("sessionStorage");
+        for damaged in [
+            "not json",
+            "[]",
+            r#"{"token":"tok_1"}"#,
+            r#"{"idempotency_key":7,"token":"tok_1"}"#,
+        ] {
+            stored.set_item(&slot(session), damaged).expect("stored");
+            assert_eq!(load(session), None, "{damaged}");
+        }
+        clear(session);
+    }
+
+    #[wasm_bindgen_test]
+    fn keys_are_fresh_uuids() {
+        let (first, second) = (new_key().expect("key"), new_key().expect("key"));
+        assert_ne!(first, second);
+        assert_eq!(first.len(), 36);
+        assert_eq!(first.as_bytes()[14], b'4');
+    }
+}

@@ -100,3 +100,112 @@ impl Object {
         array.iter().map(read).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn parsed(text: &str) -> Object {
+        Object::parse(text).expect("a JSON object")
+    }
+
+    #[wasm_bindgen_test]
+    fn only_an_object_parses() {
+        assert!(Object::parse(r#"{"a":1}"#).is_some());
+        for not_an_object in ["[1,2]", "null", "\"text\"", "12", "{", "", "{'a':1}"] {
+            assert!(Object::parse(not_an_object).is_none(), "{not_an_object}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn integers_are_whole_and_exact() {
+        let object = parsed(
+            r#"{"zero":0,"minus":-5,"max":9007199254740991,"half":1.5,"over":9007199254740993,"text":"5","huge":1e300}"#,
+        );
+        assert_eq!(object.integer("zero"), Some(0));
+        assert_eq!(object.integer("minus"), Some(-5));
+        assert_eq!(object.integer("max"), Some(9_007_199_254_740_991));
+        for refused in ["half", "over", "text", "huge", "missing"] {
+            assert_eq!(object.integer(refused), None, "{refused}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn small_integers_fit_their_type() {
+        let object = parsed(r#"{"month":12,"wide":300,"negative":-1}"#);
+        assert_eq!(object.small::<u8>("month"), Some(12));
+        assert_eq!(object.small::<u8>("wide"), None);
+        assert_eq!(object.small::<u32>("negative"), None);
+        assert_eq!(object.small::<u32>("wide"), Some(300));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_field_of_another_type_or_null_reads_as_absent() {
+        let object = parsed(r#"{"name":"Ada","count":3,"on":true,"gone":null,"nested":{"x":"y"}}"#);
+        assert_eq!(object.text("name").as_deref(), Some("Ada"));
+        assert_eq!(object.text("count"), None);
+        assert_eq!(object.flag("on"), Some(true));
+        assert_eq!(object.flag("name"), None);
+        assert!(!object.has("gone"));
+        assert!(object.has("count"));
+        assert_eq!(object.text("gone"), None);
+        assert!(object.object("nested").is_some());
+        assert!(object.object("name").is_none());
+    }
+
+    struct Named(String);
+
+    impl FromJson for Named {
+        fn from_json(object: &Object) -> Option<Self> {
+            object.text("name").map(Named)
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_list_with_one_bad_item_is_refused_whole() {
+        let good = parsed(r#"{"data":[{"name":"a"},{"name":"b"}]}"#);
+        let names: Vec<String> = good
+            .list::<Named>("data")
+            .expect("every item is a name")
+            .into_iter()
+            .map(|Named(name)| name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        for bad in [
+            r#"{"data":[{"name":"a"},{"name":7}]}"#,
+            r#"{"data":[{"name":"a"},"b"]}"#,
+            r#"{"data":{"name":"a"}}"#,
+        ] {
+            assert!(parsed(bad).list::<Named>("data").is_none(), "{bad}");
+        }
+        let texts = parsed(r#"{"t":["card","bank_redirect"],"u":["card",1]}"#);
+        assert_eq!(texts.texts("t", |t| Some(t.len())), Some(vec![4, 13]));
+        assert_eq!(texts.texts("u", |t| Some(t.len())), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn what_is_written_reads_back_through_the_browser() {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            text: &'a str,
+            amount: i64,
+            absent: Option<i64>,
+        }
+        let text = to_string(&Written {
+            text: "\"quoted\" </script> 한국어",
+            amount: -1234,
+            absent: None,
+        })
+        .expect("written");
+        let object = parsed(&text);
+        assert_eq!(
+            object.text("text").as_deref(),
+            Some("\"quoted\" </script> 한국어")
+        );
+        assert_eq!(object.integer("amount"), Some(-1234));
+        assert!(!object.has("absent"));
+    }
+}

@@ -91,3 +91,47 @@ fn read() -> Option<Launch> {
             .filter(|secret| secret.starts_with("cuss_") && secret.contains("_secret_")),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    fn appearance_of(text: &str) -> Appearance {
+        crate::json::Object::parse(text)
+            .map(|options| appearance(&options))
+            .unwrap_or_default()
+            .validated()
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_the_merchants_appearance_by_its_javascript_names() {
+        let read = appearance_of(
+            r##"{"colorPrimary":"#1d4ed8","colorText":"#111111","colorBackground":"#ffffff",
+                "colorDanger":"#b91c1c","fontFamily":"Georgia, serif","borderRadius":"6px"}"##,
+        );
+        assert_eq!(read.color_primary.as_deref(), Some("#1d4ed8"));
+        assert_eq!(read.color_text.as_deref(), Some("#111111"));
+        assert_eq!(read.color_background.as_deref(), Some("#ffffff"));
+        assert_eq!(read.color_danger.as_deref(), Some("#b91c1c"));
+        assert_eq!(read.font_family.as_deref(), Some("Georgia, serif"));
+        assert_eq!(read.border_radius.as_deref(), Some("6px"));
+    }
+
+    #[wasm_bindgen_test]
+    fn hostile_or_malformed_appearance_changes_nothing() {
+        let hostile = appearance_of(
+            r##"{"colorPrimary":"red;}body{display:none","fontFamily":"x</style><script>","borderRadius":42,"color_text":"#000000"}"##,
+        );
+        assert_eq!(hostile, Appearance::default());
+        for malformed in ["", "[1]", "{", "null"] {
+            assert_eq!(
+                appearance_of(malformed),
+                Appearance::default(),
+                "{malformed}"
+            );
+        }
+    }
+}

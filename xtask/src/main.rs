@@ -217,6 +217,18 @@ fn lint() -> Result<(), String> {
             "till-dashboard",
         ])
         .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+        .dir(root()))?;
+    // The widget's unit tests, which only build for the browser.
+    run(Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--package",
+            "till-widget",
+            "--bin",
+            "till-widget",
+            "--tests",
+        ])
+        .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
         .dir(root()))
 }
 
@@ -230,6 +242,17 @@ fn unit_tests() -> Result<(), String> {
     // The edge's pure parts (connector transformers) also build and run natively.
     run(Cmd::new("cargo")
         .args(["test", "--package", "till-edge", "--lib"])
+        .dir(root()))?;
+    // The widget's readers and stored attempt use the browser's JSON and storage, so its unit
+    // tests run in headless Chromium (wasm-bindgen's runner, driving the system chromedriver).
+    run(Cmd::new("cargo")
+        .args(["test", "--package", "till-widget", "--bin", "till-widget"])
+        .args(["--target", "wasm32-unknown-unknown"])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            which("wasm-bindgen-test-runner")?,
+        )
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .dir(root()))
 }
 
