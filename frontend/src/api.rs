@@ -1,10 +1,9 @@
 //! The edge's API as the widget uses it. Errors keep the API's `code` and `param` so the form can
 //! put them next to the right field.
 
-use crate::json::{self, FromJson, Object};
+use crate::json::{self, FromJson, Object, ToJson, Writer};
 use gloo_net::http::{Request, Response};
 use js_sys::{Promise, Reflect};
-use serde::Serialize;
 use till_core::api::{
     CompleteChallenge, ConfirmCheckoutSession, CreateToken, ReopenCheckoutSession, SessionStatus,
 };
@@ -368,6 +367,50 @@ async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
     }
 }
 
+impl ToJson for CreateToken {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("checkout_session", self.checkout_session.as_str())
+            .field("client_secret", self.client_secret.as_str())
+            .field("encrypted_card", self.encrypted_card.as_str())
+            .done()
+    }
+}
+
+impl ToJson for ConfirmCheckoutSession {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("client_secret", self.client_secret.as_str())
+            .field("token", self.token.as_deref())
+            .field("payment_method", self.payment_method.as_deref())
+            .field(
+                "save_payment_method",
+                self.save_payment_method.then_some(true),
+            )
+            .field("encrypted_cvc", self.encrypted_cvc.as_deref())
+            .field("bank", self.bank.as_deref())
+            .integer("wallet_amount", self.wallet_amount)
+            .done()
+    }
+}
+
+impl ToJson for CompleteChallenge {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("client_secret", self.client_secret.as_str())
+            .field("otp", self.otp.as_str())
+            .done()
+    }
+}
+
+impl ToJson for ReopenCheckoutSession {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("client_secret", self.client_secret.as_str())
+            .done()
+    }
+}
+
 /// `window.tillSession`, the session request `index.html` started, taken so it is used once.
 async fn early_session() -> Option<Response> {
     let window = web_sys::window()?;
@@ -386,7 +429,7 @@ impl Edge {
         format!("Bearer {}", self.publishable_key)
     }
 
-    pub async fn post<B: Serialize, T: FromJson>(
+    pub async fn post<B: ToJson, T: FromJson>(
         &self,
         path: &str,
         body: &B,
@@ -774,6 +817,63 @@ mod tests {
             (key.kid.as_deref(), key.x.as_str(), key.y.as_str()),
             (Some("k1"), "x-coordinate", "y-coordinate")
         );
+    }
+
+    /// What the widget writes, read back by the edge's own deserializer.
+    fn read_by_the_edge<T: serde::de::DeserializeOwned>(body: &impl ToJson) -> T {
+        let text = json::to_string(body).expect("written");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("the edge refuses {text}: {e}"))
+    }
+
+    #[wasm_bindgen_test]
+    fn the_edge_reads_the_request_bodies_as_the_widget_writes_them() {
+        let token = CreateToken {
+            checkout_session: "cs_1".into(),
+            client_secret: "cs_1_secret_2".into(),
+            encrypted_card: "eyJ.a.b.c.d".into(),
+        };
+        assert_eq!(read_by_the_edge::<CreateToken>(&token), token);
+
+        let every_field = ConfirmCheckoutSession {
+            client_secret: "cs_1_secret_2".into(),
+            token: Some("tok_1".into()),
+            payment_method: Some("pm_1".into()),
+            save_payment_method: true,
+            encrypted_cvc: Some("eyJ.cvc".into()),
+            bank: Some("bank_1".into()),
+            wallet_amount: Some(9_007_199_254_740_991),
+        };
+        assert_eq!(
+            read_by_the_edge::<ConfirmCheckoutSession>(&every_field),
+            every_field
+        );
+        let only_the_secret = ConfirmCheckoutSession {
+            client_secret: "cs_1_secret_2".into(),
+            token: None,
+            payment_method: None,
+            save_payment_method: false,
+            encrypted_cvc: None,
+            bank: None,
+            wallet_amount: None,
+        };
+        assert_eq!(
+            json::to_string(&only_the_secret).as_deref(),
+            Some(r#"{"client_secret":"cs_1_secret_2"}"#)
+        );
+        assert_eq!(
+            read_by_the_edge::<ConfirmCheckoutSession>(&only_the_secret),
+            only_the_secret
+        );
+
+        let challenge = CompleteChallenge {
+            client_secret: "cs_1_secret_2".into(),
+            otp: "123456".into(),
+        };
+        assert_eq!(read_by_the_edge::<CompleteChallenge>(&challenge), challenge);
+        let reopen = ReopenCheckoutSession {
+            client_secret: "cs_1_secret_2\"</script>".into(),
+        };
+        assert_eq!(read_by_the_edge::<ReopenCheckoutSession>(&reopen), reopen);
     }
 
     #[wasm_bindgen_test]

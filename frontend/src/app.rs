@@ -9,6 +9,7 @@ use crate::card_form::CardForm;
 use crate::challenge::OtpChallenge;
 use crate::host;
 use crate::i18n;
+use crate::json::{ToJson, Writer};
 use crate::launch::{self, Launch, Mode};
 use crate::locale;
 use crate::marks;
@@ -18,7 +19,6 @@ use crate::stage::Stage;
 use crate::wallet_form::WalletForm;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 use till_core::api::SessionStatus;
 use till_core::payment::PaymentStatus;
 use till_core::payment_method_type::PaymentMethodType;
@@ -40,13 +40,24 @@ fn apply_appearance(launch: &Launch) {
     let _ = root.set_attribute("lang", &locale::current());
 }
 
-#[derive(Serialize)]
 struct PaymentResult<'a> {
     id: &'a str,
     status: PaymentStatus,
     amount: i64,
     currency: &'a str,
     checkout_session: &'a str,
+}
+
+impl ToJson for PaymentResult<'_> {
+    fn to_json(&self) -> wasm_bindgen::JsValue {
+        Writer::new()
+            .field("id", self.id)
+            .field("status", self.status.as_str())
+            .integer("amount", Some(self.amount))
+            .field("currency", self.currency)
+            .field("checkout_session", self.checkout_session)
+            .done()
+    }
 }
 
 #[component]
@@ -199,4 +210,29 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
         }
         Err(error) => Stage::Unavailable(error.message()),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn the_host_and_the_app_get_the_result_in_its_documented_shape() {
+        let result = PaymentResult {
+            id: "pay_1",
+            status: PaymentStatus::RequiresCapture,
+            amount: 123_456,
+            currency: "KRW",
+            checkout_session: "cs_1",
+        };
+        assert_eq!(
+            crate::json::to_string(&result).as_deref(),
+            Some(
+                r#"{"id":"pay_1","status":"requires_capture","amount":123456,"currency":"KRW","checkout_session":"cs_1"}"#
+            )
+        );
+    }
 }

@@ -3,10 +3,10 @@
 //! charge. Editing the card or choosing another starts a new attempt. Nothing about the card
 //! itself is stored.
 
-use crate::json::{FromJson, Object};
-use serde::Serialize;
+use crate::json::{FromJson, Object, ToJson, Writer};
+use wasm_bindgen::JsValue;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub idempotency_key: String,
     /// The token of the card just entered, or the id of the saved card chosen.
@@ -34,6 +34,20 @@ impl FromJson for Attempt {
             bank: attempt.text("bank"),
             wallet_amount: attempt.integer("wallet_amount"),
         })
+    }
+}
+
+impl ToJson for Attempt {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("idempotency_key", self.idempotency_key.as_str())
+            .field("token", self.token.as_str())
+            .field("saved_card", self.saved_card)
+            .field("save", self.save)
+            .field("encrypted_cvc", self.encrypted_cvc.as_deref())
+            .field("bank", self.bank.as_deref())
+            .integer("wallet_amount", self.wallet_amount)
+            .done()
     }
 }
 

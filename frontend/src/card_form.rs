@@ -7,30 +7,51 @@ use crate::card_field::{CardField, Field};
 use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
+use crate::json::{ToJson, Writer};
 use crate::launch::Launch;
 use crate::locale::{amount_of, amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 use till_core::card::{
     self, format_expiry, format_number, parse_expiry, validate_cvc, validate_expiry,
     validate_number, Brand, CardDetails, CardError, YearMonth,
 };
 use till_core::secret::Secret;
+use wasm_bindgen::JsValue;
 
 /// What the host page learns as the customer types: never the card itself.
-#[derive(Serialize)]
 struct FormState {
     complete: bool,
     brand: Option<Brand>,
 }
 
-#[derive(Serialize)]
+impl ToJson for FormState {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("complete", self.complete)
+            // The host reads `null` for a number no brand matches yet.
+            .field(
+                "brand",
+                self.brand.map_or(JsValue::NULL, |b| b.as_str().into()),
+            )
+            .done()
+    }
+}
+
 struct HostError<'a> {
     code: &'a str,
     message: &'a str,
+}
+
+impl ToJson for HostError<'_> {
+    fn to_json(&self) -> JsValue {
+        Writer::new()
+            .field("code", self.code)
+            .field("message", self.message)
+            .done()
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -507,5 +528,42 @@ pub fn CardForm(
             </button>
             <p class="secure">{secure_note}</p>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::to_string;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn the_host_learns_the_forms_state_and_errors_in_its_documented_shape() {
+        let unknown = FormState {
+            complete: false,
+            brand: None,
+        };
+        assert_eq!(
+            to_string(&unknown).as_deref(),
+            Some(r#"{"complete":false,"brand":null}"#)
+        );
+        let amex = FormState {
+            complete: true,
+            brand: Some(Brand::Amex),
+        };
+        assert_eq!(
+            to_string(&amex).as_deref(),
+            Some(r#"{"complete":true,"brand":"amex"}"#)
+        );
+        let error = HostError {
+            code: "card_declined",
+            message: "Your card was declined.",
+        };
+        assert_eq!(
+            to_string(&error).as_deref(),
+            Some(r#"{"code":"card_declined","message":"Your card was declined."}"#)
+        );
     }
 }

@@ -6,11 +6,13 @@ use crate::api::{Payment, Session};
 use crate::attempt::Attempt;
 use crate::encrypt::encrypt_card;
 use crate::i18n;
+use crate::json::{ToJson, Writer};
 use crate::timer::sleep;
 use till_core::api::{ConfirmCheckoutSession, CreateToken};
 use till_core::card::{CardDetails, CardPayload};
 use till_core::payment::PaymentStatus;
 use till_core::payment_method_type::PaymentMethodType;
+use wasm_bindgen::JsValue;
 
 /// Retries of a confirm whose answer did not arrive (same key, so never a second charge).
 const CONFIRM_ATTEMPTS: u32 = 6;
@@ -29,6 +31,25 @@ fn random_nonce() -> Option<String> {
         .get_random_values_with_u8_array(&mut bytes)
         .ok()?;
     Some(till_core::jwe::b64(&bytes))
+}
+
+/// The card as the edge decrypts it.
+impl ToJson for CardPayload {
+    fn to_json(&self) -> JsValue {
+        let card = &self.card;
+        let details = Writer::new()
+            .field("number", card.number.expose().as_str())
+            .integer("exp_month", Some(card.exp_month.into()))
+            .integer("exp_year", Some(card.exp_year.into()))
+            .field("cvc", card.cvc.expose().as_str())
+            .field("name", card.name.as_str())
+            .done();
+        Writer::new()
+            .field("card", details)
+            .integer("iat", Some(self.iat))
+            .field("nonce", self.nonce.as_str())
+            .done()
+    }
 }
 
 /// Everything one payment needs, owned so it can move into the async task.
@@ -156,5 +177,32 @@ impl Checkout {
             }
         }
         PayResult::Pending(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_core::secret::Secret;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn the_edge_decrypts_the_card_as_the_widget_writes_it() {
+        let payload = CardPayload {
+            card: CardDetails {
+                number: Secret::new("4242424242424242".into()),
+                exp_month: 12,
+                exp_year: 2034,
+                cvc: Secret::new("123".into()),
+                name: "김 민준 \"Jr\"".into(),
+            },
+            iat: 1_795_000_000,
+            nonce: random_nonce().expect("the browser makes nonces"),
+        };
+        let text = crate::json::to_string(&payload).expect("written");
+        let read: CardPayload = serde_json::from_str(&text).expect("the edge reads it");
+        assert_eq!(read, payload);
     }
 }

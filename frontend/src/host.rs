@@ -2,22 +2,18 @@
 //! a mobile app (JS bridges, then the session's return URL). Only state and results travel;
 //! never card data.
 
-use crate::json::{to_js, to_string};
+use crate::json::{to_string, ToJson};
 use crate::launch::{self, Mode};
-use serde::Serialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Posts to the parent window, only when launched with the parent's origin. The origin is read
 /// from the address, not the App's context: this also runs from async tasks and browser callbacks.
-pub fn post<T: Serialize>(kind: &str, payload: T) {
-    if let Some(payload) = to_js(&payload) {
-        post_value(kind, payload);
-    }
+pub fn post<T: ToJson>(kind: &str, payload: T) {
+    post_value(kind, payload.to_json());
 }
 
-/// `{source: "till", type, payload, height}`, built here once rather than serialized per
-/// payload type.
+/// `{source: "till", type, payload, height}`.
 fn post_value(kind: &str, payload: JsValue) {
     let Some(origin) = launch::current().and_then(|l| l.parent_origin.as_deref()) else {
         return;
@@ -49,7 +45,7 @@ fn post_value(kind: &str, payload: JsValue) {
 
 /// Hands the result to a mobile app's JS bridge, when there is one: WKWebView's
 /// `window.webkit.messageHandlers.till` or Android's `window.TillAndroid` (addJavascriptInterface).
-pub fn tell_app<T: Serialize>(result: &T) {
+pub fn tell_app<T: ToJson>(result: &T) {
     let (Some(window), Some(text)) = (web_sys::window(), to_string(result)) else {
         return;
     };
@@ -68,8 +64,8 @@ pub fn tell_app<T: Serialize>(result: &T) {
     let ios = get(&window, "webkit")
         .and_then(|w| get(&w, "messageHandlers"))
         .and_then(|h| get(&h, "till"));
-    if let (Some(handler), Some(value)) = (ios, to_js(result)) {
-        call(&handler, "postMessage", value);
+    if let Some(handler) = ios {
+        call(&handler, "postMessage", result.to_json());
     }
     if let Some(android) = get(&window, "TillAndroid") {
         call(&android, "onResult", text.into());

@@ -2,24 +2,67 @@
 //! widget ships no JSON parser of its own, which saved about 8 KB gzip.
 //!
 //! What the checkout reads (the API's answers, its saved attempt, the merchant's appearance) is
-//! read field by field from the parsed object ([`Object`], [`FromJson`]). serde's derived
+//! read field by field from the parsed object ([`Object`], [`FromJson`]), and what it writes
+//! (request bodies, the encrypted card's plaintext, its saved attempt, messages to its host) is
+//! written field by field into a browser object ([`Writer`], [`ToJson`]). serde's derived
 //! deserializers, through serde-wasm-bindgen, cost about 19 KB gzip for the dozen types the
 //! checkout reads: a visitor and a deserializer instance per type, and the number formatting
-//! their error messages carry. What it writes keeps serde (`Serialize` costs little).
+//! their error messages carry; its serializers about 2.9 KB gzip more. The unit tests below and
+//! in `api.rs` and `checkout.rs` hold both sides to `till_core`'s API types as serde writes and
+//! reads them at the edge.
 
 use js_sys::{Array, Reflect};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// A JS value with the shape `JSON.stringify` gives: maps as plain objects, `None` as `null`.
-pub fn to_js<T: Serialize>(value: &T) -> Option<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .ok()
+/// A value the widget writes as JSON.
+pub trait ToJson {
+    fn to_json(&self) -> JsValue;
 }
 
-pub fn to_string<T: Serialize>(value: &T) -> Option<String> {
-    js_sys::JSON::stringify(&to_js(value)?).ok()?.as_string()
+impl<T: ToJson> ToJson for &T {
+    fn to_json(&self) -> JsValue {
+        (*self).to_json()
+    }
+}
+
+/// A message with nothing to say beyond its type (`ready`, `resize`).
+impl ToJson for () {
+    fn to_json(&self) -> JsValue {
+        JsValue::NULL
+    }
+}
+
+/// A JSON object being written. A field given `None` is left out, as serde leaves out the
+/// API types' optional fields (`skip_serializing_if`).
+#[derive(Default)]
+pub struct Writer(js_sys::Object);
+
+impl Writer {
+    pub fn new() -> Writer {
+        Writer::default()
+    }
+
+    /// A text, flag, nested object or absent (`None`) field.
+    pub fn field(self, name: &str, value: impl Into<JsValue>) -> Writer {
+        let value = value.into();
+        if !value.is_undefined() {
+            let _ = Reflect::set(&self.0, &JsValue::from_str(name), &value);
+        }
+        self
+    }
+
+    /// A whole number: exact up to 2^53, beyond any amount or time the widget writes.
+    pub fn integer(self, name: &str, value: Option<i64>) -> Writer {
+        self.field(name, value.map(|value| value as f64))
+    }
+
+    pub fn done(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+pub fn to_string<T: ToJson>(value: &T) -> Option<String> {
+    js_sys::JSON::stringify(&value.to_json()).ok()?.as_string()
 }
 
 /// `None` when `text` is not a JSON object or not a `T`.
@@ -188,17 +231,18 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn what_is_written_reads_back_through_the_browser() {
-        #[derive(Serialize)]
-        struct Written<'a> {
-            text: &'a str,
-            amount: i64,
-            absent: Option<i64>,
-        }
-        let text = to_string(&Written {
-            text: "\"quoted\" </script> 한국어",
-            amount: -1234,
-            absent: None,
-        })
+        let nested = Writer::new().field("inner", "x").done();
+        let text = to_string(&Written(
+            Writer::new()
+                .field("text", "\"quoted\" </script> 한국어")
+                .integer("amount", Some(-1234))
+                .integer("largest", Some(9_007_199_254_740_991))
+                .integer("absent", None)
+                .field("missing", None::<String>)
+                .field("on", true)
+                .field("nested", nested)
+                .done(),
+        ))
         .expect("written");
         let object = parsed(&text);
         assert_eq!(
@@ -206,6 +250,27 @@ mod tests {
             Some("\"quoted\" </script> 한국어")
         );
         assert_eq!(object.integer("amount"), Some(-1234));
-        assert!(!object.has("absent"));
+        assert_eq!(object.integer("largest"), Some(9_007_199_254_740_991));
+        assert_eq!(object.flag("on"), Some(true));
+        assert_eq!(
+            object
+                .object("nested")
+                .and_then(|n| n.text("inner"))
+                .as_deref(),
+            Some("x")
+        );
+        assert!(
+            !text.contains("absent") && !text.contains("missing"),
+            "{text}"
+        );
+        assert_eq!(to_string(&()).as_deref(), Some("null"));
+    }
+
+    struct Written(JsValue);
+
+    impl ToJson for Written {
+        fn to_json(&self) -> JsValue {
+            self.0.clone()
+        }
     }
 }

@@ -18,6 +18,21 @@ macro_rules! from_json_by_serde {
     )*};
 }
 
+/// Implements `json::ToJson` through serde for what the wallet writes, for the same reason.
+macro_rules! to_json_by_serde {
+    ($($written:ty),* $(,)?) => {$(
+        impl crate::json::ToJson for $written {
+            fn to_json(&self) -> wasm_bindgen::JsValue {
+                serde::Serialize::serialize(
+                    self,
+                    &serde_wasm_bindgen::Serializer::json_compatible(),
+                )
+                .unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+            }
+        }
+    )*};
+}
+
 mod add_money;
 mod history;
 mod orders;
@@ -121,6 +136,8 @@ pub struct WalletEvent<'a> {
     pub id: &'a str,
     pub status: &'a str,
 }
+
+to_json_by_serde!(WalletEvent<'_>);
 
 /// Keeps one idempotency key while the customer retries the same request, and makes a new one
 /// when what they ask changes: a retry after a lost answer never moves money twice.

@@ -131,6 +131,15 @@ struct NewRequest<'a> {
     reason: &'a str,
 }
 
+to_json_by_serde!(
+    CreateTopUp,
+    WalletTransfer,
+    WalletPayout,
+    PayInvoice,
+    CustomerSubscriptionChange,
+    NewRequest<'_>,
+);
+
 from_json_by_serde!(
     WalletView,
     TopUpCheckout,

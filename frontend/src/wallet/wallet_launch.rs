@@ -24,6 +24,7 @@ pub struct WalletLaunch {
 }
 
 from_json_by_serde!(WalletLaunch);
+to_json_by_serde!(WalletLaunch);
 
 impl WalletLaunch {
     pub fn session_id(&self) -> &str {
