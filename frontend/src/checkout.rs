@@ -30,7 +30,7 @@ fn random_nonce() -> Option<String> {
         .ok()?
         .get_random_values_with_u8_array(&mut bytes)
         .ok()?;
-    Some(till_core::jwe::b64(&bytes))
+    crate::encrypt::b64url(&bytes)
 }
 
 /// The card as the edge decrypts it.

@@ -1,9 +1,13 @@
 //! Encrypts the card in the browser as a compact JWE (`ECDH-ES` P-256 + `A256GCM`) with
-//! WebCrypto. The key derivation and the JWE layout come from `till-core`, shared with the edge.
+//! WebCrypto. The key derivation comes from `till-core`, shared with the edge; the header's JSON
+//! and the base64url are the browser's (`JSON.stringify`, `btoa`), which the widget already
+//! ships, instead of serde_json's writer and a base64 engine. The tests decrypt the result with
+//! the edge's own code.
 
 use crate::api::Key;
+use crate::json::Writer;
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
-use till_core::jwe::{concat_kdf_round, encode_header, CompactJwe, EcPublicJwk, ENC};
+use till_core::jwe::{concat_kdf_round, ALG, ENC};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -45,6 +49,42 @@ fn subtle() -> Result<(web_sys::Crypto, SubtleCrypto), EncryptError> {
         .crypto()?;
     let subtle = crypto.subtle();
     Ok((crypto, subtle))
+}
+
+/// Base64url without padding (RFC 7515 §2), through the browser's `btoa`.
+pub fn b64url(bytes: &[u8]) -> Option<String> {
+    // `btoa` takes a "binary string": one character per byte.
+    let binary: String = bytes.iter().map(|&byte| char::from(byte)).collect();
+    let standard = web_sys::window()?.btoa(&binary).ok()?;
+    Some(
+        standard
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_"),
+    )
+}
+
+/// The protected header (`till_core::jwe::ProtectedHeader`), encoded.
+fn encode_header(kid: &str, epk_x: &str, epk_y: &str, session_id: &str) -> Option<String> {
+    let epk = Writer::new()
+        .field("kty", "EC")
+        .field("crv", "P-256")
+        .field("x", epk_x)
+        .field("y", epk_y)
+        .done();
+    let header = Writer::new()
+        .field("alg", ALG)
+        .field("enc", ENC)
+        .field("kid", kid)
+        .field("epk", epk)
+        .field("cs", session_id)
+        .done();
+    b64url(
+        js_sys::JSON::stringify(&header)
+            .ok()?
+            .as_string()?
+            .as_bytes(),
+    )
 }
 
 async fn resolve<T: JsCast>(promise: Result<js_sys::Promise, JsValue>) -> Result<T, EncryptError> {
@@ -101,16 +141,8 @@ pub async fn encrypt_card(
             .as_string()
             .ok_or_else(|| EncryptError("exported key lacks a coordinate".into()))
     };
-    let epk = EcPublicJwk {
-        kty: "EC".into(),
-        crv: "P-256".into(),
-        x: coordinate("x")?,
-        y: coordinate("y")?,
-        kid: None,
-        key_use: None,
-        alg: None,
-    };
-    let header = encode_header(&kid, epk, session_id);
+    let header = encode_header(&kid, &coordinate("x")?, &coordinate("y")?, session_id)
+        .ok_or_else(|| EncryptError("no base64".into()))?;
 
     let aes_key: CryptoKey = resolve(subtle.import_key_with_str(
         "raw",
@@ -134,6 +166,76 @@ pub async fn encrypt_card(
         &Uint8Array::from(plaintext),
     ))
     .await?;
-    CompactJwe::serialize(&header, &iv, &Uint8Array::new(&sealed).to_vec())
-        .ok_or_else(|| EncryptError("AES-GCM output too short".into()))
+    // WebCrypto puts the 16-byte tag after the ciphertext; direct agreement has no encrypted key.
+    let sealed = Uint8Array::new(&sealed).to_vec();
+    let short = || EncryptError("AES-GCM output too short".into());
+    let (ciphertext, tag) = sealed.split_at(sealed.len().checked_sub(16).ok_or_else(short)?);
+    let part = |bytes: &[u8]| b64url(bytes).ok_or_else(|| EncryptError("no base64".into()));
+    Ok(format!(
+        "{header}..{}.{}.{}",
+        part(&iv)?,
+        part(ciphertext)?,
+        part(tag)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use till_core::crypto::{decrypt, CardKey};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn base64url_is_rfc_4648_section_5_without_padding() {
+        assert_eq!(b64url(b"").as_deref(), Some(""));
+        assert_eq!(b64url(b"f").as_deref(), Some("Zg"));
+        assert_eq!(b64url(b"fo").as_deref(), Some("Zm8"));
+        assert_eq!(b64url(b"foo").as_deref(), Some("Zm9v"));
+        let every_byte: Vec<u8> = (0..=255).collect();
+        assert_eq!(b64url(&every_byte), Some(till_core::jwe::b64(&every_byte)));
+        assert_eq!(b64url(&[0xfb, 0xff]).as_deref(), Some("-_8"));
+    }
+
+    fn edge_key(kid: &str, seed: u8) -> CardKey {
+        CardKey::from_secret_bytes(kid, [seed; 32]).expect("a P-256 scalar")
+    }
+
+    fn recipient(key: &CardKey) -> Key {
+        let public = key.public_jwk();
+        Key {
+            kid: Some(key.kid().to_string()),
+            x: public.x,
+            y: public.y,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_edge_decrypts_what_the_browser_encrypts_bound_to_its_session() {
+        let key = edge_key("k1", 7);
+        let plaintext = r#"{"card":{"name":"김민준"},"iat":1}"#.as_bytes();
+        let sealed = encrypt_card(&recipient(&key), "cs_1", plaintext)
+            .await
+            .expect("encrypted");
+        let opened = decrypt(&[key], &sealed).expect("the edge decrypts it");
+        assert_eq!(opened.plaintext, plaintext);
+        assert_eq!(
+            (opened.header.cs.as_str(), opened.header.kid.as_str()),
+            ("cs_1", "k1")
+        );
+
+        let other = edge_key("k1", 8);
+        assert!(
+            decrypt(&[other], &sealed).is_err(),
+            "another key opens nothing"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_key_without_an_id_is_refused_before_anything_is_encrypted() {
+        let mut key = recipient(&edge_key("k1", 7));
+        key.kid = None;
+        assert!(encrypt_card(&key, "cs_1", b"{}").await.is_err());
+    }
 }
