@@ -2,7 +2,6 @@
 //! put them next to the right field.
 
 use crate::json::{self, FromJson, Object, ToJson, Writer};
-use gloo_net::http::{Request, Response};
 use js_sys::{Promise, Reflect};
 use till_core::api::{
     CompleteChallenge, ConfirmCheckoutSession, CreateToken, ReopenCheckoutSession, SessionStatus,
@@ -14,6 +13,7 @@ use till_core::payment::{DeclineCode, PaymentStatus};
 use till_core::payment_method_type::PaymentMethodType;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
 
 /// What the widget reads of the API's `CheckoutSession`: only what it shows or acts on.
 /// Decoding the whole object (line items, capture method, references) cost wasm for fields the
@@ -344,9 +344,40 @@ pub struct Edge {
     pub publishable_key: String,
 }
 
+/// One request to the edge (the widget's own origin) through the browser's `fetch`; a request
+/// that got no answer is a network failure.
+async fn fetch(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Result<Response, CallError> {
+    let sent = web_sys::Headers::new().map_err(|_| CallError::Network)?;
+    for (name, value) in headers {
+        sent.set(name, value).map_err(|_| CallError::Network)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&sent);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let window = web_sys::window().ok_or(CallError::Network)?;
+    JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .ok()
+        .and_then(|answer| answer.dyn_into::<Response>().ok())
+        .ok_or(CallError::Network)
+}
+
 async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
     // A body cut off on the way is a network failure; one that arrived whole is the edge's.
-    let text = response.text().await.map_err(|_| CallError::Network)?;
+    let reading = response.text().map_err(|_| CallError::Network)?;
+    let text = JsFuture::from(reading)
+        .await
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or(CallError::Network)?;
     if response.ok() {
         return json::from_str(&text).ok_or(CallError::Network);
     }
@@ -420,8 +451,7 @@ async fn early_session() -> Option<Response> {
         .dyn_into::<Promise>()
         .ok()?;
     let _ = Reflect::delete_property(&window, &name);
-    let answer = JsFuture::from(promise).await.ok()?;
-    Some(Response::from(answer.dyn_into::<web_sys::Response>().ok()?))
+    JsFuture::from(promise).await.ok()?.dyn_into().ok()
 }
 
 impl Edge {
@@ -435,19 +465,16 @@ impl Edge {
         body: &B,
         idempotency_key: Option<&str>,
     ) -> Result<T, CallError> {
-        let mut request = Request::post(path).header("Authorization", &self.auth());
+        let auth = self.auth();
+        let mut headers = vec![
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
         if let Some(key) = idempotency_key {
-            request = request.header(till_core::idempotency::HEADER, key);
+            headers.push((till_core::idempotency::HEADER, key));
         }
         let body = json::to_string(body).ok_or(CallError::Network)?;
-        let response = request
-            .header("Content-Type", "application/json")
-            .body(body)
-            .map_err(|_| CallError::Network)?
-            .send()
-            .await
-            .map_err(|_| CallError::Network)?;
-        decode(response).await
+        decode(fetch("POST", path, &headers, Some(body)).await?).await
     }
 
     pub async fn get<T: FromJson>(
@@ -455,13 +482,13 @@ impl Edge {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, CallError> {
-        let response = Request::get(path)
-            .query(query.iter().copied())
-            .header("Authorization", &self.auth())
-            .send()
-            .await
-            .map_err(|_| CallError::Network)?;
-        decode(response).await
+        let params = web_sys::UrlSearchParams::new().map_err(|_| CallError::Network)?;
+        for (name, value) in query {
+            params.append(name, value);
+        }
+        let url = format!("{path}?{}", String::from(params.to_string()));
+        let auth = self.auth();
+        decode(fetch("GET", &url, &[("Authorization", &auth)], None).await?).await
     }
 
     /// The session. The first call takes the answer to the request `index.html` started while
@@ -491,11 +518,7 @@ impl Edge {
     }
 
     pub async fn keys(&self) -> Result<Keys, CallError> {
-        let response = Request::get("/v1/keys")
-            .send()
-            .await
-            .map_err(|_| CallError::Network)?;
-        decode(response).await
+        decode(fetch("GET", "/v1/keys", &[], None).await?).await
     }
 
     pub async fn tokenize(&self, body: &CreateToken) -> Result<Token, CallError> {
