@@ -55,6 +55,8 @@ impl std::fmt::Debug for PrivateJwk {
 pub struct CardKey {
     kid: String,
     secret: SecretKey,
+    /// The public half, derived once: each derivation is a P-256 scalar multiplication.
+    public: EcPublicJwk,
 }
 
 impl CardKey {
@@ -62,10 +64,19 @@ impl CardKey {
     /// not a valid scalar).
     pub fn from_secret_bytes(kid: &str, bytes: [u8; 32]) -> Result<Self, CryptoError> {
         let secret = SecretKey::from_slice(&bytes).map_err(|_| CryptoError::InvalidKey)?;
-        Ok(CardKey {
+        Ok(CardKey::new(kid, secret))
+    }
+
+    fn new(kid: &str, secret: SecretKey) -> CardKey {
+        let mut public = public_to_jwk(&secret.public_key());
+        public.kid = Some(kid.to_string());
+        public.key_use = Some("enc".into());
+        public.alg = Some(jwe::ALG.into());
+        CardKey {
             kid: kid.to_string(),
             secret,
-        })
+            public,
+        }
     }
 
     pub fn from_jwk(jwk: &PrivateJwk) -> Result<Self, CryptoError> {
@@ -74,12 +85,8 @@ impl CardKey {
         }
         let d = unb64(&jwk.d).map_err(|_| CryptoError::InvalidKey)?;
         let secret = SecretKey::from_slice(&d).map_err(|_| CryptoError::InvalidKey)?;
-        let key = CardKey {
-            kid: jwk.kid.clone(),
-            secret,
-        };
-        let public = key.public_jwk();
-        if public.x != jwk.x || public.y != jwk.y {
+        let key = CardKey::new(&jwk.kid, secret);
+        if key.public.x != jwk.x || key.public.y != jwk.y {
             return Err(CryptoError::InvalidKey);
         }
         Ok(key)
@@ -103,11 +110,7 @@ impl CardKey {
 
     /// The public half as published in `GET /v1/keys`.
     pub fn public_jwk(&self) -> EcPublicJwk {
-        let mut jwk = public_to_jwk(&self.secret.public_key());
-        jwk.kid = Some(self.kid.clone());
-        jwk.key_use = Some("enc".into());
-        jwk.alg = Some(jwe::ALG.into());
-        jwk
+        self.public.clone()
     }
 }
 
