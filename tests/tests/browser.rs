@@ -88,9 +88,10 @@ async fn customer_pays_in_the_demo_shop_and_sees_a_receipt() {
     // Keep a copy of the JWE the widget sends, for the independent (jwcrypto) decryption check.
     client
         .execute(
-            "var send = window.fetch; window.fetch = function (request) { \
-               if (request && request.url && request.url.endsWith('/v1/tokens')) { \
-                 request.clone().json().then(function (b) { window.tillJwe = b.encrypted_card; }); } \
+            "var send = window.fetch; window.fetch = function (input, init) { \
+               var copy = new Request(input instanceof Request ? input.clone() : input, init); \
+               if (copy.url.endsWith('/v1/tokens')) { \
+                 copy.json().then(function (b) { window.tillJwe = b.encrypted_card; }); } \
                return send.apply(this, arguments); };",
             vec![],
         )
