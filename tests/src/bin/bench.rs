@@ -72,9 +72,18 @@ where
     summary(samples)
 }
 
+/// `GET /v1/keys`. A connection `wrangler dev`'s local proxy resets under the 32-client load
+/// (it ended one whole bench run; the Worker logged no error) is opened again, at most twice:
+/// the request is safe to repeat, and the time the retry takes stays in the measurement.
 async fn floor_route(till: &Till) -> u16 {
-    let response = till.http.get(till.url("/v1/keys")).send().await;
-    let response = response.expect("edge reachable");
+    let mut resent = 0;
+    let response = loop {
+        match till.http.get(till.url("/v1/keys")).send().await {
+            Ok(response) => break response,
+            Err(error) if resent < 2 && error.is_request() => resent += 1,
+            Err(error) => panic!("edge reachable: {error}"),
+        }
+    };
     let status = response.status().as_u16();
     let _ = response.bytes().await;
     status
