@@ -602,8 +602,6 @@ mod tests {
     use till_core::fx::{Converted, QuotedAmount};
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     fn currency(code: &str) -> Currency {
         Currency::parse(code).expect("a currency")
     }

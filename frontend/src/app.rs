@@ -217,8 +217,6 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     #[wasm_bindgen_test]
     fn the_host_and_the_app_get_the_result_in_its_documented_shape() {
         let result = PaymentResult {

@@ -88,8 +88,6 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     #[wasm_bindgen_test]
     fn a_reload_finds_the_same_attempt_and_a_cleared_one_is_gone() {
         let session = "cs_attempt_round_trip";

@@ -537,8 +537,6 @@ mod tests {
     use crate::json::to_string;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     #[wasm_bindgen_test]
     fn the_host_learns_the_forms_state_and_errors_in_its_documented_shape() {
         let unknown = FormState {

@@ -186,8 +186,6 @@ mod tests {
     use till_core::secret::Secret;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     #[wasm_bindgen_test]
     fn the_edge_decrypts_the_card_as_the_widget_writes_it() {
         let payload = CardPayload {

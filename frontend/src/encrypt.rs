@@ -185,8 +185,6 @@ mod tests {
     use till_core::crypto::{decrypt, CardKey};
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     #[wasm_bindgen_test]
     fn base64url_is_rfc_4648_section_5_without_padding() {
         assert_eq!(b64url(b"").as_deref(), Some(""));

@@ -149,8 +149,6 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     fn parsed(text: &str) -> Object {
         Object::parse(text).expect("a JSON object")
     }

@@ -97,8 +97,6 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
     fn appearance_of(text: &str) -> Appearance {
         crate::json::Object::parse(text)
             .map(|options| appearance(&options))

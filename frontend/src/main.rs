@@ -27,6 +27,11 @@ mod stage;
 mod timer;
 mod wallet_form;
 
+// The unit tests (`#[wasm_bindgen_test]` in the modules) run in a browser: they use its JSON,
+// storage and WebCrypto.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 fn main() {
     marks::mark("till:started");
     leptos::mount::mount_to_body(app::App);
