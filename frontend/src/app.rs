@@ -3,10 +3,10 @@
 
 use crate::api::{Edge, Session};
 use crate::attempt;
-use crate::bank_form::BankForm;
-use crate::bank_waiting::BankWaiting;
+use crate::bank_form::bank_form;
+use crate::bank_waiting::bank_waiting;
 use crate::card_form::CardForm;
-use crate::challenge::OtpChallenge;
+use crate::challenge::otp_challenge;
 use crate::host;
 use crate::i18n;
 use crate::json::{ToJson, Writer};
@@ -14,9 +14,10 @@ use crate::launch::{self, Launch, Mode};
 use crate::locale;
 use crate::marks;
 use crate::method_picker::{self, MethodPicker};
-use crate::receipt::Receipt;
+use crate::lazy::when_loaded;
+use crate::receipt::receipt;
 use crate::stage::Stage;
-use crate::wallet_form::WalletForm;
+use crate::wallet_form::wallet_form;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::api::SessionStatus;
@@ -106,9 +107,9 @@ pub fn App() -> impl IntoView {
                 Stage::Loading => view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
                 Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
-                Stage::BankWaiting(session, payment) => view! { <BankWaiting session=session payment=payment stage=stage /> }.into_any(),
-                Stage::Challenge(session, payment) => view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any(),
-                Stage::Paid(session, payment) => view! { <Receipt session=session payment=payment /> }.into_any(),
+                Stage::BankWaiting(session, payment) => when_loaded(bank_waiting(session, payment, stage)),
+                Stage::Challenge(session, payment) => when_loaded(otp_challenge(session, payment, stage)),
+                Stage::Paid(session, payment) => when_loaded(receipt(session, payment)),
             }}
         </main>
     }
@@ -133,8 +134,8 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
             let (session, notice) = (session.clone(), notice.get_value());
             match chosen.get() {
                 PaymentMethodType::Card => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
-                PaymentMethodType::BankRedirect => view! { <BankForm session=session notice=notice stage=stage /> }.into_any(),
-                PaymentMethodType::Wallet => view! { <WalletForm session=session notice=notice stage=stage /> }.into_any(),
+                PaymentMethodType::BankRedirect => when_loaded(bank_form(session, notice, stage)),
+                PaymentMethodType::Wallet => when_loaded(wallet_form(session, notice, stage)),
             }
         }}
     }

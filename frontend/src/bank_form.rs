@@ -11,6 +11,7 @@ use crate::i18n;
 use crate::launch::{Launch, Mode};
 use crate::locale::amount_text;
 use crate::stage::Stage;
+use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -115,8 +116,18 @@ async fn go_to_bank(
     }
 }
 
+/// The door to the bank's form, in the `bank` chunk: a card checkout never downloads it.
+#[wasm_split(bank, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn bank_form(
+    session: Session,
+    notice: Option<String>,
+    stage: RwSignal<Stage>,
+) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <BankForm session=session notice=notice stage=stage /> }.into_any())
+}
+
 #[component]
-pub fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
+fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let t = i18n::t();
     let amount = amount_text(&session);
     let form_error = RwSignal::new(notice);

@@ -9,6 +9,7 @@ use crate::launch::{Launch, Mode};
 use crate::stage::Stage;
 use crate::timer::sleep;
 use crate::{attempt, i18n};
+use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -43,8 +44,18 @@ fn settle(session: &Session, payment: Payment, stage: RwSignal<Stage>) -> bool {
     }
 }
 
+/// The door to the wait for the bank, in the `bank` chunk.
+#[wasm_split(bank, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn bank_waiting(
+    session: Session,
+    payment: Payment,
+    stage: RwSignal<Stage>,
+) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <BankWaiting session=session payment=payment stage=stage /> }.into_any())
+}
+
 #[component]
-pub fn BankWaiting(session: Session, payment: Payment, stage: RwSignal<Stage>) -> impl IntoView {
+fn BankWaiting(session: Session, payment: Payment, stage: RwSignal<Stage>) -> impl IntoView {
     let t = i18n::t();
     let status = RwSignal::new(payment.status);
     let error = RwSignal::new(None::<String>);

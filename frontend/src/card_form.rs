@@ -12,6 +12,8 @@ use crate::launch::Launch;
 use crate::locale::{amount_of, amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
+use crate::lazy::{wasm_split, SplitLoaderError};
+use futures_util::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::card::{
@@ -312,6 +314,45 @@ async fn finish(
     }
 }
 
+/// What paying reports to: the card fields (a field the edge refuses shows its error), the
+/// stage, and the form's error line.
+#[derive(Clone, Copy)]
+struct PayingForm {
+    fields: Fields,
+    stage: RwSignal<Stage>,
+    form_error: RwSignal<Option<String>>,
+}
+
+/// The door to paying, in the `pay` chunk: makes or resumes the attempt, confirms it and shows
+/// where it led. The chunk is fetched while the customer types (`preload_pay`).
+#[wasm_split(pay, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_pay))]
+fn pay(
+    checkout: Checkout,
+    with: PayWith,
+    form: PayingForm,
+) -> Result<LocalBoxFuture<'static, ()>, SplitLoaderError> {
+    let PayingForm {
+        fields,
+        stage,
+        form_error,
+    } = form;
+    Ok(Box::pin(async move {
+        let attempt = match with {
+            PayWith::SavedAttempt(saved) => Some(saved),
+            PayWith::Wallet => wallet_attempt(&checkout, form_error),
+            PayWith::SavedCard(card, cvc) => {
+                saved_card_attempt(&checkout, card, cvc, form_error).await
+            }
+            PayWith::Card(card, save) => {
+                start_attempt(&checkout, &card, save, fields, form_error).await
+            }
+        };
+        if let Some(attempt) = attempt {
+            finish(checkout, attempt, stage, form_error).await;
+        }
+    }))
+}
+
 /// The card form; with `wallet_amount`, the card pays what the customer's wallet does not (and
 /// with all of the amount, the form is only the wallet's Pay button).
 #[component]
@@ -380,23 +421,23 @@ pub fn CardForm(
     let pay = move |checkout: Checkout, with: PayWith| {
         paying.set(true);
         spawn_local(async move {
-            let attempt = match with {
-                PayWith::SavedAttempt(saved) => Some(saved),
-                PayWith::Wallet => wallet_attempt(&checkout, form_error),
-                PayWith::SavedCard(card, cvc) => {
-                    saved_card_attempt(&checkout, card, cvc, form_error).await
-                }
-                PayWith::Card(card, save) => {
-                    start_attempt(&checkout, &card, save, fields, form_error).await
-                }
+            let form = PayingForm {
+                fields,
+                stage,
+                form_error,
             };
-            if let Some(attempt) = attempt {
-                finish(checkout, attempt, stage, form_error).await;
+            match pay(checkout, with, form).await {
+                Ok(paid) => paid.await,
+                Err(_) => form_error.set(Some(i18n::t().network_error.into())),
             }
             // The form may be gone (the stage moved on): then there is nothing to release.
             paying.try_set(false);
         });
     };
+    // Pay's code is fetched while the customer types; a failure here is retried by Pay.
+    spawn_local(async {
+        let _ = preload_pay().await;
+    });
 
     // A reload in the middle of a payment finishes the same attempt.
     if let (Some(saved), Some(checkout)) = (

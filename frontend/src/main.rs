@@ -18,6 +18,7 @@ mod host;
 mod i18n;
 mod json;
 mod launch;
+mod lazy;
 mod locale;
 mod marks;
 mod method_picker;

@@ -3,10 +3,17 @@
 use crate::api::{Payment, Session};
 use crate::i18n;
 use crate::locale::{amount_of, amount_text};
+use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 
+/// The door to the receipt, in the `pay` chunk (fetched while the customer types).
+#[wasm_split(pay, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn receipt(session: Session, payment: Payment) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <Receipt session=session payment=payment /> }.into_any())
+}
+
 #[component]
-pub fn Receipt(session: Session, payment: Payment) -> impl IntoView {
+fn Receipt(session: Session, payment: Payment) -> impl IntoView {
     let amount = amount_text(&session);
     let t = i18n::t();
     // A card payment names the card; a bank payment the bank; the wallet says what it paid.

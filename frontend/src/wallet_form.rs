@@ -8,10 +8,22 @@ use crate::card_form::CardForm;
 use crate::i18n;
 use crate::locale::amount_of;
 use crate::stage::Stage;
+use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 
+/// The door to the wallet's form, in the `wallet` chunk: only a customer who picks the wallet
+/// downloads it.
+#[wasm_split(wallet, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn wallet_form(
+    session: Session,
+    notice: Option<String>,
+    stage: RwSignal<Stage>,
+) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <WalletForm session=session notice=notice stage=stage /> }.into_any())
+}
+
 #[component]
-pub fn WalletForm(
+fn WalletForm(
     session: Session,
     notice: Option<String>,
     stage: RwSignal<Stage>,

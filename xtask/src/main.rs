@@ -25,12 +25,12 @@ mod fuzz;
 mod interop;
 mod leaks;
 mod merchant;
+mod page_wasm;
 mod python;
 mod risk_eval;
 mod secrets;
 mod stack;
 mod tools;
-mod widget_glue;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -122,10 +122,11 @@ fn trunk_release(more: &[&str]) -> Result<(), String> {
         // (`erase_components`; docs/architecture.md).
         .env("RUSTUP_TOOLCHAIN", "nightly")
         .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+        // `--emit-relocs` keeps what `wasm-split-cli` needs to cut the wasm (`page_wasm.rs`).
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none \
-             --cfg=erase_components",
+             --cfg=erase_components -Clink-args=--emit-relocs",
         )
         .dir(root()))
 }
@@ -134,8 +135,16 @@ fn build() -> Result<(), String> {
     let dist = root().join("dist");
     // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to
     // dist/wallet/, served under /wallet/, the dashboard to dist/dashboard/ (/dashboard/).
+    let tools = page_wasm::Tools {
+        wasm_split: which("wasm-split-cli")?,
+        wasm_bindgen: which("wasm-bindgen")?,
+        wasm_opt: node_bin().join("wasm-opt"),
+        esbuild: esbuild(),
+    };
+    let cargo_wasm =
+        |bin: &str| root().join(format!("target/wasm32-unknown-unknown/release/{bin}.wasm"));
     trunk_release(&[])?;
-    widget_glue::minify(&dist, "index.html", &esbuild())?;
+    page_wasm::finish(&dist, "index.html", &cargo_wasm("till-widget"), &tools)?;
     trunk_release(&[
         "wallet.html",
         "--dist",
@@ -143,7 +152,12 @@ fn build() -> Result<(), String> {
         "--public-url",
         "/wallet/",
     ])?;
-    widget_glue::minify(&dist, "wallet/index.html", &esbuild())?;
+    page_wasm::finish(
+        &dist,
+        "wallet/index.html",
+        &cargo_wasm("till-wallet"),
+        &tools,
+    )?;
     trunk_release(&[
         "dashboard.html",
         "--dist",
@@ -151,7 +165,12 @@ fn build() -> Result<(), String> {
         "--public-url",
         "/dashboard/",
     ])?;
-    widget_glue::minify(&dist, "dashboard/index.html", &esbuild())?;
+    page_wasm::finish(
+        &dist,
+        "dashboard/index.html",
+        &cargo_wasm("till-dashboard"),
+        &tools,
+    )?;
     run(Cmd::new("worker-build")
         .arg("--release")
         .env("WASM_BINDGEN_BIN", which("wasm-bindgen")?)

@@ -5,6 +5,8 @@ use std::process::Command;
 
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// `wasm-split-cli`, from the crate that pairs with Leptos's `wasm_split_helpers` 0.2.
+pub const WASM_SPLIT_VERSION: &str = "0.2.4";
 
 /// The first line a tool prints for `--version`, or `None` when it is not installed.
 fn version_of(tool: &str) -> Option<String> {
@@ -28,6 +30,15 @@ pub fn locked_wasm_bindgen_version() -> Result<String, String> {
         }
     }
     Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+/// `cargo install --list`: each installed crate as `name vX.Y.Z:`, its binaries under it.
+fn installed_crates() -> Result<String, String> {
+    let output = Command::new("cargo")
+        .args(["install", "--list"])
+        .output()
+        .map_err(|e| format!("cargo install --list: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn cargo_install(krate: &str, version: &str, locked: bool) -> Result<(), String> {
@@ -58,6 +69,19 @@ pub fn ensure_build_tools() -> Result<(), String> {
     }
     if version_of("worker-build").is_none_or(|v| !v.ends_with(WORKER_BUILD_VERSION)) {
         cargo_install("worker-build", WORKER_BUILD_VERSION, true)?;
+    }
+    // It has no `--version`: cargo's list of installed crates says which one is there.
+    let split_crate = format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:");
+    if !installed_crates()?.lines().any(|line| line == split_crate) {
+        run(Cmd::new("cargo").args([
+            "install",
+            "wasm_split_cli_support",
+            "--version",
+            WASM_SPLIT_VERSION,
+            "--locked",
+            "--features",
+            "build-binary",
+        ]))?;
     }
 
     ensure_widget_toolchain()?;

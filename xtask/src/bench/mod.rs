@@ -133,7 +133,7 @@ fn ms(value: &Value) -> f64 {
 }
 
 /// Each target of the performance work, as measured now.
-fn targets(widget_gzip: usize, stack: &Value) -> Vec<(String, String, bool)> {
+fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)> {
     let latency = &stack["latency"];
     let floor = ms(&latency["floor_route"]["p50_ms"]);
     let gateway = ms(&latency["direct_gateway"]["p50_ms"]);
@@ -144,9 +144,12 @@ fn targets(widget_gzip: usize, stack: &Value) -> Vec<(String, String, bool)> {
     let confirm_budget = floor + gateway + 5.0;
     vec![
         (
-            "widget gzip ≤ 70,000 bytes".into(),
-            format!("{widget_gzip} bytes"),
-            widget_gzip <= 70_000,
+            "widget gzip ≤ 70,000 bytes (a card payment's downloads)".into(),
+            format!(
+                "{} bytes (first download {})",
+                widget.card_payment.gzip, widget.first.gzip
+            ),
+            widget.card_payment.gzip <= 70_000,
         ),
         (
             "time to interactive p50 ≤ 150 ms".into(),
@@ -167,15 +170,15 @@ fn targets(widget_gzip: usize, stack: &Value) -> Vec<(String, String, bool)> {
 }
 
 pub fn run() -> Result<(), String> {
-    let (files, widget_total) = sizes::widget()?;
+    let widget = sizes::widget()?;
     let worker = sizes::worker()?;
     let anchors = anchors::measure(&root())?;
     // CPU only: measured while no stack competes for the cores.
     let risk = risk_eval::evaluation_cost()?;
     let stack = measure_stack()?;
 
-    let mut rows: Vec<&sizes::Size> = files.iter().collect();
-    rows.push(&widget_total);
+    let mut rows: Vec<&sizes::Size> = widget.files.iter().collect();
+    rows.extend([&widget.first, &widget.card_payment, &widget.total]);
     rows.extend(worker.iter());
     rows.extend(anchors.iter());
     sizes::print(&rows);
@@ -258,7 +261,7 @@ pub fn run() -> Result<(), String> {
     println!();
     println!("{:<44} {}", "risk evaluation (assess)", risk.summary());
 
-    let targets = targets(widget_total.gzip, &stack);
+    let targets = targets(&widget, &stack);
     println!();
     for (target, measured, met) in &targets {
         let verdict = if *met { "met" } else { "not yet" };
@@ -266,7 +269,12 @@ pub fn run() -> Result<(), String> {
     }
 
     let report = json!({
-        "widget": { "files": files.iter().map(sizes::Size::json).collect::<Vec<_>>(), "total": widget_total.json() },
+        "widget": {
+            "files": widget.files.iter().map(sizes::Size::json).collect::<Vec<_>>(),
+            "first_download": widget.first.json(),
+            "card_payment": widget.card_payment.json(),
+            "total": widget.total.json(),
+        },
         "worker": worker.iter().map(sizes::Size::json).collect::<Vec<_>>(),
         "anchors": anchors.iter().map(sizes::Size::json).collect::<Vec<_>>(),
         "stack": stack,

@@ -5,8 +5,8 @@ use crate::root;
 use serde_json::{json, Value};
 use std::io::Write;
 
-/// The most the widget may weigh, gzip -9, all files together (loader, HTML, CSS, JS glue,
-/// wasm). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
+/// The most a card payment may download, gzip -9, all files together (loader, HTML, CSS, JS
+/// glue, wasm, and since the split the `pay` door's chunks). `cargo xtask test` fails past it, so a feature that grows the widget has to say so
 /// here. Lower it whenever the widget shrinks. (127,500: saved cards, measured one piece at a
 /// time: the saved-card list 4.2 KB, the consent checkbox and hiding the form 2.3 KB, choosing,
 /// attempts and the customer-session call 4.8 KB; the wallet's error codes 0.4 KB. 129,500: a
@@ -40,7 +40,12 @@ use std::io::Write;
 /// 124,450: what the widget writes set field by field into a browser object, the JWE header
 /// and base64url through the browser's `JSON` and `btoa`, `fetch` called directly instead of
 /// through gloo-net, −3.4 KB.)
-pub const WIDGET_GZIP_BUDGET: usize = 124_450;
+/// PENDING: the split into doors (bank, wallet, pay; `frontend/src/lazy.rs`).)
+pub const WIDGET_GZIP_BUDGET: usize = 126_100;
+
+/// The most the checkout's first download may weigh, gzip -9: what the form waits for (the
+/// chunks of its doors are fetched later). It sets the time to interactive.
+pub const FIRST_DOWNLOAD_GZIP_BUDGET: usize = 105_700;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {
@@ -84,8 +89,35 @@ fn brotli(bytes: &[u8]) -> Result<usize, String> {
 /// Files in `dist/` that no checkout downloads: the API's description, which the edge serves.
 const NOT_THE_WIDGET: [&str; 1] = ["openapi.json"];
 
-/// Every file Trunk wrote to `dist/` for the checkout (the widget as served), and their total.
-pub fn widget() -> Result<(Vec<Size>, Size), String> {
+/// What a browser downloads for the checkout (`dist/`, its chunks included).
+pub struct Widget {
+    /// Every file, the chunks of each door included.
+    pub files: Vec<Size>,
+    /// What the form waits for: the page, its loader, CSS, glue and wasm, without the chunks.
+    pub first: Size,
+    /// What a card payment downloads: the first download and the `pay` door's chunks (fetched
+    /// while the customer types).
+    pub card_payment: Size,
+    /// All files, the bank's and the wallet's chunks too.
+    pub total: Size,
+}
+
+/// A chunk of a door, as `page_wasm` names it: the page's wasm is `{stem}_bg.wasm`, each chunk
+/// `{stem}.NAME.wasm`.
+fn is_chunk(name: &str) -> bool {
+    name.ends_with(".wasm") && !name.ends_with("_bg.wasm")
+}
+
+fn sum(name: &str, files: &[&Size]) -> Size {
+    Size {
+        name: name.into(),
+        raw: files.iter().map(|f| f.raw).sum(),
+        gzip: files.iter().map(|f| f.gzip).sum(),
+        brotli: files.iter().map(|f| f.brotli).sum(),
+    }
+}
+
+pub fn widget() -> Result<Widget, String> {
     let dist = root().join("dist");
     let mut paths: Vec<_> = std::fs::read_dir(&dist)
         .map_err(|e| format!("{}: {e}", dist.display()))?
@@ -107,13 +139,18 @@ pub fn widget() -> Result<(Vec<Size>, Size), String> {
             .unwrap_or_default();
         files.push(Size::of(name, &bytes)?);
     }
-    let total = Size {
-        name: "widget total".into(),
-        raw: files.iter().map(|f| f.raw).sum(),
-        gzip: files.iter().map(|f| f.gzip).sum(),
-        brotli: files.iter().map(|f| f.brotli).sum(),
-    };
-    Ok((files, total))
+    let pay = crate::page_wasm::door_files(&dist, "index.html", "pay")?;
+    let first: Vec<_> = files.iter().filter(|f| !is_chunk(&f.name)).collect();
+    let paying: Vec<_> = files
+        .iter()
+        .filter(|f| !is_chunk(&f.name) || pay.contains(&f.name))
+        .collect();
+    Ok(Widget {
+        first: sum("widget, first download", &first),
+        card_payment: sum("widget, card payment (first + pay chunks)", &paying),
+        total: sum("widget, every file", &files.iter().collect::<Vec<_>>()),
+        files,
+    })
 }
 
 /// The worker as uploaded: its wasm and its JS glue.
@@ -131,17 +168,22 @@ pub fn worker() -> Result<Vec<Size>, String> {
 
 /// Fails when the widget is heavier than [`WIDGET_GZIP_BUDGET`].
 pub fn check_budget() -> Result<(), String> {
-    let (_, total) = widget()?;
-    eprintln!(
-        "xtask: widget {} bytes gzip (budget {WIDGET_GZIP_BUDGET})",
-        total.gzip
-    );
-    if total.gzip > WIDGET_GZIP_BUDGET {
-        return Err(format!(
-            "the widget is {} bytes gzip, over its budget of {WIDGET_GZIP_BUDGET} \
-             (xtask/src/bench/sizes.rs): make it smaller, or raise the budget and say why",
-            total.gzip
-        ));
+    let widget = widget()?;
+    for (size, budget) in [
+        (&widget.first, FIRST_DOWNLOAD_GZIP_BUDGET),
+        (&widget.card_payment, WIDGET_GZIP_BUDGET),
+    ] {
+        eprintln!(
+            "xtask: {} {} bytes gzip (budget {budget})",
+            size.name, size.gzip
+        );
+        if size.gzip > budget {
+            return Err(format!(
+                "{} is {} bytes gzip, over its budget of {budget} (xtask/src/bench/sizes.rs): \
+                 make it smaller, or raise the budget and say why",
+                size.name, size.gzip
+            ));
+        }
     }
     Ok(())
 }

@@ -1,0 +1,349 @@
+//! Finishes Trunk's release build of a page (the checkout, the wallet, the dashboard). Trunk
+//! compiles the crate and writes the page; what it cannot do is done here, on cargo's wasm:
+//!
+//! 1. `wasm-split-cli` cuts the wasm at its `#[wasm_split]` doors: the code behind each door
+//!    goes to a chunk the page fetches when the door is first used (the checkout's first
+//!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
+//!    wasm, as before.
+//! 2. wasm-bindgen and wasm-opt make the page's wasm and its JS glue, under the names Trunk
+//!    linked; each chunk is optimized and named after the page's files (so a new build is a new
+//!    name to caches).
+//! 3. esbuild bundles the chunks' loader into the glue (no second script to wait for) and
+//!    minifies it (Trunk's minifier fails on wasm-bindgen's glue and ships it as is).
+//! 4. The page's `integrity` of the glue and the wasm are renewed, and the loader fetches each
+//!    chunk with its own.
+
+use base64::Engine;
+use sha2::{Digest, Sha384};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What wasm-opt does to the page's wasm and chunks: size first, and no custom sections.
+const WASM_OPT_FLAGS: [&str; 6] = [
+    "-Oz",
+    "--converge",
+    "--strip-debug",
+    "--strip-producers",
+    "--strip-target-features",
+    "--low-memory-unused",
+];
+
+/// The tools the finishing steps run.
+pub struct Tools {
+    pub wasm_split: PathBuf,
+    pub wasm_bindgen: PathBuf,
+    pub wasm_opt: PathBuf,
+    pub esbuild: PathBuf,
+}
+
+/// Finishes `page` (a path under `dist`, the site's root), whose crate cargo compiled to
+/// `cargo_wasm` (linked with `--emit-relocs`, which the split needs).
+pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Result<(), String> {
+    let index_path = dist.join(page);
+    let mut index = read_text(&index_path)?;
+    let glue_name = glue_file(&index).ok_or(format!("{page} links no wasm-bindgen glue module"))?;
+    let glue_path = dist.join(&glue_name);
+    let stem = glue_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or(format!("{glue_name}: no file name"))?
+        .to_string();
+    let out_dir = glue_path
+        .parent()
+        .ok_or(format!("{glue_name}: no folder"))?
+        .to_path_buf();
+    let wasm_path = out_dir.join(format!("{stem}_bg.wasm"));
+    // What Trunk wrote, to find its integrity values in the page.
+    let trunk_glue = integrity(&read(&glue_path)?);
+    let trunk_wasm = integrity(&read(&wasm_path)?);
+
+    let work = crate::root().join("target/till/pages").join(&stem);
+    let _ = std::fs::remove_dir_all(&work);
+    let bindgen_dir = work.join("bindgen");
+    std::fs::create_dir_all(&bindgen_dir).map_err(|e| format!("{}: {e}", work.display()))?;
+
+    crate::run(
+        crate::Cmd::new(&tools.wasm_split)
+            .args(["--target", "web", "--out-name", &stem])
+            .arg(cargo_wasm)
+            .arg(&work),
+    )?;
+    crate::run(
+        crate::Cmd::new(&tools.wasm_bindgen)
+            .args([
+                "--target",
+                "web",
+                "--keep-lld-exports",
+                "--no-demangle",
+                "--no-typescript",
+                "--out-name",
+                &stem,
+            ])
+            .arg("--out-dir")
+            .arg(&bindgen_dir)
+            .arg(work.join(format!("{stem}.wasm"))),
+    )?;
+    optimize(
+        tools,
+        &bindgen_dir.join(format!("{stem}_bg.wasm")),
+        &wasm_path,
+        true,
+    )?;
+
+    let loader_path = work.join(LOADER);
+    if loader_path.exists() {
+        let mut loader = read_text(&loader_path)?;
+        let doors_of_page = doors(&loader);
+        for chunk in chunks(&work, &stem)? {
+            let name = chunk
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or(format!("{}: no file name", chunk.display()))?
+                .to_string();
+            let served = format!("{stem}.{name}");
+            let served_path = out_dir.join(&served);
+            optimize(tools, &chunk, &served_path, false)?;
+            loader =
+                fetch_with_integrity(&loader, &name, &served, &integrity(&read(&served_path)?))?;
+        }
+        let served: BTreeMap<String, Vec<String>> = doors_of_page
+            .into_iter()
+            .map(|(door, files)| (door, files.iter().map(|f| format!("{stem}.{f}")).collect()))
+            .collect();
+        let manifest = serde_json::to_string_pretty(&served).map_err(|e| e.to_string())?;
+        std::fs::write(work.join(DOORS), manifest).map_err(|e| format!("{DOORS}: {e}"))?;
+        std::fs::write(bindgen_dir.join(LOADER), loader).map_err(|e| format!("{LOADER}: {e}"))?;
+    }
+    crate::run(
+        crate::Cmd::new(&tools.esbuild)
+            .arg(bindgen_dir.join(format!("{stem}.js")))
+            .args([
+                "--bundle",
+                "--minify",
+                "--format=esm",
+                "--log-level=warning",
+                "--allow-overwrite",
+            ])
+            .arg(format!("--outfile={}", glue_path.display())),
+    )?;
+
+    for (old, file) in [(trunk_glue, &glue_path), (trunk_wasm, &wasm_path)] {
+        if !index.contains(&old) {
+            return Err(format!(
+                "{page} lacks the integrity {old} Trunk gave {}",
+                file.display()
+            ));
+        }
+        index = index.replace(&old, &integrity(&read(file)?));
+    }
+    std::fs::write(&index_path, index).map_err(|e| format!("{}: {e}", index_path.display()))
+}
+
+/// The loader `wasm-split-cli` writes beside the page's wasm when it found doors.
+const LOADER: &str = "__wasm_split.js";
+/// Which served files each door fetches (for the benchmark's sizes), beside the build's work.
+const DOORS: &str = "doors.json";
+
+/// The files the page's `door` fetches the first time it is used, as served (its chunk and the
+/// chunks it shares with other doors); none for a page built without doors.
+pub fn door_files(dist: &Path, page: &str, door: &str) -> Result<Vec<String>, String> {
+    let index = read_text(&dist.join(page))?;
+    let glue = glue_file(&index).ok_or(format!("{page} links no wasm-bindgen glue module"))?;
+    let stem = glue
+        .trim_end_matches(".js")
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let manifest = crate::root()
+        .join("target/till/pages")
+        .join(stem)
+        .join(DOORS);
+    if !manifest.exists() {
+        return Ok(Vec::new());
+    }
+    let doors: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&read_text(&manifest)?).map_err(|e| format!("{DOORS}: {e}"))?;
+    doors.get(door).cloned().ok_or(format!(
+        "{page} has no door `{door}` (its doors: {:?})",
+        doors.keys()
+    ))
+}
+
+/// Each door of the loader and the files it fetches: its own chunk (`split_NAME.wasm`), and
+/// every shared chunk whose comment names it (`/* bank, pay */` before `const __chunk_4`).
+fn doors(loader: &str) -> BTreeMap<String, Vec<String>> {
+    let mut doors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut users: Vec<String> = Vec::new();
+    for line in loader.lines() {
+        let line = line.trim();
+        if let Some(door) = line
+            .strip_prefix("export const __wasm_split_load_")
+            .and_then(|rest| rest.split_whitespace().next())
+        {
+            doors
+                .entry(door.to_string())
+                .or_default()
+                .insert(0, format!("split_{door}.wasm"));
+        } else if let Some(list) = line.strip_prefix("/*").and_then(|l| l.strip_suffix("*/")) {
+            users = list.split(',').map(|d| d.trim().to_string()).collect();
+        } else if let Some(chunk) = line
+            .strip_prefix("const __chunk_")
+            .and_then(|rest| rest.split_whitespace().next())
+        {
+            for door in users.drain(..) {
+                doors
+                    .entry(door)
+                    .or_default()
+                    .push(format!("chunk_{chunk}.wasm"));
+            }
+        }
+    }
+    doors
+}
+
+/// The chunks `wasm-split-cli` wrote into `dir` beside the page's wasm (`{stem}.wasm`): one
+/// per door's chunk (`split_NAME.wasm`) and one per piece of code several chunks share
+/// (`chunk_N.wasm`, fetched with the first of them).
+fn chunks(dir: &Path, stem: &str) -> Result<Vec<PathBuf>, String> {
+    let main = format!("{stem}.wasm");
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".wasm") && n != main)
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+fn optimize(tools: &Tools, input: &Path, output: &Path, fresh_memory: bool) -> Result<(), String> {
+    let mut cmd = crate::Cmd::new(&tools.wasm_opt).args(WASM_OPT_FLAGS);
+    // Only the page's own wasm starts on zeroed memory; a chunk joins memory already in use.
+    if fresh_memory {
+        cmd = cmd.arg("--zero-filled-memory");
+    }
+    crate::run(cmd.arg(input).arg("-o").arg(output))
+}
+
+/// The loader's fetch of chunk `name`, made to fetch `served` and check it against `integrity`.
+fn fetch_with_integrity(
+    loader: &str,
+    name: &str,
+    served: &str,
+    integrity: &str,
+) -> Result<String, String> {
+    let fetch = format!("fetch(new URL(\"./{name}\", import.meta.url))");
+    if !loader.contains(&fetch) {
+        return Err(format!(
+            "{LOADER} does not fetch {name} as expected: {fetch}"
+        ));
+    }
+    Ok(loader.replace(
+        &fetch,
+        &format!(
+            "fetch(new URL(\"./{served}\", import.meta.url), {{ integrity: \"{integrity}\" }})"
+        ),
+    ))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The glue module's path from the site's root, from Trunk's `<link ... href=/NAME.js ...
+/// rel=modulepreload>`.
+fn glue_file(index: &str) -> Option<String> {
+    let tag = index.split('<').find(|tag| tag.contains("modulepreload"))?;
+    let href = tag
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("href="))?;
+    let name = href.trim_matches(['"', '\'', '>']).trim_start_matches('/');
+    name.ends_with(".js").then(|| name.to_string())
+}
+
+/// Subresource Integrity as Trunk writes it.
+fn integrity(bytes: &[u8]) -> String {
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_glue_trunk_links() {
+        let index = "<link href=/style-1.css rel=stylesheet><link nonce=\"n\" crossorigin \
+                     href=/till-widget-6981.js integrity=sha384-x rel=modulepreload>";
+        assert_eq!(glue_file(index).as_deref(), Some("till-widget-6981.js"));
+        assert_eq!(glue_file("<link href=/till.js rel=stylesheet>"), None);
+        assert_eq!(
+            glue_file("<link href=\"/w-1.js\" rel=\"modulepreload\">").as_deref(),
+            Some("w-1.js")
+        );
+        // The wallet page is served under /wallet/.
+        assert_eq!(
+            glue_file("<link href=/wallet/till-wallet-2.js rel=modulepreload>").as_deref(),
+            Some("wallet/till-wallet-2.js")
+        );
+    }
+
+    #[test]
+    fn the_loader_fetches_the_served_chunk_with_its_integrity() {
+        let loader = "const src = fetch(new URL(\"./split_pay_1.wasm\", import.meta.url));";
+        assert_eq!(
+            fetch_with_integrity(
+                loader,
+                "split_pay_1.wasm",
+                "w-9.split_pay_1.wasm",
+                "sha384-x"
+            )
+            .as_deref(),
+            Ok(
+                "const src = fetch(new URL(\"./w-9.split_pay_1.wasm\", import.meta.url), \
+                { integrity: \"sha384-x\" });"
+            )
+        );
+        // A loader that fetches another way is refused, not left without integrity.
+        assert!(fetch_with_integrity("fetch(url)", "split_pay_1.wasm", "x", "y").is_err());
+    }
+
+    #[test]
+    fn each_door_fetches_its_chunk_and_the_chunks_it_shares() {
+        // The shape wasm-split-cli 0.2.4 writes (bodies shortened).
+        let loader = "function makeLoad(fetcher, deps) {}
+/* bank, pay */
+const __chunk_4 = makeLoad(() => {
+}, []);
+export const __wasm_split_load_wallet = wrapAsyncCb(makeLoad(() => {
+}, []));
+export const __wasm_split_load_pay = wrapAsyncCb(makeLoad(() => {
+}, [__chunk_4]));
+export const __wasm_split_load_bank = wrapAsyncCb(makeLoad(() => {
+}, [__chunk_4]));";
+        let doors = doors(loader);
+        assert_eq!(doors["pay"], ["split_pay.wasm", "chunk_4.wasm"]);
+        assert_eq!(doors["bank"], ["split_bank.wasm", "chunk_4.wasm"]);
+        assert_eq!(doors["wallet"], ["split_wallet.wasm"]);
+        assert_eq!(doors.len(), 3);
+    }
+
+    #[test]
+    fn integrity_is_sri_sha384() {
+        // `printf abc | openssl dgst -sha384 -binary | base64`
+        assert_eq!(
+            integrity(b"abc"),
+            "sha384-ywB1P0WjXou1oD1pmsZQBycsMqsO3tFjGotgWkP/W+2AhgcroefMI1i67KE0yCWn"
+        );
+    }
+}
