@@ -9,9 +9,9 @@ use crate::attempt::{self, Attempt};
 use crate::checkout::{Checkout, PayResult};
 use crate::i18n;
 use crate::launch::{Launch, Mode};
+use crate::lazy::{door, SplitLoaderError};
 use crate::locale::amount_text;
 use crate::stage::Stage;
-use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -116,14 +116,15 @@ async fn go_to_bank(
     }
 }
 
-/// The door to the bank's form, in the `bank` chunk: a card checkout never downloads it.
-#[wasm_split(bank, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn bank_form(
-    session: Session,
-    notice: Option<String>,
-    stage: RwSignal<Stage>,
-) -> Result<AnyView, SplitLoaderError> {
-    Ok(view! { <BankForm session=session notice=notice stage=stage /> }.into_any())
+door! { bank;
+    /// The door to the bank's form, in the `bank` chunk: a card checkout never downloads it.
+    pub fn bank_form(
+        session: Session,
+        notice: Option<String>,
+        stage: RwSignal<Stage>,
+    ) -> Result<AnyView, SplitLoaderError> {
+        Ok(view! { <BankForm session=session notice=notice stage=stage /> }.into_any())
+    }
 }
 
 #[component]

@@ -6,10 +6,10 @@
 use crate::api::{Edge, Payment, Session};
 use crate::bank_form::{leave_for_bank, open_popup};
 use crate::launch::{Launch, Mode};
+use crate::lazy::{door, SplitLoaderError};
 use crate::stage::Stage;
 use crate::timer::sleep;
 use crate::{attempt, i18n};
-use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -44,14 +44,15 @@ fn settle(session: &Session, payment: Payment, stage: RwSignal<Stage>) -> bool {
     }
 }
 
-/// The door to the wait for the bank, in the `bank` chunk.
-#[wasm_split(bank, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn bank_waiting(
-    session: Session,
-    payment: Payment,
-    stage: RwSignal<Stage>,
-) -> Result<AnyView, SplitLoaderError> {
-    Ok(view! { <BankWaiting session=session payment=payment stage=stage /> }.into_any())
+door! { bank;
+    /// The door to the wait for the bank, in the `bank` chunk.
+    pub fn bank_waiting(
+        session: Session,
+        payment: Payment,
+        stage: RwSignal<Stage>,
+    ) -> Result<AnyView, SplitLoaderError> {
+        Ok(view! { <BankWaiting session=session payment=payment stage=stage /> }.into_any())
+    }
 }
 
 #[component]

@@ -9,10 +9,10 @@ use crate::host;
 use crate::i18n;
 use crate::json::{ToJson, Writer};
 use crate::launch::Launch;
+use crate::lazy::{door, SplitLoaderError};
 use crate::locale::{amount_of, amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
 use crate::stage::Stage;
-use crate::lazy::{wasm_split, SplitLoaderError};
 use futures_util::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -323,34 +323,35 @@ struct PayingForm {
     form_error: RwSignal<Option<String>>,
 }
 
-/// The door to paying, in the `pay` chunk: makes or resumes the attempt, confirms it and shows
-/// where it led. The chunk is fetched while the customer types (`preload_pay`).
-#[wasm_split(pay, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_pay))]
-fn pay(
-    checkout: Checkout,
-    with: PayWith,
-    form: PayingForm,
-) -> Result<LocalBoxFuture<'static, ()>, SplitLoaderError> {
-    let PayingForm {
-        fields,
-        stage,
-        form_error,
-    } = form;
-    Ok(Box::pin(async move {
-        let attempt = match with {
-            PayWith::SavedAttempt(saved) => Some(saved),
-            PayWith::Wallet => wallet_attempt(&checkout, form_error),
-            PayWith::SavedCard(card, cvc) => {
-                saved_card_attempt(&checkout, card, cvc, form_error).await
+door! { pay, preload(preload_pay);
+    /// The door to paying, in the `pay` chunk: makes or resumes the attempt, confirms it and
+    /// shows where it led. The chunk is fetched while the customer types (`preload_pay`).
+    fn pay(
+        checkout: Checkout,
+        with: PayWith,
+        form: PayingForm,
+    ) -> Result<LocalBoxFuture<'static, ()>, SplitLoaderError> {
+        let PayingForm {
+            fields,
+            stage,
+            form_error,
+        } = form;
+        Ok(Box::pin(async move {
+            let attempt = match with {
+                PayWith::SavedAttempt(saved) => Some(saved),
+                PayWith::Wallet => wallet_attempt(&checkout, form_error),
+                PayWith::SavedCard(card, cvc) => {
+                    saved_card_attempt(&checkout, card, cvc, form_error).await
+                }
+                PayWith::Card(card, save) => {
+                    start_attempt(&checkout, &card, save, fields, form_error).await
+                }
+            };
+            if let Some(attempt) = attempt {
+                finish(checkout, attempt, stage, form_error).await;
             }
-            PayWith::Card(card, save) => {
-                start_attempt(&checkout, &card, save, fields, form_error).await
-            }
-        };
-        if let Some(attempt) = attempt {
-            finish(checkout, attempt, stage, form_error).await;
-        }
-    }))
+        }))
+    }
 }
 
 /// The card form; with `wallet_amount`, the card pays what the customer's wallet does not (and

@@ -3,10 +3,10 @@
 use crate::api::Edge;
 use crate::api::{Payment, Session};
 use crate::launch::Launch;
+use crate::lazy::{door, SplitLoaderError};
 use crate::locale::amount_text;
 use crate::stage::Stage;
 use crate::{attempt, i18n};
-use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use till_core::api::CompleteChallenge;
@@ -19,14 +19,15 @@ fn attempts_left(payment: &Payment) -> u8 {
         .map_or(0, |challenge| challenge.attempts_remaining)
 }
 
-/// The door to the challenge, in the `pay` chunk (fetched while the customer types).
-#[wasm_split(pay, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn otp_challenge(
-    session: Session,
-    payment: Payment,
-    stage: RwSignal<Stage>,
-) -> Result<AnyView, SplitLoaderError> {
-    Ok(view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any())
+door! { pay;
+    /// The door to the challenge, in the `pay` chunk (fetched while the customer types).
+    pub fn otp_challenge(
+        session: Session,
+        payment: Payment,
+        stage: RwSignal<Stage>,
+    ) -> Result<AnyView, SplitLoaderError> {
+        Ok(view! { <OtpChallenge session=session payment=payment stage=stage /> }.into_any())
+    }
 }
 
 #[component]

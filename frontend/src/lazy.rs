@@ -1,16 +1,49 @@
 //! The checkout's first download holds what shows the form; what only some customers need (a
 //! bank or wallet payment) and what comes after Pay (paying, the issuer's challenge, the
-//! receipt) is split into wasm chunks fetched when first needed. Each `#[wasm_split(chunk,
-//! ...)]` function is a door into its chunk; `cargo xtask build` cuts the wasm apart at those
-//! doors (`wasm-split-cli`). Doors are `fallible`: a chunk that cannot be fetched is an error
-//! the customer can retry (the next call fetches again), never a crash.
+//! receipt) is split into wasm chunks fetched when first needed. Each [`door!`] is a function
+//! whose code (and all only it reaches) goes into its chunk; `cargo xtask build` cuts the wasm
+//! apart at the doors (`wasm-split-cli`, xtask's `page_wasm.rs`). Doors are fallible: a chunk
+//! that cannot be fetched is an error the customer can retry (the next call fetches again),
+//! never a crash.
 
 use crate::i18n;
 use leptos::prelude::*;
 use leptos::task::spawn_local_scoped;
 use std::future::Future;
 
-pub use leptos::wasm_split::{wasm_split, SplitLoaderError};
+pub use leptos::wasm_split::SplitLoaderError;
+
+/// `door!(chunk; fn name(args) -> Result<T, SplitLoaderError> { body })` makes `name` an
+/// `async fn` that fetches `chunk` (once) and then runs `body` from it; `door!(chunk,
+/// preload(fetch_it); ...)` also makes `async fn fetch_it()` that only fetches. The unit tests'
+/// wasm is not cut apart, so there the door is a plain `async fn` and fetching succeeds at once.
+macro_rules! door {
+    ($chunk:ident $(, preload($preload:ident))?; $(#[$doc:meta])* $vis:vis fn $name:ident(
+        $($arg:ident: $ty:ty),* $(,)?
+    ) -> $ret:ty $body:block) => {
+        $(#[$doc])*
+        #[cfg(not(test))]
+        #[::leptos::wasm_split::wasm_split(
+            $chunk,
+            wasm_split_path = ::leptos::wasm_split,
+            fallible
+            $(, preload($preload))?
+        )]
+        $vis fn $name($($arg: $ty),*) -> $ret $body
+
+        $(#[$doc])*
+        #[cfg(test)]
+        $vis async fn $name($($arg: $ty),*) -> $ret $body
+
+        $(
+            #[cfg(test)]
+            async fn $preload() -> Result<(), $crate::lazy::SplitLoaderError> {
+                Ok(())
+            }
+        )?
+    };
+}
+pub(crate) use door;
 
 /// Shows the view `door` makes once its chunk has arrived: nothing until then, and the network
 /// error if it cannot arrive. The view is made under the caller's reactive owner, so it finds

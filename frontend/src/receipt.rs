@@ -2,14 +2,15 @@
 
 use crate::api::{Payment, Session};
 use crate::i18n;
+use crate::lazy::{door, SplitLoaderError};
 use crate::locale::{amount_of, amount_text};
-use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 
-/// The door to the receipt, in the `pay` chunk (fetched while the customer types).
-#[wasm_split(pay, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn receipt(session: Session, payment: Payment) -> Result<AnyView, SplitLoaderError> {
-    Ok(view! { <Receipt session=session payment=payment /> }.into_any())
+door! { pay;
+    /// The door to the receipt, in the `pay` chunk (fetched while the customer types).
+    pub fn receipt(session: Session, payment: Payment) -> Result<AnyView, SplitLoaderError> {
+        Ok(view! { <Receipt session=session payment=payment /> }.into_any())
+    }
 }
 
 #[component]

@@ -6,28 +6,25 @@
 use crate::api::Session;
 use crate::card_form::CardForm;
 use crate::i18n;
+use crate::lazy::{door, SplitLoaderError};
 use crate::locale::amount_of;
 use crate::stage::Stage;
-use crate::lazy::{wasm_split, SplitLoaderError};
 use leptos::prelude::*;
 
-/// The door to the wallet's form, in the `wallet` chunk: only a customer who picks the wallet
-/// downloads it.
-#[wasm_split(wallet, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn wallet_form(
-    session: Session,
-    notice: Option<String>,
-    stage: RwSignal<Stage>,
-) -> Result<AnyView, SplitLoaderError> {
-    Ok(view! { <WalletForm session=session notice=notice stage=stage /> }.into_any())
+door! { wallet;
+    /// The door to the wallet's form, in the `wallet` chunk: only a customer who picks the
+    /// wallet downloads it.
+    pub fn wallet_form(
+        session: Session,
+        notice: Option<String>,
+        stage: RwSignal<Stage>,
+    ) -> Result<AnyView, SplitLoaderError> {
+        Ok(view! { <WalletForm session=session notice=notice stage=stage /> }.into_any())
+    }
 }
 
 #[component]
-fn WalletForm(
-    session: Session,
-    notice: Option<String>,
-    stage: RwSignal<Stage>,
-) -> impl IntoView {
+fn WalletForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let t = i18n::t();
     let balance = session.wallet_balance.unwrap_or(0);
     let held = (t.wallet_balance)(&amount_of(&session, balance));

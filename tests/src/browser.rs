@@ -28,6 +28,41 @@ pub async fn open() -> Client {
         .expect("chromedriver session")
 }
 
+/// Makes the browser fail every request whose URL matches one of `patterns` (`*` is a
+/// wildcard), as a dropped connection would; no patterns let everything through again. Chrome
+/// DevTools' `Network.setBlockedURLs`, sent through ChromeDriver.
+pub async fn block_requests(client: &Client, patterns: &[&str]) {
+    let session = client
+        .session_id()
+        .await
+        .expect("session id")
+        .expect("an open session");
+    let url = format!(
+        "{}/session/{session}/goog/cdp/execute",
+        crate::setting("TILL_CHROMEDRIVER_URL").trim_end_matches('/')
+    );
+    let http = reqwest::Client::new();
+    for (cmd, params) in [
+        ("Network.enable", serde_json::json!({})),
+        (
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": patterns }),
+        ),
+    ] {
+        let response = http
+            .post(&url)
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "{cmd}: {}",
+            response.status()
+        );
+    }
+}
+
 /// Waits for an element, up to 20 s.
 pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client

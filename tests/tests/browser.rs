@@ -1,7 +1,9 @@
 //! The real widget in headless Chromium: the demo shop, its iframe, the edge and the sandbox.
 
 use fantoccini::Locator;
-use till_e2e::browser::{click, fits_a_phone, open, screenshot, wait_for, wait_for_text};
+use till_e2e::browser::{
+    block_requests, click, fits_a_phone, open, screenshot, wait_for, wait_for_text,
+};
 use till_e2e::{setting, Till};
 
 /// Opens the demo shop, checks out, and enters the widget's iframe.
@@ -246,6 +248,43 @@ async fn a_3d_secure_challenge_is_completed_in_the_widget() {
     wait_for_text(&client, ".receipt", "Payment successful").await;
     let payment = till.payment_of(&session).await;
     assert_eq!(payment["status"], "succeeded");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pay_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_pays_once() {
+    let client = open().await;
+    let till = Till::default();
+    // The code behind Pay comes in its own chunk, fetched while the customer types; here the
+    // connection drops every time it is asked for.
+    block_requests(&client, &["*.split_pay.wasm"]).await;
+    let session = widget_for(&client, &till, 7_300).await;
+    fill(&client, "4242424242424242").await;
+    click(&client, "#pay").await;
+    wait_for_text(
+        &client,
+        "#form-error",
+        "could not reach the payment service",
+    )
+    .await;
+    let pay = wait_for_text(&client, "#pay", "Pay").await;
+    assert!(pay.contains("$73.00"), "{pay}");
+    assert!(
+        till.session_state(&session).await["payment"].is_null(),
+        "nothing was paid while the chunk was missing"
+    );
+    // The connection is back: the same Pay fetches the chunk again and pays, once.
+    block_requests(&client, &[]).await;
+    click(&client, "#pay").await;
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let payment = till.payment_of(&session).await;
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(
+        till.gateway_authorizations(payment["id"].as_str().unwrap())
+            .await
+            .len(),
+        1
+    );
     client.close().await.unwrap();
 }
 
