@@ -45,8 +45,10 @@ macro_rules! door {
 }
 pub(crate) use door;
 
-/// Shows the view `door` makes once its chunk has arrived: nothing until then, and the network
-/// error if it cannot arrive. The view is made under the caller's reactive owner, so it finds
+/// Shows the view `door` makes once its chunk has arrived: "Loading…" until then (on a slow
+/// network the customer who picked the bank sees why nothing else is there yet), and the
+/// network error if it cannot arrive. A chunk already fetched shows at once: the door finishes
+/// before the browser paints. The view is made under the caller's reactive owner, so it finds
 /// the contexts the App provides.
 pub fn when_loaded<Door>(door: Door) -> AnyView
 where
@@ -67,7 +69,11 @@ where
     // Runs again only when the view arrives, and hands it over once.
     (move || {
         arrived.track();
-        view.try_update_value(Option::take).flatten()
+        view.try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_else(|| {
+                view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any()
+            })
     })
     .into_any()
 }
