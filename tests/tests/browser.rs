@@ -216,6 +216,14 @@ async fn declined_card_shows_the_reason_and_inline_errors_guide_the_customer() {
     client.close().await.unwrap();
 }
 
+/// The session's payment succeeded, and the gateway authorized it exactly once.
+async fn paid_once(till: &Till, session: &till_e2e::Session) {
+    let payment = till.payment_of(session).await;
+    assert_eq!(payment["status"], "succeeded");
+    let id = payment["id"].as_str().expect("payment id");
+    assert_eq!(till.gateway_authorizations(id).await.len(), 1);
+}
+
 /// Opens the widget directly (as the shop's iframe does) for a session made by the test.
 async fn widget_for(client: &fantoccini::Client, till: &Till, amount: i64) -> till_e2e::Session {
     let session = till.create_session(amount).await;
@@ -277,14 +285,7 @@ async fn a_pay_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_pays_once(
     block_requests(&client, &[]).await;
     click(&client, "#pay").await;
     wait_for_text(&client, ".receipt", "Payment successful").await;
-    let payment = till.payment_of(&session).await;
-    assert_eq!(payment["status"], "succeeded");
-    assert_eq!(
-        till.gateway_authorizations(payment["id"].as_str().unwrap())
-            .await
-            .len(),
-        1
-    );
+    paid_once(&till, &session).await;
     client.close().await.unwrap();
 }
 
@@ -320,14 +321,7 @@ async fn double_click_and_reload_mid_payment_charge_once() {
     let receipt = wait_for_text(&client, ".receipt", "Payment successful").await;
     assert!(receipt.contains("$72.00"), "{receipt}");
     screenshot(&client, "after-reload").await;
-    let payment = till.payment_of(&session).await;
-    assert_eq!(payment["status"], "succeeded");
-    assert_eq!(
-        till.gateway_authorizations(payment["id"].as_str().unwrap())
-            .await
-            .len(),
-        1
-    );
+    paid_once(&till, &session).await;
     client.close().await.unwrap();
 }
 
