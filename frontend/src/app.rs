@@ -4,7 +4,7 @@
 use crate::api::{Edge, Session};
 use crate::attempt;
 use crate::bank_form::bank_form;
-use crate::bank_waiting::bank_waiting;
+use crate::bank_waiting::{bank_waiting, resumed_bank_payment};
 use crate::card_form::CardForm;
 use crate::challenge::otp_challenge;
 use crate::host;
@@ -141,40 +141,6 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
     }
 }
 
-/// Where a session left unfinished by this browser's bank payment stands: back from the bank
-/// (or reloaded while it waited), the payment is read instead of showing the form again.
-async fn resumed_bank_payment(edge: &Edge, launch: &Launch, session: &Session) -> Option<Stage> {
-    let ours = attempt::load(&session.id).is_some_and(|a| a.bank.is_some());
-    if !ours {
-        return None;
-    }
-    let payment = edge
-        .session_payment(&session.id, &launch.client_secret)
-        .await
-        .ok()?;
-    if payment.payment_method_type != PaymentMethodType::BankRedirect {
-        return None;
-    }
-    Some(match payment.status {
-        PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => {
-            attempt::clear(&session.id);
-            Stage::Paid(session.clone(), payment)
-        }
-        PaymentStatus::RequiresAction | PaymentStatus::Processing => {
-            Stage::BankWaiting(session.clone(), payment)
-        }
-        PaymentStatus::Canceled => {
-            attempt::clear(&session.id);
-            Stage::Ready(session.clone(), Some(i18n::t().bank_canceled.into()))
-        }
-        _ => {
-            attempt::clear(&session.id);
-            let reason = i18n::bank_decline(payment.failure_code, payment.failure_message);
-            Stage::Ready(session.clone(), Some(reason))
-        }
-    })
-}
-
 async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
     // The saved cards are asked for alongside the session, so the form shows with them.
     let saved_cards = async {
@@ -193,8 +159,17 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
         saved_cards,
         ..session
     });
-    if let Ok(session) = &session {
-        if let Some(resumed) = resumed_bank_payment(&edge, &launch, session).await {
+    // Only a browser that left for the bank opens the bank's door here.
+    let left_for_bank = |session: &Session| {
+        attempt::load(&session.id).is_some_and(|attempt| attempt.bank.is_some())
+    };
+    if let Some(session) = session.as_ref().ok().filter(|s| left_for_bank(s)) {
+        let resumed = match resumed_bank_payment(edge, launch, session.clone()).await {
+            Ok(resumed) => resumed.await,
+            // The form is not shown instead: the payment may still be at the bank.
+            Err(_) => Some(Stage::Unavailable(i18n::t().network_error.into())),
+        };
+        if let Some(resumed) = resumed {
             host::post("ready", ());
             stage.set(resumed);
             return;

@@ -10,12 +10,14 @@ use crate::lazy::{door, SplitLoaderError};
 use crate::stage::Stage;
 use crate::timer::sleep;
 use crate::{attempt, i18n};
+use futures_util::future::LocalBoxFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use std::cell::Cell;
 use std::rc::Rc;
 use till_core::payment::PaymentStatus;
+use till_core::payment_method_type::PaymentMethodType;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
 
@@ -41,6 +43,45 @@ fn settle(session: &Session, payment: Payment, stage: RwSignal<Stage>) -> bool {
             Some(i18n::t().bank_canceled.into()),
         )),
         _ => false,
+    }
+}
+
+door! { bank;
+    /// Where a session this browser left for the bank stands (back from the bank, or reloaded
+    /// while it waited): the payment is read instead of showing the form again; `None` when
+    /// it is not a bank payment this browser can follow. In the `bank` chunk.
+    pub fn resumed_bank_payment(
+        edge: Edge,
+        launch: Launch,
+        session: Session,
+    ) -> Result<LocalBoxFuture<'static, Option<Stage>>, SplitLoaderError> {
+        Ok(Box::pin(async move {
+            let payment = edge
+                .session_payment(&session.id, &launch.client_secret)
+                .await
+                .ok()?;
+            if payment.payment_method_type != PaymentMethodType::BankRedirect {
+                return None;
+            }
+            Some(match payment.status {
+                PaymentStatus::Succeeded | PaymentStatus::RequiresCapture => {
+                    attempt::clear(&session.id);
+                    Stage::Paid(session, payment)
+                }
+                PaymentStatus::RequiresAction | PaymentStatus::Processing => {
+                    Stage::BankWaiting(session, payment)
+                }
+                PaymentStatus::Canceled => {
+                    attempt::clear(&session.id);
+                    Stage::Ready(session, Some(i18n::t().bank_canceled.into()))
+                }
+                _ => {
+                    attempt::clear(&session.id);
+                    let reason = i18n::bank_decline(payment.failure_code, payment.failure_message);
+                    Stage::Ready(session, Some(reason))
+                }
+            })
+        }))
     }
 }
 

@@ -110,6 +110,10 @@ pub fn browser_like_client(edge: &str) -> Client {
     }
     Client::builder()
         .default_headers(headers)
+        // wrangler's local proxy closes a keep-alive connection idle for 5 s; a client that
+        // sends on it at that moment reads a cut answer (`IncompleteMessage`). Idle
+        // connections are dropped here first.
+        .pool_idle_timeout(std::time::Duration::from_secs(3))
         .build()
         .expect("HTTP client")
 }
