@@ -1,5 +1,5 @@
-//! Exactly-once requests. A Durable Object per (merchant, endpoint, key) decides who runs: it is
-//! single-threaded, so "first or duplicate" has one answer. Final responses are copied to KV
+//! Exactly-once requests. The Durable Object holding a (merchant, endpoint, key)'s record decides
+//! who runs: it is single-threaded, so "first or duplicate" has one answer. Final responses are copied to KV
 //! (`IDEMPOTENCY_CACHE`) and served from there first; KV never decides, because it is eventually
 //! consistent and last-write-wins.
 
@@ -15,7 +15,9 @@ pub use till_core::idempotency::key_reused;
 pub use till_core::idempotency::Begin;
 use till_core::idempotency::{self, decide, Decision, Stored};
 use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, SqlStorage, State,
+};
 
 /// Stored responses are replayed for at least this long (the DO keeps them twice as long).
 const CACHE_TTL_SECONDS: u64 = 24 * 60 * 60;
@@ -38,57 +40,122 @@ fn hold_in_memory(name: &str, stored: &Stored) {
         });
     }
 }
+/// A record is kept this long after its key was first used (stored responses are replayed for
+/// at least [`CACHE_TTL_SECONDS`] from KV, so the object holds them twice as long).
 const RECORD_LIFETIME_MS: i64 = 48 * 60 * 60 * 1000;
-const RECORD: &str = "record";
-
-/// What the handler asks the object to do.
+/// What the handler asks the object to do with the record `name`.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Command {
     Begin {
+        name: String,
         fingerprint: String,
         now: i64,
         stale_after: i64,
     },
     Complete {
+        name: String,
         fingerprint: String,
         status: u16,
         body: String,
     },
-    Release,
+    Release {
+        name: String,
+    },
 }
 
+#[derive(Deserialize)]
+struct RecordRow {
+    stored: String,
+}
+
+#[derive(Deserialize)]
+struct FirstToForget {
+    forget_at: Option<i64>,
+}
+
+/// The idempotency records of one of a merchant's objects
+/// ([`idempotency::OBJECTS_PER_MERCHANT`]), one SQL row per key. Single-threaded, so "first or duplicate" has one answer for each key it holds.
 #[durable_object(alarm)]
-pub struct IdempotencyRecord {
+pub struct IdempotencyKeys {
     state: State,
 }
 
-impl DurableObject for IdempotencyRecord {
+impl IdempotencyKeys {
+    fn records(&self) -> worker::Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, stored TEXT NOT NULL, \
+             forget_at INTEGER NOT NULL)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE INDEX IF NOT EXISTS records_by_forget_at ON records (forget_at)",
+            None,
+        )?;
+        Ok(sql)
+    }
+
+    fn read(sql: &SqlStorage, name: &str) -> worker::Result<Option<Stored>> {
+        let rows: Vec<RecordRow> = sql
+            .exec(
+                "SELECT stored FROM records WHERE name = ?",
+                vec![name.into()],
+            )?
+            .to_array()?;
+        match rows.first() {
+            Some(row) => serde_json::from_str(&row.stored)
+                .map(Some)
+                .map_err(|e| worker::Error::RustError(format!("idempotency record: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `stored` under `name`; a new record is forgotten [`RECORD_LIFETIME_MS`] from now,
+    /// a rewritten one keeps its date.
+    async fn write(&self, sql: &SqlStorage, name: &str, stored: &Stored) -> worker::Result<()> {
+        let json = serde_json::to_string(stored)
+            .map_err(|e| worker::Error::RustError(format!("idempotency record: {e}")))?;
+        let forget_at = worker::Date::now().as_millis() as i64 + RECORD_LIFETIME_MS;
+        sql.exec(
+            "INSERT INTO records (name, stored, forget_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET stored = excluded.stored",
+            vec![name.into(), json.into(), forget_at.into()],
+        )?;
+        // Records are forgotten oldest first, so a pending alarm is due no later than this
+        // one's date; the alarm sets the next.
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(RECORD_LIFETIME_MS).await?;
+        }
+        Ok(())
+    }
+}
+
+impl DurableObject for IdempotencyKeys {
     fn new(state: State, _env: Env) -> Self {
-        IdempotencyRecord { state }
+        IdempotencyKeys { state }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let command: Command = req.json().await?;
-        let storage = self.state.storage();
+        let sql = self.records()?;
         match command {
             Command::Begin {
+                name,
                 fingerprint,
                 now,
                 stale_after,
             } => {
-                let stored: Option<Stored> = storage.get(RECORD).await?;
-                let fresh = stored.is_none();
+                let stored = Self::read(&sql, &name)?;
                 let (answer, write) = idempotency::begin(stored, &fingerprint, now, stale_after);
                 if let Some(record) = write {
-                    storage.put(RECORD, record).await?;
-                }
-                if fresh {
-                    storage.set_alarm(RECORD_LIFETIME_MS).await?;
+                    self.write(&sql, &name, &record).await?;
                 }
                 Response::from_json(&answer)
             }
             Command::Complete {
+                name,
                 fingerprint,
                 status,
                 body,
@@ -98,20 +165,35 @@ impl DurableObject for IdempotencyRecord {
                     status,
                     body,
                 };
-                storage.put(RECORD, done).await?;
+                self.write(&sql, &name, &done).await?;
                 Response::ok("")
             }
-            Command::Release => {
-                if let Some(Stored::InFlight { .. }) = storage.get::<Stored>(RECORD).await? {
-                    storage.delete(RECORD).await?;
+            Command::Release { name } => {
+                if let Some(Stored::InFlight { .. }) = Self::read(&sql, &name)? {
+                    sql.exec("DELETE FROM records WHERE name = ?", vec![name.into()])?;
                 }
                 Response::ok("")
             }
         }
     }
 
+    /// Forgets the records whose time has come, then sleeps until the next one's; an object
+    /// left with none is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
-        self.state.storage().delete_all().await?;
+        let sql = self.records()?;
+        let now_ms = worker::Date::now().as_millis() as i64;
+        sql.exec(
+            "DELETE FROM records WHERE forget_at <= ?",
+            vec![now_ms.into()],
+        )?;
+        let next: FirstToForget = sql
+            .exec("SELECT min(forget_at) AS forget_at FROM records", None)?
+            .one()?;
+        let storage = self.state.storage();
+        match next.forget_at {
+            Some(at) => storage.set_alarm(at - now_ms).await?,
+            None => storage.delete_all().await?,
+        }
         Response::ok("")
     }
 }
@@ -141,11 +223,7 @@ fn storage_error(what: &str, error: impl std::fmt::Display) -> ApiError {
 
 impl Scope {
     fn name(&self) -> String {
-        // Hashed: keys may hold any printable character, object and KV names should not.
-        till_core::api_keys::hash_secret(&format!(
-            "{}\n{}\n{}",
-            self.merchant_id, self.endpoint, self.key
-        ))
+        idempotency::record_name(&self.merchant_id, self.endpoint, &self.key)
     }
 
     /// The key the gateway sees for this request.
@@ -156,7 +234,10 @@ impl Scope {
     async fn call(&self, env: &Env, command: &Command) -> Result<Response, ApiError> {
         let stub = env
             .durable_object("IDEMPOTENCY")
-            .and_then(|ns| ns.id_from_name(&self.name())?.get_stub())
+            .and_then(|ns| {
+                ns.id_from_name(&idempotency::object_name(&self.merchant_id, &self.name()))?
+                    .get_stub()
+            })
             .map_err(|e| storage_error("stub", e))?;
         let body = serde_json::to_string(command).map_err(|e| storage_error("encode", e))?;
         let mut init = RequestInit::new();
@@ -251,6 +332,7 @@ pub async fn cached_answer(env: &Env, scope: &Scope) -> Result<Option<worker::Re
 /// hands the answer to [`run_claimed`], which must follow whatever happens in between.
 pub async fn claim(env: &Env, scope: &Scope) -> Result<Begin, ApiError> {
     let begin = Command::Begin {
+        name: scope.name(),
         fingerprint: scope.fingerprint.clone(),
         now: clock::now_seconds(),
         stale_after: stale_after(env),
@@ -265,7 +347,8 @@ pub async fn claim(env: &Env, scope: &Scope) -> Result<Begin, ApiError> {
 
 /// Gives back a key [`claim`] took for a request that will not run, so a retry runs again.
 pub async fn release(env: &Env, scope: &Scope) -> Result<(), ApiError> {
-    scope.call(env, &Command::Release).await.map(|_| ())
+    let release = Command::Release { name: scope.name() };
+    scope.call(env, &release).await.map(|_| ())
 }
 
 /// Runs `work` when [`claim`] said this request runs, and records how it ended: a final
@@ -297,6 +380,7 @@ where
             // that finds it stale recovers the same answer from what the work stored.
             hold_in_memory(&scope.name(), &stored);
             let complete = Command::Complete {
+                name: scope.name(),
                 fingerprint: scope.fingerprint.clone(),
                 status,
                 body: body.clone(),

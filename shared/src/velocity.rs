@@ -46,6 +46,17 @@ impl History {
         self.prune(now);
     }
 
+    /// Forgets what no window reaches at `now`, and answers when the oldest attempt left will
+    /// have left every window too (Unix seconds), or `None` when none is left.
+    pub fn forget_past(&mut self, now: i64) -> Option<i64> {
+        self.prune(now);
+        self.entries
+            .iter()
+            .map(|e| e.at)
+            .min()
+            .map(|at| at + i64::from(MAX_WINDOW_SECONDS))
+    }
+
     /// Marks an attempt declined (the gateway's answer came after it was counted).
     pub fn mark_declined(&mut self, attempt: &str) -> bool {
         match self.entries.iter_mut().find(|e| e.attempt == attempt) {
@@ -119,6 +130,21 @@ mod tests {
             history.record(entry(&format!("pay_{i}"), at, "c"), at);
         }
         assert_eq!(history.entries.len(), MAX_ENTRIES);
+        let first_left = later + i64::try_from(10).unwrap();
+        let mut swept = history.clone();
+        assert_eq!(
+            swept.forget_past(later),
+            Some(first_left + i64::from(MAX_WINDOW_SECONDS)),
+            "the oldest attempt kept leaves the last window then"
+        );
+        assert_eq!(swept, history, "nothing had left a window yet");
+        let end = later + i64::try_from(MAX_ENTRIES + 9).unwrap() + i64::from(MAX_WINDOW_SECONDS);
+        assert_eq!(
+            swept.forget_past(end),
+            None,
+            "past every window: nothing left"
+        );
+        assert!(swept.entries.is_empty());
         assert_eq!(
             history.entries.last().unwrap().attempt,
             format!("pay_{}", MAX_ENTRIES + 9)

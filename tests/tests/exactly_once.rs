@@ -8,6 +8,69 @@ use till_e2e::{new_key, on_every_gateway, Session, Till};
 
 on_every_gateway!(a_thousand_concurrent_confirms_charge_fifty_times);
 
+/// Two fresh idempotency keys of the demo merchant whose records one object holds.
+fn two_keys_in_one_object() -> (String, String) {
+    use till_core::idempotency::{object_name, record_name};
+    let object_of = |key: &str| {
+        let name = record_name("mer_demo", "checkout_sessions.confirm", key);
+        object_name("mer_demo", &name)
+    };
+    let first = new_key();
+    loop {
+        let second = new_key();
+        if object_of(&second) == object_of(&first) {
+            return (first, second);
+        }
+    }
+}
+
+#[tokio::test]
+async fn keys_that_share_an_object_each_keep_their_own_record() {
+    let till = Till::default();
+    let (first_key, second_key) = two_keys_in_one_object();
+    let (first_session, second_session) = (
+        till.create_session(1100).await,
+        till.create_session(2200).await,
+    );
+    let first_token = till.token(&first_session, "4242424242424242").await;
+    let second_token = till.token(&second_session, "5555555555554444").await;
+
+    // At the same moment, in the same object: neither waits for or answers for the other.
+    let ((first_status, first_replayed, first), (second_status, second_replayed, second)) = tokio::join!(
+        till.confirm(&first_session, &first_token, &first_key),
+        till.confirm(&second_session, &second_token, &second_key),
+    );
+    assert_eq!((first_status, first_replayed), (200, false), "{first}");
+    assert_eq!((second_status, second_replayed), (200, false), "{second}");
+    assert_eq!(first["amount"], 1100);
+    assert_eq!(second["amount"], 2200);
+    assert_ne!(first["id"], second["id"]);
+
+    // Each key replays its own answer.
+    let (status, replayed, again) = till.confirm(&first_session, &first_token, &first_key).await;
+    assert_eq!((status, replayed, &again), (200, true, &first));
+    let (status, replayed, again) = till
+        .confirm(&second_session, &second_token, &second_key)
+        .await;
+    assert_eq!((status, replayed, &again), (200, true, &second));
+
+    // And remembers its own request: the first key with the second's body is refused.
+    let (status, _, refused) = till
+        .confirm(&second_session, &second_token, &first_key)
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "idempotency_key_reused");
+    for (payment, session) in [(&first, &first_session), (&second, &second_session)] {
+        let id = payment["id"].as_str().expect("payment id");
+        assert_eq!(
+            till.gateway_authorizations(id).await.len(),
+            1,
+            "one charge each"
+        );
+        assert_eq!(till.session_state(session).await["status"], "complete");
+    }
+}
+
 /// One load at a time: two at once would be more than wrangler dev's proxy takes (see
 /// `KEYS_AT_ONCE`). A tokio mutex, because each test has its own runtime.
 static ONE_LOAD_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -70,10 +70,14 @@ impl DurableObject for RiskVelocity {
                     at,
                 );
                 storage.put(HISTORY, &history).await?;
-                // Nothing is counted past the longest window: an idle subject costs nothing.
-                storage
-                    .set_alarm(i64::from(MAX_WINDOW_SECONDS) * 1000)
-                    .await?;
+                // Nothing is counted past the longest window: the alarm forgets what has left
+                // it, so an idle subject costs nothing. One pending alarm is enough: it comes
+                // no later than this attempt leaves, and sets the next.
+                if storage.get_alarm().await?.is_none() {
+                    storage
+                        .set_alarm(i64::from(MAX_WINDOW_SECONDS) * 1000)
+                        .await?;
+                }
                 let counts = windows
                     .iter()
                     .map(|w| history.count(w.counter, w.seconds, at))
@@ -89,8 +93,19 @@ impl DurableObject for RiskVelocity {
         }
     }
 
+    /// Forgets the attempts that have left every window, then sleeps until the next one
+    /// leaves; a subject with none left is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
-        self.state.storage().delete_all().await?;
+        let storage = self.state.storage();
+        let mut history: History = storage.get(HISTORY).await?.unwrap_or_default();
+        let now = worker::Date::now().as_millis() as i64 / 1000;
+        match history.forget_past(now) {
+            Some(next) => {
+                storage.put(HISTORY, &history).await?;
+                storage.set_alarm((next - now).max(1) * 1000).await?;
+            }
+            None => storage.delete_all().await?,
+        }
         Response::ok("")
     }
 }
