@@ -130,7 +130,7 @@ mod tests {
             history.record(entry(&format!("pay_{i}"), at, "c"), at);
         }
         assert_eq!(history.entries.len(), MAX_ENTRIES);
-        let first_left = later + i64::try_from(10).unwrap();
+        let first_left = later + 10;
         let mut swept = history.clone();
         assert_eq!(
             swept.forget_past(later),
