@@ -1,7 +1,8 @@
 //! The sliding-window history behind velocity counters: one log per subject (a card
 //! fingerprint, a client address, a customer, an email), holding that subject's recent payment
-//! attempts. The edge keeps each log in a Durable Object, which handles one request at a time,
-//! so counts are exact however many attempts arrive at once; the arithmetic is here.
+//! attempts. The edge keeps each log in a Durable Object, one SQL row per attempt, and counts
+//! there with the windows defined here; the dry run of a rule replays past attempts through
+//! [`History`], the same log in memory.
 
 use crate::risk_rules::{Counter, MAX_WINDOW_SECONDS};
 use serde::{Deserialize, Serialize};
@@ -29,10 +30,21 @@ pub struct History {
     pub entries: Vec<Entry>,
 }
 
+/// Where a window of `window_seconds` starts at `now`: it counts the attempts with
+/// `start < at <= now`.
+pub fn window_start(window_seconds: u32, now: i64) -> i64 {
+    now - i64::from(window_seconds)
+}
+
+/// Attempts at or before this are in no window at `now` any more: they are forgotten.
+pub fn horizon(now: i64) -> i64 {
+    window_start(MAX_WINDOW_SECONDS, now)
+}
+
 impl History {
     /// Forgets what no window can reach any more, and the oldest beyond [`MAX_ENTRIES`].
     fn prune(&mut self, now: i64) {
-        let horizon = now - i64::from(MAX_WINDOW_SECONDS);
+        let horizon = horizon(now);
         self.entries.retain(|e| e.at > horizon);
         let excess = self.entries.len().saturating_sub(MAX_ENTRIES);
         self.entries.drain(..excess);
@@ -44,17 +56,6 @@ impl History {
             self.entries.push(entry);
         }
         self.prune(now);
-    }
-
-    /// Forgets what no window reaches at `now`, and answers when the oldest attempt left will
-    /// have left every window too (Unix seconds), or `None` when none is left.
-    pub fn forget_past(&mut self, now: i64) -> Option<i64> {
-        self.prune(now);
-        self.entries
-            .iter()
-            .map(|e| e.at)
-            .min()
-            .map(|at| at + i64::from(MAX_WINDOW_SECONDS))
     }
 
     /// Marks an attempt declined (the gateway's answer came after it was counted).
@@ -70,7 +71,7 @@ impl History {
 
     /// The counter over the last `window_seconds` before `now` (inclusive of `now`).
     pub fn count(&self, counter: Counter, window_seconds: u32, now: i64) -> i64 {
-        let since = now - i64::from(window_seconds);
+        let since = window_start(window_seconds, now);
         let recent = self.entries.iter().filter(|e| e.at > since && e.at <= now);
         let count = match counter {
             Counter::Attempts => recent.count(),
@@ -119,6 +120,17 @@ mod tests {
     }
 
     #[test]
+    fn a_window_counts_from_just_after_its_start_to_now_inclusive() {
+        assert_eq!(window_start(3_600, 10_000), 6_400);
+        let mut history = History::default();
+        history.record(entry("at_start", 6_400, "c"), 6_400);
+        history.record(entry("just_after", 6_401, "c"), 6_401);
+        history.record(entry("now", 10_000, "c"), 10_000);
+        assert_eq!(history.count(Counter::Attempts, 3_600, 10_000), 2);
+        assert_eq!(horizon(10_000), 10_000 - i64::from(MAX_WINDOW_SECONDS));
+    }
+
+    #[test]
     fn history_is_bounded_in_time_and_size() {
         let mut history = History::default();
         history.record(entry("old", 0, "c"), 0);
@@ -130,21 +142,6 @@ mod tests {
             history.record(entry(&format!("pay_{i}"), at, "c"), at);
         }
         assert_eq!(history.entries.len(), MAX_ENTRIES);
-        let first_left = later + 10;
-        let mut swept = history.clone();
-        assert_eq!(
-            swept.forget_past(later),
-            Some(first_left + i64::from(MAX_WINDOW_SECONDS)),
-            "the oldest attempt kept leaves the last window then"
-        );
-        assert_eq!(swept, history, "nothing had left a window yet");
-        let end = later + i64::try_from(MAX_ENTRIES + 9).unwrap() + i64::from(MAX_WINDOW_SECONDS);
-        assert_eq!(
-            swept.forget_past(end),
-            None,
-            "past every window: nothing left"
-        );
-        assert!(swept.entries.is_empty());
         assert_eq!(
             history.entries.last().unwrap().attempt,
             format!("pay_{}", MAX_ENTRIES + 9)

@@ -6,7 +6,9 @@
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::Duration;
-use till_e2e::browser::{click, fits_a_phone, open, screenshot, wait_for, wait_for_text};
+use till_e2e::browser::{
+    block_requests, click, fits_a_phone, open, screenshot, wait_for, wait_for_text,
+};
 use till_e2e::{setting, Till};
 
 /// Opens the demo shop, checks out, and enters the widget's iframe once it is ready.
@@ -295,5 +297,55 @@ async fn a_customer_who_cancels_at_the_bank_pays_by_card_instead() {
     click(&client, "#pay").await;
     let receipt = wait_for_text(&client, ".receipt", "Payment successful").await;
     assert!(receipt.contains("Visa •••• 4242"), "{receipt}");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn back_from_the_bank_without_the_bank_chunk_the_page_says_so_and_a_reload_resumes() {
+    let client = open().await;
+    let till = Till::default();
+    let (session, url) = hosted_session(&till, 6_300, "USD", "en").await;
+    client.goto(&url).await.unwrap();
+    wait_for_text(&client, ".banks", "Sandbox Bank").await;
+    click(&client, "#pay").await;
+    // While the customer is at the bank, the connection starts dropping the chunk that reads
+    // where a bank payment stands.
+    block_requests(&client, &["*.split_bank.wasm"]).await;
+    approve_at_bank(&client, "ada").await;
+    // Back on Till's page: it cannot know whether the bank paid, so it offers no form to pay
+    // again; it says the service cannot be reached.
+    let error = wait_for_text(
+        &client,
+        ".status.error",
+        "could not reach the payment service",
+    )
+    .await;
+    assert!(error.contains("try again"), "{error}");
+    assert!(
+        client.find(Locator::Css("#pay")).await.is_err(),
+        "no form to pay again while the bank may have paid"
+    );
+    screenshot(&client, "bank-return-without-chunk").await;
+    // The connection is back: a reload finds the bank's answer and returns to the shop.
+    block_requests(&client, &[]).await;
+    client.refresh().await.unwrap();
+    for _ in 0..60 {
+        if client.current_url().await.unwrap().path() == "/returned" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let returned = client.current_url().await.unwrap();
+    assert_eq!(returned.path(), "/returned", "{returned}");
+    let query: std::collections::HashMap<_, _> = returned.query_pairs().into_owned().collect();
+    assert_eq!(query.get("status").map(String::as_str), Some("succeeded"));
+    let state = till
+        .get(
+            &format!("/v1/checkout_sessions/{}", session["id"].as_str().unwrap()),
+            &till.secret_key,
+        )
+        .await
+        .1;
+    assert_eq!(state["status"], "complete", "{state}");
     client.close().await.unwrap();
 }

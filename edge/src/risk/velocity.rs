@@ -1,16 +1,17 @@
 //! Velocity counters, exact under concurrency: one Durable Object per (merchant, subject, key)
-//! keeps that subject's attempt history (`till_core::velocity`). An object handles one request
-//! at a time, so of 200 attempts arriving at once each is recorded and counted in turn: a limit
-//! of 50 lets exactly 50 through.
+//! keeps that subject's recent attempts, one SQL row each, and counts them with the windows of
+//! `till_core::velocity`. An object handles one request at a time, so of 200 attempts arriving
+//! at once each is recorded and counted in turn: a limit of 50 lets exactly 50 through. An
+//! attempt costs one row written and one indexed count per window, however long the history.
 
 use serde::{Deserialize, Serialize};
 use till_core::error::ApiError;
 use till_core::risk_rules::{Counter, Subject, MAX_WINDOW_SECONDS};
-use till_core::velocity::{Entry, History};
+use till_core::velocity::{horizon, window_start, MAX_ENTRIES};
 use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
-
-const HISTORY: &str = "history";
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, SqlStorage, State,
+};
 
 /// A counter over a window, as a rule reads it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -39,9 +40,61 @@ struct Counts {
     counts: Vec<i64>,
 }
 
+#[derive(Deserialize)]
+struct Number {
+    n: Option<i64>,
+}
+
 #[durable_object(alarm)]
 pub struct RiskVelocity {
     state: State,
+}
+
+impl RiskVelocity {
+    fn attempts(&self) -> worker::Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS attempts (attempt TEXT PRIMARY KEY, at INTEGER NOT NULL, \
+             card TEXT NOT NULL, declined INTEGER NOT NULL DEFAULT 0)",
+            None,
+        )?;
+        sql.exec(
+            "CREATE INDEX IF NOT EXISTS attempts_by_at ON attempts (at)",
+            None,
+        )?;
+        Ok(sql)
+    }
+}
+
+/// Forgets the attempts no window reaches at `now`, and the oldest beyond [`MAX_ENTRIES`].
+fn forget(sql: &SqlStorage, now: i64) -> worker::Result<()> {
+    sql.exec(
+        "DELETE FROM attempts WHERE at <= ?",
+        vec![horizon(now).into()],
+    )?;
+    let kept = i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX);
+    sql.exec(
+        "DELETE FROM attempts WHERE rowid IN \
+         (SELECT rowid FROM attempts ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+        vec![kept.into()],
+    )?;
+    Ok(())
+}
+
+/// `window`'s counter at `now`.
+fn counter_value(sql: &SqlStorage, window: Window, now: i64) -> worker::Result<i64> {
+    let query = match window.counter {
+        Counter::Attempts => "SELECT count(*) AS n FROM attempts WHERE at > ? AND at <= ?",
+        Counter::Declines => {
+            "SELECT count(*) AS n FROM attempts WHERE at > ? AND at <= ? AND declined = 1"
+        }
+        Counter::DistinctCards => {
+            "SELECT count(DISTINCT card) AS n FROM attempts WHERE at > ? AND at <= ?"
+        }
+    };
+    let since = window_start(window.seconds, now);
+    let counted: Number = sql.exec(query, vec![since.into(), now.into()])?.one()?;
+    Ok(counted.n.unwrap_or_default())
 }
 
 impl DurableObject for RiskVelocity {
@@ -51,8 +104,7 @@ impl DurableObject for RiskVelocity {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let call: Call = req.json().await?;
-        let storage = self.state.storage();
-        let mut history: History = storage.get(HISTORY).await?.unwrap_or_default();
+        let sql = self.attempts()?;
         match call {
             Call::Count {
                 attempt,
@@ -60,19 +112,15 @@ impl DurableObject for RiskVelocity {
                 card,
                 windows,
             } => {
-                history.record(
-                    Entry {
-                        attempt,
-                        at,
-                        card,
-                        declined: false,
-                    },
-                    at,
-                );
-                storage.put(HISTORY, &history).await?;
-                // Nothing is counted past the longest window: the alarm forgets what has left
-                // it, so an idle subject costs nothing. One pending alarm is enough: it comes
-                // no later than this attempt leaves, and sets the next.
+                sql.exec(
+                    "INSERT OR IGNORE INTO attempts (attempt, at, card) VALUES (?, ?, ?)",
+                    vec![attempt.into(), at.into(), card.into()],
+                )?;
+                forget(&sql, at)?;
+                // The alarm forgets what has left every window, so an idle subject costs
+                // nothing. One pending alarm is enough: it comes no later than this attempt
+                // leaves, and sets the next.
+                let storage = self.state.storage();
                 if storage.get_alarm().await?.is_none() {
                     storage
                         .set_alarm(i64::from(MAX_WINDOW_SECONDS) * 1000)
@@ -80,14 +128,15 @@ impl DurableObject for RiskVelocity {
                 }
                 let counts = windows
                     .iter()
-                    .map(|w| history.count(w.counter, w.seconds, at))
-                    .collect();
+                    .map(|&window| counter_value(&sql, window, at))
+                    .collect::<worker::Result<_>>()?;
                 Response::from_json(&Counts { counts })
             }
             Call::Decline { attempt } => {
-                if history.mark_declined(&attempt) {
-                    storage.put(HISTORY, &history).await?;
-                }
+                sql.exec(
+                    "UPDATE attempts SET declined = 1 WHERE attempt = ?",
+                    vec![attempt.into()],
+                )?;
                 Response::from_json(&Counts { counts: Vec::new() })
             }
         }
@@ -96,13 +145,15 @@ impl DurableObject for RiskVelocity {
     /// Forgets the attempts that have left every window, then sleeps until the next one
     /// leaves; a subject with none left is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
-        let storage = self.state.storage();
-        let mut history: History = storage.get(HISTORY).await?.unwrap_or_default();
+        let sql = self.attempts()?;
         let now = worker::Date::now().as_millis() as i64 / 1000;
-        match history.forget_past(now) {
-            Some(next) => {
-                storage.put(HISTORY, &history).await?;
-                storage.set_alarm((next - now).max(1) * 1000).await?;
+        forget(&sql, now)?;
+        let oldest: Number = sql.exec("SELECT min(at) AS n FROM attempts", None)?.one()?;
+        let storage = self.state.storage();
+        match oldest.n {
+            Some(at) => {
+                let leaves = at + i64::from(MAX_WINDOW_SECONDS);
+                storage.set_alarm((leaves - now).max(1) * 1000).await?;
             }
             None => storage.delete_all().await?,
         }
