@@ -76,6 +76,12 @@ pub fn App() -> impl IntoView {
                 publishable_key: launch.publishable_key.clone(),
             };
             spawn_local(load(edge.clone(), launch.clone(), stage));
+            // Starting over reads the session again, as when the page opened.
+            let again = edge.clone();
+            provide_context(StartOver(Callback::new(move |()| {
+                stage.set(Stage::Loading);
+                spawn_local(load(again.clone(), launch.clone(), stage));
+            })));
             let hosted = launch.mode == Mode::Hosted;
             provide_context(edge);
             provide_context(launch.clone());
@@ -106,12 +112,33 @@ pub fn App() -> impl IntoView {
             {move || match stage.get() {
                 Stage::Loading => view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
+                Stage::Unreachable(message) => view! { <Unreachable message=message /> }.into_any(),
                 Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
                 Stage::BankWaiting(session, payment) => when_loaded(bank_waiting(session, payment, stage)),
                 Stage::Challenge(session, payment) => when_loaded(otp_challenge(session, payment, stage)),
                 Stage::Paid(session, payment) => when_loaded(receipt(session, payment)),
             }}
         </main>
+    }
+}
+
+/// Starts the checkout over from reading its session.
+#[derive(Clone, Copy)]
+struct StartOver(Callback<()>);
+
+/// The payment service did not answer: says so, and offers to try again.
+#[component]
+fn Unreachable(message: String) -> impl IntoView {
+    let start_over = use_context::<StartOver>();
+    view! {
+        <div class="status error" role="alert">
+            <p>{message}</p>
+            <button id="try-again" type="button" on:click=move |_| {
+                if let Some(StartOver(start)) = start_over {
+                    start.run(());
+                }
+            }>{i18n::t().try_again}</button>
+        </div>
     }
 }
 
@@ -167,7 +194,7 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
         let resumed = match resumed_bank_payment(edge, launch, session.clone()).await {
             Ok(resumed) => resumed.await,
             // The form is not shown instead: the payment may still be at the bank.
-            Err(_) => Some(Stage::Unavailable(i18n::t().network_error.into())),
+            Err(_) => Some(Stage::Unreachable(i18n::t().network_error.into())),
         };
         if let Some(resumed) = resumed {
             host::post("ready", ());
@@ -184,6 +211,7 @@ async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
             host::post("ready", ());
             Stage::Ready(session, None)
         }
+        Err(error) if error.may_succeed_later() => Stage::Unreachable(error.message()),
         Err(error) => Stage::Unavailable(error.message()),
     });
 }

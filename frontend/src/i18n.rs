@@ -32,6 +32,7 @@ pub struct Strings {
     pub otp_six_digits: &'static str,
     pub otp_wrong: fn(u8) -> String,
     pub network_error: &'static str,
+    pub try_again: &'static str,
     pub unexpected_response: &'static str,
     pub retry_hint: &'static str,
     pub no_payment_key: &'static str,
@@ -102,6 +103,7 @@ const EN: Strings = Strings {
         )
     },
     network_error: "We could not reach the payment service. Check your connection and try again.",
+    try_again: "Try again",
     unexpected_response: "The payment service answered unexpectedly. Try again.",
     retry_hint: "Press Pay to try again.",
     no_payment_key: "Your browser cannot make a secure payment key.",
@@ -167,6 +169,7 @@ const KO: Strings = Strings {
     otp_six_digits: "6자리 인증번호를 입력해 주세요.",
     otp_wrong: |left| format!("인증번호가 올바르지 않습니다. {left}회 남았습니다."),
     network_error: "결제 서비스에 연결할 수 없습니다. 연결을 확인하고 다시 시도해 주세요.",
+    try_again: "다시 시도",
     unexpected_response: "결제 서비스에서 예상하지 못한 응답을 받았습니다. 다시 시도해 주세요.",
     retry_hint: "다시 시도하려면 결제하기를 눌러 주세요.",
     no_payment_key: "이 브라우저에서는 안전한 결제 키를 만들 수 없습니다.",

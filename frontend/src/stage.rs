@@ -6,6 +6,9 @@ use crate::api::{Payment, Session};
 pub enum Stage {
     Loading,
     Unavailable(String),
+    /// The payment service could not be reached, or could not answer yet: nothing was decided,
+    /// so the customer may try again from where they are (a webview has no reload button).
+    Unreachable(String),
     /// The form, with the reason the last attempt failed, if any.
     Ready(Session, Option<String>),
     /// The issuer asks for a one-time code (3-D Secure).

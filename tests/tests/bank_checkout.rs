@@ -301,7 +301,7 @@ async fn a_customer_who_cancels_at_the_bank_pays_by_card_instead() {
 }
 
 #[tokio::test]
-async fn back_from_the_bank_without_the_bank_chunk_the_page_says_so_and_a_reload_resumes() {
+async fn back_from_the_bank_without_the_bank_chunk_the_page_says_so_and_try_again_resumes() {
     let client = open().await;
     let till = Till::default();
     let (session, url) = hosted_session(&till, 6_300, "USD", "en").await;
@@ -326,9 +326,18 @@ async fn back_from_the_bank_without_the_bank_chunk_the_page_says_so_and_a_reload
         "no form to pay again while the bank may have paid"
     );
     screenshot(&client, "bank-return-without-chunk").await;
-    // The connection is back: a reload finds the bank's answer and returns to the shop.
+    // Pressed while the connection still drops the chunk: the same answer, nothing else.
+    click(&client, "#try-again").await;
+    wait_for_text(
+        &client,
+        ".status.error",
+        "could not reach the payment service",
+    )
+    .await;
+    // The connection is back: trying again (a webview has no reload button) finds the bank's
+    // answer and returns to the shop.
     block_requests(&client, &[]).await;
-    client.refresh().await.unwrap();
+    click(&client, "#try-again").await;
     for _ in 0..60 {
         if client.current_url().await.unwrap().path() == "/returned" {
             break;
