@@ -72,16 +72,8 @@ pub fn App() -> impl IntoView {
         Some(launch) => {
             apply_appearance(launch);
             host::report_height_changes(launch.mode);
-            let edge = Edge {
-                publishable_key: launch.publishable_key.clone(),
-            };
-            spawn_local(load(edge.clone(), launch.clone(), stage));
-            // Starting over reads the session again, as when the page opened.
-            let again = edge.clone();
-            provide_context(StartOver(Callback::new(move |()| {
-                stage.set(Stage::Loading);
-                spawn_local(load(again.clone(), launch.clone(), stage));
-            })));
+            let edge = edge_of(launch);
+            start(edge.clone(), launch, stage);
             let hosted = launch.mode == Mode::Hosted;
             provide_context(edge);
             provide_context(launch.clone());
@@ -112,7 +104,12 @@ pub fn App() -> impl IntoView {
             {move || match stage.get() {
                 Stage::Loading => view! { <p class="status" aria-live="polite">{i18n::t().loading}</p> }.into_any(),
                 Stage::Unavailable(message) => view! { <p class="status error" role="alert">{message}</p> }.into_any(),
-                Stage::Unreachable(message) => view! { <Unreachable message=message /> }.into_any(),
+                Stage::Unreachable(message) => view! {
+                    <div class="status error" role="alert">
+                        <p>{message}</p>
+                        <button id="try-again" type="button" on:click=move |_| try_again(stage)>{i18n::t().try_again}</button>
+                    </div>
+                }.into_any(),
                 Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
                 Stage::BankWaiting(session, payment) => when_loaded(bank_waiting(session, payment, stage)),
                 Stage::Challenge(session, payment) => when_loaded(otp_challenge(session, payment, stage)),
@@ -122,23 +119,22 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Starts the checkout over from reading its session.
-#[derive(Clone, Copy)]
-struct StartOver(Callback<()>);
+fn edge_of(launch: &Launch) -> Edge {
+    Edge {
+        publishable_key: launch.publishable_key.clone(),
+    }
+}
 
-/// The payment service did not answer: says so, and offers to try again.
-#[component]
-fn Unreachable(message: String) -> impl IntoView {
-    let start_over = use_context::<StartOver>();
-    view! {
-        <div class="status error" role="alert">
-            <p>{message}</p>
-            <button id="try-again" type="button" on:click=move |_| {
-                if let Some(StartOver(start)) = start_over {
-                    start.run(());
-                }
-            }>{i18n::t().try_again}</button>
-        </div>
+/// Reads the session and shows what it calls for: when the page opens, and again when the
+/// customer tries again after the payment service could not be reached.
+fn start(edge: Edge, launch: &Launch, stage: RwSignal<Stage>) {
+    stage.set(Stage::Loading);
+    spawn_local(load(edge, launch.clone(), stage));
+}
+
+fn try_again(stage: RwSignal<Stage>) {
+    if let Some(launch) = launch::current() {
+        start(edge_of(launch), launch, stage);
     }
 }
 
