@@ -219,6 +219,19 @@ async fn hosted_session(till: &Till, amount: i64, currency: &str, locale: &str) 
     (session, url)
 }
 
+/// Waits (up to 15 s) for the hosted page to return to the shop's return URL; its query.
+async fn back_at_the_shop(client: &Client) -> std::collections::HashMap<String, String> {
+    for _ in 0..60 {
+        if client.current_url().await.unwrap().path() == "/returned" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let returned = client.current_url().await.unwrap();
+    assert_eq!(returned.path(), "/returned", "{returned}");
+    returned.query_pairs().into_owned().collect()
+}
+
 #[tokio::test]
 async fn a_phone_goes_to_the_bank_and_back_and_waits_for_a_late_answer() {
     let client = open().await;
@@ -253,15 +266,7 @@ async fn a_phone_goes_to_the_bank_and_back_and_waits_for_a_late_answer() {
     // The bank's webhook settles it; the widget shows the receipt and returns to the app.
     wait_for_text(&client, ".receipt", "결제가 완료되었습니다").await;
     screenshot(&client, "bank-receipt-ko-375").await;
-    for _ in 0..40 {
-        if client.current_url().await.unwrap().path() == "/returned" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let returned = client.current_url().await.unwrap();
-    assert_eq!(returned.path(), "/returned", "{returned}");
-    let query: std::collections::HashMap<_, _> = returned.query_pairs().into_owned().collect();
+    let query = back_at_the_shop(&client).await;
     assert_eq!(query.get("status").map(String::as_str), Some("succeeded"));
     assert_eq!(
         query.get("checkout_session").map(String::as_str),
@@ -338,15 +343,7 @@ async fn back_from_the_bank_without_the_bank_chunk_the_page_says_so_and_try_agai
     // answer and returns to the shop.
     block_requests(&client, &[]).await;
     click(&client, "#try-again").await;
-    for _ in 0..60 {
-        if client.current_url().await.unwrap().path() == "/returned" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let returned = client.current_url().await.unwrap();
-    assert_eq!(returned.path(), "/returned", "{returned}");
-    let query: std::collections::HashMap<_, _> = returned.query_pairs().into_owned().collect();
+    let query = back_at_the_shop(&client).await;
     assert_eq!(query.get("status").map(String::as_str), Some("succeeded"));
     let state = till
         .get(
