@@ -1,7 +1,7 @@
-//! Exactly-once requests. The Durable Object holding a (merchant, endpoint, key)'s record decides
-//! who runs: it is single-threaded, so "first or duplicate" has one answer. Final responses are copied to KV
-//! (`IDEMPOTENCY_CACHE`) and served from there first; KV never decides, because it is eventually
-//! consistent and last-write-wins.
+//! Exactly-once requests. The Durable Object holding a (merchant, endpoint, key)'s record
+//! decides who runs: it is single-threaded, so "first or duplicate" has one answer. Final
+//! responses are copied to KV (`IDEMPOTENCY_CACHE`) and served from there first; KV never
+//! decides, because it is eventually consistent and last-write-wins.
 
 use crate::clock;
 use crate::http::{raw_json, ApiResult};
@@ -75,7 +75,8 @@ struct FirstToForget {
 }
 
 /// The idempotency records of one of a merchant's objects
-/// ([`idempotency::OBJECTS_PER_MERCHANT`]), one SQL row per key. Single-threaded, so "first or duplicate" has one answer for each key it holds.
+/// ([`idempotency::OBJECTS_PER_MERCHANT`]), one SQL row per key. Single-threaded, so "first or
+/// duplicate" has one answer for each key it holds.
 #[durable_object(alarm)]
 pub struct IdempotencyKeys {
     state: State,
