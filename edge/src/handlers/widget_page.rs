@@ -4,9 +4,19 @@
 //! dashboard, which are never framed.
 
 use crate::{auth, random};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use till_core::api_keys::{hash_secret, KeyKind};
 use till_core::jwe::b64;
 use worker::{Env, Request, Response};
+
+thread_local! {
+    /// The pages' HTML as the static files hold it. A deployment's static files never change
+    /// under a running isolate (a new version runs in new isolates), so each page is read from
+    /// the assets once per isolate, not on every checkout that opens (~5 ms under `wrangler dev`).
+    static PAGES: RefCell<HashMap<Page, Rc<str>>> = RefCell::new(HashMap::new());
+}
 
 /// Trunk's placeholder for the nonce of the scripts it injects (`create_nonce` in Trunk.toml).
 const NONCE_PLACEHOLDER: &str = "{{__TRUNK NONCE__}}";
@@ -42,7 +52,7 @@ pub fn content_security_policy(nonce: &str, ancestors: &str) -> String {
 }
 
 /// Which page to serve.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Page {
     Checkout,
     Wallet,
@@ -61,15 +71,29 @@ impl Page {
     }
 }
 
+/// The page's HTML, from the isolate's copy once it has one.
+async fn page_html(env: &Env, page: Page) -> worker::Result<Rc<str>> {
+    if let Some(html) = PAGES.with(|pages| pages.borrow().get(&page).cloned()) {
+        return Ok(html);
+    }
+    let mut file = env.assets("ASSETS")?.fetch(page.asset(), None).await?;
+    if file.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "{}: the static files answered {}",
+            page.asset(),
+            file.status_code()
+        )));
+    }
+    let html: Rc<str> = file.text().await?.into();
+    PAGES.with(|pages| pages.borrow_mut().insert(page, html.clone()));
+    Ok(html)
+}
+
 pub async fn serve(req: Request, env: &Env, page: Page) -> worker::Result<Response> {
     let nonce = random::bytes::<16>()
         .map(|b| b64(&b))
         .map_err(|_| worker::Error::RustError("no randomness".into()))?;
-    let assets = env.assets("ASSETS")?;
-    let html = async {
-        let mut file = assets.fetch(page.asset(), None).await?;
-        file.text().await
-    };
+    let html = page_html(env, page);
     let ancestors = async {
         match page {
             Page::Checkout => frame_ancestors(&req, env).await,
