@@ -8,7 +8,7 @@ use crate::http::{raw_json, ApiResult};
 use crate::isolate_cache::TtlCache;
 use crate::later::Later;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use till_core::error::ApiError;
 pub use till_core::idempotency::key_reused;
@@ -80,20 +80,25 @@ struct FirstToForget {
 #[durable_object(alarm)]
 pub struct IdempotencyKeys {
     state: State,
+    /// Whether this instance has made sure its table exists.
+    table_ready: Cell<bool>,
 }
 
 impl IdempotencyKeys {
     fn records(&self) -> worker::Result<SqlStorage> {
         let sql = self.state.storage().sql();
-        sql.exec(
-            "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, stored TEXT NOT NULL, \
-             forget_at INTEGER NOT NULL)",
-            None,
-        )?;
-        sql.exec(
-            "CREATE INDEX IF NOT EXISTS records_by_forget_at ON records (forget_at)",
-            None,
-        )?;
+        if !self.table_ready.get() {
+            sql.exec(
+                "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, \
+                 stored TEXT NOT NULL, forget_at INTEGER NOT NULL)",
+                None,
+            )?;
+            sql.exec(
+                "CREATE INDEX IF NOT EXISTS records_by_forget_at ON records (forget_at)",
+                None,
+            )?;
+            self.table_ready.set(true);
+        }
         Ok(sql)
     }
 
@@ -135,7 +140,10 @@ impl IdempotencyKeys {
 
 impl DurableObject for IdempotencyKeys {
     fn new(state: State, _env: Env) -> Self {
-        IdempotencyKeys { state }
+        IdempotencyKeys {
+            state,
+            table_ready: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -193,7 +201,10 @@ impl DurableObject for IdempotencyKeys {
         let storage = self.state.storage();
         match next.forget_at {
             Some(at) => storage.set_alarm(at - now_ms).await?,
-            None => storage.delete_all().await?,
+            None => {
+                storage.delete_all().await?;
+                self.table_ready.set(false);
+            }
         }
         Response::ok("")
     }

@@ -56,6 +56,7 @@ pub mod risk_rules;
 pub mod routes;
 pub mod secret;
 pub mod server_timing;
+pub mod spread;
 pub mod subscription;
 pub mod team;
 pub mod test_clock;

@@ -1,16 +1,42 @@
 //! The sliding-window history behind velocity counters: one log per subject (a card
 //! fingerprint, a client address, a customer, an email), holding that subject's recent payment
-//! attempts. The edge keeps each log in a Durable Object, one SQL row per attempt, and counts
-//! there with the windows defined here; the dry run of a rule replays past attempts through
-//! [`History`], the same log in memory.
+//! attempts. The edge keeps each log in one of the merchant's velocity Durable Objects
+//! ([`object_name`]), one SQL row per attempt, and counts there with the windows defined here;
+//! the dry run of a rule replays past attempts through [`History`], the same log in memory.
 
-use crate::risk_rules::{Counter, MAX_WINDOW_SECONDS};
+use crate::risk_rules::{Counter, Subject, MAX_WINDOW_SECONDS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A subject's history keeps at most this many attempts (the newest). A subject past it is
 /// far beyond any sensible limit already; counts saturate at this figure.
 pub const MAX_ENTRIES: usize = 5_000;
+
+/// A merchant's histories are spread over this many objects ([`crate::spread`]). An attempt
+/// asks the objects of its subjects (up to four), each object ~1,000 requests a second: a
+/// merchant's screening scales to a few thousand attempts a second.
+pub const OBJECTS_PER_MERCHANT: u32 = 8;
+
+/// A subject's key is kept this long: a hash, never the address or email itself.
+pub const KEY_CHARS: usize = 32;
+
+/// The key an address or an email is counted under: hashed with the merchant's id, so the
+/// histories never hold it and one merchant's keys say nothing of another's.
+pub fn hidden_key(merchant_id: &str, value: &str) -> String {
+    let mut key = crate::api_keys::hash_secret(&format!("{merchant_id}\n{value}"));
+    key.truncate(KEY_CHARS);
+    key
+}
+
+/// The name `subject`'s history under `key` is kept under, in its object's rows.
+pub fn history_name(merchant_id: &str, subject: Subject, key: &str) -> String {
+    crate::api_keys::hash_secret(&format!("{merchant_id}\nrisk\n{}\n{key}", subject.as_str()))
+}
+
+/// The object that holds the history `history_name` of `merchant_id`.
+pub fn object_name(merchant_id: &str, history_name: &str) -> String {
+    crate::spread::object_name("velocity", merchant_id, history_name, OBJECTS_PER_MERCHANT)
+}
 
 /// One attempt of the subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

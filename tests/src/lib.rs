@@ -247,17 +247,29 @@ impl Till {
     }
 
     pub async fn create_session_with(&self, amount: i64, capture_method: &str) -> Session {
+        self.new_session(json!({
+            "amount": amount,
+            "currency": "USD",
+            "capture_method": capture_method,
+            "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
+        }))
+        .await
+    }
+
+    /// A session whose receipt goes to `email`: the customer the risk rules count it for.
+    pub async fn create_session_for(&self, amount: i64, email: &str) -> Session {
+        self.new_session(json!({
+            "amount": amount,
+            "currency": "USD",
+            "receipt_email": email,
+            "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
+        }))
+        .await
+    }
+
+    async fn new_session(&self, body: Value) -> Session {
         let (status, body) = self
-            .post(
-                "/v1/checkout_sessions",
-                &self.secret_key,
-                &json!({
-                    "amount": amount,
-                    "currency": "USD",
-                    "capture_method": capture_method,
-                    "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
-                }),
-            )
+            .post("/v1/checkout_sessions", &self.secret_key, &body)
             .await;
         assert_eq!(status, 200, "create session: {body}");
         Session::from_created(body)

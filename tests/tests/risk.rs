@@ -1,8 +1,11 @@
 //! Fraud screening through the real edge and sandbox: each outcome of the rules (allow,
 //! 3-D Secure step-up, review, block), the rules API with its dry run, the card-testing
-//! default, and velocity limits that hold exactly when 200 attempts arrive at once.
+//! default, and velocity limits that hold exactly when 200 attempts arrive at once and count
+//! each history apart from the others in its object.
 
 use serde_json::{json, Value};
+use till_core::risk_rules::Subject;
+use till_core::velocity::{hidden_key, history_name, object_name};
 use till_e2e::merchants::onboard;
 use till_e2e::{json_of, new_key, send, Session, Till};
 
@@ -594,4 +597,48 @@ async fn cards_of_one_bin_ask_the_provider_once_and_keep_what_it_said() {
     // cards (a new isolate) may ask once more, never once per card.
     let lookups = asked["lookups"].as_u64().expect("a count");
     assert!((1..=2).contains(&lookups), "{lookups} lookups for 4 cards");
+}
+
+#[tokio::test]
+async fn histories_that_share_an_object_count_only_their_own_attempts() {
+    // A merchant's velocity histories share its few objects: two customers' emails that the
+    // core puts in one object, and a limit of two attempts per email an hour.
+    let (merchant_id, till) = onboard("Risk Shared Histories Shop", &[]).await;
+    add_rule(&till, "block if attempts(email, 1h) > 2").await;
+    let object_of = |email: &str| {
+        let key = hidden_key(&merchant_id, email);
+        object_name(
+            &merchant_id,
+            &history_name(&merchant_id, Subject::Email, &key),
+        )
+    };
+    let first = "ana@example.com";
+    let second = (0..)
+        .map(|n| format!("customer-{n}@example.com"))
+        .find(|email| object_of(email) == object_of(first))
+        .unwrap();
+    let pay_as = |email: String, amount: i64| {
+        let till = &till;
+        async move {
+            let session = till.create_session_for(amount, &email).await;
+            // A card per attempt: the limit counts the email, not the card.
+            let card = luhn(&format!("4000003333{amount:05}"));
+            let token = till.token(&session, &card).await;
+            let (status, _, body) = till.confirm(&session, &token, &new_key()).await;
+            (status, body)
+        }
+    };
+    for amount in [101, 102] {
+        let (status, body) = pay_as(first.to_string(), amount).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = pay_as(first.to_string(), 103).await;
+    assert_eq!((status, code(&body)), (402, "blocked_by_risk"), "{body}");
+    // The other email's history sits beside it and holds only its own attempts.
+    for amount in [201, 202] {
+        let (status, body) = pay_as(second.clone(), amount).await;
+        assert_eq!(status, 200, "{second}: {body}");
+    }
+    let (status, body) = pay_as(second.clone(), 203).await;
+    assert_eq!((status, code(&body)), (402, "blocked_by_risk"), "{body}");
 }

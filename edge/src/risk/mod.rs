@@ -10,16 +10,14 @@ use crate::store;
 use crate::store::customers::CustomerRow;
 use crate::vault::VaultedCard;
 use std::collections::{BTreeMap, BTreeSet};
-use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::money::Money;
 use till_core::risk::{self, AttemptFacts, RiskAssessment, ScreeningRecord};
 use till_core::risk_rules::{Action, Rule, Subject};
+use till_core::velocity::{hidden_key, KEY_CHARS};
 use velocity::Window;
 use worker::Env;
 
-/// Subject keys are kept this long: hashes, never the address or email themselves.
-const KEY_CHARS: usize = 32;
 /// The card as velocity histories tell cards apart (a prefix of its keyed fingerprint).
 const CARD_CHARS: usize = 16;
 
@@ -68,15 +66,9 @@ fn short(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
 }
 
-/// The keys the attempt is counted under. Addresses and emails are hashed with the merchant's
-/// id: the histories never hold them, and one merchant's keys say nothing of another's.
+/// The keys the attempt is counted under.
 fn subjects(attempt: &Attempt<'_>) -> BTreeMap<Subject, String> {
-    let hashed = |value: &str| {
-        short(
-            &hash_secret(&format!("{}\n{value}", attempt.merchant_id)),
-            KEY_CHARS,
-        )
-    };
+    let hashed = |value: &str| hidden_key(attempt.merchant_id, value);
     let mut subjects =
         BTreeMap::from([(Subject::Card, short(&attempt.card.fingerprint, KEY_CHARS))]);
     if let Some((ip, _)) = attempt.client {
@@ -101,38 +93,38 @@ pub async fn screen(
     let subjects = subjects(attempt);
     let wanted: BTreeSet<_> = rules.iter().flat_map(Rule::velocities).collect();
     let card = short(&attempt.card.fingerprint, CARD_CHARS);
-    let calls = subjects.iter().map(|(subject, key)| {
-        let asked: Vec<_> = wanted
-            .iter()
-            .filter(|v| v.subject == *subject)
-            .copied()
-            .collect();
-        let windows = asked
-            .iter()
-            .map(|v| Window {
-                counter: v.counter,
-                seconds: v.window_seconds,
-            })
-            .collect();
-        let card = card.clone();
-        async move {
-            let counts = velocity::count(
-                env,
-                attempt.merchant_id,
-                (*subject, key),
-                attempt.key,
-                attempt.now,
-                &card,
-                windows,
-            )
-            .await?;
-            Ok::<_, ApiError>(asked.into_iter().zip(counts).collect::<Vec<_>>())
-        }
-    });
-    let mut velocities = BTreeMap::new();
-    for answered in futures_util::future::join_all(calls).await {
-        velocities.extend(answered?);
-    }
+    let asked: Vec<Vec<_>> = subjects
+        .keys()
+        .map(|subject| wanted.iter().filter(|v| v.subject == *subject).collect())
+        .collect();
+    let histories = subjects
+        .iter()
+        .zip(&asked)
+        .map(|((subject, key), asked)| {
+            let windows = asked
+                .iter()
+                .map(|v| Window {
+                    counter: v.counter,
+                    seconds: v.window_seconds,
+                })
+                .collect();
+            (*subject, key.as_str(), windows)
+        })
+        .collect();
+    let counts = velocity::count(
+        env,
+        attempt.merchant_id,
+        histories,
+        attempt.key,
+        attempt.now,
+        &card,
+    )
+    .await?;
+    let velocities: BTreeMap<_, _> = asked
+        .into_iter()
+        .zip(counts)
+        .flat_map(|(asked, counts)| asked.into_iter().copied().zip(counts))
+        .collect();
     let facts = AttemptFacts {
         amount: Some(attempt.amount),
         amount_usd: risk::usd_cents(attempt.amount),
@@ -172,16 +164,12 @@ pub async fn count_decline(env: &Env, merchant_id: &str, screening: Option<&str>
     else {
         return;
     };
-    let calls = record.subjects.iter().filter_map(|(name, subject_key)| {
-        let subject = Subject::parse(name)?;
-        Some(velocity::decline(
-            env,
-            merchant_id,
-            (subject, subject_key),
-            key,
-        ))
-    });
-    for result in futures_util::future::join_all(calls).await {
+    let subjects = record
+        .subjects
+        .iter()
+        .filter_map(|(name, key)| Some((Subject::parse(name)?, key.as_str())))
+        .collect();
+    for result in velocity::decline(env, merchant_id, subjects, key).await {
         if let Err(error) = result {
             crate::log_warn!("risk: a decline was not counted: {}", error.error.message);
         }

@@ -1,13 +1,18 @@
-//! Velocity counters, exact under concurrency: one Durable Object per (merchant, subject, key)
-//! keeps that subject's recent attempts, one SQL row each, and counts them with the windows of
+//! Velocity counters, exact under concurrency. A merchant's subjects' histories (a card's, an
+//! address's, …) are spread over its velocity Durable Objects
+//! ([`till_core::velocity::OBJECTS_PER_MERCHANT`], picked by `object_name`), one SQL row per attempt, counted with the windows of
 //! `till_core::velocity`. An object handles one request at a time, so of 200 attempts arriving
 //! at once each is recorded and counted in turn: a limit of 50 lets exactly 50 through. An
-//! attempt costs one row written and one indexed count per window, however long the history.
+//! attempt asks each object holding one of its subjects once, whatever the rules, and costs a
+//! row written and an indexed count per window, however long the history. The objects stay
+//! warm: a new card or address is a new row, not a new object.
 
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::collections::BTreeMap;
 use till_core::error::ApiError;
 use till_core::risk_rules::{Counter, Subject, MAX_WINDOW_SECONDS};
-use till_core::velocity::{horizon, window_start, MAX_ENTRIES};
+use till_core::velocity::{history_name, horizon, object_name, window_start, MAX_ENTRIES};
 use worker::wasm_bindgen::JsValue;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, RequestInit, Response, SqlStorage, State,
@@ -20,24 +25,35 @@ pub struct Window {
     pub seconds: u32,
 }
 
+/// One subject's part of a call: its history, and what to count in it.
+#[derive(Serialize, Deserialize)]
+struct Asked {
+    history: String,
+    windows: Vec<Window>,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Call {
-    /// Records the attempt (once: a retry of the same attempt is not counted again), then
-    /// answers the counters, the attempt included.
+    /// Records the attempt in each history (once: a retry of the same attempt is not counted
+    /// again), then answers each one's counters, the attempt included.
     Count {
         attempt: String,
         at: i64,
         card: String,
-        windows: Vec<Window>,
+        histories: Vec<Asked>,
     },
     /// The attempt was refused (by the gateway or a rule): it counts as a decline.
-    Decline { attempt: String },
+    Decline {
+        attempt: String,
+        histories: Vec<String>,
+    },
 }
 
+/// Each history's counts, in the order asked.
 #[derive(Serialize, Deserialize)]
 struct Counts {
-    counts: Vec<i64>,
+    counts: Vec<Vec<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -48,58 +64,84 @@ struct Number {
 #[durable_object(alarm)]
 pub struct RiskVelocity {
     state: State,
+    /// Whether this instance has made sure its table exists.
+    table_ready: Cell<bool>,
 }
 
 impl RiskVelocity {
     fn attempts(&self) -> worker::Result<SqlStorage> {
         let sql = self.state.storage().sql();
-        sql.exec(
-            "CREATE TABLE IF NOT EXISTS attempts (attempt TEXT PRIMARY KEY, at INTEGER NOT NULL, \
-             card TEXT NOT NULL, declined INTEGER NOT NULL DEFAULT 0)",
-            None,
-        )?;
-        sql.exec(
-            "CREATE INDEX IF NOT EXISTS attempts_by_at ON attempts (at)",
-            None,
-        )?;
+        if !self.table_ready.get() {
+            sql.exec(
+                "CREATE TABLE IF NOT EXISTS history_attempts (history TEXT NOT NULL, \
+                 attempt TEXT NOT NULL, at INTEGER NOT NULL, card TEXT NOT NULL, \
+                 declined INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (history, attempt))",
+                None,
+            )?;
+            sql.exec(
+                "CREATE INDEX IF NOT EXISTS history_attempts_by_time \
+                 ON history_attempts (history, at)",
+                None,
+            )?;
+            sql.exec(
+                "CREATE INDEX IF NOT EXISTS history_attempts_by_at ON history_attempts (at)",
+                None,
+            )?;
+            self.table_ready.set(true);
+        }
         Ok(sql)
     }
 }
 
-/// Forgets the attempts no window reaches at `now`, and the oldest beyond [`MAX_ENTRIES`].
-fn forget(sql: &SqlStorage, now: i64) -> worker::Result<()> {
+/// Forgets the attempts no window reaches at `now`.
+fn forget_old(sql: &SqlStorage, now: i64) -> worker::Result<()> {
     sql.exec(
-        "DELETE FROM attempts WHERE at <= ?",
+        "DELETE FROM history_attempts WHERE at <= ?",
         vec![horizon(now).into()],
-    )?;
-    let kept = i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX);
-    sql.exec(
-        "DELETE FROM attempts WHERE rowid IN \
-         (SELECT rowid FROM attempts ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)",
-        vec![kept.into()],
     )?;
     Ok(())
 }
 
-/// `window`'s counter at `now`.
-fn counter_value(sql: &SqlStorage, window: Window, now: i64) -> worker::Result<i64> {
+/// Forgets `history`'s oldest attempts beyond [`MAX_ENTRIES`].
+fn cap(sql: &SqlStorage, history: &str) -> worker::Result<()> {
+    let kept = i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX);
+    sql.exec(
+        "DELETE FROM history_attempts WHERE rowid IN (SELECT rowid FROM history_attempts \
+         WHERE history = ? ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+        vec![history.into(), kept.into()],
+    )?;
+    Ok(())
+}
+
+/// `window`'s counter in `history` at `now`.
+fn counter_value(sql: &SqlStorage, history: &str, window: Window, now: i64) -> worker::Result<i64> {
     let query = match window.counter {
-        Counter::Attempts => "SELECT count(*) AS n FROM attempts WHERE at > ? AND at <= ?",
+        Counter::Attempts => {
+            "SELECT count(*) AS n FROM history_attempts \
+             WHERE history = ? AND at > ? AND at <= ?"
+        }
         Counter::Declines => {
-            "SELECT count(*) AS n FROM attempts WHERE at > ? AND at <= ? AND declined = 1"
+            "SELECT count(*) AS n FROM history_attempts \
+             WHERE history = ? AND at > ? AND at <= ? AND declined = 1"
         }
         Counter::DistinctCards => {
-            "SELECT count(DISTINCT card) AS n FROM attempts WHERE at > ? AND at <= ?"
+            "SELECT count(DISTINCT card) AS n FROM history_attempts \
+             WHERE history = ? AND at > ? AND at <= ?"
         }
     };
     let since = window_start(window.seconds, now);
-    let counted: Number = sql.exec(query, vec![since.into(), now.into()])?.one()?;
+    let counted: Number = sql
+        .exec(query, vec![history.into(), since.into(), now.into()])?
+        .one()?;
     Ok(counted.n.unwrap_or_default())
 }
 
 impl DurableObject for RiskVelocity {
     fn new(state: State, _env: Env) -> Self {
-        RiskVelocity { state }
+        RiskVelocity {
+            state,
+            table_ready: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -110,14 +152,23 @@ impl DurableObject for RiskVelocity {
                 attempt,
                 at,
                 card,
-                windows,
+                histories,
             } => {
-                sql.exec(
-                    "INSERT OR IGNORE INTO attempts (attempt, at, card) VALUES (?, ?, ?)",
-                    vec![attempt.into(), at.into(), card.into()],
-                )?;
-                forget(&sql, at)?;
-                // The alarm forgets what has left every window, so an idle subject costs
+                forget_old(&sql, at)?;
+                for asked in &histories {
+                    sql.exec(
+                        "INSERT OR IGNORE INTO history_attempts (history, attempt, at, card) \
+                         VALUES (?, ?, ?, ?)",
+                        vec![
+                            asked.history.as_str().into(),
+                            attempt.as_str().into(),
+                            at.into(),
+                            card.as_str().into(),
+                        ],
+                    )?;
+                    cap(&sql, &asked.history)?;
+                }
+                // The alarm forgets what has left every window, so idle histories cost
                 // nothing. One pending alarm is enough: it comes no later than this attempt
                 // leaves, and sets the next.
                 let storage = self.state.storage();
@@ -126,36 +177,50 @@ impl DurableObject for RiskVelocity {
                         .set_alarm(i64::from(MAX_WINDOW_SECONDS) * 1000)
                         .await?;
                 }
-                let counts = windows
+                let counts = histories
                     .iter()
-                    .map(|&window| counter_value(&sql, window, at))
+                    .map(|asked| {
+                        asked
+                            .windows
+                            .iter()
+                            .map(|&window| counter_value(&sql, &asked.history, window, at))
+                            .collect::<worker::Result<Vec<_>>>()
+                    })
                     .collect::<worker::Result<_>>()?;
                 Response::from_json(&Counts { counts })
             }
-            Call::Decline { attempt } => {
-                sql.exec(
-                    "UPDATE attempts SET declined = 1 WHERE attempt = ?",
-                    vec![attempt.into()],
-                )?;
+            Call::Decline { attempt, histories } => {
+                for history in histories {
+                    sql.exec(
+                        "UPDATE history_attempts SET declined = 1 \
+                         WHERE history = ? AND attempt = ?",
+                        vec![history.into(), attempt.as_str().into()],
+                    )?;
+                }
                 Response::from_json(&Counts { counts: Vec::new() })
             }
         }
     }
 
     /// Forgets the attempts that have left every window, then sleeps until the next one
-    /// leaves; a subject with none left is deleted.
+    /// leaves; an object with none left is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
         let sql = self.attempts()?;
         let now = worker::Date::now().as_millis() as i64 / 1000;
-        forget(&sql, now)?;
-        let oldest: Number = sql.exec("SELECT min(at) AS n FROM attempts", None)?.one()?;
+        forget_old(&sql, now)?;
+        let oldest: Number = sql
+            .exec("SELECT min(at) AS n FROM history_attempts", None)?
+            .one()?;
         let storage = self.state.storage();
         match oldest.n {
             Some(at) => {
                 let leaves = at + i64::from(MAX_WINDOW_SECONDS);
                 storage.set_alarm((leaves - now).max(1) * 1000).await?;
             }
-            None => storage.delete_all().await?,
+            None => {
+                storage.delete_all().await?;
+                self.table_ready.set(false);
+            }
         }
         Response::ok("")
     }
@@ -166,20 +231,10 @@ fn velocity_error(what: &str, error: impl std::fmt::Display) -> ApiError {
     ApiError::internal()
 }
 
-async fn call(
-    env: &Env,
-    merchant_id: &str,
-    subject: Subject,
-    key: &str,
-    body: &Call,
-) -> Result<Counts, ApiError> {
-    let name = till_core::api_keys::hash_secret(&format!(
-        "{merchant_id}\nrisk\n{}\n{key}",
-        subject.as_str()
-    ));
+async fn call(env: &Env, object: &str, body: &Call) -> Result<Counts, ApiError> {
     let stub = env
         .durable_object("RISK_VELOCITY")
-        .and_then(|ns| ns.id_from_name(&name)?.get_stub())
+        .and_then(|ns| ns.id_from_name(object)?.get_stub())
         .map_err(|e| velocity_error("stub", e))?;
     let body = serde_json::to_string(body).map_err(|e| velocity_error("encode", e))?;
     let mut init = RequestInit::new();
@@ -195,36 +250,90 @@ async fn call(
         .map_err(|e| velocity_error("decode", e))
 }
 
-/// Records `attempt` in the subject's history and answers `windows`, in order.
+/// The subjects' histories grouped by the object holding them: each object's histories with
+/// their places in `subjects`.
+fn by_object<'a, T>(
+    merchant_id: &str,
+    subjects: impl IntoIterator<Item = (Subject, &'a str, T)>,
+) -> BTreeMap<String, Vec<(usize, String, T)>> {
+    let mut objects = BTreeMap::<String, Vec<_>>::new();
+    for (place, (subject, key, extra)) in subjects.into_iter().enumerate() {
+        let history = history_name(merchant_id, subject, key);
+        objects
+            .entry(object_name(merchant_id, &history))
+            .or_default()
+            .push((place, history, extra));
+    }
+    objects
+}
+
+/// Records `attempt` in each subject's history and answers each one's `windows`, in the
+/// order given: one call per object holding any of them, all at once.
 pub async fn count(
     env: &Env,
     merchant_id: &str,
-    (subject, key): (Subject, &str),
+    subjects: Vec<(Subject, &str, Vec<Window>)>,
     attempt: &str,
     at: i64,
     card: &str,
-    windows: Vec<Window>,
-) -> Result<Vec<i64>, ApiError> {
-    let body = Call::Count {
-        attempt: attempt.to_string(),
-        at,
-        card: card.to_string(),
-        windows,
-    };
-    Ok(call(env, merchant_id, subject, key, &body).await?.counts)
+) -> Result<Vec<Vec<i64>>, ApiError> {
+    let wanted = subjects.len();
+    let calls =
+        by_object(merchant_id, subjects)
+            .into_iter()
+            .map(|(object, histories)| async move {
+                let (places, asked): (Vec<_>, Vec<_>) = histories
+                    .into_iter()
+                    .map(|(place, history, windows)| (place, Asked { history, windows }))
+                    .unzip();
+                let body = Call::Count {
+                    attempt: attempt.to_string(),
+                    at,
+                    card: card.to_string(),
+                    histories: asked,
+                };
+                let counts = call(env, &object, &body).await?.counts;
+                if counts.len() != places.len() {
+                    return Err(velocity_error(
+                        "answer",
+                        "one count list per history expected",
+                    ));
+                }
+                Ok(places.into_iter().zip(counts).collect::<Vec<_>>())
+            });
+    let mut answered = vec![Vec::new(); wanted];
+    for object in futures_util::future::join_all(calls).await {
+        for (place, counts) in object? {
+            if let Some(slot) = answered.get_mut(place) {
+                *slot = counts;
+            }
+        }
+    }
+    Ok(answered)
 }
 
-/// Counts `attempt` as declined in the subject's history.
+/// Counts `attempt` as declined in each subject's history.
 pub async fn decline(
     env: &Env,
     merchant_id: &str,
-    (subject, key): (Subject, &str),
+    subjects: Vec<(Subject, &str)>,
     attempt: &str,
-) -> Result<(), ApiError> {
-    let body = Call::Decline {
-        attempt: attempt.to_string(),
-    };
-    call(env, merchant_id, subject, key, &body)
-        .await
-        .map(|_| ())
+) -> Vec<Result<(), ApiError>> {
+    let subjects = subjects
+        .into_iter()
+        .map(|(subject, key)| (subject, key, ()));
+    let calls =
+        by_object(merchant_id, subjects)
+            .into_iter()
+            .map(|(object, histories)| async move {
+                let body = Call::Decline {
+                    attempt: attempt.to_string(),
+                    histories: histories
+                        .into_iter()
+                        .map(|(_, history, ())| history)
+                        .collect(),
+                };
+                call(env, &object, &body).await.map(|_| ())
+            });
+    futures_util::future::join_all(calls).await
 }

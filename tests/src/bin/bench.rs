@@ -3,9 +3,9 @@
 //!
 //! `bench latency`: the storage-free route and the direct gateway call (the floors), a
 //! tokenization and the confirm after it (with the steps their answers report in
-//! `Server-Timing`), the confirm's idempotent replay, and confirms per second at 32 clients
-//! against the floor route at the same concurrency; a wallet-to-wallet transfer, alone and per
-//! second at 32 clients. `bench first-request`: one request right after the edge (re)started.
+//! `Server-Timing`), the same confirm by a new customer each time, the confirm's idempotent
+//! replay, and confirms per second at 32 clients against the floor route at the same
+//! concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients. `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache) that has rested on the cart page first, with when each
 //! piece of the page arrived (p50).
@@ -212,6 +212,31 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
     )
 }
 
+/// Confirms timed as in [`tokens_confirms_and_replays`], each by a customer Till has not seen
+/// (an email of their own): most checkouts are someone's first, and a new customer is new
+/// velocity history for the risk rules.
+async fn new_customer_confirms(till: &Till) -> Value {
+    let mut times = Vec::with_capacity(CONFIRM_SAMPLES);
+    let mut steps = Steps::default();
+    let run = new_key();
+    for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
+        let email = format!("customer-{run}-{n}@example.com");
+        let session = till.create_session_for(30_000 + n as i64, &email).await;
+        let token = till.token(&session, "4242424242424242").await;
+        let started = Instant::now();
+        let response = till
+            .send_confirm(&session, &session.client_secret, &token, &new_key())
+            .await;
+        if n >= WARM_UP {
+            times.push(millis(started));
+            steps.add(&response);
+        }
+        let (status, body) = till_e2e::json_of(response).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    summary_with_steps(times, steps)
+}
+
 /// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.
 async fn per_second<T, F, Fut>(jobs: Vec<T>, run: F) -> f64
 where
@@ -317,6 +342,7 @@ async fn latency() -> Value {
     let http = reqwest::Client::new();
     let direct = sequential(|| direct_gateway(&http, &gateway)).await;
     let (token, confirm, replay) = tokens_confirms_and_replays(&till).await;
+    let confirm_new_customer = new_customer_confirms(&till).await;
     let throughput = throughput(Arc::new(Till::default())).await;
     let transfers = transfers(Arc::new(Till::default())).await;
     json!({
@@ -325,6 +351,7 @@ async fn latency() -> Value {
         "direct_gateway": direct,
         "token": token,
         "confirm": confirm,
+        "confirm_new_customer": confirm_new_customer,
         "replay": replay,
         "throughput": throughput,
     })

@@ -194,6 +194,7 @@ pub fn run() -> Result<(), String> {
         ("sandbox authorization (gateway floor)", "direct_gateway"),
         ("tokenize (POST /v1/tokens)", "token"),
         ("confirm", "confirm"),
+        ("confirm, a new customer each", "confirm_new_customer"),
         ("confirm replay", "replay"),
         ("wallet transfer", "transfer"),
     ] {
