@@ -380,7 +380,19 @@ where
         Begin::First | Begin::Recover => {}
         Begin::Existing { stored } => return answer(decide(stored, &scope.fingerprint)),
     }
-    match work().await {
+    let ended = work().await;
+    record_end(env, later, scope, ended).await
+}
+
+/// Keeps how a claimed request ended. Not generic: every endpoint's [`run_claimed`] shares one
+/// copy of it in the worker's code.
+async fn record_end(
+    env: &Env,
+    later: &Later<'_>,
+    scope: &Scope,
+    ended: Result<Ended, ApiError>,
+) -> ApiResult {
+    match ended {
         Ok(Ended::Stored { status, body }) => {
             let stored = Stored::Done {
                 fingerprint: scope.fingerprint.clone(),

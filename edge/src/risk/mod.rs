@@ -97,34 +97,38 @@ pub async fn screen(
         .keys()
         .map(|subject| wanted.iter().filter(|v| v.subject == *subject).collect())
         .collect();
-    let histories = subjects
+    let windows: Vec<Vec<_>> = asked
         .iter()
-        .zip(&asked)
-        .map(|((subject, key), asked)| {
-            let windows = asked
+        .map(|asked| {
+            asked
                 .iter()
                 .map(|v| Window {
                     counter: v.counter,
                     seconds: v.window_seconds,
                 })
-                .collect();
-            (*subject, key.as_str(), windows)
+                .collect()
         })
+        .collect();
+    let histories: Vec<_> = subjects
+        .iter()
+        .map(|(subject, key)| (*subject, key.as_str()))
         .collect();
     let counts = velocity::count(
         env,
         attempt.merchant_id,
-        histories,
+        &histories,
+        &windows,
         attempt.key,
         attempt.now,
         &card,
     )
     .await?;
-    let velocities: BTreeMap<_, _> = asked
-        .into_iter()
-        .zip(counts)
-        .flat_map(|(asked, counts)| asked.into_iter().copied().zip(counts))
-        .collect();
+    let mut velocities = BTreeMap::new();
+    for (asked, counts) in asked.into_iter().zip(counts) {
+        for (velocity, count) in asked.into_iter().zip(counts) {
+            velocities.insert(*velocity, count);
+        }
+    }
     let facts = AttemptFacts {
         amount: Some(attempt.amount),
         amount_usd: risk::usd_cents(attempt.amount),
@@ -164,12 +168,12 @@ pub async fn count_decline(env: &Env, merchant_id: &str, screening: Option<&str>
     else {
         return;
     };
-    let subjects = record
+    let subjects: Vec<_> = record
         .subjects
         .iter()
         .filter_map(|(name, key)| Some((Subject::parse(name)?, key.as_str())))
         .collect();
-    for result in velocity::decline(env, merchant_id, subjects, key).await {
+    for result in velocity::decline(env, merchant_id, &subjects, key).await {
         if let Err(error) = result {
             crate::log_warn!("risk: a decline was not counted: {}", error.error.message);
         }

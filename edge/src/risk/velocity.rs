@@ -252,39 +252,42 @@ async fn call(env: &Env, object: &str, body: &Call) -> Result<Counts, ApiError> 
 
 /// The subjects' histories grouped by the object holding them: each object's histories with
 /// their places in `subjects`.
-fn by_object<'a, T>(
+fn by_object(
     merchant_id: &str,
-    subjects: impl IntoIterator<Item = (Subject, &'a str, T)>,
-) -> BTreeMap<String, Vec<(usize, String, T)>> {
+    subjects: &[(Subject, &str)],
+) -> BTreeMap<String, Vec<(usize, String)>> {
     let mut objects = BTreeMap::<String, Vec<_>>::new();
-    for (place, (subject, key, extra)) in subjects.into_iter().enumerate() {
+    for (place, &(subject, key)) in subjects.iter().enumerate() {
         let history = history_name(merchant_id, subject, key);
         objects
             .entry(object_name(merchant_id, &history))
             .or_default()
-            .push((place, history, extra));
+            .push((place, history));
     }
     objects
 }
 
-/// Records `attempt` in each subject's history and answers each one's `windows`, in the
-/// order given: one call per object holding any of them, all at once.
+/// Records `attempt` in each subject's history and answers the `windows` asked of each (in
+/// the same order), in order: one call per object holding any of them, all at once.
 pub async fn count(
     env: &Env,
     merchant_id: &str,
-    subjects: Vec<(Subject, &str, Vec<Window>)>,
+    subjects: &[(Subject, &str)],
+    windows: &[Vec<Window>],
     attempt: &str,
     at: i64,
     card: &str,
 ) -> Result<Vec<Vec<i64>>, ApiError> {
-    let wanted = subjects.len();
     let calls =
         by_object(merchant_id, subjects)
             .into_iter()
             .map(|(object, histories)| async move {
                 let (places, asked): (Vec<_>, Vec<_>) = histories
                     .into_iter()
-                    .map(|(place, history, windows)| (place, Asked { history, windows }))
+                    .map(|(place, history)| {
+                        let windows = windows.get(place).cloned().unwrap_or_default();
+                        (place, Asked { history, windows })
+                    })
                     .unzip();
                 let body = Call::Count {
                     attempt: attempt.to_string(),
@@ -301,7 +304,7 @@ pub async fn count(
                 }
                 Ok(places.into_iter().zip(counts).collect::<Vec<_>>())
             });
-    let mut answered = vec![Vec::new(); wanted];
+    let mut answered = vec![Vec::new(); subjects.len()];
     for object in futures_util::future::join_all(calls).await {
         for (place, counts) in object? {
             if let Some(slot) = answered.get_mut(place) {
@@ -316,22 +319,16 @@ pub async fn count(
 pub async fn decline(
     env: &Env,
     merchant_id: &str,
-    subjects: Vec<(Subject, &str)>,
+    subjects: &[(Subject, &str)],
     attempt: &str,
 ) -> Vec<Result<(), ApiError>> {
-    let subjects = subjects
-        .into_iter()
-        .map(|(subject, key)| (subject, key, ()));
     let calls =
         by_object(merchant_id, subjects)
             .into_iter()
             .map(|(object, histories)| async move {
                 let body = Call::Decline {
                     attempt: attempt.to_string(),
-                    histories: histories
-                        .into_iter()
-                        .map(|(_, history, ())| history)
-                        .collect(),
+                    histories: histories.into_iter().map(|(_, history)| history).collect(),
                 };
                 call(env, &object, &body).await.map(|_| ())
             });
