@@ -435,10 +435,8 @@ pub fn CardForm(
             paying.try_set(false);
         });
     };
-    // Pay's code is fetched while the customer types; a failure here is retried by Pay. In a
-    // task of its own: in the form's it held back the ready message and the first paint.
+    // Pay's code is fetched while the customer types; a failure here is retried by Pay.
     spawn_local(async {
-        crate::timer::sleep(0).await;
         let _ = preload_pay().await;
     });
 
