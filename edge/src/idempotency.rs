@@ -7,8 +7,9 @@ use crate::clock;
 use crate::http::{raw_json, ApiResult};
 use crate::isolate_cache::TtlCache;
 use crate::later::Later;
+use crate::object_tables::ObjectTables;
 use serde::{Deserialize, Serialize};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use till_core::error::ApiError;
 pub use till_core::idempotency::key_reused;
@@ -74,34 +75,23 @@ struct FirstToForget {
     forget_at: Option<i64>,
 }
 
+/// A record per key, and when it is forgotten.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, stored TEXT NOT NULL, \
+     forget_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS records_by_forget_at ON records (forget_at)",
+];
+
 /// The idempotency records of one of a merchant's objects
 /// ([`idempotency::OBJECTS_PER_MERCHANT`]), one SQL row per key. Single-threaded, so "first or
 /// duplicate" has one answer for each key it holds.
 #[durable_object(alarm)]
 pub struct IdempotencyKeys {
     state: State,
-    /// Whether this instance has made sure its table exists.
-    table_ready: Cell<bool>,
+    tables: ObjectTables,
 }
 
 impl IdempotencyKeys {
-    fn records(&self) -> worker::Result<SqlStorage> {
-        let sql = self.state.storage().sql();
-        if !self.table_ready.get() {
-            sql.exec(
-                "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, \
-                 stored TEXT NOT NULL, forget_at INTEGER NOT NULL)",
-                None,
-            )?;
-            sql.exec(
-                "CREATE INDEX IF NOT EXISTS records_by_forget_at ON records (forget_at)",
-                None,
-            )?;
-            self.table_ready.set(true);
-        }
-        Ok(sql)
-    }
-
     fn read(sql: &SqlStorage, name: &str) -> worker::Result<Option<Stored>> {
         let rows: Vec<RecordRow> = sql
             .exec(
@@ -142,13 +132,13 @@ impl DurableObject for IdempotencyKeys {
     fn new(state: State, _env: Env) -> Self {
         IdempotencyKeys {
             state,
-            table_ready: Cell::new(false),
+            tables: ObjectTables::new(SCHEMA),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let command: Command = req.json().await?;
-        let sql = self.records()?;
+        let sql = self.tables.open(&self.state)?;
         match command {
             Command::Begin {
                 name,
@@ -189,7 +179,7 @@ impl DurableObject for IdempotencyKeys {
     /// Forgets the records whose time has come, then sleeps until the next one's; an object
     /// left with none is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
-        let sql = self.records()?;
+        let sql = self.tables.open(&self.state)?;
         let now_ms = worker::Date::now().as_millis() as i64;
         sql.exec(
             "DELETE FROM records WHERE forget_at <= ?",
@@ -203,7 +193,7 @@ impl DurableObject for IdempotencyKeys {
             Some(at) => storage.set_alarm(at - now_ms).await?,
             None => {
                 storage.delete_all().await?;
-                self.table_ready.set(false);
+                self.tables.deleted();
             }
         }
         Response::ok("")

@@ -30,6 +30,7 @@ mod later;
 mod log;
 mod mail;
 mod merchant_webhooks;
+mod object_tables;
 mod observability;
 mod payments;
 mod payouts;

@@ -247,27 +247,23 @@ impl Till {
     }
 
     pub async fn create_session_with(&self, amount: i64, capture_method: &str) -> Session {
-        self.new_session(json!({
-            "amount": amount,
-            "currency": "USD",
-            "capture_method": capture_method,
-            "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
-        }))
-        .await
+        self.new_session(amount, "capture_method", capture_method)
+            .await
     }
 
     /// A session whose receipt goes to `email`: the customer the risk rules count it for.
     pub async fn create_session_for(&self, amount: i64, email: &str) -> Session {
-        self.new_session(json!({
-            "amount": amount,
-            "currency": "USD",
-            "receipt_email": email,
-            "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
-        }))
-        .await
+        self.new_session(amount, "receipt_email", email).await
     }
 
-    async fn new_session(&self, body: Value) -> Session {
+    /// A session of `amount` USD for one test item, with `field` set to `value`.
+    async fn new_session(&self, amount: i64, field: &str, value: &str) -> Session {
+        let mut body = json!({
+            "amount": amount,
+            "currency": "USD",
+            "line_items": [{ "name": "Test item", "quantity": 1, "unit_amount": amount }],
+        });
+        body[field] = json!(value);
         let (status, body) = self
             .post("/v1/checkout_sessions", &self.secret_key, &body)
             .await;

@@ -1,14 +1,15 @@
 //! Velocity counters, exact under concurrency. A merchant's subjects' histories (a card's, an
 //! address's, …) are spread over its velocity Durable Objects
-//! ([`till_core::velocity::OBJECTS_PER_MERCHANT`], picked by `object_name`), one SQL row per attempt, counted with the windows of
-//! `till_core::velocity`. An object handles one request at a time, so of 200 attempts arriving
-//! at once each is recorded and counted in turn: a limit of 50 lets exactly 50 through. An
-//! attempt asks each object holding one of its subjects once, whatever the rules, and costs a
-//! row written and an indexed count per window, however long the history. The objects stay
-//! warm: a new card or address is a new row, not a new object.
+//! ([`till_core::velocity::OBJECTS_PER_MERCHANT`], picked by `object_name`), one SQL row per
+//! attempt, counted with the windows of `till_core::velocity`. A history lives in one object and
+//! an object handles one request at a time, so of 200 attempts arriving at once each is
+//! recorded and counted in turn: a limit of 50 lets exactly 50 through. An attempt asks each
+//! object holding one of its histories once, whatever the rules, and costs a row written and
+//! an indexed count per window, however long the history. The objects stay warm: a new card or
+//! address is a new row, not a new object.
 
+use crate::object_tables::ObjectTables;
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use till_core::error::ApiError;
 use till_core::risk_rules::{Counter, Subject, MAX_WINDOW_SECONDS};
@@ -61,36 +62,20 @@ struct Number {
     n: Option<i64>,
 }
 
+/// A history's attempts, one row each.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS history_attempts (history TEXT NOT NULL, attempt TEXT NOT NULL, \
+     at INTEGER NOT NULL, card TEXT NOT NULL, declined INTEGER NOT NULL DEFAULT 0, \
+     PRIMARY KEY (history, attempt))",
+    "CREATE INDEX IF NOT EXISTS history_attempts_by_time ON history_attempts (history, at)",
+    "CREATE INDEX IF NOT EXISTS history_attempts_by_at ON history_attempts (at)",
+];
+
+/// One of a merchant's velocity objects: the attempts of the histories it holds.
 #[durable_object(alarm)]
 pub struct RiskVelocity {
     state: State,
-    /// Whether this instance has made sure its table exists.
-    table_ready: Cell<bool>,
-}
-
-impl RiskVelocity {
-    fn attempts(&self) -> worker::Result<SqlStorage> {
-        let sql = self.state.storage().sql();
-        if !self.table_ready.get() {
-            sql.exec(
-                "CREATE TABLE IF NOT EXISTS history_attempts (history TEXT NOT NULL, \
-                 attempt TEXT NOT NULL, at INTEGER NOT NULL, card TEXT NOT NULL, \
-                 declined INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (history, attempt))",
-                None,
-            )?;
-            sql.exec(
-                "CREATE INDEX IF NOT EXISTS history_attempts_by_time \
-                 ON history_attempts (history, at)",
-                None,
-            )?;
-            sql.exec(
-                "CREATE INDEX IF NOT EXISTS history_attempts_by_at ON history_attempts (at)",
-                None,
-            )?;
-            self.table_ready.set(true);
-        }
-        Ok(sql)
-    }
+    tables: ObjectTables,
 }
 
 /// Forgets the attempts no window reaches at `now`.
@@ -140,13 +125,13 @@ impl DurableObject for RiskVelocity {
     fn new(state: State, _env: Env) -> Self {
         RiskVelocity {
             state,
-            table_ready: Cell::new(false),
+            tables: ObjectTables::new(SCHEMA),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let call: Call = req.json().await?;
-        let sql = self.attempts()?;
+        let sql = self.tables.open(&self.state)?;
         match call {
             Call::Count {
                 attempt,
@@ -205,7 +190,7 @@ impl DurableObject for RiskVelocity {
     /// Forgets the attempts that have left every window, then sleeps until the next one
     /// leaves; an object with none left is deleted.
     async fn alarm(&self) -> worker::Result<Response> {
-        let sql = self.attempts()?;
+        let sql = self.tables.open(&self.state)?;
         let now = worker::Date::now().as_millis() as i64 / 1000;
         forget_old(&sql, now)?;
         let oldest: Number = sql
@@ -219,7 +204,7 @@ impl DurableObject for RiskVelocity {
             }
             None => {
                 storage.delete_all().await?;
-                self.table_ready.set(false);
+                self.tables.deleted();
             }
         }
         Response::ok("")
