@@ -741,3 +741,54 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
     assert_eq!(charged[0]["cvc_check"], "pass", "{charged:?}");
     client.close().await.unwrap();
 }
+
+/// The widget's own files the frame fetched (glue, wasm, CSS, chunks), each with the bytes it
+/// took from the network: 0 when the browser used its copy without asking.
+const WIDGET_FILES_SCRIPT: &str = "
+    return performance.getEntriesByType('resource')
+        .map((e) => [new URL(e.name).pathname, e.transferSize])
+        .filter(([path]) => /^\\/(till-widget-|style-)/.test(path));";
+
+async fn widget_files(client: &fantoccini::Client) -> Vec<(String, u64)> {
+    let files = client
+        .execute(WIDGET_FILES_SCRIPT, vec![])
+        .await
+        .expect("resource timing");
+    serde_json::from_value::<Vec<(String, f64)>>(files)
+        .expect("[path, transferSize] pairs")
+        .into_iter()
+        .map(|(path, bytes)| (path, bytes as u64))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_returning_customers_browser_opens_the_checkout_from_its_own_copies() {
+    let client = open().await;
+    checkout(&client).await;
+    let first = widget_files(&client).await;
+    for suffix in [".js", "_bg.wasm", ".css"] {
+        assert!(
+            first.iter().any(|(path, _)| path.ends_with(suffix)),
+            "the first checkout fetched its {suffix}: {first:?}"
+        );
+    }
+    assert!(
+        first.iter().all(|(_, bytes)| *bytes > 0),
+        "a first visit downloads: {first:?}"
+    );
+
+    client.enter_parent_frame().await.expect("leave the frame");
+    checkout(&client).await;
+    let again = widget_files(&client).await;
+    for (path, _) in first.iter().filter(|(path, _)| !path.contains(".split_")) {
+        assert!(
+            again.iter().any(|(seen, _)| seen == path),
+            "the second checkout uses {path} again: {again:?}"
+        );
+    }
+    assert!(
+        again.iter().all(|(_, bytes)| *bytes == 0),
+        "the browser neither downloads nor revalidates its copies: {again:?}"
+    );
+    client.close().await.unwrap();
+}

@@ -14,7 +14,7 @@
 //!    chunk with its own.
 
 use base64::Engine;
-use sha2::{Digest, Sha384};
+use sha2::{Digest, Sha256, Sha384};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -106,12 +106,10 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
             loader =
                 fetch_with_integrity(&loader, &name, &served, &integrity(&read(&served_path)?))?;
         }
-        let served: BTreeMap<String, Vec<String>> = doors_of_page
-            .into_iter()
-            .map(|(door, files)| (door, files.iter().map(|f| format!("{stem}.{f}")).collect()))
-            .collect();
-        let manifest = serde_json::to_string_pretty(&served).map_err(|e| e.to_string())?;
-        std::fs::write(work.join(DOORS), manifest).map_err(|e| format!("{DOORS}: {e}"))?;
+        let manifest = serde_json::to_string_pretty(&doors_of_page).map_err(|e| e.to_string())?;
+        let manifest_path = doors_manifest(page);
+        std::fs::write(&manifest_path, manifest)
+            .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
         std::fs::write(bindgen_dir.join(LOADER), loader).map_err(|e| format!("{LOADER}: {e}"))?;
     }
     crate::run(
@@ -127,6 +125,7 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
             .arg(format!("--outfile={}", glue_path.display())),
     )?;
 
+    let (glue_path, wasm_path) = name_by_content(&out_dir, &stem, &mut index)?;
     for (old, file) in [(trunk_glue, &glue_path), (trunk_wasm, &wasm_path)] {
         if !index.contains(&old) {
             return Err(format!(
@@ -141,8 +140,14 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
 
 /// The loader `wasm-split-cli` writes beside the page's wasm when it found doors.
 const LOADER: &str = "__wasm_split.js";
-/// Which served files each door fetches (for the benchmark's sizes), beside the build's work.
-const DOORS: &str = "doors.json";
+
+/// Which chunks each door of `page` fetches (for the benchmark's sizes), kept with the builds'
+/// work.
+fn doors_manifest(page: &str) -> PathBuf {
+    crate::root()
+        .join("target/till/pages")
+        .join(format!("{}.doors.json", page.replace('/', "_")))
+}
 
 /// The files the page's `door` fetches the first time it is used, as served (its chunk and the
 /// chunks it shares with other doors); none for a page built without doors.
@@ -154,19 +159,84 @@ pub fn door_files(dist: &Path, page: &str, door: &str) -> Result<Vec<String>, St
         .rsplit('/')
         .next()
         .unwrap_or_default();
-    let manifest = crate::root()
-        .join("target/till/pages")
-        .join(stem)
-        .join(DOORS);
+    let manifest = doors_manifest(page);
     if !manifest.exists() {
         return Ok(Vec::new());
     }
-    let doors: BTreeMap<String, Vec<String>> =
-        serde_json::from_str(&read_text(&manifest)?).map_err(|e| format!("{DOORS}: {e}"))?;
-    doors.get(door).cloned().ok_or(format!(
+    let doors: BTreeMap<String, Vec<String>> = serde_json::from_str(&read_text(&manifest)?)
+        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let chunks = doors.get(door).ok_or(format!(
         "{page} has no door `{door}` (its doors: {:?})",
         doors.keys()
-    ))
+    ))?;
+    Ok(chunks
+        .iter()
+        .map(|chunk| format!("{stem}.{chunk}"))
+        .collect())
+}
+
+/// Gives the page's glue, wasm and chunks names made from their content, and points the page
+/// (`index`) and the glue at them; the new paths of the glue and the wasm. Browsers keep these
+/// files for good (`frontend/_headers`), so a name must never be reused for other bytes: Trunk's
+/// hash is of its own build, which the steps above change (a new wasm-opt, say, changes the
+/// bytes and not Trunk's name). The wasm's import module (`{stem}_bg.js`) keeps its name: it
+/// is only the key the glue hands the imports under.
+fn name_by_content(
+    out_dir: &Path,
+    stem: &str,
+    index: &mut String,
+) -> Result<(PathBuf, PathBuf), String> {
+    let glue_path = out_dir.join(format!("{stem}.js"));
+    let wasm_path = out_dir.join(format!("{stem}_bg.wasm"));
+    let chunk_prefix = format!("{stem}.");
+    let mut chunks: Vec<String> = std::fs::read_dir(out_dir)
+        .map_err(|e| format!("{}: {e}", out_dir.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.starts_with(&chunk_prefix) && name.ends_with(".wasm"))
+        .collect();
+    chunks.sort();
+    let mut hasher = Sha256::new();
+    for path in [&glue_path, &wasm_path]
+        .into_iter()
+        .cloned()
+        .chain(chunks.iter().map(|name| out_dir.join(name)))
+    {
+        hasher.update(read(&path)?);
+    }
+    let new_stem = content_stem(stem, &hasher.finalize());
+    let glue = renamed_references(&read_text(&glue_path)?, stem, &new_stem);
+    let new_glue_path = out_dir.join(format!("{new_stem}.js"));
+    std::fs::write(&new_glue_path, glue)
+        .map_err(|e| format!("{}: {e}", new_glue_path.display()))?;
+    if new_glue_path != glue_path {
+        std::fs::remove_file(&glue_path).map_err(|e| format!("{}: {e}", glue_path.display()))?;
+    }
+    let new_wasm_path = out_dir.join(format!("{new_stem}_bg.wasm"));
+    rename(&wasm_path, &new_wasm_path)?;
+    for chunk in chunks {
+        let renamed = chunk.replacen(stem, &new_stem, 1);
+        rename(&out_dir.join(&chunk), &out_dir.join(renamed))?;
+    }
+    *index = index.replace(stem, &new_stem);
+    Ok((new_glue_path, new_wasm_path))
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::rename(from, to).map_err(|e| format!("{} -> {}: {e}", from.display(), to.display()))
+}
+
+/// `till-widget-<Trunk's hash>` with the hash replaced by the first 16 hex digits of `digest`.
+fn content_stem(stem: &str, digest: &[u8]) -> String {
+    let name = stem.rsplit_once('-').map_or(stem, |(name, _)| name);
+    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{name}-{hash}")
+}
+
+/// The glue with its references to the page's wasm and chunks renamed from `old` to `new`.
+fn renamed_references(glue: &str, old: &str, new: &str) -> String {
+    glue.replace(&format!("{old}_bg.wasm"), &format!("{new}_bg.wasm"))
+        .replace(&format!("{old}."), &format!("{new}."))
 }
 
 /// Each door of the loader and the files it fetches: its own chunk (`split_NAME.wasm`), and
@@ -280,6 +350,30 @@ fn integrity(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_named_after_its_content() {
+        let digest = Sha256::digest(b"the page's files");
+        let stem = content_stem("till-widget-262d9da53e7e88a4", &digest);
+        assert!(stem.starts_with("till-widget-") && stem.len() == "till-widget-".len() + 16);
+        assert_ne!(stem, "till-widget-262d9da53e7e88a4");
+        assert_eq!(stem, content_stem("till-widget-0000000000000000", &digest));
+        let other = content_stem("till-widget-262d9da53e7e88a4", &Sha256::digest(b"other"));
+        assert_ne!(stem, other, "other bytes, another name");
+    }
+
+    #[test]
+    fn the_glue_fetches_the_renamed_files_and_keeps_the_import_key() {
+        let glue = "imports[\"./till-widget-aa_bg.js\"]=x;fetch(new URL(\"./till-widget-aa.split_pay.wasm\",import.meta.url));new URL(\"till-widget-aa_bg.wasm\",import.meta.url)";
+        let renamed = renamed_references(glue, "till-widget-aa", "till-widget-bb");
+        assert!(renamed.contains("./till-widget-aa_bg.js"), "{renamed}");
+        assert!(
+            renamed.contains("./till-widget-bb.split_pay.wasm"),
+            "{renamed}"
+        );
+        assert!(renamed.contains("\"till-widget-bb_bg.wasm\""), "{renamed}");
+        assert!(!renamed.contains("till-widget-aa.") && !renamed.contains("aa_bg.wasm"));
+    }
 
     #[test]
     fn finds_the_glue_trunk_links() {

@@ -248,6 +248,12 @@ pub fn run() -> Result<(), String> {
         );
     }
     let interactive = &stack["interactive"];
+    println!(
+        "{:<44} {:>10.1} ms p50, {:.1} ms p90 (the next checkout in each browser)",
+        "… a returning customer",
+        ms(&interactive["returning"]["p50_ms"]),
+        ms(&interactive["returning"]["p90_ms"]),
+    );
     let mut phases: Vec<(&String, f64)> = interactive["phases_p50_ms"]
         .as_object()
         .into_iter()

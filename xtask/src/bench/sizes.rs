@@ -94,8 +94,9 @@ fn brotli(bytes: &[u8]) -> Result<usize, String> {
     Ok(out.len())
 }
 
-/// Files in `dist/` that no checkout downloads: the API's description, which the edge serves.
-const NOT_THE_WIDGET: [&str; 1] = ["openapi.json"];
+/// Files in `dist/` that no checkout downloads: the API's description, which the edge serves,
+/// and the static files' headers (`frontend/_headers`).
+const NOT_THE_WIDGET: [&str; 2] = ["openapi.json", "_headers"];
 
 /// What a browser downloads for the checkout (`dist/`, its chunks included).
 pub struct Widget {
