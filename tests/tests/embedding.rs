@@ -143,3 +143,59 @@ async fn the_embed_loader_is_small_and_checks_origins() {
         "never posts or accepts messages for any origin"
     );
 }
+
+/// The files the page links whose paths start with `prefix` and end with `suffix`.
+fn linked_files(html: &str, prefix: &str, suffix: &str) -> Vec<String> {
+    let mut files: Vec<String> = html
+        .split(['"', '\'', ' ', '>', '='])
+        .filter(|part| part.starts_with(prefix) && part.ends_with(suffix))
+        .map(str::to_string)
+        .collect();
+    files.dedup();
+    assert!(
+        !files.is_empty(),
+        "the page links no {prefix}…{suffix}: {html}"
+    );
+    files
+}
+
+#[tokio::test]
+async fn only_files_named_after_their_content_are_kept_for_good() {
+    let till = Till::default();
+    let cache_control = |response: &reqwest::Response| {
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    for (page, code, styles) in [
+        ("/pay", "/till-widget-", "/"),
+        ("/wallet/", "/wallet/till-wallet-", "/wallet/"),
+        ("/dashboard/", "/dashboard/till-dashboard-", "/dashboard/"),
+    ] {
+        let response = till.http.get(till.url(page)).send().await.unwrap();
+        assert_eq!(cache_control(&response), "no-store", "{page}");
+        let html = response.text().await.unwrap();
+        let mut files = linked_files(&html, code, ".js");
+        files.extend(linked_files(&html, code, "_bg.wasm"));
+        files.extend(linked_files(&html, styles, ".css"));
+        for file in files {
+            let response = till.http.get(till.url(&file)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{file}");
+            assert_eq!(
+                cache_control(&response),
+                "public, max-age=31536000, immutable",
+                "{file}"
+            );
+        }
+    }
+    // Merchants link the loader by one name: a new one must reach their pages.
+    let loader = till.http.get(till.url("/till.js")).send().await.unwrap();
+    assert!(cache_control(&loader).contains("max-age=0"), "{loader:?}");
+    let headers_file = till.http.get(till.url("/_headers")).send().await.unwrap();
+    assert_eq!(
+        headers_file.status(),
+        404,
+        "the headers file is not a file to fetch"
+    );
+}
