@@ -6,12 +6,13 @@
 //!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
 //!    wasm, as before.
 //! 2. wasm-bindgen and wasm-opt make the page's wasm and its JS glue, under the names Trunk
-//!    linked; each chunk is optimized and named after the page's files (so a new build is a new
-//!    name to caches).
+//!    linked; each chunk is optimized and named after the page's files.
 //! 3. esbuild bundles the chunks' loader into the glue (no second script to wait for) and
 //!    minifies it (Trunk's minifier fails on wasm-bindgen's glue and ships it as is).
 //! 4. The page's `integrity` of the glue and the wasm are renewed, and the loader fetches each
 //!    chunk with its own.
+//! 5. The glue, the wasm and the chunks are renamed after a hash of their final bytes, so the
+//!    static files can tell browsers to keep them for good (`frontend/_headers`).
 
 use base64::Engine;
 use sha2::{Digest, Sha256, Sha384};
