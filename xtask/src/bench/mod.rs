@@ -139,6 +139,7 @@ fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)>
     let gateway = ms(&latency["direct_gateway"]["p50_ms"]);
     let confirm = ms(&latency["confirm"]["p50_ms"]);
     let replay = ms(&latency["replay"]["p50_ms"]);
+    let replay_floor = ms(&latency["replay_floor"]["p50_ms"]);
     let interactive = ms(&stack["interactive"]["p50_ms"]);
     let interactive_floor = ms(&stack["interactive_floor"]["p50_ms"]);
     let confirm_budget = floor + gateway + 5.0;
@@ -162,9 +163,12 @@ fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)>
             confirm <= confirm_budget,
         ),
         (
-            format!("replay p50 ≤ 1.5 × floor = {:.1} ms", floor * 1.5),
-            format!("{replay:.1} ms ({:.2} × floor)", replay / floor),
-            replay <= floor * 1.5,
+            format!(
+                "replay p50 ≤ 1.5 × floor (taken in turns with it) = {:.1} ms",
+                replay_floor * 1.5
+            ),
+            format!("{replay:.1} ms ({:.2} × floor)", replay / replay_floor),
+            replay <= replay_floor * 1.5,
         ),
     ]
 }
@@ -196,6 +200,7 @@ pub fn run() -> Result<(), String> {
         ("confirm", "confirm"),
         ("confirm, a new customer each", "confirm_new_customer"),
         ("confirm replay", "replay"),
+        ("… floor, taken in turns with the replays", "replay_floor"),
         ("wallet transfer", "transfer"),
     ] {
         let row = &latency[key];
