@@ -160,8 +160,8 @@ fn summary_with_steps(samples: Vec<f64>, steps: Steps) -> Value {
 /// replay's target is a ratio to that route, and taken in turns the two see the same machine
 /// (measured minutes apart, a machine that slowed in between moved the ratio by 0.3). The
 /// replays run after every confirm, once the gateway's webhooks about those payments were
-/// handled: right after a confirm, the local runtime's one thread is busy
-/// with the sandbox's webhook for it, which in production runs on another isolate.
+/// handled: right after a confirm, the local runtime's one thread is busy with the sandbox's
+/// webhook for it, which in production runs on another isolate.
 async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
     let mut tokens = Vec::with_capacity(CONFIRM_SAMPLES);
     let mut token_steps = Steps::default();
