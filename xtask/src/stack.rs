@@ -357,6 +357,35 @@ impl Stack {
         self.wait_until("edge", self.ports.edge, "/till.js")
     }
 
+    /// Starts the confirm-shape probe (`bench/probes/confirm_shape`, a JavaScript Worker that
+    /// makes only the confirm's storage round trips) under its own `wrangler dev` on `port`,
+    /// against this stack's gateway; it stops with the stack. Its address.
+    pub fn start_probe(&mut self, port: u16) -> Result<String, String> {
+        let persist = self.artifacts.join("probe-state");
+        let command = wrangler(&self.artifacts)
+            .env(
+                "WRANGLER_LOG_PATH",
+                self.artifacts.join("probe-wrangler-debug.log"),
+            )
+            .args([
+                "dev",
+                "-c",
+                "bench/probes/confirm_shape/wrangler.toml",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--persist-to",
+                &persist.to_string_lossy(),
+                "--var",
+                &format!("GATEWAY_URL:{}", self.gateway_url()),
+                "--show-interactive-dev-session=false",
+            ]);
+        self.spawn("probe", without_devtools(command))?;
+        self.wait_until("probe", port, "/floor")?;
+        Ok(format!("http://127.0.0.1:{port}"))
+    }
+
     /// [`restart_edge`](Self::restart_edge), serving the static files in `assets` from now on
     /// (wrangler's `--assets`: the Worker, its routes and its bindings stay as they are).
     pub fn restart_edge_with_assets(&mut self, assets: &Path) -> Result<(), String> {

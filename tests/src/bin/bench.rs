@@ -9,6 +9,9 @@
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache) that has rested on the cart page first, with when each
 //! piece of the page arrived (p50).
+//! `bench shape`: the confirm's storage round trips alone, in the JavaScript probe worker at
+//! `TILL_PROBE_URL` (`bench/probes/confirm_shape`), today's shape and the single shard object's,
+//! in turns with that worker's storage-free route and the direct gateway call.
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -89,13 +92,18 @@ async fn floor_route(till: &Till) -> u16 {
     status
 }
 
+/// What the direct gateway call authorizes.
+const DIRECT_GATEWAY_AMOUNT: i64 = 1234;
+/// What the probe worker authorizes (`PROBE_AMOUNT` in `bench/probes/confirm_shape/index.js`).
+const PROBE_AMOUNT: i64 = 4321;
+
 async fn direct_gateway(http: &reqwest::Client, gateway: &str) -> u16 {
     let response = http
         .post(format!("{gateway}/v1/authorizations"))
         .bearer_auth(GATEWAY_KEY)
         .header("Idempotency-Key", new_key())
         .json(&json!({
-            "amount": 1234,
+            "amount": DIRECT_GATEWAY_AMOUNT,
             "currency": "USD",
             "reference": format!("bench_{}", new_key()),
             "capture": true,
@@ -494,18 +502,131 @@ const FRAME_PHASES_SCRIPT: &str = "
         frame_session_answered: arrived('/v1/checkout_sessions/'),
     };";
 
+/// A checkout session in the probe worker (not timed).
+async fn probe_session(http: &reqwest::Client, probe: &str) -> String {
+    let session = format!("cs_{}", new_key());
+    let made = http
+        .post(format!("{probe}/session?session={session}"))
+        .send()
+        .await
+        .expect("probe reachable");
+    assert!(
+        made.status().is_success(),
+        "probe session: {}",
+        made.status()
+    );
+    let _ = made.bytes().await;
+    session
+}
+
+/// One confirm of `session` in the probe worker's `shape` (`today` or `single`): its time, and
+/// its answer's `Server-Timing` steps added to `steps` when `kept`. Each answer is read to its
+/// end, so the connection is used again.
+async fn probe_confirm(
+    http: &reqwest::Client,
+    probe: &str,
+    (shape, session): (&str, &str),
+    steps: &mut Steps,
+    kept: bool,
+) -> f64 {
+    let started = Instant::now();
+    let response = http
+        .post(format!(
+            "{probe}/{shape}?session={session}&key={}",
+            new_key()
+        ))
+        .send()
+        .await
+        .expect("probe reachable");
+    let status = response.status().as_u16();
+    if kept {
+        steps.add(&response);
+    }
+    let _ = response.bytes().await;
+    let elapsed = millis(started);
+    assert_eq!(status, 200, "probe {shape}");
+    elapsed
+}
+
+/// The probe's storage-free route.
+async fn probe_floor(http: &reqwest::Client, probe: &str) -> u16 {
+    let response = http
+        .get(format!("{probe}/floor"))
+        .send()
+        .await
+        .expect("probe reachable");
+    let status = response.status().as_u16();
+    let _ = response.bytes().await;
+    status
+}
+
+/// The confirm's storage path without Till's code: the probe worker's two shapes, each request
+/// in turn with its storage-free route and the direct gateway call, so all four see the same
+/// machine. The sessions are made first in each turn: the work the last confirm left for after
+/// its answer is then done before anything is timed.
+async fn shape() -> Value {
+    let probe = setting("TILL_PROBE_URL");
+    let gateway = setting("TILL_GATEWAY_URL");
+    let http = reqwest::Client::new();
+    // The gateway's webhooks about these authorizations would reach the edge, idle now, and
+    // compete with the probe for the cores: the sandbox drops them.
+    for amount in [DIRECT_GATEWAY_AMOUNT, PROBE_AMOUNT] {
+        let dropped = http
+            .post(format!("{gateway}/v1/control/faults"))
+            .bearer_auth(GATEWAY_KEY)
+            .json(&json!({ "amount": amount, "webhook_drop": true }))
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert!(dropped.status().is_success(), "sandbox fault");
+    }
+    let (mut floor, mut direct) = (Vec::new(), Vec::new());
+    let (mut today_samples, mut single_samples) = (Vec::new(), Vec::new());
+    let (mut today_steps, mut single_steps) = (Steps::default(), Steps::default());
+    for n in 0..(WARM_UP + SAMPLES) {
+        let kept = n >= WARM_UP;
+        let today_session = probe_session(&http, &probe).await;
+        let single_session = probe_session(&http, &probe).await;
+        let started = Instant::now();
+        let status = probe_floor(&http, &probe).await;
+        let floor_ms = millis(started);
+        assert!((200..300).contains(&status), "probe floor: {status}");
+        let started = Instant::now();
+        let status = direct_gateway(&http, &gateway).await;
+        let direct_ms = millis(started);
+        assert!((200..300).contains(&status), "sandbox: {status}");
+        let today = ("today", today_session.as_str());
+        let today_ms = probe_confirm(&http, &probe, today, &mut today_steps, kept).await;
+        let single = ("single", single_session.as_str());
+        let single_ms = probe_confirm(&http, &probe, single, &mut single_steps, kept).await;
+        if kept {
+            floor.push(floor_ms);
+            direct.push(direct_ms);
+            today_samples.push(today_ms);
+            single_samples.push(single_ms);
+        }
+    }
+    json!({
+        "floor_route": summary(floor),
+        "direct_gateway": summary(direct),
+        "today": summary_with_steps(today_samples, today_steps),
+        "single_object": summary_with_steps(single_samples, single_steps),
+    })
+}
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("latency") => latency().await,
         Some("first-request") => first_request().await,
+        Some("shape") => shape().await,
         Some("interactive") => {
             let runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(15);
             interactive(runs).await
         }
         _ => {
-            eprintln!("usage: bench <latency|first-request|interactive [runs]>");
+            eprintln!("usage: bench <latency|first-request|interactive [runs]|shape>");
             std::process::exit(2);
         }
     };

@@ -8,7 +8,10 @@
 //! a frame that is ready at once (`floor_assets`). The first request after an edge restart, a
 //! few restarts. Risk evaluation: what `till_core::risk::assess` costs
 //! per attempt with the default rules and a few more, velocity counters included, measured in
-//! process before the stack starts (`risk_eval::evaluation_cost`). Writes
+//! process before the stack starts (`risk_eval::evaluation_cost`). The confirm's storage path
+//! alone: a JavaScript probe Worker (`bench/probes/confirm_shape`) under the same `wrangler
+//! dev` makes today's round trips and those of the single shard object in docs/scaling.md §4,
+//! so the table shows how much of the confirm is storage and how much is Till's own work. Writes
 //! `target/till/bench/report.json` and `report.svg` and prints the table with each target.
 
 mod anchors;
@@ -23,6 +26,9 @@ const INTERACTIVE_RUNS: usize = 15;
 
 /// The first requests after a restart, this many restarts (one sample each).
 const FIRST_REQUEST_RUNS: usize = 5;
+
+/// Where the confirm-shape probe listens (beside the test stack's ports).
+const PROBE_PORT: u16 = 18797;
 
 /// Each of `fields` as its median over `runs`, with every sample kept beside it.
 fn median_of(runs: &[Value], fields: &[&str]) -> Value {
@@ -39,6 +45,15 @@ fn median_of(runs: &[Value], fields: &[&str]) -> Value {
 
 /// Runs the end-to-end crate's `bench` binary against `stack`; its JSON.
 fn measure(stack: &stack::Stack, args: &[&str]) -> Result<Value, String> {
+    measure_with(stack, args, &[])
+}
+
+/// [`measure`], with more settings in the binary's environment.
+fn measure_with(
+    stack: &stack::Stack,
+    args: &[&str],
+    settings: &[(&str, String)],
+) -> Result<Value, String> {
     let mut command = Cmd::new("cargo")
         .args([
             "run",
@@ -58,6 +73,7 @@ fn measure(stack: &stack::Stack, args: &[&str]) -> Result<Value, String> {
         .env("TILL_ARTIFACTS", stack.artifacts())
         .dir(root())
         .into_inner();
+    command.envs(settings.iter().map(|(name, value)| (name, value)));
     let shown = format!("{command:?}");
     eprintln!("xtask: {shown}");
     let output = command.output().map_err(|e| format!("{shown}: {e}"))?;
@@ -93,11 +109,14 @@ fn measure_stack() -> Result<Value, String> {
         let interactive = measure(&stack, &["interactive", &runs])?;
         stack.restart_edge_with_assets(&floor_assets()?)?;
         let interactive_floor = measure(&stack, &["interactive", &runs])?;
+        let probe = stack.start_probe(PROBE_PORT)?;
+        let shape = measure_with(&stack, &["shape"], &[("TILL_PROBE_URL", probe)])?;
         Ok(json!({
             "latency": latency,
             "first_request": first_request,
             "interactive": interactive,
             "interactive_floor": interactive_floor,
+            "shape": shape,
         }))
     })();
     stack.stop();
@@ -171,6 +190,41 @@ fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)>
             replay <= replay_floor * 1.5,
         ),
     ]
+}
+
+/// The probe's rows: the confirm's storage path alone, today's and the single object's, and
+/// how far Till's confirm is above today's.
+fn print_shape(stack: &Value) {
+    let shape = &stack["shape"];
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "storage path alone (JavaScript probe)", "p50 ms", "p90 ms", "p99 ms"
+    );
+    for (name, key) in [
+        ("probe's storage-free route", "floor_route"),
+        ("sandbox authorization", "direct_gateway"),
+        ("today's round trips", "today"),
+        ("one shard object (scaling.md §4)", "single_object"),
+    ] {
+        let row = &shape[key];
+        println!(
+            "{name:<44} {:>10.1} {:>10.1} {:>10.1}",
+            ms(&row["p50_ms"]),
+            ms(&row["p90_ms"]),
+            ms(&row["p99_ms"])
+        );
+        for step in row["steps_p50_ms"].as_array().into_iter().flatten() {
+            let name = step[0].as_str().unwrap_or("?");
+            println!("{:<44} {:>10.1}", format!("  … {name}"), ms(&step[1]));
+        }
+    }
+    let budget = ms(&shape["floor_route"]["p50_ms"]) + ms(&shape["direct_gateway"]["p50_ms"]) + 5.0;
+    println!(
+        "{:<44} {:>10.1} ms above today's round trips (their confirm target: {budget:.1} ms)",
+        "Till's confirm",
+        ms(&stack["latency"]["confirm"]["p50_ms"]) - ms(&shape["today"]["p50_ms"]),
+    );
 }
 
 pub fn run() -> Result<(), String> {
@@ -269,6 +323,8 @@ pub fn run() -> Result<(), String> {
     for (phase, at) in phases {
         println!("{:<44} {at:>10.1} ms p50", format!("  … {phase}"));
     }
+
+    print_shape(&stack);
 
     println!();
     println!("{:<44} {}", "risk evaluation (assess)", risk.summary());
