@@ -192,22 +192,11 @@ fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)>
     ]
 }
 
-/// The probe's rows: the confirm's storage path alone, today's and the single object's, and
-/// how far Till's confirm is above today's.
-fn print_shape(stack: &Value) {
-    let shape = &stack["shape"];
-    println!();
-    println!(
-        "{:<44} {:>10} {:>10} {:>10}",
-        "storage path alone (JavaScript probe)", "p50 ms", "p90 ms", "p99 ms"
-    );
-    for (name, key) in [
-        ("probe's storage-free route", "floor_route"),
-        ("sandbox authorization", "direct_gateway"),
-        ("today's round trips", "today"),
-        ("one shard object (scaling.md §4)", "single_object"),
-    ] {
-        let row = &shape[key];
+/// Each row's p50, p90 and p99 from `measured`, and under it the steps its answers said they
+/// waited on (`Server-Timing`).
+fn print_latency_rows(measured: &Value, rows: &[(&str, &str)]) {
+    for (name, key) in rows {
+        let row = &measured[*key];
         println!(
             "{name:<44} {:>10.1} {:>10.1} {:>10.1}",
             ms(&row["p50_ms"]),
@@ -219,6 +208,26 @@ fn print_shape(stack: &Value) {
             println!("{:<44} {:>10.1}", format!("  … {name}"), ms(&step[1]));
         }
     }
+}
+
+/// The probe's rows: the confirm's storage path alone, today's and the single object's, and
+/// how far Till's confirm is above today's.
+fn print_shape(stack: &Value) {
+    let shape = &stack["shape"];
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "storage path alone (JavaScript probe)", "p50 ms", "p90 ms", "p99 ms"
+    );
+    print_latency_rows(
+        shape,
+        &[
+            ("probe's storage-free route", "floor_route"),
+            ("sandbox authorization", "direct_gateway"),
+            ("today's round trips", "today"),
+            ("one shard object (scaling.md §4)", "single_object"),
+        ],
+    );
     let budget = ms(&shape["floor_route"]["p50_ms"]) + ms(&shape["direct_gateway"]["p50_ms"]) + 5.0;
     println!(
         "{:<44} {:>10.1} ms above today's round trips (their confirm target: {budget:.1} ms)",
@@ -247,29 +256,19 @@ pub fn run() -> Result<(), String> {
         "{:<44} {:>10} {:>10} {:>10}",
         "latency", "p50 ms", "p90 ms", "p99 ms"
     );
-    for (name, key) in [
-        ("GET /v1/keys (storage-free floor)", "floor_route"),
-        ("sandbox authorization (gateway floor)", "direct_gateway"),
-        ("tokenize (POST /v1/tokens)", "token"),
-        ("confirm", "confirm"),
-        ("confirm, a new customer each", "confirm_new_customer"),
-        ("confirm replay", "replay"),
-        ("… floor, taken in turns with the replays", "replay_floor"),
-        ("wallet transfer", "transfer"),
-    ] {
-        let row = &latency[key];
-        println!(
-            "{name:<44} {:>10.1} {:>10.1} {:>10.1}",
-            ms(&row["p50_ms"]),
-            ms(&row["p90_ms"]),
-            ms(&row["p99_ms"])
-        );
-        // What the edge says it waited on (Server-Timing), step by step.
-        for step in row["steps_p50_ms"].as_array().into_iter().flatten() {
-            let name = step[0].as_str().unwrap_or("?");
-            println!("{:<44} {:>10.1}", format!("  … {name}"), ms(&step[1]));
-        }
-    }
+    print_latency_rows(
+        latency,
+        &[
+            ("GET /v1/keys (storage-free floor)", "floor_route"),
+            ("sandbox authorization (gateway floor)", "direct_gateway"),
+            ("tokenize (POST /v1/tokens)", "token"),
+            ("confirm", "confirm"),
+            ("confirm, a new customer each", "confirm_new_customer"),
+            ("confirm replay", "replay"),
+            ("… floor, taken in turns with the replays", "replay_floor"),
+            ("wallet transfer", "transfer"),
+        ],
+    );
     let throughput = &latency["throughput"];
     println!(
         "{:<44} {:>10.0} confirms/s, floor {:.0}/s, ratio {:.3}",
