@@ -357,7 +357,7 @@ impl Stack {
         self.wait_until("edge", self.ports.edge, "/till.js")
     }
 
-    /// Starts the confirm-shape probe (`bench/probes/confirm_shape`, a JavaScript Worker that
+    /// Starts the confirm-shape probe (`tests/probes/confirm_shape`, a JavaScript Worker that
     /// makes only the confirm's storage round trips) under its own `wrangler dev` on `port`,
     /// against this stack's gateway; it stops with the stack. Its address.
     pub fn start_probe(&mut self, port: u16) -> Result<String, String> {
@@ -370,7 +370,7 @@ impl Stack {
             .args([
                 "dev",
                 "-c",
-                "bench/probes/confirm_shape/wrangler.toml",
+                "tests/probes/confirm_shape/wrangler.toml",
                 "--ip",
                 "127.0.0.1",
                 "--port",

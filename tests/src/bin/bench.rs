@@ -10,7 +10,7 @@
 //! a fresh browser profile (cold cache) that has rested on the cart page first, with when each
 //! piece of the page arrived (p50).
 //! `bench shape`: the confirm's storage round trips alone, in the JavaScript probe worker at
-//! `TILL_PROBE_URL` (`bench/probes/confirm_shape`), today's shape and the single shard object's,
+//! `TILL_PROBE_URL` (`tests/probes/confirm_shape`), today's shape and the single shard object's,
 //! in turns with that worker's storage-free route and the direct gateway call.
 
 use serde_json::{json, Value};
@@ -94,7 +94,7 @@ async fn floor_route(till: &Till) -> u16 {
 
 /// What the direct gateway call authorizes.
 const DIRECT_GATEWAY_AMOUNT: i64 = 1234;
-/// What the probe worker authorizes (`PROBE_AMOUNT` in `bench/probes/confirm_shape/index.js`).
+/// What the probe worker authorizes (`PROBE_AMOUNT` in `tests/probes/confirm_shape/index.js`).
 const PROBE_AMOUNT: i64 = 4321;
 
 async fn direct_gateway(http: &reqwest::Client, gateway: &str) -> u16 {
