@@ -9,7 +9,7 @@
 //! few restarts. Risk evaluation: what `till_core::risk::assess` costs
 //! per attempt with the default rules and a few more, velocity counters included, measured in
 //! process before the stack starts (`risk_eval::evaluation_cost`). The confirm's storage path
-//! alone: a JavaScript probe Worker (`tests/probes/confirm_shape`) under the same `wrangler
+//! alone: a JavaScript probe Worker (`tests/probes/confirm_shape`) under its own `wrangler
 //! dev` makes today's round trips and those of the single shard object in docs/scaling.md §4,
 //! so the table shows how much of the confirm is storage and how much is Till's own work. Writes
 //! `target/till/bench/report.json` and `report.svg` and prints the table with each target.
