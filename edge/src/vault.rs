@@ -154,14 +154,18 @@ impl Vault {
         vaulted: &VaultedCard,
     ) -> Result<(), ApiError> {
         let record = serde_json::to_vec(vaulted).map_err(|e| kv_error("encode", e))?;
-        self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS)
-            .await?;
-        self.put_sealed(
-            &cvc_key(token),
-            card.cvc.expose().as_bytes(),
-            CVC_TTL_SECONDS,
+        // Written at once: the token is returned only when both are kept, and a record left
+        // alone by a failed write expires with its TTL, unreachable without its token.
+        let (card_kept, cvc_kept) = futures_util::future::join(
+            self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS),
+            self.put_sealed(
+                &cvc_key(token),
+                card.cvc.expose().as_bytes(),
+                CVC_TTL_SECONDS,
+            ),
         )
-        .await
+        .await;
+        card_kept.and(cvc_kept)
     }
 
     /// The card and, while it is still kept, its CVC.

@@ -177,7 +177,9 @@ fn build() -> Result<(), String> {
         .env("WASM_OPT_BIN", node_bin().join("wasm-opt"))
         .env("ESBUILD_BIN", esbuild())
         .dir(root().join("edge")))?;
-    strip_worker_names()?;
+    if std::env::var_os("TILL_DEVTOOLS").is_none() {
+        strip_worker_names()?;
+    }
     run(Cmd::new("cargo")
         .args(["build", "--package", "till-sandbox"])
         .dir(root()))
@@ -186,7 +188,8 @@ fn build() -> Result<(), String> {
 /// worker-build keeps the name section in the worker's wasm (it passes `--debuginfo` to
 /// wasm-opt): about 450 KB of function names that every deployment uploads and every isolate
 /// loads. A panic's message and source location are in the data section, not there, so the log
-/// keeps what it needs. The features are those worker-build enables for workerd.
+/// keeps what it needs. The features are those worker-build enables for workerd. With
+/// `TILL_DEVTOOLS=1` the names stay, so the inspector's profiles name Till's functions.
 fn strip_worker_names() -> Result<(), String> {
     let wasm = root().join("edge/build/index_bg.wasm");
     let stripped = root().join("edge/build/index_bg.stripped.wasm");
