@@ -192,8 +192,8 @@ fn targets(widget: &sizes::Widget, stack: &Value) -> Vec<(String, String, bool)>
     ]
 }
 
-/// Each row's p50, p90 and p99 from `measured`, and under it the steps its answers said they
-/// waited on (`Server-Timing`).
+/// Each row's p50, p90 and p99 from `measured`, and under it the mean of each step its answers
+/// said they waited on (`Server-Timing`).
 fn print_latency_rows(measured: &Value, rows: &[(&str, &str)]) {
     for (name, key) in rows {
         let row = &measured[*key];
@@ -203,9 +203,8 @@ fn print_latency_rows(measured: &Value, rows: &[(&str, &str)]) {
             ms(&row["p90_ms"]),
             ms(&row["p99_ms"])
         );
-        for step in row["steps_p50_ms"].as_array().into_iter().flatten() {
-            let name = step[0].as_str().unwrap_or("?");
-            println!("{:<44} {:>10.1}", format!("  … {name}"), ms(&step[1]));
+        for (name, mean) in step_means(row) {
+            println!("{:<44} {mean:>10.2}", format!("  … {name} (mean)"));
         }
     }
 }
@@ -233,6 +232,49 @@ fn print_shape(stack: &Value) {
         "{:<44} {:>10.1} ms above today's round trips (their confirm target: {budget:.1} ms)",
         "Till's confirm",
         ms(&stack["latency"]["confirm"]["p50_ms"]) - ms(&shape["today"]["p50_ms"]),
+    );
+    print_step_gap(&stack["latency"]["confirm_without_echo"], &shape["today"]);
+}
+
+/// A row's step means (`steps_mean_ms`), in the order the answers named them.
+fn step_means(row: &Value) -> Vec<(&str, f64)> {
+    row["steps_mean_ms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|step| (step[0].as_str().unwrap_or("?"), ms(&step[1])))
+        .collect()
+}
+
+/// Where Till's confirm (without its gateway echo, as the probe has none) spends more than the
+/// probe's today, step by step (means), and outside the steps: reading the request before the
+/// clock's first step, writing the answer after its last, and the hops between the client and
+/// the Worker.
+fn print_step_gap(till: &Value, probe: &Value) {
+    let (till_steps, probe_steps) = (step_means(till), step_means(probe));
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "  step by step, no echo (means)", "Till ms", "probe ms", "above"
+    );
+    for (name, till_mean) in &till_steps {
+        let probe_mean = probe_steps
+            .iter()
+            .find(|(probe_name, _)| probe_name == name)
+            .map_or(0.0, |(_, mean)| *mean);
+        println!(
+            "{:<44} {till_mean:>10.2} {probe_mean:>10.2} {:>+10.2}",
+            format!("  … {name}"),
+            till_mean - probe_mean
+        );
+    }
+    let outside = |row: &Value, steps: &[(&str, f64)]| {
+        ms(&row["mean_ms"]) - steps.iter().map(|(_, mean)| mean).sum::<f64>()
+    };
+    let (till_outside, probe_outside) = (outside(till, &till_steps), outside(probe, &probe_steps));
+    println!(
+        "{:<44} {till_outside:>10.2} {probe_outside:>10.2} {:>+10.2}",
+        "  … outside the steps",
+        till_outside - probe_outside
     );
 }
 
@@ -264,6 +306,7 @@ pub fn run() -> Result<(), String> {
             ("tokenize (POST /v1/tokens)", "token"),
             ("confirm", "confirm"),
             ("confirm, a new customer each", "confirm_new_customer"),
+            ("confirm, no gateway echo", "confirm_without_echo"),
             ("confirm replay", "replay"),
             ("… floor, taken in turns with the replays", "replay_floor"),
             ("wallet transfer", "transfer"),
