@@ -250,17 +250,17 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
     )
 }
 
-/// Confirms timed as in [`tokens_confirms_and_replays`], each by a customer Till has not seen
-/// (an email of their own): most checkouts are someone's first, and a new customer is new
-/// velocity history for the risk rules.
-async fn new_customer_confirms(till: &Till) -> Value {
+/// `WARM_UP + CONFIRM_SAMPLES` confirms timed as in [`tokens_confirms_and_replays`], each of
+/// the session and token `prepare(n)` made untimed: the times after the warm-up, with steps.
+async fn timed_confirms<F, Fut>(till: &Till, mut prepare: F) -> Value
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = (Session, String)>,
+{
     let mut times = Vec::with_capacity(CONFIRM_SAMPLES);
     let mut steps = Steps::default();
-    let run = new_key();
     for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
-        let email = format!("customer-{run}-{n}@example.com");
-        let session = till.create_session_for(30_000 + n as i64, &email).await;
-        let token = till.token(&session, "4242424242424242").await;
+        let (session, token) = prepare(n).await;
         let started = Instant::now();
         let response = till
             .send_confirm(&session, &session.client_secret, &token, &new_key())
@@ -275,29 +275,29 @@ async fn new_customer_confirms(till: &Till) -> Value {
     summary_with_steps(times, steps)
 }
 
-/// Confirms timed as in [`tokens_confirms_and_replays`], of an amount whose webhook the sandbox
-/// drops. The sandbox sends each authorization's webhook as it answers, so locally the echo
-/// reaches the edge during the confirm's last steps and shares the runtime's one thread with
-/// them; on Cloudflare it runs in another isolate. The probe's storage path has no echo either:
-/// these are the confirms its steps are set against.
+/// Confirms each by a customer Till has not seen (an email of their own): most checkouts are
+/// someone's first, and a new customer is new velocity history for the risk rules.
+async fn new_customer_confirms(till: &Till) -> Value {
+    let run = new_key();
+    timed_confirms(till, |n| {
+        let email = format!("customer-{run}-{n}@example.com");
+        async move {
+            let session = till.create_session_for(30_000 + n as i64, &email).await;
+            let token = till.token(&session, "4242424242424242").await;
+            (session, token)
+        }
+    })
+    .await
+}
+
+/// Confirms of an amount whose webhook the sandbox drops. The sandbox sends each
+/// authorization's webhook as it answers, so locally the echo reaches the edge during the
+/// confirm's last steps and shares the runtime's one thread with them; on Cloudflare it runs in
+/// another isolate. The probe's storage path has no echo either: these are the confirms its
+/// steps are set against.
 async fn echoless_confirms(till: &Till, http: &reqwest::Client, gateway: &str) -> Value {
     drop_webhooks(http, gateway, ECHOLESS_AMOUNT).await;
-    let mut times = Vec::with_capacity(CONFIRM_SAMPLES);
-    let mut steps = Steps::default();
-    for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
-        let (session, token) = prepared(till, ECHOLESS_AMOUNT).await;
-        let started = Instant::now();
-        let response = till
-            .send_confirm(&session, &session.client_secret, &token, &new_key())
-            .await;
-        if n >= WARM_UP {
-            times.push(millis(started));
-            steps.add(&response);
-        }
-        let (status, body) = till_e2e::json_of(response).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    summary_with_steps(times, steps)
+    timed_confirms(till, |_| prepared(till, ECHOLESS_AMOUNT)).await
 }
 
 /// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.
