@@ -4,8 +4,10 @@
 //! `bench latency`: the storage-free route and the direct gateway call (the floors), a
 //! tokenization and the confirm after it (with the steps their answers report in
 //! `Server-Timing`), the same confirm by a new customer each time, and without the gateway's
-//! webhook about it (the echo), the confirm's idempotent replay, and confirms per second at 32 clients against the floor route at the same
-//! concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients. `bench first-request`: one request right after the edge (re)started.
+//! webhook about it (the echo), the confirm's idempotent replay, and confirms per second at 32
+//! clients against the floor route at the same concurrency; a wallet-to-wallet transfer, alone
+//! and per second at 32 clients.
+//! `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache) that has rested on the cart page first, with when each
 //! piece of the page arrived (p50).
