@@ -20,6 +20,7 @@
 //!   and the cost of one assessment; pure, no stack (`risk_eval.rs`).
 
 mod bench;
+mod boundary_names;
 mod contract;
 mod fuzz;
 mod interop;

@@ -6,7 +6,8 @@
 //!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
 //!    wasm, as before.
 //! 2. wasm-bindgen and wasm-opt make the page's wasm and its JS glue, under the names Trunk
-//!    linked; each chunk is optimized and named after the page's files.
+//!    linked; the names the two know each other by are shortened in both
+//!    (`boundary_names.rs`); each chunk is optimized and named after the page's files.
 //! 3. esbuild bundles the chunks' loader into the glue (no second script to wait for) and
 //!    minifies it (Trunk's minifier fails on wasm-bindgen's glue and ships it as is).
 //! 4. The page's `integrity` of the glue and the wasm are renewed, and the loader fetches each
@@ -14,6 +15,7 @@
 //! 5. The glue, the wasm and the chunks are renamed after a hash of their final bytes, so the
 //!    static files can tell browsers to keep them for good (`frontend/_headers`).
 
+use crate::boundary_names;
 use base64::Engine;
 use sha2::{Digest, Sha256, Sha384};
 use std::collections::BTreeMap;
@@ -84,14 +86,26 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
             .arg(&bindgen_dir)
             .arg(work.join(format!("{stem}.wasm"))),
     )?;
-    optimize(
-        tools,
-        &bindgen_dir.join(format!("{stem}_bg.wasm")),
-        &wasm_path,
-        true,
-    )?;
-
     let loader_path = work.join(LOADER);
+    let bindgen_wasm = bindgen_dir.join(format!("{stem}_bg.wasm"));
+    let bindgen_glue = bindgen_dir.join(format!("{stem}.js"));
+    let loader_text = if loader_path.exists() {
+        read_text(&loader_path)?
+    } else {
+        String::new()
+    };
+    let (short_wasm, short_glue) = boundary_names::shorten(
+        &read(&bindgen_wasm)?,
+        &read_text(&bindgen_glue)?,
+        &format!("./{stem}_bg.js"),
+        &loader_text,
+    )?;
+    std::fs::write(&bindgen_wasm, short_wasm)
+        .map_err(|e| format!("{}: {e}", bindgen_wasm.display()))?;
+    std::fs::write(&bindgen_glue, short_glue)
+        .map_err(|e| format!("{}: {e}", bindgen_glue.display()))?;
+    optimize(tools, &bindgen_wasm, &wasm_path, true)?;
+
     if loader_path.exists() {
         let mut loader = read_text(&loader_path)?;
         let doors_of_page = doors(&loader);
@@ -115,7 +129,7 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
     }
     crate::run(
         crate::Cmd::new(&tools.esbuild)
-            .arg(bindgen_dir.join(format!("{stem}.js")))
+            .arg(&bindgen_glue)
             .args([
                 "--bundle",
                 "--minify",
@@ -180,8 +194,8 @@ pub fn door_files(dist: &Path, page: &str, door: &str) -> Result<Vec<String>, St
 /// (`index`) and the glue at them; the new paths of the glue and the wasm. Browsers keep these
 /// files for good (`frontend/_headers`), so a name must never be reused for other bytes: Trunk's
 /// hash is of its own build, which the steps above change (a new wasm-opt, say, changes the
-/// bytes and not Trunk's name). The wasm's import module (`{stem}_bg.js`) keeps its name: it
-/// is only the key the glue hands the imports under.
+/// bytes and not Trunk's name). The wasm's import module is only the key the glue hands the
+/// imports under (shortened to `a` where the glue allows it).
 fn name_by_content(
     out_dir: &Path,
     stem: &str,

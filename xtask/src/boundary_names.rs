@@ -1,0 +1,375 @@
+//! Shortens the names a page's wasm and its JS glue know each other by. wasm-bindgen names
+//! each import after the function and a hash (`__wbg_value_df0a0e29a4d182fe`), under the module
+//! `./<stem>_bg.js`, and some exports after their mangled Rust path. Minifiers leave these
+//! alone (they are keys and properties), so both files shipped every one of them in full: in
+//! the checkout, 156 imports took 11.5 KB of the wasm, and their keys 4.9 KB of the glue.
+//!
+//! A name is shortened only where the glue shows every use of it: an import is renamed when
+//! its one occurrence in the glue is its key in the imports object, an export when every
+//! occurrence is a `wasm.NAME` property read (or a glue function of the same spelling) and the
+//! chunks' loader does not name it. Anything else keeps its name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{ExportSection, ImportSection, RawSection, Section};
+use wasmparser::{Imports, Parser, Payload};
+
+/// The page's wasm and glue with their shared names shortened. `module` is the import module
+/// wasm-bindgen gave the glue's functions (`./<stem>_bg.js`); `loader` is the text of the
+/// chunks' loader, whose names of the wasm's exports stay as they are.
+pub fn shorten(
+    wasm: &[u8],
+    glue: &str,
+    module: &str,
+    loader: &str,
+) -> Result<(Vec<u8>, String), String> {
+    let boundary = Boundary::read(wasm)?;
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+
+    let module_key = format!("\"{module}\"");
+    let new_module = match glue.match_indices(&module_key).collect::<Vec<_>>()[..] {
+        [(at, _)] => {
+            edits.push((at, module_key.len(), "\"a\"".to_string()));
+            Some("a")
+        }
+        _ => None,
+    };
+
+    let import_names: Vec<&str> = boundary
+        .imports
+        .iter()
+        .filter(|import| import.module == module)
+        .map(|import| import.name.as_str())
+        .collect();
+    let mut import_renames = BTreeMap::new();
+    let mut short_imports = ShortNames::avoiding(&import_names);
+    for name in &import_names {
+        if let [at] = identifier_uses(glue, name)[..] {
+            if glue[at + name.len()..].starts_with(':') {
+                let short = short_imports.next_name();
+                edits.push((at, name.len(), short.clone()));
+                import_renames.insert(name.to_string(), short);
+            }
+        }
+    }
+
+    let export_names: Vec<&str> = boundary.exports.iter().map(|e| e.name.as_str()).collect();
+    let mut export_renames = BTreeMap::new();
+    let mut short_exports = ShortNames::avoiding(&export_names);
+    for name in &export_names {
+        if !identifier_uses(loader, name).is_empty() {
+            continue;
+        }
+        let uses = identifier_uses(glue, name);
+        let reads: Vec<usize> = uses
+            .iter()
+            .copied()
+            .filter(|&at| glue[..at].ends_with("wasm."))
+            .collect();
+        let only_reads_or_glue_functions = uses
+            .iter()
+            .all(|&at| reads.contains(&at) || !glue[..at].ends_with(['.', '"', '\'', '`', '[']));
+        if reads.is_empty() || !only_reads_or_glue_functions {
+            continue;
+        }
+        let short = short_exports.next_name();
+        edits.extend(reads.iter().map(|&at| (at, name.len(), short.clone())));
+        export_renames.insert(name.to_string(), short);
+    }
+
+    let wasm = boundary.rewritten(wasm, module, new_module, &import_renames, &export_renames)?;
+    Ok((wasm, edited(glue, edits)))
+}
+
+/// One import of the wasm, as it names it.
+struct Import {
+    module: String,
+    name: String,
+    ty: wasmparser::TypeRef,
+}
+
+/// One export of the wasm.
+struct Export {
+    name: String,
+    kind: wasmparser::ExternalKind,
+    index: u32,
+}
+
+/// The wasm's imports and exports, and where its sections are.
+struct Boundary {
+    imports: Vec<Import>,
+    exports: Vec<Export>,
+    sections: Vec<(u8, std::ops::Range<usize>)>,
+}
+
+impl Boundary {
+    fn read(wasm: &[u8]) -> Result<Boundary, String> {
+        let mut boundary = Boundary {
+            imports: Vec::new(),
+            exports: Vec::new(),
+            sections: Vec::new(),
+        };
+        for payload in Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(|e| format!("reading the wasm: {e}"))?;
+            match &payload {
+                Payload::ImportSection(reader) => {
+                    for group in reader.clone() {
+                        match group.map_err(|e| format!("reading an import: {e}"))? {
+                            Imports::Single(_, import) => boundary.imports.push(Import {
+                                module: import.module.to_string(),
+                                name: import.name.to_string(),
+                                ty: import.ty,
+                            }),
+                            _ => return Err("the wasm uses compact imports".to_string()),
+                        }
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader.clone() {
+                        let export = export.map_err(|e| format!("reading an export: {e}"))?;
+                        boundary.exports.push(Export {
+                            name: export.name.to_string(),
+                            kind: export.kind,
+                            index: export.index,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(section) = payload.as_section() {
+                boundary.sections.push(section);
+            }
+        }
+        Ok(boundary)
+    }
+
+    /// The wasm with its import and export sections written anew under the new names; every
+    /// other section is copied byte for byte.
+    fn rewritten(
+        &self,
+        wasm: &[u8],
+        module: &str,
+        new_module: Option<&str>,
+        import_renames: &BTreeMap<String, String>,
+        export_renames: &BTreeMap<String, String>,
+    ) -> Result<Vec<u8>, String> {
+        let mut imports = ImportSection::new();
+        for import in &self.imports {
+            let ours = import.module == module;
+            let module_name = new_module.filter(|_| ours).unwrap_or(&import.module);
+            let name = import_renames
+                .get(&import.name)
+                .filter(|_| ours)
+                .unwrap_or(&import.name);
+            let ty = RoundtripReencoder
+                .entity_type(import.ty)
+                .map_err(|e| format!("import {}: {e}", import.name))?;
+            imports.import(module_name, name, ty);
+        }
+        let mut exports = ExportSection::new();
+        for export in &self.exports {
+            let name = export_renames.get(&export.name).unwrap_or(&export.name);
+            exports.export(
+                name,
+                RoundtripReencoder
+                    .export_kind(export.kind)
+                    .map_err(|e| format!("export {}: {e}", export.name))?,
+                export.index,
+            );
+        }
+
+        let mut out = wasm[..8].to_vec();
+        for (id, range) in &self.sections {
+            match *id {
+                2 => imports.append_to(&mut out),
+                7 => exports.append_to(&mut out),
+                id => RawSection {
+                    id,
+                    data: &wasm[range.clone()],
+                }
+                .append_to(&mut out),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Where `name` occurs in `text` as a whole identifier (not inside a longer one).
+fn identifier_uses(text: &str, name: &str) -> Vec<usize> {
+    let is_identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(name)
+        .map(|(at, _)| at)
+        .filter(|&at| {
+            !text[..at].ends_with(is_identifier)
+                && !text[at + name.len()..].starts_with(is_identifier)
+        })
+        .collect()
+}
+
+/// `text` with each edit (where, how long, what instead) made; edits do not overlap.
+fn edited(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
+    edits.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    let mut text = text.to_string();
+    for (at, len, new) in edits {
+        text.replace_range(at..at + len, &new);
+    }
+    text
+}
+
+/// Short names (`a`, `b`, … `Z`, `ba`, …) that are none of the names already in use.
+struct ShortNames {
+    taken: BTreeSet<String>,
+    next: usize,
+}
+
+impl ShortNames {
+    fn avoiding(taken: &[&str]) -> ShortNames {
+        ShortNames {
+            taken: taken.iter().map(|name| name.to_string()).collect(),
+            next: 0,
+        }
+    }
+
+    fn next_name(&mut self) -> String {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        loop {
+            let mut n = self.next;
+            self.next += 1;
+            let mut name = String::new();
+            loop {
+                name.insert(0, char::from(LETTERS[n % LETTERS.len()]));
+                n /= LETTERS.len();
+                if n == 0 {
+                    break;
+                }
+            }
+            if self.taken.insert(name.clone()) {
+                return name;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module importing two glue functions and one loader function, exporting its memory
+    /// and two functions.
+    fn module() -> Vec<u8> {
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = ImportSection::new();
+        imports.import(
+            "./page_bg.js",
+            "__wbg_log_0123456789abcdef",
+            wasm_encoder::EntityType::Function(0),
+        );
+        imports.import(
+            "./page_bg.js",
+            "__wbg_alert_fedcba9876543210",
+            wasm_encoder::EntityType::Function(0),
+        );
+        imports.import(
+            "./__wasm_split.js",
+            "__wasm_split_load_pay",
+            wasm_encoder::EntityType::Function(0),
+        );
+        let mut functions = wasm_encoder::FunctionSection::new();
+        functions.function(0);
+        let mut memories = wasm_encoder::MemorySection::new();
+        memories.memory(wasm_encoder::MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        let mut exports = ExportSection::new();
+        exports.export("memory", wasm_encoder::ExportKind::Memory, 0);
+        exports.export("__wbindgen_malloc", wasm_encoder::ExportKind::Func, 3);
+        exports.export("__wbindgen_start", wasm_encoder::ExportKind::Func, 3);
+        let mut code = wasm_encoder::CodeSection::new();
+        let mut body = wasm_encoder::Function::new([]);
+        body.instruction(&wasm_encoder::Instruction::Call(0));
+        body.instruction(&wasm_encoder::Instruction::End);
+        code.function(&body);
+        let mut module = wasm_encoder::Module::new();
+        module
+            .section(&types)
+            .section(&imports)
+            .section(&functions)
+            .section(&memories)
+            .section(&exports)
+            .section(&code);
+        module.finish()
+    }
+
+    const GLUE: &str = r#"function __wbg_get_imports() {
+    const import0 = {
+        __wbg_log_0123456789abcdef: function(arg0) { console.log(arg0); },
+        __wbg_alert_fedcba9876543210: function(arg0) { alert(arg0); },
+    };
+    return { "./page_bg.js": import0, "./__wasm_split.js": import1 };
+}
+function __wbindgen_start() { wasm.__wbindgen_start(); }
+const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
+"#;
+
+    #[test]
+    fn imports_and_exports_the_glue_reads_are_renamed_in_both() {
+        let loader = "const { memory } = initSync();";
+        let (wasm, glue) = shorten(&module(), GLUE, "./page_bg.js", loader).unwrap();
+        let boundary = Boundary::read(&wasm).unwrap();
+        let imports: Vec<(&str, &str)> = boundary
+            .imports
+            .iter()
+            .map(|i| (i.module.as_str(), i.name.as_str()))
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                ("a", "a"),
+                ("a", "b"),
+                ("./__wasm_split.js", "__wasm_split_load_pay")
+            ]
+        );
+        let exports: Vec<&str> = boundary.exports.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(exports, ["memory", "a", "b"]);
+        assert!(glue.contains("a: function(arg0) { console.log(arg0); }"));
+        assert!(glue.contains("b: function(arg0) { alert(arg0); }"));
+        assert!(glue.contains(r#"{ "a": import0, "./__wasm_split.js": import1 }"#));
+        assert!(glue.contains("const ptr = wasm.a(8); const m = wasm.memory;"));
+        // The glue's own function of the export's name is a separate binding and stays.
+        assert!(glue.contains("function __wbindgen_start() { wasm.b(); }"));
+        assert!(wasmparser::Validator::new().validate_all(&wasm).is_ok());
+    }
+
+    #[test]
+    fn a_name_the_glue_uses_elsewhere_keeps_its_name() {
+        let glue = GLUE.replace(
+            "const ptr",
+            "const f = imports[\"__wbg_alert_fedcba9876543210\"]; const x = exports.__wbindgen_malloc; const ptr",
+        );
+        let (wasm, glue) = shorten(&module(), &glue, "./page_bg.js", "").unwrap();
+        let boundary = Boundary::read(&wasm).unwrap();
+        assert_eq!(boundary.imports[1].name, "__wbg_alert_fedcba9876543210");
+        assert_eq!(boundary.exports[1].name, "__wbindgen_malloc");
+        assert!(glue.contains("wasm.__wbindgen_malloc(8)"));
+        assert!(glue.contains("__wbg_alert_fedcba9876543210: function"));
+        // The others are still shortened (the memory too, with no loader naming it).
+        assert_eq!(boundary.imports[0].name, "a");
+        assert_eq!(boundary.exports[0].name, "a");
+        assert_eq!(boundary.exports[2].name, "b");
+    }
+
+    #[test]
+    fn short_names_skip_names_in_use() {
+        let mut names = ShortNames::avoiding(&["a", "c"]);
+        let first: Vec<String> = (0..3).map(|_| names.next_name()).collect();
+        assert_eq!(first, ["b", "d", "e"]);
+        let mut names = ShortNames::avoiding(&[]);
+        let fifty_third = (0..53).map(|_| names.next_name()).last().unwrap();
+        assert_eq!(fifty_third, "ba");
+    }
+}
