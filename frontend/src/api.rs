@@ -338,7 +338,7 @@ impl CallError {
     }
 }
 
-/// The edge, called with the checkout's publishable key. The App provides it as context.
+/// The edge, called with the checkout's publishable key (`Launch::edge`).
 #[derive(Clone)]
 pub struct Edge {
     pub publishable_key: String,

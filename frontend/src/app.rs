@@ -72,12 +72,8 @@ pub fn App() -> impl IntoView {
         Some(launch) => {
             apply_appearance(launch);
             host::report_height_changes(launch.mode);
-            let edge = edge_of(launch);
-            start(edge.clone(), launch, stage);
-            let hosted = launch.mode == Mode::Hosted;
-            provide_context(edge);
-            provide_context(launch.clone());
-            hosted
+            start(launch, stage);
+            launch.mode == Mode::Hosted
         }
     };
     // The result leaves the widget in one place, whichever path led to it.
@@ -111,30 +107,24 @@ pub fn App() -> impl IntoView {
                     </div>
                 }.into_any(),
                 Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
-                Stage::BankWaiting(session, payment) => when_loaded(bank_waiting(session, payment, stage)),
-                Stage::Challenge(session, payment) => when_loaded(otp_challenge(session, payment, stage)),
-                Stage::Paid(session, payment) => when_loaded(receipt(session, payment)),
+                Stage::BankWaiting(session, payment) => when_loaded(Box::pin(bank_waiting(session, payment, stage))),
+                Stage::Challenge(session, payment) => when_loaded(Box::pin(otp_challenge(session, payment, stage))),
+                Stage::Paid(session, payment) => when_loaded(Box::pin(receipt(session, payment))),
             }}
         </main>
     }
 }
 
-fn edge_of(launch: &Launch) -> Edge {
-    Edge {
-        publishable_key: launch.publishable_key.clone(),
-    }
-}
-
 /// Reads the session and shows what it calls for: when the page opens, and again when the
 /// customer tries again after the payment service could not be reached.
-fn start(edge: Edge, launch: &Launch, stage: RwSignal<Stage>) {
+fn start(launch: &Launch, stage: RwSignal<Stage>) {
     stage.set(Stage::Loading);
-    spawn_local(load(edge, launch.clone(), stage));
+    spawn_local(load(launch.edge(), launch.clone(), stage));
 }
 
 fn try_again(stage: RwSignal<Stage>) {
     if let Some(launch) = launch::current() {
-        start(edge_of(launch), launch, stage);
+        start(launch, stage);
     }
 }
 
@@ -143,8 +133,8 @@ fn try_again(stage: RwSignal<Stage>) {
 #[component]
 fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let methods = session.payment_method_types.clone();
-    let key = use_context::<Launch>()
-        .map(|launch| launch.publishable_key)
+    let key = launch::current()
+        .map(|launch| launch.publishable_key.clone())
         .unwrap_or_default();
     let chosen = RwSignal::new(method_picker::initial(&methods, &key));
     let picker = (methods.len() > 1)
@@ -157,8 +147,8 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
             let (session, notice) = (session.clone(), notice.get_value());
             match chosen.get() {
                 PaymentMethodType::Card => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
-                PaymentMethodType::BankRedirect => when_loaded(bank_form(session, notice, stage)),
-                PaymentMethodType::Wallet => when_loaded(wallet_form(session, notice, stage)),
+                PaymentMethodType::BankRedirect => when_loaded(Box::pin(bank_form(session, notice, stage))),
+                PaymentMethodType::Wallet => when_loaded(Box::pin(wallet_form(session, notice, stage))),
             }
         }}
     }

@@ -4,11 +4,11 @@
 //! webview) the page itself goes to the bank, and Till's return page brings it back here. The
 //! bank list is asked for only when this method is chosen.
 
-use crate::api::{Bank, Edge, Session};
+use crate::api::{Bank, Session};
 use crate::attempt::{self, Attempt};
 use crate::checkout::{Checkout, PayResult};
 use crate::i18n;
-use crate::launch::{Launch, Mode};
+use crate::launch::{self, Mode};
 use crate::lazy::{door, SplitLoaderError};
 use crate::locale::amount_text;
 use crate::stage::Stage;
@@ -134,18 +134,14 @@ fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) ->
     let form_error = RwSignal::new(notice);
     let banks = RwSignal::new(None::<Vec<Bank>>);
     let chosen = RwSignal::new(None::<String>);
-    let edge = use_context::<Edge>();
-    let launch = use_context::<Launch>();
-    let full_page = launch.as_ref().is_none_or(|l| l.mode != Mode::Embedded);
-    let checkout = match (edge, launch) {
-        (Some(edge), Some(launch)) => Some(Checkout {
-            edge,
-            session,
-            client_secret: launch.client_secret,
-            wallet_amount: None,
-        }),
-        _ => None,
-    };
+    let launch = launch::current();
+    let full_page = launch.is_none_or(|l| l.mode != Mode::Embedded);
+    let checkout = launch.map(|launch| Checkout {
+        edge: launch.edge(),
+        session,
+        client_secret: launch.client_secret.clone(),
+        wallet_amount: None,
+    });
     // The list is asked for now, when the customer chose to pay from a bank.
     if let Some(checkout) = checkout.clone() {
         spawn_local(async move {

@@ -5,7 +5,7 @@
 
 use crate::api::{Edge, Payment, Session};
 use crate::bank_form::{leave_for_bank, open_popup};
-use crate::launch::{Launch, Mode};
+use crate::launch::{self, Launch, Mode};
 use crate::lazy::{door, SplitLoaderError};
 use crate::stage::Stage;
 use crate::timer::sleep;
@@ -106,10 +106,10 @@ fn BankWaiting(session: Session, payment: Payment, stage: RwSignal<Stage>) -> im
         .bank
         .map(|bank| bank.name)
         .unwrap_or_else(|| t.bank.to_string());
-    let edge = use_context::<Edge>();
-    let launch = use_context::<Launch>();
-    let full_page = launch.as_ref().is_none_or(|l| l.mode != Mode::Embedded);
-    let secret = launch.map(|launch| launch.client_secret);
+    let launch = launch::current();
+    let edge = launch.map(Launch::edge);
+    let full_page = launch.is_none_or(|l| l.mode != Mode::Embedded);
+    let secret = launch.map(|launch| launch.client_secret.clone());
     let payment_id = payment.id.clone();
     let session = StoredValue::new(session);
     let waiting = Rc::new(Cell::new(true));

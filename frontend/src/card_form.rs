@@ -1,14 +1,14 @@
 //! The card form: formats and validates as the customer types, encrypts on Pay, confirms once.
 
+use crate::api::CallError;
 use crate::api::Session;
-use crate::api::{CallError, Edge};
 use crate::attempt::{self, Attempt};
 use crate::card_field::{CardField, Field};
 use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
 use crate::json::{ToJson, Writer};
-use crate::launch::Launch;
+use crate::launch;
 use crate::lazy::{door, SplitLoaderError};
 use crate::locale::{amount_of, amount_text, conversion_text};
 use crate::saved_cards::SavedCards;
@@ -405,16 +405,12 @@ pub fn CardForm(
         (None, false) => (t.pay)(&amount),
     };
 
-    // The App provides both whenever it shows the form.
-    let checkout = match (use_context::<Edge>(), use_context::<Launch>()) {
-        (Some(edge), Some(launch)) => Some(Checkout {
-            edge,
-            session,
-            client_secret: launch.client_secret,
-            wallet_amount,
-        }),
-        _ => None,
-    };
+    let checkout = launch::current().map(|launch| Checkout {
+        edge: launch.edge(),
+        session,
+        client_secret: launch.client_secret.clone(),
+        wallet_amount,
+    });
 
     // Pay runs as a plain task with its own pending flag: an `Action` would cost the widget
     // its own copy of Leptos's action code.

@@ -2,7 +2,7 @@
 
 use crate::api::Edge;
 use crate::api::{Payment, Session};
-use crate::launch::Launch;
+use crate::launch::{self, Launch};
 use crate::lazy::{door, SplitLoaderError};
 use crate::locale::amount_text;
 use crate::stage::Stage;
@@ -37,9 +37,9 @@ fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> i
     let amount = amount_text(&session);
     let session = StoredValue::new(session);
     let payment_id = StoredValue::new(payment.id.clone());
-    // The App provides both whenever it shows the challenge.
-    let edge = use_context::<Edge>();
-    let client_secret = use_context::<Launch>().map(|launch| launch.client_secret);
+    let launch = launch::current();
+    let edge = launch.map(Launch::edge);
+    let client_secret = launch.map(|launch| launch.client_secret.clone());
 
     // A plain task with its own pending flag (see the card form).
     let verifying = RwSignal::new(false);

@@ -8,7 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Posts to the parent window, only when launched with the parent's origin. The origin is read
-/// from the address, not the App's context: this also runs from async tasks and browser callbacks.
+/// from the address (`launch::current`): this also runs from async tasks and browser callbacks.
 pub fn post<T: ToJson>(kind: &str, payload: T) {
     post_value(kind, payload.to_json());
 }

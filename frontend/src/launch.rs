@@ -2,6 +2,7 @@
 //! edge can set `frame-ancestors`); everything secret is in the fragment (`#secret=...`), which
 //! never reaches a server log.
 
+use crate::api::Edge;
 use std::sync::OnceLock;
 use till_core::appearance::Appearance;
 
@@ -15,7 +16,7 @@ pub enum Mode {
     Standalone,
 }
 
-/// The App reads it once and provides it as context to the components below it.
+/// Read once (`current`); every component that calls the edge or talks to the host asks for it.
 #[derive(Clone)]
 pub struct Launch {
     pub publishable_key: String,
@@ -30,6 +31,15 @@ pub struct Launch {
     /// A customer session's secret (`cuss_…_secret_…`): the widget offers that customer's
     /// saved cards.
     pub customer_session: Option<String>,
+}
+
+impl Launch {
+    /// The edge, called with this checkout's publishable key.
+    pub fn edge(&self) -> Edge {
+        Edge {
+            publishable_key: self.publishable_key.clone(),
+        }
+    }
 }
 
 /// The merchant's `appearance` option as it was given (checked by `Appearance::validated`).

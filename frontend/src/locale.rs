@@ -24,8 +24,8 @@ pub fn canonical(tag: &str) -> Option<String> {
         .as_string()
 }
 
-/// The merchant's `locale` embed option, else the browser's language. Read from the address, not
-/// the App's context: the words are needed outside the component tree too (the edge's errors).
+/// The merchant's `locale` embed option, else the browser's language, read from the address
+/// (`launch::current`): the words are needed outside the component tree too (the edge's errors).
 pub fn current() -> String {
     crate::launch::current()
         .and_then(|launch| launch.locale.clone())
