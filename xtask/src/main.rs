@@ -111,7 +111,7 @@ fn esbuild() -> PathBuf {
 
 /// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
 /// Trunk's release build of one page; `more` picks the page and where it goes.
-fn trunk_release(more: &[&str]) -> Result<(), String> {
+pub(crate) fn trunk_release(more: &[&str]) -> Result<(), String> {
     run(Cmd::new("trunk")
         .arg("build")
         .args(more)
@@ -132,18 +132,26 @@ fn trunk_release(more: &[&str]) -> Result<(), String> {
         .dir(root()))
 }
 
-fn build() -> Result<(), String> {
-    let dist = root().join("dist");
-    // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to
-    // dist/wallet/, served under /wallet/, the dashboard to dist/dashboard/ (/dashboard/).
-    let tools = page_wasm::Tools {
+/// The tools that finish a page after Trunk (`page_wasm`).
+pub(crate) fn page_tools() -> Result<page_wasm::Tools, String> {
+    Ok(page_wasm::Tools {
         wasm_split: which("wasm-split-cli")?,
         wasm_bindgen: which("wasm-bindgen")?,
         wasm_opt: node_bin().join("wasm-opt"),
         esbuild: esbuild(),
-    };
-    let cargo_wasm =
-        |bin: &str| root().join(format!("target/wasm32-unknown-unknown/release/{bin}.wasm"));
+    })
+}
+
+/// The wasm cargo links for a page's `bin` in a release build.
+pub(crate) fn cargo_wasm(bin: &str) -> PathBuf {
+    root().join(format!("target/wasm32-unknown-unknown/release/{bin}.wasm"))
+}
+
+fn build() -> Result<(), String> {
+    let dist = root().join("dist");
+    // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to
+    // dist/wallet/, served under /wallet/, the dashboard to dist/dashboard/ (/dashboard/).
+    let tools = page_tools()?;
     trunk_release(&[])?;
     page_wasm::finish(&dist, "index.html", &cargo_wasm("till-widget"), &tools)?;
     trunk_release(&[
@@ -226,6 +234,8 @@ fn lint() -> Result<(), String> {
             "till-widget",
             "--exclude",
             "till-dashboard",
+            "--exclude",
+            "till-leptos-floor",
         ])
         .args(["--all-targets", "--", "-D", "warnings"])
         .dir(root()))?;
@@ -238,6 +248,8 @@ fn lint() -> Result<(), String> {
             "till-widget",
             "--package",
             "till-dashboard",
+            "--package",
+            "till-leptos-floor",
         ])
         .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
         .dir(root()))?;

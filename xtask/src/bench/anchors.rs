@@ -68,6 +68,59 @@ pub fn measure(root: &Path) -> Result<Vec<Size>, String> {
         .collect()
 }
 
+/// The Leptos floor (`bench/leptos_floor`): a one-input form built with the widget's toolchain,
+/// flags and finishing steps, measured as the widget's glue and wasm are. What the widget weighs
+/// above it is the widget's own code and the parts of Leptos it uses beyond one input.
+pub fn leptos_floor(root: &Path) -> Result<Size, String> {
+    let page = root.join("bench/leptos_floor");
+    let dist = root.join("target/till/bench/leptos-floor");
+    crate::trunk_release(&[
+        &page.join("index.html").to_string_lossy(),
+        "--dist",
+        &dist.to_string_lossy(),
+    ])?;
+    crate::page_wasm::finish(
+        &dist,
+        "index.html",
+        &crate::cargo_wasm("leptos-floor"),
+        &crate::page_tools()?,
+    )?;
+    let mut glue_and_wasm = Vec::new();
+    for entry in std::fs::read_dir(&dist).map_err(|e| format!("{}: {e}", dist.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path
+            .extension()
+            .is_some_and(|ext| ext == "js" || ext == "wasm")
+        {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            glue_and_wasm.push(Size::of("", &bytes)?);
+        }
+    }
+    if glue_and_wasm.len() != 2 {
+        return Err(format!(
+            "{}: expected the floor's glue and wasm, found {} files",
+            dist.display(),
+            glue_and_wasm.len()
+        ));
+    }
+    let manifest = page.join("Cargo.toml");
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let version = leptos_pin(&text).ok_or(format!("{}: no pinned leptos", manifest.display()))?;
+    Ok(super::sizes::sum(
+        &format!("leptos {version} one-input form, built as the widget"),
+        &glue_and_wasm.iter().collect::<Vec<_>>(),
+    ))
+}
+
+/// The version `leptos = { version = "=X" ... }` pins in a manifest.
+fn leptos_pin(manifest: &str) -> Option<&str> {
+    manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("leptos = { version = \"="))
+        .and_then(|rest| rest.split('"').next())
+}
+
 /// `npm ci` from the committed lockfile when `node_modules` is missing or older than the
 /// lockfile, so the measured versions are the pinned ones.
 fn install_packages(anchors_dir: &Path) -> Result<(), String> {
@@ -103,6 +156,18 @@ fn installed_version(anchors_dir: &Path, package: &str) -> Result<String, String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_floor_is_named_after_the_leptos_it_pins() {
+        let manifest = std::fs::read_to_string(crate::root().join("bench/leptos_floor/Cargo.toml"))
+            .expect("the floor's manifest");
+        let widget = std::fs::read_to_string(crate::root().join("frontend/Cargo.toml"))
+            .expect("the widget's manifest");
+        let pinned = super::leptos_pin(&manifest);
+        assert!(pinned.is_some_and(|v| v.starts_with("0.")));
+        // The floor only means something built with the widget's Leptos.
+        assert_eq!(pinned, super::leptos_pin(&widget));
+    }
+
     #[test]
     #[ignore = "runs npm ci (npm registry) and esbuild"]
     fn every_anchor_is_a_real_bundle() -> Result<(), String> {

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: Till against its floors and its competitors, in one run on a fresh local
 //! stack. Sizes: the widget and the worker against Braintree's and Adyen's merchant-side
-//! downloads (`anchors`). Latency and throughput: a confirm and its replay against the
+//! downloads and a one-input Leptos form built as the widget is (`anchors`). Latency and throughput: a confirm and its replay against the
 //! storage-free route and the direct gateway call (the floors), and the tokenization before a
 //! confirm (a customer's press of Pay is both), measured by the `bench` binary
 //! of the end-to-end crate. Time to interactive: the demo shop's checkout page to the widget's
@@ -281,7 +281,8 @@ fn print_step_gap(till: &Value, probe: &Value) {
 pub fn run() -> Result<(), String> {
     let widget = sizes::widget()?;
     let worker = sizes::worker()?;
-    let anchors = anchors::measure(&root())?;
+    let mut anchors = anchors::measure(&root())?;
+    anchors.push(anchors::leptos_floor(&root())?);
     // CPU only: measured while no stack competes for the cores.
     let risk = risk_eval::evaluation_cost()?;
     let stack = measure_stack()?;

@@ -122,7 +122,8 @@ fn is_chunk(name: &str) -> bool {
     name.ends_with(".wasm") && !name.ends_with("_bg.wasm")
 }
 
-fn sum(name: &str, files: &[&Size]) -> Size {
+/// One row for the files a browser downloads together.
+pub fn sum(name: &str, files: &[&Size]) -> Size {
     Size {
         name: name.into(),
         raw: files.iter().map(|f| f.raw).sum(),
