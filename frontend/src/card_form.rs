@@ -1,7 +1,6 @@
 //! The card form: formats and validates as the customer types, encrypts on Pay, confirms once.
 
-use crate::api::CallError;
-use crate::api::Session;
+use crate::api::{CallError, Session};
 use crate::attempt::{self, Attempt};
 use crate::card_field::{CardField, Field};
 use crate::checkout::{Checkout, PayResult};

@@ -27,20 +27,22 @@ pub fn shorten(
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
 
     let module_key = format!("\"{module}\"");
+    let a_taken = boundary.imports.iter().any(|import| import.module == "a");
     let new_module = match glue.match_indices(&module_key).collect::<Vec<_>>()[..] {
-        [(at, _)] => {
+        [(at, _)] if !a_taken => {
             edits.push((at, module_key.len(), "\"a\"".to_string()));
             Some("a")
         }
         _ => None,
     };
 
-    let import_names: Vec<&str> = boundary
-        .imports
-        .iter()
-        .filter(|import| import.module == module)
-        .map(|import| import.name.as_str())
-        .collect();
+    // Each name once: a function imported twice under one name has one key in the glue.
+    let mut import_names: Vec<&str> = Vec::new();
+    for import in boundary.imports.iter().filter(|i| i.module == module) {
+        if !import_names.contains(&import.name.as_str()) {
+            import_names.push(&import.name);
+        }
+    }
     let mut import_renames = BTreeMap::new();
     let mut short_imports = ShortNames::avoiding(&import_names);
     for name in &import_names {
@@ -361,6 +363,31 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
         assert_eq!(boundary.imports[0].name, "a");
         assert_eq!(boundary.exports[0].name, "a");
         assert_eq!(boundary.exports[2].name, "b");
+    }
+
+    #[test]
+    fn a_function_imported_twice_under_one_name_gets_one_short_name() {
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = ImportSection::new();
+        for _ in 0..2 {
+            imports.import(
+                "./page_bg.js",
+                "__wbg_log_0123456789abcdef",
+                wasm_encoder::EntityType::Function(0),
+            );
+        }
+        let mut module = wasm_encoder::Module::new();
+        module.section(&types).section(&imports);
+        let (wasm, glue) = shorten(&module.finish(), GLUE, "./page_bg.js", "").unwrap();
+        let names: Vec<String> = Boundary::read(&wasm)
+            .unwrap()
+            .imports
+            .into_iter()
+            .map(|import| import.name)
+            .collect();
+        assert_eq!(names, ["a", "a"]);
+        assert!(glue.contains("a: function(arg0) { console.log(arg0); }"));
     }
 
     #[test]

@@ -109,7 +109,6 @@ fn esbuild() -> PathBuf {
     root().join("node_modules/@esbuild/linux-x64/bin/esbuild")
 }
 
-/// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
 /// Trunk's release build of one page; `more` picks the page and where it goes.
 pub(crate) fn trunk_release(more: &[&str]) -> Result<(), String> {
     run(Cmd::new("trunk")
@@ -147,6 +146,7 @@ pub(crate) fn cargo_wasm(bin: &str) -> PathBuf {
     root().join(format!("target/wasm32-unknown-unknown/release/{bin}.wasm"))
 }
 
+/// Builds the widget (Trunk), the edge (worker-build) and the sandbox, offline.
 fn build() -> Result<(), String> {
     let dist = root().join("dist");
     // The checkout (index.html) replaces dist/, so it goes first; the wallet page goes to

@@ -107,7 +107,7 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
     optimize(tools, &bindgen_wasm, &wasm_path, true)?;
 
     if loader_path.exists() {
-        let mut loader = read_text(&loader_path)?;
+        let mut loader = loader_text;
         let doors_of_page = doors(&loader);
         for chunk in chunks(&work, &stem)? {
             let name = chunk
