@@ -370,7 +370,10 @@ async fn fetch(
         .ok_or(CallError::Network)
 }
 
-async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
+/// The edge's answer: its body, parsed, when it succeeded, else the error it describes. Not
+/// generic, so one copy reads every answer (generic over the answer's type, it was one copy of
+/// ~2.3 KB of wasm per type); [`read`] makes the body the type.
+async fn answer(response: Response) -> Result<json::Object, CallError> {
     // A body cut off on the way is a network failure; one that arrived whole is the edge's.
     let reading = response.text().map_err(|_| CallError::Network)?;
     let text = JsFuture::from(reading)
@@ -379,7 +382,7 @@ async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
         .and_then(|text| text.as_string())
         .ok_or(CallError::Network)?;
     if response.ok() {
-        return json::from_str(&text).ok_or(CallError::Network);
+        return json::Object::parse(&text).ok_or(CallError::Network);
     }
     match json::from_str::<ErrorAnswer>(&text) {
         Some(error) => Err(CallError::Api {
@@ -396,6 +399,11 @@ async fn decode<T: FromJson>(response: Response) -> Result<T, CallError> {
             param: None,
         }),
     }
+}
+
+/// `T` read from a successful answer's body; a body of another shape is as good as none.
+fn read<T: FromJson>(body: json::Object) -> Result<T, CallError> {
+    T::from_json(&body).ok_or(CallError::Network)
 }
 
 impl ToJson for CreateToken {
@@ -465,6 +473,17 @@ impl Edge {
         body: &B,
         idempotency_key: Option<&str>,
     ) -> Result<T, CallError> {
+        let body = json::to_string(body).ok_or(CallError::Network)?;
+        read(self.post_answer(path, body, idempotency_key).await?)
+    }
+
+    /// [`Edge::post`]'s request and answer, the same code for every body and answer type.
+    async fn post_answer(
+        &self,
+        path: &str,
+        body: String,
+        idempotency_key: Option<&str>,
+    ) -> Result<json::Object, CallError> {
         let auth = self.auth();
         let mut headers = vec![
             ("Authorization", auth.as_str()),
@@ -473,8 +492,7 @@ impl Edge {
         if let Some(key) = idempotency_key {
             headers.push((till_core::idempotency::HEADER, key));
         }
-        let body = json::to_string(body).ok_or(CallError::Network)?;
-        decode(fetch("POST", path, &headers, Some(body)).await?).await
+        answer(fetch("POST", path, &headers, Some(body)).await?).await
     }
 
     pub async fn get<T: FromJson>(
@@ -482,20 +500,29 @@ impl Edge {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, CallError> {
+        read(self.get_answer(path, query).await?)
+    }
+
+    /// [`Edge::get`]'s request and answer, the same code for every answer type.
+    async fn get_answer(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<json::Object, CallError> {
         let params = web_sys::UrlSearchParams::new().map_err(|_| CallError::Network)?;
         for (name, value) in query {
             params.append(name, value);
         }
         let url = format!("{path}?{}", String::from(params.to_string()));
         let auth = self.auth();
-        decode(fetch("GET", &url, &[("Authorization", &auth)], None).await?).await
+        answer(fetch("GET", &url, &[("Authorization", &auth)], None).await?).await
     }
 
     /// The session. The first call takes the answer to the request `index.html` started while
     /// the wasm loaded, when there is one; later calls, or a failed early request, ask again.
     pub async fn session(&self, id: &str, client_secret: &str) -> Result<Session, CallError> {
         if let Some(early) = early_session().await {
-            return decode(early).await;
+            return read(answer(early).await?);
         }
         self.get(
             &format!("/v1/checkout_sessions/{id}"),
@@ -518,7 +545,7 @@ impl Edge {
     }
 
     pub async fn keys(&self) -> Result<Keys, CallError> {
-        decode(fetch("GET", "/v1/keys", &[], None).await?).await
+        read(answer(fetch("GET", "/v1/keys", &[], None).await?).await?)
     }
 
     pub async fn tokenize(&self, body: &CreateToken) -> Result<Token, CallError> {
