@@ -20,9 +20,9 @@
 //!   and the cost of one assessment; pure, no stack (`risk_eval.rs`).
 
 mod bench;
-mod boundary_names;
 mod contract;
 mod fuzz;
+mod glue_boundary;
 mod interop;
 mod leaks;
 mod merchant;

@@ -6,8 +6,9 @@
 //!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
 //!    wasm, as before.
 //! 2. wasm-bindgen and wasm-opt make the page's wasm and its JS glue, under the names Trunk
-//!    linked; the names the two know each other by are shortened in both
-//!    (`boundary_names.rs`); each chunk is optimized and named after the page's files.
+//!    linked; classes no code can make are dropped from both, and the names the two know each
+//!    other by are shortened in both (`glue_boundary.rs`); each chunk is optimized and named
+//!    after the page's files.
 //! 3. esbuild bundles the chunks' loader into the glue (no second script to wait for) and
 //!    minifies it (Trunk's minifier fails on wasm-bindgen's glue and ships it as is).
 //! 4. The page's `integrity` of the glue and the wasm are renewed, and the loader fetches each
@@ -15,7 +16,7 @@
 //! 5. The glue, the wasm and the chunks are renamed after a hash of their final bytes, so the
 //!    static files can tell browsers to keep them for good (`frontend/_headers`).
 
-use crate::boundary_names;
+use crate::glue_boundary;
 use base64::Engine;
 use sha2::{Digest, Sha256, Sha384};
 use std::collections::BTreeMap;
@@ -94,9 +95,14 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
     } else {
         String::new()
     };
-    let (short_wasm, short_glue) = boundary_names::shorten(
+    let (made_wasm, made_glue) = glue_boundary::drop_unmade_classes(
         &read(&bindgen_wasm)?,
         &read_text(&bindgen_glue)?,
+        &loader_text,
+    )?;
+    let (short_wasm, short_glue) = glue_boundary::shorten_names(
+        &made_wasm,
+        &made_glue,
         &format!("./{stem}_bg.js"),
         &loader_text,
     )?;

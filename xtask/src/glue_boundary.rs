@@ -1,6 +1,16 @@
-//! Shortens the names a page's wasm and its JS glue know each other by. wasm-bindgen names
-//! each import after the function and a hash (`__wbg_value_df0a0e29a4d182fe`), under the module
-//! `./<stem>_bg.js`, and some exports after their mangled Rust path. Minifiers leave these
+//! What a page's wasm and its JS glue share, made smaller after wasm-bindgen.
+//!
+//! Classes no code can make ([`drop_unmade_classes`]). wasm-bindgen writes a JS class for each
+//! Rust type a linked crate exports, used or not: Leptos always links server functions' browser
+//! support, and with it three stream adapters of wasm-streams. An instance of such a class comes
+//! only from its constructor, or from its `__wrap` when Rust hands one to JS. A class with
+//! neither (and no static method) can have no instance, so none of its methods ever runs: it
+//! leaves the glue, and the wasm exports only it called leave the wasm (wasm-opt then drops
+//! their code).
+//!
+//! Names ([`shorten_names`]). wasm-bindgen names each import after the function and a hash
+//! (`__wbg_value_df0a0e29a4d182fe`), under the module `./<stem>_bg.js`, and some exports after
+//! their mangled Rust path. Minifiers leave these
 //! alone (they are keys and properties), so both files shipped every one of them in full: in
 //! the checkout, 156 imports took 11.5 KB of the wasm, and their keys 4.9 KB of the glue.
 //!
@@ -17,13 +27,13 @@ use wasmparser::{Imports, Parser, Payload};
 /// The page's wasm and glue with their shared names shortened. `module` is the import module
 /// wasm-bindgen gave the glue's functions (`./<stem>_bg.js`); `loader` is the text of the
 /// chunks' loader, whose names of the wasm's exports stay as they are.
-pub fn shorten(
+pub fn shorten_names(
     wasm: &[u8],
     glue: &str,
     module: &str,
     loader: &str,
 ) -> Result<(Vec<u8>, String), String> {
-    let boundary = Boundary::read(wasm)?;
+    let mut boundary = Boundary::read(wasm)?;
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
 
     let module_key = format!("\"{module}\"");
@@ -79,8 +89,107 @@ pub fn shorten(
         export_renames.insert(name.to_string(), short);
     }
 
-    let wasm = boundary.rewritten(wasm, module, new_module, &import_renames, &export_renames)?;
-    Ok((wasm, edited(glue, edits)))
+    for import in boundary.imports.iter_mut().filter(|i| i.module == module) {
+        if let Some(short) = import_renames.get(&import.name) {
+            import.name = short.clone();
+        }
+        if let Some(new_module) = new_module {
+            import.module = new_module.to_string();
+        }
+    }
+    for export in &mut boundary.exports {
+        if let Some(short) = export_renames.get(&export.name) {
+            export.name = short.clone();
+        }
+    }
+    Ok((boundary.written(wasm)?, edited(glue, edits)))
+}
+
+/// The page's wasm and glue without the classes no code can make (see the module's doc).
+/// `loader` is the text of the chunks' loader: an export it names stays.
+pub fn drop_unmade_classes(
+    wasm: &[u8],
+    glue: &str,
+    loader: &str,
+) -> Result<(Vec<u8>, String), String> {
+    let mut glue = glue.to_string();
+    let mut freed: BTreeSet<String> = BTreeSet::new();
+    for class in exported_classes(&glue) {
+        let Some(mut parts) = unmade_class_text(&glue, &class) else {
+            continue;
+        };
+        parts.sort_by_key(|part| std::cmp::Reverse(part.start));
+        let mut rest = glue.clone();
+        let mut removed = String::new();
+        for part in parts {
+            removed.push_str(&rest[part.clone()]);
+            rest.replace_range(part, "");
+        }
+        let finalization = format!("{class}Finalization");
+        if !identifier_uses(&rest, &class).is_empty()
+            || !identifier_uses(&rest, &finalization).is_empty()
+        {
+            continue;
+        }
+        freed.extend(wasm_reads(&removed));
+        glue = rest;
+    }
+    let still_read = wasm_reads(&glue);
+    let mut boundary = Boundary::read(wasm)?;
+    boundary.exports.retain(|export| {
+        !freed.contains(&export.name)
+            || still_read.contains(&export.name)
+            || !identifier_uses(loader, &export.name).is_empty()
+    });
+    Ok((boundary.written(wasm)?, glue))
+}
+
+/// The classes the glue exports (`export class NAME {`).
+fn exported_classes(glue: &str) -> Vec<String> {
+    glue.lines()
+        .filter_map(|line| line.strip_prefix("export class "))
+        .filter_map(|rest| rest.split([' ', '{']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where `class` is written in the glue, when nothing in it can make one: its block (closed by
+/// a `}` in the first column, as wasm-bindgen writes it) with the `Symbol.dispose` line after
+/// it, and its `FinalizationRegistry`. `None` when the class has a constructor or a static
+/// method (`__wrap`, by which Rust hands one to JS, is one).
+fn unmade_class_text(glue: &str, class: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let start = glue.find(&format!("export class {class} {{\n"))?;
+    let block_end = start + glue[start..].find("\n}\n")? + "\n}\n".len();
+    let block = &glue[start..block_end];
+    if block.contains("constructor(") || block.contains("static ") {
+        return None;
+    }
+    let dispose = format!("if (Symbol.dispose) {class}.prototype");
+    let end = if glue[block_end..].starts_with(&dispose) {
+        block_end + glue[block_end..].find('\n')? + 1
+    } else {
+        block_end
+    };
+    let mut parts = Vec::new();
+    parts.push(start..end);
+    if let Some(registry) = glue.find(&format!("const {class}Finalization = ")) {
+        parts.push(registry..registry + glue[registry..].find(";\n")? + ";\n".len());
+    }
+    Some(parts)
+}
+
+/// The exports `text` reads as `wasm.NAME`.
+fn wasm_reads(text: &str) -> BTreeSet<String> {
+    text.match_indices("wasm.")
+        .filter(|(at, _)| !text[..*at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|(at, read)| {
+            text[at + read.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
 }
 
 /// One import of the wasm, as it names it.
@@ -145,34 +254,20 @@ impl Boundary {
         Ok(boundary)
     }
 
-    /// The wasm with its import and export sections written anew under the new names; every
-    /// other section is copied byte for byte.
-    fn rewritten(
-        &self,
-        wasm: &[u8],
-        module: &str,
-        new_module: Option<&str>,
-        import_renames: &BTreeMap<String, String>,
-        export_renames: &BTreeMap<String, String>,
-    ) -> Result<Vec<u8>, String> {
+    /// The wasm with its import and export sections written anew as they now are; every other
+    /// section is copied byte for byte.
+    fn written(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
         let mut imports = ImportSection::new();
         for import in &self.imports {
-            let ours = import.module == module;
-            let module_name = new_module.filter(|_| ours).unwrap_or(&import.module);
-            let name = import_renames
-                .get(&import.name)
-                .filter(|_| ours)
-                .unwrap_or(&import.name);
             let ty = RoundtripReencoder
                 .entity_type(import.ty)
                 .map_err(|e| format!("import {}: {e}", import.name))?;
-            imports.import(module_name, name, ty);
+            imports.import(&import.module, &import.name, ty);
         }
         let mut exports = ExportSection::new();
         for export in &self.exports {
-            let name = export_renames.get(&export.name).unwrap_or(&export.name);
             exports.export(
-                name,
+                &export.name,
                 RoundtripReencoder
                     .export_kind(export.kind)
                     .map_err(|e| format!("export {}: {e}", export.name))?,
@@ -321,7 +416,7 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
     #[test]
     fn imports_and_exports_the_glue_reads_are_renamed_in_both() {
         let loader = "const { memory } = initSync();";
-        let (wasm, glue) = shorten(&module(), GLUE, "./page_bg.js", loader).unwrap();
+        let (wasm, glue) = shorten_names(&module(), GLUE, "./page_bg.js", loader).unwrap();
         let boundary = Boundary::read(&wasm).unwrap();
         let imports: Vec<(&str, &str)> = boundary
             .imports
@@ -353,7 +448,7 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
             "const ptr",
             "const f = imports[\"__wbg_alert_fedcba9876543210\"]; const x = exports.__wbindgen_malloc; const ptr",
         );
-        let (wasm, glue) = shorten(&module(), &glue, "./page_bg.js", "").unwrap();
+        let (wasm, glue) = shorten_names(&module(), &glue, "./page_bg.js", "").unwrap();
         let boundary = Boundary::read(&wasm).unwrap();
         assert_eq!(boundary.imports[1].name, "__wbg_alert_fedcba9876543210");
         assert_eq!(boundary.exports[1].name, "__wbindgen_malloc");
@@ -379,7 +474,7 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
         }
         let mut module = wasm_encoder::Module::new();
         module.section(&types).section(&imports);
-        let (wasm, glue) = shorten(&module.finish(), GLUE, "./page_bg.js", "").unwrap();
+        let (wasm, glue) = shorten_names(&module.finish(), GLUE, "./page_bg.js", "").unwrap();
         let names: Vec<String> = Boundary::read(&wasm)
             .unwrap()
             .imports
@@ -388,6 +483,118 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
             .collect();
         assert_eq!(names, ["a", "a"]);
         assert!(glue.contains("a: function(arg0) { console.log(arg0); }"));
+    }
+
+    /// A module exporting the methods of two classes and the allocator.
+    fn module_with_classes() -> Vec<u8> {
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut functions = wasm_encoder::FunctionSection::new();
+        functions.function(0);
+        let mut exports = ExportSection::new();
+        for name in [
+            "__wbg_unmade_free",
+            "unmade_pull",
+            "__wbg_made_free",
+            "made_get",
+            "__wbindgen_malloc",
+        ] {
+            exports.export(name, wasm_encoder::ExportKind::Func, 0);
+        }
+        let mut code = wasm_encoder::CodeSection::new();
+        let mut body = wasm_encoder::Function::new([]);
+        body.instruction(&wasm_encoder::Instruction::End);
+        code.function(&body);
+        let mut module = wasm_encoder::Module::new();
+        module
+            .section(&types)
+            .section(&functions)
+            .section(&exports)
+            .section(&code);
+        module.finish()
+    }
+
+    /// Two classes as wasm-bindgen writes them: `Unmade`, which nothing can make, and `Made`,
+    /// which Rust hands to JS (`__wrap`).
+    const CLASSES: &str = r#"
+export class Unmade {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        UnmadeFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_unmade_free(ptr, 0);
+    }
+    pull(controller) {
+        const ret = wasm.unmade_pull(this.__wbg_ptr, controller);
+        return ret;
+    }
+}
+if (Symbol.dispose) Unmade.prototype[Symbol.dispose] = Unmade.prototype.free;
+
+export class Made {
+    static __wrap(ptr) {
+        const obj = Object.create(Made.prototype);
+        obj.__wbg_ptr = ptr;
+        return obj;
+    }
+    free() {
+        wasm.__wbg_made_free(this.__wbg_ptr, 0);
+    }
+    get() {
+        return wasm.made_get(this.__wbg_ptr);
+    }
+}
+const UnmadeFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_unmade_free(ptr >>> 0, 1));
+function passString(text) { return wasm.__wbindgen_malloc(text.length); }
+"#;
+
+    #[test]
+    fn a_class_nothing_can_make_leaves_the_glue_and_its_exports_the_wasm() {
+        let (wasm, glue) = drop_unmade_classes(&module_with_classes(), CLASSES, "").unwrap();
+        assert!(!glue.contains("Unmade"), "{glue}");
+        assert!(!glue.contains("unmade"), "{glue}");
+        assert!(glue.contains("export class Made {"));
+        assert!(glue.contains("function passString"));
+        let exports: Vec<String> = Boundary::read(&wasm)
+            .unwrap()
+            .exports
+            .into_iter()
+            .map(|export| export.name)
+            .collect();
+        assert_eq!(
+            exports,
+            ["__wbg_made_free", "made_get", "__wbindgen_malloc"]
+        );
+        assert!(wasmparser::Validator::new().validate_all(&wasm).is_ok());
+    }
+
+    #[test]
+    fn a_class_the_glue_still_names_stays_whole() {
+        let glue = format!("{CLASSES}const kept = Unmade;\n");
+        let (wasm, kept) = drop_unmade_classes(&module_with_classes(), &glue, "").unwrap();
+        assert_eq!(kept, glue);
+        assert_eq!(Boundary::read(&wasm).unwrap().exports.len(), 5);
+        // An export the chunks' loader names stays even when only the class read it.
+        let (wasm, _) = drop_unmade_classes(
+            &module_with_classes(),
+            CLASSES,
+            "const { unmade_pull } = x;",
+        )
+        .unwrap();
+        let exports: Vec<String> = Boundary::read(&wasm)
+            .unwrap()
+            .exports
+            .into_iter()
+            .map(|export| export.name)
+            .collect();
+        assert!(exports.contains(&"unmade_pull".to_string()));
+        assert!(!exports.contains(&"__wbg_unmade_free".to_string()));
     }
 
     #[test]
