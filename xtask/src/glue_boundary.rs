@@ -351,27 +351,15 @@ impl ShortNames {
 mod tests {
     use super::*;
 
-    /// A module importing two glue functions and one loader function, exporting its memory
-    /// and two functions.
-    fn module() -> Vec<u8> {
+    /// A module with the given function imports and one function of its own, exported under
+    /// each of `exports` (`memory` exports its memory instead).
+    fn module_of(imports: &[(&str, &str)], exports: &[&str]) -> Vec<u8> {
         let mut types = wasm_encoder::TypeSection::new();
         types.ty().function([], []);
-        let mut imports = ImportSection::new();
-        imports.import(
-            "./page_bg.js",
-            "__wbg_log_0123456789abcdef",
-            wasm_encoder::EntityType::Function(0),
-        );
-        imports.import(
-            "./page_bg.js",
-            "__wbg_alert_fedcba9876543210",
-            wasm_encoder::EntityType::Function(0),
-        );
-        imports.import(
-            "./__wasm_split.js",
-            "__wasm_split_load_pay",
-            wasm_encoder::EntityType::Function(0),
-        );
+        let mut import_section = ImportSection::new();
+        for (module, name) in imports {
+            import_section.import(module, name, wasm_encoder::EntityType::Function(0));
+        }
         let mut functions = wasm_encoder::FunctionSection::new();
         functions.function(0);
         let mut memories = wasm_encoder::MemorySection::new();
@@ -382,24 +370,59 @@ mod tests {
             shared: false,
             page_size_log2: None,
         });
-        let mut exports = ExportSection::new();
-        exports.export("memory", wasm_encoder::ExportKind::Memory, 0);
-        exports.export("__wbindgen_malloc", wasm_encoder::ExportKind::Func, 3);
-        exports.export("__wbindgen_start", wasm_encoder::ExportKind::Func, 3);
+        let own = u32::try_from(imports.len()).expect("a few imports");
+        let mut export_section = ExportSection::new();
+        for name in exports {
+            match *name {
+                "memory" => export_section.export(name, wasm_encoder::ExportKind::Memory, 0),
+                _ => export_section.export(name, wasm_encoder::ExportKind::Func, own),
+            };
+        }
         let mut code = wasm_encoder::CodeSection::new();
         let mut body = wasm_encoder::Function::new([]);
-        body.instruction(&wasm_encoder::Instruction::Call(0));
         body.instruction(&wasm_encoder::Instruction::End);
         code.function(&body);
         let mut module = wasm_encoder::Module::new();
         module
             .section(&types)
-            .section(&imports)
+            .section(&import_section)
             .section(&functions)
             .section(&memories)
-            .section(&exports)
+            .section(&export_section)
             .section(&code);
-        module.finish()
+        let wasm = module.finish();
+        assert!(wasmparser::Validator::new().validate_all(&wasm).is_ok());
+        wasm
+    }
+
+    /// Two glue functions and one loader function imported; the memory and two functions
+    /// exported.
+    fn module() -> Vec<u8> {
+        module_of(
+            &[
+                ("./page_bg.js", "__wbg_log_0123456789abcdef"),
+                ("./page_bg.js", "__wbg_alert_fedcba9876543210"),
+                ("./__wasm_split.js", "__wasm_split_load_pay"),
+            ],
+            &["memory", "__wbindgen_malloc", "__wbindgen_start"],
+        )
+    }
+
+    /// The wasm's exports, by name, after checking it is valid.
+    fn export_names(wasm: &[u8]) -> Vec<String> {
+        assert!(wasmparser::Validator::new().validate_all(wasm).is_ok());
+        let boundary = Boundary::read(wasm).expect("a readable wasm");
+        boundary.exports.into_iter().map(|e| e.name).collect()
+    }
+
+    /// The wasm's imports, as (module, name).
+    fn import_names(wasm: &[u8]) -> Vec<(String, String)> {
+        let boundary = Boundary::read(wasm).expect("a readable wasm");
+        boundary
+            .imports
+            .into_iter()
+            .map(|i| (i.module, i.name))
+            .collect()
     }
 
     const GLUE: &str = r#"function __wbg_get_imports() {
@@ -417,29 +440,22 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
     fn imports_and_exports_the_glue_reads_are_renamed_in_both() {
         let loader = "const { memory } = initSync();";
         let (wasm, glue) = shorten_names(&module(), GLUE, "./page_bg.js", loader).unwrap();
-        let boundary = Boundary::read(&wasm).unwrap();
-        let imports: Vec<(&str, &str)> = boundary
-            .imports
-            .iter()
-            .map(|i| (i.module.as_str(), i.name.as_str()))
-            .collect();
+        let split = "./__wasm_split.js".to_string();
         assert_eq!(
-            imports,
+            import_names(&wasm),
             [
-                ("a", "a"),
-                ("a", "b"),
-                ("./__wasm_split.js", "__wasm_split_load_pay")
+                ("a".into(), "a".into()),
+                ("a".into(), "b".into()),
+                (split, "__wasm_split_load_pay".into())
             ]
         );
-        let exports: Vec<&str> = boundary.exports.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(exports, ["memory", "a", "b"]);
+        assert_eq!(export_names(&wasm), ["memory", "a", "b"]);
         assert!(glue.contains("a: function(arg0) { console.log(arg0); }"));
         assert!(glue.contains("b: function(arg0) { alert(arg0); }"));
         assert!(glue.contains(r#"{ "a": import0, "./__wasm_split.js": import1 }"#));
         assert!(glue.contains("const ptr = wasm.a(8); const m = wasm.memory;"));
         // The glue's own function of the export's name is a separate binding and stays.
         assert!(glue.contains("function __wbindgen_start() { wasm.b(); }"));
-        assert!(wasmparser::Validator::new().validate_all(&wasm).is_ok());
     }
 
     #[test]
@@ -449,69 +465,37 @@ const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
             "const f = imports[\"__wbg_alert_fedcba9876543210\"]; const x = exports.__wbindgen_malloc; const ptr",
         );
         let (wasm, glue) = shorten_names(&module(), &glue, "./page_bg.js", "").unwrap();
-        let boundary = Boundary::read(&wasm).unwrap();
-        assert_eq!(boundary.imports[1].name, "__wbg_alert_fedcba9876543210");
-        assert_eq!(boundary.exports[1].name, "__wbindgen_malloc");
+        let imports = import_names(&wasm);
+        assert_eq!(imports[0].1, "a");
+        assert_eq!(imports[1].1, "__wbg_alert_fedcba9876543210");
+        // The others are still shortened (the memory too, with no loader naming it).
+        assert_eq!(export_names(&wasm), ["a", "__wbindgen_malloc", "b"]);
         assert!(glue.contains("wasm.__wbindgen_malloc(8)"));
         assert!(glue.contains("__wbg_alert_fedcba9876543210: function"));
-        // The others are still shortened (the memory too, with no loader naming it).
-        assert_eq!(boundary.imports[0].name, "a");
-        assert_eq!(boundary.exports[0].name, "a");
-        assert_eq!(boundary.exports[2].name, "b");
     }
 
     #[test]
     fn a_function_imported_twice_under_one_name_gets_one_short_name() {
-        let mut types = wasm_encoder::TypeSection::new();
-        types.ty().function([], []);
-        let mut imports = ImportSection::new();
-        for _ in 0..2 {
-            imports.import(
-                "./page_bg.js",
-                "__wbg_log_0123456789abcdef",
-                wasm_encoder::EntityType::Function(0),
-            );
-        }
-        let mut module = wasm_encoder::Module::new();
-        module.section(&types).section(&imports);
-        let (wasm, glue) = shorten_names(&module.finish(), GLUE, "./page_bg.js", "").unwrap();
-        let names: Vec<String> = Boundary::read(&wasm)
-            .unwrap()
-            .imports
-            .into_iter()
-            .map(|import| import.name)
-            .collect();
+        let log = ("./page_bg.js", "__wbg_log_0123456789abcdef");
+        let twice = module_of(&[log, log], &[]);
+        let (wasm, glue) = shorten_names(&twice, GLUE, "./page_bg.js", "").unwrap();
+        let names: Vec<String> = import_names(&wasm).into_iter().map(|(_, n)| n).collect();
         assert_eq!(names, ["a", "a"]);
         assert!(glue.contains("a: function(arg0) { console.log(arg0); }"));
     }
 
-    /// A module exporting the methods of two classes and the allocator.
+    /// The methods of two classes and the allocator, exported.
     fn module_with_classes() -> Vec<u8> {
-        let mut types = wasm_encoder::TypeSection::new();
-        types.ty().function([], []);
-        let mut functions = wasm_encoder::FunctionSection::new();
-        functions.function(0);
-        let mut exports = ExportSection::new();
-        for name in [
-            "__wbg_unmade_free",
-            "unmade_pull",
-            "__wbg_made_free",
-            "made_get",
-            "__wbindgen_malloc",
-        ] {
-            exports.export(name, wasm_encoder::ExportKind::Func, 0);
-        }
-        let mut code = wasm_encoder::CodeSection::new();
-        let mut body = wasm_encoder::Function::new([]);
-        body.instruction(&wasm_encoder::Instruction::End);
-        code.function(&body);
-        let mut module = wasm_encoder::Module::new();
-        module
-            .section(&types)
-            .section(&functions)
-            .section(&exports)
-            .section(&code);
-        module.finish()
+        module_of(
+            &[],
+            &[
+                "__wbg_unmade_free",
+                "unmade_pull",
+                "__wbg_made_free",
+                "made_get",
+                "__wbindgen_malloc",
+            ],
+        )
     }
 
     /// Two classes as wasm-bindgen writes them: `Unmade`, which nothing can make, and `Made`,
@@ -561,17 +545,10 @@ function passString(text) { return wasm.__wbindgen_malloc(text.length); }
         assert!(!glue.contains("unmade"), "{glue}");
         assert!(glue.contains("export class Made {"));
         assert!(glue.contains("function passString"));
-        let exports: Vec<String> = Boundary::read(&wasm)
-            .unwrap()
-            .exports
-            .into_iter()
-            .map(|export| export.name)
-            .collect();
         assert_eq!(
-            exports,
+            export_names(&wasm),
             ["__wbg_made_free", "made_get", "__wbindgen_malloc"]
         );
-        assert!(wasmparser::Validator::new().validate_all(&wasm).is_ok());
     }
 
     #[test]
@@ -579,20 +556,11 @@ function passString(text) { return wasm.__wbindgen_malloc(text.length); }
         let glue = format!("{CLASSES}const kept = Unmade;\n");
         let (wasm, kept) = drop_unmade_classes(&module_with_classes(), &glue, "").unwrap();
         assert_eq!(kept, glue);
-        assert_eq!(Boundary::read(&wasm).unwrap().exports.len(), 5);
+        assert_eq!(export_names(&wasm).len(), 5);
         // An export the chunks' loader names stays even when only the class read it.
-        let (wasm, _) = drop_unmade_classes(
-            &module_with_classes(),
-            CLASSES,
-            "const { unmade_pull } = x;",
-        )
-        .unwrap();
-        let exports: Vec<String> = Boundary::read(&wasm)
-            .unwrap()
-            .exports
-            .into_iter()
-            .map(|export| export.name)
-            .collect();
+        let loader = "const { unmade_pull } = x;";
+        let (wasm, _) = drop_unmade_classes(&module_with_classes(), CLASSES, loader).unwrap();
+        let exports = export_names(&wasm);
         assert!(exports.contains(&"unmade_pull".to_string()));
         assert!(!exports.contains(&"__wbg_unmade_free".to_string()));
     }
