@@ -335,7 +335,7 @@ async fn charge(
 ) -> Result<Outcome, ApiError> {
     let merchant_id = subscription.merchant_id.as_str();
     if let Some(payment) = store::payments::find(env, merchant_id, payment_id).await? {
-        if payment.status != PaymentStatus::Processing {
+        if !saved_cards::unfinished(payment.status) {
             return Ok(outcome_of(&payment));
         }
     }
@@ -350,7 +350,7 @@ async fn charge(
         let vault = Vault::open(env)?;
         let existing = store::payments::find(env, merchant_id, payment_id).await?;
         let (mut payment, resumed) = match existing {
-            Some(found) if found.status != PaymentStatus::Processing => {
+            Some(found) if !saved_cards::unfinished(found.status) => {
                 return Ok(Ended::Stored {
                     status: 200,
                     body: "{}".into(),

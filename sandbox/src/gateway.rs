@@ -9,7 +9,7 @@
 //! - `GET /v1/authorizations/{id}`, `GET /v1/authorizations/by_idempotency_key/{key}`,
 //!   `GET /v1/authorizations?reference=pay_..` (all made for one Till payment).
 //! - `POST /v1/control/faults` `{amount, latency_ms?, fail_times?, drop_response?, lookup_fail?, webhook_drop?,
-//!   webhook_delay_ms?, webhook_duplicate?, decline_times?}`: tests make authorizations of one
+//!   webhook_delay_ms?, webhook_duplicate?, decline_times?, answer_delay_ms?}`: tests make authorizations of one
 //!   amount slow, fail with 503, charge and never answer in time, have their webhooks lost, late
 //!   or doubled, or be declined (`insufficient_funds`) the next `decline_times` times.
 //!
@@ -145,6 +145,10 @@ pub struct Fault {
     /// Webhooks for this amount are sent late (a later event can then arrive first).
     #[serde(default)]
     pub webhook_delay_ms: u64,
+    /// The answer to an authorization of this amount waits this long after its webhook went
+    /// out, so the event reaches the edge before the answer does.
+    #[serde(default)]
+    pub answer_delay_ms: u64,
     /// Webhooks for this amount are sent twice.
     #[serde(default)]
     pub webhook_duplicate: bool,
@@ -727,6 +731,9 @@ async fn process_authorization(
             request.amount
         );
         tokio::time::sleep(DROPPED_RESPONSE_DELAY).await;
+    }
+    if fault.answer_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.answer_delay_ms)).await;
     }
     reply
 }

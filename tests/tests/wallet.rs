@@ -698,3 +698,34 @@ async fn a_transfer_paid_by_card_happens_with_its_charge_or_not_at_all() {
     );
     assert_eq!(till.wallet(&sender).await, 0, "the card paid it");
 }
+
+/// The gateway's event that the bank wants the card's holder can reach the edge before the
+/// authorization's answer. Nobody can answer a challenge for a transfer, so it still fails
+/// (`authentication_required`), at once and on a retry, and nothing moves.
+#[tokio::test]
+async fn a_challenge_reported_before_the_answer_still_fails_the_transfer() {
+    let till = wallet::till();
+    let (sender, receiver) = (till.new_customer().await, till.new_customer().await);
+    let strong = till.save_card(&sender, 1_110, "4000002760003184").await;
+    till.fault(json!({ "amount": 1_237, "answer_delay_ms": 400 }))
+        .await;
+    let body = json!({ "from_customer": sender, "to": receiver, "amount": 1_237,
+                       "currency": "USD", "source": strong });
+    let key = new_key();
+    let (status, _, refused) = till.transfer_with_key(&body, &key).await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let payment_id = refused["payment"].as_str().expect("the transfer's payment");
+    let (status, payment) = till
+        .get(&format!("/v1/payments/{payment_id}"), wallet::SECRET_KEY)
+        .await;
+    assert_eq!(status, 200, "{payment}");
+    assert_eq!(payment["status"], "failed", "{payment}");
+    assert_eq!(
+        payment["failure_code"], "authentication_required",
+        "{payment}"
+    );
+    let (_, _, again) = till.transfer_with_key(&body, &key).await;
+    assert_eq!(again["status"], "failed", "{again}");
+    assert_eq!(till.wallet(&receiver).await, 0, "nothing moved");
+}

@@ -16,7 +16,7 @@ use crate::{random, store};
 use till_core::api::{CreatePayment, CustomerAction, Purpose};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
-use till_core::payment::{DeclineCode, PaymentStatus};
+use till_core::payment::DeclineCode;
 use worker::{Env, Request};
 
 fn no_such_card() -> ApiError {
@@ -38,7 +38,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             Some(found) if found.request_fingerprint != scope.fingerprint => {
                 return Ok(Ended::Retryable(idempotency::key_reused()))
             }
-            Some(found) if found.status != PaymentStatus::Processing => {
+            Some(found) if !saved_cards::unfinished(found.status) => {
                 return stored(&found, Audience::Server)
             }
             // An attempt died after the payment was recorded: the gateway may have it.

@@ -16,7 +16,6 @@ use till_core::api::{CaptureMethod, Purpose};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::ids::{self, IdKind};
 use till_core::ledger::Operation;
-use till_core::payment::PaymentStatus;
 use till_core::reconciliation::date_of;
 use till_core::transfer::{
     CreateTransfer, Recipient, Source, TransferLimits, TransferRequest, TransferStatus,
@@ -266,7 +265,7 @@ async fn charge_card(
         return Ok(Ended::Retryable(no_such_card()));
     };
     let (mut payment, resumed) = match store::payments::by_id(env, &payment_id).await? {
-        Some(payment) if payment.status != PaymentStatus::Processing => {
+        Some(payment) if !saved_cards::unfinished(payment.status) => {
             let current = store::transfers::find(env, &row.merchant_id, &row.id).await?;
             return stored(&current.unwrap_or(row));
         }

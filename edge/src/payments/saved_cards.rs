@@ -16,7 +16,7 @@ use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
 use till_core::money::Money;
-use till_core::payment::{DeclineCode, GatewayState};
+use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use till_core::payment_method_type::PaymentMethodType;
 use till_core::risk_rules::Action;
 use worker::Env;
@@ -144,6 +144,12 @@ pub async fn charge(
     card: VaultedCard,
     resumed: bool,
 ) -> Result<Charged, ApiError> {
+    // The gateway's own event may have moved the payment to a challenge first: it is sent as
+    // the gateway answers, or was applied before this charge's process died.
+    if payment.status == PaymentStatus::RequiresAction {
+        holder_wanted(env, payment).await?;
+        return Ok(Charged::Applied);
+    }
     let action = risk_action(payment);
     if action == Action::Block {
         block(env, payment).await?;
@@ -205,5 +211,33 @@ pub async fn charge(
         _ => answer,
     };
     apply(env, payment, answer).await?;
+    // The gateway's event of the challenge came in while the answer was on its way, and the
+    // answer found the payment moved.
+    if payment.status == PaymentStatus::RequiresAction {
+        holder_wanted(env, payment).await?;
+    }
     Ok(Charged::Applied)
+}
+
+/// Whether a charge of a saved card still has to be finished by [`charge`]: `processing`, or
+/// moved to a challenge by the gateway's event, which nobody can answer here.
+pub fn unfinished(status: PaymentStatus) -> bool {
+    matches!(
+        status,
+        PaymentStatus::Processing | PaymentStatus::RequiresAction
+    )
+}
+
+/// Fails a payment in `requires_action` as the bank wanting its holder
+/// (`authentication_required`): a charge of a saved card has no one to answer a challenge.
+async fn holder_wanted(env: &Env, payment: &mut PaymentRow) -> Result<(), ApiError> {
+    let declined = GatewayPayment {
+        card_reference: None,
+        // Empty: the payment keeps the reference it has.
+        reference: String::new(),
+        state: GatewayState::Declined {
+            code: DeclineCode::AuthenticationRequired,
+        },
+    };
+    apply(env, payment, declined).await
 }
