@@ -175,14 +175,22 @@ async fn checkout_page(
             ),
         )
     };
-    let response = shop
-        .http
-        .post(format!("{}/v1/checkout_sessions", shop.edge_url))
-        .bearer_auth(&shop.secret_key)
-        .json(&request)
-        .send()
-        .await
-        .map_err(|e| failed(&e.to_string()))?;
+    // A request lost on the way (a kept-alive connection the edge closed, say) is sent once
+    // more; had the first arrived after all, its open session is never used and expires.
+    let send = || {
+        shop.http
+            .post(format!("{}/v1/checkout_sessions", shop.edge_url))
+            .bearer_auth(&shop.secret_key)
+            .json(&request)
+            .send()
+    };
+    let response = match send().await {
+        Ok(response) => response,
+        Err(lost) => {
+            eprintln!("shop: sending the checkout session again: {lost}");
+            send().await.map_err(|e| failed(&e.to_string()))?
+        }
+    };
     if !response.status().is_success() {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
