@@ -99,8 +99,14 @@ async fn forged_gateway_webhooks_are_refused(gateway: Gateway) {
 async fn webhooks_are_verified_deduplicated_and_order_safe() {
     let till = Till::default();
     let (session, token) = prepared(&till, 60_604, "4242424242424242").await;
-    let (_, _, payment) = till.confirm(&session, &token, &new_key()).await;
-    assert_eq!(payment["status"], "succeeded");
+    // The answer and the gateway's own webhook are lost: the payment waits in `processing` for
+    // the events this test sends.
+    till.fault(json!({ "amount": 60_604, "drop_response": true, "webhook_drop": true }))
+        .await;
+    let (status, _, _) = till.confirm(&session, &token, &new_key()).await;
+    assert_eq!(status, 502);
+    let payment = till.payment_of(&session).await;
+    assert_eq!(payment["status"], "processing");
     let charge = till
         .gateway_authorizations(payment["id"].as_str().unwrap())
         .await
@@ -108,11 +114,22 @@ async fn webhooks_are_verified_deduplicated_and_order_safe() {
     let event = |id: &str, object: Value| json!({ "id": id, "type": "authorization.updated", "data": { "object": object } });
     let now = till_e2e::now();
 
-    let same = event(&format!("evt_test_{}", new_key()), charge.clone());
-    let (status, body) = send_event(&till, &same, now).await;
-    assert_eq!((status, body["outcome"].as_str()), (200, Some("unchanged")));
-    let (status, body) = send_event(&till, &same, now).await;
+    // The event that settles the payment is kept by id: its redelivery is a duplicate.
+    let settling = event(&format!("evt_test_{}", new_key()), charge.clone());
+    let (status, body) = send_event(&till, &settling, now).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("applied")));
+    let settled = till.payment_of(&session).await;
+    assert_eq!(settled["status"], "succeeded");
+    let (status, body) = send_event(&till, &settling, now).await;
     assert_eq!((status, body["outcome"].as_str()), (200, Some("duplicate")));
+
+    // Another event telling what Till already holds changes nothing, as often as it comes.
+    let same = event(&format!("evt_test_{}", new_key()), charge.clone());
+    for _ in 0..2 {
+        let (status, body) = send_event(&till, &same, now).await;
+        assert_eq!((status, body["outcome"].as_str()), (200, Some("unchanged")));
+    }
+    assert_eq!(till.payment_of(&session).await, settled);
 
     // An older state arriving late is acknowledged and ignored.
     let mut older = charge.clone();
