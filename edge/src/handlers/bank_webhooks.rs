@@ -61,7 +61,7 @@ pub async fn receive(mut req: Request, env: &Env) -> ApiResult {
         BankEvent::Other { .. } => "ignored",
     };
     // Remembered only once handled, so a failure above is retried by the bank.
-    store::events::remember(env, event.id(), now).await?;
+    store::events::remember(env, event.id(), outcome, now).await?;
     worker::console_log!("bank event {}: {outcome}", event.id());
     json(
         200,

@@ -53,22 +53,35 @@ pub async fn confirm(
         "checkout_sessions.confirm",
         &body,
     )?;
-    // A replay is served before anything else: it cannot try a new card, and it is what a
-    // client resends most.
-    if let Some(replay) = idempotency::cached_answer(env, &scope).await? {
-        return Ok(replay);
-    }
-    server_timing::step("cache");
-    let request: ConfirmCheckoutSession = parse(body)?;
-    let pay_with = request.pay_with()?;
+    let request = parse::<ConfirmCheckoutSession>(body);
+    let (pay_with, request) = match request.and_then(|request| Ok((request.pay_with()?, request))) {
+        Ok(parsed) => parsed,
+        // What the key's first request stored still wins over this body's fault.
+        Err(error) => {
+            return match idempotency::cached_answer(env, &scope).await? {
+                Some(replay) => Ok(replay),
+                None => Err(error),
+            }
+        }
+    };
     let vault = Vault::open(env)?;
-    // A first confirm asks for everything at once: the limits, the session, the key's claim and
-    // what paying reads. Nothing reaches the gateway unless the limits and the session agree,
-    // and a refused request releases its claim.
-    let (admitted, claimed, reads) = futures_util::future::join3(
-        rate_limit::check_browser_caller(env, &req, caller),
-        idempotency::claim(env, &scope),
-        Reads::load(
+    // A replay is served from the cache before anything counts it: it cannot try a new card,
+    // and it is what a client resends most. A first confirm's cache read always misses, and a
+    // miss can go as far as KV's central stores, so everything else that a replay may start
+    // without harm starts alongside it: the key's claim (a finished key's object only answers
+    // with what it stored) and what paying reads. The limiters wait for the miss. Nothing
+    // reaches the gateway unless the limiters and the session agree, and a refused request
+    // releases its claim.
+    let admitted = async {
+        if let Some(early) = idempotency::cached_answer(env, &scope).await.transpose() {
+            return Err(early);
+        }
+        server_timing::step("cache");
+        Ok(rate_limit::check_browser_caller(env, &req, caller).await)
+    };
+    let claimed = async { Ok(idempotency::claim(env, &scope).await) };
+    let reads = async {
+        let reads = Reads::load(
             env,
             caller,
             session_id,
@@ -76,9 +89,15 @@ pub async fn confirm(
             vault,
             &scope,
             &pay_with,
-        ),
-    )
-    .await;
+        );
+        Ok(reads.await)
+    };
+    // A replay (or a failed cache read) ends the wave at once; the rest is dropped.
+    let (admitted, claimed, reads) =
+        match futures_util::future::try_join3(admitted, claimed, reads).await {
+            Ok(wave) => wave,
+            Err(early) => return early,
+        };
     server_timing::step("reads");
     // A request the limiters or the session refuse gets that refusal, whatever the key's
     // object said (a concurrent copy of it may hold the key), and gives back a key it took.

@@ -80,12 +80,8 @@ pub async fn receive(mut req: Request, env: &Env, account: Option<&str>) -> ApiR
         }
         GatewayEvent::Other { .. } => "ignored",
     };
-    // Remembered only once handled, so a failure above is retried by the gateway; and only
-    // when it changed something: handling an event that changed nothing again changes nothing
-    // again, and the gateway's echo of each answer Till applied itself is the common case.
-    if matches!(outcome, "applied" | "recorded") {
-        store::events::remember(env, &event_id, now).await?;
-    }
+    // Remembered only once handled, so a failure above is retried by the gateway.
+    store::events::remember(env, &event_id, outcome, now).await?;
     worker::console_log!("gateway event {event_id}: {outcome}");
     acknowledged(outcome)
 }

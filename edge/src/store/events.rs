@@ -36,7 +36,13 @@ pub async fn seen_with_payment(
     Ok((seen, rows_of(payment)?.into_iter().next()))
 }
 
-pub async fn remember(env: &Env, id: &str, now: i64) -> StoreResult<()> {
+/// Keeps a handled event's id, when its `outcome` changed something (`applied`, or a dispute
+/// `recorded`). Handled again, an event that changed nothing changes nothing again, so it costs
+/// no write: the echo of each answer Till applied itself is the common case.
+pub async fn remember(env: &Env, id: &str, outcome: &str, now: i64) -> StoreResult<()> {
+    if !matches!(outcome, "applied" | "recorded") {
+        return Ok(());
+    }
     execute(
         env,
         "INSERT OR IGNORE INTO gateway_events (id, received) VALUES (?1, ?2)",
