@@ -3,6 +3,7 @@
 use crate::api::{CallError, Session};
 use crate::attempt::{self, Attempt};
 use crate::card_field::{CardField, Field};
+use crate::challenge::preload_challenge;
 use crate::checkout::{Checkout, PayResult};
 use crate::host;
 use crate::i18n;
@@ -280,9 +281,13 @@ async fn finish(
             attempt::clear(&session_id);
             stage.set(Stage::Paid(checkout.session, payment));
         }
-        // The attempt stays saved: a reload replays it and shows the challenge again.
+        // The attempt stays saved: a reload, or Pay again when the challenge's code could not be
+        // fetched, replays it and shows the challenge again.
         PayResult::Challenge(payment) | PayResult::Redirect(payment) => {
-            stage.set(Stage::Challenge(checkout.session, payment))
+            match preload_challenge().await {
+                Ok(()) => stage.set(Stage::Challenge(checkout.session, payment)),
+                Err(_) => form_error.set(Some(i18n::t().network_error.into())),
+            }
         }
         PayResult::Declined(message) => {
             attempt::clear(&session_id);

@@ -19,8 +19,9 @@ fn attempts_left(payment: &Payment) -> u8 {
         .map_or(0, |challenge| challenge.attempts_remaining)
 }
 
-door! { pay;
-    /// The door to the challenge, in the `pay` chunk (fetched while the customer types).
+door! { challenge, preload(preload_challenge);
+    /// The door to the challenge, in the `challenge` chunk: fetched only for a payment the
+    /// issuer challenges (`preload_challenge`, before the stage moves to it).
     pub fn otp_challenge(
         session: Session,
         payment: Payment,

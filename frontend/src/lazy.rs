@@ -1,5 +1,5 @@
 //! The checkout's first download holds what shows the form; what only some customers need (a
-//! bank or wallet payment) and what comes after Pay (paying, the issuer's challenge, the
+//! bank or wallet payment, the issuer's challenge) and what comes after Pay (paying, the
 //! receipt) is split into wasm chunks fetched when first needed. Each [`door!`] is a function
 //! whose code (and all only it reaches) goes into its chunk; `cargo xtask build` cuts the wasm
 //! apart at the doors (`wasm-split-cli`, xtask's `page_wasm.rs`). Doors are fallible: a chunk
@@ -37,7 +37,7 @@ macro_rules! door {
 
         $(
             #[cfg(test)]
-            async fn $preload() -> Result<(), $crate::lazy::SplitLoaderError> {
+            $vis async fn $preload() -> Result<(), $crate::lazy::SplitLoaderError> {
                 Ok(())
             }
         )?

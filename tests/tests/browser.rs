@@ -290,6 +290,38 @@ async fn a_pay_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_pays_once(
 }
 
 #[tokio::test]
+async fn a_challenge_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_shows_the_challenge() {
+    let client = open().await;
+    let till = Till::default();
+    // The challenge's code comes in its own chunk, fetched only when the issuer asks for the
+    // customer; here the connection drops every time it is asked for.
+    block_requests(&client, &["*.split_challenge.wasm"]).await;
+    let session = widget_for(&client, &till, 7_110).await;
+    fill(&client, "4000002760003184").await;
+    click(&client, "#pay").await;
+    wait_for_text(
+        &client,
+        "#form-error",
+        "could not reach the payment service",
+    )
+    .await;
+    wait_for_text(&client, "#pay", "Pay").await;
+    let waiting = till.payment_of(&session).await;
+    assert_eq!(waiting["status"], "requires_action", "{waiting}");
+    // The connection is back: the same Pay replays the attempt and shows its challenge.
+    block_requests(&client, &[]).await;
+    click(&client, "#pay").await;
+    let otp = wait_for(&client, "#otp").await;
+    otp.send_keys("123456").await.unwrap();
+    click(&client, "#verify").await;
+    wait_for_text(&client, ".receipt", "Payment successful").await;
+    let paid = till.payment_of(&session).await;
+    assert_eq!(paid["id"], waiting["id"], "one payment: {paid}");
+    paid_once(&till, &session).await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn double_click_and_reload_mid_payment_charge_once() {
     let client = open().await;
     let till = Till::default();
