@@ -725,6 +725,21 @@ async fn a_challenge_reported_before_the_answer_still_fails_the_transfer() {
         payment["failure_code"], "authentication_required",
         "{payment}"
     );
+    // Nobody could have answered that challenge: the merchant hears of the failure only.
+    let (status, events) = till
+        .get(
+            &format!("/v1/events?payment={payment_id}"),
+            wallet::SECRET_KEY,
+        )
+        .await;
+    assert_eq!(status, 200, "{events}");
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|event| event["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["payment.failed"], "{events}");
     let (_, _, again) = till.transfer_with_key(&body, &key).await;
     assert_eq!(again["status"], "failed", "{again}");
     assert_eq!(till.wallet(&receiver).await, 0, "nothing moved");

@@ -206,6 +206,11 @@ pub async fn record_answer(
     payment: &mut PaymentRow,
     answer: GatewayPayment,
 ) -> Result<FollowUp, ApiError> {
+    let answer = if saved_cards::without_its_holder(payment) {
+        saved_cards::as_taken(answer)
+    } else {
+        answer
+    };
     let from = payment.status;
     let next = answer.state.status();
     if from != next {

@@ -144,8 +144,8 @@ pub async fn charge(
     card: VaultedCard,
     resumed: bool,
 ) -> Result<Charged, ApiError> {
-    // The gateway's own event may have moved the payment to a challenge first: it is sent as
-    // the gateway answers, or was applied before this charge's process died.
+    // Since challenges of these charges are taken as declines ([`as_taken`]), only a payment
+    // the gateway's event moved to a challenge before that is found there.
     if payment.status == PaymentStatus::RequiresAction {
         holder_wanted(env, payment).await?;
         return Ok(Charged::Applied);
@@ -200,27 +200,34 @@ pub async fn charge(
         }
         Err(GatewayError::Rejected { code, .. }) => refused(&code),
     };
-    let answer = match answer.state {
-        GatewayState::RequiresAction { .. } => GatewayPayment {
-            card_reference: answer.card_reference,
-            reference: answer.reference,
-            state: GatewayState::Declined {
-                code: DeclineCode::AuthenticationRequired,
-            },
-        },
-        _ => answer,
-    };
+    // A challenge in the answer is failed as the bank wanting its holder (`record_answer`).
     apply(env, payment, answer).await?;
-    // The gateway's event of the challenge came in while the answer was on its way, and the
-    // answer found the payment moved.
-    if payment.status == PaymentStatus::RequiresAction {
-        holder_wanted(env, payment).await?;
-    }
     Ok(Charged::Applied)
 }
 
+/// Whether `payment` charges a saved card without the widget (off-session, a renewal, a
+/// transfer): nobody is at a checkout to answer a challenge for it.
+pub fn without_its_holder(payment: &PaymentRow) -> bool {
+    payment.initiator == Initiator::Merchant || payment.purpose == Purpose::Transfer
+}
+
+/// What the gateway said about a charge [`without_its_holder`], as Till takes it: a challenge
+/// is the bank wanting the card's holder, a decline (`authentication_required`), whichever
+/// reports it first (the answer, the gateway's event, a lookup after a lost answer).
+pub fn as_taken(answer: GatewayPayment) -> GatewayPayment {
+    match answer.state {
+        GatewayState::RequiresAction { .. } => GatewayPayment {
+            state: GatewayState::Declined {
+                code: DeclineCode::AuthenticationRequired,
+            },
+            ..answer
+        },
+        _ => answer,
+    }
+}
+
 /// Whether a charge of a saved card still has to be finished by [`charge`]: `processing`, or
-/// moved to a challenge by the gateway's event, which nobody can answer here.
+/// in a challenge nobody can answer here (see [`charge`]).
 pub fn unfinished(status: PaymentStatus) -> bool {
     matches!(
         status,
