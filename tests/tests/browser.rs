@@ -259,23 +259,38 @@ async fn a_3d_secure_challenge_is_completed_in_the_widget() {
     client.close().await.unwrap();
 }
 
+/// Opens the widget with the chunks matching `chunk` unreachable (the connection drops every
+/// time one is asked for), pays `amount` with `card`, and waits until the form says the payment
+/// service could not be reached and offers Pay again: the session and the Pay button's text.
+async fn pay_without_chunk(
+    client: &fantoccini::Client,
+    till: &Till,
+    chunk: &str,
+    amount: i64,
+    card: &str,
+) -> (till_e2e::Session, String) {
+    block_requests(client, &[chunk]).await;
+    let session = widget_for(client, till, amount).await;
+    fill(client, card).await;
+    click(client, "#pay").await;
+    wait_for_text(client, "#form-error", "could not reach the payment service").await;
+    let pay = wait_for_text(client, "#pay", "Pay").await;
+    (session, pay)
+}
+
 #[tokio::test]
 async fn a_pay_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_pays_once() {
     let client = open().await;
     let till = Till::default();
-    // The code behind Pay comes in its own chunk, fetched while the customer types; here the
-    // connection drops every time it is asked for.
-    block_requests(&client, &["*.split_pay.wasm"]).await;
-    let session = widget_for(&client, &till, 7_300).await;
-    fill(&client, "4242424242424242").await;
-    click(&client, "#pay").await;
-    wait_for_text(
+    // The code behind Pay comes in its own chunk, fetched while the customer types.
+    let (session, pay) = pay_without_chunk(
         &client,
-        "#form-error",
-        "could not reach the payment service",
+        &till,
+        "*.split_pay.wasm",
+        7_300,
+        "4242424242424242",
     )
     .await;
-    let pay = wait_for_text(&client, "#pay", "Pay").await;
     assert!(pay.contains("$73.00"), "{pay}");
     assert!(
         till.session_state(&session).await["payment"].is_null(),
@@ -294,18 +309,10 @@ async fn a_challenge_chunk_that_cannot_be_fetched_is_an_error_and_pay_again_show
     let client = open().await;
     let till = Till::default();
     // The challenge's code comes in its own chunk, fetched only when the issuer asks for the
-    // customer; here the connection drops every time it is asked for.
-    block_requests(&client, &["*.split_challenge.wasm"]).await;
-    let session = widget_for(&client, &till, 7_110).await;
-    fill(&client, "4000002760003184").await;
-    click(&client, "#pay").await;
-    wait_for_text(
-        &client,
-        "#form-error",
-        "could not reach the payment service",
-    )
-    .await;
-    wait_for_text(&client, "#pay", "Pay").await;
+    // customer.
+    let challenge = "*.split_challenge.wasm";
+    let (session, _) =
+        pay_without_chunk(&client, &till, challenge, 7_110, "4000002760003184").await;
     let waiting = till.payment_of(&session).await;
     assert_eq!(waiting["status"], "requires_action", "{waiting}");
     // The connection is back: the same Pay replays the attempt and shows its challenge.
