@@ -5,10 +5,10 @@
 //! (a payment succeeding, a refund reserved, a transfer), so both happen or neither does:
 //! 1. the transaction row, unless one of the same kind and source exists (then the rest of
 //!    these statements do nothing: an operation is written once however often it is attempted);
-//! 2. per entry, the account is created at zero if new, its balance moves (the
+//! 2. the accounts are created at zero if new, their balances move (the
 //!    `balance_not_negative` CHECK fails the whole batch when a debit that may not overdraw
-//!    would take it below zero: [`till_core::ledger::Transaction::may_leave_negative`]), then
-//!    the entry is written with the balance it left.
+//!    would take one below zero: [`till_core::ledger::Transaction::may_leave_negative`]), then
+//!    the entries are written with the balances they left: three statements for all entries.
 //!
 //! D1 runs a batch as one SQLite transaction on the database's single primary, which serializes
 //! every batch: the decision "is there enough" is made there, once, for all concurrent writers.
@@ -130,62 +130,102 @@ impl<'a> Posting<'a> {
             ),
             &params,
         )?];
-        for (entry, entry_id) in self.transaction.entries().iter().zip(&self.entry_ids) {
-            let account = entry.account.key();
-            // The account is created at zero and then moved: an upsert would check the new
-            // row's CHECK (a debit's negative amount) before it saw the existing row.
-            statements.push(statement(
-                env,
+        // The core never puts one account twice in a transaction (`RepeatedAccount`), so each
+        // step below is one statement for all entries, whatever their number, and an entry's
+        // balance is its account's once every balance moved.
+        let entries = self.transaction.entries();
+        // `(?{first}, ?{first + 1}, …)` for each entry's `width` parameters, numbered from
+        // `first`.
+        let rows = |first: usize, width: usize| {
+            (0..entries.len())
+                .map(|n| {
+                    let columns: Vec<String> = (0..width)
+                        .map(|c| format!("?{}", first + n * width + c))
+                        .collect();
+                    format!("({})", columns.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let keys: Vec<String> = entries.iter().map(|e| e.account.key()).collect();
+        // The accounts are created at zero, then moved: an upsert would check the new row's
+        // CHECK (a debit's negative amount) before it saw the existing row.
+        let mut params = vec![
+            text(self.merchant_id),
+            int(self.created),
+            text(transaction_id),
+        ];
+        for (entry, key) in entries.iter().zip(&keys) {
+            params.push(text(key));
+            params.push(text(entry.account.currency.code()));
+            params.push(int(i64::from(entry.account.may_go_negative())));
+        }
+        statements.push(statement(
+            env,
+            &format!(
                 "INSERT INTO ledger_accounts (merchant_id, account, currency, balance, \
                  may_go_negative, updated) \
-                 SELECT ?1, ?2, ?3, 0, ?4, ?5 \
-                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?6) \
+                 SELECT ?1, column1, column2, 0, column3, ?2 FROM (VALUES {}) \
+                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?3) \
                  ON CONFLICT (merchant_id, account) DO NOTHING",
-                &[
-                    text(self.merchant_id),
-                    text(&account),
-                    text(entry.account.currency.code()),
-                    int(i64::from(entry.account.may_go_negative())),
-                    int(self.created),
-                    text(transaction_id),
-                ],
-            )?);
-            // `may_go_negative` says whether this write may leave the balance below zero, so the
-            // CHECK refuses exactly the debits that may not (a refund beyond what a merchant
-            // holds) and lets a credit reach a merchant a dispute left below zero.
-            statements.push(statement(
-                env,
-                "UPDATE ledger_accounts SET balance = balance + ?3, updated = ?4, \
-                 may_go_negative = ?6 \
-                 WHERE merchant_id = ?1 AND account = ?2 \
-                 AND EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?5)",
-                &[
-                    text(self.merchant_id),
-                    text(&account),
-                    int(entry.amount),
-                    int(self.created),
-                    text(transaction_id),
-                    int(i64::from(self.transaction.may_leave_negative(entry))),
-                ],
-            )?);
-            statements.push(statement(
-                env,
+                rows(4, 3)
+            ),
+            &params,
+        )?);
+        // `may_go_negative` says whether this write may leave the balance below zero, so the
+        // CHECK refuses exactly the debits that may not (a refund beyond what a merchant
+        // holds) and lets a credit reach a merchant a dispute left below zero.
+        let mut params = vec![
+            text(self.merchant_id),
+            int(self.created),
+            text(transaction_id),
+        ];
+        let (mut moves, mut may_go_negative, mut accounts) = (String::new(), String::new(), vec![]);
+        for (n, (entry, key)) in entries.iter().zip(&keys).enumerate() {
+            let at = 4 + n * 3;
+            moves.push_str(&format!(" WHEN ?{at} THEN ?{}", at + 1));
+            may_go_negative.push_str(&format!(" WHEN ?{at} THEN ?{}", at + 2));
+            accounts.push(format!("?{at}"));
+            params.push(text(key));
+            params.push(int(entry.amount));
+            params.push(int(i64::from(self.transaction.may_leave_negative(entry))));
+        }
+        statements.push(statement(
+            env,
+            &format!(
+                "UPDATE ledger_accounts SET balance = balance + (CASE account{moves} END), \
+                 may_go_negative = (CASE account{may_go_negative} END), updated = ?2 \
+                 WHERE merchant_id = ?1 AND account IN ({}) \
+                 AND EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?3)",
+                accounts.join(", ")
+            ),
+            &params,
+        )?);
+        let mut params = vec![
+            text(transaction_id),
+            text(self.merchant_id),
+            int(self.created),
+        ];
+        for ((entry, key), entry_id) in entries.iter().zip(&keys).zip(&self.entry_ids) {
+            params.push(text(entry_id));
+            params.push(text(key));
+            params.push(text(entry.account.currency.code()));
+            params.push(int(entry.amount));
+        }
+        statements.push(statement(
+            env,
+            &format!(
                 "INSERT INTO ledger_entries (id, transaction_id, merchant_id, account, currency, \
                  amount, balance_after, created) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, \
-                 (SELECT balance FROM ledger_accounts WHERE merchant_id = ?3 AND account = ?4), ?7 \
-                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?2)",
-                &[
-                    text(entry_id),
-                    text(transaction_id),
-                    text(self.merchant_id),
-                    text(&account),
-                    text(entry.account.currency.code()),
-                    int(entry.amount),
-                    int(self.created),
-                ],
-            )?);
-        }
+                 SELECT entry.column1, ?1, ?2, entry.column2, entry.column3, entry.column4, \
+                 (SELECT balance FROM ledger_accounts \
+                  WHERE merchant_id = ?2 AND account = entry.column2), ?3 \
+                 FROM (VALUES {}) AS entry \
+                 WHERE EXISTS (SELECT 1 FROM ledger_transactions WHERE id = ?1)",
+                rows(4, 4)
+            ),
+            &params,
+        )?);
         Ok(statements)
     }
 }
