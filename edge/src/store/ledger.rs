@@ -23,6 +23,11 @@ use till_core::ledger::{ConvertedLegs, Operation, Transaction};
 use till_core::money::{Currency, Money};
 use worker::{D1PreparedStatement, Env};
 
+/// D1 binds at most 100 parameters per statement (its documented limit). A posting's widest
+/// statement, the entries' insert, binds 3 plus 4 per entry: the core's largest transaction
+/// must fit.
+const _: () = assert!(3 + 4 * till_core::ledger::MAX_ENTRIES <= 100);
+
 /// An operation to write in the batch of the change that causes it.
 pub struct Posting<'a> {
     pub merchant_id: &'a str,
