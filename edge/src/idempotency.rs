@@ -1,7 +1,8 @@
 //! Exactly-once requests. The Durable Object holding a (merchant, endpoint, key)'s record
-//! decides who runs: it is single-threaded, so "first or duplicate" has one answer. Final
-//! responses are copied to KV (`IDEMPOTENCY_CACHE`) and served from there first; KV never
-//! decides, because it is eventually consistent and last-write-wins.
+//! decides who runs: it is single-threaded, so "first or duplicate" has one answer, and a
+//! duplicate gets what the first stored from that same answer. The isolate keeps the final
+//! answers it wrote or replayed for a minute, so a client's retry that lands on it is answered
+//! without a round trip.
 
 use crate::clock;
 use crate::http::{raw_json, ApiResult};
@@ -20,10 +21,8 @@ use worker::{
     durable_object, DurableObject, Env, Method, Request, RequestInit, Response, SqlStorage, State,
 };
 
-/// Stored responses are replayed for at least this long (the DO keeps them twice as long).
-const CACHE_TTL_SECONDS: u64 = 24 * 60 * 60;
 /// Final answers this isolate wrote or read stay in its memory this long, so a client's retry
-/// that lands on the same isolate needs no KV read. A final answer never changes.
+/// that lands on the same isolate needs no round trip. A final answer never changes.
 const MEMORY_TTL_SECONDS: i64 = 60;
 const MEMORY_ENTRIES: usize = 256;
 
@@ -41,8 +40,8 @@ fn hold_in_memory(name: &str, stored: &Stored) {
         });
     }
 }
-/// A record is kept this long after its key was first used (stored responses are replayed for
-/// at least [`CACHE_TTL_SECONDS`] from KV, so the object holds them twice as long).
+/// A record is kept this long after its key was first used: a retry within two days gets the
+/// first answer.
 const RECORD_LIFETIME_MS: i64 = 48 * 60 * 60 * 1000;
 /// What the handler asks the object to do with the record `name`.
 #[derive(Serialize, Deserialize)]
@@ -61,6 +60,10 @@ enum Command {
         body: String,
     },
     Release {
+        name: String,
+    },
+    /// The record's final answer, if it has one; changes nothing.
+    Answer {
         name: String,
     },
 }
@@ -173,6 +176,10 @@ impl DurableObject for IdempotencyKeys {
                 }
                 Response::ok("")
             }
+            Command::Answer { name } => {
+                let done = Self::read(&sql, &name)?.filter(|s| matches!(s, Stored::Done { .. }));
+                Response::from_json(&done)
+            }
         }
     }
 
@@ -252,34 +259,9 @@ impl Scope {
             .map_err(|e| storage_error("call", e))
     }
 
-    async fn cached(&self, env: &Env) -> Result<Option<Stored>, ApiError> {
-        let name = self.name();
-        let held = FINISHED.with(|cache| cache.borrow().get(&name, clock::now_seconds()));
-        if held.is_some() {
-            return Ok(held);
-        }
-        let kv = env
-            .kv("IDEMPOTENCY_CACHE")
-            .map_err(|e| storage_error("cache binding", e))?;
-        // A cache miss or error only means asking the object.
-        let stored = kv.get(&name).json::<Stored>().await.ok().flatten();
-        if let Some(stored) = &stored {
-            hold_in_memory(&name, stored);
-        }
-        Ok(stored)
-    }
-
-    /// The cache copy in KV (the caller has already held the answer in this isolate).
-    async fn remember(&self, env: &Env, stored: &Stored) -> Result<(), ApiError> {
-        let kv = env
-            .kv("IDEMPOTENCY_CACHE")
-            .map_err(|e| storage_error("cache binding", e))?;
-        kv.put(&self.name(), stored)
-            .map_err(|e| storage_error("cache put", e))?
-            .expiration_ttl(CACHE_TTL_SECONDS)
-            .execute()
-            .await
-            .map_err(|e| storage_error("cache put", e))
+    /// The final answer this isolate holds for the scope.
+    fn held(&self) -> Option<Stored> {
+        FINISHED.with(|cache| cache.borrow().get(&self.name(), clock::now_seconds()))
     }
 }
 
@@ -313,20 +295,38 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Ended, ApiError>>,
 {
-    if let Some(answer) = cached_answer(env, scope).await? {
-        return Ok(answer);
+    if let Some(answer) = held_answer(scope) {
+        return answer;
     }
     let claimed = claim(env, scope).await?;
     run_claimed(env, &Later::InPlace, scope, claimed, work).await
 }
 
-/// The answer a finished request left in the cache, from one KV read: a replay needs nothing
-/// else (its fingerprint covers everything the first request was checked for).
-pub async fn cached_answer(env: &Env, scope: &Scope) -> Result<Option<worker::Response>, ApiError> {
-    match scope.cached(env).await? {
-        Some(stored) => answer(decide(stored, &scope.fingerprint)).map(Some),
-        None => Ok(None),
+/// The answer this isolate holds for a finished request: a replay needs nothing else (its
+/// fingerprint covers everything the first request was checked for).
+pub fn held_answer(scope: &Scope) -> Option<ApiResult> {
+    scope
+        .held()
+        .map(|stored| answer(decide(stored, &scope.fingerprint)))
+}
+
+/// The answer a finished request stored, from this isolate or the scope's object, changing
+/// nothing: for a request that cannot run (its body is malformed) but may be a replay.
+pub async fn stored_answer(env: &Env, scope: &Scope) -> Result<Option<ApiResult>, ApiError> {
+    if let Some(held) = held_answer(scope) {
+        return Ok(Some(held));
     }
+    let look = Command::Answer { name: scope.name() };
+    let stored: Option<Stored> = scope
+        .call(env, &look)
+        .await?
+        .json()
+        .await
+        .map_err(|e| storage_error("decode", e))?;
+    Ok(stored.map(|stored| {
+        hold_in_memory(&scope.name(), &stored);
+        answer(decide(stored, &scope.fingerprint))
+    }))
 }
 
 /// Asks the scope's object whether this request runs: first, recovering a request that died,
@@ -368,10 +368,17 @@ where
 {
     match claimed {
         Begin::First | Begin::Recover => {}
-        Begin::Existing { stored } => return answer(decide(stored, &scope.fingerprint)),
+        Begin::Existing { stored } => return replay_existing(scope, stored),
     }
     let ended = work().await;
     record_end(env, later, scope, ended).await
+}
+
+/// What a duplicate gets: the first request's answer (held in this isolate from now on), or
+/// why it gets none yet.
+pub fn replay_existing(scope: &Scope, stored: Stored) -> ApiResult {
+    hold_in_memory(&scope.name(), &stored);
+    answer(decide(stored, &scope.fingerprint))
 }
 
 /// Keeps how a claimed request ended. Not generic: every endpoint's [`run_claimed`] shares one
@@ -389,9 +396,9 @@ async fn record_end(
                 status,
                 body: body.clone(),
             };
-            // This isolate replays it from now on; the object and the cache copy may follow
-            // the answer: until the object has it, a retry finds the key in flight, and one
-            // that finds it stale recovers the same answer from what the work stored.
+            // This isolate replays it from now on; the object may follow the answer: until it
+            // has it, a retry elsewhere finds the key in flight, and one that finds it stale
+            // recovers the same answer from what the work stored.
             hold_in_memory(&scope.name(), &stored);
             let complete = Command::Complete {
                 name: scope.name(),
@@ -402,16 +409,8 @@ async fn record_end(
             let (env_later, scope_later) = (env.clone(), scope.clone());
             later
                 .run(async move {
-                    let (completed, cached) = futures_util::future::join(
-                        scope_later.call(&env_later, &complete),
-                        scope_later.remember(&env_later, &stored),
-                    )
-                    .await;
-                    if let Err(error) = completed {
+                    if let Err(error) = scope_later.call(&env_later, &complete).await {
                         crate::log_error!("idempotency: answer not recorded: {error}");
-                    }
-                    if let Err(error) = cached {
-                        crate::log_warn!("idempotency: cache copy not written: {error}");
                     }
                 })
                 .await;

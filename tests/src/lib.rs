@@ -39,6 +39,21 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Has `cargo xtask test` kill the edge and start it again on the same local state (a new
+/// isolate: nothing it held in memory survives), and waits until it is back. Only for a test in
+/// a binary of its own, so the restart disturbs no other test.
+pub async fn restart_edge() {
+    let request = std::path::PathBuf::from(setting("TILL_ARTIFACTS")).join("restart-edge");
+    std::fs::write(&request, "").expect("the restart request");
+    for _ in 0..600 {
+        if !request.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the edge did not come back within a minute");
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

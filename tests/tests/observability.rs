@@ -241,7 +241,7 @@ async fn paying_says_what_each_answer_waited_on() {
         (400, Some("client_secret_invalid")),
         "{refusal}"
     );
-    assert_eq!(checked_names(&refused_steps, waited), ["cache", "reads"]);
+    assert_eq!(checked_names(&refused_steps, waited), ["claim", "reads"]);
 
     let key = new_key();
     let started = Instant::now();
@@ -258,7 +258,7 @@ async fn paying_says_what_each_answer_waited_on() {
     );
     assert_eq!(
         checked_names(&paid_steps, waited),
-        ["cache", "reads", "screen", "start", "gateway", "record"]
+        ["claim", "reads", "screen", "start", "gateway", "record"]
     );
 
     // A replay is the stored answer, found before anything is waited on.

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use till_e2e::{new_key, setting, Till};
+use till_e2e::{new_key, restart_edge, Till};
 
 #[tokio::test]
 async fn an_edge_killed_mid_payment_still_charges_once() {
@@ -34,15 +34,7 @@ async fn an_edge_killed_mid_payment_still_charges_once() {
         })
     };
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let request = std::path::PathBuf::from(setting("TILL_ARTIFACTS")).join("restart-edge");
-    std::fs::write(&request, "").unwrap();
-    for _ in 0..600 {
-        if !request.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(!request.exists(), "the edge came back");
+    restart_edge().await;
     let first = in_flight.await.unwrap();
     assert_ne!(
         first.ok(),

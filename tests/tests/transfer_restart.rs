@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use till_e2e::wallet;
-use till_e2e::{new_key, setting};
+use till_e2e::{new_key, restart_edge};
 
 const WALLETS: usize = 6;
 const TRANSFERS: usize = 120;
@@ -48,15 +48,7 @@ async fn transfers_cut_by_an_edge_restart_complete_once_when_retried() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let restart = std::path::PathBuf::from(setting("TILL_ARTIFACTS")).join("restart-edge");
-    std::fs::write(&restart, "").unwrap();
-    for _ in 0..600 {
-        if !restart.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(!restart.exists(), "the edge came back");
+    restart_edge().await;
     let mut cut = 0;
     for request in in_flight {
         if request.await.unwrap().ok() != Some(200) {

@@ -58,28 +58,35 @@ pub async fn confirm(
         Ok(parsed) => parsed,
         // What the key's first request stored still wins over this body's fault.
         Err(error) => {
-            return match idempotency::cached_answer(env, &scope).await? {
-                Some(replay) => Ok(replay),
+            return match idempotency::stored_answer(env, &scope).await? {
+                Some(replay) => replay,
                 None => Err(error),
             }
         }
     };
+    // A client's retry that lands on this isolate is answered from its memory.
+    if let Some(replay) = idempotency::held_answer(&scope) {
+        return replay;
+    }
     let vault = Vault::open(env)?;
-    // A replay is served from the cache before anything counts it: it cannot try a new card,
-    // and it is what a client resends most. A first confirm's cache read always misses, and a
-    // miss can go as far as KV's central stores, so everything else that a replay may start
-    // without harm starts alongside it: the key's claim (a finished key's object only answers
-    // with what it stored) and what paying reads. The limiters wait for the miss. Nothing
-    // reaches the gateway unless the limiters and the session agree, and a refused request
-    // releases its claim.
+    // The key's object answers a replay (from what the first request stored) and claims the key
+    // for a first request; only then do the limiters count it, so a replay is never counted and
+    // cannot try a new card. What paying reads is read alongside. Nothing reaches the gateway
+    // unless the limiters and the session agree, and a refused request releases its claim.
     let admitted = async {
-        if let Some(early) = idempotency::cached_answer(env, &scope).await.transpose() {
-            return Err(early);
-        }
-        server_timing::step("cache");
-        Ok(rate_limit::check_browser_caller(env, &req, caller).await)
+        let claimed = match idempotency::claim(env, &scope).await {
+            Ok(Begin::Existing { stored }) => {
+                return Err(idempotency::replay_existing(&scope, stored))
+            }
+            Ok(claimed) => claimed,
+            Err(error) => return Err(Err(error)),
+        };
+        server_timing::step("claim");
+        Ok((
+            claimed,
+            rate_limit::check_browser_caller(env, &req, caller).await,
+        ))
     };
-    let claimed = async { Ok(idempotency::claim(env, &scope).await) };
     let reads = async {
         let reads = Reads::load(
             env,
@@ -92,21 +99,17 @@ pub async fn confirm(
         );
         Ok(reads.await)
     };
-    // A replay (or a failed cache read) ends the wave at once; the rest is dropped.
-    let (admitted, claimed, reads) =
-        match futures_util::future::try_join3(admitted, claimed, reads).await {
-            Ok(wave) => wave,
-            Err(early) => return early,
-        };
+    // A replay (or a failed claim) ends the wave at once; the reads are dropped.
+    let ((claimed, admitted), reads) = match futures_util::future::try_join(admitted, reads).await {
+        Ok(wave) => wave,
+        Err(early) => return early,
+    };
     server_timing::step("reads");
-    // A request the limiters or the session refuse gets that refusal, whatever the key's
-    // object said (a concurrent copy of it may hold the key), and gives back a key it took.
+    // A request the limiters or the session refuse gets that refusal and gives back its key.
     let (session, reads) = match admitted.and(reads) {
         Ok(loaded) => loaded,
         Err(refusal) => {
-            if let Ok(Begin::First | Begin::Recover) = claimed {
-                idempotency::release(env, &scope).await?;
-            }
+            idempotency::release(env, &scope).await?;
             return Err(refusal);
         }
     };
@@ -119,7 +122,7 @@ pub async fn confirm(
             .map_err(|_| ApiError::internal())?
             .origin()
             .ascii_serialization();
-        return idempotency::run_claimed(env, later, &scope, claimed?, || async {
+        return idempotency::run_claimed(env, later, &scope, claimed, || async {
             let checkout = BankCheckout {
                 session: &session,
                 scope: &scope,
@@ -136,7 +139,7 @@ pub async fn confirm(
         .await;
     }
     if pay_with == PayWith::Wallet {
-        return idempotency::run_claimed(env, later, &scope, claimed?, || async {
+        return idempotency::run_claimed(env, later, &scope, claimed, || async {
             let paid = wallet_checkout::confirm(
                 env,
                 &session,
@@ -152,7 +155,7 @@ pub async fn confirm(
         })
         .await;
     }
-    idempotency::run_claimed(env, later, &scope, claimed?, || async {
+    idempotency::run_claimed(env, later, &scope, claimed, || async {
         let asked = Asked {
             pay_with: &pay_with,
             wallet_amount: request.wallet_amount,

@@ -2,10 +2,10 @@
 //
 // GET /floor                    storage-free, like the edge's GET /v1/keys
 // POST /session?session=ID      a checkout session, in D1 and in its shard (not timed)
-// POST /today?session=&key=     the wave (limiter, key's claim, one D1 read batch, the vault's
-//                               two reads), the velocity objects, the D1 claim batch, the
-//                               gateway, the D1 record batch; Complete and the cache copy after
-//                               the answer. Server-Timing names the steps as the edge does.
+// POST /today?session=&key=     the wave (the key's claim then the limiter, one D1 read batch,
+//                               the vault's two reads), the velocity objects, the D1 claim
+//                               batch, the gateway, the D1 record batch; Complete after the
+//                               answer. Server-Timing names the steps as the edge does.
 // POST /single?session=&key=    the wave without D1, then one shard transaction (session
 //                               check, velocity, claim, insert), the gateway, one shard
 //                               transaction (payment, session, event); the same after it.
@@ -146,10 +146,17 @@ function stepTimer() {
 const keysObject = (key) => "keys:" + (key.charCodeAt(0) % 8);
 const shardOf = (session) => "shard:" + (session.charCodeAt(session.length - 1) % 4);
 
+/** The key's claim and, for a first request only, the limiter after it (a replay is not counted). */
+async function claimThenLimit(env, key, timer) {
+  const begin = await call(env.KEYS, keysObject(key), { op: "begin", key });
+  if (begin.begin !== "first") return { begin, limit: { admitted: false } };
+  timer.step("claim");
+  return { begin, limit: await call(env.LIMITER, "publishable", { key: "publishable" }) };
+}
+
 async function today(env, session, key, histories, timer) {
-  const [limit, begin, reads, card, cvc] = await Promise.all([
-    call(env.LIMITER, "publishable", { key: "publishable" }),
-    call(env.KEYS, keysObject(key), { op: "begin", key }),
+  const [{ limit, begin }, reads, card, cvc] = await Promise.all([
+    claimThenLimit(env, key, timer),
     env.DB.batch([
       env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(session),
       env.DB.prepare("SELECT * FROM payments WHERE key = ?").bind(key),
@@ -193,9 +200,8 @@ async function today(env, session, key, histories, timer) {
 }
 
 async function single(env, session, key, histories, timer) {
-  const [limit, begin, card, cvc] = await Promise.all([
-    call(env.LIMITER, "publishable", { key: "publishable" }),
-    call(env.KEYS, keysObject(key), { op: "begin", key }),
+  const [{ limit, begin }, card, cvc] = await Promise.all([
+    claimThenLimit(env, key, timer),
     env.VAULT.get("card:tok"),
     env.VAULT.get("cvc:tok"),
   ]);
@@ -234,9 +240,6 @@ export default {
       return new Response("not found", { status: 404 });
     }
     const timer = stepTimer();
-    const cached = await env.CACHE.get("answer:" + key);
-    if (cached) return new Response(cached);
-    timer.step("cache");
     const histories = ["card:" + session.slice(-2), "ip:127.0.0.1", "email:" + session.slice(-3)];
     const payment = url.pathname === "/today"
       ? await today(env, session, key, histories, timer)
@@ -245,7 +248,6 @@ export default {
     const answer = JSON.stringify({ id: payment, status: "succeeded" });
     ctx.waitUntil(Promise.all([
       call(env.KEYS, keysObject(key), { op: "complete", key, answer }),
-      env.CACHE.put("answer:" + key, answer, { expirationTtl: 86400 }),
       env.VAULT.delete("cvc:spent"),
     ]));
     return new Response(answer, { headers: { "Server-Timing": timer.header() } });
