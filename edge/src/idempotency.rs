@@ -376,9 +376,21 @@ where
 
 /// What a duplicate gets: the first request's answer (held in this isolate from now on), or
 /// why it gets none yet.
-pub fn replay_existing(scope: &Scope, stored: Stored) -> ApiResult {
+fn replay_existing(scope: &Scope, stored: Stored) -> ApiResult {
     hold_in_memory(&scope.name(), &stored);
     answer(decide(stored, &scope.fingerprint))
+}
+
+/// A claim that found its request finished ends here, before anything counts it: the first
+/// answer (or 422 for another body). A claim of a key in flight goes on like a first one, so
+/// the request's own faults are still told before the 409.
+pub fn unless_finished(scope: &Scope, claimed: Begin) -> Result<Begin, ApiResult> {
+    match claimed {
+        Begin::Existing {
+            stored: stored @ Stored::Done { .. },
+        } => Err(replay_existing(scope, stored)),
+        claimed => Ok(claimed),
+    }
 }
 
 /// Keeps how a claimed request ended. Not generic: every endpoint's [`run_claimed`] shares one

@@ -74,13 +74,8 @@ pub async fn confirm(
     // cannot try a new card. What paying reads is read alongside. Nothing reaches the gateway
     // unless the limiters and the session agree, and a refused request releases its claim.
     let admitted = async {
-        let claimed = match idempotency::claim(env, &scope).await {
-            Ok(Begin::Existing { stored }) => {
-                return Err(idempotency::replay_existing(&scope, stored))
-            }
-            Ok(claimed) => claimed,
-            Err(error) => return Err(Err(error)),
-        };
+        let claimed = idempotency::claim(env, &scope).await.map_err(Err)?;
+        let claimed = idempotency::unless_finished(&scope, claimed)?;
         server_timing::step("claim");
         Ok((
             claimed,
@@ -105,11 +100,14 @@ pub async fn confirm(
         Err(early) => return early,
     };
     server_timing::step("reads");
-    // A request the limiters or the session refuse gets that refusal and gives back its key.
+    // A request the limiters or the session refuse gets that refusal, whatever the key's object
+    // said (a concurrent copy of it may hold the key), and gives back a key it took.
     let (session, reads) = match admitted.and(reads) {
         Ok(loaded) => loaded,
         Err(refusal) => {
-            idempotency::release(env, &scope).await?;
+            if let Begin::First | Begin::Recover = claimed {
+                idempotency::release(env, &scope).await?;
+            }
             return Err(refusal);
         }
     };
