@@ -1,5 +1,6 @@
-//! The card vault in KV: every record sealed with AES-256-GCM under a versioned key, the CVC in a
-//! separate short-lived record that is deleted once the gateway has answered.
+//! The card vault in KV: every record sealed with AES-256-GCM under a versioned key. A token is
+//! one short-lived record, the card with its CVC, deleted once the gateway has answered; a saved
+//! card never has its CVC.
 
 use crate::config::VaultKey;
 use crate::random;
@@ -13,10 +14,9 @@ use till_core::secret::Secret;
 use worker::kv::KvStore;
 use worker::Env;
 
-/// Unused tokens expire after an hour.
-const CARD_TTL_SECONDS: u64 = 60 * 60;
-/// PCI DSS: the CVC lives only until authorization, and at most 15 minutes.
-const CVC_TTL_SECONDS: u64 = 15 * 60;
+/// PCI DSS: the CVC lives only until authorization, and at most 15 minutes; a token holds it, so
+/// an unused token expires with it.
+const TOKEN_TTL_SECONDS: u64 = 15 * 60;
 
 /// What a token (or a saved card) stands for, inside the sealed record.
 #[derive(Clone, Serialize, Deserialize)]
@@ -35,6 +35,13 @@ pub struct VaultedCard {
     pub card_country: Option<String>,
     #[serde(default)]
     pub card_funding: Option<String>,
+}
+
+/// What a token stands for, sealed as one record: written, read and deleted in one operation.
+#[derive(Serialize, Deserialize)]
+struct TokenRecord {
+    card: VaultedCard,
+    cvc: Secret<String>,
 }
 
 /// A stored record: the key version and the sealed bytes; nothing readable without the key.
@@ -62,11 +69,18 @@ fn evidence_key(merchant_id: &str, file_id: &str) -> String {
     format!("evidence:{merchant_id}:{file_id}")
 }
 
-fn card_key(token: &str) -> String {
+fn token_key(token: &str) -> String {
+    format!("tok:{token}")
+}
+
+/// Where a token made before its card and CVC were one record keeps them (the card for an
+/// hour, the CVC for 15 minutes). Such a token is paid until its CVC expires, so these go
+/// once no such record can hold a CVC: 15 minutes after the first deploy with one record.
+fn legacy_card_key(token: &str) -> String {
     format!("card:{token}")
 }
 
-fn cvc_key(token: &str) -> String {
+fn legacy_cvc_key(token: &str) -> String {
     format!("cvc:{token}")
 }
 
@@ -153,19 +167,13 @@ impl Vault {
         card: &CardDetails,
         vaulted: &VaultedCard,
     ) -> Result<(), ApiError> {
-        let record = serde_json::to_vec(vaulted).map_err(|e| kv_error("encode", e))?;
-        // Written at once: the token is returned only when both are kept, and a record left
-        // alone by a failed write expires with its TTL, unreachable without its token.
-        let (card_kept, cvc_kept) = futures_util::future::join(
-            self.put_sealed(&card_key(token), &record, CARD_TTL_SECONDS),
-            self.put_sealed(
-                &cvc_key(token),
-                card.cvc.expose().as_bytes(),
-                CVC_TTL_SECONDS,
-            ),
-        )
-        .await;
-        card_kept.and(cvc_kept)
+        let record = TokenRecord {
+            card: vaulted.clone(),
+            cvc: card.cvc.clone(),
+        };
+        let record = serde_json::to_vec(&record).map_err(|e| kv_error("encode", e))?;
+        self.put_sealed(&token_key(token), &record, TOKEN_TTL_SECONDS)
+            .await
     }
 
     /// The card and, while it is still kept, its CVC.
@@ -173,9 +181,24 @@ impl Vault {
         &self,
         token: &str,
     ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
+        match self.get_sealed(&token_key(token)).await? {
+            Some(record) => {
+                let record: TokenRecord =
+                    serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
+                Ok(Some((record.card, Some(record.cvc))))
+            }
+            None => self.legacy_card(token).await,
+        }
+    }
+
+    /// A token made before its card and CVC were one record.
+    async fn legacy_card(
+        &self,
+        token: &str,
+    ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
         let (record, cvc) = futures_util::future::join(
-            self.get_sealed(&card_key(token)),
-            self.get_sealed(&cvc_key(token)),
+            self.get_sealed(&legacy_card_key(token)),
+            self.get_sealed(&legacy_cvc_key(token)),
         )
         .await;
         let Some(record) = record? else {
@@ -244,15 +267,15 @@ impl Vault {
             .map_err(|e| kv_error("delete", e))
     }
 
-    /// Deletes the token's records: tokens are single use and the CVC must not outlive
-    /// authorization.
+    /// Deletes the token: tokens are single use and the CVC must not outlive authorization (a
+    /// token made before the single record keeps its card, without the CVC, until it expires).
     pub async fn forget(&self, token: &str) -> Result<(), ApiError> {
-        let (cvc, card) = futures_util::future::join(
-            self.kv.delete(&cvc_key(token)),
-            self.kv.delete(&card_key(token)),
+        let (token, legacy_cvc) = futures_util::future::join(
+            self.kv.delete(&token_key(token)),
+            self.kv.delete(&legacy_cvc_key(token)),
         )
         .await;
-        cvc.map_err(|e| kv_error("delete", e))?;
-        card.map_err(|e| kv_error("delete", e))
+        token.map_err(|e| kv_error("delete", e))?;
+        legacy_cvc.map_err(|e| kv_error("delete", e))
     }
 }
