@@ -68,10 +68,6 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     server_timing::step("card_checks");
     limited?;
 
-    if !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
-        return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_card"));
-    }
-    server_timing::step("nonce");
     let token = random::id(IdKind::Token)?;
     let vaulted = VaultedCard {
         checkout_session: session.id.clone(),
@@ -85,8 +81,22 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         card_country: bin.country,
         card_funding: bin.funding,
     };
-    Vault::open(env)?.store(&token, &card, &vaulted).await?;
+    // The nonce is spent and the token kept at once: a record kept for a replayed card is
+    // deleted, and it was unreachable anyway, its token never told.
+    let vault = Vault::open(env)?;
+    let (first_use, kept) = futures_util::future::join(
+        store::merchants::first_use_of_nonce(env, &payload.nonce, now),
+        vault.store(&token, &card, &vaulted),
+    )
+    .await;
     server_timing::step("vault");
+    if !first_use? {
+        if kept.is_ok() {
+            vault.forget(&token).await?;
+        }
+        return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_card"));
+    }
+    kept?;
     // The fingerprint stays on the server side: it is in payments read with the secret key,
     // never in what the browser sees.
     json(
