@@ -69,19 +69,17 @@ pub async fn confirm(
         return replay;
     }
     let vault = Vault::open(env)?;
-    // The key's object answers a replay (from what the first request stored) and claims the key
-    // for a first request; only then do the limiters count it, so a replay is never counted and
-    // cannot try a new card. What paying reads is read alongside. Nothing reaches the gateway
-    // unless the limiters and the session agree, and a refused request releases its claim.
-    let admitted = async {
+    // One wave: the key's object answers a replay (from what the first request stored) or
+    // claims the key, the limiters count the request, and what paying reads is read. A replay
+    // gets its stored answer whatever the limiters say; nothing reaches the gateway unless the
+    // limiters and the session agree, and a refused request releases its claim.
+    let claimed = async {
         let claimed = idempotency::claim(env, &scope).await.map_err(Err)?;
         let claimed = idempotency::unless_finished(&scope, claimed)?;
         server_timing::step("claim");
-        Ok((
-            claimed,
-            rate_limit::check_browser_caller(env, &req, caller).await,
-        ))
+        Ok(claimed)
     };
+    let admitted = async { Ok(rate_limit::check_browser_caller(env, &req, caller).await) };
     let reads = async {
         let reads = Reads::load(
             env,
@@ -94,11 +92,12 @@ pub async fn confirm(
         );
         Ok(reads.await)
     };
-    // A replay (or a failed claim) ends the wave at once; the reads are dropped.
-    let ((claimed, admitted), reads) = match futures_util::future::try_join(admitted, reads).await {
-        Ok(wave) => wave,
-        Err(early) => return early,
-    };
+    // A replay (or a failed claim) ends the wave at once; the rest is dropped.
+    let (claimed, admitted, reads) =
+        match futures_util::future::try_join3(claimed, admitted, reads).await {
+            Ok(wave) => wave,
+            Err(early) => return early,
+        };
     server_timing::step("reads");
     // A request the limiters or the session refuse gets that refusal, whatever the key's object
     // said (a concurrent copy of it may hold the key), and gives back a key it took.
