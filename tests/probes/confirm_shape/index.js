@@ -2,7 +2,7 @@
 //
 // GET /floor                    storage-free, like the edge's GET /v1/keys
 // POST /session?session=ID      a checkout session, in D1 and in its shard (not timed)
-// POST /today?session=&key=     the wave (the key's claim then the limiter, one D1 read batch,
+// POST /today?session=&key=     the wave (the key's claim, the limiter, one D1 read batch,
 //                               the vault's two reads), the velocity objects, the D1 claim
 //                               batch, the gateway, the D1 record batch; Complete after the
 //                               answer. Server-Timing names the steps as the edge does.
@@ -146,17 +146,17 @@ function stepTimer() {
 const keysObject = (key) => "keys:" + (key.charCodeAt(0) % 8);
 const shardOf = (session) => "shard:" + (session.charCodeAt(session.length - 1) % 4);
 
-/** The key's claim and, for a first request only, the limiter after it (a replay is not counted). */
-async function claimThenLimit(env, key, timer) {
+/** The key's claim, its step marked when it answers. */
+async function claim(env, key, timer) {
   const begin = await call(env.KEYS, keysObject(key), { op: "begin", key });
-  if (begin.begin !== "first") return { begin, limit: { admitted: false } };
   timer.step("claim");
-  return { begin, limit: await call(env.LIMITER, "publishable", { key: "publishable" }) };
+  return begin;
 }
 
 async function today(env, session, key, histories, timer) {
-  const [{ limit, begin }, reads, card, cvc] = await Promise.all([
-    claimThenLimit(env, key, timer),
+  const [begin, limit, reads, card, cvc] = await Promise.all([
+    claim(env, key, timer),
+    call(env.LIMITER, "publishable", { key: "publishable" }),
     env.DB.batch([
       env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(session),
       env.DB.prepare("SELECT * FROM payments WHERE key = ?").bind(key),
@@ -200,8 +200,9 @@ async function today(env, session, key, histories, timer) {
 }
 
 async function single(env, session, key, histories, timer) {
-  const [{ limit, begin }, card, cvc] = await Promise.all([
-    claimThenLimit(env, key, timer),
+  const [begin, limit, card, cvc] = await Promise.all([
+    claim(env, key, timer),
+    call(env.LIMITER, "publishable", { key: "publishable" }),
     env.VAULT.get("card:tok"),
     env.VAULT.get("cvc:tok"),
   ]);
