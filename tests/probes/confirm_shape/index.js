@@ -3,7 +3,7 @@
 // GET /floor                    storage-free, like the edge's GET /v1/keys
 // POST /session?session=ID      a checkout session, in D1 and in its shard (not timed)
 // POST /today?session=&key=     the wave (the key's claim, the limiter, one D1 read batch,
-//                               the vault's two reads), the velocity objects, the D1 claim
+//                               the token's vault read), the velocity objects, the D1 claim
 //                               batch, the gateway, the D1 record batch; Complete after the
 //                               answer. Server-Timing names the steps as the edge does.
 // POST /single?session=&key=    the wave without D1, then one shard transaction (session
@@ -154,17 +154,16 @@ async function claim(env, key, timer) {
 }
 
 async function today(env, session, key, histories, timer) {
-  const [begin, limit, reads, card, cvc] = await Promise.all([
+  const [begin, limit, reads, token] = await Promise.all([
     claim(env, key, timer),
     call(env.LIMITER, "publishable", { key: "publishable" }),
     env.DB.batch([
       env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind(session),
       env.DB.prepare("SELECT * FROM payments WHERE key = ?").bind(key),
     ]),
-    env.VAULT.get("card:tok"),
-    env.VAULT.get("cvc:tok"),
+    env.VAULT.get("tok:tok"),
   ]);
-  if (!limit.admitted || begin.begin !== "first" || reads[0].results.length !== 1 || !card || !cvc) {
+  if (!limit.admitted || begin.begin !== "first" || reads[0].results.length !== 1 || !token) {
     return null;
   }
   timer.step("reads");
@@ -200,13 +199,12 @@ async function today(env, session, key, histories, timer) {
 }
 
 async function single(env, session, key, histories, timer) {
-  const [begin, limit, card, cvc] = await Promise.all([
+  const [begin, limit, token] = await Promise.all([
     claim(env, key, timer),
     call(env.LIMITER, "publishable", { key: "publishable" }),
-    env.VAULT.get("card:tok"),
-    env.VAULT.get("cvc:tok"),
+    env.VAULT.get("tok:tok"),
   ]);
-  if (!limit.admitted || begin.begin !== "first" || !card || !cvc) return null;
+  if (!limit.admitted || begin.begin !== "first" || !token) return null;
   timer.step("reads");
   const at = Math.floor(Date.now() / 1000);
   const started = await call(env.SHARD, shardOf(session), { op: "begin", session, key, histories, at });
@@ -232,8 +230,7 @@ export default {
       await Promise.all([
         env.DB.prepare("INSERT INTO sessions VALUES (?, 1234, 'open', NULL)").bind(session).run(),
         call(env.SHARD, shardOf(session), { op: "session", session }),
-        env.VAULT.put("card:tok", "c".repeat(240)),
-        env.VAULT.put("cvc:tok", "c".repeat(80)),
+        env.VAULT.put("tok:tok", "c".repeat(320)),
       ]);
       return Response.json({});
     }
@@ -249,7 +246,7 @@ export default {
     const answer = JSON.stringify({ id: payment, status: "succeeded" });
     ctx.waitUntil(Promise.all([
       call(env.KEYS, keysObject(key), { op: "complete", key, answer }),
-      env.VAULT.delete("cvc:spent"),
+      env.VAULT.delete("tok:spent"),
     ]));
     return new Response(answer, { headers: { "Server-Timing": timer.header() } });
   },
