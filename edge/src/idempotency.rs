@@ -381,9 +381,9 @@ fn replay_existing(scope: &Scope, stored: Stored) -> ApiResult {
     answer(decide(stored, &scope.fingerprint))
 }
 
-/// A claim that found its request finished ends here, before anything counts it: the first
-/// answer (or 422 for another body). A claim of a key in flight goes on like a first one, so
-/// the request's own faults are still told before the 409.
+/// A claim that found its request finished ends the request here, whatever else it started:
+/// the first answer (or 422 for another body). A claim of a key in flight goes on like a first
+/// one, so the request's own faults are still told before the 409.
 pub fn unless_finished(scope: &Scope, claimed: Begin) -> Result<Begin, ApiResult> {
     match claimed {
         Begin::Existing {
