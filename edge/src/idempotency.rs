@@ -311,7 +311,8 @@ pub fn held_answer(scope: &Scope) -> Option<ApiResult> {
 }
 
 /// The answer a finished request stored, from this isolate or the scope's object, changing
-/// nothing: for a request that cannot run (its body is malformed) but may be a replay.
+/// nothing: for a request that cannot run (its body is malformed) but may be a replay. The
+/// caller rate-limits it first: each one it asks about is a call to the merchant's objects.
 pub async fn stored_answer(env: &Env, scope: &Scope) -> Result<Option<ApiResult>, ApiError> {
     if let Some(held) = held_answer(scope) {
         return Ok(Some(held));

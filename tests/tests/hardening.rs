@@ -383,6 +383,17 @@ async fn one_client_address_gets_thirty_attempts_in_ten_minutes() {
         .await
         .unwrap();
     assert_eq!(confirm.status(), 429);
+    // So is a body that does not parse: what its key stored is asked of the merchant's objects
+    // only for a request the limiters admit.
+    let malformed = client
+        .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+        .bearer_auth(&till.publishable_key)
+        .header("Idempotency-Key", new_key())
+        .json(&json!({ "client_secret": session.client_secret, "token": 7 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 429);
     let elsewhere = garbage_tokenization(&browser_like_client(&till.edge), &till, &session).await;
     assert_eq!(elsewhere.status(), 400);
 }

@@ -56,12 +56,18 @@ pub async fn confirm(
     let request = parse::<ConfirmCheckoutSession>(body);
     let (pay_with, request) = match request.and_then(|request| Ok((request.pay_with()?, request))) {
         Ok(parsed) => parsed,
-        // What the key's first request stored still wins over this body's fault.
+        // What the key's first request stored still wins over this body's fault. Asking the
+        // key's object for it is a call to the merchant's objects: only for a request the
+        // limiters admit, so a flood of malformed bodies cannot reach them.
         Err(error) => {
+            if let Some(replay) = idempotency::held_answer(&scope) {
+                return replay;
+            }
+            rate_limit::check_browser_caller(env, &req, caller).await?;
             return match idempotency::stored_answer(env, &scope).await? {
                 Some(replay) => replay,
                 None => Err(error),
-            }
+            };
         }
     };
     // A client's retry that lands on this isolate is answered from its memory.
