@@ -63,14 +63,23 @@ pub async fn block_requests(client: &Client, patterns: &[&str]) {
     }
 }
 
-/// Waits for an element, up to 20 s.
+/// Waits for an element, up to 20 s. A look sent while the page navigates (a redirect to the
+/// bank, a return to the shop) is aborted by the browser; the page that loads is asked again.
 pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match client
+            .wait()
+            .at_most(left)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(found) => return found,
+            Err(e) if e.to_string().contains("aborted by navigation") && !left.is_zero() => {}
+            Err(e) => panic!("{css} did not appear: {e}"),
+        }
+    }
 }
 
 /// Clicks the element `css` names (it must be there already).
