@@ -16,6 +16,7 @@ use crate::locale;
 use crate::marks;
 use crate::method_picker::{self, MethodPicker};
 use crate::receipt::receipt;
+use crate::saved_cards::saved_cards_of;
 use crate::stage::Stage;
 use crate::wallet_form::wallet_form;
 use leptos::prelude::*;
@@ -155,10 +156,14 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
 }
 
 async fn load(edge: Edge, launch: Launch, stage: RwSignal<Stage>) {
-    // The saved cards are asked for alongside the session, so the form shows with them.
+    // The saved cards (and their chunk) are asked for alongside the session, so the form
+    // shows with them.
     let saved_cards = async {
         match &launch.customer_session {
-            Some(secret) => edge.saved_cards(secret).await.unwrap_or_default(),
+            Some(secret) => match saved_cards_of(edge.clone(), secret.clone()).await {
+                Ok(read) => read.await,
+                Err(_) => Vec::new(),
+            },
             None => Vec::new(),
         }
     };

@@ -9,9 +9,9 @@ use crate::host;
 use crate::i18n;
 use crate::json::{ToJson, Writer};
 use crate::launch;
-use crate::lazy::{door, SplitLoaderError};
+use crate::lazy::{door, when_loaded, SplitLoaderError};
 use crate::locale::{amount_of, amount_text, conversion_text};
-use crate::saved_cards::SavedCards;
+use crate::saved_cards::saved_cards_list;
 use crate::stage::Stage;
 use futures_util::future::LocalBoxFuture;
 use leptos::prelude::*;
@@ -521,7 +521,7 @@ pub fn CardForm(
                 <p class="wallet-split">{(t.wallet_and_card)(&wallet, &card)}</p>
             })}
             {(!saved_cards.is_empty() && !wallet_pays_all)
-                .then(|| view! { <SavedCards cards=saved_cards choice=choice on_choose=choose /> })}
+                .then(|| when_loaded(Box::pin(saved_cards_list(saved_cards, choice, Callback::new(choose)))))}
             {ask_cvc.then(|| view! {
                 <div class="saved-cvc" hidden=move || choice.get().is_none()>
                     <CardField id="saved-card-cvc" label=t.security_code name="cvc" autocomplete="cc-csc"

@@ -705,6 +705,25 @@ async fn a_customer_saves_a_card_and_pays_again_with_it_without_typing_it() {
         )
         .await;
     let secret = customer_session["client_secret"].as_str().unwrap();
+    // The saved cards come in a chunk of their own: a connection that drops it shows the card
+    // form, as for a guest, rather than no way to pay.
+    block_requests(&client, &["*.split_saved_cards.wasm"]).await;
+    widget_for_customer(&client, &till, &customer, 7_750, Some(secret), false).await;
+    let form = client
+        .execute(
+            "return [!!document.querySelector('.saved-cards'), \
+                     document.querySelector('.new-card').hidden, \
+                     !!document.querySelector('#card-number')]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        form,
+        serde_json::json!([false, false, true]),
+        "the card form, no saved cards"
+    );
+    block_requests(&client, &[]).await;
     let session = widget_for_customer(&client, &till, &customer, 7_800, Some(secret), false).await;
     let offered = wait_for_text(&client, ".saved-cards", "4242").await;
     assert!(offered.contains("Visa •••• 4242"), "{offered}");
