@@ -39,6 +39,7 @@ mod poller;
 mod random;
 mod rate_limit;
 mod receipts;
+mod retention;
 mod retried_jobs;
 mod risk;
 mod server_timing;
@@ -56,8 +57,8 @@ fn start() {
 }
 
 /// Cron: every minute, settle payments the gateway never answered, payouts the bank has not
-/// told of, and transfer claims that are due, start receipts left unsent, and bill
-/// subscriptions; daily, reconcile yesterday and send each merchant
+/// told of, and transfer claims that are due, start receipts left unsent, bill subscriptions,
+/// and delete events and deliveries past their 30 days; daily, reconcile yesterday and send each merchant
 /// yesterday's report (`report.daily`).
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -66,14 +67,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // Yesterday's figures include the fees the reconciliation just recorded.
         reconciled.and(handlers::reports::daily(&env).await)
     } else {
-        let (polled, claimed, receipts, billed) = futures_util::future::join4(
+        let (polled, claimed, receipts, billed, pruned) = futures_util::future::join5(
             poller::poll(&env),
             claims::sweep(&env),
             receipts::sweep(&env),
             bill(&env),
+            retention::sweep(&env),
         )
         .await;
-        polled.and(claimed).and(receipts).and(billed)
+        polled.and(claimed).and(receipts).and(billed).and(pruned)
     };
     if let Err(error) = result {
         crate::log_error!("cron {}: {error}", event.cron());

@@ -51,6 +51,7 @@ pub mod receipt;
 pub mod reconciliation;
 pub mod refund_request;
 pub mod reports;
+pub mod retention;
 pub mod risk;
 pub mod risk_rules;
 pub mod routes;

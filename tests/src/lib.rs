@@ -54,6 +54,48 @@ pub async fn restart_edge() {
     panic!("the edge did not come back within a minute");
 }
 
+/// Runs `sql` on the edge's local D1 database, beside the running edge (`wrangler d1 execute`
+/// on the same local state), and returns the rows of each statement: for a record the API
+/// cannot make, such as one dated weeks ago, or cannot show.
+pub fn local_d1(sql: &str) -> Vec<Vec<Value>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository");
+    let artifacts = std::path::PathBuf::from(setting("TILL_ARTIFACTS"));
+    let output = std::process::Command::new(root.join("node_modules/.bin/wrangler"))
+        .args([
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--json",
+            "-c",
+            "edge/wrangler.toml",
+        ])
+        .arg("--persist-to")
+        .arg(artifacts.join("state"))
+        .arg("--command")
+        .arg(sql)
+        .env("WRANGLER_LOG_PATH", artifacts.join("wrangler-debug.log"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("CI", "true")
+        .current_dir(root)
+        .output()
+        .expect("wrangler runs");
+    assert!(
+        output.status.success(),
+        "wrangler d1 execute: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("wrangler's JSON");
+    results
+        .iter()
+        .map(|result| result["results"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

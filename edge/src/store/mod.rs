@@ -24,6 +24,7 @@ pub mod reconciliation;
 pub mod refund_requests;
 pub mod refunds;
 pub mod reports;
+pub mod retention;
 pub mod risk_rules;
 pub mod sessions;
 pub mod subscriptions;

@@ -1,0 +1,39 @@
+//! Deletes what is past its retention period (`till_core::retention`), oldest first.
+
+use super::{int, statement, transaction, StoreResult};
+use worker::Env;
+
+/// One round, one transaction: finished webhook deliveries created before `cutoff`; events
+/// created before it that no delivery names any more (a delivery still being retried keeps
+/// its event, and the events' check sees the deliveries this round deleted); gateway event ids
+/// received before it. At most `limit` rows of each table; the rows deleted from each, in that
+/// order.
+pub async fn delete_older(env: &Env, cutoff: i64, limit: usize) -> StoreResult<Vec<usize>> {
+    let params = [int(cutoff), int(i64::try_from(limit).unwrap_or(i64::MAX))];
+    transaction(
+        env,
+        vec![
+            statement(
+                env,
+                "DELETE FROM webhook_deliveries WHERE rowid IN (SELECT rowid FROM webhook_deliveries \
+                 WHERE created < ?1 AND status != 'pending' ORDER BY created LIMIT ?2)",
+                &params,
+            )?,
+            statement(
+                env,
+                "DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e \
+                 WHERE e.created < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) \
+                 ORDER BY e.created LIMIT ?2)",
+                &params,
+            )?,
+            statement(
+                env,
+                "DELETE FROM gateway_events WHERE rowid IN (SELECT rowid FROM gateway_events \
+                 WHERE received < ?1 ORDER BY received LIMIT ?2)",
+                &params,
+            )?,
+        ],
+    )
+    .await
+}

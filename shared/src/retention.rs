@@ -1,0 +1,61 @@
+//! How long Till keeps the records that only grow: a merchant's events and their webhook
+//! deliveries, and the ids of gateway events already applied. D1 holds at most 10 GB per
+//! database, and an event with its deliveries weighs about as much as the payment it tells of,
+//! so without a limit these would fill it first (docs/scaling.md). Payments, refunds, the
+//! ledger and the audit log are the merchant's books and are never deleted.
+//!
+//! The period is Stripe's for events: `GET /v1/events` promises 30 days. A gateway retries a
+//! webhook for days, not weeks (Stripe for 3), so an event id older than that is not coming
+//! back; one that does is applied again, and applying what is already applied changes nothing.
+
+/// Days an event, a finished delivery or a gateway event's id is kept.
+pub const KEPT_DAYS: i64 = 30;
+
+/// Rows of one table deleted by one statement: small enough that a round never holds D1's
+/// single writer for long, large enough to keep up with any rate D1 itself can write.
+pub const BATCH: usize = 500;
+
+/// Rounds of deletion per run of the every-minute cron: at most `BATCH × ROUNDS` rows of each
+/// table a minute (7.2 million a day), so a backlog drains without one run doing it all.
+pub const ROUNDS: usize = 10;
+
+/// Rows created before this (unix seconds) are past the retention period at `now`.
+pub fn cutoff(now: i64) -> i64 {
+    now.saturating_sub(KEPT_DAYS * 86_400)
+}
+
+/// Whether a round that deleted `deleted` rows from each table may have left more behind: a
+/// table that gave a whole batch may have another.
+pub fn more_waiting(deleted: &[usize]) -> bool {
+    deleted.iter().any(|&rows| rows >= BATCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_kept_thirty_days_to_the_second() {
+        let now = 1_767_225_600; // 2026-01-01T00:00:00Z
+        let cutoff = cutoff(now);
+        assert_eq!(cutoff, 1_764_633_600, "2025-12-02T00:00:00Z");
+        let created_29_days_ago = now - 29 * 86_400;
+        let created_31_days_ago = now - 31 * 86_400;
+        assert!(created_29_days_ago >= cutoff, "kept");
+        assert!(created_31_days_ago < cutoff, "deleted");
+    }
+
+    #[test]
+    fn a_clock_near_its_start_deletes_nothing_and_does_not_overflow() {
+        assert_eq!(cutoff(0), -2_592_000);
+        assert_eq!(cutoff(i64::MIN), i64::MIN);
+    }
+
+    #[test]
+    fn another_round_only_after_a_full_batch() {
+        assert!(!more_waiting(&[0, 0, 0]));
+        assert!(!more_waiting(&[BATCH - 1, 3, 0]));
+        assert!(more_waiting(&[0, BATCH, 0]));
+        assert!(!more_waiting(&[]));
+    }
+}
