@@ -1,5 +1,6 @@
 -- Events, finished webhook deliveries and gateway event ids are kept 30 days
 -- (till_core::retention); the every-minute cron deletes older ones, oldest first, in batches.
+-- It deletes card nonces past their use too (card_nonces_by_age), instead of each tokenization.
 CREATE INDEX events_by_age ON events (created);
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (created);
 CREATE INDEX gateway_events_by_age ON gateway_events (received);

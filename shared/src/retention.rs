@@ -4,9 +4,13 @@
 //! so without a limit these would fill it first (docs/scaling.md). Payments, refunds, the
 //! ledger and the audit log are the merchant's books and are never deleted.
 //!
+//! Encrypted cards' nonces are kept only while a replay could still be accepted.
+//!
 //! The period is Stripe's for events: `GET /v1/events` promises 30 days. A gateway retries a
 //! webhook for days, not weeks (Stripe for 3), so an event id older than that is not coming
 //! back; one that does is applied again, and applying what is already applied changes nothing.
+
+use crate::card::{PAYLOAD_MAX_AGE_SECONDS, PAYLOAD_MAX_SKEW_SECONDS};
 
 /// Days an event, a finished delivery or a gateway event's id is kept.
 pub const KEPT_DAYS: i64 = 30;
@@ -22,6 +26,13 @@ pub const ROUNDS: usize = 10;
 /// Rows created before this (unix seconds) are past the retention period at `now`.
 pub fn cutoff(now: i64) -> i64 {
     now.saturating_sub(KEPT_DAYS * 86_400)
+}
+
+/// Encrypted cards' nonces first seen before this (unix seconds) are no longer needed at
+/// `now`: a card encrypted at most `PAYLOAD_MAX_SKEW_SECONDS` after its nonce was first seen
+/// is refused for its age from `PAYLOAD_MAX_AGE_SECONDS` after that, replayed or not.
+pub fn nonce_cutoff(now: i64) -> i64 {
+    now.saturating_sub(PAYLOAD_MAX_AGE_SECONDS + PAYLOAD_MAX_SKEW_SECONDS)
 }
 
 /// Whether a round that deleted `deleted` rows from each table may have left more behind: a
@@ -49,6 +60,16 @@ mod tests {
     fn a_clock_near_its_start_deletes_nothing_and_does_not_overflow() {
         assert_eq!(cutoff(0), -2_592_000);
         assert_eq!(cutoff(i64::MIN), i64::MIN);
+    }
+
+    #[test]
+    fn a_nonce_is_kept_while_its_card_could_still_be_accepted() {
+        let first_seen = 1_767_225_600;
+        // The latest its card can have been encrypted, and the last second that card is fresh.
+        let iat = first_seen + PAYLOAD_MAX_SKEW_SECONDS;
+        let last_acceptable = iat + PAYLOAD_MAX_AGE_SECONDS;
+        assert!(first_seen >= nonce_cutoff(last_acceptable), "kept");
+        assert!(first_seen < nonce_cutoff(last_acceptable + 1), "deleted");
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Events, finished webhook deliveries and gateway event ids are kept 30 days
-//! (`till_core::retention`): the every-minute cron deletes older ones, keeps an event while a
-//! delivery of it is still being retried, and leaves newer ones alone. The API cannot make a
-//! record dated weeks ago, so the test writes them into the local database itself.
+//! Events, finished webhook deliveries and gateway event ids are kept 30 days, and encrypted
+//! cards' nonces while a replay could be accepted (`till_core::retention`): the every-minute
+//! cron deletes older ones, keeps an event while a delivery of it is still being retried, and
+//! leaves newer ones alone. The API cannot make a record dated weeks ago, so the test writes
+//! them into the local database itself.
 
 use serde_json::Value;
 use till_e2e::{local_d1, now, random, Till, SECRET_KEY};
@@ -19,6 +20,9 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
     let till = Till::default();
     let run = hex::encode(random::<6>());
     let (old, recent) = (now() - 31 * DAY, now() - 29 * DAY);
+    // An encrypted card is refused 15 minutes after it was made, with 5 minutes for clocks:
+    // its nonce is needed 20 minutes after it was first seen, not 21.
+    let (spent, live) = (now() - 21 * 60, now() - 19 * 60);
     // An endpoint subscribed to nothing, so none of today's events is sent to it.
     local_d1(&format!(
         "INSERT INTO webhook_endpoints (id, merchant_id, url, events, sealed_secret, created) \
@@ -34,7 +38,9 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
          ('whd_ret_retrying_{run}', 'we_ret_{run}', 'evt_ret_retrying_{run}', 'payment.succeeded', 'pending', 3, {old}, {old}), \
          ('whd_ret_recent_{run}', 'we_ret_{run}', 'evt_ret_recent_{run}', 'payment.succeeded', 'failed', 8, {recent}, {recent}); \
          INSERT INTO gateway_events (id, received) VALUES \
-         ('gev_ret_old_{run}', {old}), ('gev_ret_recent_{run}', {recent});"
+         ('gev_ret_old_{run}', {old}), ('gev_ret_recent_{run}', {recent}); \
+         INSERT INTO card_nonces (nonce, seen) VALUES \
+         ('ret_spent_{run}', {spent}), ('ret_live_{run}', {live});"
     ));
 
     till.run_poller().await;
@@ -60,7 +66,8 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
     // The events: those past 30 days went, except the one a delivery still retries.
     let kept = local_d1(&format!(
         "SELECT id FROM events WHERE id LIKE 'evt_ret_%_{run}' ORDER BY id; \
-         SELECT id FROM gateway_events WHERE id LIKE 'gev_ret_%_{run}' ORDER BY id;"
+         SELECT id FROM gateway_events WHERE id LIKE 'gev_ret_%_{run}' ORDER BY id; \
+         SELECT nonce AS id FROM card_nonces WHERE nonce LIKE 'ret_%_{run}';"
     ));
     assert_eq!(
         ids(&kept[0]),
@@ -70,4 +77,5 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
         ]
     );
     assert_eq!(ids(&kept[1]), [format!("gev_ret_recent_{run}")]);
+    assert_eq!(ids(&kept[2]), [format!("ret_live_{run}")]);
 }

@@ -2,7 +2,7 @@
 
 use super::api_keys::NewKeyRow;
 use super::audit::{changed_with_entry, AuditRow};
-use super::{all, first, int, statement, text, transaction, StoreResult};
+use super::{all, execute, first, int, statement, text, transaction, StoreResult};
 use serde::Deserialize;
 use till_core::api_keys::KeyKind;
 use worker::Env;
@@ -177,28 +177,16 @@ pub async fn origin_registered(env: &Env, origin: &str) -> StoreResult<bool> {
     Ok(row.is_some())
 }
 
-/// Records an encrypted card's nonce; false when it was seen before (a replay).
+/// Records an encrypted card's nonce; false when it was seen before (a replay). Nonces too old
+/// to be replayed are deleted by the cron (`retention.rs`), not here: one statement.
 pub async fn first_use_of_nonce(env: &Env, nonce: &str, now: i64) -> StoreResult<bool> {
-    // One round trip: the nonces too old to be replayed go, this one is recorded.
-    let changed = transaction(
+    let inserted = execute(
         env,
-        vec![
-            statement(
-                env,
-                "DELETE FROM card_nonces WHERE seen < ?1",
-                &[int(now
-                    - till_core::card::PAYLOAD_MAX_AGE_SECONDS
-                    - till_core::card::PAYLOAD_MAX_SKEW_SECONDS)],
-            )?,
-            statement(
-                env,
-                "INSERT OR IGNORE INTO card_nonces (nonce, seen) VALUES (?1, ?2)",
-                &[text(nonce), int(now)],
-            )?,
-        ],
+        "INSERT OR IGNORE INTO card_nonces (nonce, seen) VALUES (?1, ?2)",
+        &[text(nonce), int(now)],
     )
     .await?;
-    Ok(changed.get(1) == Some(&1))
+    Ok(inserted == 1)
 }
 
 #[derive(Deserialize)]

@@ -6,10 +6,16 @@ use worker::Env;
 /// One round, one transaction: finished webhook deliveries created before `cutoff`; events
 /// created before it that no delivery names any more (a delivery still being retried keeps
 /// its event, and the events' check sees the deliveries this round deleted); gateway event ids
-/// received before it. At most `limit` rows of each table; the rows deleted from each, in that
-/// order.
-pub async fn delete_older(env: &Env, cutoff: i64, limit: usize) -> StoreResult<Vec<usize>> {
-    let params = [int(cutoff), int(i64::try_from(limit).unwrap_or(i64::MAX))];
+/// received before it; card nonces first seen before `nonce_cutoff`. At most `limit` rows of
+/// each table; the rows deleted from each, in that order.
+pub async fn delete_older(
+    env: &Env,
+    cutoff: i64,
+    nonce_cutoff: i64,
+    limit: usize,
+) -> StoreResult<Vec<usize>> {
+    let limit = int(i64::try_from(limit).unwrap_or(i64::MAX));
+    let params = [int(cutoff), limit.clone()];
     transaction(
         env,
         vec![
@@ -32,6 +38,12 @@ pub async fn delete_older(env: &Env, cutoff: i64, limit: usize) -> StoreResult<V
                 "DELETE FROM gateway_events WHERE rowid IN (SELECT rowid FROM gateway_events \
                  WHERE received < ?1 ORDER BY received LIMIT ?2)",
                 &params,
+            )?,
+            statement(
+                env,
+                "DELETE FROM card_nonces WHERE rowid IN (SELECT rowid FROM card_nonces \
+                 WHERE seen < ?1 ORDER BY seen LIMIT ?2)",
+                &[int(nonce_cutoff), limit],
             )?,
         ],
     )
