@@ -5,8 +5,11 @@
 //! support, and with it three stream adapters of wasm-streams. An instance of such a class comes
 //! only from its constructor, or from its `__wrap` when Rust hands one to JS. A class with
 //! neither (and no static method) can have no instance, so none of its methods ever runs: it
-//! leaves the glue, and the wasm exports only it called leave the wasm (wasm-opt then drops
-//! their code).
+//! leaves the glue, and the wasm exports only it called leave the wasm. Before the split, those
+//! exports are pointed at functions that only trap ([`unroot_exports`]): the code only they
+//! reached, and the table slots of its closures, are then left out by the split, where
+//! dropping the exports after it left them (every table slot is a root once the table is
+//! shared with the chunks).
 //!
 //! Names ([`shorten_names`]). wasm-bindgen names each import after the function and a hash
 //! (`__wbg_value_df0a0e29a4d182fe`), under the module `./<stem>_bg.js`, and some exports after
@@ -112,6 +115,22 @@ pub fn drop_unmade_classes(
     glue: &str,
     loader: &str,
 ) -> Result<(Vec<u8>, String), String> {
+    let (glue, freed) = without_unmade_classes(glue);
+    let mut boundary = Boundary::read(wasm)?;
+    boundary.exports.retain(|export| {
+        !freed.contains(&export.name) || !identifier_uses(loader, &export.name).is_empty()
+    });
+    Ok((boundary.written(wasm)?, glue))
+}
+
+/// The exports only the classes no code can make call, as the glue wasm-bindgen wrote for the
+/// wasm shows them.
+pub fn unmade_class_exports(glue: &str) -> BTreeSet<String> {
+    without_unmade_classes(glue).1
+}
+
+/// The glue without the classes no code can make, and the exports only they called.
+fn without_unmade_classes(glue: &str) -> (String, BTreeSet<String>) {
     let mut glue = glue.to_string();
     let mut freed: BTreeSet<String> = BTreeSet::new();
     for class in exported_classes(&glue) {
@@ -135,13 +154,97 @@ pub fn drop_unmade_classes(
         glue = rest;
     }
     let still_read = wasm_reads(&glue);
+    freed.retain(|name| !still_read.contains(name));
+    (glue, freed)
+}
+
+/// The linked wasm with each function export in `names` pointed at a new function of its type
+/// that only traps, and how many were. The exports stay, so wasm-bindgen finds every one it
+/// writes glue for; but nothing roots the code only they reached any more, so the split (which
+/// keeps what the exports reach through the code's relocations, and gives a table slot only to
+/// a function something kept takes the address of) leaves all of it out. Used for the exports
+/// of classes no code can make, whose glue goes after wasm-bindgen and which nothing calls.
+///
+/// The new functions go after the others, so no function index, and no offset the code's
+/// relocations name, moves; when the code section's count would take another byte (and move
+/// every offset), the wasm is returned as it was.
+pub fn unroot_exports(wasm: &[u8], names: &BTreeSet<String>) -> Result<(Vec<u8>, usize), String> {
     let mut boundary = Boundary::read(wasm)?;
-    boundary.exports.retain(|export| {
-        !freed.contains(&export.name)
-            || still_read.contains(&export.name)
-            || !identifier_uses(loader, &export.name).is_empty()
-    });
-    Ok((boundary.written(wasm)?, glue))
+    let first_new = boundary.function_types.len();
+    let mut unrooted = 0;
+    for export in &mut boundary.exports {
+        if export.kind != wasmparser::ExternalKind::Func
+            || !names.contains(without_symbol_hash(&export.name))
+        {
+            continue;
+        }
+        let Some(&ty) = boundary.function_types.get(export.index as usize) else {
+            continue;
+        };
+        let trap = match boundary.traps.iter().position(|&t| t == ty) {
+            Some(at) => at,
+            None => {
+                boundary.traps.push(ty);
+                boundary.traps.len() - 1
+            }
+        };
+        export.index = u32::try_from(first_new + trap).map_err(|e| e.to_string())?;
+        unrooted += 1;
+    }
+    let defined = first_new - boundary.imported_functions;
+    if leb_len(defined) != leb_len(defined + boundary.traps.len()) {
+        return Ok((wasm.to_vec(), 0));
+    }
+    Ok((boundary.written(wasm)?, unrooted))
+}
+
+/// An export's name as the glue knows it: the linked wasm names wasm-bindgen's exports after
+/// their symbols, with an underscore and 16 hex digits that wasm-bindgen takes off.
+fn without_symbol_hash(name: &str) -> &str {
+    match name.rsplit_once('_') {
+        Some((glue_name, hash))
+            if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            glue_name
+        }
+        _ => name,
+    }
+}
+
+/// Bytes of `n` as an unsigned LEB128.
+fn leb_len(n: usize) -> usize {
+    let mut len = 1;
+    let mut rest = n >> 7;
+    while rest > 0 {
+        len += 1;
+        rest >>= 7;
+    }
+    len
+}
+
+/// `n` as an unsigned LEB128.
+fn leb(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A section's entries after its leading count, and the count.
+fn counted(content: &[u8]) -> Result<(usize, &[u8]), String> {
+    let mut reader = wasmparser::BinaryReader::new(content, 0);
+    let count = reader
+        .read_var_u32()
+        .map_err(|e| format!("reading a count: {e}"))?;
+    let rest = content
+        .get(reader.current_position()..)
+        .ok_or("a section shorter than its count")?;
+    Ok((count as usize, rest))
 }
 
 /// The classes the glue exports (`export class NAME {`).
@@ -206,10 +309,15 @@ struct Export {
     index: u32,
 }
 
-/// The wasm's imports and exports, and where its sections are.
+/// The wasm's imports and exports, its functions' types, and where its sections are.
 struct Boundary {
     imports: Vec<Import>,
     exports: Vec<Export>,
+    /// The type index of each function, imported ones first, by function index.
+    function_types: Vec<u32>,
+    imported_functions: usize,
+    /// The types of functions that only trap, to be written after the others.
+    traps: Vec<u32>,
     sections: Vec<(u8, std::ops::Range<usize>)>,
 }
 
@@ -218,6 +326,9 @@ impl Boundary {
         let mut boundary = Boundary {
             imports: Vec::new(),
             exports: Vec::new(),
+            function_types: Vec::new(),
+            imported_functions: 0,
+            traps: Vec::new(),
             sections: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
@@ -226,13 +337,25 @@ impl Boundary {
                 Payload::ImportSection(reader) => {
                     for group in reader.clone() {
                         match group.map_err(|e| format!("reading an import: {e}"))? {
-                            Imports::Single(_, import) => boundary.imports.push(Import {
-                                module: import.module.to_string(),
-                                name: import.name.to_string(),
-                                ty: import.ty,
-                            }),
+                            Imports::Single(_, import) => {
+                                if let wasmparser::TypeRef::Func(ty) = import.ty {
+                                    boundary.function_types.push(ty);
+                                    boundary.imported_functions += 1;
+                                }
+                                boundary.imports.push(Import {
+                                    module: import.module.to_string(),
+                                    name: import.name.to_string(),
+                                    ty: import.ty,
+                                });
+                            }
                             _ => return Err("the wasm uses compact imports".to_string()),
                         }
+                    }
+                }
+                Payload::FunctionSection(reader) => {
+                    for ty in reader.clone() {
+                        let ty = ty.map_err(|e| format!("reading a function: {e}"))?;
+                        boundary.function_types.push(ty);
                     }
                 }
                 Payload::ExportSection(reader) => {
@@ -277,14 +400,30 @@ impl Boundary {
 
         let mut out = wasm[..8].to_vec();
         for (id, range) in &self.sections {
+            let content = &wasm[range.clone()];
             match *id {
                 2 => imports.append_to(&mut out),
                 7 => exports.append_to(&mut out),
-                id => RawSection {
-                    id,
-                    data: &wasm[range.clone()],
+                3 | 10 if !self.traps.is_empty() => {
+                    let (count, entries) = counted(content)?;
+                    let mut data = Vec::new();
+                    leb(count + self.traps.len(), &mut data);
+                    data.extend_from_slice(entries);
+                    for &ty in &self.traps {
+                        if *id == 3 {
+                            leb(ty as usize, &mut data);
+                        } else {
+                            // Three bytes: no locals, `unreachable`, `end`.
+                            data.extend_from_slice(&[3, 0, 0x00, 0x0b]);
+                        }
+                    }
+                    RawSection {
+                        id: *id,
+                        data: &data,
+                    }
+                    .append_to(&mut out);
                 }
-                .append_to(&mut out),
+                id => RawSection { id, data: content }.append_to(&mut out),
             }
         }
         Ok(out)
@@ -435,6 +574,89 @@ mod tests {
 function __wbindgen_start() { wasm.__wbindgen_start(); }
 const ptr = wasm.__wbindgen_malloc(8); const m = wasm.memory;
 "#;
+
+    #[test]
+    fn unrooted_exports_point_at_a_new_trap_of_their_type_and_the_others_stay() {
+        let wasm = module_of(
+            &[("./page_bg.js", "__wbg_log_0123456789abcdef")],
+            &["memory", "sink_write_58a9338f50bce61c", "__wbindgen_malloc"],
+        );
+        let names = BTreeSet::from(["sink_write".to_string()]);
+        let (unrooted, count) = unroot_exports(&wasm, &names).unwrap();
+        assert_eq!(count, 1);
+        assert!(wasmparser::Validator::new().validate_all(&unrooted).is_ok());
+        let boundary = Boundary::read(&unrooted).unwrap();
+        let index_of = |name: &str| {
+            boundary
+                .exports
+                .iter()
+                .find(|export| export.name == name)
+                .map(|export| export.index)
+        };
+        // Function 0 is the import, 1 the module's own, 2 the new one.
+        assert_eq!(index_of("sink_write_58a9338f50bce61c"), Some(2));
+        assert_eq!(index_of("__wbindgen_malloc"), Some(1));
+        assert_eq!(boundary.function_types, [0, 0, 0]);
+        let bodies: Vec<Vec<String>> = Parser::new(0)
+            .parse_all(&unrooted)
+            .filter_map(|payload| match payload.unwrap() {
+                Payload::CodeSectionEntry(body) => Some(
+                    body.get_operators_reader()
+                        .unwrap()
+                        .into_iter()
+                        .map(|op| format!("{:?}", op.unwrap()))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bodies, [vec!["End"], vec!["Unreachable", "End"]]);
+        // Nothing to unroot: the same bytes.
+        let (same, none) = unroot_exports(&wasm, &BTreeSet::new()).unwrap();
+        assert_eq!((same, none), (wasm, 0));
+    }
+
+    #[test]
+    fn a_function_count_that_would_take_another_byte_leaves_the_wasm_as_it_was() {
+        // 127 functions: a 128th would make the code section's count two bytes long and move
+        // every offset the relocations name.
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut functions = wasm_encoder::FunctionSection::new();
+        let mut code = wasm_encoder::CodeSection::new();
+        for _ in 0..127 {
+            functions.function(0);
+            let mut body = wasm_encoder::Function::new([]);
+            body.instruction(&wasm_encoder::Instruction::End);
+            code.function(&body);
+        }
+        let mut exports = ExportSection::new();
+        exports.export("sink_write", wasm_encoder::ExportKind::Func, 0);
+        let mut module = wasm_encoder::Module::new();
+        module
+            .section(&types)
+            .section(&functions)
+            .section(&exports)
+            .section(&code);
+        let wasm = module.finish();
+        let names = BTreeSet::from(["sink_write".to_string()]);
+        let (same, count) = unroot_exports(&wasm, &names).unwrap();
+        assert_eq!((same, count), (wasm, 0));
+    }
+
+    #[test]
+    fn lengths_and_names_are_read_as_the_linker_writes_them() {
+        assert_eq!((leb_len(127), leb_len(128), leb_len(16_384)), (1, 2, 3));
+        let mut encoded = Vec::new();
+        leb(16_384, &mut encoded);
+        assert_eq!(encoded, [0x80, 0x80, 0x01]);
+        assert_eq!(
+            without_symbol_hash("sink_write_58a9338f50bce61c"),
+            "sink_write"
+        );
+        assert_eq!(without_symbol_hash("sink_write"), "sink_write");
+        assert_eq!(without_symbol_hash("memory"), "memory");
+    }
 
     #[test]
     fn imports_and_exports_the_glue_reads_are_renamed_in_both() {

@@ -1,7 +1,9 @@
 //! Finishes Trunk's release build of a page (the checkout, the wallet, the dashboard). Trunk
 //! compiles the crate and writes the page; what it cannot do is done here, on cargo's wasm:
 //!
-//! 1. `wasm-split-cli` cuts the wasm at its `#[wasm_split]` doors: the code behind each door
+//! 1. `wasm-split-cli` cuts the wasm at its `#[wasm_split]` doors, after the exports of classes
+//!    no code can make are pointed at functions that only trap (`glue_boundary.rs`), so what
+//!    only they reached is left out: the code behind each door
 //!    goes to a chunk the page fetches when the door is first used (the checkout's first
 //!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
 //!    wasm, as before.
@@ -66,26 +68,20 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
     let bindgen_dir = work.join("bindgen");
     std::fs::create_dir_all(&bindgen_dir).map_err(|e| format!("{}: {e}", work.display()))?;
 
+    let probe = work.join("probe");
+    let unrooted = probe.join("unrooted.wasm");
+    unroot_unmade_classes(tools, cargo_wasm, &unrooted, &probe)?;
     crate::run(
         crate::Cmd::new(&tools.wasm_split)
             .args(["--target", "web", "--out-name", &stem])
-            .arg(cargo_wasm)
+            .arg(&unrooted)
             .arg(&work),
     )?;
-    crate::run(
-        crate::Cmd::new(&tools.wasm_bindgen)
-            .args([
-                "--target",
-                "web",
-                "--keep-lld-exports",
-                "--no-demangle",
-                "--no-typescript",
-                "--out-name",
-                &stem,
-            ])
-            .arg("--out-dir")
-            .arg(&bindgen_dir)
-            .arg(work.join(format!("{stem}.wasm"))),
+    bindgen(
+        tools,
+        &work.join(format!("{stem}.wasm")),
+        &bindgen_dir,
+        &stem,
     )?;
     let loader_path = work.join(LOADER);
     let bindgen_wasm = bindgen_dir.join(format!("{stem}_bg.wasm"));
@@ -157,6 +153,48 @@ pub fn finish(dist: &Path, page: &str, cargo_wasm: &Path, tools: &Tools) -> Resu
         index = index.replace(&old, &integrity(&read(file)?));
     }
     std::fs::write(&index_path, index).map_err(|e| format!("{}: {e}", index_path.display()))
+}
+
+/// wasm-bindgen's glue and wasm for `wasm`, written to `out_dir` as `<stem>.js` and
+/// `<stem>_bg.wasm`.
+fn bindgen(tools: &Tools, wasm: &Path, out_dir: &Path, stem: &str) -> Result<(), String> {
+    crate::run(
+        crate::Cmd::new(&tools.wasm_bindgen)
+            .args([
+                "--target",
+                "web",
+                "--keep-lld-exports",
+                "--no-demangle",
+                "--no-typescript",
+                "--out-name",
+                stem,
+            ])
+            .arg("--out-dir")
+            .arg(out_dir)
+            .arg(wasm),
+    )
+}
+
+/// Writes `cargo_wasm` to `unrooted` with the exports of the classes no code can make pointed
+/// elsewhere (`glue_boundary::unroot_exports`), so the split leaves out all only they reached:
+/// the wasm-streams adapters' futures and the table slots of their closures, which removing
+/// the exports after wasm-bindgen could not free (every table slot is a root of the split
+/// module; −3.9 KB gzip in the checkout). wasm-bindgen is run once on the whole wasm, in
+/// `probe`, to learn which classes those are.
+fn unroot_unmade_classes(
+    tools: &Tools,
+    cargo_wasm: &Path,
+    unrooted: &Path,
+    probe: &Path,
+) -> Result<(), String> {
+    bindgen(tools, cargo_wasm, probe, "probe")?;
+    let unmade = glue_boundary::unmade_class_exports(&read_text(&probe.join("probe.js"))?);
+    let (wasm, pointed) = glue_boundary::unroot_exports(&read(cargo_wasm)?, &unmade)?;
+    println!(
+        "xtask: {pointed} of {} exports of classes no code can make unrooted",
+        unmade.len()
+    );
+    std::fs::write(unrooted, wasm).map_err(|e| format!("{}: {e}", unrooted.display()))
 }
 
 /// The loader `wasm-split-cli` writes beside the page's wasm when it found doors.

@@ -63,14 +63,19 @@ use std::io::Write;
 /// 107,250: a customer's saved cards read and listed from a `saved_cards` chunk, fetched
 /// alongside the session only when the widget has a customer session: −1.5 KB (the first
 /// download −2.0 KB).
-pub const WIDGET_GZIP_BUDGET: usize = 107_250;
+/// 103,700: the exports of the classes no code can make pointed at functions that only trap
+/// before the split, so the split leaves out the wasm-streams adapters' code and their
+/// closures' table slots (`glue_boundary::unroot_exports`): −3.9 KB (the first download
+/// −3.8 KB).
+pub const WIDGET_GZIP_BUDGET: usize = 103_400;
 
 /// The most the checkout's first download may weigh, gzip -9: what the form waits for (the
 /// chunks of its doors are fetched later). It sets the time to interactive. 104,150: "Try
 /// again", as above. 95,150: the shorter names, one `when_loaded`, no context, as above.
 /// 94,550: the answers read by one function, as above. 92,950: the unmade classes, as above.
 /// 93,250: the challenge's chunk, as above. 91,200: the saved cards' chunk, as above.
-pub const FIRST_DOWNLOAD_GZIP_BUDGET: usize = 91_200;
+/// 87,350: the unrooted exports, as above.
+pub const FIRST_DOWNLOAD_GZIP_BUDGET: usize = 87_350;
 
 /// One file (or bundle) as downloaded.
 pub struct Size {
