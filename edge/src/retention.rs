@@ -1,5 +1,5 @@
-//! The every-minute cron's deletion of events, finished webhook deliveries, gateway event ids
-//! and card nonces past their retention period (`till_core::retention`): a few batches a run, so a backlog
+//! The every-minute cron's deletion of events, finished webhook deliveries, gateway event ids,
+//! card nonces and expired sessions past their retention period (`till_core::retention`): a few batches a run, so a backlog
 //! (the first run after this shipped, or a day of heavy traffic) drains over minutes without
 //! one run holding D1's writer for long.
 
@@ -10,11 +10,9 @@ use till_core::retention;
 use worker::Env;
 
 pub async fn sweep(env: &Env) -> Result<(), ApiError> {
-    let now = clock::now_seconds();
-    let (cutoff, nonce_cutoff) = (retention::cutoff(now), retention::nonce_cutoff(now));
+    let cutoffs = retention::Cutoffs::at(clock::now_seconds());
     for _ in 0..retention::ROUNDS {
-        let deleted =
-            store::retention::delete_older(env, cutoff, nonce_cutoff, retention::BATCH).await?;
+        let deleted = store::retention::delete_older(env, &cutoffs, retention::BATCH).await?;
         if !retention::more_waiting(&deleted) {
             break;
         }

@@ -4,7 +4,9 @@
 //! so without a limit these would fill it first (docs/scaling.md). Payments, refunds, the
 //! ledger and the audit log are the merchant's books and are never deleted.
 //!
-//! Encrypted cards' nonces are kept only while a replay could still be accepted.
+//! Encrypted cards' nonces are kept only while a replay could still be accepted, and sessions
+//! only until they expired: a dashboard session then signs no one in, and a customer session
+//! is kept 30 days more so the widget is told it expired rather than that it does not exist.
 //!
 //! The period is Stripe's for events: `GET /v1/events` promises 30 days. A gateway retries a
 //! webhook for days, not weeks (Stripe for 3), so an event id older than that is not coming
@@ -23,16 +25,28 @@ pub const BATCH: usize = 500;
 /// table a minute (7.2 million a day), so a backlog drains without one run doing it all.
 pub const ROUNDS: usize = 10;
 
-/// Rows created before this (unix seconds) are past the retention period at `now`.
-pub fn cutoff(now: i64) -> i64 {
-    now.saturating_sub(KEPT_DAYS * 86_400)
+/// What is past its time at one moment: rows dated before each cutoff (unix seconds) go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Events, finished webhook deliveries and gateway event ids created before it, and
+    /// customer sessions that expired before it: `KEPT_DAYS` ago.
+    pub records: i64,
+    /// Encrypted cards' nonces first seen before it: a card encrypted at most
+    /// `PAYLOAD_MAX_SKEW_SECONDS` after its nonce was first seen is refused for its age from
+    /// `PAYLOAD_MAX_AGE_SECONDS` after that, replayed or not.
+    pub nonces: i64,
+    /// Dashboard sessions that expired before it: now.
+    pub dashboard_sessions: i64,
 }
 
-/// Encrypted cards' nonces first seen before this (unix seconds) are no longer needed at
-/// `now`: a card encrypted at most `PAYLOAD_MAX_SKEW_SECONDS` after its nonce was first seen
-/// is refused for its age from `PAYLOAD_MAX_AGE_SECONDS` after that, replayed or not.
-pub fn nonce_cutoff(now: i64) -> i64 {
-    now.saturating_sub(PAYLOAD_MAX_AGE_SECONDS + PAYLOAD_MAX_SKEW_SECONDS)
+impl Cutoffs {
+    pub fn at(now: i64) -> Cutoffs {
+        Cutoffs {
+            records: now.saturating_sub(KEPT_DAYS * 86_400),
+            nonces: now.saturating_sub(PAYLOAD_MAX_AGE_SECONDS + PAYLOAD_MAX_SKEW_SECONDS),
+            dashboard_sessions: now,
+        }
+    }
 }
 
 /// Whether a round that deleted `deleted` rows from each table may have left more behind: a
@@ -48,7 +62,7 @@ mod tests {
     #[test]
     fn a_record_is_kept_thirty_days_to_the_second() {
         let now = 1_767_225_600; // 2026-01-01T00:00:00Z
-        let cutoff = cutoff(now);
+        let cutoff = Cutoffs::at(now).records;
         assert_eq!(cutoff, 1_764_633_600, "2025-12-02T00:00:00Z");
         let created_29_days_ago = now - 29 * 86_400;
         let created_31_days_ago = now - 31 * 86_400;
@@ -58,8 +72,15 @@ mod tests {
 
     #[test]
     fn a_clock_near_its_start_deletes_nothing_and_does_not_overflow() {
-        assert_eq!(cutoff(0), -2_592_000);
-        assert_eq!(cutoff(i64::MIN), i64::MIN);
+        assert_eq!(Cutoffs::at(0).records, -2_592_000);
+        assert_eq!(
+            Cutoffs::at(i64::MIN),
+            Cutoffs {
+                records: i64::MIN,
+                nonces: i64::MIN,
+                dashboard_sessions: i64::MIN
+            }
+        );
     }
 
     #[test]
@@ -68,8 +89,17 @@ mod tests {
         // The latest its card can have been encrypted, and the last second that card is fresh.
         let iat = first_seen + PAYLOAD_MAX_SKEW_SECONDS;
         let last_acceptable = iat + PAYLOAD_MAX_AGE_SECONDS;
-        assert!(first_seen >= nonce_cutoff(last_acceptable), "kept");
-        assert!(first_seen < nonce_cutoff(last_acceptable + 1), "deleted");
+        assert!(first_seen >= Cutoffs::at(last_acceptable).nonces, "kept");
+        assert!(
+            first_seen < Cutoffs::at(last_acceptable + 1).nonces,
+            "deleted"
+        );
+    }
+
+    #[test]
+    fn a_dashboard_session_goes_once_it_expired() {
+        let now = 1_767_225_600;
+        assert_eq!(Cutoffs::at(now).dashboard_sessions, now);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Events, finished webhook deliveries and gateway event ids are kept 30 days, and encrypted
+//! Events, finished webhook deliveries and gateway event ids are kept 30 days, customer
+//! sessions 30 days after they expired, dashboard sessions until they expired, and encrypted
 //! cards' nonces while a replay could be accepted (`till_core::retention`): the every-minute
 //! cron deletes older ones, keeps an event while a delivery of it is still being retried, and
 //! leaves newer ones alone. The API cannot make a record dated weeks ago, so the test writes
@@ -37,12 +38,16 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
     // An encrypted card is refused 15 minutes after it was made, with 5 minutes for clocks:
     // its nonce is needed 20 minutes after it was first seen, not 21.
     let (spent, live) = (now() - 21 * 60, now() - 19 * 60);
+    let (expired_a_minute_ago, expires_in_an_hour) = (now() - 60, now() + 3_600);
     let merchant = id("mer");
     let endpoint = id("we");
     let [delivered, retrying, undelivered, fresh] = [id("evt"), id("evt"), id("evt"), id("evt")];
     let [delivered_delivery, retrying_delivery, fresh_delivery] = [id("whd"), id("whd"), id("whd")];
     let [old_gateway_event, recent_gateway_event] = [id("gev"), id("gev")];
     let [spent_nonce, live_nonce] = [hex::encode(random::<16>()), hex::encode(random::<16>())];
+    let (customer, user) = (id("cus"), id("usr"));
+    let [long_expired, lately_expired] = [id("cuss"), id("cuss")];
+    let [signed_out, signed_in] = [hex::encode(random::<32>()), hex::encode(random::<32>())];
     local_d1(&format!(
         "INSERT INTO merchants (id, name, created) VALUES ('{merchant}', 'Retention', {old}); \
          INSERT INTO webhook_endpoints (id, merchant_id, url, events, sealed_secret, created) \
@@ -59,7 +64,19 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
          ('{fresh_delivery}', '{endpoint}', '{fresh}', 'payment.succeeded', 'failed', 8, {recent}, {recent}); \
          INSERT INTO gateway_events (id, received) VALUES \
          ('{old_gateway_event}', {old}), ('{recent_gateway_event}', {recent}); \
-         INSERT INTO card_nonces (nonce, seen) VALUES ('{spent_nonce}', {spent}), ('{live_nonce}', {live});"
+         INSERT INTO card_nonces (nonce, seen) VALUES ('{spent_nonce}', {spent}), ('{live_nonce}', {live}); \
+         INSERT INTO customers (id, merchant_id, created, updated) \
+         VALUES ('{customer}', '{merchant}', {old}, {old}); \
+         INSERT INTO customer_sessions (id, merchant_id, customer_id, client_secret_hash, \
+         expires_at, created) VALUES \
+         ('{long_expired}', '{merchant}', '{customer}', 'unused', {old}, {old}), \
+         ('{lately_expired}', '{merchant}', '{customer}', 'unused', {recent}, {recent}); \
+         INSERT INTO users (id, merchant_id, email, name, role, password_hash, created) \
+         VALUES ('{user}', '{merchant}', '{user}@retention.test', 'Retention', 'owner', 'unused', {old}); \
+         INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created, expires, \
+         last_seen) VALUES \
+         ('{signed_out}', '{user}', 'unused', {spent}, {expired_a_minute_ago}, {spent}), \
+         ('{signed_in}', '{user}', 'unused', {live}, {expires_in_an_hour}, {live});"
     ));
 
     till.run_poller().await;
@@ -70,10 +87,15 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
         "SELECT id FROM webhook_deliveries WHERE endpoint_id = '{endpoint}'; \
          SELECT id FROM events WHERE merchant_id = '{merchant}'; \
          SELECT id FROM gateway_events WHERE id IN ('{old_gateway_event}', '{recent_gateway_event}'); \
-         SELECT nonce AS id FROM card_nonces WHERE nonce IN ('{spent_nonce}', '{live_nonce}');"
+         SELECT nonce AS id FROM card_nonces WHERE nonce IN ('{spent_nonce}', '{live_nonce}'); \
+         SELECT id FROM customer_sessions WHERE customer_id = '{customer}'; \
+         SELECT token_hash AS id FROM dashboard_sessions WHERE user_id = '{user}';"
     ));
     assert_eq!(ids(&kept[0]), sorted([&fresh_delivery, &retrying_delivery]));
     assert_eq!(ids(&kept[1]), sorted([&fresh, &retrying]));
     assert_eq!(ids(&kept[2]), [recent_gateway_event]);
     assert_eq!(ids(&kept[3]), [live_nonce]);
+    // A customer session that expired 29 days ago is still there to say it expired.
+    assert_eq!(ids(&kept[4]), [lately_expired]);
+    assert_eq!(ids(&kept[5]), [signed_in]);
 }

@@ -1,21 +1,18 @@
 //! Deletes what is past its retention period (`till_core::retention`), oldest first.
 
 use super::{int, statement, transaction, StoreResult};
+use till_core::retention::Cutoffs;
 use worker::Env;
 
-/// One round, one transaction: finished webhook deliveries created before `cutoff`; events
-/// created before it that no delivery names any more (a delivery still being retried keeps
-/// its event, and the events' check sees the deliveries this round deleted); gateway event ids
-/// received before it; card nonces first seen before `nonce_cutoff`. At most `limit` rows of
-/// each table; the rows deleted from each, in that order.
-pub async fn delete_older(
-    env: &Env,
-    cutoff: i64,
-    nonce_cutoff: i64,
-    limit: usize,
-) -> StoreResult<Vec<usize>> {
+/// One round, one transaction: finished webhook deliveries created before the records'
+/// cutoff; events created before it that no delivery names any more (a delivery still being
+/// retried keeps its event, and the events' check sees the deliveries this round deleted);
+/// gateway event ids received before it; customer sessions that expired before it; card
+/// nonces and dashboard sessions past their own cutoffs. At most `limit` rows of each table;
+/// the rows deleted from each, in that order.
+pub async fn delete_older(env: &Env, cutoffs: &Cutoffs, limit: usize) -> StoreResult<Vec<usize>> {
     let limit = int(i64::try_from(limit).unwrap_or(i64::MAX));
-    let params = [int(cutoff), limit.clone()];
+    let params = [int(cutoffs.records), limit.clone()];
     transaction(
         env,
         vec![
@@ -43,7 +40,19 @@ pub async fn delete_older(
                 env,
                 "DELETE FROM card_nonces WHERE rowid IN (SELECT rowid FROM card_nonces \
                  WHERE seen < ?1 ORDER BY seen LIMIT ?2)",
-                &[int(nonce_cutoff), limit],
+                &[int(cutoffs.nonces), limit.clone()],
+            )?,
+            statement(
+                env,
+                "DELETE FROM customer_sessions WHERE rowid IN (SELECT rowid FROM customer_sessions \
+                 WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+                &params,
+            )?,
+            statement(
+                env,
+                "DELETE FROM dashboard_sessions WHERE rowid IN (SELECT rowid FROM dashboard_sessions \
+                 WHERE expires < ?1 ORDER BY expires LIMIT ?2)",
+                &[int(cutoffs.dashboard_sessions), limit],
             )?,
         ],
     )
