@@ -325,7 +325,20 @@ async fn one_card_is_tokenized_at_most_five_times_an_hour() {
     let till = throttled();
     let session = till.create_session(2_600).await;
     let number = fresh_card_number();
-    for _ in 0..5 {
+    // An attempt the session check refuses is an attempt with the card all the same: one who
+    // tries cards against guessed secrets gets no more tries than one with the right secret.
+    let wrong_secret = till_e2e::Session {
+        id: session.id.clone(),
+        client_secret: format!("{}_secret_guessed", session.id),
+        body: session.body.clone(),
+    };
+    for _ in 0..2 {
+        let response = tokenize_from_new_address(&till, &wrong_secret, &number).await;
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "client_secret_invalid");
+    }
+    for _ in 0..3 {
         let response = tokenize_from_new_address(&till, &session, &number).await;
         assert_eq!(response.status(), 200);
     }

@@ -224,7 +224,7 @@ async fn paying_says_what_each_answer_waited_on() {
     assert_eq!(status, 200, "{token}");
     assert_eq!(
         checked_names(&token_steps, waited),
-        ["reads", "card_checks", "vault"]
+        ["reads", "bin", "vault"]
     );
 
     let token = token["id"].as_str().expect("token id");

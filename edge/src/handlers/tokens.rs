@@ -14,9 +14,25 @@ use worker::{Env, Request};
 
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let body = body_value(&mut req).await?;
-    // The limiters count the request whatever it holds; the session is read alongside them.
+    let request: Result<CreateToken, ApiError> = parse(body);
+    // The card is opened with the session id the request names, so its limiter runs beside the
+    // browser's limiters and the session read: one wave of storage calls, not two. Every
+    // limiter counts the request whatever the rest of it holds (one the session check refuses
+    // is still an attempt with that card); the answer is the first refusal in the order below.
+    let card = request
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|request| open_card(env, caller, request));
+    let card_limited = async {
+        match &card {
+            Ok(opened) => {
+                Some(rate_limit::check(env, caller, Dimension::Card, &opened.fingerprint).await)
+            }
+            Err(_) => None,
+        }
+    };
     let read = async {
-        let request: CreateToken = parse(body)?;
+        let request = request?;
         let session = accessible_session(
             env,
             caller,
@@ -24,49 +40,32 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             Some(&request.client_secret),
         )
         .await?;
-        Ok::<_, ApiError>((request, session))
+        Ok::<_, ApiError>(session)
     };
-    let (admitted, read) =
-        futures_util::future::join(rate_limit::check_browser_caller(env, &req, caller), read).await;
+    let (admitted, read, card_limited) = futures_util::future::join3(
+        rate_limit::check_browser_caller(env, &req, caller),
+        read,
+        card_limited,
+    )
+    .await;
     server_timing::step("reads");
     admitted?;
-    let (request, session) = read?;
+    let session = read?;
     if session.status == SessionStatus::Complete {
         return Err(ApiError::new(ErrorCode::CheckoutSessionComplete));
     }
     if session.status == SessionStatus::Locked {
         return Err(ApiError::new(ErrorCode::CheckoutSessionLocked));
     }
-
-    const PARAM: &str = "encrypted_card";
-    let plaintext = encrypted::open(env, &request.encrypted_card, &session.id, PARAM)?;
-    let payload: CardPayload = serde_json::from_slice(&plaintext).map_err(|_| {
-        encrypted::invalid(
-            PARAM,
-            "The decrypted card does not have the expected fields.",
-        )
-    })?;
-    let now = clock::now_seconds();
-    payload.check(now).map_err(|e| encrypted::stale(PARAM, e))?;
-    // The nonce is checked last, so a request refused for another reason can be corrected.
-    // From here on only the normalized card is used: digits only, trimmed name.
-    let ValidCard { card, summary } = payload
-        .card
-        .validate(clock::this_month())
-        .map_err(ApiError::card)?;
-    let fingerprint_key = config::card_fingerprint_key(env)?;
-    let fingerprint = till_core::card::fingerprint(
-        fingerprint_key.expose().as_bytes(),
-        &caller.merchant_id,
-        card.number.expose(),
-    );
-    let (limited, bin) = futures_util::future::join(
-        rate_limit::check(env, caller, Dimension::Card, &fingerprint),
-        crate::bins::lookup(env, card.number.expose()),
-    )
-    .await;
-    server_timing::step("card_checks");
-    limited?;
+    let OpenedCard {
+        nonce,
+        now,
+        valid: ValidCard { card, summary },
+        fingerprint,
+    } = card?;
+    card_limited.transpose()?;
+    let bin = crate::bins::lookup(env, card.number.expose()).await;
+    server_timing::step("bin");
 
     let token = random::id(IdKind::Token)?;
     let vaulted = VaultedCard {
@@ -85,7 +84,7 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     // deleted, and it was unreachable anyway, its token never told.
     let vault = Vault::open(env)?;
     let (first_use, kept) = futures_util::future::join(
-        store::merchants::first_use_of_nonce(env, &payload.nonce, now),
+        store::merchants::first_use_of_nonce(env, &nonce, now),
         vault.store(&token, &card, &vaulted),
     )
     .await;
@@ -108,4 +107,50 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
             created: clock::now_seconds(),
         },
     )
+}
+
+/// A card opened from its JWE: valid, fresh, with the nonce still to spend and its fingerprint.
+struct OpenedCard {
+    nonce: String,
+    now: i64,
+    valid: ValidCard,
+    fingerprint: String,
+}
+
+/// Decrypts the request's card for the session it names (a JWE made for another session is
+/// refused), checks it is fresh and valid, and fingerprints it. The nonce is spent last, by
+/// the caller, so a request refused for another reason can be corrected.
+fn open_card(env: &Env, caller: &Caller, request: &CreateToken) -> Result<OpenedCard, ApiError> {
+    const PARAM: &str = "encrypted_card";
+    let plaintext = encrypted::open(
+        env,
+        &request.encrypted_card,
+        &request.checkout_session,
+        PARAM,
+    )?;
+    let payload: CardPayload = serde_json::from_slice(&plaintext).map_err(|_| {
+        encrypted::invalid(
+            PARAM,
+            "The decrypted card does not have the expected fields.",
+        )
+    })?;
+    let now = clock::now_seconds();
+    payload.check(now).map_err(|e| encrypted::stale(PARAM, e))?;
+    // From here on only the normalized card is used: digits only, trimmed name.
+    let valid = payload
+        .card
+        .validate(clock::this_month())
+        .map_err(ApiError::card)?;
+    let fingerprint_key = config::card_fingerprint_key(env)?;
+    let fingerprint = till_core::card::fingerprint(
+        fingerprint_key.expose().as_bytes(),
+        &caller.merchant_id,
+        valid.card.number.expose(),
+    );
+    Ok(OpenedCard {
+        nonce: payload.nonce,
+        now,
+        valid,
+        fingerprint,
+    })
 }
