@@ -4,6 +4,16 @@ use super::{int, statement, transaction, StoreResult};
 use till_core::retention::Cutoffs;
 use worker::Env;
 
+/// The tables a round deletes from, in the order of its counts.
+pub const TABLES: [&str; 6] = [
+    "webhook_deliveries",
+    "events",
+    "gateway_events",
+    "card_nonces",
+    "customer_sessions",
+    "dashboard_sessions",
+];
+
 /// One round, one transaction: finished webhook deliveries created before the records'
 /// cutoff; events created before it that no delivery names any more (a delivery still being
 /// retried keeps its event, and the events' check sees the deliveries this round deleted);
