@@ -2,7 +2,8 @@
 
 use super::{int, statement, transaction, StoreResult};
 use till_core::retention::Cutoffs;
-use worker::Env;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1PreparedStatement, Env};
 
 /// The tables a round deletes from, in the order of its counts.
 pub const TABLES: [&str; 6] = [
@@ -40,31 +41,36 @@ pub async fn delete_older(env: &Env, cutoffs: &Cutoffs, limit: usize) -> StoreRe
                  ORDER BY e.created LIMIT ?2)",
                 &params,
             )?,
-            statement(
+            oldest(env, "gateway_events", "received", cutoffs.records, &limit)?,
+            oldest(env, "card_nonces", "seen", cutoffs.nonces, &limit)?,
+            oldest(env, "customer_sessions", "expires_at", cutoffs.records, &limit)?,
+            oldest(
                 env,
-                "DELETE FROM gateway_events WHERE rowid IN (SELECT rowid FROM gateway_events \
-                 WHERE received < ?1 ORDER BY received LIMIT ?2)",
-                &params,
-            )?,
-            statement(
-                env,
-                "DELETE FROM card_nonces WHERE rowid IN (SELECT rowid FROM card_nonces \
-                 WHERE seen < ?1 ORDER BY seen LIMIT ?2)",
-                &[int(cutoffs.nonces), limit.clone()],
-            )?,
-            statement(
-                env,
-                "DELETE FROM customer_sessions WHERE rowid IN (SELECT rowid FROM customer_sessions \
-                 WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
-                &params,
-            )?,
-            statement(
-                env,
-                "DELETE FROM dashboard_sessions WHERE rowid IN (SELECT rowid FROM dashboard_sessions \
-                 WHERE expires < ?1 ORDER BY expires LIMIT ?2)",
-                &[int(cutoffs.dashboard_sessions), limit],
+                "dashboard_sessions",
+                "expires",
+                cutoffs.dashboard_sessions,
+                &limit,
             )?,
         ],
     )
     .await
+}
+
+/// Deletes the rows of `table` whose `column` (a time) is before `cutoff`, oldest first, at
+/// most `limit`: a table whose age is one column.
+fn oldest(
+    env: &Env,
+    table: &str,
+    column: &str,
+    cutoff: i64,
+    limit: &JsValue,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        &format!(
+            "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} \
+             WHERE {column} < ?1 ORDER BY {column} LIMIT ?2)"
+        ),
+        &[int(cutoff), limit.clone()],
+    )
 }
