@@ -1,12 +1,11 @@
 //! Finishes Trunk's release build of a page (the checkout, the wallet, the dashboard). Trunk
 //! compiles the crate and writes the page; what it cannot do is done here, on cargo's wasm:
 //!
-//! 1. `wasm-split-cli` cuts the wasm at its `#[wasm_split]` doors, after the exports of classes
-//!    no code can make are pointed at functions that only trap (`glue_boundary.rs`), so what
-//!    only they reached is left out: the code behind each door
+//! 1. `wasm-split-cli` cuts the wasm at its `#[wasm_split]` doors: the code behind each door
 //!    goes to a chunk the page fetches when the door is first used (the checkout's first
 //!    download is what shows the form; `frontend/src/lazy.rs`). A page without doors is one
-//!    wasm, as before.
+//!    wasm, as before. The exports of classes no code can make are first pointed at functions
+//!    that only trap (`glue_boundary.rs`), so the split leaves out what only they reached.
 //! 2. wasm-bindgen and wasm-opt make the page's wasm and its JS glue, under the names Trunk
 //!    linked; classes no code can make are dropped from both, and the names the two know each
 //!    other by are shortened in both (`glue_boundary.rs`); each chunk is optimized and named

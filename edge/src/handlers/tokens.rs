@@ -33,14 +33,13 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     };
     let read = async {
         let request = request?;
-        let session = accessible_session(
+        accessible_session(
             env,
             caller,
             &request.checkout_session,
             Some(&request.client_secret),
         )
-        .await?;
-        Ok::<_, ApiError>(session)
+        .await
     };
     let (admitted, read, card_limited) = futures_util::future::join3(
         rate_limit::check_browser_caller(env, &req, caller),
