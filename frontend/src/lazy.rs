@@ -1,6 +1,7 @@
 //! The checkout's first download holds what shows the form; what only some customers need (a
-//! bank or wallet payment, the issuer's challenge) and what comes after Pay (paying, the
-//! receipt) is split into wasm chunks fetched when first needed. Each [`door!`] is a function
+//! bank or wallet payment, a returning customer's saved cards, the issuer's challenge) and
+//! what comes after Pay (paying, the receipt) is split into wasm chunks fetched when first
+//! needed. Each [`door!`] is a function
 //! whose code (and all only it reaches) goes into its chunk; `cargo xtask build` cuts the wasm
 //! apart at the doors (`wasm-split-cli`, xtask's `page_wasm.rs`). Doors are fallible: a chunk
 //! that cannot be fetched is an error the customer can retry (the next call fetches again),
