@@ -310,13 +310,11 @@ pub fn held_answer(scope: &Scope) -> Option<ApiResult> {
         .map(|stored| answer(decide(stored, &scope.fingerprint)))
 }
 
-/// The answer a finished request stored, from this isolate or the scope's object, changing
-/// nothing: for a request that cannot run (its body is malformed) but may be a replay. The
-/// caller rate-limits it first: each one it asks about is a call to the merchant's objects.
+/// The answer a finished request stored, from the scope's object, changing nothing: for a
+/// request that cannot run (its body is malformed) but may be a replay. The caller asks
+/// [`held_answer`] first, then rate-limits the request: each one asked about here is a call to
+/// the merchant's objects.
 pub async fn stored_answer(env: &Env, scope: &Scope) -> Result<Option<ApiResult>, ApiError> {
-    if let Some(held) = held_answer(scope) {
-        return Ok(Some(held));
-    }
     let look = Command::Answer { name: scope.name() };
     let stored: Option<Stored> = scope
         .call(env, &look)
