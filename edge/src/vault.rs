@@ -73,17 +73,6 @@ fn token_key(token: &str) -> String {
     format!("tok:{token}")
 }
 
-/// Where a token made before its card and CVC were one record keeps them (the card for an
-/// hour, the CVC for 15 minutes). Such a token is paid until its CVC expires, so these go
-/// once no such record can hold a CVC: 15 minutes after the first deploy with one record.
-fn legacy_card_key(token: &str) -> String {
-    format!("card:{token}")
-}
-
-fn legacy_cvc_key(token: &str) -> String {
-    format!("cvc:{token}")
-}
-
 fn saved_key(payment_method: &str) -> String {
     format!("pm:{payment_method}")
 }
@@ -176,40 +165,17 @@ impl Vault {
             .await
     }
 
-    /// The card and, while it is still kept, its CVC.
+    /// The card and its CVC, while the token lasts.
     pub async fn card(
         &self,
         token: &str,
     ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
-        match self.get_sealed(&token_key(token)).await? {
-            Some(record) => {
-                let record: TokenRecord =
-                    serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
-                Ok(Some((record.card, Some(record.cvc))))
-            }
-            None => self.legacy_card(token).await,
-        }
-    }
-
-    /// A token made before its card and CVC were one record.
-    async fn legacy_card(
-        &self,
-        token: &str,
-    ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
-        let (record, cvc) = futures_util::future::join(
-            self.get_sealed(&legacy_card_key(token)),
-            self.get_sealed(&legacy_cvc_key(token)),
-        )
-        .await;
-        let Some(record) = record? else {
+        let Some(record) = self.get_sealed(&token_key(token)).await? else {
             return Ok(None);
         };
-        let card: VaultedCard =
+        let record: TokenRecord =
             serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
-        let cvc = cvc?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .map(Secret::new);
-        Ok(Some((card, cvc)))
+        Ok(Some((record.card, Some(record.cvc))))
     }
 
     /// Keeps a card a customer saved, without an expiry and never with its CVC.
@@ -267,15 +233,11 @@ impl Vault {
             .map_err(|e| kv_error("delete", e))
     }
 
-    /// Deletes the token: tokens are single use and the CVC must not outlive authorization (a
-    /// token made before the single record keeps its card, without the CVC, until it expires).
+    /// Deletes the token: tokens are single use and the CVC must not outlive authorization.
     pub async fn forget(&self, token: &str) -> Result<(), ApiError> {
-        let (token, legacy_cvc) = futures_util::future::join(
-            self.kv.delete(&token_key(token)),
-            self.kv.delete(&legacy_cvc_key(token)),
-        )
-        .await;
-        token.map_err(|e| kv_error("delete", e))?;
-        legacy_cvc.map_err(|e| kv_error("delete", e))
+        self.kv
+            .delete(&token_key(token))
+            .await
+            .map_err(|e| kv_error("delete", e))
     }
 }
