@@ -197,8 +197,10 @@ async fn route(
     if let Err(error) = audit_person_change(&req, env, caller, &route).await {
         return http::reply(Err(error));
     }
-    let later = later::Later::AfterResponse(context);
-    http::reply(handle(route.endpoint, req, env, &later, caller, id).await)
+    let later = later::Later::after_response(context);
+    let answer = handle(route.endpoint, req, env, &later, caller, id).await;
+    later.send_off();
+    http::reply(answer)
 }
 
 /// A future on the heap, polled through a pointer the compiler cannot see through, so that its
