@@ -258,7 +258,7 @@ async fn paying_says_what_each_answer_waited_on() {
     );
     assert_eq!(
         checked_names(&paid_steps, waited),
-        ["claim", "reads", "screen", "start", "gateway", "record"]
+        ["claim", "reads", "start", "gateway", "record"]
     );
 
     // A replay is the stored answer, found before anything is waited on.

@@ -1,7 +1,7 @@
 //! Fraud screening through the real edge and sandbox: each outcome of the rules (allow,
 //! 3-D Secure step-up, review, block), the rules API with its dry run, the card-testing
-//! default, and velocity limits that hold exactly when 200 attempts arrive at once and count
-//! each history apart from the others in its object.
+//! default, and velocity limits that hold exactly when 200 attempts arrive at once, count each
+//! history apart from the others in its object, and count no request refused before the rules.
 
 use serde_json::{json, Value};
 use till_core::risk_rules::Subject;
@@ -503,6 +503,45 @@ async fn card_testing_from_one_address_is_blocked_at_the_tenth_card() {
     let (_, other) = onboard("Risk Card Testing Shop 2", &[]).await;
     let (_, status, _) = attempt(&other, 500, US).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_confirm_refused_before_the_rules_is_not_counted_as_an_attempt() {
+    let (_, till) = onboard("Risk Counted Attempts Shop", &[]).await;
+    add_rule(&till, "block if attempts(card, 1h) > 1").await;
+    let session = till.create_session(700).await;
+    let token = till.token(&session, US).await;
+    // A guest's checkout cannot save a card: refused before the card is screened, twice.
+    for _ in 0..2 {
+        let (status, body) = json_of(
+            send(
+                till.http
+                    .post(till.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
+                    .bearer_auth(&till.publishable_key)
+                    .header("Idempotency-Key", new_key())
+                    .json(&json!({
+                        "client_secret": session.client_secret,
+                        "token": token,
+                        "save_payment_method": true,
+                    })),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body), body["error"]["param"].as_str()),
+            (400, "parameter_invalid", Some("save_payment_method")),
+            "{body}"
+        );
+    }
+    let (status, body) = confirm_once(&till, &session, &token).await;
+    assert_eq!(status, 200, "the card's first attempt: {body}");
+    let (_, status, body) = attempt(&till, 701, US).await;
+    assert_eq!(
+        (status, code(&body)),
+        (402, "blocked_by_risk"),
+        "the card's second attempt: {body}"
+    );
 }
 
 #[tokio::test]

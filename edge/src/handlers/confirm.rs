@@ -21,7 +21,7 @@ use crate::payments::{
     block, blocked_answer, by_card, check_open, record_answer, refused, risk_action, started,
     Audience, NewPaymentKeys,
 };
-use crate::risk::{self, Attempt};
+use crate::risk::{self, Attempt, Screening};
 use crate::store;
 use crate::store::customers::CustomerRow;
 use crate::store::payment_methods::PaymentMethodRow;
@@ -75,6 +75,17 @@ pub async fn confirm(
         return replay;
     }
     let vault = Vault::open(env)?;
+    let country = crate::http::header(&req, "CF-IPCountry")
+        .and_then(|code| till_core::reports::ip_country(&code));
+    let client_ip = crate::auth::client_ip(&req);
+    let asked = Asked {
+        pay_with: &pay_with,
+        wallet_amount: request.wallet_amount,
+        save: request.save_payment_method,
+        encrypted_cvc: request.encrypted_cvc.as_deref(),
+        country: country.as_deref(),
+        client_ip: &client_ip,
+    };
     // One wave: the key's object answers a replay (from what the first request stored) or
     // claims the key, the limiters count the request, and what paying reads is read. A replay
     // gets its stored answer whatever the limiters say; nothing reaches the gateway unless the
@@ -94,7 +105,7 @@ pub async fn confirm(
             &request.client_secret,
             vault,
             &scope,
-            &pay_with,
+            asked,
         );
         Ok(reads.await)
     };
@@ -116,9 +127,6 @@ pub async fn confirm(
             return Err(refusal);
         }
     };
-    let country = crate::http::header(&req, "CF-IPCountry")
-        .and_then(|code| till_core::reports::ip_country(&code));
-    let client_ip = crate::auth::client_ip(&req);
     if let PayWith::Bank(bank) = &pay_with {
         let origin = req
             .url()
@@ -130,7 +138,7 @@ pub async fn confirm(
                 session: &session,
                 scope: &scope,
                 bank,
-                country: country.as_deref(),
+                country: asked.country,
                 origin: &origin,
             };
             match bank_redirect::confirm(env, &checkout, reads.existing).await {
@@ -159,14 +167,6 @@ pub async fn confirm(
         .await;
     }
     idempotency::run_claimed(env, later, &scope, claimed, || async {
-        let asked = Asked {
-            pay_with: &pay_with,
-            wallet_amount: request.wallet_amount,
-            save: request.save_payment_method,
-            encrypted_cvc: request.encrypted_cvc.as_deref(),
-            country: country.as_deref(),
-            client_ip: &client_ip,
-        };
         match pay(env, later, caller, &session, reads, asked, &scope).await {
             Ok(ended) => Ok(ended),
             // The request's own fault changed nothing: a corrected retry may run.
@@ -239,8 +239,8 @@ impl Asked<'_> {
 
 /// What paying reads: a payment this key already made, the card (a malformed token is never
 /// looked up), the session's customer, the merchant's gateway (a resumed payment uses the one
-/// it went through instead) and its risk rules. Read alongside the claim; used only once the
-/// request may run.
+/// it went through instead) and its risk rules; and a new token payment's screening. Read
+/// alongside the claim; used only once the request may run.
 struct Reads {
     vault: Vault,
     existing: Option<PaymentRow>,
@@ -248,11 +248,19 @@ struct Reads {
     customer: Option<CustomerRow>,
     merchant_gateway: Result<Gateway, ApiError>,
     rules: Vec<Rule>,
+    screened: Option<Screened>,
+}
+
+/// A payment's screening by the risk rules, and the time it was made at (the payment's).
+struct Screened {
+    screening: Result<Screening, ApiError>,
+    at: i64,
 }
 
 impl Reads {
     /// The session the caller may pay (or why not), and what paying it reads: the database's
-    /// part in one batch, the card from the vault alongside.
+    /// part in one batch, the card from the vault alongside, then a new token payment's
+    /// screening ([`screened_early`]).
     async fn load(
         env: &worker::Env,
         caller: &Caller,
@@ -260,10 +268,10 @@ impl Reads {
         client_secret: &str,
         vault: Vault,
         scope: &Scope,
-        pay_with: &PayWith,
+        asked: Asked<'_>,
     ) -> Result<(SessionRow, Reads), ApiError> {
         let card = async {
-            match pay_with {
+            match asked.pay_with {
                 PayWith::Token(token) if ids::is_valid(IdKind::Token, token) => {
                     vault.card(token).await
                 }
@@ -277,14 +285,29 @@ impl Reads {
         let (stored, card) = futures_util::future::join(stored, card).await;
         let stored = stored?;
         let session = check_session_access(caller, stored.session, Some(client_secret))?;
+        let rules = till_core::risk::effective_rules(&stored.rules);
         let merchant_gateway = gateways::of_merchant_account(env, stored.gateway_account);
+        let screened = match (&stored.existing, &card, &merchant_gateway) {
+            (None, Ok(card), Ok(_)) => {
+                let checkout = Checkout {
+                    caller,
+                    session: &session,
+                    scope,
+                    rules: &rules,
+                    customer: stored.customer.as_ref(),
+                };
+                screened_early(env, &checkout, asked, card.as_ref()).await
+            }
+            _ => None,
+        };
         let reads = Reads {
             vault,
             existing: stored.existing,
             card,
             customer: stored.customer,
             merchant_gateway,
-            rules: till_core::risk::effective_rules(&stored.rules),
+            rules,
+            screened,
         };
         Ok((session, reads))
     }
@@ -306,6 +329,7 @@ async fn pay(
         customer,
         merchant_gateway,
         rules,
+        screened,
     } = reads;
     let mut card = card?;
     // A saved card's code typed again is used for this authorization only, never kept. Its
@@ -343,12 +367,12 @@ async fn pay(
             let checkout = Checkout {
                 caller,
                 session,
-                gateway: &gateway,
                 scope,
                 rules: &rules,
                 customer: customer.as_ref(),
             };
-            let payment = start_payment(env, &checkout, asked, card.as_ref()).await?;
+            let payment =
+                start_payment(env, &checkout, &gateway, asked, card.as_ref(), screened).await?;
             server_timing::step("start");
             (payment, gateway, false)
         }
@@ -524,29 +548,16 @@ async fn save_card(
 struct Checkout<'a> {
     caller: &'a Caller,
     session: &'a SessionRow,
-    gateway: &'a Gateway,
     scope: &'a Scope,
     rules: &'a [Rule],
     /// The session's customer (none for a guest).
     customer: Option<&'a CustomerRow>,
 }
 
-/// Screens the attempt, reserves the session and records a `processing` payment (with the
-/// rules' decision) before anything reaches the gateway.
-async fn start_payment(
-    env: &worker::Env,
-    checkout: &Checkout<'_>,
-    asked: Asked<'_>,
-    card: Option<&Card>,
-) -> Result<PaymentRow, ApiError> {
-    let Checkout {
-        caller,
-        session,
-        gateway,
-        scope,
-        rules,
-        customer,
-    } = *checkout;
+/// What a card payment of the session must pass before it is screened: the session is open,
+/// its quote still holds, the request's options fit the session, and it takes cards. The
+/// wallet's part of the amount (zero unless the customer's wallet pays some of it).
+fn card_payment_allowed(session: &SessionRow, asked: Asked<'_>) -> Result<i64, ApiError> {
     check_open(session)?;
     // The customer was shown the quote's amounts: after it expires they are not charged at
     // another rate, the merchant quotes again.
@@ -572,39 +583,72 @@ async fn start_payment(
             .with_message("This checkout does not take cards.")
             .with_param("token"));
     }
-    let wallet_part = wallet_checkout::share(session, asked.wallet_amount, true)?;
-    let card = match asked.pay_with {
-        PayWith::Bank(_) | PayWith::Wallet => return Err(ApiError::internal()),
-        PayWith::Token(token) => {
-            if !ids::is_valid(IdKind::Token, token) {
-                return Err(invalid_token());
-            }
-            match card {
-                Some((card, Some(_))) if card.checkout_session == session.id => card,
-                Some((card, None)) if card.checkout_session == session.id => {
-                    return Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
-                }
-                _ => return Err(invalid_token()),
-            }
+    wallet_checkout::share(session, asked.wallet_amount, true)
+}
+
+/// The token's card, if the token may pay this session.
+fn token_card<'c>(
+    session: &SessionRow,
+    token: &str,
+    card: Option<&'c Card>,
+) -> Result<&'c VaultedCard, ApiError> {
+    if !ids::is_valid(IdKind::Token, token) {
+        return Err(invalid_token());
+    }
+    match card {
+        Some((card, Some(_))) if card.checkout_session == session.id => Ok(card),
+        Some((card, None)) if card.checkout_session == session.id => {
+            Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
         }
-        PayWith::PaymentMethod(id) => {
-            let missing = || ApiError::not_found("payment method").with_param("payment_method");
-            let customer = session.customer_id.as_deref().ok_or_else(missing)?;
-            let usable = store::payment_methods::usable(env, &caller.merchant_id, customer, id)
-                .await?
-                .is_some();
-            match card {
-                Some((card, _)) if usable => card,
-                _ => return Err(missing()),
-            }
-        }
+        _ => Err(invalid_token()),
+    }
+}
+
+/// A new payment with a token is screened in the confirm's first wave, as soon as the session,
+/// the card and the rules are read, beside the key's claim and the limiters: the velocity
+/// objects are then not a round trip of their own between the wave and the payment's row. Only
+/// an attempt that [`start_payment`] would screen is screened here: it runs the same checks
+/// first, and gives their refusals itself, in its order. An attempt the limiters then refuse
+/// was still an attempt to pay, and stays counted; a replay or a concurrent copy of the
+/// request is the same attempt (the payment's gateway key), which the histories count once.
+async fn screened_early(
+    env: &worker::Env,
+    checkout: &Checkout<'_>,
+    asked: Asked<'_>,
+    card: Option<&Card>,
+) -> Option<Screened> {
+    let PayWith::Token(token) = asked.pay_with else {
+        return None;
     };
-    let now = clock::now_seconds();
+    let wallet_part = card_payment_allowed(checkout.session, asked).ok()?;
+    let card = token_card(checkout.session, token, card).ok()?;
+    let at = clock::now_seconds();
+    let screening = screen_payment(env, checkout, asked, card, wallet_part, at).await;
+    Some(Screened { screening, at })
+}
+
+/// Screens a card payment of the checkout with the merchant's rules, recording the attempt in
+/// its velocity histories.
+async fn screen_payment(
+    env: &worker::Env,
+    checkout: &Checkout<'_>,
+    asked: Asked<'_>,
+    card: &VaultedCard,
+    wallet_part: i64,
+    now: i64,
+) -> Result<Screening, ApiError> {
+    let Checkout {
+        caller,
+        session,
+        scope,
+        rules,
+        customer,
+    } = *checkout;
     let email = customer
         .and_then(|c| c.email.clone())
         .or_else(|| session.receipt_email.clone());
     let keys = NewPaymentKeys::of(scope);
-    let screening = risk::screen(
+    risk::screen(
         env,
         rules,
         &Attempt {
@@ -622,8 +666,51 @@ async fn start_payment(
             now,
         },
     )
-    .await?;
-    server_timing::step("screen");
+    .await
+}
+
+/// Screens the attempt (unless the first wave did), reserves the session and records a
+/// `processing` payment (with the rules' decision) before anything reaches the gateway.
+async fn start_payment(
+    env: &worker::Env,
+    checkout: &Checkout<'_>,
+    gateway: &Gateway,
+    asked: Asked<'_>,
+    card: Option<&Card>,
+    screened: Option<Screened>,
+) -> Result<PaymentRow, ApiError> {
+    let Checkout {
+        caller,
+        session,
+        scope,
+        ..
+    } = *checkout;
+    let wallet_part = card_payment_allowed(session, asked)?;
+    let card = match asked.pay_with {
+        PayWith::Bank(_) | PayWith::Wallet => return Err(ApiError::internal()),
+        PayWith::Token(token) => token_card(session, token, card)?,
+        PayWith::PaymentMethod(id) => {
+            let missing = || ApiError::not_found("payment method").with_param("payment_method");
+            let customer = session.customer_id.as_deref().ok_or_else(missing)?;
+            let usable = store::payment_methods::usable(env, &caller.merchant_id, customer, id)
+                .await?
+                .is_some();
+            match card {
+                Some((card, _)) if usable => card,
+                _ => return Err(missing()),
+            }
+        }
+    };
+    let (screening, now) = match screened {
+        Some(Screened { screening, at }) => (screening?, at),
+        None => {
+            let now = clock::now_seconds();
+            let screening = screen_payment(env, checkout, asked, card, wallet_part, now).await?;
+            server_timing::step("screen");
+            (screening, now)
+        }
+    };
+    let keys = NewPaymentKeys::of(scope);
     let payment = PaymentRow {
         gateway_account_id: gateway.account_id.clone(),
         payment_method_id: match asked.pay_with {
