@@ -169,13 +169,13 @@ impl Vault {
     pub async fn card(
         &self,
         token: &str,
-    ) -> Result<Option<(VaultedCard, Option<Secret<String>>)>, ApiError> {
+    ) -> Result<Option<(VaultedCard, Secret<String>)>, ApiError> {
         let Some(record) = self.get_sealed(&token_key(token)).await? else {
             return Ok(None);
         };
         let record: TokenRecord =
             serde_json::from_slice(&record).map_err(|e| kv_error("decode", e))?;
-        Ok(Some((record.card, Some(record.cvc))))
+        Ok(Some((record.card, record.cvc)))
     }
 
     /// Keeps a card a customer saved, without an expiry and never with its CVC.

@@ -161,8 +161,6 @@ error_codes! {
         "encrypted_card was made for a key Till no longer has. Fetch /v1/keys and encrypt again.";
     TokenInvalid = "token_invalid", 400, InvalidRequestError,
         "No usable token with that id for this checkout session. Tokens are single use.";
-    TokenExpired = "token_expired", 400, InvalidRequestError,
-        "The card's security code is no longer held. Enter the card again.";
 
     // The card as entered (the widget checks the same rules as the customer types).
     IncompleteNumber = "incomplete_number", 402, CardError,

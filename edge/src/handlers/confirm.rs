@@ -208,7 +208,7 @@ fn invalid_token() -> ApiError {
     ApiError::new(ErrorCode::TokenInvalid).with_param("token")
 }
 
-/// A card from the vault, with its CVC while it is still held (a saved card has none).
+/// A card from the vault, with its CVC for a token (a saved card has none).
 type Card = (VaultedCard, Option<Secret<String>>);
 
 /// What the customer asked to pay with, and whether to keep the card.
@@ -272,9 +272,10 @@ impl Reads {
     ) -> Result<(SessionRow, Reads), ApiError> {
         let card = async {
             match asked.pay_with {
-                PayWith::Token(token) if ids::is_valid(IdKind::Token, token) => {
-                    vault.card(token).await
-                }
+                PayWith::Token(token) if ids::is_valid(IdKind::Token, token) => Ok(vault
+                    .card(token)
+                    .await?
+                    .map(|(card, cvc)| (card, Some(cvc)))),
                 PayWith::PaymentMethod(id) if ids::is_valid(IdKind::PaymentMethod, id) => {
                     Ok(vault.saved_card(id).await?.map(|card| (card, None)))
                 }
@@ -596,10 +597,7 @@ fn token_card<'c>(
         return Err(invalid_token());
     }
     match card {
-        Some((card, Some(_))) if card.checkout_session == session.id => Ok(card),
-        Some((card, None)) if card.checkout_session == session.id => {
-            Err(ApiError::new(ErrorCode::TokenExpired).with_param("token"))
-        }
+        Some((card, _)) if card.checkout_session == session.id => Ok(card),
         _ => Err(invalid_token()),
     }
 }
