@@ -2,7 +2,7 @@
 //! (`cs` in its protected header). It carries a card to tokenize (`encrypted_card`) or a saved
 //! card's security code typed again (`encrypted_cvc`).
 
-use crate::config;
+use crate::{config, key_agreement};
 use till_core::card::PayloadError;
 use till_core::crypto::{self, CryptoError};
 use till_core::error::{ApiError, ErrorCode};
@@ -16,12 +16,20 @@ pub fn invalid(param: &str, message: &str) -> ApiError {
 }
 
 /// The plaintext of `jwe` (the request's `param`), made for the checkout session `session_id`.
-pub fn open(env: &Env, jwe: &str, session_id: &str, param: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn open(
+    env: &Env,
+    jwe: &str,
+    session_id: &str,
+    param: &str,
+) -> Result<Vec<u8>, ApiError> {
     let keys = config::card_keys(env)?;
-    let decrypted = crypto::decrypt(&keys, jwe).map_err(|e| match e {
+    let refused = |error: CryptoError| match error {
         CryptoError::UnknownKey => ApiError::new(ErrorCode::EncryptionKeyUnknown).with_param(param),
         other => invalid(param, &format!("{other}.")),
-    })?;
+    };
+    let sealed = crypto::locate(&keys, jwe).map_err(refused)?;
+    let shared = key_agreement::agree(&sealed).await?;
+    let decrypted = sealed.open(&shared).map_err(refused)?;
     if decrypted.header.cs != session_id {
         return Err(invalid(
             param,

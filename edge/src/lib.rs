@@ -26,6 +26,7 @@ mod hosted_pages;
 mod http;
 mod idempotency;
 mod isolate_cache;
+mod key_agreement;
 mod later;
 mod log;
 mod mail;

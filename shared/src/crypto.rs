@@ -155,30 +155,76 @@ pub struct Decrypted {
     pub plaintext: Vec<u8>,
 }
 
-/// Decrypts a compact JWE with whichever of `keys` its `kid` names.
-pub fn decrypt(keys: &[CardKey], compact: &str) -> Result<Decrypted, CryptoError> {
-    let parsed = CompactJwe::parse(compact)?;
+/// A card JWE read up to its key agreement: the key its `kid` names and the sender's key,
+/// checked to be a point of the curve. The agreement is a step of its own so that a host with a
+/// native one (the edge's WebCrypto) can make it; `agree` makes it in Rust.
+pub struct Sealed<'k> {
+    key: &'k CardKey,
+    sender: PublicKey,
+    jwe: CompactJwe,
+}
+
+/// Reads a compact JWE made for whichever of `keys` its `kid` names.
+pub fn locate<'k>(keys: &'k [CardKey], compact: &str) -> Result<Sealed<'k>, CryptoError> {
+    let jwe = CompactJwe::parse(compact)?;
     let key = keys
         .iter()
-        .find(|k| k.kid == parsed.header.kid)
+        .find(|k| k.kid == jwe.header.kid)
         .ok_or(CryptoError::UnknownKey)?;
-    let sender = jwk_to_public(&parsed.header.epk)?;
-    let cipher = content_key(&key.secret, &sender)?;
-    let mut sealed = parsed.ciphertext.clone();
-    sealed.extend_from_slice(&parsed.tag);
-    let plaintext = cipher
-        .decrypt(
-            &Nonce::from(parsed.iv),
-            Payload {
-                msg: &sealed,
-                aad: &parsed.aad,
-            },
-        )
-        .map_err(|_| CryptoError::Decryption)?;
-    Ok(Decrypted {
-        header: parsed.header,
-        plaintext,
-    })
+    let sender = jwk_to_public(&jwe.header.epk)?;
+    Ok(Sealed { key, sender, jwe })
+}
+
+impl<'k> Sealed<'k> {
+    /// The edge's key the JWE was made for.
+    pub fn key(&self) -> &'k CardKey {
+        self.key
+    }
+
+    /// The sender's ephemeral public key (`epk`), already checked.
+    pub fn sender(&self) -> &EcPublicJwk {
+        &self.jwe.header.epk
+    }
+
+    /// The ECDH shared secret (the x coordinate), computed in Rust.
+    pub fn agree(&self) -> [u8; 32] {
+        let shared = p256::ecdh::diffie_hellman(
+            self.key.secret.to_nonzero_scalar(),
+            self.sender.as_affine(),
+        );
+        (*shared.raw_secret_bytes()).into()
+    }
+
+    /// Opens the JWE with `shared`, the ECDH secret of the named key and the sender's key.
+    pub fn open(self, shared: &[u8; 32]) -> Result<Decrypted, CryptoError> {
+        let cek = jwe::concat_kdf(shared, jwe::ENC, 256);
+        let cipher = Aes256Gcm::new_from_slice(&cek).map_err(|_| CryptoError::InvalidKey)?;
+        let CompactJwe {
+            header,
+            aad,
+            iv,
+            mut ciphertext,
+            tag,
+        } = self.jwe;
+        ciphertext.extend_from_slice(&tag);
+        let plaintext = cipher
+            .decrypt(
+                &Nonce::from(iv),
+                Payload {
+                    msg: &ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CryptoError::Decryption)?;
+        Ok(Decrypted { header, plaintext })
+    }
+}
+
+/// Decrypts a compact JWE with whichever of `keys` its `kid` names.
+pub fn decrypt(keys: &[CardKey], compact: &str) -> Result<Decrypted, CryptoError> {
+    let sealed = locate(keys, compact)?;
+    let shared = sealed.agree();
+    sealed.open(&shared)
 }
 
 /// Encrypts `plaintext` to a published key, as the widget does with WebCrypto.
@@ -266,6 +312,50 @@ mod tests {
         assert!(matches!(
             decrypt(&keys, &parts.join(".")),
             Err(CryptoError::Decryption)
+        ));
+    }
+
+    #[test]
+    fn a_located_jwe_opens_with_the_secret_the_sender_agreed() {
+        let keys = [key("k1", 1), key("k2", 2)];
+        let ephemeral = [9; 32];
+        let jwe = encrypt(&keys[1].public_jwk(), "cs_1", b"card", ephemeral, [3; 12]).unwrap();
+        let sealed = locate(&keys, &jwe).unwrap();
+        assert_eq!(sealed.key().kid(), "k2");
+        // The sender's side of the agreement: its ephemeral secret and the edge's public key.
+        let sender_secret = SecretKey::from_slice(&ephemeral).unwrap();
+        assert_eq!(sealed.sender(), &public_to_jwk(&sender_secret.public_key()));
+        let recipient = jwk_to_public(&keys[1].public_jwk()).unwrap();
+        let senders =
+            p256::ecdh::diffie_hellman(sender_secret.to_nonzero_scalar(), recipient.as_affine());
+        assert_eq!(
+            sealed.agree().as_slice(),
+            senders.raw_secret_bytes().as_slice()
+        );
+        let shared = sealed.agree();
+        assert_eq!(sealed.open(&shared).unwrap().plaintext, b"card");
+        // Another secret opens nothing.
+        let sealed = locate(&keys, &jwe).unwrap();
+        assert!(matches!(
+            sealed.open(&[0; 32]),
+            Err(CryptoError::Decryption)
+        ));
+    }
+
+    #[test]
+    fn a_sender_key_off_the_curve_is_refused_before_any_agreement() {
+        let keys = [key("k1", 1)];
+        let jwe = encrypt(&keys[0].public_jwk(), "cs_1", b"card", [9; 32], [3; 12]).unwrap();
+        let mut parts: Vec<String> = jwe.split('.').map(String::from).collect();
+        let header = String::from_utf8(unb64(&parts[0]).unwrap()).unwrap();
+        // Another point's y with the sender's x: not a point of the curve.
+        let epk_y = key("k8", 8).public_jwk().y;
+        let y_start = header.find("\"y\":\"").unwrap() + 5;
+        let y_end = y_start + header[y_start..].find('"').unwrap();
+        parts[0] = b64(format!("{}{}{}", &header[..y_start], epk_y, &header[y_end..]).as_bytes());
+        assert!(matches!(
+            locate(&keys, &parts.join(".")),
+            Err(CryptoError::InvalidKey)
         ));
     }
 

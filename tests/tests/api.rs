@@ -1,6 +1,6 @@
 //! The payment API over HTTP: the edge under `wrangler dev` against the sandbox gateway.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use till_e2e::{card, new_key, Till, PUBLISHABLE_KEY, SECRET_KEY};
 
 #[tokio::test]
@@ -451,6 +451,49 @@ async fn the_same_card_has_the_same_fingerprint_everywhere_but_never_in_the_brow
     }
     assert_eq!(fingerprints[0], fingerprints[1]);
     assert_ne!(fingerprints[0], fingerprints[2]);
+}
+
+/// `jwe` with its header's sender key (`epk`) given the coordinates `x` and `y`.
+fn with_sender_key(jwe: &str, x: &str, y: &str) -> String {
+    use till_core::jwe::{b64, unb64};
+    let mut parts: Vec<String> = jwe.split('.').map(String::from).collect();
+    let mut header: Value = serde_json::from_slice(&unb64(&parts[0]).unwrap()).unwrap();
+    header["epk"]["x"] = json!(x);
+    header["epk"]["y"] = json!(y);
+    parts[0] = b64(header.to_string().as_bytes());
+    parts.join(".")
+}
+
+#[tokio::test]
+async fn a_card_whose_sender_key_was_changed_is_refused_and_stays_usable() {
+    let till = Till::default();
+    let session = till.create_session(1350).await;
+    let send = |jwe: String| {
+        let body = json!({ "checkout_session": session.id, "client_secret": session.client_secret, "encrypted_card": jwe });
+        let till = &till;
+        async move { till.post("/v1/tokens", PUBLISHABLE_KEY, &body).await }
+    };
+    let jwe = till.encrypt(&session.id, &card("4242424242424242")).await;
+    // Two points of the curve that are not the sender's: the edge's own keys.
+    let jwks = till.jwks().await;
+    let (one, other) = (&jwks.keys[0], &jwks.keys[1]);
+    for (case, changed) in [
+        ("another point", with_sender_key(&jwe, &one.x, &one.y)),
+        ("not a point", with_sender_key(&jwe, &one.x, &other.y)),
+        ("not a coordinate", with_sender_key(&jwe, &one.x, "AAAA")),
+    ] {
+        let (status, body) = send(changed).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("encrypted_card_invalid")),
+            "{case}: {body}"
+        );
+        assert_eq!(body["error"]["param"], "encrypted_card", "{case}");
+    }
+    // The refusals spent nothing: the card as the widget sent it still becomes a token.
+    let (status, token) = send(jwe).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["card"]["last4"], "4242");
 }
 
 #[tokio::test]

@@ -187,7 +187,7 @@ async fn typed_cvc(
     first_use: bool,
 ) -> Result<Secret<String>, ApiError> {
     const PARAM: &str = "encrypted_cvc";
-    let plaintext = crate::encrypted::open(env, encrypted, &session.id, PARAM)?;
+    let plaintext = crate::encrypted::open(env, encrypted, &session.id, PARAM).await?;
     let payload: till_core::card::CvcPayload =
         serde_json::from_slice(&plaintext).map_err(|_| {
             crate::encrypted::invalid(PARAM, "The decrypted code is not a CVC payload.")

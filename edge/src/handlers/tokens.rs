@@ -15,24 +15,26 @@ use worker::{Env, Request};
 pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let body = body_value(&mut req).await?;
     let request: Result<CreateToken, ApiError> = parse(body);
-    // The card is opened with the session id the request names, so its limiter runs beside the
-    // browser's limiters and the session read: one wave of storage calls, not two. Every
-    // limiter counts the request whatever the rest of it holds (one the session check refuses
-    // is still an attempt with that card); the answer is the first refusal in the order below.
-    let card = request
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|request| open_card(env, caller, request));
-    let card_limited = async {
-        match &card {
+    // The card is opened with the session id the request names, so opening it and its limiter
+    // run beside the browser's limiters and the session read: one wave of storage calls, not
+    // two, with the card's key agreement done while they are under way. Every limiter counts
+    // the request whatever the rest of it holds (one the session check refuses is still an
+    // attempt with that card); the answer is the first refusal in the order below.
+    let card = async {
+        let card = match &request {
+            Ok(request) => open_card(env, caller, request).await,
+            Err(error) => Err(error.clone()),
+        };
+        let limited = match &card {
             Ok(opened) => {
                 Some(rate_limit::check(env, caller, Dimension::Card, &opened.fingerprint).await)
             }
             Err(_) => None,
-        }
+        };
+        (card, limited)
     };
     let read = async {
-        let request = request?;
+        let request = request.as_ref().map_err(Clone::clone)?;
         accessible_session(
             env,
             caller,
@@ -41,10 +43,10 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
         )
         .await
     };
-    let (admitted, read, card_limited) = futures_util::future::join3(
+    let (admitted, read, (card, card_limited)) = futures_util::future::join3(
         rate_limit::check_browser_caller(env, &req, caller),
         read,
-        card_limited,
+        card,
     )
     .await;
     server_timing::step("reads");
@@ -119,14 +121,19 @@ struct OpenedCard {
 /// Decrypts the request's card for the session it names (a JWE made for another session is
 /// refused), checks it is fresh and valid, and fingerprints it. The nonce is spent last, by
 /// the caller, so a request refused for another reason can be corrected.
-fn open_card(env: &Env, caller: &Caller, request: &CreateToken) -> Result<OpenedCard, ApiError> {
+async fn open_card(
+    env: &Env,
+    caller: &Caller,
+    request: &CreateToken,
+) -> Result<OpenedCard, ApiError> {
     const PARAM: &str = "encrypted_card";
     let plaintext = encrypted::open(
         env,
         &request.encrypted_card,
         &request.checkout_session,
         PARAM,
-    )?;
+    )
+    .await?;
     let payload: CardPayload = serde_json::from_slice(&plaintext).map_err(|_| {
         encrypted::invalid(
             PARAM,
