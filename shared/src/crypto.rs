@@ -302,15 +302,21 @@ mod tests {
         ));
     }
 
+    /// `jwe` with its protected header (as JSON) rewritten by `change`.
+    fn with_header(jwe: &str, change: impl Fn(&str) -> String) -> String {
+        let mut parts: Vec<String> = jwe.split('.').map(String::from).collect();
+        let header = String::from_utf8(unb64(&parts[0]).unwrap()).unwrap();
+        parts[0] = b64(change(&header).as_bytes());
+        parts.join(".")
+    }
+
     #[test]
     fn tampered_header_fails_authentication() {
         let keys = [key("k1", 1)];
         let jwe = encrypt(&keys[0].public_jwk(), "cs_1", b"card", [9; 32], [3; 12]).unwrap();
-        let mut parts: Vec<String> = jwe.split('.').map(String::from).collect();
-        let header = String::from_utf8(unb64(&parts[0]).unwrap()).unwrap();
-        parts[0] = b64(header.replace("cs_1", "cs_2").as_bytes());
+        let tampered = with_header(&jwe, |header| header.replace("cs_1", "cs_2"));
         assert!(matches!(
-            decrypt(&keys, &parts.join(".")),
+            decrypt(&keys, &tampered),
             Err(CryptoError::Decryption)
         ));
     }
@@ -346,15 +352,15 @@ mod tests {
     fn a_sender_key_off_the_curve_is_refused_before_any_agreement() {
         let keys = [key("k1", 1)];
         let jwe = encrypt(&keys[0].public_jwk(), "cs_1", b"card", [9; 32], [3; 12]).unwrap();
-        let mut parts: Vec<String> = jwe.split('.').map(String::from).collect();
-        let header = String::from_utf8(unb64(&parts[0]).unwrap()).unwrap();
         // Another point's y with the sender's x: not a point of the curve.
         let epk_y = key("k8", 8).public_jwk().y;
-        let y_start = header.find("\"y\":\"").unwrap() + 5;
-        let y_end = y_start + header[y_start..].find('"').unwrap();
-        parts[0] = b64(format!("{}{}{}", &header[..y_start], epk_y, &header[y_end..]).as_bytes());
+        let off_the_curve = with_header(&jwe, |header| {
+            let y_start = header.find("\"y\":\"").unwrap() + 5;
+            let y_end = y_start + header[y_start..].find('"').unwrap();
+            format!("{}{}{}", &header[..y_start], epk_y, &header[y_end..])
+        });
         assert!(matches!(
-            locate(&keys, &parts.join(".")),
+            locate(&keys, &off_the_curve),
             Err(CryptoError::InvalidKey)
         ));
     }
