@@ -481,6 +481,10 @@ async fn a_card_whose_sender_key_was_changed_is_refused_and_stays_usable() {
         ("another point", with_sender_key(&jwe, &one.x, &one.y)),
         ("not a point", with_sender_key(&jwe, &one.x, &other.y)),
         ("not a coordinate", with_sender_key(&jwe, &one.x, "AAAA")),
+        (
+            "not base64url",
+            with_sender_key(&jwe, "x\u{1F4B3}é", &one.y),
+        ),
     ] {
         let (status, body) = send(changed).await;
         assert_eq!(
