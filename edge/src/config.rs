@@ -5,58 +5,20 @@ use crate::connectors::AccountCredentials;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
-use std::cell::OnceCell;
-use std::rc::Rc;
-use till_core::crypto::{CardKey, PrivateJwk};
 use till_core::error::{ApiError, ErrorCode};
 use till_core::secret::Secret;
 use worker::Env;
 
-fn secret(env: &Env, name: &str) -> Result<String, ApiError> {
+pub(crate) fn secret(env: &Env, name: &str) -> Result<String, ApiError> {
     env.secret(name).map(|s| s.to_string()).map_err(|_| {
         crate::log_error!("configuration: secret {name} is not set");
         ApiError::internal()
     })
 }
 
-fn misconfigured(name: &str) -> ApiError {
+pub(crate) fn misconfigured(name: &str) -> ApiError {
     crate::log_error!("configuration: secret {name} is malformed");
     ApiError::internal()
-}
-
-thread_local! {
-    /// The card keys, read once per isolate: checking a key against its public half is a P-256
-    /// scalar multiplication, which every tokenization paid. The secret only changes with a
-    /// deployment, which starts new isolates.
-    static CARD_KEYS: OnceCell<Rc<Vec<CardKey>>> = const { OnceCell::new() };
-}
-
-/// `CARD_ENCRYPTION_KEYS`: a JSON array of private P-256 JWKs. The first is current (widgets
-/// encrypt to it); the others still decrypt while they are being retired.
-pub fn card_keys(env: &Env) -> Result<Rc<Vec<CardKey>>, ApiError> {
-    if let Some(keys) = CARD_KEYS.with(|cached| cached.get().cloned()) {
-        return Ok(keys);
-    }
-    let keys = Rc::new(read_card_keys(env)?);
-    CARD_KEYS.with(|cached| {
-        let _ = cached.set(keys.clone());
-    });
-    Ok(keys)
-}
-
-fn read_card_keys(env: &Env) -> Result<Vec<CardKey>, ApiError> {
-    const NAME: &str = "CARD_ENCRYPTION_KEYS";
-    let jwks: Vec<PrivateJwk> =
-        serde_json::from_str(&secret(env, NAME)?).map_err(|_| misconfigured(NAME))?;
-    let keys: Vec<CardKey> = jwks
-        .iter()
-        .map(CardKey::from_jwk)
-        .collect::<Result<_, _>>()
-        .map_err(|_| misconfigured(NAME))?;
-    if keys.is_empty() {
-        return Err(misconfigured(NAME));
-    }
-    Ok(keys)
 }
 
 /// One AES-256 key for the vault, with the version stored beside every record it seals.

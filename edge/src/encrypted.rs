@@ -2,7 +2,7 @@
 //! (`cs` in its protected header). It carries a card to tokenize (`encrypted_card`) or a saved
 //! card's security code typed again (`encrypted_cvc`).
 
-use crate::{config, key_agreement};
+use crate::card_keys::{self, AgreementError};
 use till_core::card::PayloadError;
 use till_core::crypto::{self, CryptoError};
 use till_core::error::{ApiError, ErrorCode};
@@ -22,13 +22,21 @@ pub async fn open(
     session_id: &str,
     param: &str,
 ) -> Result<Vec<u8>, ApiError> {
-    let keys = config::card_keys(env)?;
+    let keys = card_keys::current(env).await?;
     let refused = |error: CryptoError| match error {
         CryptoError::UnknownKey => ApiError::new(ErrorCode::EncryptionKeyUnknown).with_param(param),
         other => invalid(param, &format!("{other}.")),
     };
-    let sealed = crypto::locate(&keys, jwe).map_err(refused)?;
-    let shared = key_agreement::agree(&sealed).await?;
+    let sealed = crypto::read(jwe).map_err(refused)?;
+    let key = keys
+        .iter()
+        .find(|key| key.kid() == sealed.kid())
+        .ok_or_else(|| refused(CryptoError::UnknownKey))?;
+    let shared = match card_keys::agree(key, sealed.sender()).await {
+        Ok(shared) => shared,
+        Err(AgreementError::Sender) => return Err(refused(CryptoError::InvalidKey)),
+        Err(AgreementError::Runtime(error)) => return Err(error),
+    };
     let decrypted = sealed.open(&shared).map_err(refused)?;
     if decrypted.header.cs != session_id {
         return Err(invalid(

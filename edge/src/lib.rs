@@ -13,6 +13,7 @@ mod auth;
 mod banks;
 mod billing;
 mod bins;
+mod card_keys;
 mod claims;
 mod clock;
 mod config;
@@ -26,7 +27,6 @@ mod hosted_pages;
 mod http;
 mod idempotency;
 mod isolate_cache;
-mod key_agreement;
 mod later;
 mod log;
 mod mail;
@@ -420,7 +420,7 @@ async fn audit_person_change(
 /// Endpoints anyone may call.
 async fn public(endpoint: Endpoint, req: Request, env: &Env) -> http::ApiResult {
     match endpoint {
-        Endpoint::Keys => handlers::keys::list(env),
+        Endpoint::Keys => handlers::keys::list(env).await,
         Endpoint::SignIn => handlers::dashboard::sign_in(req, env).await,
         Endpoint::SignUp => handlers::dashboard::sign_up(req, env).await,
         _ => openapi(env).await,

@@ -43,8 +43,21 @@ fn hex(bytes: &[u8]) -> String {
 /// isolate: nothing it held in memory survives), and waits until it is back. Only for a test in
 /// a binary of its own, so the restart disturbs no other test.
 pub async fn restart_edge() {
+    restart_edge_with(&[]).await;
+}
+
+/// [`restart_edge`], the edge then running with the settings (variables or secrets) in
+/// `overrides` in place of its own until the next restart.
+pub async fn restart_edge_with(overrides: &[(&str, &str)]) {
     let request = std::path::PathBuf::from(setting("TILL_ARTIFACTS")).join("restart-edge");
-    std::fs::write(&request, "").expect("the restart request");
+    let asked: String = overrides
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect();
+    // Written aside and renamed, so the runner never reads half a request.
+    let draft = request.with_extension("draft");
+    std::fs::write(&draft, asked).expect("the restart request");
+    std::fs::rename(&draft, &request).expect("the restart request");
     for _ in 0..600 {
         if !request.exists() {
             return;

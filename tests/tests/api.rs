@@ -477,13 +477,29 @@ async fn a_card_whose_sender_key_was_changed_is_refused_and_stays_usable() {
     // Two points of the curve that are not the sender's: the edge's own keys.
     let jwks = till.jwks().await;
     let (one, other) = (&jwks.keys[0], &jwks.keys[1]);
-    for (case, changed) in [
-        ("another point", with_sender_key(&jwe, &one.x, &one.y)),
-        ("not a point", with_sender_key(&jwe, &one.x, &other.y)),
-        ("not a coordinate", with_sender_key(&jwe, &one.x, "AAAA")),
+    // A key that is no point of the curve is refused as a key, before any agreement; another
+    // point agrees on another secret, which opens nothing.
+    let (bad_key, undecryptable) = ("key material is invalid.", "could not be decrypted.");
+    for (case, changed, why) in [
+        (
+            "another point",
+            with_sender_key(&jwe, &one.x, &one.y),
+            undecryptable,
+        ),
+        (
+            "not a point",
+            with_sender_key(&jwe, &one.x, &other.y),
+            bad_key,
+        ),
+        (
+            "not a coordinate",
+            with_sender_key(&jwe, &one.x, "AAAA"),
+            bad_key,
+        ),
         (
             "not base64url",
             with_sender_key(&jwe, "x\u{1F4B3}é", &one.y),
+            "not a compact JWE.",
         ),
     ] {
         let (status, body) = send(changed).await;
@@ -493,6 +509,8 @@ async fn a_card_whose_sender_key_was_changed_is_refused_and_stays_usable() {
             "{case}: {body}"
         );
         assert_eq!(body["error"]["param"], "encrypted_card", "{case}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.ends_with(why), "{case}: {message}");
     }
     // The refusals spent nothing: the card as the widget sent it still becomes a token.
     let (status, token) = send(jwe).await;

@@ -344,7 +344,8 @@ fn system_tests(filters: &[String]) -> Result<(), String> {
 }
 
 /// Runs the end-to-end tests, restarting the edge whenever a test asks for it by creating
-/// `<artifacts>/restart-edge` (the file is removed once the edge is back).
+/// `<artifacts>/restart-edge` (the file is removed once the edge is back). Each line
+/// `NAME=VALUE` of the file is a setting the edge runs with until the next restart.
 fn run_with_restarts(tests: Cmd, stack: &mut stack::Stack) -> Result<(), String> {
     let request = stack.artifacts().join("restart-edge");
     let mut command = tests.into_inner();
@@ -361,7 +362,13 @@ fn run_with_restarts(tests: Cmd, stack: &mut stack::Stack) -> Result<(), String>
         }
         if request.exists() {
             eprintln!("xtask: restarting the edge, as a test asked");
-            stack.restart_edge()?;
+            let asked = std::fs::read_to_string(&request).map_err(|e| e.to_string())?;
+            let overrides = asked
+                .lines()
+                .filter_map(|line| line.split_once('='))
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect();
+            stack.restart_edge_with(overrides)?;
             std::fs::remove_file(&request).map_err(|e| e.to_string())?;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

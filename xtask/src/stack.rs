@@ -82,6 +82,9 @@ pub struct Stack {
     own_groups: bool,
     /// The edge's static files, when not the build's `dist/` (the benchmark's floor page).
     assets: Option<PathBuf>,
+    /// Settings the edge runs with in place of its own, until the next restart: a test's
+    /// misconfiguration (`restart_edge_with`).
+    overrides: Vec<(String, String)>,
 }
 
 /// The service's log, appended to: a restarted service keeps what it logged before (the
@@ -187,6 +190,7 @@ impl Stack {
             services: Vec::new(),
             own_groups: with_browser,
             assets: None,
+            overrides: Vec::new(),
         };
         let sandbox = Cmd::new(root().join("target/debug/till-sandbox"))
             .env(
@@ -323,7 +327,10 @@ impl Stack {
             "--test-scheduled",
             "--show-interactive-dev-session=false",
         ]);
-        let command = without_devtools(command);
+        let mut command = without_devtools(command);
+        for (name, value) in &self.overrides {
+            command = command.arg("--var").arg(format!("{name}:{value}"));
+        }
         match &self.assets {
             Some(assets) => command.arg("--assets").arg(assets),
             None => command,
@@ -388,6 +395,13 @@ impl Stack {
 
     /// [`restart_edge`](Self::restart_edge), serving the static files in `assets` from now on
     /// (wrangler's `--assets`: the Worker, its routes and its bindings stay as they are).
+    /// [`restart_edge`](Self::restart_edge) with the settings (variables or secrets) in
+    /// `overrides` in place of the edge's own, until the next restart.
+    pub fn restart_edge_with(&mut self, overrides: Vec<(String, String)>) -> Result<(), String> {
+        self.overrides = overrides;
+        self.restart_edge()
+    }
+
     pub fn restart_edge_with_assets(&mut self, assets: &Path) -> Result<(), String> {
         self.assets = Some(assets.to_path_buf());
         self.restart_edge()
