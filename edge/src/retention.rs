@@ -1,5 +1,5 @@
 //! The every-minute cron's deletion of events, finished webhook deliveries, gateway event ids,
-//! card nonces and expired sessions past their retention period (`till_core::retention`): a
+//! card nonces, expired sessions and expired FX quotes past their retention period (`till_core::retention`): a
 //! few batches a run, so a backlog (the first run after this shipped, or a day of heavy
 //! traffic) drains over minutes without one run holding D1's writer for long.
 

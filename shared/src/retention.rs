@@ -7,6 +7,10 @@
 //! Encrypted cards' nonces are kept only while a replay could still be accepted, and sessions
 //! only until they expired: a dashboard session then signs no one in, and a customer session
 //! is kept 30 days more so the widget is told it expired rather than that it does not exist.
+//! An FX quote is kept 30 days after it expired: a session or payment keeps what its quote
+//! locked, so an old quote is only looked up by id, and it can lock nothing any more. Quotes
+//! grow with the merchants' traffic (a quote per price shown in another currency), not with
+//! their sales.
 //!
 //! The period is Stripe's for events: `GET /v1/events` promises 30 days. A gateway retries a
 //! webhook for days, not weeks (Stripe for 3), so an event id older than that is not coming
@@ -29,7 +33,7 @@ pub const ROUNDS: usize = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cutoffs {
     /// Events, finished webhook deliveries and gateway event ids created before it, and
-    /// customer sessions that expired before it: `KEPT_DAYS` ago.
+    /// customer sessions and FX quotes that expired before it: `KEPT_DAYS` ago.
     pub records: i64,
     /// Encrypted cards' nonces first seen before it: a card encrypted at most
     /// `PAYLOAD_MAX_SKEW_SECONDS` after its nonce was first seen is refused for its age from

@@ -1,10 +1,10 @@
 //! Events, finished webhook deliveries and gateway event ids are kept 30 days, customer
-//! sessions 30 days after they expired, dashboard sessions until they expired, and encrypted
-//! cards' nonces while a replay could be accepted (`till_core::retention`): the every-minute
-//! cron deletes older ones, keeps an event while a delivery of it is still being retried, and
-//! leaves newer ones alone. The API cannot make a record dated weeks ago, so the test writes
-//! them into the local database itself, for a merchant of its own (no other test sees them),
-//! and reads back what is left.
+//! sessions and FX quotes 30 days after they expired, dashboard sessions until they expired,
+//! and encrypted cards' nonces while a replay could be accepted (`till_core::retention`): the
+//! every-minute cron deletes older ones, keeps an event while a delivery of it is still being
+//! retried, and leaves newer ones alone. The API cannot make a record dated weeks ago, so the
+//! test writes them into the local database itself, for a merchant of its own (no other test
+//! sees them), and reads back what is left.
 
 use serde_json::Value;
 use till_e2e::{local_d1, now, random, Till};
@@ -48,6 +48,7 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
     let (customer, user) = (id("cus"), id("usr"));
     let [long_expired, lately_expired] = [id("cuss"), id("cuss")];
     let [signed_out, signed_in] = [hex::encode(random::<32>()), hex::encode(random::<32>())];
+    let [long_expired_quote, lately_expired_quote] = [id("fxq"), id("fxq")];
     local_d1(&format!(
         "INSERT INTO merchants (id, name, created) VALUES ('{merchant}', 'Retention', {old}); \
          INSERT INTO webhook_endpoints (id, merchant_id, url, events, sealed_secret, created) \
@@ -76,7 +77,14 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
          INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created, expires, \
          last_seen) VALUES \
          ('{signed_out}', '{user}', 'unused', {spent}, {expired_a_minute_ago}, {spent}), \
-         ('{signed_in}', '{user}', 'unused', {live}, {expires_in_an_hour}, {live});"
+         ('{signed_in}', '{user}', 'unused', {live}, {expires_in_an_hour}, {live}); \
+         INSERT INTO fx_quotes (id, merchant_id, from_currency, from_amount, to_currency, \
+         to_amount, rate_numerator, rate_denominator, markup_bps, margin, rates_date, \
+         expires_at, created) VALUES \
+         ('{long_expired_quote}', '{merchant}', 'USD', 1000, 'EUR', 920, '23', '25', 150, 14, \
+         '2026-01-01', {old}, {old}), \
+         ('{lately_expired_quote}', '{merchant}', 'USD', 1000, 'EUR', 920, '23', '25', 150, 14, \
+         '2026-01-01', {recent}, {recent});"
     ));
 
     till.run_poller().await;
@@ -89,7 +97,8 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
          SELECT id FROM gateway_events WHERE id IN ('{old_gateway_event}', '{recent_gateway_event}'); \
          SELECT nonce AS id FROM card_nonces WHERE nonce IN ('{spent_nonce}', '{live_nonce}'); \
          SELECT id FROM customer_sessions WHERE customer_id = '{customer}'; \
-         SELECT token_hash AS id FROM dashboard_sessions WHERE user_id = '{user}';"
+         SELECT token_hash AS id FROM dashboard_sessions WHERE user_id = '{user}'; \
+         SELECT id FROM fx_quotes WHERE merchant_id = '{merchant}';"
     ));
     assert_eq!(ids(&kept[0]), sorted([&fresh_delivery, &retrying_delivery]));
     assert_eq!(ids(&kept[1]), sorted([&fresh, &retrying]));
@@ -98,4 +107,6 @@ async fn the_cron_deletes_what_is_past_thirty_days_and_keeps_what_is_still_neede
     // A customer session that expired 29 days ago is still there to say it expired.
     assert_eq!(ids(&kept[4]), [lately_expired]);
     assert_eq!(ids(&kept[5]), [signed_in]);
+    // So is a quote that expired 29 days ago; one that expired 31 days ago went.
+    assert_eq!(ids(&kept[6]), [lately_expired_quote]);
 }

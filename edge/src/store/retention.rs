@@ -6,21 +6,22 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Env};
 
 /// The tables a round deletes from, in the order of its counts.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "webhook_deliveries",
     "events",
     "gateway_events",
     "card_nonces",
     "customer_sessions",
     "dashboard_sessions",
+    "fx_quotes",
 ];
 
 /// One round, one transaction: finished webhook deliveries created before the records'
 /// cutoff; events created before it that no delivery names any more (a delivery still being
 /// retried keeps its event, and the events' check sees the deliveries this round deleted);
-/// gateway event ids received before it; customer sessions that expired before it; card
-/// nonces and dashboard sessions past their own cutoffs. At most `limit` rows of each table;
-/// the rows deleted from each, in that order.
+/// gateway event ids received before it; customer sessions and FX quotes that expired before
+/// it; card nonces and dashboard sessions past their own cutoffs. At most `limit` rows of each
+/// table; the rows deleted from each, in that order.
 pub async fn delete_older(env: &Env, cutoffs: &Cutoffs, limit: usize) -> StoreResult<Vec<usize>> {
     let limit = int(i64::try_from(limit).unwrap_or(i64::MAX));
     let params = [int(cutoffs.records), limit.clone()];
@@ -51,6 +52,7 @@ pub async fn delete_older(env: &Env, cutoffs: &Cutoffs, limit: usize) -> StoreRe
                 cutoffs.dashboard_sessions,
                 &limit,
             )?,
+            oldest(env, "fx_quotes", "expires_at", cutoffs.records, &limit)?,
         ],
     )
     .await
