@@ -419,12 +419,25 @@ impl Till {
         token: &str,
         idempotency_key: &str,
     ) -> Response {
+        let body = json!({ "client_secret": client_secret, "token": token });
+        self.send_confirm_body(session, &body, idempotency_key)
+            .await
+    }
+
+    /// `POST /v1/checkout_sessions/:id/confirm` with `body` as the widget sends it (its
+    /// `client_secret` included) and an explicit idempotency key: the whole answer.
+    pub async fn send_confirm_body(
+        &self,
+        session: &Session,
+        body: &Value,
+        idempotency_key: &str,
+    ) -> Response {
         send(
             self.http
                 .post(self.url(&format!("/v1/checkout_sessions/{}/confirm", session.id)))
                 .bearer_auth(&self.publishable_key)
                 .header("Idempotency-Key", idempotency_key)
-                .json(&json!({ "client_secret": client_secret, "token": token })),
+                .json(body),
         )
         .await
     }

@@ -3,10 +3,10 @@
 //!
 //! `bench latency`: the storage-free route and the direct gateway call (the floors), a
 //! tokenization and the confirm after it (with the steps their answers report in
-//! `Server-Timing`), the same confirm by a new customer each time, and without the gateway's
-//! webhook about it (the echo), the confirm's idempotent replay, and confirms per second at 32
-//! clients against the floor route at the same concurrency; a wallet-to-wallet transfer, alone
-//! and per second at 32 clients.
+//! `Server-Timing`), the same confirm by a new customer each time, without the gateway's
+//! webhook about it (the echo), and with a saved card whose security code is typed again; the
+//! confirm's idempotent replay, and confirms per second at 32 clients against the floor route
+//! at the same concurrency; a wallet-to-wallet transfer, alone and per second at 32 clients.
 //! `bench first-request`: one request right after the edge (re)started.
 //! `bench interactive [runs]`: checkout page navigation to the widget's ready event, each run in
 //! a fresh browser profile (cold cache) that has rested on the cart page first, with when each
@@ -145,6 +145,12 @@ async fn prepared(till: &Till, amount: i64) -> (Session, String) {
     (session, token)
 }
 
+/// The confirm body of a Pay with a token.
+fn with_token((session, token): (Session, String)) -> (Session, Value) {
+    let body = json!({ "client_secret": session.client_secret, "token": token });
+    (session, body)
+}
+
 /// The `Server-Timing` steps of many answers: each step's samples, in the order the edge ran
 /// them.
 #[derive(Default)]
@@ -253,20 +259,19 @@ async fn tokens_confirms_and_replays(till: &Till) -> (Value, Value, Value) {
 }
 
 /// `WARM_UP + CONFIRM_SAMPLES` confirms timed as in [`tokens_confirms_and_replays`], each of
-/// the session and token `prepare(n)` made untimed: the times after the warm-up, with steps.
+/// the session and confirm body `prepare(n)` made untimed: the times after the warm-up, with
+/// steps.
 async fn timed_confirms<F, Fut>(till: &Till, mut prepare: F) -> Value
 where
     F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = (Session, String)>,
+    Fut: std::future::Future<Output = (Session, Value)>,
 {
     let mut times = Vec::with_capacity(CONFIRM_SAMPLES);
     let mut steps = Steps::default();
     for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
-        let (session, token) = prepare(n).await;
+        let (session, body) = prepare(n).await;
         let started = Instant::now();
-        let response = till
-            .send_confirm(&session, &session.client_secret, &token, &new_key())
-            .await;
+        let response = till.send_confirm_body(&session, &body, &new_key()).await;
         if n >= WARM_UP {
             times.push(millis(started));
             steps.add(&response);
@@ -286,8 +291,53 @@ async fn new_customer_confirms(till: &Till) -> Value {
         async move {
             let session = till.create_session_for(30_000 + n as i64, &email).await;
             let token = till.token(&session, "4242424242424242").await;
-            (session, token)
+            with_token((session, token))
         }
+    })
+    .await
+}
+
+/// Confirms with a returning customer's saved card whose security code the merchant asks for
+/// again (`require_cvc`): the widget encrypts the code alone (`encrypted_cvc`), and the edge
+/// opens it with the same key agreement as a tokenization's card. The card was saved by the
+/// customer's first payment, untimed.
+async fn saved_card_confirms(till: &Till) -> Value {
+    let customer = till.new_customer().await;
+    let session_for = |amount: i64, require_cvc: bool| {
+        let body = json!({ "amount": amount, "currency": "USD", "customer": customer,
+                           "require_cvc": require_cvc });
+        async move {
+            let (status, body) = till
+                .post("/v1/checkout_sessions", &till.secret_key, &body)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            Session::from_created(body)
+        }
+    };
+    let first = session_for(40_000, false).await;
+    let token = till.token(&first, "4242424242424242").await;
+    let body = json!({ "client_secret": first.client_secret, "token": token,
+                       "save_payment_method": true });
+    let response = till.send_confirm_body(&first, &body, &new_key()).await;
+    let (status, paid) = till_e2e::json_of(response).await;
+    assert_eq!(status, 200, "{paid}");
+    let (status, saved) = till
+        .get(
+            &format!("/v1/customers/{customer}/payment_methods"),
+            &till.secret_key,
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let card = saved["data"][0]["id"].as_str().expect("a saved card");
+    timed_confirms(till, |n| async move {
+        let session = session_for(40_001 + n as i64, true).await;
+        // The widget encrypts the code in the browser before it asks.
+        let nonce = till_core::jwe::b64(&till_e2e::random::<16>());
+        let payload = json!({ "cvc": "123", "iat": till_e2e::now(), "nonce": nonce });
+        let encrypted_cvc = till.encrypt_payload(&session.id, &payload, 0).await;
+        let body = json!({ "client_secret": session.client_secret, "payment_method": card,
+                           "encrypted_cvc": encrypted_cvc });
+        (session, body)
     })
     .await
 }
@@ -299,7 +349,10 @@ async fn new_customer_confirms(till: &Till) -> Value {
 /// steps are set against.
 async fn echoless_confirms(till: &Till, http: &reqwest::Client, gateway: &str) -> Value {
     drop_webhooks(http, gateway, ECHOLESS_AMOUNT).await;
-    timed_confirms(till, |_| prepared(till, ECHOLESS_AMOUNT)).await
+    timed_confirms(till, |_| async {
+        with_token(prepared(till, ECHOLESS_AMOUNT).await)
+    })
+    .await
 }
 
 /// Runs `jobs` with `CLIENTS` at a time; completed jobs per second.
@@ -409,6 +462,7 @@ async fn latency() -> Value {
     let (token, confirm, replays) = tokens_confirms_and_replays(&till).await;
     let confirm_new_customer = new_customer_confirms(&till).await;
     let confirm_without_echo = echoless_confirms(&till, &http, &gateway).await;
+    let confirm_saved_card = saved_card_confirms(&till).await;
     let throughput = throughput(Arc::new(Till::default())).await;
     let transfers = transfers(Arc::new(Till::default())).await;
     json!({
@@ -419,6 +473,7 @@ async fn latency() -> Value {
         "confirm": confirm,
         "confirm_new_customer": confirm_new_customer,
         "confirm_without_echo": confirm_without_echo,
+        "confirm_saved_card_with_code": confirm_saved_card,
         "replay": replays["replay"],
         "replay_floor": replays["floor"],
         "throughput": throughput,

@@ -308,6 +308,10 @@ pub fn run() -> Result<(), String> {
             ("confirm", "confirm"),
             ("confirm, a new customer each", "confirm_new_customer"),
             ("confirm, no gateway echo", "confirm_without_echo"),
+            (
+                "confirm, saved card, code typed again",
+                "confirm_saved_card_with_code",
+            ),
             ("confirm replay", "replay"),
             ("… floor, taken in turns with the replays", "replay_floor"),
             ("wallet transfer", "transfer"),
