@@ -383,6 +383,14 @@ impl Till {
         }
     }
 
+    /// A saved card's security code typed again, as the widget encrypts it for `session`
+    /// (`encrypted_cvc` on the confirm).
+    pub async fn encrypt_cvc(&self, session: &Session, cvc: &str) -> String {
+        let nonce = till_core::jwe::b64(&random::<16>());
+        let payload = json!({ "cvc": cvc, "iat": now(), "nonce": nonce });
+        self.encrypt_payload(&session.id, &payload, 0).await
+    }
+
     /// `POST /v1/tokens` with a card already encrypted for `session`: the whole answer.
     pub async fn send_token_request(&self, session: &Session, encrypted_card: &str) -> Response {
         send(

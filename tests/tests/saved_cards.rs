@@ -356,12 +356,6 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
 }
 
 /// `cvc` encrypted for `session` as the widget does: `{cvc, iat, nonce}` to the edge's key.
-async fn encrypted_cvc(till: &Till, session: &Session, cvc: &str) -> String {
-    let nonce = till_core::jwe::b64(&till_e2e::random::<16>());
-    let payload = json!({ "cvc": cvc, "iat": till_e2e::now(), "nonce": nonce });
-    till.encrypt_payload(&session.id, &payload, 0).await
-}
-
 async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gateway: Gateway) {
     let till = gateway.merchant().await;
     let cards = gateway.cards();
@@ -396,7 +390,7 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
         "{refused}"
     );
     assert_eq!(refused["error"]["param"], "cvc");
-    let short = encrypted_cvc(&till, &session, "12").await;
+    let short = till.encrypt_cvc(&session, "12").await;
     let (status, refused) = confirm_with(
         &till,
         &session,
@@ -409,7 +403,7 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
         "{refused}"
     );
     let elsewhere = session_for(&till, &customer, 3_300).await;
-    let misdirected = encrypted_cvc(&till, &elsewhere, "123").await;
+    let misdirected = till.encrypt_cvc(&elsewhere, "123").await;
     let (status, refused) = confirm_with(
         &till,
         &session,
@@ -418,7 +412,7 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
     .await;
     assert_eq!((status, code(&refused)), (400, "encrypted_card_invalid"));
     let token = till.token(&session, cards.succeeds).await;
-    let sealed = encrypted_cvc(&till, &session, "123").await;
+    let sealed = till.encrypt_cvc(&session, "123").await;
     let (status, refused) = confirm_with(
         &till,
         &session,

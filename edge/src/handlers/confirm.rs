@@ -177,31 +177,37 @@ pub async fn confirm(
     .await
 }
 
-/// The security code in `encrypted` (a `CvcPayload` JWE for this session), checked for the
-/// saved card's brand; its nonce is spent when `first_use`.
+/// A saved card's security code typed again, opened and checked, its nonce not yet spent.
+struct TypedCvc {
+    cvc: Secret<String>,
+    nonce: String,
+}
+
+const CVC_PARAM: &str = "encrypted_cvc";
+
+/// The security code in `encrypted` (a `CvcPayload` JWE for the session `session_id`), checked
+/// for the saved card's brand.
 async fn typed_cvc(
     env: &worker::Env,
-    session: &SessionRow,
+    session_id: &str,
     encrypted: &str,
     card: &VaultedCard,
-    first_use: bool,
-) -> Result<Secret<String>, ApiError> {
-    const PARAM: &str = "encrypted_cvc";
-    let plaintext = crate::encrypted::open(env, encrypted, &session.id, PARAM).await?;
+) -> Result<TypedCvc, ApiError> {
+    let plaintext = crate::encrypted::open(env, encrypted, session_id, CVC_PARAM).await?;
     let payload: till_core::card::CvcPayload =
         serde_json::from_slice(&plaintext).map_err(|_| {
-            crate::encrypted::invalid(PARAM, "The decrypted code is not a CVC payload.")
+            crate::encrypted::invalid(CVC_PARAM, "The decrypted code is not a CVC payload.")
         })?;
     let now = clock::now_seconds();
     payload
         .check(now)
-        .map_err(|e| crate::encrypted::stale(PARAM, e))?;
+        .map_err(|e| crate::encrypted::stale(CVC_PARAM, e))?;
     let cvc = payload.cvc.expose().trim().to_string();
     till_core::card::validate_cvc(&cvc, card.brand).map_err(ApiError::card)?;
-    if first_use && !store::merchants::first_use_of_nonce(env, &payload.nonce, now).await? {
-        return Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param(PARAM));
-    }
-    Ok(Secret::new(cvc))
+    Ok(TypedCvc {
+        cvc: Secret::new(cvc),
+        nonce: payload.nonce,
+    })
 }
 
 fn invalid_token() -> ApiError {
@@ -238,13 +244,17 @@ impl Asked<'_> {
 }
 
 /// What paying reads: a payment this key already made, the card (a malformed token is never
-/// looked up), the session's customer, the merchant's gateway (a resumed payment uses the one
-/// it went through instead) and its risk rules; and a new token payment's screening. Read
-/// alongside the claim; used only once the request may run.
+/// looked up), the saved card's row if the session's customer may use it, the session's
+/// customer, the merchant's gateway (a resumed payment uses the one it went through instead)
+/// and its risk rules; and a new card payment's screening. Read alongside the claim; used only
+/// once the request may run.
 struct Reads {
     vault: Vault,
     existing: Option<PaymentRow>,
     card: Result<Option<Card>, ApiError>,
+    saved_card: Option<PaymentMethodRow>,
+    /// A saved card's security code typed again (`encrypted_cvc`), opened.
+    typed_cvc: Option<Result<TypedCvc, ApiError>>,
     customer: Option<CustomerRow>,
     merchant_gateway: Result<Gateway, ApiError>,
     rules: Vec<Rule>,
@@ -259,7 +269,7 @@ struct Screened {
 
 impl Reads {
     /// The session the caller may pay (or why not), and what paying it reads: the database's
-    /// part in one batch, the card from the vault alongside, then a new token payment's
+    /// part in one batch, the card from the vault alongside, then a new card payment's
     /// screening ([`screened_early`]).
     async fn load(
         env: &worker::Env,
@@ -282,10 +292,28 @@ impl Reads {
                 _ => Ok(None),
             }
         };
-        let stored = store::confirm_reads::load(env, &caller.merchant_id, session_id, &scope.key);
+        let saved_card = match asked.pay_with {
+            PayWith::PaymentMethod(id) if ids::is_valid(IdKind::PaymentMethod, id) => {
+                Some(id.as_str())
+            }
+            _ => None,
+        };
+        let stored = store::confirm_reads::load(
+            env,
+            &caller.merchant_id,
+            session_id,
+            &scope.key,
+            saved_card,
+        );
         let (stored, card) = futures_util::future::join(stored, card).await;
         let stored = stored?;
         let session = check_session_access(caller, stored.session, Some(client_secret))?;
+        let typed_cvc = match (asked.pay_with, asked.encrypted_cvc, &card) {
+            (PayWith::PaymentMethod(_), Some(encrypted), Ok(Some((saved, _)))) => {
+                Some(typed_cvc(env, &session.id, encrypted, saved).await)
+            }
+            _ => None,
+        };
         let rules = till_core::risk::effective_rules(&stored.rules);
         let merchant_gateway = gateways::of_merchant_account(env, stored.gateway_account);
         let screened = match (&stored.existing, &card, &merchant_gateway) {
@@ -297,7 +325,8 @@ impl Reads {
                     rules: &rules,
                     customer: stored.customer.as_ref(),
                 };
-                screened_early(env, &checkout, asked, card.as_ref()).await
+                let (usable, typed) = (stored.saved_card.as_ref(), typed_cvc.as_ref());
+                screened_early(env, &checkout, asked, card.as_ref(), usable, typed).await
             }
             _ => None,
         };
@@ -305,6 +334,8 @@ impl Reads {
             vault,
             existing: stored.existing,
             card,
+            saved_card: stored.saved_card,
+            typed_cvc,
             customer: stored.customer,
             merchant_gateway,
             rules,
@@ -327,6 +358,8 @@ async fn pay(
         vault,
         existing,
         card,
+        saved_card,
+        typed_cvc,
         customer,
         merchant_gateway,
         rules,
@@ -336,10 +369,19 @@ async fn pay(
     // A saved card's code typed again is used for this authorization only, never kept. Its
     // nonce is spent when the payment starts; a retry of the same request (same key, same
     // ciphertext) may open it again.
-    if let (Some((saved, cvc)), PayWith::PaymentMethod(_)) = (&mut card, asked.pay_with) {
-        match asked.encrypted_cvc {
-            Some(encrypted) => {
-                *cvc = Some(typed_cvc(env, session, encrypted, saved, existing.is_none()).await?)
+    if let (Some((_, cvc)), PayWith::PaymentMethod(_)) = (&mut card, asked.pay_with) {
+        match typed_cvc {
+            Some(typed) => {
+                let typed = typed?;
+                let now = clock::now_seconds();
+                if existing.is_none()
+                    && !store::merchants::first_use_of_nonce(env, &typed.nonce, now).await?
+                {
+                    return Err(
+                        ApiError::new(ErrorCode::EncryptedCardReplayed).with_param(CVC_PARAM)
+                    );
+                }
+                *cvc = Some(typed.cvc);
             }
             None if session.require_cvc == 1 => {
                 return Err(ApiError::card(till_core::card::CardError::IncompleteCvc))
@@ -372,8 +414,16 @@ async fn pay(
                 rules: &rules,
                 customer: customer.as_ref(),
             };
-            let payment =
-                start_payment(env, &checkout, &gateway, asked, card.as_ref(), screened).await?;
+            let payment = start_payment(
+                env,
+                &checkout,
+                &gateway,
+                asked,
+                card.as_ref(),
+                saved_card.as_ref(),
+                screened,
+            )
+            .await?;
             server_timing::step("start");
             (payment, gateway, false)
         }
@@ -402,12 +452,15 @@ async fn pay(
         None
     };
     let saved = payment.payment_method_id.is_some();
-    // A saved card the gateway made its own id for is charged by that id.
-    let card_reference = match &payment.payment_method_id {
-        Some(id) => store::payment_methods::find(env, &payment.merchant_id, id)
+    // A saved card the gateway made its own id for is charged by that id. A new payment's card
+    // was read with the session; a resumed one's may have been detached since.
+    let account = payment.gateway_account_id.as_deref();
+    let card_reference = match (&payment.payment_method_id, resumed) {
+        (None, _) => None,
+        (Some(_), false) => saved_card.and_then(|method| method.reference_at(account)),
+        (Some(id), true) => store::payment_methods::find(env, &payment.merchant_id, id)
             .await?
-            .and_then(|method| method.reference_at(payment.gateway_account_id.as_deref())),
-        None => None,
+            .and_then(|method| method.reference_at(account)),
     };
     let answer = match known {
         Some(answer) => Ok(answer),
@@ -602,27 +655,52 @@ fn token_card<'c>(
     }
 }
 
-/// A new payment with a token is screened in the confirm's first wave, as soon as the session,
-/// the card and the rules are read, beside the key's claim and the limiters: the velocity
-/// objects are then not a round trip of their own between the wave and the payment's row. Only
-/// an attempt that [`start_payment`] would screen is screened here: it runs the same checks
-/// first, and gives their refusals itself, in its order. An attempt the limiters then refuse
-/// was still an attempt to pay, and stays counted; a replay or a concurrent copy of the
-/// request is the same attempt (the payment's gateway key), which the histories count once.
+/// A new payment with a token or a saved card is screened in the confirm's first wave, as soon
+/// as the session, the card and the rules are read, beside the key's claim and the limiters:
+/// the velocity objects are then not a round trip of their own between the wave and the
+/// payment's row. Only an attempt that [`start_payment`] would screen is screened here: it runs
+/// the same checks first, and gives their refusals itself, in its order: a saved card's code
+/// typed again must have opened, and be there if the merchant asks for it. (A code whose nonce
+/// was spent already is refused after the screening.) An attempt the limiters then refuse was
+/// still an attempt to pay, and stays counted; a replay or a concurrent copy of the request is
+/// the same attempt (the payment's gateway key), which the histories count once.
 async fn screened_early(
     env: &worker::Env,
     checkout: &Checkout<'_>,
     asked: Asked<'_>,
     card: Option<&Card>,
+    usable: Option<&PaymentMethodRow>,
+    typed_cvc: Option<&Result<TypedCvc, ApiError>>,
 ) -> Option<Screened> {
-    let PayWith::Token(token) = asked.pay_with else {
-        return None;
+    let session = checkout.session;
+    let card = match asked.pay_with {
+        PayWith::Token(token) => token_card(session, token, card).ok()?,
+        PayWith::PaymentMethod(_) => {
+            match typed_cvc {
+                Some(Err(_)) => return None,
+                None if session.require_cvc == 1 => return None,
+                Some(Ok(_)) | None => {}
+            }
+            saved_card_of(usable, card).ok()?
+        }
+        PayWith::Bank(_) | PayWith::Wallet => return None,
     };
-    let wallet_part = card_payment_allowed(checkout.session, asked).ok()?;
-    let card = token_card(checkout.session, token, card).ok()?;
+    let wallet_part = card_payment_allowed(session, asked).ok()?;
     let at = clock::now_seconds();
     let screening = screen_payment(env, checkout, asked, card, wallet_part, at).await;
     Some(Screened { screening, at })
+}
+
+/// The saved card's vaulted card, when the session's customer may pay with it (`usable`, read
+/// with the session: theirs, not detached, not expired).
+fn saved_card_of<'c>(
+    usable: Option<&PaymentMethodRow>,
+    card: Option<&'c Card>,
+) -> Result<&'c VaultedCard, ApiError> {
+    match (usable, card) {
+        (Some(_), Some((card, _))) => Ok(card),
+        _ => Err(ApiError::not_found("payment method").with_param("payment_method")),
+    }
 }
 
 /// Screens a card payment of the checkout with the merchant's rules, recording the attempt in
@@ -675,29 +753,15 @@ async fn start_payment(
     gateway: &Gateway,
     asked: Asked<'_>,
     card: Option<&Card>,
+    usable: Option<&PaymentMethodRow>,
     screened: Option<Screened>,
 ) -> Result<PaymentRow, ApiError> {
-    let Checkout {
-        caller,
-        session,
-        scope,
-        ..
-    } = *checkout;
+    let Checkout { session, scope, .. } = *checkout;
     let wallet_part = card_payment_allowed(session, asked)?;
     let card = match asked.pay_with {
         PayWith::Bank(_) | PayWith::Wallet => return Err(ApiError::internal()),
         PayWith::Token(token) => token_card(session, token, card)?,
-        PayWith::PaymentMethod(id) => {
-            let missing = || ApiError::not_found("payment method").with_param("payment_method");
-            let customer = session.customer_id.as_deref().ok_or_else(missing)?;
-            let usable = store::payment_methods::usable(env, &caller.merchant_id, customer, id)
-                .await?
-                .is_some();
-            match card {
-                Some((card, _)) if usable => card,
-                _ => return Err(missing()),
-            }
-        }
+        PayWith::PaymentMethod(_) => saved_card_of(usable, card)?,
     };
     let (screening, now) = match screened {
         Some(Screened { screening, at }) => (screening?, at),

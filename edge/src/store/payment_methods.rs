@@ -1,12 +1,12 @@
 //! Saved cards: what may be shown of them, whose they are, and whether they may be used.
 
-use super::{all, execute, first, int, opt_text, text, StoreResult};
+use super::{all, execute, first, int, opt_text, statement, text, StoreResult};
 use crate::clock;
 use serde::Deserialize;
 use till_core::api::PaymentMethod;
 use till_core::card::{Brand, CardSummary};
 use worker::wasm_bindgen::JsValue;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentMethodRow {
@@ -106,6 +106,24 @@ pub async fn usable(
         &usable_params(&[id, merchant_id, customer_id]),
     )
     .await
+}
+
+/// [`usable`] for the customer of the checkout session `session_id`, as a statement of a batch:
+/// the confirm reads it with the session.
+pub fn usable_for_session_statement(
+    env: &Env,
+    merchant_id: &str,
+    session_id: &str,
+    id: &str,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        &format!(
+            "{USABLE} AND m.id = ?3 AND m.merchant_id = ?4 AND m.customer_id = \
+             (SELECT customer_id FROM checkout_sessions WHERE id = ?5 AND merchant_id = ?4)"
+        ),
+        &usable_params(&[id, merchant_id, session_id]),
+    )
 }
 
 /// The usable card a payment saved (the customer asked to keep it when paying), if any.

@@ -332,9 +332,7 @@ async fn saved_card_confirms(till: &Till) -> Value {
     timed_confirms(till, |n| async move {
         let session = session_for(40_001 + n as i64, true).await;
         // The widget encrypts the code in the browser before it asks.
-        let nonce = till_core::jwe::b64(&till_e2e::random::<16>());
-        let payload = json!({ "cvc": "123", "iat": till_e2e::now(), "nonce": nonce });
-        let encrypted_cvc = till.encrypt_payload(&session.id, &payload, 0).await;
+        let encrypted_cvc = till.encrypt_cvc(&session, "123").await;
         let body = json!({ "client_secret": session.client_secret, "payment_method": card,
                            "encrypted_cvc": encrypted_cvc });
         (session, body)
