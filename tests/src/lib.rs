@@ -7,6 +7,7 @@ pub mod browser;
 pub mod gateways;
 pub mod merchants;
 pub mod people;
+pub mod saved_cards;
 pub mod wallet;
 
 use reqwest::{Client, Response};

@@ -688,17 +688,6 @@ async fn histories_that_share_an_object_count_only_their_own_attempts() {
     assert_eq!((status, code(&body)), (402, "blocked_by_risk"), "{body}");
 }
 
-/// A checkout session of `customer` whose saved cards must have their code typed again.
-async fn session_asking_the_code(till: &Till, customer: &str, amount: i64) -> Session {
-    let body = json!({ "amount": amount, "currency": "USD", "customer": customer,
-                       "require_cvc": true });
-    let (status, body) = till
-        .post("/v1/checkout_sessions", &till.secret_key, &body)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    Session::from_created(body)
-}
-
 /// Confirms `session` with `body` (the client secret added) under a key of its own.
 async fn confirm_with(till: &Till, session: &Session, mut body: Value) -> (u16, Value) {
     body["client_secret"] = json!(session.client_secret);
@@ -711,25 +700,19 @@ async fn a_saved_card_is_screened_once_its_typed_code_opened_and_not_before() {
     add_rule(&till, "block if attempts(card, 1h) > 2").await;
     let customer = till.new_customer().await;
     // The card's first attempt, which keeps it.
-    let first = session_asking_the_code(&till, &customer, 901).await;
+    let first = till.customer_checkout(&customer, 901, true).await;
     let token = till.token(&first, US).await;
     let body = json!({ "token": token, "save_payment_method": true });
     let (status, paid) = confirm_with(&till, &first, body).await;
     assert_eq!(status, 200, "{paid}");
-    let (status, saved) = till
-        .get(
-            &format!("/v1/customers/{customer}/payment_methods"),
-            &till.secret_key,
-        )
-        .await;
-    assert_eq!(status, 200, "{saved}");
-    let card = saved["data"][0]["id"].as_str().expect("the saved card");
+    let saved = till.saved_cards(&customer).await;
+    let card = saved[0]["id"].as_str().expect("the saved card");
     let with_code =
         |encrypted_cvc: String| json!({ "payment_method": card, "encrypted_cvc": encrypted_cvc });
 
     // Without the code the merchant asks for, and with one too short for the brand: refused
     // before the rules, so not counted.
-    let second = session_asking_the_code(&till, &customer, 902).await;
+    let second = till.customer_checkout(&customer, 902, true).await;
     let (status, body) = confirm_with(&till, &second, json!({ "payment_method": card })).await;
     assert_eq!((status, code(&body)), (402, "incomplete_cvc"), "{body}");
     let short = with_code(till.encrypt_cvc(&second, "12").await);
@@ -743,7 +726,7 @@ async fn a_saved_card_is_screened_once_its_typed_code_opened_and_not_before() {
     let typed = with_code(till.encrypt_cvc(&second, "123").await);
     let (status, body) = confirm_with(&till, &second, typed).await;
     assert_eq!(status, 200, "the card's second attempt: {body}");
-    let third = session_asking_the_code(&till, &customer, 903).await;
+    let third = till.customer_checkout(&customer, 903, true).await;
     let typed = with_code(till.encrypt_cvc(&third, "123").await);
     let (status, body) = confirm_with(&till, &third, typed).await;
     assert_eq!(

@@ -16,19 +16,6 @@ fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
-/// A checkout session for `customer`.
-async fn session_for(till: &Till, customer: &str, amount: i64) -> Session {
-    let (status, body) = till
-        .post(
-            "/v1/checkout_sessions",
-            &till.secret_key,
-            &json!({ "amount": amount, "currency": "USD", "customer": customer }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    Session::from_created(body)
-}
-
 /// Confirms with any body (a token or a saved card, with or without consent).
 async fn confirm_with(till: &Till, session: &Session, mut body: Value) -> (u16, Value) {
     body["client_secret"] = json!(session.client_secret);
@@ -46,7 +33,7 @@ async fn confirm_with(till: &Till, session: &Session, mut body: Value) -> (u16, 
 
 /// Pays a new session of `customer` with `number`, asking to keep the card.
 async fn pay_and_save(till: &Till, customer: &str, amount: i64, number: &str) -> (Session, Value) {
-    let session = session_for(till, customer, amount).await;
+    let session = till.customer_checkout(customer, amount, false).await;
     let token = till.token(&session, number).await;
     let (status, payment) = confirm_with(
         till,
@@ -56,17 +43,6 @@ async fn pay_and_save(till: &Till, customer: &str, amount: i64, number: &str) ->
     .await;
     assert_eq!(status, 200, "{payment}");
     (session, payment)
-}
-
-async fn saved_cards(till: &Till, customer: &str) -> Vec<Value> {
-    let (status, list) = till
-        .get(
-            &format!("/v1/customers/{customer}/payment_methods"),
-            &till.secret_key,
-        )
-        .await;
-    assert_eq!(status, 200, "{list}");
-    list["data"].as_array().unwrap().clone()
 }
 
 async fn charge_off_session(till: &Till, customer: &str, card: &str, amount: i64) -> (u16, Value) {
@@ -87,11 +63,11 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
     // Declined cards are not kept; a paid one is, once, however often it is saved.
     let (_, declined) = pay_and_save(&till, &customer, 2_100, cards.declines).await;
     assert_eq!(declined["status"], "failed");
-    assert!(saved_cards(&till, &customer).await.is_empty());
+    assert!(till.saved_cards(&customer).await.is_empty());
     let (_, first) = pay_and_save(&till, &customer, 2_200, cards.succeeds).await;
     assert_eq!(first["status"], "succeeded", "{first}");
     pay_and_save(&till, &customer, 2_300, cards.succeeds).await;
-    let saved = saved_cards(&till, &customer).await;
+    let saved = till.saved_cards(&customer).await;
     assert_eq!(saved.len(), 1, "{saved:?}");
     let card = saved[0]["id"].as_str().unwrap().to_string();
     assert_eq!(saved[0]["card"]["last4"], "4242");
@@ -136,7 +112,7 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
     assert_eq!((status, code(&wrong)), (400, "client_secret_invalid"));
 
     // Paying again with it: no card typed, one charge at the gateway.
-    let again = session_for(&till, &customer, 2_400).await;
+    let again = till.customer_checkout(&customer, 2_400, false).await;
     let (status, paid) = confirm_with(&till, &again, json!({ "payment_method": card })).await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["status"], "succeeded");
@@ -163,7 +139,7 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
 
     // Nobody else may use it: another customer's session, a session without a customer.
     let other = till.new_customer().await;
-    let theirs = session_for(&till, &other, 2_500).await;
+    let theirs = till.customer_checkout(&other, 2_500, false).await;
     let (status, refused) = confirm_with(&till, &theirs, json!({ "payment_method": card })).await;
     assert_eq!(
         (status, code(&refused)),
@@ -203,8 +179,8 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
         )
         .await;
     assert_eq!(status, 200, "{detached}");
-    assert!(saved_cards(&till, &customer).await.is_empty());
-    let last = session_for(&till, &customer, 2_700).await;
+    assert!(till.saved_cards(&customer).await.is_empty());
+    let last = till.customer_checkout(&customer, 2_700, false).await;
     let (status, refused) = confirm_with(&till, &last, json!({ "payment_method": card })).await;
     assert_eq!((status, code(&refused)), (404, "resource_missing"));
     let (status, refused) = charge_off_session(&till, &customer, &card, 2_800).await;
@@ -218,7 +194,7 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
 
     // A plain card: the merchant charges it alone, once per key.
     pay_and_save(&till, &customer, 3_100, cards.succeeds).await;
-    let plain = saved_cards(&till, &customer).await[0]["id"]
+    let plain = till.saved_cards(&customer).await[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -258,7 +234,7 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
     let (session, challenged) = pay_and_save(&till, &customer, 3_300, cards.challenges).await;
     assert_eq!(challenged["status"], "requires_action", "{challenged}");
     assert_eq!(
-        saved_cards(&till, &customer).await.len(),
+        till.saved_cards(&customer).await.len(),
         1,
         "not offered before it passes"
     );
@@ -277,7 +253,7 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
         (200, Some("succeeded")),
         "{passed}"
     );
-    let saved = saved_cards(&till, &customer).await;
+    let saved = till.saved_cards(&customer).await;
     assert_eq!(saved.len(), 2);
     let strong = saved[0]["id"].as_str().unwrap().to_string();
 
@@ -362,24 +338,12 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
     let customer = till.new_customer().await;
     let (_, first) = pay_and_save(&till, &customer, 3_100, cards.succeeds).await;
     assert_eq!(first["status"], "succeeded", "{first}");
-    let card = saved_cards(&till, &customer).await[0]["id"]
+    let card = till.saved_cards(&customer).await[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body) = till
-        .post(
-            "/v1/checkout_sessions",
-            &till.secret_key,
-            &json!({ "amount": 3_200, "currency": "USD", "customer": customer,
-                     "require_cvc": true }),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["require_cvc"]),
-        (200, &json!(true)),
-        "{body}"
-    );
-    let session = Session::from_created(body);
+    let session = till.customer_checkout(&customer, 3_200, true).await;
+    assert_eq!(session.body["require_cvc"], json!(true), "{}", session.body);
 
     // Without the code, with a short one, with one made for another session: refused, and
     // nothing reaches the gateway.
@@ -402,7 +366,7 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
         (402, &json!("cvc")),
         "{refused}"
     );
-    let elsewhere = session_for(&till, &customer, 3_300).await;
+    let elsewhere = till.customer_checkout(&customer, 3_300, false).await;
     let misdirected = till.encrypt_cvc(&elsewhere, "123").await;
     let (status, refused) = confirm_with(
         &till,
@@ -456,4 +420,50 @@ async fn a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted(gat
         assert_eq!(charged.len(), 1, "{charged:?}");
         assert_eq!(charged[0]["cvc_check"], "pass", "{charged:?}");
     }
+}
+
+/// The sandbox alone: a decline is injected for the payment's amount.
+#[tokio::test]
+async fn a_typed_code_is_spent_with_the_payment_it_started() {
+    let till = Till::default();
+    let customer = till.new_customer().await;
+    let (_, first) = pay_and_save(&till, &customer, 34_016, "4242424242424242").await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    let card = till.saved_cards(&customer).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = till.customer_checkout(&customer, 34_017, true).await;
+    till.fault(json!({ "amount": 34_017, "decline_times": 1 }))
+        .await;
+
+    // The issuer declines the first payment; the session stays open for another.
+    let sealed = till.encrypt_cvc(&session, "123").await;
+    let with_code = json!({ "payment_method": card, "encrypted_cvc": sealed });
+    let (status, declined) = confirm_with(&till, &session, with_code.clone()).await;
+    assert_eq!(
+        (status, declined["status"].as_str()),
+        (200, Some("failed")),
+        "{declined}"
+    );
+    // The same ciphertext under another key: its nonce went with the declined payment.
+    let (status, replayed) = confirm_with(&till, &session, with_code).await;
+    assert_eq!(
+        (status, code(&replayed), replayed["error"]["param"].as_str()),
+        (400, "encrypted_card_replayed", Some("encrypted_cvc")),
+        "{replayed}"
+    );
+    // The code typed again pays.
+    let typed_again = till.encrypt_cvc(&session, "123").await;
+    let (status, paid) = confirm_with(
+        &till,
+        &session,
+        json!({ "payment_method": card, "encrypted_cvc": typed_again }),
+    )
+    .await;
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (200, Some("succeeded")),
+        "{paid}"
+    );
 }

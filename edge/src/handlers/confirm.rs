@@ -367,21 +367,15 @@ async fn pay(
     } = reads;
     let mut card = card?;
     // A saved card's code typed again is used for this authorization only, never kept. Its
-    // nonce is spent when the payment starts; a retry of the same request (same key, same
-    // ciphertext) may open it again.
+    // nonce is spent in the transaction that starts the payment; a retry of the same request
+    // (same key, same ciphertext) finds the payment and may open it again.
+    let mut cvc_nonce = None;
     if let (Some((_, cvc)), PayWith::PaymentMethod(_)) = (&mut card, asked.pay_with) {
         match typed_cvc {
             Some(typed) => {
                 let typed = typed?;
-                let now = clock::now_seconds();
-                if existing.is_none()
-                    && !store::merchants::first_use_of_nonce(env, &typed.nonce, now).await?
-                {
-                    return Err(
-                        ApiError::new(ErrorCode::EncryptedCardReplayed).with_param(CVC_PARAM)
-                    );
-                }
                 *cvc = Some(typed.cvc);
+                cvc_nonce = Some(typed.nonce);
             }
             None if session.require_cvc == 1 => {
                 return Err(ApiError::card(till_core::card::CardError::IncompleteCvc))
@@ -414,16 +408,12 @@ async fn pay(
                 rules: &rules,
                 customer: customer.as_ref(),
             };
-            let payment = start_payment(
-                env,
-                &checkout,
-                &gateway,
-                asked,
-                card.as_ref(),
-                saved_card.as_ref(),
-                screened,
-            )
-            .await?;
+            let paying = Paying {
+                card: card.as_ref(),
+                saved_card: saved_card.as_ref(),
+                cvc_nonce: cvc_nonce.as_deref(),
+            };
+            let payment = start_payment(env, &checkout, &gateway, asked, paying, screened).await?;
             server_timing::step("start");
             (payment, gateway, false)
         }
@@ -745,23 +735,37 @@ async fn screen_payment(
     .await
 }
 
+/// What a new card payment pays with: the card from the vault (with the code it sends), and
+/// for a saved card its row, if usable, and the nonce of its code typed again.
+#[derive(Clone, Copy)]
+struct Paying<'a> {
+    card: Option<&'a Card>,
+    saved_card: Option<&'a PaymentMethodRow>,
+    cvc_nonce: Option<&'a str>,
+}
+
 /// Screens the attempt (unless the first wave did), reserves the session and records a
-/// `processing` payment (with the rules' decision) before anything reaches the gateway.
+/// `processing` payment (with the rules' decision) before anything reaches the gateway, with
+/// the nonce of a code typed again spent in the same transaction.
 async fn start_payment(
     env: &worker::Env,
     checkout: &Checkout<'_>,
     gateway: &Gateway,
     asked: Asked<'_>,
-    card: Option<&Card>,
-    usable: Option<&PaymentMethodRow>,
+    paying: Paying<'_>,
     screened: Option<Screened>,
 ) -> Result<PaymentRow, ApiError> {
+    let Paying {
+        card,
+        saved_card,
+        cvc_nonce,
+    } = paying;
     let Checkout { session, scope, .. } = *checkout;
     let wallet_part = card_payment_allowed(session, asked)?;
     let card = match asked.pay_with {
         PayWith::Bank(_) | PayWith::Wallet => return Err(ApiError::internal()),
         PayWith::Token(token) => token_card(session, token, card)?,
-        PayWith::PaymentMethod(_) => saved_card_of(usable, card)?,
+        PayWith::PaymentMethod(_) => saved_card_of(saved_card, card)?,
     };
     let (screening, now) = match screened {
         Some(Screened { screening, at }) => (screening?, at),
@@ -790,6 +794,6 @@ async fn start_payment(
     };
     // One transaction: the session is claimed, the payment recorded and the wallet's part held
     // together, or none of it.
-    wallet_checkout::record(env, &payment).await?;
+    wallet_checkout::record(env, &payment, cvc_nonce).await?;
     Ok(payment)
 }

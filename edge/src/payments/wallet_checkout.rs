@@ -12,7 +12,7 @@
 use super::{apply, started, Audience, NewPaymentKeys};
 use crate::connectors::GatewayPayment;
 use crate::idempotency::{self, Ended, Scope};
-use crate::store::payments::PaymentRow;
+use crate::store::payments::{PaymentRow, Start};
 use crate::store::sessions::SessionRow;
 use crate::{clock, store};
 use till_core::error::{ApiError, ErrorCode};
@@ -52,13 +52,22 @@ pub fn share(
     Ok(checkout_split(session.amount, asked, with_card)?.wallet)
 }
 
-/// Records a new payment, claiming its session, with its wallet part held in the same
-/// transaction.
-pub async fn record(env: &Env, payment: &PaymentRow) -> Result<(), ApiError> {
+/// Records a new payment, claiming its session, with its wallet part held and the nonce of a
+/// saved card's code typed again (`cvc_nonce`) spent in the same transaction.
+pub async fn record(
+    env: &Env,
+    payment: &PaymentRow,
+    cvc_nonce: Option<&str>,
+) -> Result<(), ApiError> {
     let hold = super::wallet_hold(payment)?;
-    match store::payments::insert_claiming_session(env, payment, hold.as_ref()).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable)),
+    let started =
+        store::payments::insert_claiming_session_spending(env, payment, hold.as_ref(), cvc_nonce);
+    match started.await {
+        Ok(Start::Started) => Ok(()),
+        Ok(Start::SessionUnavailable) => Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable)),
+        Ok(Start::NonceSpent) => {
+            Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_cvc"))
+        }
         Err(error) if store::ledger::overdrawn(&error) => {
             Err(ApiError::new(ErrorCode::BalanceInsufficient)
                 .with_message("The wallet holds less than this payment takes from it.")
@@ -94,7 +103,7 @@ pub async fn confirm(
                 wallet_amount: share(session, wallet_amount, false)?,
                 ..started(session, keys, clock::now_seconds())?
             };
-            record(env, &payment).await?;
+            record(env, &payment, None).await?;
             payment
         }
     };

@@ -106,10 +106,49 @@ pub async fn insert_claiming_session(
     p: &PaymentRow,
     hold: Option<&Posting<'_>>,
 ) -> StoreResult<bool> {
+    let started = insert_claiming_session_spending(env, p, hold, None).await?;
+    Ok(started == Start::Started)
+}
+
+/// What became of a payment's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The session is claimed and the payment recorded.
+    Started,
+    /// The session was not open: no payment was written (a new nonce is spent all the same).
+    SessionUnavailable,
+    /// The nonce was spent already: nothing was written.
+    NonceSpent,
+}
+
+/// [`insert_claiming_session`], spending `nonce` (an encrypted security code's) in the same
+/// transaction, its first statement: the session is claimed only if the nonce was new.
+pub async fn insert_claiming_session_spending(
+    env: &Env,
+    p: &PaymentRow,
+    hold: Option<&Posting<'_>>,
+    nonce: Option<&str>,
+) -> StoreResult<Start> {
+    let mut statements = Vec::new();
+    if let Some(nonce) = nonce {
+        statements.push(statement(
+            env,
+            "INSERT OR IGNORE INTO card_nonces (nonce, seen) VALUES (?1, ?2)",
+            &[text(nonce), int(p.created)],
+        )?);
+    }
+    // After a nonce, `changes()` is its insert's count: a spent nonce claims nothing.
+    let unspent = if nonce.is_some() {
+        " AND changes() = 1"
+    } else {
+        ""
+    };
     let claim = statement(
         env,
-        "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
-         WHERE id = ?1 AND status = 'open'",
+        &format!(
+            "UPDATE checkout_sessions SET status = 'processing', payment_id = ?2 \
+             WHERE id = ?1 AND status = 'open'{unspent}"
+        ),
         &[text(&p.checkout_session_id), text(&p.id)],
     )?;
     // `changes()` is the claim's count: the payment is inserted only when the claim took.
@@ -161,7 +200,8 @@ pub async fn insert_claiming_session(
             int(p.wallet_amount),
         ],
     )?;
-    let mut statements = vec![claim, insert];
+    let first = statements.len();
+    statements.extend([claim, insert]);
     if let Some(hold) = hold {
         statements.extend(hold.statements(
             env,
@@ -170,7 +210,13 @@ pub async fn insert_claiming_session(
         )?);
     }
     let changed = transaction(env, statements).await?;
-    Ok(changed.get(1) == Some(&1))
+    Ok(if nonce.is_some() && changed.first() != Some(&1) {
+        Start::NonceSpent
+    } else if changed.get(first + 1) == Some(&1) {
+        Start::Started
+    } else {
+        Start::SessionUnavailable
+    })
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<PaymentRow>> {

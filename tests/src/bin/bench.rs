@@ -303,39 +303,27 @@ async fn new_customer_confirms(till: &Till) -> Value {
 /// customer's first payment, untimed.
 async fn saved_card_confirms(till: &Till) -> Value {
     let customer = till.new_customer().await;
-    let session_for = |amount: i64, require_cvc: bool| {
-        let body = json!({ "amount": amount, "currency": "USD", "customer": customer,
-                           "require_cvc": require_cvc });
-        async move {
-            let (status, body) = till
-                .post("/v1/checkout_sessions", &till.secret_key, &body)
-                .await;
-            assert_eq!(status, 200, "{body}");
-            Session::from_created(body)
-        }
-    };
-    let first = session_for(40_000, false).await;
+    let first = till.customer_checkout(&customer, 40_000, false).await;
     let token = till.token(&first, "4242424242424242").await;
     let body = json!({ "client_secret": first.client_secret, "token": token,
                        "save_payment_method": true });
     let response = till.send_confirm_body(&first, &body, &new_key()).await;
     let (status, paid) = till_e2e::json_of(response).await;
     assert_eq!(status, 200, "{paid}");
-    let (status, saved) = till
-        .get(
-            &format!("/v1/customers/{customer}/payment_methods"),
-            &till.secret_key,
-        )
-        .await;
-    assert_eq!(status, 200, "{saved}");
-    let card = saved["data"][0]["id"].as_str().expect("a saved card");
-    timed_confirms(till, |n| async move {
-        let session = session_for(40_001 + n as i64, true).await;
-        // The widget encrypts the code in the browser before it asks.
-        let encrypted_cvc = till.encrypt_cvc(&session, "123").await;
-        let body = json!({ "client_secret": session.client_secret, "payment_method": card,
-                           "encrypted_cvc": encrypted_cvc });
-        (session, body)
+    let saved = till.saved_cards(&customer).await;
+    let card = saved[0]["id"].as_str().expect("a saved card");
+    timed_confirms(till, |n| {
+        let customer = &customer;
+        async move {
+            let session = till
+                .customer_checkout(customer, 40_001 + n as i64, true)
+                .await;
+            // The widget encrypts the code in the browser before it asks.
+            let encrypted_cvc = till.encrypt_cvc(&session, "123").await;
+            let body = json!({ "client_secret": session.client_secret, "payment_method": card,
+                               "encrypted_cvc": encrypted_cvc });
+            (session, body)
+        }
     })
     .await
 }
