@@ -150,6 +150,20 @@ async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gatewa
     let (status, refused) =
         confirm_with(&till, &anonymous, json!({ "payment_method": card })).await;
     assert_eq!((status, code(&refused)), (404, "resource_missing"));
+    // Ids that are no saved card's: refused alike, never looked up.
+    let mine = till.customer_checkout(&customer, 2_550, false).await;
+    for id in [
+        "pm_00000000000040008000000000000000",
+        "pm_../../payments",
+        "pm_카드",
+    ] {
+        let (status, refused) = confirm_with(&till, &mine, json!({ "payment_method": id })).await;
+        assert_eq!(
+            (status, code(&refused), refused["error"]["param"].as_str()),
+            (404, "resource_missing", Some("payment_method")),
+            "{id}: {refused}"
+        );
+    }
     let token = till.token(&anonymous, cards.succeeds).await;
     let (status, refused) = confirm_with(
         &till,
