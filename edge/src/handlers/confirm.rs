@@ -183,11 +183,12 @@ struct TypedCvc {
     nonce: String,
 }
 
-const CVC_PARAM: &str = "encrypted_cvc";
+/// The parameter that carries a saved card's code typed again.
+pub const CVC_PARAM: &str = "encrypted_cvc";
 
 /// The security code in `encrypted` (a `CvcPayload` JWE for the session `session_id`), checked
 /// for the saved card's brand.
-async fn typed_cvc(
+async fn open_typed_cvc(
     env: &worker::Env,
     session_id: &str,
     encrypted: &str,
@@ -310,7 +311,7 @@ impl Reads {
         let session = check_session_access(caller, stored.session, Some(client_secret))?;
         let typed_cvc = match (asked.pay_with, asked.encrypted_cvc, &card) {
             (PayWith::PaymentMethod(_), Some(encrypted), Ok(Some((saved, _)))) => {
-                Some(typed_cvc(env, &session.id, encrypted, saved).await)
+                Some(open_typed_cvc(env, &session.id, encrypted, saved).await)
             }
             _ => None,
         };

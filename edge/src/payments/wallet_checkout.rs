@@ -65,9 +65,8 @@ pub async fn record(
     match started.await {
         Ok(Start::Started) => Ok(()),
         Ok(Start::SessionUnavailable) => Err(ApiError::new(ErrorCode::CheckoutSessionUnavailable)),
-        Ok(Start::NonceSpent) => {
-            Err(ApiError::new(ErrorCode::EncryptedCardReplayed).with_param("encrypted_cvc"))
-        }
+        Ok(Start::NonceSpent) => Err(ApiError::new(ErrorCode::EncryptedCardReplayed)
+            .with_param(crate::handlers::confirm::CVC_PARAM)),
         Err(error) if store::ledger::overdrawn(&error) => {
             Err(ApiError::new(ErrorCode::BalanceInsufficient)
                 .with_message("The wallet holds less than this payment takes from it.")
