@@ -44,12 +44,56 @@ fn hex(bytes: &[u8]) -> String {
 /// isolate: nothing it held in memory survives), and waits until it is back. Only for a test in
 /// a binary of its own, so the restart disturbs no other test.
 pub async fn restart_edge() {
-    restart_edge_with(&[]).await;
+    restart(&[]).await;
 }
 
 /// [`restart_edge`], the edge then running with the settings (variables or secrets) in
-/// `overrides` in place of its own until the next restart.
-pub async fn restart_edge_with(overrides: &[(&str, &str)]) {
+/// `overrides` in place of its own until the next restart. Keep what it returns until the
+/// test has restarted the edge with its own settings again: if the test fails first, dropping
+/// it restarts the edge, so the test binaries after it do not meet an edge left broken.
+pub async fn restart_edge_with(overrides: &[(&str, &str)]) -> OverriddenEdge {
+    restart(overrides).await;
+    OverriddenEdge
+}
+
+async fn restart(overrides: &[(&str, &str)]) {
+    let request = ask_for_restart(overrides);
+    for _ in 0..RESTART_POLLS {
+        if !request.exists() {
+            return;
+        }
+        tokio::time::sleep(RESTART_POLL).await;
+    }
+    panic!("the edge did not come back within a minute");
+}
+
+/// The edge running with a test's settings; see [`restart_edge_with`].
+#[must_use = "it gives the edge its own settings back if the test fails"]
+pub struct OverriddenEdge;
+
+impl Drop for OverriddenEdge {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        // Unwinding, possibly inside the runtime: wait without it.
+        let request = ask_for_restart(&[]);
+        for _ in 0..RESTART_POLLS {
+            if !request.exists() {
+                return;
+            }
+            std::thread::sleep(RESTART_POLL);
+        }
+        eprintln!("the edge did not come back with its own settings within a minute");
+    }
+}
+
+const RESTART_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+const RESTART_POLLS: u32 = 600;
+
+/// Writes the request `cargo xtask test` restarts the edge for; the file is gone once the
+/// edge is back.
+fn ask_for_restart(overrides: &[(&str, &str)]) -> std::path::PathBuf {
     let request = std::path::PathBuf::from(setting("TILL_ARTIFACTS")).join("restart-edge");
     let asked: String = overrides
         .iter()
@@ -59,13 +103,7 @@ pub async fn restart_edge_with(overrides: &[(&str, &str)]) {
     let draft = request.with_extension("draft");
     std::fs::write(&draft, asked).expect("the restart request");
     std::fs::rename(&draft, &request).expect("the restart request");
-    for _ in 0..600 {
-        if !request.exists() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the edge did not come back within a minute");
+    request
 }
 
 /// Runs `sql` on the edge's local D1 database, beside the running edge (`wrangler d1 execute`

@@ -31,7 +31,7 @@ async fn card_keys_that_do_not_hold_together_publish_nothing_and_open_nothing() 
     ] {
         // The current key is sound; the retiring one is broken, and so is the whole set.
         let keys = serde_json::to_string(&[private_jwk("k-sound", 9), broken]).expect("JSON");
-        restart_edge_with(&[("CARD_ENCRYPTION_KEYS", &keys)]).await;
+        let _overridden = restart_edge_with(&[("CARD_ENCRYPTION_KEYS", &keys)]).await;
         let keys_answer = till.http.get(till.url("/v1/keys")).send().await;
         let (status, body) = json_of(keys_answer.expect("edge reachable")).await;
         assert_eq!(
