@@ -10,12 +10,12 @@
 
 use crate::connectors::Initiator;
 use crate::idempotency::{self, Ended};
-use crate::payments::saved_cards::{self, Charge, Charged};
+use crate::payments::saved_cards::{self, Charge, Charged, Charging, Context};
 use crate::store::catalogue::{Catalogued, ProductRow};
+use crate::store::charge_reads::Earlier;
 use crate::store::payments::PaymentRow;
 use crate::store::subscriptions::{InvoiceRow, SubscriptionRow};
 use crate::store::webhooks::{EndpointRow, EventRow};
-use crate::vault::Vault;
 use crate::{clock, merchant_webhooks, random, store};
 use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::error::ApiError;
@@ -347,18 +347,19 @@ async fn charge(
         fingerprint: invoice.id.clone(),
     };
     let ran = idempotency::once(env, &scope, || async {
-        let vault = Vault::open(env)?;
-        let existing = store::payments::find(env, merchant_id, payment_id).await?;
-        let (mut payment, resumed) = match existing {
+        let (customer, method) = (&subscription.customer_id, &subscription.payment_method_id);
+        let earlier = Earlier::Id(payment_id);
+        let (reads, card) = saved_cards::read(env, merchant_id, customer, method, earlier).await?;
+        let (mut payment, charging) = match reads.earlier {
             Some(found) if !saved_cards::unfinished(found.status) => {
                 return Ok(Ended::Stored {
                     status: 200,
                     body: "{}".into(),
                 })
             }
-            Some(found) => (found, true),
+            Some(found) => (found, Charging::Resumed),
             None => {
-                let Some(card) = vault.saved_card(&subscription.payment_method_id).await? else {
+                let (Some(context), Some(card)) = (Context::of(reads), &card) else {
                     return Ok(Ended::Retryable(ApiError::not_found("payment method")));
                 };
                 let money = Money::payable(invoice.total, invoice.currency)
@@ -378,15 +379,15 @@ async fn charge(
                     fingerprint: invoice.id.clone(),
                     gateway_key: scope.gateway_key(),
                 };
-                let (payment, _) =
-                    saved_cards::start(env, &charge, payment_id.to_string(), &card).await?;
-                (payment, false)
+                let started =
+                    saved_cards::start(env, &charge, payment_id.to_string(), card, context).await?;
+                (started.payment, Charging::Started(started.route))
             }
         };
-        let Some(card) = vault.saved_card(&subscription.payment_method_id).await? else {
+        let Some(card) = card else {
             return Ok(Ended::Retryable(ApiError::not_found("payment method")));
         };
-        match saved_cards::charge(env, &mut payment, card, resumed).await? {
+        match saved_cards::charge(env, &mut payment, card, charging).await? {
             Charged::Unanswered => Ok(Ended::Retryable(ApiError::gateway_unavailable())),
             Charged::Applied => Ok(Ended::Stored {
                 status: 200,

@@ -9,6 +9,7 @@ use till_e2e::{new_key, on_every_gateway, Session, Till};
 on_every_gateway!(
     a_card_saved_at_checkout_pays_again_without_being_typed,
     an_off_session_charge_needing_the_customer_is_handed_back_to_them,
+    an_off_session_charge_the_gateway_did_not_answer_is_finished_once,
     a_merchant_that_requires_the_code_gets_it_typed_again_and_encrypted,
 );
 
@@ -343,6 +344,96 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
         (404, "resource_missing"),
         "another merchant's card"
     );
+}
+
+/// Sends the merchant's off-session charge of `card` with the idempotency key `key`.
+async fn charge_with_key(
+    till: &Till,
+    customer: &str,
+    card: &str,
+    amount: i64,
+    key: &str,
+) -> (u16, Value) {
+    let response = till
+        .http
+        .post(till.url("/v1/payments"))
+        .bearer_auth(&till.secret_key)
+        .header("Idempotency-Key", key)
+        .json(
+            &json!({ "customer": customer, "payment_method": card, "amount": amount,
+                       "currency": "USD", "off_session": true }),
+        )
+        .send()
+        .await
+        .unwrap();
+    till_e2e::json_of(response).await
+}
+
+/// A charge whose answer was lost, or whose gateway failed, is finished by the merchant's retry
+/// with the same key: the gateway is asked first, and the card is charged once. Copies of one
+/// charge sent at once charge once too.
+async fn an_off_session_charge_the_gateway_did_not_answer_is_finished_once(gateway: Gateway) {
+    let till = gateway.merchant().await;
+    let customer = till.new_customer().await;
+    pay_and_save(&till, &customer, 3_500, gateway.cards().succeeds).await;
+    let card = till.saved_cards(&customer).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let lost = gateway.amount(61_701);
+    gateway.lose_answer(&till, lost).await;
+    let failed = gateway.amount(61_702);
+    gateway.fail_once(&till, failed).await;
+    for (amount, what) in [(lost, "an answer lost"), (failed, "a gateway error")] {
+        let key = new_key();
+        let (status, first) = charge_with_key(&till, &customer, &card, amount, &key).await;
+        assert_eq!(
+            (status, code(&first)),
+            (502, "gateway_unavailable"),
+            "{what}: {first}"
+        );
+        let (status, retried) = charge_with_key(&till, &customer, &card, amount, &key).await;
+        assert_eq!(
+            (status, retried["status"].as_str()),
+            (200, Some("succeeded")),
+            "{what}: {retried}"
+        );
+        let id = retried["id"].as_str().unwrap();
+        assert_eq!(gateway.charges(&till, id).await.len(), 1, "{what}");
+        let (_, listed) = till
+            .get(
+                &format!("/v1/payments?customer={customer}"),
+                &till.secret_key,
+            )
+            .await;
+        let made = listed["data"].as_array().into_iter().flatten();
+        assert_eq!(made.filter(|p| p["amount"] == amount).count(), 1, "{what}");
+    }
+
+    let key = new_key();
+    let at_once = gateway.amount(61_703);
+    let answers = futures_util::future::join_all(
+        (0..4).map(|_| charge_with_key(&till, &customer, &card, at_once, &key)),
+    )
+    .await;
+    let paid: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, payment)| payment["id"].clone())
+        .collect();
+    for (status, answer) in &answers {
+        assert!(
+            *status == 200 || (*status == 409 && code(answer) == "idempotency_request_in_progress"),
+            "{status}: {answer}"
+        );
+    }
+    assert!(
+        !paid.is_empty() && paid.iter().all(|id| *id == paid[0]),
+        "{answers:?}"
+    );
+    let id = paid[0].as_str().unwrap();
+    assert_eq!(gateway.charges(&till, id).await.len(), 1);
 }
 
 /// `cvc` encrypted for `session` as the widget does: `{cvc, iat, nonce}` to the edge's key.

@@ -9,10 +9,10 @@ use crate::auth::Caller;
 use crate::connectors::Initiator;
 use crate::http::{body_value, parse, ApiResult};
 use crate::idempotency::{self, Ended};
-use crate::payments::saved_cards::{self, Charge, Charged};
+use crate::payments::saved_cards::{self, Charge, Charged, Charging, Context};
 use crate::payments::{view, Audience};
-use crate::vault::Vault;
-use crate::{random, store};
+use crate::store::charge_reads::Earlier;
+use crate::{random, server_timing};
 use till_core::api::{CreatePayment, CustomerAction, Purpose};
 use till_core::error::ApiError;
 use till_core::ids::IdKind;
@@ -31,10 +31,18 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
     let merchant_id = caller.merchant_id.as_str();
 
     idempotency::once(env, &scope, || async {
-        let vault = Vault::open(env)?;
         // The idempotency record may be gone: the row still knows which request made it.
-        let existing = store::payments::by_idempotency_key(env, merchant_id, &scope.key).await?;
-        let (mut payment, client_secret, resumed) = match existing {
+        let earlier = Earlier::IdempotencyKey(&scope.key);
+        let (reads, card) = saved_cards::read(
+            env,
+            merchant_id,
+            &request.customer,
+            &request.payment_method,
+            earlier,
+        )
+        .await?;
+        server_timing::step("reads");
+        let (mut payment, client_secret, charging) = match reads.earlier {
             Some(found) if found.request_fingerprint != scope.fingerprint => {
                 return Ok(Ended::Retryable(idempotency::key_reused()))
             }
@@ -42,20 +50,9 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
                 return stored(&found, Audience::Server)
             }
             // An attempt died after the payment was recorded: the gateway may have it.
-            Some(found) => (found, None, true),
+            Some(found) => (found, None, Charging::Resumed),
             None => {
-                let usable = store::payment_methods::usable(
-                    env,
-                    merchant_id,
-                    &request.customer,
-                    &request.payment_method,
-                )
-                .await?;
-                let card = match usable {
-                    Some(_) => vault.saved_card(&request.payment_method).await?,
-                    None => None,
-                };
-                let Some(card) = card else {
+                let (Some(context), Some(card)) = (Context::of(reads), &card) else {
                     return Ok(Ended::Retryable(no_such_card()));
                 };
                 let charge = Charge {
@@ -74,14 +71,15 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
                     gateway_key: scope.gateway_key(),
                 };
                 let payment_id = random::id(IdKind::Payment)?;
-                let (payment, secret) = saved_cards::start(env, &charge, payment_id, &card).await?;
-                (payment, Some(secret), false)
+                let started = saved_cards::start(env, &charge, payment_id, card, context).await?;
+                let route = Charging::Started(started.route);
+                (started.payment, Some(started.client_secret), route)
             }
         };
-        let Some(card) = vault.saved_card(&request.payment_method).await? else {
+        let Some(card) = card else {
             return Ok(Ended::Retryable(no_such_card()));
         };
-        if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, resumed).await? {
+        if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, charging).await? {
             return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
         }
         let mut answer = view(&payment)?;

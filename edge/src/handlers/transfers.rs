@@ -7,10 +7,10 @@ use crate::auth::Caller;
 use crate::connectors::Initiator;
 use crate::http::{body_value, json, parse, ApiResult};
 use crate::idempotency::{self, Ended, Scope};
-use crate::payments::saved_cards::{self, Charge, Charged};
+use crate::payments::saved_cards::{self, Charge, Charged, Charging, Context};
+use crate::store::charge_reads::Earlier;
 use crate::store::ledger::Posting;
 use crate::store::transfers::{Sent, TransferRow};
-use crate::vault::Vault;
 use crate::{clock, random, store};
 use till_core::api::{CaptureMethod, Purpose};
 use till_core::error::{ApiError, ErrorCode};
@@ -261,16 +261,22 @@ async fn charge_card(
     else {
         return stored(&row);
     };
-    let Some(card) = Vault::open(env)?.saved_card(method).await? else {
+    let earlier = Earlier::Id(&payment_id);
+    let (reads, card) =
+        saved_cards::read(env, &row.merchant_id, &row.sender_id, method, earlier).await?;
+    let Some(card) = card else {
         return Ok(Ended::Retryable(no_such_card()));
     };
-    let (mut payment, resumed) = match store::payments::by_id(env, &payment_id).await? {
+    let (mut payment, charging) = match reads.earlier {
         Some(payment) if !saved_cards::unfinished(payment.status) => {
             let current = store::transfers::find(env, &row.merchant_id, &row.id).await?;
             return stored(&current.unwrap_or(row));
         }
-        Some(payment) => (payment, true),
+        Some(payment) => (payment, Charging::Resumed),
         None => {
+            let Some(context) = Context::of(reads) else {
+                return Ok(Ended::Retryable(no_such_card()));
+            };
             let charge = Charge {
                 merchant_id: &row.merchant_id,
                 customer: &row.sender_id,
@@ -288,11 +294,11 @@ async fn charge_card(
                 fingerprint: scope.fingerprint.clone(),
                 gateway_key: scope.gateway_key(),
             };
-            let (payment, _) = saved_cards::start(env, &charge, payment_id, &card).await?;
-            (payment, false)
+            let started = saved_cards::start(env, &charge, payment_id, &card, context).await?;
+            (started.payment, Charging::Started(started.route))
         }
     };
-    if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, resumed).await? {
+    if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, charging).await? {
         // The transfer stays pending: a retry with the same key finishes it.
         return Ok(Ended::Retryable(ApiError::gateway_unavailable()));
     }

@@ -6,11 +6,16 @@ use super::{
     apply, block, by_card, recover, refused, risk_action, started, NewPaymentKeys, Recovered,
 };
 use crate::connectors::{Authorization, GatewayCard, GatewayError, GatewayPayment, Initiator};
+use crate::gateways::Gateway;
 use crate::risk::{self, Attempt};
+use crate::store::charge_reads::{self, ChargeReads, Earlier};
+use crate::store::customers::CustomerRow;
+use crate::store::gateway_accounts::GatewayAccountRow;
+use crate::store::payment_methods::PaymentMethodRow;
 use crate::store::payments::PaymentRow;
 use crate::store::sessions::SessionRow;
-use crate::vault::VaultedCard;
-use crate::{clock, gateways, random, store};
+use crate::vault::{Vault, VaultedCard};
+use crate::{clock, gateways, random, server_timing, store};
 use till_core::api::{CaptureMethod, Purpose, SessionStatus};
 use till_core::api_keys::hash_secret;
 use till_core::error::ApiError;
@@ -18,6 +23,7 @@ use till_core::ids::IdKind;
 use till_core::money::Money;
 use till_core::payment::{DeclineCode, GatewayState, PaymentStatus};
 use till_core::payment_method_type::PaymentMethodType;
+use till_core::risk::StoredRule;
 use till_core::risk_rules::Action;
 use worker::Env;
 
@@ -42,15 +48,79 @@ pub struct Charge<'a> {
     pub gateway_key: String,
 }
 
-/// Records the charge's own checkout session and the `processing` payment, before anything
-/// reaches the gateway. The session's client secret is returned once: the customer needs it
-/// to pay on the hosted page should their bank ask for them.
+/// What a charge reads before it may start, at once: the D1 batch (`store::charge_reads`) and
+/// the vaulted card. The card is read before its owner is known, to save a round trip; a caller
+/// uses it only once the batch shows it the customer's (or the payment it made).
+pub async fn read(
+    env: &Env,
+    merchant_id: &str,
+    customer_id: &str,
+    payment_method: &str,
+    earlier: Earlier<'_>,
+) -> Result<(ChargeReads, Option<VaultedCard>), ApiError> {
+    let vault = Vault::open(env)?;
+    let (reads, card) = futures_util::future::join(
+        charge_reads::load(env, merchant_id, customer_id, payment_method, earlier),
+        vault.saved_card(payment_method),
+    )
+    .await;
+    Ok((reads?, card?))
+}
+
+/// What a new charge is made with ([`read`]).
+pub struct Context {
+    /// The saved card's row, the customer being allowed to pay with it.
+    pub saved_card: PaymentMethodRow,
+    pub customer: Option<CustomerRow>,
+    pub gateway_account: Option<GatewayAccountRow>,
+    pub rules: Vec<StoredRule>,
+}
+
+impl Context {
+    /// The reads' context for a new charge; `None` when the customer may not use the card.
+    pub fn of(reads: ChargeReads) -> Option<Context> {
+        Some(Context {
+            saved_card: reads.saved_card?,
+            customer: reads.customer,
+            gateway_account: reads.gateway_account,
+            rules: reads.rules,
+        })
+    }
+}
+
+/// A charge whose payment is recorded, ready for [`charge`].
+pub struct Started {
+    pub payment: PaymentRow,
+    /// The charge's own session's client secret, told once: the customer needs it to pay on
+    /// the hosted page should their bank ask for them.
+    pub client_secret: String,
+    pub route: Route,
+}
+
+/// Where a charge is authorized: the gateway, and the card's reference there when that gateway
+/// kept it.
+pub struct Route {
+    gateway: Gateway,
+    card_reference: Option<String>,
+}
+
+/// How [`charge`] comes to a payment.
+pub enum Charging {
+    /// Just recorded by [`start`], which knows the route.
+    Started(Route),
+    /// Recorded by an earlier try: the gateway may have it already.
+    Resumed,
+}
+
+/// Records the charge's own checkout session and the `processing` payment, in one transaction,
+/// before anything reaches the gateway; the attempt is screened by the merchant's rules first.
 pub async fn start(
     env: &Env,
     charge: &Charge<'_>,
     payment_id: String,
     card: &VaultedCard,
-) -> Result<(PaymentRow, String), ApiError> {
+    context: Context,
+) -> Result<Started, ApiError> {
     let now = clock::now_seconds();
     let session_id = random::id(IdKind::CheckoutSession)?;
     let client_secret = format!("{session_id}_{}", random::id(IdKind::ClientSecret)?);
@@ -75,19 +145,13 @@ pub async fn start(
         payment_method_types: PaymentMethodType::Card.as_str().into(),
         created: now,
     };
-    store::sessions::insert(env, &session).await?;
-    let (gateway, rules, customer) = futures_util::future::join3(
-        gateways::for_merchant(env, charge.merchant_id),
-        risk::rules(env, charge.merchant_id),
-        store::customers::find(env, charge.merchant_id, charge.customer),
-    )
-    .await;
-    let (gateway, customer) = (gateway?, customer?);
+    let gateway = gateways::of_merchant_account(env, context.gateway_account)?;
+    let customer = context.customer;
     // Nobody is at a checkout: no client address, and a rule asking for 3-D Secure holds the
     // charge for review instead.
     let screening = risk::screen(
         env,
-        &rules?,
+        &till_core::risk::effective_rules(&context.rules),
         &Attempt {
             merchant_id: charge.merchant_id,
             key: &charge.gateway_key,
@@ -100,6 +164,7 @@ pub async fn start(
         },
     )
     .await?;
+    server_timing::step("screen");
     let keys = NewPaymentKeys {
         idempotency_key: charge.idempotency_key.clone(),
         request_fingerprint: charge.fingerprint.clone(),
@@ -120,10 +185,21 @@ pub async fn start(
             &screening,
         )
     };
-    if !store::payments::insert_claiming_session(env, &payment, None).await? {
+    if !store::payments::insert_with_session(env, &session, &payment).await? {
         return Err(ApiError::internal());
     }
-    Ok((payment, client_secret))
+    server_timing::step("start");
+    let card_reference = context
+        .saved_card
+        .reference_at(payment.gateway_account_id.as_deref());
+    Ok(Started {
+        payment,
+        client_secret,
+        route: Route {
+            gateway,
+            card_reference,
+        },
+    })
 }
 
 /// Where charging got to.
@@ -134,15 +210,16 @@ pub enum Charged {
     Unanswered,
 }
 
-/// Charges the saved card for a `processing` payment: first asks the gateway whether an earlier
-/// attempt already reached it (it never charges twice), then authorizes as a stored credential
+/// Charges the saved card for a `processing` payment: a resumed one first asks the gateway
+/// whether an earlier attempt already reached it (it never charges twice), then authorizes as a
+/// stored credential
 /// and applies the answer. Nobody can answer a challenge here, so a gateway asking for one is
 /// the bank wanting the customer: `authentication_required`.
 pub async fn charge(
     env: &Env,
     payment: &mut PaymentRow,
     card: VaultedCard,
-    resumed: bool,
+    charging: Charging,
 ) -> Result<Charged, ApiError> {
     // Since challenges of these charges are taken as declines ([`as_taken`]), only a payment
     // the gateway's event moved to a challenge before that is found there.
@@ -155,19 +232,16 @@ pub async fn charge(
         block(env, payment).await?;
         return Ok(Charged::Applied);
     }
-    if resumed {
-        match recover(env, payment).await? {
+    let Route {
+        gateway,
+        card_reference,
+    } = match charging {
+        Charging::Started(route) => route,
+        Charging::Resumed => match recover(env, payment).await? {
             Recovered::Applied => return Ok(Charged::Applied),
             Recovered::Unanswered(_) => return Ok(Charged::Unanswered),
-            Recovered::Unknown => {}
-        }
-    }
-    let gateway = gateways::for_payment(env, payment).await?;
-    let card_reference = match &payment.payment_method_id {
-        Some(id) => store::payment_methods::find(env, &payment.merchant_id, id)
-            .await?
-            .and_then(|method| method.reference_at(payment.gateway_account_id.as_deref())),
-        None => None,
+            Recovered::Unknown => route_of(env, payment).await?,
+        },
     };
     let authorization = Authorization {
         amount: payment.amount,
@@ -188,11 +262,12 @@ pub async fn charge(
         card_reference,
         authenticate: false,
     };
-    let answer = match gateway
+    let answered = gateway
         .connector
         .authorize(&authorization, &payment.gateway_idempotency_key)
-        .await
-    {
+        .await;
+    server_timing::step("gateway");
+    let answer = match answered {
         Ok(answer) => answer,
         Err(GatewayError::Unavailable(reason)) => {
             crate::log_warn!("payment {}: gateway unavailable: {reason}", payment.id);
@@ -202,7 +277,24 @@ pub async fn charge(
     };
     // A challenge in the answer is failed as the bank wanting its holder (`record_answer`).
     apply(env, payment, answer).await?;
+    server_timing::step("record");
     Ok(Charged::Applied)
+}
+
+/// The route a recorded payment was started on: its gateway account, and the card's reference
+/// there.
+async fn route_of(env: &Env, payment: &PaymentRow) -> Result<Route, ApiError> {
+    let gateway = gateways::for_payment(env, payment).await?;
+    let card_reference = match &payment.payment_method_id {
+        Some(id) => store::payment_methods::find(env, &payment.merchant_id, id)
+            .await?
+            .and_then(|method| method.reference_at(payment.gateway_account_id.as_deref())),
+        None => None,
+    };
+    Ok(Route {
+        gateway,
+        card_reference,
+    })
 }
 
 /// Whether `payment` charges a saved card without the widget (off-session, a renewal, a

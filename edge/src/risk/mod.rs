@@ -6,7 +6,6 @@
 
 pub mod velocity;
 
-use crate::store;
 use crate::store::customers::CustomerRow;
 use crate::vault::VaultedCard;
 use std::collections::{BTreeMap, BTreeSet};
@@ -152,13 +151,6 @@ pub async fn screen(
         assessment,
         record: ScreeningRecord::of(&facts, &subjects),
     })
-}
-
-/// The merchant's rules in force.
-pub async fn rules(env: &Env, merchant_id: &str) -> Result<Vec<Rule>, ApiError> {
-    Ok(risk::effective_rules(
-        &store::risk_rules::list(env, merchant_id).await?,
-    ))
 }
 
 /// Counts a refused attempt as a decline in each history it was recorded in. A failure is

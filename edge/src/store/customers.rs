@@ -138,12 +138,14 @@ pub async fn update(
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<CustomerRow>> {
-    first(
-        env,
-        "SELECT * FROM customers WHERE id = ?1 AND merchant_id = ?2",
-        &[text(id), text(merchant_id)],
-    )
-    .await
+    first(env, FIND, &[text(id), text(merchant_id)]).await
+}
+
+const FIND: &str = "SELECT * FROM customers WHERE id = ?1 AND merchant_id = ?2";
+
+/// [`find`], to run in a batch.
+pub fn find_statement(env: &Env, merchant_id: &str, id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, FIND, &[text(id), text(merchant_id)])
 }
 
 /// The customer a checkout session is for (none for a guest), to run in a batch.

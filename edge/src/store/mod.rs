@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod catalogue;
+pub mod charge_reads;
 pub mod confirm_reads;
 pub mod customer_sessions;
 pub mod customers;

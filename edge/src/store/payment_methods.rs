@@ -102,10 +102,26 @@ pub async fn usable(
 ) -> StoreResult<Option<PaymentMethodRow>> {
     first(
         env,
-        &format!("{USABLE} AND m.id = ?3 AND m.merchant_id = ?4 AND m.customer_id = ?5"),
+        &format!("{USABLE} {OF_CUSTOMER}"),
         &usable_params(&[id, merchant_id, customer_id]),
     )
     .await
+}
+
+const OF_CUSTOMER: &str = "AND m.id = ?3 AND m.merchant_id = ?4 AND m.customer_id = ?5";
+
+/// [`usable`], to run in a batch.
+pub fn usable_statement(
+    env: &Env,
+    merchant_id: &str,
+    customer_id: &str,
+    id: &str,
+) -> StoreResult<D1PreparedStatement> {
+    statement(
+        env,
+        &format!("{USABLE} {OF_CUSTOMER}"),
+        &usable_params(&[id, merchant_id, customer_id]),
+    )
 }
 
 /// [`usable`] for the customer of the checkout session `session_id`, as a statement of a batch:

@@ -129,7 +129,48 @@ pub async fn insert_claiming_session_spending(
     hold: Option<&Posting<'_>>,
     nonce: Option<&str>,
 ) -> StoreResult<Start> {
+    let before = match nonce {
+        Some(nonce) => Before::Nonce(nonce),
+        None => Before::Nothing,
+    };
+    insert_claiming(env, p, hold, before).await
+}
+
+/// Records `session` and the payment `p` that claims it, in one transaction: a charge without
+/// the widget makes its checkout session as it starts. False when nothing was written.
+pub async fn insert_with_session(
+    env: &Env,
+    session: &sessions::SessionRow,
+    p: &PaymentRow,
+) -> StoreResult<bool> {
+    let started = insert_claiming(env, p, None, Before::Session(session)).await?;
+    Ok(started == Start::Started)
+}
+
+/// What the start's transaction writes before it claims the session.
+enum Before<'a> {
+    Nothing,
+    /// An encrypted security code's nonce: the session is claimed only if it is new.
+    Nonce(&'a str),
+    /// The session itself, new.
+    Session(&'a sessions::SessionRow),
+}
+
+async fn insert_claiming(
+    env: &Env,
+    p: &PaymentRow,
+    hold: Option<&Posting<'_>>,
+    before: Before<'_>,
+) -> StoreResult<Start> {
     let mut statements = Vec::new();
+    let nonce = match before {
+        Before::Nothing => None,
+        Before::Nonce(nonce) => Some(nonce),
+        Before::Session(session) => {
+            statements.push(sessions::insert_statement(env, session)?);
+            None
+        }
+    };
     if let Some(nonce) = nonce {
         statements.push(statement(
             env,
@@ -220,12 +261,14 @@ pub async fn insert_claiming_session_spending(
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<PaymentRow>> {
-    first(
-        env,
-        "SELECT * FROM payments WHERE id = ?1 AND merchant_id = ?2",
-        &[text(id), text(merchant_id)],
-    )
-    .await
+    first(env, FIND, &[text(id), text(merchant_id)]).await
+}
+
+const FIND: &str = "SELECT * FROM payments WHERE id = ?1 AND merchant_id = ?2";
+
+/// [`find`], to run in a batch.
+pub fn find_statement(env: &Env, merchant_id: &str, id: &str) -> StoreResult<D1PreparedStatement> {
+    statement(env, FIND, &[text(id), text(merchant_id)])
 }
 
 /// A session's latest payment (a failed or canceled one is no longer the session's `payment`).
@@ -270,18 +313,10 @@ pub async fn by_gateway_reference(
     .await
 }
 
-pub async fn by_idempotency_key(
-    env: &Env,
-    merchant_id: &str,
-    key: &str,
-) -> StoreResult<Option<PaymentRow>> {
-    first(env, BY_IDEMPOTENCY_KEY, &[text(merchant_id), text(key)]).await
-}
-
 const BY_IDEMPOTENCY_KEY: &str =
     "SELECT * FROM payments WHERE merchant_id = ?1 AND idempotency_key = ?2";
 
-/// [`by_idempotency_key`], to run in a batch.
+/// The merchant's payment made with the idempotency key `key`, to run in a batch.
 pub fn by_idempotency_key_statement(
     env: &Env,
     merchant_id: &str,

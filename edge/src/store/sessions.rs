@@ -45,7 +45,12 @@ fn card_only() -> String {
 }
 
 pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
-    execute(
+    super::run(insert_statement(env, s)?).await
+}
+
+/// [`insert`], to run in a batch.
+pub fn insert_statement(env: &Env, s: &SessionRow) -> StoreResult<D1PreparedStatement> {
+    statement(
         env,
         "INSERT INTO checkout_sessions (id, merchant_id, client_secret_hash, amount, currency, \
          line_items, return_url, merchant_reference, status, payment_id, created, capture_method, \
@@ -74,8 +79,6 @@ pub async fn insert(env: &Env, s: &SessionRow) -> StoreResult<()> {
             text(&s.payment_method_types),
         ],
     )
-    .await
-    .map(|_| ())
 }
 
 pub async fn find(env: &Env, merchant_id: &str, id: &str) -> StoreResult<Option<SessionRow>> {

@@ -18,7 +18,7 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use till_e2e::{card, new_key, setting, Session, Till, GATEWAY_KEY};
+use till_e2e::{card, new_key, send, setting, Session, Till, GATEWAY_KEY};
 
 /// Requests timed per sequential measurement, after `WARM_UP` untimed ones.
 const SAMPLES: usize = 200;
@@ -302,18 +302,9 @@ async fn new_customer_confirms(till: &Till) -> Value {
 /// opens it with the same key agreement as a tokenization's card. The card was saved by the
 /// customer's first payment, untimed.
 async fn saved_card_confirms(till: &Till) -> Value {
-    let customer = till.new_customer().await;
-    let first = till.customer_checkout(&customer, 40_000, false).await;
-    let token = till.token(&first, "4242424242424242").await;
-    let body = json!({ "client_secret": first.client_secret, "token": token,
-                       "save_payment_method": true });
-    let response = till.send_confirm_body(&first, &body, &new_key()).await;
-    let (status, paid) = till_e2e::json_of(response).await;
-    assert_eq!(status, 200, "{paid}");
-    let saved = till.saved_cards(&customer).await;
-    let card = saved[0]["id"].as_str().expect("a saved card");
+    let (customer, card) = customer_with_saved_card(till, 40_000).await;
     timed_confirms(till, |n| {
-        let customer = &customer;
+        let (customer, card) = (&customer, &card);
         async move {
             let session = till
                 .customer_checkout(customer, 40_001 + n as i64, true)
@@ -326,6 +317,54 @@ async fn saved_card_confirms(till: &Till) -> Value {
         }
     })
     .await
+}
+
+/// A new customer who paid `amount` US cents and kept the card (untimed), and the card's id.
+async fn customer_with_saved_card(till: &Till, amount: i64) -> (String, String) {
+    let customer = till.new_customer().await;
+    let first = till.customer_checkout(&customer, amount, false).await;
+    let token = till.token(&first, "4242424242424242").await;
+    let body = json!({ "client_secret": first.client_secret, "token": token,
+                       "save_payment_method": true });
+    let response = till.send_confirm_body(&first, &body, &new_key()).await;
+    let (status, paid) = till_e2e::json_of(response).await;
+    assert_eq!(status, 200, "{paid}");
+    let saved = till.saved_cards(&customer).await;
+    let card = saved[0]["id"].as_str().expect("a saved card").to_string();
+    (customer, card)
+}
+
+/// Charges of a returning customer's saved card by the merchant's server (`POST /v1/payments`,
+/// off-session): no widget, no security code. Renewals and transfers paid by card charge the
+/// same way.
+async fn off_session_charges(till: &Till) -> Value {
+    let (customer, card) = customer_with_saved_card(till, 50_000).await;
+    let mut times = Vec::with_capacity(CONFIRM_SAMPLES);
+    let mut steps = Steps::default();
+    for n in 0..(WARM_UP + CONFIRM_SAMPLES) {
+        let body = json!({ "customer": customer, "payment_method": card,
+                           "amount": 50_001 + n as i64, "currency": "USD", "off_session": true });
+        let started = Instant::now();
+        let response = send(
+            till.http
+                .post(till.url("/v1/payments"))
+                .bearer_auth(&till.secret_key)
+                .header("Idempotency-Key", new_key())
+                .json(&body),
+        )
+        .await;
+        if n >= WARM_UP {
+            times.push(millis(started));
+            steps.add(&response);
+        }
+        let (status, body) = till_e2e::json_of(response).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &json!("succeeded")),
+            "{body}"
+        );
+    }
+    summary_with_steps(times, steps)
 }
 
 /// Confirms of an amount whose webhook the sandbox drops. The sandbox sends each
@@ -449,6 +488,7 @@ async fn latency() -> Value {
     let confirm_new_customer = new_customer_confirms(&till).await;
     let confirm_without_echo = echoless_confirms(&till, &http, &gateway).await;
     let confirm_saved_card = saved_card_confirms(&till).await;
+    let off_session_charge = off_session_charges(&till).await;
     let throughput = throughput(Arc::new(Till::default())).await;
     let transfers = transfers(Arc::new(Till::default())).await;
     json!({
@@ -460,6 +500,7 @@ async fn latency() -> Value {
         "confirm_new_customer": confirm_new_customer,
         "confirm_without_echo": confirm_without_echo,
         "confirm_saved_card_with_code": confirm_saved_card,
+        "off_session_charge": off_session_charge,
         "replay": replays["replay"],
         "replay_floor": replays["floor"],
         "throughput": throughput,

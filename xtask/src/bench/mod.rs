@@ -312,6 +312,7 @@ pub fn run() -> Result<(), String> {
                 "confirm, saved card, code typed again",
                 "confirm_saved_card_with_code",
             ),
+            ("off-session charge of a saved card", "off_session_charge"),
             ("confirm replay", "replay"),
             ("… floor, taken in turns with the replays", "replay_floor"),
             ("wallet transfer", "transfer"),
