@@ -141,11 +141,10 @@ fn PayForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> 
     let picker = (methods.len() > 1)
         .then(|| view! { <MethodPicker methods=methods chosen=chosen publishable_key=key /> });
     // Why the last attempt ended stays in view whichever method the customer turns to.
-    let notice = StoredValue::new(notice);
     view! {
         {picker}
         {move || {
-            let (session, notice) = (session.clone(), notice.get_value());
+            let (session, notice) = (session.clone(), notice.clone());
             match chosen.get() {
                 PaymentMethodType::Card => view! { <CardForm session=session notice=notice stage=stage /> }.into_any(),
                 PaymentMethodType::BankRedirect => when_loaded(Box::pin(bank_form(session, notice, stage))),

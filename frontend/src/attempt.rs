@@ -77,6 +77,14 @@ pub fn clear(session_id: &str) {
     }
 }
 
+/// [`clear`] for the session this page was opened for (`launch::current`): what the form's
+/// edits call, so that they need not each hold the session's id.
+pub fn clear_current() {
+    if let Some(launch) = crate::launch::current() {
+        clear(&launch.session_id);
+    }
+}
+
 /// A fresh random idempotency key (UUIDv4 from the browser's CSPRNG).
 pub fn new_key() -> Option<String> {
     let crypto = web_sys::window()?.crypto().ok()?;

@@ -66,7 +66,7 @@ async fn go_to_bank(
     popup: Option<web_sys::Window>,
     full_page: bool,
     stage: RwSignal<Stage>,
-    form_error: RwSignal<Option<String>>,
+    form_error: RwSignal<String>,
 ) {
     let session_id = checkout.session.id.clone();
     let close_popup = || {
@@ -101,17 +101,17 @@ async fn go_to_bank(
         // Not answered yet: the attempt is kept, so Pay again asks for the same payment.
         PayResult::Pending(message) => {
             close_popup();
-            form_error.set(Some(format!("{message} {}", i18n::t().retry_hint)));
+            form_error.set(format!("{message} {}", i18n::t().retry_hint));
         }
         PayResult::Declined(message) => {
             close_popup();
             attempt::clear(&session_id);
-            form_error.set(Some(message));
+            form_error.set(message);
         }
         PayResult::Failed(error) => {
             close_popup();
             attempt::clear(&session_id);
-            form_error.set(Some(error.message()));
+            form_error.set(error.message());
         }
     }
 }
@@ -131,7 +131,7 @@ door! { bank;
 fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let t = i18n::t();
     let amount = amount_text(&session);
-    let form_error = RwSignal::new(notice);
+    let form_error = RwSignal::new(notice.unwrap_or_default());
     let banks = RwSignal::new(None::<Vec<Bank>>);
     let chosen = RwSignal::new(None::<String>);
     let launch = launch::current();
@@ -156,7 +156,7 @@ fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) ->
                 }
                 Err(error) => {
                     banks.set(Some(Vec::new()));
-                    form_error.set(Some(error.message()));
+                    form_error.set(error.message());
                 }
             }
         });
@@ -168,12 +168,12 @@ fn BankForm(session: Session, notice: Option<String>, stage: RwSignal<Stage>) ->
         if paying.get_untracked() {
             return;
         }
-        form_error.set(None);
+        form_error.set(String::new());
         let (Some(checkout), Some(bank)) = (checkout.clone(), chosen.get_untracked()) else {
             return;
         };
         let Some(attempt) = bank_attempt(&checkout.session.id, &bank) else {
-            form_error.set(Some(i18n::t().no_payment_key.into()));
+            form_error.set(i18n::t().no_payment_key.into());
             return;
         };
         // Browsers open popups only inside the click: the window opens now and is sent to the

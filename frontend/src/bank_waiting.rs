@@ -100,7 +100,8 @@ door! { bank;
 fn BankWaiting(session: Session, payment: Payment, stage: RwSignal<Stage>) -> impl IntoView {
     let t = i18n::t();
     let status = RwSignal::new(payment.status);
-    let error = RwSignal::new(None::<String>);
+    // Empty while there is nothing to say (as the card fields' errors).
+    let error = RwSignal::new(String::new());
     let url = payment.next_action.and_then(|action| action.url);
     let bank_name = payment
         .bank
@@ -201,7 +202,7 @@ fn BankWaiting(session: Session, payment: Payment, stage: RwSignal<Stage>) -> im
                     session.with_value(|s| settle(s, payment, stage));
                 }
                 Err(failure) => {
-                    error.set(Some(failure.message()));
+                    error.set(failure.message());
                     canceling.set(false);
                 }
             }

@@ -2,18 +2,20 @@
 
 use leptos::prelude::*;
 
-/// What the customer typed in one field, and what is wrong with it (shown under the input).
+/// What the customer typed in one field, and what is wrong with it (shown under the input;
+/// empty when nothing is). Errors are plain strings, as the DOM's `validationMessage` is: a
+/// signal of another type would cost the widget its own copy of the signal code.
 #[derive(Clone, Copy)]
 pub struct Field {
     pub value: RwSignal<String>,
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<String>,
 }
 
 impl Field {
     pub fn new() -> Self {
         Field {
             value: RwSignal::new(String::new()),
-            error: RwSignal::new(None),
+            error: RwSignal::new(String::new()),
         }
     }
 }
@@ -40,16 +42,17 @@ pub fn CardField(
     /// Shows the field's error when it loses focus with something typed in it.
     #[prop(optional, into)]
     check_on_blur: Option<Callback<()>>,
-    /// The card brand, shown beside the input as soon as it is known.
+    /// The card brand's name, shown beside the input as soon as it is known (empty until
+    /// then; a string like the other text props, so no signal of another type is linked).
     #[prop(optional, into)]
-    brand: Option<Signal<Option<&'static str>>>,
+    brand: Option<Signal<String>>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let input = view! {
         <input id=id name=name type="text" inputmode=inputmode autocomplete=autocomplete
             placeholder=move || placeholder.map(|text| text.get())
             maxlength=move || maxlength.map(|length| length.get())
-            aria-invalid=move || field.error.get().is_some().to_string()
+            aria-invalid=move || (!field.error.get().is_empty()).to_string()
             aria-describedby=error_id.clone()
             prop:value=move || field.value.get()
             on:input=move |ev| on_input.run(event_target_value(&ev))

@@ -102,7 +102,7 @@ impl Fields {
             result
                 .as_ref()
                 .err()
-                .map(|e| i18n::card_error(*e).to_string()),
+                .map_or_else(String::new, |e| i18n::card_error(*e).to_string()),
         );
         result.ok()
     }
@@ -156,7 +156,7 @@ enum PayWith {
 
 /// The attempt that pays all of it from the wallet: the one kept for this session if it was
 /// that (a retry must not start a second payment), else a new one.
-fn wallet_attempt(checkout: &Checkout, form_error: RwSignal<Option<String>>) -> Option<Attempt> {
+fn wallet_attempt(checkout: &Checkout, form_error: RwSignal<String>) -> Option<Attempt> {
     let session_id = &checkout.session.id;
     let kept = attempt::load(session_id)
         .filter(|a| a.token.is_empty() && a.wallet_amount == checkout.wallet_amount);
@@ -164,7 +164,7 @@ fn wallet_attempt(checkout: &Checkout, form_error: RwSignal<Option<String>>) -> 
         return kept;
     }
     let Some(idempotency_key) = attempt::new_key() else {
-        form_error.set(Some(i18n::t().no_payment_key.into()));
+        form_error.set(i18n::t().no_payment_key.into());
         return None;
     };
     let fresh = Attempt {
@@ -186,21 +186,21 @@ async fn saved_card_attempt(
     checkout: &Checkout,
     card: String,
     cvc: Option<String>,
-    form_error: RwSignal<Option<String>>,
+    form_error: RwSignal<String>,
 ) -> Option<Attempt> {
     let session_id = &checkout.session.id;
     if let Some(existing) = attempt::load(session_id).filter(|a| a.saved_card && a.token == card) {
         return Some(existing);
     }
     let Some(idempotency_key) = attempt::new_key() else {
-        form_error.set(Some(i18n::t().no_payment_key.into()));
+        form_error.set(i18n::t().no_payment_key.into());
         return None;
     };
     let encrypted_cvc = match cvc {
         Some(cvc) => match checkout.encrypt_cvc(&cvc).await {
             Ok(sealed) => Some(sealed),
             Err(error) => {
-                form_error.set(Some(error.message()));
+                form_error.set(error.message());
                 return None;
             }
         },
@@ -226,7 +226,7 @@ async fn start_attempt(
     card: &CardDetails,
     save: bool,
     fields: Fields,
-    form_error: RwSignal<Option<String>>,
+    form_error: RwSignal<String>,
 ) -> Option<Attempt> {
     let session_id = &checkout.session.id;
     if let Some(existing) = attempt::load(session_id).filter(|a| a.bank.is_none()) {
@@ -235,7 +235,7 @@ async fn start_attempt(
     match checkout.tokenize(card).await {
         Ok(token) => {
             let Some(idempotency_key) = attempt::new_key() else {
-                form_error.set(Some(i18n::t().no_payment_key.into()));
+                form_error.set(i18n::t().no_payment_key.into());
                 return None;
             };
             let fresh = Attempt {
@@ -256,12 +256,12 @@ async fn start_attempt(
             ..
         }) if fields.by_param(&param).is_some() => {
             if let Some(field) = fields.by_param(&param) {
-                field.error.set(Some(message));
+                field.error.set(message);
             }
             None
         }
         Err(error) => {
-            form_error.set(Some(error.message()));
+            form_error.set(error.message());
             None
         }
     }
@@ -273,7 +273,7 @@ async fn finish(
     checkout: Checkout,
     attempt: Attempt,
     stage: RwSignal<Stage>,
-    form_error: RwSignal<Option<String>>,
+    form_error: RwSignal<String>,
 ) {
     let session_id = checkout.session.id.clone();
     match checkout.confirm(&attempt).await {
@@ -286,7 +286,7 @@ async fn finish(
         PayResult::Challenge(payment) | PayResult::Redirect(payment) => {
             match preload_challenge().await {
                 Ok(()) => stage.set(Stage::Challenge(checkout.session, payment)),
-                Err(_) => form_error.set(Some(i18n::t().network_error.into())),
+                Err(_) => form_error.set(i18n::t().network_error.into()),
             }
         }
         PayResult::Declined(message) => {
@@ -298,10 +298,10 @@ async fn finish(
                     message: &message,
                 },
             );
-            form_error.set(Some(message));
+            form_error.set(message);
         }
         PayResult::Pending(message) => {
-            form_error.set(Some(format!("{message} {}", i18n::t().retry_hint)))
+            form_error.set(format!("{message} {}", i18n::t().retry_hint))
         }
         PayResult::Failed(error) => {
             attempt::clear(&session_id);
@@ -313,7 +313,7 @@ async fn finish(
                     message: &message,
                 },
             );
-            form_error.set(Some(message));
+            form_error.set(message);
         }
     }
 }
@@ -324,7 +324,7 @@ async fn finish(
 struct PayingForm {
     fields: Fields,
     stage: RwSignal<Stage>,
-    form_error: RwSignal<Option<String>>,
+    form_error: RwSignal<String>,
 }
 
 door! { pay, preload(preload_pay);
@@ -373,8 +373,7 @@ pub fn CardForm(
         cvc: Field::new(),
         name: Field::new(),
     };
-    let form_error = RwSignal::new(notice);
-    let session_id = StoredValue::new(session.id.clone());
+    let form_error = RwSignal::new(notice.unwrap_or_default());
     // A session made for a customer may keep the card; a customer session offers saved ones.
     let may_save = session.customer.is_some();
     let save = RwSignal::new(false);
@@ -392,7 +391,13 @@ pub fn CardForm(
                 .map_or(Brand::Visa, |saved| saved.card.brand)
         }
     };
-    let choice = RwSignal::new(saved_cards.first().map(|first| first.id.clone()));
+    // The chosen saved card's id; empty for a new card.
+    let choice = RwSignal::new(
+        saved_cards
+            .first()
+            .map(|first| first.id.clone())
+            .unwrap_or_default(),
+    );
     let amount = amount_text(&session);
     let conversion = conversion_text(&session);
     let t = i18n::t();
@@ -409,6 +414,7 @@ pub fn CardForm(
         (None, false) => (t.pay)(&amount),
     };
 
+    let session_id = session.id.clone();
     let checkout = launch::current().map(|launch| Checkout {
         edge: launch.edge(),
         session,
@@ -429,7 +435,7 @@ pub fn CardForm(
             };
             match pay(checkout, with, form).await {
                 Ok(paid) => paid.await,
-                Err(_) => form_error.set(Some(i18n::t().network_error.into())),
+                Err(_) => form_error.set(i18n::t().network_error.into()),
             }
             // The form may be gone (the stage moved on): then there is nothing to release.
             paying.try_set(false);
@@ -442,7 +448,7 @@ pub fn CardForm(
 
     // A reload in the middle of a payment finishes the same attempt.
     if let (Some(saved), Some(checkout)) = (
-        session_id.with_value(|id| attempt::load(id).filter(|a| a.bank.is_none())),
+        attempt::load(&session_id).filter(|a| a.bank.is_none()),
         checkout.clone(),
     ) {
         pay(checkout, PayWith::SavedAttempt(saved));
@@ -453,16 +459,17 @@ pub fn CardForm(
         if paying.get_untracked() {
             return;
         }
-        form_error.set(None);
+        form_error.set(String::new());
         let Some(checkout) = checkout.clone() else {
-            form_error.set(Some(i18n::t().link_incomplete.into()));
+            form_error.set(i18n::t().link_incomplete.into());
             return;
         };
         if wallet_pays_all {
             pay(checkout, PayWith::Wallet);
             return;
         }
-        if let Some(card) = choice.get_untracked() {
+        let card = choice.get_untracked();
+        if !card.is_empty() {
             let cvc = if ask_cvc {
                 let typed = saved_cvc.value.get_untracked();
                 if Fields::show(saved_cvc, validate_cvc(&typed, brand_of(&card))).is_none() {
@@ -484,20 +491,20 @@ pub fn CardForm(
         );
     };
     // Another card, or another answer about keeping it, is another attempt.
-    let choose = move |card: Option<String>| {
+    let choose = move |card: String| {
         choice.set(card);
-        session_id.with_value(|id| attempt::clear(id));
+        attempt::clear_current();
     };
     let consent = move |keep: bool| {
         save.set(keep);
-        session_id.with_value(|id| attempt::clear(id));
+        attempt::clear_current();
     };
 
     // Any edit to the card makes the next Pay a new attempt with a new key.
     let edited = move |field: Field, value: String| {
         field.value.set(value);
-        field.error.set(None);
-        session_id.with_value(|id| attempt::clear(id));
+        field.error.set(String::new());
+        attempt::clear_current();
         host::post(
             "change",
             FormState {
@@ -523,7 +530,7 @@ pub fn CardForm(
             {(!saved_cards.is_empty() && !wallet_pays_all)
                 .then(|| when_loaded(Box::pin(saved_cards_list(saved_cards, choice, Callback::new(choose)))))}
             {ask_cvc.then(|| view! {
-                <div class="saved-cvc" hidden=move || choice.get().is_none()>
+                <div class="saved-cvc" hidden=move || choice.get().is_empty()>
                     <CardField id="saved-card-cvc" label=t.security_code name="cvc" autocomplete="cc-csc"
                         inputmode="numeric" maxlength="4" field=saved_cvc
                         on_input=move |text: String| {
@@ -531,11 +538,11 @@ pub fn CardForm(
                         } />
                 </div>
             })}
-            <div class="new-card" hidden=move || wallet_pays_all || choice.get().is_some()>
+            <div class="new-card" hidden=move || wallet_pays_all || !choice.get().is_empty()>
             <CardField id="card-number" label=t.card_number name="cardnumber" autocomplete="cc-number" inputmode="numeric"
                 placeholder="1234 1234 1234 1234"
                 field=fields.number
-                brand=move || fields.brand().map(Brand::display_name)
+                brand=move || fields.brand().map_or("", Brand::display_name).to_string()
                 on_input=move |text: String| edited(fields.number, format_number(&text))
                 check_on_blur=move |()| { Fields::show(fields.number, fields.check_number()); } />
             <div class="row">

@@ -34,7 +34,8 @@ door! { challenge, preload(preload_challenge);
 #[component]
 fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> impl IntoView {
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    // Empty while there is nothing to say (as the card fields' errors).
+    let error = RwSignal::new(String::new());
     let amount = amount_text(&session);
     let session = StoredValue::new(session);
     let payment_id = StoredValue::new(payment.id.clone());
@@ -62,14 +63,14 @@ fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> i
                 Ok(payment) if payment.status == PaymentStatus::RequiresAction => {
                     code.set(String::new());
                     let left = attempts_left(&payment);
-                    error.set(Some((i18n::t().otp_wrong)(left)));
+                    error.set((i18n::t().otp_wrong)(left));
                 }
                 Ok(payment) => {
                     attempt::clear(&session.id);
                     let reason = i18n::decline(payment.failure_code, payment.failure_message);
                     stage.set(Stage::Ready(session, Some(reason)));
                 }
-                Err(other) => error.set(Some(other.message())),
+                Err(other) => error.set(other.message()),
             }
             verifying.try_set(false);
         });
@@ -79,7 +80,7 @@ fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> i
         ev.prevent_default();
         let otp = code.get_untracked();
         if otp.len() != 6 {
-            error.set(Some(i18n::t().otp_six_digits.into()));
+            error.set(i18n::t().otp_six_digits.into());
             return;
         }
         let (Some(edge), Some(client_secret)) = (edge.clone(), client_secret.clone()) else {
@@ -96,13 +97,13 @@ fn OtpChallenge(session: Session, payment: Payment, stage: RwSignal<Stage>) -> i
             <div class="field">
                 <label for="otp">{t.verification_code}</label>
                 <input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6"
-                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-invalid=move || (!error.get().is_empty()).to_string()
                     aria-describedby="otp-error"
                     prop:value=move || code.get()
                     on:input=move |ev| {
                         let digits: String = event_target_value(&ev).chars().filter(char::is_ascii_digit).take(6).collect();
                         code.set(digits);
-                        error.set(None);
+                        error.set(String::new());
                     } />
                 <p id="otp-error" class="error" role="alert">{move || error.get()}</p>
             </div>

@@ -47,21 +47,23 @@ pub fn MethodPicker(
     chosen: RwSignal<PaymentMethodType>,
     publishable_key: String,
 ) -> impl IntoView {
-    let key = StoredValue::new(publishable_key);
     view! {
         <fieldset class="methods">
             <legend class="sr-only">{i18n::t().payment_method}</legend>
-            {methods.into_iter().map(|method| view! {
-                <label class="method">
-                    <input type="radio" name="method" id=format!("method-{}", method.as_str())
-                        value=method.as_str()
-                        prop:checked=move || chosen.get() == method
-                        on:change=move |_| {
-                            chosen.set(method);
-                            key.with_value(|key| remember(method, key));
-                        } />
-                    <span>{label(method)}</span>
-                </label>
+            {methods.into_iter().map(|method| {
+                let key = publishable_key.clone();
+                view! {
+                    <label class="method">
+                        <input type="radio" name="method" id=format!("method-{}", method.as_str())
+                            value=method.as_str()
+                            prop:checked=move || chosen.get() == method
+                            on:change=move |_| {
+                                chosen.set(method);
+                                remember(method, &key);
+                            } />
+                        <span>{label(method)}</span>
+                    </label>
+                }
             }).collect_view()}
         </fieldset>
     }

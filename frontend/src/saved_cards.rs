@@ -29,20 +29,20 @@ door! { saved_cards;
     /// there are cards to list: they were read through it).
     pub fn saved_cards_list(
         cards: Vec<SavedCard>,
-        choice: RwSignal<Option<String>>,
-        on_choose: Callback<Option<String>>,
+        choice: RwSignal<String>,
+        on_choose: Callback<String>,
     ) -> Result<AnyView, SplitLoaderError> {
         Ok(view! { <SavedCards cards=cards choice=choice on_choose=on_choose /> }.into_any())
     }
 }
 
 /// The radio group: one option per saved card, then "a new card". `choice` holds the chosen
-/// card's id, `None` for a new card; `on_choose` is told of every choice the customer makes.
+/// card's id, empty for a new card; `on_choose` is told of every choice the customer makes.
 #[component]
 fn SavedCards(
     cards: Vec<SavedCard>,
-    choice: RwSignal<Option<String>>,
-    on_choose: Callback<Option<String>>,
+    choice: RwSignal<String>,
+    on_choose: Callback<String>,
 ) -> impl IntoView {
     let t = i18n::t();
     let options = cards
@@ -51,7 +51,7 @@ fn SavedCards(
             let id = saved.id.clone();
             let chosen = {
                 let id = id.clone();
-                move || choice.get().as_deref() == Some(id.as_str())
+                move || choice.get() == id
             };
             let face = format!(
                 "{} •••• {}",
@@ -67,7 +67,7 @@ fn SavedCards(
             view! {
                 <label class="saved-card">
                     <input type="radio" name="saved-card" value=id.clone() prop:checked=chosen
-                        on:change=move |_| on_choose.run(Some(id.clone())) />
+                        on:change=move |_| on_choose.run(id.clone()) />
                     <span class="face">{face}</span>
                     <span class="expiry">{expiry}</span>
                 </label>
@@ -80,8 +80,8 @@ fn SavedCards(
             {options}
             <label class="saved-card">
                 <input id="new-card" type="radio" name="saved-card" value="new"
-                    prop:checked=move || choice.get().is_none()
-                    on:change=move |_| on_choose.run(None) />
+                    prop:checked=move || choice.get().is_empty()
+                    on:change=move |_| on_choose.run(String::new()) />
                 <span class="face">{t.new_card}</span>
             </label>
         </fieldset>

@@ -122,9 +122,11 @@ impl Page {
     /// why when it is not an amount.
     pub fn typed_amount(&self, field: &Field) -> Option<Money> {
         let money = Money::from_decimal_str(&field.value.get_untracked(), self.launch.currency);
-        field
-            .error
-            .set(money.is_none().then(|| t().amount_invalid.to_string()));
+        field.error.set(if money.is_none() {
+            t().amount_invalid.to_string()
+        } else {
+            String::new()
+        });
         money
     }
 }

@@ -131,9 +131,11 @@ fn RequestForm(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = reason.value.get_untracked().trim().to_string();
-        reason
-            .error
-            .set(text.is_empty().then(|| t().reason_required.to_string()));
+        reason.error.set(if text.is_empty() {
+            t().reason_required.to_string()
+        } else {
+            String::new()
+        });
         if !text.is_empty() {
             send.dispatch((payment.clone(), kind.get_untracked(), text));
         }
@@ -158,7 +160,7 @@ fn RequestForm(
             <CardField id="request-reason" label=t().reason name="reason" autocomplete="off"
                 maxlength=Signal::derive(|| "500".to_string()) field=reason
                 on_input=move |text: String| {
-                    reason.error.set(None);
+                    reason.error.set(String::new());
                     reason.value.set(text);
                 } />
             <p class="error form-error" role="alert">{move || error.get()}</p>

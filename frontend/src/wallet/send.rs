@@ -63,11 +63,11 @@ pub fn Send() -> impl IntoView {
         ev.prevent_default();
         error.set(None);
         let recipient = to.value.get_untracked().trim().to_string();
-        to.error.set(
-            recipient
-                .is_empty()
-                .then(|| t().recipient_required.to_string()),
-        );
+        to.error.set(if recipient.is_empty() {
+            t().recipient_required.to_string()
+        } else {
+            String::new()
+        });
         let money = page.typed_amount(&amount);
         let (Some(money), false) = (money, recipient.is_empty()) else {
             return;

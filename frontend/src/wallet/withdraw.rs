@@ -54,7 +54,11 @@ pub fn Withdraw() -> impl IntoView {
         let mut complete = true;
         for field in [holder, routing, account] {
             let empty = field.value.get_untracked().trim().is_empty();
-            field.error.set(empty.then(|| t().required.to_string()));
+            field.error.set(if empty {
+                t().required.to_string()
+            } else {
+                String::new()
+            });
             complete &= !empty;
         }
         let Some(money) = page.typed_amount(&amount).filter(|_| complete) else {
