@@ -379,9 +379,9 @@ async fn charge(
                     fingerprint: invoice.id.clone(),
                     gateway_key: scope.gateway_key(),
                 };
-                let started =
+                let recorded =
                     saved_cards::start(env, &charge, payment_id.to_string(), card, context).await?;
-                (started.payment, Charging::Started(started.route))
+                (recorded.payment, Charging::Started(recorded.route))
             }
         };
         let Some(card) = card else {

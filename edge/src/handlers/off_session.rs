@@ -71,9 +71,9 @@ pub async fn create(mut req: Request, env: &Env, caller: &Caller) -> ApiResult {
                     gateway_key: scope.gateway_key(),
                 };
                 let payment_id = random::id(IdKind::Payment)?;
-                let started = saved_cards::start(env, &charge, payment_id, card, context).await?;
-                let route = Charging::Started(started.route);
-                (started.payment, Some(started.client_secret), route)
+                let recorded = saved_cards::start(env, &charge, payment_id, card, context).await?;
+                let route = Charging::Started(recorded.route);
+                (recorded.payment, Some(recorded.client_secret), route)
             }
         };
         let Some(card) = card else {

@@ -294,8 +294,8 @@ async fn charge_card(
                 fingerprint: scope.fingerprint.clone(),
                 gateway_key: scope.gateway_key(),
             };
-            let started = saved_cards::start(env, &charge, payment_id, &card, context).await?;
-            (started.payment, Charging::Started(started.route))
+            let recorded = saved_cards::start(env, &charge, payment_id, &card, context).await?;
+            (recorded.payment, Charging::Started(recorded.route))
         }
     };
     if let Charged::Unanswered = saved_cards::charge(env, &mut payment, card, charging).await? {

@@ -89,7 +89,7 @@ impl Context {
 }
 
 /// A charge whose payment is recorded, ready for [`charge`].
-pub struct Started {
+pub struct Recorded {
     pub payment: PaymentRow,
     /// The charge's own session's client secret, told once: the customer needs it to pay on
     /// the hosted page should their bank ask for them.
@@ -120,7 +120,7 @@ pub async fn start(
     payment_id: String,
     card: &VaultedCard,
     context: Context,
-) -> Result<Started, ApiError> {
+) -> Result<Recorded, ApiError> {
     let now = clock::now_seconds();
     let session_id = random::id(IdKind::CheckoutSession)?;
     let client_secret = format!("{session_id}_{}", random::id(IdKind::ClientSecret)?);
@@ -192,7 +192,7 @@ pub async fn start(
     let card_reference = context
         .saved_card
         .reference_at(payment.gateway_account_id.as_deref());
-    Ok(Started {
+    Ok(Recorded {
         payment,
         client_secret,
         route: Route {
@@ -212,9 +212,8 @@ pub enum Charged {
 
 /// Charges the saved card for a `processing` payment: a resumed one first asks the gateway
 /// whether an earlier attempt already reached it (it never charges twice), then authorizes as a
-/// stored credential
-/// and applies the answer. Nobody can answer a challenge here, so a gateway asking for one is
-/// the bank wanting the customer: `authentication_required`.
+/// stored credential and applies the answer. Nobody can answer a challenge here, so a gateway
+/// asking for one is the bank wanting the customer: `authentication_required`.
 pub async fn charge(
     env: &Env,
     payment: &mut PaymentRow,
