@@ -1,7 +1,7 @@
 //! The widget's top level: read the launch parameters, load the session, show the form, then the
 //! receipt. It provides the launch parameters and the edge client to every component below it.
 
-use crate::api::{Edge, Session};
+use crate::api::{Edge, Payment, Session};
 use crate::attempt;
 use crate::bank_form::bank_form;
 use crate::bank_waiting::{bank_waiting, resumed_bank_payment};
@@ -77,24 +77,6 @@ pub fn App() -> impl IntoView {
             launch.mode == Mode::Hosted
         }
     };
-    // The result leaves the widget in one place, whichever path led to it.
-    Effect::new(move |_| {
-        if let Stage::Paid(session, payment) = stage.get() {
-            let result = PaymentResult {
-                id: &payment.id,
-                status: payment.status,
-                amount: payment.amount,
-                currency: payment.currency.code(),
-                checkout_session: &session.id,
-            };
-            host::post("success", &result);
-            host::tell_app(&result);
-            // Only a full page leaves; inside a merchant's iframe the page decides what is next.
-            if let (true, Some(url)) = (hosted, &session.return_url) {
-                host::return_to(url, result.id, result.status.as_str(), &session.id);
-            }
-        }
-    });
 
     view! {
         <main class="till">
@@ -110,9 +92,32 @@ pub fn App() -> impl IntoView {
                 Stage::Ready(session, notice) => view! { <PayForm session=session notice=notice stage=stage /> }.into_any(),
                 Stage::BankWaiting(session, payment) => when_loaded(Box::pin(bank_waiting(session, payment, stage))),
                 Stage::Challenge(session, payment) => when_loaded(Box::pin(otp_challenge(session, payment, stage))),
-                Stage::Paid(session, payment) => when_loaded(Box::pin(receipt(session, payment))),
+                Stage::Paid(session, payment) => {
+                    send_result(&session, &payment, hosted);
+                    when_loaded(Box::pin(receipt(session, payment)))
+                }
             }}
         </main>
+    }
+}
+
+/// Tells the host page (and a webview's app) that the checkout is paid, and leaves a hosted page
+/// for the merchant's `return_url`. The result leaves the widget in this one place, whichever
+/// path led to it: the App calls it as the stage becomes `Paid` (where it shows the receipt; an
+/// `Effect` watching the stage would link Leptos's effect scheduling for this alone).
+fn send_result(session: &Session, payment: &Payment, hosted: bool) {
+    let result = PaymentResult {
+        id: &payment.id,
+        status: payment.status,
+        amount: payment.amount,
+        currency: payment.currency.code(),
+        checkout_session: &session.id,
+    };
+    host::post("success", &result);
+    host::tell_app(&result);
+    // Only a full page leaves; inside a merchant's iframe the page decides what is next.
+    if let (true, Some(url)) = (hosted, &session.return_url) {
+        host::return_to(url, result.id, result.status.as_str(), &session.id);
     }
 }
 
