@@ -47,13 +47,30 @@ async fn pay_and_save(till: &Till, customer: &str, amount: i64, number: &str) ->
 }
 
 async fn charge_off_session(till: &Till, customer: &str, card: &str, amount: i64) -> (u16, Value) {
-    till.post_with_key(
-        "/v1/payments",
-        &till.secret_key,
-        &json!({ "customer": customer, "payment_method": card, "amount": amount,
-                 "currency": "USD", "off_session": true }),
-    )
-    .await
+    charge_with_key(till, customer, card, amount, &new_key()).await
+}
+
+/// Sends the merchant's off-session charge of `card` with the idempotency key `key`.
+async fn charge_with_key(
+    till: &Till,
+    customer: &str,
+    card: &str,
+    amount: i64,
+    key: &str,
+) -> (u16, Value) {
+    let response = till
+        .http
+        .post(till.url("/v1/payments"))
+        .bearer_auth(&till.secret_key)
+        .header("Idempotency-Key", key)
+        .json(
+            &json!({ "customer": customer, "payment_method": card, "amount": amount,
+                       "currency": "USD", "off_session": true }),
+        )
+        .send()
+        .await
+        .unwrap();
+    till_e2e::json_of(response).await
 }
 
 async fn a_card_saved_at_checkout_pays_again_without_being_typed(gateway: Gateway) {
@@ -213,29 +230,12 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
         .as_str()
         .unwrap()
         .to_string();
-    let body = json!({ "customer": customer, "payment_method": plain, "amount": 3_200,
-                       "currency": "USD", "off_session": true });
     let key = new_key();
-    let send = |key: String| {
-        let (till, body) = (&till, body.clone());
-        async move {
-            let response = till
-                .http
-                .post(till.url("/v1/payments"))
-                .bearer_auth(&till.secret_key)
-                .header("Idempotency-Key", key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            till_e2e::json_of(response).await
-        }
-    };
-    let (status, charged) = send(key.clone()).await;
+    let (status, charged) = charge_with_key(&till, &customer, &plain, 3_200, &key).await;
     assert_eq!(status, 200, "{charged}");
     assert_eq!(charged["status"], "succeeded");
     assert_eq!(charged["customer"], customer.as_str());
-    let (_, again) = send(key).await;
+    let (_, again) = charge_with_key(&till, &customer, &plain, 3_200, &key).await;
     assert_eq!(again["id"], charged["id"]);
     assert_eq!(
         gateway
@@ -344,29 +344,6 @@ async fn an_off_session_charge_needing_the_customer_is_handed_back_to_them(gatew
         (404, "resource_missing"),
         "another merchant's card"
     );
-}
-
-/// Sends the merchant's off-session charge of `card` with the idempotency key `key`.
-async fn charge_with_key(
-    till: &Till,
-    customer: &str,
-    card: &str,
-    amount: i64,
-    key: &str,
-) -> (u16, Value) {
-    let response = till
-        .http
-        .post(till.url("/v1/payments"))
-        .bearer_auth(&till.secret_key)
-        .header("Idempotency-Key", key)
-        .json(
-            &json!({ "customer": customer, "payment_method": card, "amount": amount,
-                       "currency": "USD", "off_session": true }),
-        )
-        .send()
-        .await
-        .unwrap();
-    till_e2e::json_of(response).await
 }
 
 /// A charge whose answer was lost, or whose gateway failed, is finished by the merchant's retry
